@@ -1,0 +1,246 @@
+"""The user's selection, as one immutable value that every query takes.
+
+`Filters` turns itself into SQL WHERE clauses with bound parameters (values
+are never formatted into SQL) and into URL query parameters, so a view can be
+bookmarked and shared. The same value drives the dashboard, the map, exports
+and the benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+FUNCTIONS = ("刑事", "民事", "行政", "公益诉讼")
+APPEAL_TYPES = ("投诉", "求助", "咨询", "建议")
+
+# URL query keys -> field names. Lists are comma-separated in the URL.
+_QUERY_KEYS = {
+    "from": "date_from",
+    "to": "date_to",
+    "district": "districts",
+    "street": "streets",
+    "category": "categories",
+    "topic": "topics",
+    "channel": "channels",
+    "type": "appeal_types",
+    "function": "functions",
+    "q": "text",
+}
+_LIST_FIELDS = ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")
+NO_TOPIC = "（无专项）"  # value of the topic filter that selects tickets without a special project
+
+
+@dataclass(frozen=True)
+class Where:
+    """A WHERE clause body (never empty: TRUE when nothing is filtered) and its parameters."""
+
+    sql: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:  # pragma: no cover - debugging aid
+        return self.sql
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user selected. Dates are inclusive; empty tuples mean 'all'.
+
+    `categories` holds paths at any level: "城乡建设", "城乡建设/市政设施" or
+    "城乡建设/市政设施/井盖". `text` is matched against ticket content, every
+    whitespace-separated term must occur.
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    districts: tuple[str, ...] = ()
+    streets: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    appeal_types: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        for name in _LIST_FIELDS:
+            v = getattr(self, name)
+            if isinstance(v, str):
+                v = (v,)
+            clean = tuple(dict.fromkeys(str(x).strip() for x in (v or ()) if str(x).strip()))
+            object.__setattr__(self, name, clean)
+        object.__setattr__(self, "text", (self.text or "").strip())
+        for name in ("date_from", "date_to"):
+            v = getattr(self, name)
+            if isinstance(v, str):
+                object.__setattr__(self, name, date.fromisoformat(v) if v else None)
+            elif isinstance(v, datetime):
+                object.__setattr__(self, name, v.date())
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"起始日期 {self.date_from} 晚于结束日期 {self.date_to}")
+        bad = [f for f in self.functions if f not in FUNCTIONS]
+        if bad:
+            raise ValueError(f"unknown procuratorial function(s): {bad}; allowed: {FUNCTIONS}")
+
+    # ----- building ------------------------------------------------------
+    def replace(self, **changes) -> Filters:
+        return dataclasses.replace(self, **changes)
+
+    def is_empty(self) -> bool:
+        return self == Filters(date_from=self.date_from, date_to=self.date_to)
+
+    @property
+    def uses_summary(self) -> bool:
+        """True when the daily summary table can answer volume queries (no text or function filter)."""
+        return not self.text and not self.functions
+
+    # ----- SQL -----------------------------------------------------------
+    def where(self, alias: str = "", *, prefix: str = "f", dates: bool = True,
+              time_column: str = "received_at") -> Where:
+        """WHERE clause over the `tickets` table (or anything with its columns).
+
+        `alias` qualifies column names ("t" -> t.district); `prefix` names the
+        parameters so two clauses can be combined in one query. With
+        dates=False the date range is left out (for comparisons that shift it).
+        """
+        a = f"{_ident(alias)}." if alias else ""
+        parts: list[str] = []
+        params: dict = {}
+
+        def p(value) -> str:
+            key = f"{prefix}{len(params)}"
+            params[key] = value
+            return f"${key}"
+
+        if dates:
+            if self.date_from:
+                parts.append(f"{a}{_ident(time_column)} >= {p(self.date_from)}::TIMESTAMP")
+            if self.date_to:
+                parts.append(f"{a}{_ident(time_column)} < ({p(self.date_to)}::DATE + INTERVAL 1 DAY)")
+        for col, values in (("district", self.districts), ("street", self.streets),
+                            ("channel", self.channels), ("appeal_type", self.appeal_types)):
+            if values:
+                parts.append(f"{a}{col} IN ({', '.join(p(v) for v in values)})")
+        if self.topics:
+            named = [t for t in self.topics if t != NO_TOPIC]
+            ors = []
+            if named:
+                ors.append(f"{a}topic IN ({', '.join(p(v) for v in named)})")
+            if NO_TOPIC in self.topics:
+                ors.append(f"{a}topic IS NULL")
+            parts.append("(" + " OR ".join(ors) + ")")
+        if self.categories:
+            ors = []
+            for path in self.categories:
+                levels = [x for x in path.split("/") if x][:3]
+                ors.append("(" + " AND ".join(f"{a}category_l{i + 1} = {p(v)}" for i, v in enumerate(levels)) + ")")
+            parts.append("(" + " OR ".join(ors) + ")")
+        if self.text:
+            for term in self.text.split():
+                parts.append(f"contains({a}content, {p(term)})")
+        if self.functions:
+            id_col = f"{a}ticket_id"
+            parts.append(
+                f"{id_col} IN (SELECT ct.ticket_id FROM clue_tickets ct JOIN clues c USING (clue_id) "
+                f"WHERE c.function IN ({', '.join(p(v) for v in self.functions)}))"
+            )
+        return Where(" AND ".join(parts) if parts else "TRUE", params)
+
+    def daily_where(self, alias: str = "", *, prefix: str = "f", dates: bool = True) -> Where:
+        """WHERE clause over the `ticket_daily` summary (requires `uses_summary`)."""
+        if not self.uses_summary:
+            raise ValueError("the summary table cannot answer text or function filters")
+        return self.where(alias, prefix=prefix, dates=dates, time_column="day")
+
+    # ----- periods -------------------------------------------------------
+    def span_days(self) -> int | None:
+        if self.date_from and self.date_to:
+            return (self.date_to - self.date_from).days + 1
+        return None
+
+    def previous_period(self) -> Filters | None:
+        """The same filters over the period of equal length just before this one."""
+        n = self.span_days()
+        if n is None:
+            return None
+        return self.replace(date_from=self.date_from - timedelta(days=n), date_to=self.date_from - timedelta(days=1))
+
+    def year_ago(self) -> Filters | None:
+        """The same filters over the same dates one year earlier."""
+        if not (self.date_from and self.date_to):
+            return None
+        return self.replace(date_from=_minus_year(self.date_from), date_to=_minus_year(self.date_to))
+
+    # ----- URL -----------------------------------------------------------
+    def to_query(self) -> dict[str, str]:
+        """URL query parameters (only non-default values)."""
+        out: dict[str, str] = {}
+        for key, name in _QUERY_KEYS.items():
+            v = getattr(self, name)
+            if not v:
+                continue
+            if isinstance(v, tuple):
+                out[key] = ",".join(v)
+            elif isinstance(v, date):
+                out[key] = v.isoformat()
+            else:
+                out[key] = str(v)
+        return out
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, object]) -> Filters:
+        """Build filters from URL query parameters; unknown keys are ignored, bad values dropped."""
+        kw: dict = {}
+        for key, name in _QUERY_KEYS.items():
+            if key not in query:
+                continue
+            raw = query[key]
+            if isinstance(raw, list | tuple):
+                raw = ",".join(str(x) for x in raw)
+            raw = str(raw)
+            if name in _LIST_FIELDS:
+                kw[name] = tuple(x for x in raw.split(",") if x.strip())
+            elif name in ("date_from", "date_to"):
+                try:
+                    kw[name] = date.fromisoformat(raw)
+                except ValueError:
+                    continue
+            else:
+                kw[name] = raw
+        if "functions" in kw:
+            kw["functions"] = tuple(f for f in kw["functions"] if f in FUNCTIONS)
+        if kw.get("date_from") and kw.get("date_to") and kw["date_from"] > kw["date_to"]:
+            kw["date_from"], kw["date_to"] = kw["date_to"], kw["date_from"]
+        return cls(**kw)
+
+    # ----- words -----------------------------------------------------------
+    def describe(self) -> str:
+        """The selection in one Chinese line, for subtitles and exports."""
+        bits = []
+        if self.date_from or self.date_to:
+            bits.append(f"{self.date_from or '…'} 至 {self.date_to or '…'}")
+        labels = (("districts", "区"), ("streets", "街乡"), ("categories", "分类"), ("topics", "专项"),
+                  ("channels", "渠道"), ("appeal_types", "诉求类型"), ("functions", "检察职能"))
+        for name, label in labels:
+            v = getattr(self, name)
+            if v:
+                shown = "、".join(v[:3]) + (f" 等{len(v)}项" if len(v) > 3 else "")
+                bits.append(f"{label}：{shown}")
+        if self.text:
+            bits.append(f"关键词：{self.text}")
+        return "；".join(bits) if bits else "全部数据"
+
+
+def _minus_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad identifier {name!r}")
+    return name

@@ -1,0 +1,27 @@
+"""12345 热线检察监督分析平台: the Streamlit entry point.
+
+Only layout lives here: page registry, shared sidebar filters, navigation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import db, filters
+
+st.set_page_config(page_title="12345热线检察监督分析平台", page_icon="⚖️", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="总览", icon="📊", url_path="overview", default=True),
+    st.Page("pages/topics.py", title="热点", icon="🔥", url_path="topics"),
+    st.Page("pages/funnel.py", title="漏斗", icon="🔻", url_path="funnel"),
+    st.Page("pages/tickets.py", title="工单", icon="📄", url_path="tickets"),
+    st.Page("pages/map.py", title="地图", icon="🗺️", url_path="map"),
+    st.Page("pages/import_data.py", title="导入", icon="📥", url_path="import"),
+]
+
+page = st.navigation(PAGES)
+if page.url_path != "import":
+    cur = db.require_cursor()
+    filters.sidebar(cur)
+page.run()

@@ -1,0 +1,175 @@
+-- The store: one DuckDB file. See docs/data-model.md for every column.
+-- Uniqueness of ticket_id, clue_id and case_id is enforced by the import
+-- pipeline (merge by key), not by index constraints: ART indexes on 25 M text
+-- keys would cost the read-only dashboard memory and slow bulk loads.
+
+CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS imports (
+    import_id     BIGINT,
+    started_at    TIMESTAMP,
+    finished_at   TIMESTAMP,
+    file          VARCHAR,
+    kind          VARCHAR,      -- tickets / clues / clue_tickets / cases / rectifications
+    format        VARCHAR,      -- csv / xlsx / parquet
+    encoding      VARCHAR,
+    sheet         VARCHAR,
+    mapping       VARCHAR,
+    crs           VARCHAR,
+    status        VARCHAR,      -- running / ok / failed
+    rows_read     BIGINT,
+    inserted      BIGINT,
+    updated       BIGINT,
+    unchanged     BIGINT,
+    quarantined   BIGINT,
+    reasons       VARCHAR,      -- JSON {reason: count} of quarantined rows
+    flags         VARCHAR,      -- JSON {flag: count} of cleaning flags on stored rows
+    message       VARCHAR,
+    seconds       DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    import_id   BIGINT,
+    file        VARCHAR,
+    sheet       VARCHAR,
+    row_number  BIGINT,         -- 1-based data row in the file (header not counted)
+    kind        VARCHAR,
+    reason      VARCHAR,        -- machine code, e.g. missing_id, bad_time, conflicting_duplicate
+    detail      VARCHAR,        -- human-readable Chinese explanation
+    record_id   VARCHAR,        -- the row's id where it has one
+    raw         VARCHAR,        -- the original row as JSON
+    created_at  TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS districts (
+    district      VARCHAR,      -- canonical name, e.g. 朝阳区
+    adcode        VARCHAR,
+    population    BIGINT,       -- 7th census, 2020
+    area_km2      DOUBLE,
+    lon           DOUBLE,       -- label point
+    lat           DOUBLE,
+    is_core       BOOLEAN       -- 东城/西城 (capital core functional area)
+);
+
+CREATE TABLE IF NOT EXISTS streets (
+    street_code     VARCHAR,    -- 12-digit statistical code
+    street          VARCHAR,
+    district        VARCHAR,
+    area_km2        DOUBLE,
+    population_est  DOUBLE,     -- district population split evenly over its streets (estimate)
+    lon             DOUBLE,     -- guaranteed-inside label point
+    lat             DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id          VARCHAR NOT NULL,
+    received_at        TIMESTAMP NOT NULL,   -- Asia/Shanghai local time
+    channel            VARCHAR,
+    appeal_type        VARCHAR,              -- 投诉/求助/咨询/建议
+    category_l1        VARCHAR,
+    category_l2        VARCHAR,
+    category_l3        VARCHAR,
+    topic              VARCHAR,              -- special project, e.g. 井盖; NULL if none
+    content            VARCHAR,
+    district           VARCHAR,
+    street             VARCHAR,
+    street_code        VARCHAR,
+    address            VARCHAR,
+    lon                DOUBLE,               -- WGS84, NULL when unknown
+    lat                DOUBLE,
+    source_crs         VARCHAR,              -- wgs84 / gcj02 / bd09 as received
+    geo_flag           VARCHAR,              -- NULL ok; no_coords, outside_region, outside_polygons, swapped_fixed, district_mismatch
+    handling_unit      VARCHAR,
+    status             VARCHAR,
+    responded_at       TIMESTAMP,
+    closed_at          TIMESTAMP,
+    satisfaction       VARCHAR,              -- 满意/基本满意/不满意
+    resolved           BOOLEAN,              -- return visit: problem solved (解决率)
+    complainant_name   VARCHAR,
+    complainant_phone  VARCHAR,
+    row_hash           VARCHAR,              -- hash of the cleaned record, to tell unchanged from updated
+    import_id          BIGINT,
+    updated_at         TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS clues (
+    clue_id      VARCHAR NOT NULL,
+    created_at   TIMESTAMP,
+    district     VARCHAR,     -- the procuratorate's district
+    function     VARCHAR,     -- 刑事/民事/行政/公益诉讼
+    department   VARCHAR,     -- e.g. 第八检察部
+    topic        VARCHAR,
+    source       VARCHAR,     -- e.g. 12345热线
+    status       VARCHAR,     -- 待审查/已立案/不立案/移送
+    reviewed_at  TIMESTAMP,
+    summary      VARCHAR,
+    row_hash     VARCHAR,
+    import_id    BIGINT,
+    updated_at   TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS clue_tickets (
+    clue_id    VARCHAR NOT NULL,
+    ticket_id  VARCHAR NOT NULL,
+    import_id  BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS cases (
+    case_id       VARCHAR NOT NULL,
+    clue_id       VARCHAR,
+    filed_at      TIMESTAMP,
+    case_type     VARCHAR,
+    measure       VARCHAR,    -- 诉前检察建议/社会治理检察建议/支持起诉/刑事立案/移送行政处罚/...
+    measure_at    TIMESTAMP,
+    reply_due_at  TIMESTAMP,
+    replied_at    TIMESTAMP,
+    urgent        BOOLEAN,
+    row_hash      VARCHAR,
+    import_id     BIGINT,
+    updated_at    TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS rectifications (
+    case_id         VARCHAR NOT NULL,
+    rectified_at    TIMESTAMP,
+    result          VARCHAR,  -- 整改到位/部分整改/未整改
+    followed_up_at  TIMESTAMP, -- 回头看
+    outcome         VARCHAR,
+    outcome_value   DOUBLE,
+    outcome_unit    VARCHAR,  -- 元 / 个 / 吨 / ...
+    row_hash        VARCHAR,
+    import_id       BIGINT,
+    updated_at      TIMESTAMP
+);
+
+-- Summary kept at import: one row per day x place x category x topic x channel x type.
+-- Pages answer from it whenever the filters allow (no text or function filter).
+CREATE TABLE IF NOT EXISTS ticket_daily (
+    day          DATE,
+    district     VARCHAR,
+    street       VARCHAR,
+    category_l1  VARCHAR,
+    category_l2  VARCHAR,
+    category_l3  VARCHAR,
+    topic        VARCHAR,
+    channel      VARCHAR,
+    appeal_type  VARCHAR,
+    n            BIGINT,
+    n_located    BIGINT,
+    n_responded  BIGINT,
+    n_closed     BIGINT,
+    n_resolved   BIGINT,
+    n_rated      BIGINT,
+    n_satisfied  BIGINT
+);
+
+-- Words of each ticket's text (jieba with the domain dictionary), computed at import.
+CREATE TABLE IF NOT EXISTS ticket_words (
+    ticket_id  VARCHAR,
+    word       VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS meta (
+    key    VARCHAR,
+    value  VARCHAR
+);

@@ -1,0 +1,93 @@
+"""Every setting of the product in one place.
+
+Settings are read from environment variables each time they are asked for, so
+tests and commands can override them. Each one has a name, a default and a
+help text; the README lists them all and a test checks that it does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    kind: type = str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("HOTLINE_DB", "var/hotline.duckdb",
+                "Path of the DuckDB store (relative paths are taken from the project root)."),
+        Setting("HOTLINE_DEMO_TICKETS", "400000",
+                "Tickets in the demo database that `make run` builds when none exists.", int),
+        Setting("HOTLINE_DEMO_YEARS", "2",
+                "Years covered by the default demo database (ending in the last full month).", int),
+        Setting("HOTLINE_DEMO_SEED", "12345", "Random seed of the default demo database.", int),
+        Setting("HOTLINE_TOPIC_RULES", "data/topics.yaml",
+                "YAML file with the special-project (topic) rules used at import: categories and signal words."),
+        Setting("HOTLINE_MASK_PII", "1",
+                "1 masks complainant names, phones and ID numbers on screen and in exports; 0 shows them."),
+        Setting("HOTLINE_MAP_MAX_FEATURES", "5000",
+                "Most features one map may send to the browser; above it points are aggregated.", int),
+        Setting("HOTLINE_TILE_URL", "",
+                "Optional internal tile server URL template ({z}/{x}/{y}); empty means outlines only, no tiles."),
+        Setting("HOTLINE_TILE_CRS", "wgs84",
+                "Coordinate system of the tiles at HOTLINE_TILE_URL: wgs84 or gcj02 (Gaode-style tiles)."),
+        Setting("HOTLINE_TILE_ATTRIBUTION", "内部地图服务", "Attribution shown for the tile layer."),
+        Setting("HOTLINE_SCREEN_REFRESH_SECONDS", "300",
+                "Refresh interval of the overview's wall-screen mode, in seconds.", int),
+        Setting("HOTLINE_LETTER_REPLY_DAYS", "7",
+                "Deadline for a procedural reply to a letter or visit (12309), days.", int),
+        Setting("HOTLINE_LETTER_RESULT_DAYS", "90",
+                "Deadline for the result of a letter or visit (12309), days.", int),
+        Setting("HOTLINE_CLUE_REVIEW_DAYS", "7",
+                "Deadline from a clue's registration to its collective review and filing decision, days.", int),
+        Setting("HOTLINE_NOTIFY_DAYS", "3",
+                "Deadline to notify the reporter in writing after the filing decision, days.", int),
+        Setting("HOTLINE_SUGGESTION_REPLY_DAYS", "60",
+                "Reply period of a pre-litigation suggestion (two months), days.", int),
+        Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
+                "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_CHROMIUM", "/usr/bin/chromium",
+                "Chromium used by chart export (kaleido) and the briefing PDF."),
+        Setting("HOTLINE_FONT", "Noto Sans CJK SC",
+                "CJK font family used in charts and exports."),
+        Setting("HOTLINE_IMPORT_CHUNK_ROWS", "200000",
+                "Rows per chunk when importing large files (bounds memory).", int),
+    ]
+}
+
+
+def get(name: str):
+    """Return the current value of a setting, converted to its type."""
+    s = SETTINGS[name]
+    raw = os.environ.get(name, s.default)
+    if s.kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {name} must be an integer, got {raw!r}") from exc
+    return raw
+
+
+def flag(name: str) -> bool:
+    return str(get(name)).strip().lower() not in {"0", "false", "no", "off", ""}
+
+
+def path(name: str) -> Path:
+    """A setting that names a file; relative paths are taken from the project root."""
+    p = Path(str(get(name))).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def db_path() -> Path:
+    return path("HOTLINE_DB")

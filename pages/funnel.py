@@ -1,0 +1,8 @@
+"""funnel: placeholder until the overview issue lands."""
+
+import streamlit as st
+
+from ui import filters
+
+st.title("funnel")
+st.caption(filters.current().describe())

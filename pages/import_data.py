@@ -1,0 +1,5 @@
+"""导入: placeholder until the import issue lands."""
+
+import streamlit as st
+
+st.title("导入")

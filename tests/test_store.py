@@ -1,0 +1,33 @@
+"""The store: schema, geography, read-only opening and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from data import store
+
+
+def test_new_store_has_schema_and_geography(empty_db_path):
+    con = store.connect(empty_db_path, read_only=True)
+    assert con.execute("SELECT count(*) FROM streets").fetchone()[0] == 343
+    assert con.execute("SELECT count(*), sum(population) FROM districts").fetchone() == (16, 21_893_095)
+    assert store.table_counts(con)["tickets"] == 0
+    con.close()
+
+
+def test_missing_file_gives_clear_message(tmp_path):
+    with pytest.raises(store.StoreError, match="数据库文件不存在"):
+        store.connect(tmp_path / "nope.duckdb", read_only=True)
+
+
+def test_reopening_is_idempotent(empty_db_path):
+    store.connect(empty_db_path).close()
+    con = store.connect(empty_db_path)
+    assert con.execute("SELECT count(*) FROM streets").fetchone()[0] == 343
+    con.close()
+
+
+def test_tiny_fixture_loads(tiny_con):
+    assert tiny_con.execute("SELECT count(*) FROM tickets").fetchone()[0] == 20
+    assert tiny_con.execute("SELECT sum(n) FROM ticket_daily").fetchone()[0] == 20
+    assert tiny_con.execute("SELECT sum(n_located) FROM ticket_daily").fetchone()[0] == 19

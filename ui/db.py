@@ -1,0 +1,59 @@
+"""The dashboard's read-only handle on the store, with a cursor per session.
+
+DuckDB allows one writer process or many readers, and one connection must not
+be shared by threads; Streamlit runs each session in its own thread, so each
+session gets its own cursor of one cached read-only connection.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data import settings, store
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str, mtime: float):
+    return store.connect(path, read_only=True)
+
+
+def db_version() -> str:
+    """Changes when the store file changes; part of every cache key at the UI edge."""
+    p = settings.db_path()
+    try:
+        return f"{p}:{p.stat().st_mtime_ns}"
+    except FileNotFoundError:
+        return f"{p}:missing"
+
+
+def cursor():
+    """This session's cursor on the store, or raises store.StoreError with a user message."""
+    p = settings.db_path()
+    if not p.exists():
+        raise store.StoreError(
+            f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或在“导入”页导入工单数据。"
+        )
+    key = db_version()
+    cur = st.session_state.get("_db_cursor")
+    if cur is None or st.session_state.get("_db_key") != key:
+        con = _connection(str(p), p.stat().st_mtime)
+        cur = con.cursor()
+        st.session_state["_db_cursor"] = cur
+        st.session_state["_db_key"] = key
+    return cur
+
+
+def release() -> None:
+    """Close the cached read-only handle so this process can write (import page)."""
+    _connection.clear()
+    st.session_state.pop("_db_cursor", None)
+    st.session_state.pop("_db_key", None)
+
+
+def require_cursor():
+    """The session cursor, or stop the page with a clear message."""
+    try:
+        return cursor()
+    except store.StoreError as exc:
+        st.error(str(exc))
+        st.stop()

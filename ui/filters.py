@@ -1,0 +1,144 @@
+"""The shared sidebar filters, kept in the URL query string.
+
+Rendered once per run by app.py (so widget state survives page switches) and
+read by pages through `current()`. Drill-down clicks call `apply()`, which
+sets the widgets before they are drawn on the next run and records the
+change so the user can undo it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC, Filters
+from analytics.options import FilterOptions, filter_options
+from ui.db import db_version
+
+_STATE = "flt_value"
+_PENDING = "flt_pending"
+_HISTORY = "flt_history"
+K = {name: f"flt_{name}" for name in (
+    "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text")}
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def options(_cur, version: str) -> FilterOptions:
+    return filter_options(_cur)
+
+
+def default_filters(opts: FilterOptions) -> Filters:
+    """The latest calendar month in the data (to its last day with tickets)."""
+    if not opts.has_data:
+        return Filters()
+    end = opts.max_date
+    return Filters(date_from=max(end.replace(day=1), opts.min_date), date_to=end)
+
+
+def _to_state(f: Filters) -> None:
+    st.session_state[K["dates"]] = tuple(d for d in (f.date_from, f.date_to) if d)
+    for name in ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions"):
+        st.session_state[K[name]] = list(getattr(f, name))
+    st.session_state[K["text"]] = f.text
+
+
+def _from_state(opts: FilterOptions) -> Filters:
+    dates = st.session_state.get(K["dates"]) or ()
+    d_from = dates[0] if len(dates) >= 1 else None
+    d_to = dates[1] if len(dates) >= 2 else d_from
+    return Filters(
+        date_from=d_from, date_to=d_to,
+        **{name: tuple(st.session_state.get(K[name]) or ()) for name in
+           ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")},
+        text=st.session_state.get(K["text"]) or "",
+    )
+
+
+def sidebar(cur) -> Filters:
+    """Draw the filters in the sidebar and return the selection."""
+    opts = options(cur, db_version())
+    if _STATE not in st.session_state:
+        f = Filters.from_query(st.query_params.to_dict())
+        if f.date_from is None and f.date_to is None:
+            d = default_filters(opts)
+            f = f.replace(date_from=d.date_from, date_to=d.date_to)
+        _to_state(f)
+    pending = st.session_state.pop(_PENDING, None)
+    if pending is not None:
+        _to_state(pending)
+
+    with st.sidebar:
+        st.markdown("### 筛选条件")
+        lo = opts.min_date or date(2020, 1, 1)
+        hi = opts.max_date or date.today()
+        st.date_input("日期范围", key=K["dates"], min_value=lo, max_value=hi, format="YYYY-MM-DD")
+        st.multiselect("区", opts.districts, key=K["districts"], placeholder="全部区")
+        chosen = set(st.session_state.get(K["districts"]) or ())
+        street_names = list(dict.fromkeys(s for d, s in opts.streets if not chosen or d in chosen))
+        _keep_known(K["streets"], street_names)
+        st.multiselect("街道/乡镇", street_names, key=K["streets"], placeholder="全部街乡")
+        paths = opts.category_paths()
+        _keep_known(K["categories"], paths)
+        st.multiselect("问题分类（任一级）", paths, key=K["categories"], placeholder="全部分类")
+        topics = [*opts.topics, NO_TOPIC]
+        _keep_known(K["topics"], topics)
+        st.multiselect("专项", topics, key=K["topics"], placeholder="全部专项")
+        with st.expander("更多条件", expanded=False):
+            channels = list(opts.channels)
+            _keep_known(K["channels"], channels)
+            st.multiselect("渠道", channels, key=K["channels"], placeholder="全部渠道")
+            types = list(dict.fromkeys([*APPEAL_TYPES, *opts.appeal_types]))
+            _keep_known(K["appeal_types"], types)
+            st.multiselect("诉求类型", types, key=K["appeal_types"], placeholder="全部类型")
+            st.multiselect("检察职能", list(FUNCTIONS), key=K["functions"], placeholder="全部职能")
+        st.text_input("关键词（诉求内容）", key=K["text"], placeholder="如：井盖 破损")
+        if st.button("重置筛选", width="stretch"):
+            apply(default_filters(opts), record=False)
+
+    try:
+        f = _from_state(opts)
+    except ValueError as exc:
+        st.sidebar.error(str(exc))
+        f = default_filters(opts)
+    st.session_state[_STATE] = f
+    st.query_params.from_dict(f.to_query())
+    return f
+
+
+def _keep_known(key: str, allowed: list[str]) -> None:
+    """Drop selected values that are no longer offered (a multiselect would raise)."""
+    cur = st.session_state.get(key)
+    if cur:
+        allowed_set = set(allowed)
+        kept = [v for v in cur if v in allowed_set]
+        if len(kept) != len(cur):
+            st.session_state[key] = kept
+
+
+def current() -> Filters:
+    """The selection drawn by `sidebar()` in this run."""
+    return st.session_state.get(_STATE) or Filters()
+
+
+def apply(f: Filters, *, label: str | None = None, record: bool = True) -> None:
+    """Replace the filters (e.g. after a click) and rerun; `label` says what the click applied."""
+    if record:
+        hist = st.session_state.setdefault(_HISTORY, [])
+        hist.append((label or "筛选变更", current()))
+    st.session_state[_PENDING] = f
+    st.rerun()
+
+
+def undo_bar() -> None:
+    """Show what the last click applied, with a button to undo it."""
+    hist = st.session_state.get(_HISTORY) or []
+    if not hist:
+        return
+    label, previous = hist[-1]
+    c1, c2 = st.columns([5, 1])
+    c1.info(f"已应用：{label}")
+    if c2.button("撤销", key=f"undo_{len(hist)}"):
+        hist.pop()
+        st.session_state[_PENDING] = previous
+        st.rerun()
