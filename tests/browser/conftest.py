@@ -1,0 +1,118 @@
+"""Reusable Playwright fixtures: the real app in headless Debian Chromium, offline.
+
+`app_server` starts `streamlit run app.py` once per session on a free port
+against a copy of the tiny database; `page` gives each test a fresh browser
+page that blocks every request leaving 127.0.0.1 and records it, and the test
+fails at teardown if one was attempted. Other helpers' browser tests use
+`app_url`, `page`, `wait_for_app(page)` and `assert_no_external_requests(page)`
+(import them from tests.browser.helpers).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, assert_no_external_requests, block_external
+from tests.conftest import ROOT, build_tiny
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser_db_path(tmp_path_factory) -> Path:
+    """The database the browser session's app reads: a private copy of the tiny DB.
+
+    Override this fixture in a test module's conftest to serve another database.
+    """
+    return build_tiny(tmp_path_factory.mktemp("browser-db") / "tiny.duckdb")
+
+
+@pytest.fixture(scope="session")
+def app_server(browser_db_path, tmp_path_factory):
+    """A running `streamlit run app.py` on a free loopback port; yields its base URL."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make sysdeps`")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+    env = {**os.environ, "HOTLINE_DB": str(browser_db_path), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    """Base URL of the running app, e.g. http://127.0.0.1:43123 (pages at /, /topics, /funnel …)."""
+    return app_server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    """A fresh page (1600x1000, zh-CN) with every non-loopback request blocked and recorded.
+
+    Fails the test at teardown if any request left 127.0.0.1; `page.external_requests`
+    lists them and `page.console_errors` collects console errors and page exceptions.
+    """
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    block_external(pg)
+    pg.set_default_timeout(20_000)
+    yield pg
+    try:
+        assert_no_external_requests(pg)
+    finally:
+        context.close()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)

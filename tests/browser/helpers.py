@@ -1,0 +1,91 @@
+"""Helpers for browser tests: offline guard, waiting for Streamlit, reading the page.
+
+Import in browser tests: `from tests.browser.helpers import wait_for_app, assert_no_external_requests`.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+CHROMIUM = os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about", "chrome", "chrome-extension", "devtools"}
+
+
+def is_external(url: str) -> bool:
+    """True when a request would leave the machine (anything not loopback, data:, blob: …)."""
+    u = urlparse(url)
+    if u.scheme in LOCAL_SCHEMES:
+        return False
+    return (u.hostname or "") not in LOCAL_HOSTS
+
+
+def block_external(page) -> None:
+    """Abort every non-loopback request of `page` and record it in `page.external_requests`.
+
+    Also records console errors and uncaught page exceptions in `page.console_errors`.
+    """
+    page.external_requests = []
+    page.console_errors = []
+
+    def _route(route):
+        url = route.request.url
+        if is_external(url):
+            page.external_requests.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", _route)
+    # Websocket connections do not go through page.route: watch them too.
+    page.on("websocket", lambda ws: page.external_requests.append(ws.url) if is_external(ws.url) else None)
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.console_errors.append(f"pageerror: {e}"))
+
+
+def assert_no_external_requests(page) -> None:
+    """Fail if the page attempted any request outside 127.0.0.1."""
+    ext = getattr(page, "external_requests", None)
+    assert ext is not None, "page was not set up with block_external()"
+    assert not ext, f"requests outside 127.0.0.1 were attempted: {ext[:10]}"
+
+
+def wait_for_app(page, timeout: float = 30_000) -> None:
+    """Wait until Streamlit finished the current run: app mounted, no 'running' indicator, no spinner."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stMain']", timeout=timeout)
+    # The status widget shows while a script run is in progress.
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector("[data-testid='stApp']");
+            if (!app) return false;
+            const running = document.querySelector("[data-testid='stStatusWidget'] [data-testid='stStatusWidgetRunningIcon'],"
+                + " [data-testid='stStatusWidgetRunningManIcon']");
+            const spinner = document.querySelector("[data-testid='stSpinner']");
+            const skeleton = document.querySelector("[data-testid='stSkeleton']");
+            return app.getAttribute('data-test-script-state') !== 'running' && !running && !spinner && !skeleton;
+        }""",
+        timeout=timeout,
+    )
+    page.wait_for_timeout(300)
+
+
+def goto(page, app_url: str, path: str = "/", timeout: float = 30_000) -> None:
+    """Open `app_url + path` and wait for the app to settle."""
+    page.goto(app_url.rstrip("/") + path, wait_until="domcontentloaded", timeout=timeout)
+    wait_for_app(page, timeout=timeout)
+
+
+def error_texts(page) -> list[str]:
+    """Texts of Streamlit error/exception elements shown on the page."""
+    loc = page.locator("[data-testid='stException'], [data-testid='stAlertContentError']")
+    return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+
+def assert_no_errors(page) -> None:
+    """Fail if an error or exception element is shown."""
+    errs = error_texts(page)
+    assert not errs, f"error shown on page: {errs}"
