@@ -163,10 +163,23 @@ CREATE TABLE IF NOT EXISTS ticket_daily (
     n_satisfied  BIGINT
 );
 
--- Words of each ticket's text (jieba with the domain dictionary), computed at import.
+-- Words of each ticket's text (jieba with the domain dictionary), computed at import
+-- by data/words.py: one row per distinct word or phrase ("词1 词2") of a ticket.
 CREATE TABLE IF NOT EXISTS ticket_words (
     ticket_id  VARCHAR,
-    word       VARCHAR
+    word       VARCHAR,
+    day        DATE          -- the ticket's received day (lets date filters skip blocks)
+);
+
+-- Summary kept at import: tickets containing each word, by day x district x topic x category_l1.
+-- The topics page answers from it whenever the filters allow (see analytics/topics.py).
+CREATE TABLE IF NOT EXISTS word_daily (
+    day          DATE,
+    district     VARCHAR,
+    topic        VARCHAR,
+    category_l1  VARCHAR,
+    word         VARCHAR,
+    n            BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS meta (

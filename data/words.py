@@ -1,0 +1,275 @@
+"""Words and phrases of each ticket's text, computed once at import and stored.
+
+The topics page ranks words, follows them over time and tests which ones are
+emerging. Segmenting Chinese text is far too slow to do on every view (25 M
+tickets a year), so every import segments only the tickets it inserted or
+updated and stores, per ticket, the set of distinct meaningful words in
+`ticket_words`, then rebuilds the affected days of the small `word_daily`
+summary that the page reads for its common filters.
+
+Segmentation: jieba's dictionary and algorithm, through the C++ build
+`jieba_fast_dat` when it is installed (about 13x faster, same dictionary and
+user-dictionary format), else plain `jieba`; HMM off (new-word guessing adds
+noise and costs time), the domain dictionary `data/dict/domain.txt` and every
+Beijing street/township name loaded as user words, and the stopwords of
+`data/dict/stopwords.txt` dropped.
+
+A meaningful word has at least two characters, is not a stopword, contains no
+digit (numbers, phone and ID numbers) and is not part of the complainant's own
+name. A phrase is two meaningful words adjacent in the text, stored as
+"词1 词2" (a space inside: the dashboard's text filter then requires both).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from data import settings
+
+DICT_DIR = Path(__file__).with_name("dict")
+DOMAIN_FILE = DICT_DIR / "domain.txt"
+STOPWORDS_FILE = DICT_DIR / "stopwords.txt"
+STREET_NAMES_FILE = settings.PROJECT_ROOT / "geo" / "assets" / "beijing_subdistrict_centroids_wgs84.csv"
+_STREET_SUFFIXES = ("街道办事处", "地区办事处", "街道", "地区", "镇", "乡")
+# Compounds of jieba's base dictionary that hide a domain word: split them so
+# 污水排放 counts as 污水 + 排放, like every other ticket about 污水.
+SPLIT_WORDS = ("污水排放", "施工噪声", "噪音扰民", "井盖破损")
+
+CHUNK_ROWS = 100_000          # tickets segmented per batch (bounds memory)
+_TEXT_CACHE_MAX = 200_000     # distinct texts remembered (repeated complaints are common)
+_HAS_DIGIT = re.compile(r"\d")
+_WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- segmentation
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The stopword list (comments and blank lines skipped)."""
+    lines = STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def place_words() -> list[str]:
+    """Street/township names with and without their suffix (建国门街道, 建国门), 2+ characters."""
+    out: dict[str, None] = {}
+    with STREET_NAMES_FILE.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            name = row["name"].strip()
+            out[name] = None
+            for suf in _STREET_SUFFIXES:
+                if name.endswith(suf) and len(name) - len(suf) >= 2:
+                    out[name[: -len(suf)]] = None
+                    break
+    return list(out)
+
+
+def _cache_dir() -> Path:
+    """Where jieba keeps its prefix-dictionary cache: var/cache/jieba, else the temp dir."""
+    for d in (settings.PROJECT_ROOT / "var" / "cache" / "jieba", Path(tempfile.gettempdir()) / "hotline-jieba"):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            probe = d / ".w"
+            probe.touch()
+            probe.unlink()
+            return d
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    """The initialised jieba tokenizer (domain dictionary and place names loaded), built once per process."""
+    cache = _cache_dir()
+    try:
+        import jieba_fast_dat as jb
+        from jieba_fast_dat.utils import CacheManager
+
+        CacheManager.TMP_DIR = cache
+    except ImportError:  # pragma: no cover - plain jieba fallback
+        import jieba as jb
+    jb.setLogLevel(logging.WARNING)
+    dt = jb.dt
+    dt.tmp_dir = str(cache)
+    dt.initialize()
+    dt.load_userdict(str(DOMAIN_FILE))
+    for w in SPLIT_WORDS:
+        dt.del_word(w)
+    for w in place_words():
+        dt.add_word(w, 1000, "ns")
+    return dt
+
+
+def backend() -> str:
+    """Which segmenter is in use (for logs and the benchmark)."""
+    return type(tokenizer()).__module__.split(".")[0]
+
+
+def words_of(text: str | None, name: str | None = None) -> list[str]:
+    """Distinct meaningful words, then adjacent-word phrases, of one text, in order of appearance.
+
+    `name` is the complainant's name: words that are part of it are dropped
+    so a name never shows up in a word ranking.
+    """
+    if not text:
+        return []
+    out = list(_segment(text))
+    if name and len(name) >= 2:
+        out = [w for w in out if not any(part in name for part in w.split(" "))]
+    return out
+
+
+def _keep(tok: str, stop: frozenset[str]) -> bool:
+    return len(tok) >= 2 and tok not in stop and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok))
+
+
+@lru_cache(maxsize=_TEXT_CACHE_MAX)
+def _segment(text: str) -> tuple[str, ...]:
+    stop = stopwords()
+    words: dict[str, None] = {}
+    phrases: dict[str, None] = {}
+    prev = None
+    for tok in tokenizer().cut(text, HMM=False):
+        tok = tok.strip()
+        if tok and _keep(tok, stop):
+            words[tok] = None
+            if prev is not None:
+                phrases[f"{prev} {tok}"] = None
+            prev = tok
+        else:
+            prev = None
+    return tuple(words) + tuple(phrases)
+
+
+# --------------------------------------------------------------------------- storage
+SOURCE_ALL_SQL = """
+SELECT ticket_id, content, complainant_name, CAST(received_at AS DATE) AS day
+FROM tickets
+WHERE content IS NOT NULL
+"""
+SOURCE_NEW_SQL = """
+SELECT t.ticket_id, t.content, t.complainant_name, CAST(t.received_at AS DATE) AS day
+FROM tickets t
+WHERE t.content IS NOT NULL AND t.ticket_id IN (SELECT ticket_id FROM {ids})
+"""
+OLD_DAYS_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_days AS
+SELECT DISTINCT day FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM {ids})
+UNION
+SELECT DISTINCT CAST(received_at AS DATE) FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM {ids})
+"""
+DELETE_OLD_SQL = "DELETE FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM {ids})"
+INSERT_SQL = "INSERT INTO ticket_words (ticket_id, word, day) SELECT ticket_id, word, day FROM _words_batch"
+
+WORD_DAILY_SELECT = """
+SELECT w.day, t.district, t.topic, t.category_l1, w.word, count(*) AS n
+FROM ticket_words w JOIN tickets t USING (ticket_id)
+{where}
+GROUP BY ALL
+"""
+WORD_DAILY_ALL_SQL = "CREATE OR REPLACE TABLE word_daily AS " + WORD_DAILY_SELECT.format(where="") + \
+    " ORDER BY day, word"
+WORD_DAILY_DELETE_SQL = "DELETE FROM word_daily WHERE day IN (SELECT day FROM _words_days)"
+WORD_DAILY_INSERT_SQL = "INSERT INTO word_daily " + WORD_DAILY_SELECT.format(
+    where="WHERE w.day IN (SELECT day FROM _words_days)") + " ORDER BY day, word"
+
+
+def _ident(name: str) -> str:
+    """A table name given by the caller; only plain identifiers are accepted."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
+        raise ValueError(f"bad table name {name!r}")
+    return name
+
+
+def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> dict:
+    """Segment tickets and store their words, then bring `word_daily` up to date.
+
+    With `new_ticket_ids_table` (a table/view with a `ticket_id` column) only
+    those tickets are (re)segmented: their old words are deleted first and only
+    the days they touch are rebuilt in `word_daily`. Without it every ticket is
+    done again. Returns counts and timings.
+    """
+    t0 = time.perf_counter()
+    ensure_schema(con)
+    if new_ticket_ids_table is None:
+        con.execute("DELETE FROM ticket_words")
+        source_sql, params = SOURCE_ALL_SQL, {}
+    else:
+        ids = _ident(new_ticket_ids_table)
+        sql = OLD_DAYS_SQL.format(ids=ids)
+        con.execute(sql)
+        sql = DELETE_OLD_SQL.format(ids=ids)
+        con.execute(sql)
+        source_sql, params = SOURCE_NEW_SQL.format(ids=ids), {}
+    n_tickets, n_rows = _segment_into_store(con, source_sql, params)
+    t1 = time.perf_counter()
+    if new_ticket_ids_table is None:
+        con.execute(WORD_DAILY_ALL_SQL)
+    else:
+        con.execute(WORD_DAILY_DELETE_SQL)
+        con.execute(WORD_DAILY_INSERT_SQL)
+        con.execute("DROP TABLE IF EXISTS _words_days")
+    t2 = time.perf_counter()
+    stats = {"tickets": n_tickets, "word_rows": n_rows, "segment_seconds": round(t1 - t0, 3),
+             "summary_seconds": round(t2 - t1, 3),
+             "tickets_per_second": round(n_tickets / (t1 - t0)) if n_tickets and t1 > t0 else None}
+    log.info("words: %s", stats)
+    return stats
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the `day` column and `word_daily` to stores created before they existed."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket_words'").fetchall()}
+    if "day" not in cols:
+        con.execute("ALTER TABLE ticket_words ADD COLUMN day DATE")
+    con.execute("CREATE TABLE IF NOT EXISTS word_daily (day DATE, district VARCHAR, topic VARCHAR, "
+                "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
+
+
+def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, params: dict) -> tuple[int, int]:
+    reader_cur = con.cursor()
+    reader = reader_cur.sql(source_sql, params=params).to_arrow_reader(CHUNK_ROWS)
+    n_tickets = n_rows = 0
+    for batch in _batches(reader):
+        ids, contents, names, days = (batch.column(i).to_pylist() for i in range(4))
+        out_ids: list[str] = []
+        out_words: list[str] = []
+        out_days: list = []
+        for tid, text, name, day in zip(ids, contents, names, days, strict=True):
+            ws = words_of(text, name)
+            out_ids.extend([tid] * len(ws))
+            out_words.extend(ws)
+            out_days.extend([day] * len(ws))
+        n_tickets += len(ids)
+        n_rows += len(out_words)
+        if out_words:
+            tbl = pa.table({"ticket_id": pa.array(out_ids, pa.string()), "word": pa.array(out_words, pa.string()),
+                            "day": pa.array(out_days, pa.date32())})
+            con.register("_words_batch", tbl)
+            try:
+                con.execute(INSERT_SQL)
+            finally:
+                con.unregister("_words_batch")
+    reader_cur.close()
+    return n_tickets, n_rows
+
+
+def _batches(reader) -> Iterable[pa.RecordBatch]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
