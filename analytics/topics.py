@@ -1,0 +1,448 @@
+"""What citizens complain about most, and what is rising: the numbers of the 热点 page.
+
+Every function takes the store and the one `Filters` value and returns a
+small, SQL-aggregated DataFrame. Word counts are numbers of *tickets* that
+contain a word (words are stored once per ticket by data/words.py). They are
+read from the `word_daily` summary whenever the filters only touch dates,
+districts, special projects and first-level categories, and from
+`ticket_words` joined to `tickets` otherwise (text, street, channel, appeal
+type, function or deeper category filters).
+
+Emerging topics compare the current period with a baseline using an exact
+conditional test of two Poisson rates: given the total tickets of each period
+(under the same filters), a word's count in the current period X, out of its
+count in both periods m, is Binomial(m, p0) under "no change in its share",
+with p0 = N_now / (N_now + N_base). The one-sided p-value P(X >= x) is
+controlled for the many words tested with Benjamini-Hochberg (q-values), only
+words with at least `min_count` tickets now are tested, and the effect size is
+the rate ratio with an exact (Clopper-Pearson) 95% interval. A word going from
+1 to 3 tickets gets p ≈ 0.3: not significant, so it cannot top the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics import privacy
+from analytics.filters import Filters, Where
+
+GRAINS = {"day": "day", "week": "week", "month": "month"}
+KINDS = ("word", "phrase", "category")
+BASELINES = ("previous", "year")
+UNCATEGORISED = "（未分类）"
+TEST_NAME = "精确条件二项检验（两期泊松率之比，按各期工单总量校正），Benjamini-Hochberg 法控制错误发现率"
+
+
+# --------------------------------------------------------------------------- sources
+def words_from_summary(f: Filters) -> bool:
+    """True when `word_daily` can answer word counts for these filters."""
+    return (not f.text and not f.functions and not f.streets and not f.channels and not f.appeal_types
+            and all("/" not in c.strip("/") for c in f.categories))
+
+
+@dataclass(frozen=True)
+class _WordSource:
+    """FROM clause, WHERE clause and count expression of word counts under some filters."""
+
+    from_sql: str
+    where: Where
+    count: str
+    day: str
+
+
+def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f") -> _WordSource:
+    if words_from_summary(f):
+        return _WordSource("word_daily w", f.where("w", prefix=prefix, dates=dates, time_column="day"),
+                           "sum(w.n)", "w.day")
+    wh = f.where("t", prefix=prefix, dates=dates)
+    sql, params = wh.sql, dict(wh.params)
+    if dates:
+        # Let the scan of ticket_words skip blocks by day too.
+        if f.date_from:
+            params[f"{prefix}_wd0"] = f.date_from
+            sql += f" AND w.day >= ${prefix}_wd0"
+        if f.date_to:
+            params[f"{prefix}_wd1"] = f.date_to
+            sql += f" AND w.day <= ${prefix}_wd1"
+    return _WordSource("ticket_words w JOIN tickets t USING (ticket_id)", Where(sql, params), "count(*)", "w.day")
+
+
+def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v") -> tuple[str, Where, str]:
+    """Ticket volume source: the daily summary when possible, else tickets. (from, where, day expr)."""
+    if f.uses_summary:
+        return "ticket_daily d", f.daily_where("d", prefix=prefix, dates=dates), "d.day"
+    return "tickets t", f.where("t", prefix=prefix, dates=dates), "CAST(t.received_at AS DATE)"
+
+
+def _kind_sql(kind: str) -> str:
+    if kind == "word":
+        return "NOT contains(w.word, ' ')"
+    if kind == "phrase":
+        return "contains(w.word, ' ')"
+    raise ValueError(f"kind must be word or phrase, got {kind!r}")
+
+
+def total_tickets(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
+    """Tickets matching the filters."""
+    src, wh, _ = _volume_where(f)
+    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    sql = f"SELECT coalesce({count}, 0) FROM {src} WHERE {wh.sql}"
+    return int(con.execute(sql, wh.params).fetchone()[0])
+
+
+# --------------------------------------------------------------------------- categories
+CATEGORY_TREE_SQL = """
+WITH base AS (
+    SELECT coalesce(category_l1, '{u}') AS l1, coalesce(category_l2, '{u}') AS l2,
+           coalesce(category_l3, '{u}') AS l3, {count} AS n
+    FROM {src} WHERE {where}
+    GROUP BY ALL
+)
+SELECT 1 AS level, l1 AS id, '' AS parent, l1 AS label, sum(n) AS n FROM base GROUP BY l1
+UNION ALL
+SELECT 2, l1 || '/' || l2, l1, l2, sum(n) FROM base GROUP BY l1, l2
+UNION ALL
+SELECT 3, l1 || '/' || l2 || '/' || l3, l1 || '/' || l2, l3, sum(n) FROM base GROUP BY l1, l2, l3
+ORDER BY level, n DESC, id
+"""
+
+
+def category_tree(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Ticket counts at the three category levels: level, id (path), parent (path), label, n, share.
+
+    `share` is the node's share of all matching tickets. Missing levels show as （未分类）.
+    """
+    src, wh, _ = _volume_where(f)
+    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    sql = CATEGORY_TREE_SQL.format(u=UNCATEGORISED, count=count, src=src, where=wh.sql)
+    df = con.execute(sql, wh.params).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    total = int(df.loc[df["level"] == 1, "n"].sum()) if len(df) else 0
+    df["share"] = df["n"] / total if total else 0.0
+    return df
+
+
+# --------------------------------------------------------------------------- words
+TOP_WORDS_SQL = """
+SELECT w.word AS word, {count} AS n
+FROM {src}
+WHERE {where} AND {kind}
+GROUP BY w.word
+ORDER BY n DESC, word
+LIMIT $lim
+"""
+
+
+def top_words(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", limit: int = 30) -> pd.DataFrame:
+    """The most frequent words (or phrases): word, n (tickets containing it), share (of all matching tickets)."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    s = _word_source(f)
+    sql = TOP_WORDS_SQL.format(count=s.count, src=s.from_sql, where=s.where.sql, kind=_kind_sql(kind))
+    df = con.execute(sql, {**s.where.params, "lim": limit}).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    total = total_tickets(con, f)
+    df["share"] = df["n"] / total if total else 0.0
+    df.attrs["total_tickets"] = total
+    return df
+
+
+# --------------------------------------------------------------------------- trends
+WORD_TREND_SQL = """
+WITH periods AS (
+    SELECT DISTINCT date_trunc('{grain}', d)::DATE AS period
+    FROM range($d0::TIMESTAMP, $d1::TIMESTAMP + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)
+),
+keys AS (SELECT unnest($keys::VARCHAR[]) AS key),
+counts AS (
+    SELECT date_trunc('{grain}', {day})::DATE AS period, w.word AS key, {count} AS n
+    FROM {src}
+    WHERE {where} AND w.word IN (SELECT key FROM keys)
+    GROUP BY ALL
+)
+SELECT p.period, k.key, coalesce(c.n, 0) AS n
+FROM periods p CROSS JOIN keys k LEFT JOIN counts c USING (period, key)
+ORDER BY p.period, k.key
+"""
+CATEGORY_TREND_SQL = """
+WITH periods AS (
+    SELECT DISTINCT date_trunc('{grain}', d)::DATE AS period
+    FROM range($d0::TIMESTAMP, $d1::TIMESTAMP + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)
+),
+keys AS (SELECT unnest($keys::VARCHAR[]) AS key),
+counts AS (
+    SELECT date_trunc('{grain}', {day})::DATE AS period, k.key, {count} AS n
+    FROM {src} JOIN keys k ON {match}
+    WHERE {where}
+    GROUP BY ALL
+)
+SELECT p.period, k.key, coalesce(c.n, 0) AS n
+FROM periods p CROSS JOIN keys k LEFT JOIN counts c USING (period, key)
+ORDER BY p.period, k.key
+"""
+
+
+def _span(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[date, date] | None:
+    """The filters' dates, with open ends taken from the data."""
+    if f.date_from and f.date_to:
+        return f.date_from, f.date_to
+    lo, hi = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
+    if lo is None:
+        return None
+    return f.date_from or lo, f.date_to or hi
+
+
+def word_trend(con: duckdb.DuckDBPyConnection, f: Filters, words: list[str] | tuple[str, ...], *,
+               grain: str = "week") -> pd.DataFrame:
+    """Tickets containing each word per week/month/day: period, key (the word), n; zero-filled."""
+    grain = _grain(grain)
+    keys = [w for w in dict.fromkeys(words) if w]
+    span = _span(con, f)
+    if not keys or span is None:
+        return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
+                             "n": pd.Series(dtype="int64")})
+    s = _word_source(f)
+    sql = WORD_TREND_SQL.format(grain=grain, day=s.day, count=s.count, src=s.from_sql, where=s.where.sql)
+    df = con.execute(sql, {**s.where.params, "d0": span[0], "d1": span[1], "keys": keys}).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+def category_trend(con: duckdb.DuckDBPyConnection, f: Filters, paths: list[str] | tuple[str, ...], *,
+                   grain: str = "week") -> pd.DataFrame:
+    """Tickets per week/month/day of each category path ("l1", "l1/l2" or "l1/l2/l3"): period, key, n."""
+    grain = _grain(grain)
+    keys = [p.strip("/") for p in dict.fromkeys(paths) if p and p.strip("/")]
+    span = _span(con, f)
+    if not keys or span is None:
+        return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
+                             "n": pd.Series(dtype="int64")})
+    src, wh, day = _volume_where(f)
+    a = src.split()[-1]
+    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    # A path matches its own level: compare the row's path cut to the key's depth.
+    path_at = (f"CASE len(string_split(k.key, '/')) WHEN 1 THEN {a}.category_l1 "
+               f"WHEN 2 THEN {a}.category_l1 || '/' || {a}.category_l2 "
+               f"ELSE {a}.category_l1 || '/' || {a}.category_l2 || '/' || {a}.category_l3 END")
+    sql = CATEGORY_TREND_SQL.format(grain=grain, day=day, count=count, src=src, where=wh.sql,
+                                    match=f"{path_at} = k.key")
+    df = con.execute(sql, {**wh.params, "d0": span[0], "d1": span[1], "keys": keys}).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+def _grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {tuple(GRAINS)}, got {grain!r}")
+    return GRAINS[grain]
+
+
+# --------------------------------------------------------------------------- emerging
+@dataclass(frozen=True)
+class Windows:
+    """The current period and its baseline (one or more date ranges, inclusive)."""
+
+    current: tuple[date, date]
+    baseline: tuple[tuple[date, date], ...]
+
+    def describe(self) -> str:
+        base = "、".join(f"{a} 至 {b}" for a, b in self.baseline)
+        return f"本期 {self.current[0]} 至 {self.current[1]}；基线 {base}"
+
+
+def windows(f: Filters, *, baseline: str = "previous", periods: int = 3) -> Windows:
+    """The comparison windows for the filters' date range.
+
+    baseline="previous": the `periods` windows of equal length just before
+    (one contiguous range); "year": the same dates a year earlier.
+    """
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}")
+    if not (f.date_from and f.date_to):
+        raise ValueError("新兴热点需要明确的起止日期")
+    if baseline == "previous":
+        if periods < 1:
+            raise ValueError("periods must be >= 1")
+        n = f.span_days()
+        start = f.date_from - timedelta(days=n * periods)
+        return Windows((f.date_from, f.date_to), ((start, f.date_from - timedelta(days=1)),))
+    ya = f.year_ago()
+    return Windows((f.date_from, f.date_to), ((ya.date_from, ya.date_to),))
+
+
+EMERGING_WORDS_SQL = """
+SELECT w.word AS key,
+       {count} FILTER (WHERE {day} BETWEEN $c0 AND $c1) AS x,
+       coalesce({count} FILTER (WHERE {day} BETWEEN $b0 AND $b1), 0) AS y
+FROM {src}
+WHERE {where} AND {kind} AND ({day} BETWEEN $c0 AND $c1 OR {day} BETWEEN $b0 AND $b1)
+GROUP BY w.word
+HAVING x >= $min_count
+"""
+EMERGING_CATEGORIES_SQL = """
+SELECT coalesce({a}.category_l1, '{u}') || '/' || coalesce({a}.category_l2, '{u}') || '/'
+       || coalesce({a}.category_l3, '{u}') AS key,
+       {count} FILTER (WHERE {day} BETWEEN $c0 AND $c1) AS x,
+       coalesce({count} FILTER (WHERE {day} BETWEEN $b0 AND $b1), 0) AS y
+FROM {src}
+WHERE {where} AND ({day} BETWEEN $c0 AND $c1 OR {day} BETWEEN $b0 AND $b1)
+GROUP BY ALL
+HAVING x >= $min_count
+"""
+VOLUME_TWO_WINDOWS_SQL = """
+SELECT coalesce({count} FILTER (WHERE {day} BETWEEN $c0 AND $c1), 0) AS n_now,
+       coalesce({count} FILTER (WHERE {day} BETWEEN $b0 AND $b1), 0) AS n_base
+FROM {src}
+WHERE {where} AND ({day} BETWEEN $c0 AND $c1 OR {day} BETWEEN $b0 AND $b1)
+"""
+
+EMERGING_COLUMNS = ["key", "x", "y", "rate_now", "rate_base", "ratio", "ci_low", "ci_high", "p", "q",
+                    "significant", "new"]
+
+
+def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", baseline: str = "previous",
+             periods: int = 3, min_count: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+    """Words, phrases or level-3 categories whose share of tickets rose significantly against a baseline.
+
+    Columns: key, x (tickets now), y (tickets in the baseline), rate_now and
+    rate_base (per 10,000 tickets of each period), ratio (rate ratio), ci_low
+    and ci_high (95% exact interval of the ratio), p (one-sided), q
+    (Benjamini-Hochberg), significant (q < alpha and ratio > 1), new (y == 0).
+    Sorted: significant first, then by the interval's lower bound. `attrs`
+    holds n_now, n_base, windows, tested (how many keys were tested),
+    test (the test's name), message (why nothing can be tested, or ""),
+    baseline_partial (the baseline starts before the first day with data)
+    and first_day.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    if min_count < 1:
+        raise ValueError("min_count must be >= 1")
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be in (0, 1)")
+    win = windows(f, baseline=baseline, periods=periods)
+    (b0, b1), = win.baseline
+    (c0, c1) = win.current
+    bounds = {"c0": c0, "c1": c1, "b0": b0, "b1": b1}
+
+    vsrc, vwh, vday = _volume_where(f, dates=False)
+    vcount = "sum(d.n)" if vsrc.startswith("ticket_daily") else "count(*)"
+    sql = VOLUME_TWO_WINDOWS_SQL.format(count=vcount, day=vday, src=vsrc, where=vwh.sql)
+    n_now, n_base = (int(v) for v in con.execute(sql, {**vwh.params, **bounds}).fetchone())
+
+    (first_day,) = con.execute("SELECT min(day) FROM ticket_daily").fetchone()
+    meta = {"n_now": n_now, "n_base": n_base, "windows": win, "tested": 0, "test": TEST_NAME, "message": "",
+            "baseline_partial": first_day is not None and b0 < first_day, "first_day": first_day}
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EMERGING_COLUMNS})
+    if n_now == 0:
+        meta["message"] = "本期没有符合条件的工单，无法比较。"
+    elif n_base == 0:
+        meta["message"] = "基线期没有符合条件的工单（可能早于数据起始日期），无法比较；请缩短比较窗口或改用其他基线。"
+    if meta["message"]:
+        empty.attrs.update(meta)
+        return empty
+
+    if kind == "category":
+        src, wh, day = _volume_where(f, dates=False, prefix="e")
+        a = src.split()[-1]
+        count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+        sql = EMERGING_CATEGORIES_SQL.format(a=a, u=UNCATEGORISED, count=count, day=day, src=src, where=wh.sql)
+        params = wh.params
+    else:
+        s = _word_source(f, dates=False, prefix="e")
+        sql = EMERGING_WORDS_SQL.format(count=s.count, day=s.day, src=s.from_sql, where=s.where.sql,
+                                        kind=_kind_sql(kind))
+        params = s.where.params
+    counts = con.execute(sql, {**params, **bounds, "min_count": min_count}).fetchdf()
+    meta["tested"] = len(counts)
+    if counts.empty:
+        meta["message"] = f"本期没有出现次数达到 {min_count} 的{'分类' if kind == 'category' else '词语'}，无可检验项。"
+        empty.attrs.update(meta)
+        return empty
+    out = rate_ratio_test(counts["key"].tolist(), counts["x"].to_numpy(), counts["y"].to_numpy(),
+                          n_now, n_base, alpha=alpha)
+    out.attrs.update(meta)
+    return out
+
+
+def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05) -> pd.DataFrame:
+    """The exact conditional test of emerging(), on arrays of counts (see the module docstring)."""
+    x = np.asarray(x, dtype="int64")
+    y = np.asarray(y, dtype="int64")
+    m = x + y
+    p0 = n_now / (n_now + n_base)
+    p = stats.binom.sf(x - 1, m, p0)                       # P(X >= x | m)
+    q = benjamini_hochberg(p)
+    odds = n_base / n_now
+    lo_p = stats.beta.ppf(0.025, x, m - x + 1)           # Clopper-Pearson on X/m
+    hi_p = np.where(y > 0, stats.beta.ppf(0.975, x + 1, np.maximum(m - x, 1)), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(y > 0, (x / n_now) / (y / n_base), np.inf)
+        ci_low = lo_p / (1 - lo_p) * odds
+        ci_high = np.where(hi_p < 1, hi_p / (1 - hi_p) * odds, np.inf)
+    out = pd.DataFrame({
+        "key": list(keys), "x": x, "y": y,
+        "rate_now": x / n_now * 10_000, "rate_base": y / n_base * 10_000,
+        "ratio": ratio, "ci_low": ci_low, "ci_high": ci_high, "p": p, "q": q,
+    })
+    out["significant"] = (out["q"] < alpha) & (out["x"] / n_now > out["y"] / n_base)
+    out["new"] = out["y"] == 0
+    return out.sort_values(["significant", "ci_low", "x", "key"], ascending=[False, False, False, True],
+                           ignore_index=True)
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), monotone and capped at 1."""
+    p = np.asarray(p, dtype="float64")
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * n / np.arange(1, n + 1)
+    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty(n)
+    q[order] = np.minimum(q_sorted, 1.0)
+    return q
+
+
+# --------------------------------------------------------------------------- example tickets
+EXAMPLES_SQL = """
+SELECT t.ticket_id, t.received_at, t.district, t.street, t.category_l1, t.category_l2, t.category_l3,
+       t.topic, t.content, t.complainant_name
+FROM tickets t
+WHERE {where}
+  AND t.ticket_id IN (SELECT ticket_id FROM ticket_words w WHERE w.word = $word {wdays})
+ORDER BY t.received_at DESC, t.ticket_id
+LIMIT $lim
+"""
+
+
+def example_tickets(con: duckdb.DuckDBPyConnection, f: Filters, word: str, *, limit: int = 10,
+                    mask: bool | None = None) -> pd.DataFrame:
+    """The latest tickets containing `word` under the filters, personal data masked.
+
+    `attrs["total"]` says how many tickets contain the word in all.
+    """
+    wh = f.where("t", prefix="f")
+    params = {**wh.params, "word": word, "lim": limit}
+    wdays = ""
+    if f.date_from:
+        params["wd0"] = f.date_from
+        wdays += " AND w.day >= $wd0"
+    if f.date_to:
+        params["wd1"] = f.date_to
+        wdays += " AND w.day <= $wd1"
+    sql = EXAMPLES_SQL.format(where=wh.sql, wdays=wdays)
+    df = con.execute(sql, params).fetchdf()
+    s = _word_source(f)
+    count_sql = f"SELECT coalesce({s.count}, 0) FROM {s.from_sql} WHERE {s.where.sql} AND w.word = $word"
+    total = int(con.execute(count_sql, {**s.where.params, "word": word}).fetchone()[0])
+    out = privacy.mask_frame(df, force=mask)
+    out.attrs["total"] = total
+    return out
