@@ -1,0 +1,318 @@
+"""The numbers behind the map page: area values, capped points, grid cells, months, drill-down.
+
+Browsers choke on a few thousand plain markers and streamlit-folium re-sends
+everything on each rerun, so nothing here returns more than
+HOTLINE_MAP_MAX_FEATURES features: above that, points are counted per grid cell
+in SQL and the caller gets a Chinese note saying what was aggregated. Every
+function takes the one `Filters` value and aggregates in DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from analytics import privacy
+from analytics.filters import Filters
+from data import settings
+from geo import boundaries
+from geo.grid import CELL_SIZES_M, SQL_GI, SQL_GJ, Grid
+
+LEVELS = ("district", "street")
+METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
+
+# Preset problems of the point map: label -> (topic name, keyword used when the topic is not in the data).
+PRESETS: dict[str, tuple[str, str]] = {
+    "井盖": ("井盖", "井盖"),
+    "污水/排污": ("污水", "污水"),
+    "假冒伪劣": ("假冒伪劣", "假冒"),
+}
+
+TICKET_COLUMNS = ("ticket_id", "received_at", "district", "street", "address", "topic", "category_l3",
+                  "content", "status", "closed_at", "lon", "lat")
+
+
+def max_features() -> int:
+    return max(10, int(settings.get("HOTLINE_MAP_MAX_FEATURES")))
+
+
+def preset_filters(f: Filters, preset: str, known_topics: tuple[str, ...] | list[str] = ()) -> Filters:
+    """The filters with the preset problem applied (its topic, or its keyword if the topic is unknown)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {list(PRESETS)}")
+    topic, keyword = PRESETS[preset]
+    if not known_topics or topic in known_topics:
+        return f.replace(topics=(topic,))
+    return f.replace(topics=(), text=keyword)
+
+
+# ---------------------------------------------------------------- areas
+def _area_where(f: Filters) -> tuple[str, dict]:
+    """Restrict the area list to the chosen districts/streets (other filters apply to tickets)."""
+    only = Filters(districts=f.districts, streets=f.streets)
+    w = only.where("g", prefix="a", dates=False)
+    return w.sql, w.params
+
+
+def _counts_sql(f: Filters, level: str, prefix: str) -> tuple[str, dict]:
+    keys = "district" if level == "district" else "district, street"
+    if f.uses_summary:
+        w = f.daily_where(prefix=prefix)
+        return f"SELECT {keys}, sum(n) AS n FROM ticket_daily WHERE {w.sql} GROUP BY ALL", w.params
+    w = f.where(prefix=prefix)
+    return f"SELECT {keys}, count(*) AS n FROM tickets WHERE {w.sql} GROUP BY ALL", w.params
+
+
+def area_values(con, f: Filters, level: str = "district") -> pd.DataFrame:
+    """Ticket counts per district or street, per 10,000 residents, and change against the previous period.
+
+    Columns: district, [street, street_code], n, n_prev, population, per_10k, change, change_pct,
+    population_estimated (True for streets: their population is the district's split evenly).
+    Every area of the chosen districts/streets is listed, with 0 where no ticket matched.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}")
+    cur_sql, params = _counts_sql(f, level, "c")
+    prev = f.previous_period()
+    if prev is not None:
+        prev_sql, prev_params = _counts_sql(prev, level, "p")
+        params = {**params, **prev_params}
+    else:
+        prev_sql = f"SELECT {'district' if level == 'district' else 'district, street'}, NULL::BIGINT AS n WHERE FALSE"
+    area_sql, area_params = _area_where(f)
+    params.update(area_params)
+    if level == "district":
+        sql = f"""
+            WITH cur AS ({cur_sql}), prev AS ({prev_sql})
+            SELECT g.district, coalesce(cur.n, 0) AS n, prev.n AS n_prev, g.population AS population
+            FROM districts g LEFT JOIN cur USING (district) LEFT JOIN prev USING (district)
+            WHERE {area_sql}
+            ORDER BY g.adcode
+        """
+    else:
+        sql = f"""
+            WITH cur AS ({cur_sql}), prev AS ({prev_sql})
+            SELECT g.district, g.street, g.street_code, coalesce(cur.n, 0) AS n, prev.n AS n_prev,
+                   g.population_est AS population
+            FROM streets g LEFT JOIN cur USING (district, street) LEFT JOIN prev USING (district, street)
+            WHERE {area_sql}
+            ORDER BY g.street_code
+        """
+    df = con.execute(sql, params).df()
+    if prev is not None:
+        df["n_prev"] = df["n_prev"].fillna(0)
+    df["n"] = df["n"].astype("int64")
+    df["n_prev"] = df["n_prev"].astype("Float64")
+    pop = df["population"].astype(float)
+    df["per_10k"] = np.where(pop > 0, df["n"] / pop.where(pop > 0) * 10_000, np.nan).round(3)
+    df["change"] = (df["n"] - df["n_prev"]).astype("Float64")
+    df["change_pct"] = np.where(df["n_prev"].fillna(0).to_numpy(float) > 0,
+                                (df["change"] / df["n_prev"]).to_numpy(float, na_value=np.nan) * 100, np.nan)
+    df["population_estimated"] = level == "street"
+    return df
+
+
+def unplaced_count(con, f: Filters) -> int:
+    """Matching tickets without a known street (not shown on a street choropleth)."""
+    w = f.where(prefix="u")
+    sql = f"SELECT count(*) FROM tickets WHERE {w.sql} AND street IS NULL"
+    return int(con.execute(sql, w.params).fetchone()[0])
+
+
+# ---------------------------------------------------------------- points and grid
+@dataclass(frozen=True)
+class PointLayer:
+    """What a point-type layer will draw, and the note that says what was capped."""
+
+    mode: str                # "points", "grid" or "empty"
+    frame: pd.DataFrame      # points: TICKET_COLUMNS (masked); grid: gi, gj, lon, lat, n, first, last
+    total: int               # matching tickets
+    located: int             # of which with coordinates
+    grid: Grid | None = None
+    limit: int = 5000
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shown(self) -> int:
+        return len(self.frame)
+
+    @property
+    def note(self) -> str:
+        return "；".join(self.notes)
+
+
+def counts(con, f: Filters) -> tuple[int, int]:
+    """(matching tickets, of which located)."""
+    w = f.where(prefix="k")
+    sql = f"SELECT count(*), count(lon) FROM tickets WHERE {w.sql}"
+    n, located = con.execute(sql, w.params).fetchone()
+    return int(n), int(located)
+
+
+def points(con, f: Filters, limit: int) -> pd.DataFrame:
+    """The latest `limit` located tickets matching the filters, personal data masked."""
+    w = f.where(prefix="q")
+    cols = ", ".join(TICKET_COLUMNS)
+    sql = f"""
+        SELECT {cols}, complainant_name FROM tickets
+        WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL
+        ORDER BY received_at DESC, ticket_id
+        LIMIT $lim
+    """
+    df = con.execute(sql, {**w.params, "lim": int(limit)}).df()
+    return privacy.mask_frame(df).drop(columns=["complainant_name"])
+
+
+def grid_counts(con, f: Filters, grid: Grid) -> pd.DataFrame:
+    """Located tickets counted per grid cell: gi, gj, lon, lat (cell centre), n, first, last."""
+    w = f.where(prefix="q")
+    sql = f"""
+        SELECT {SQL_GI} AS gi, {SQL_GJ} AS gj, count(*) AS n,
+               min(received_at) AS first, max(received_at) AS last
+        FROM tickets
+        WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL
+        GROUP BY ALL
+        ORDER BY n DESC, gi, gj
+    """
+    df = con.execute(sql, {**w.params, **grid.sql_params()}).df()
+    lon, lat = grid.centre(df["gi"].to_numpy(), df["gj"].to_numpy())
+    df.insert(2, "lon", lon)
+    df.insert(3, "lat", lat)
+    return df
+
+
+def choose_grid(con, f: Filters, limit: int, sizes=CELL_SIZES_M) -> Grid:
+    """The smallest cell size from `sizes` whose occupied cells number at most `limit` (one SQL pass)."""
+    w = f.where(prefix="q")
+    params = dict(w.params)
+    parts = []
+    for k, m in enumerate(sizes):
+        g = Grid(m)
+        params[f"la{k}"] = g.dlat
+        params[f"lo{k}"] = g.dlon
+        # a cell id as one exact double: rows < 10^6, columns < 10^6 for cells >= 10 m
+        parts.append(f"count(DISTINCT floor(lat / $la{k}) * 1000000 + floor(lon / $lo{k}))")
+    sql = f"SELECT {', '.join(parts)} FROM tickets WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL"
+    n_cells = con.execute(sql, params).fetchone()
+    for m, n in zip(sizes, n_cells, strict=True):
+        if n <= limit:
+            return Grid(m)
+    return Grid(sizes[-1])
+
+
+def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid | None = None) -> PointLayer:
+    """Points when at most `limit` are located, otherwise grid cells; with a note on what was done."""
+    limit = max_features() if limit is None else int(limit)
+    total, located = counts(con, f)
+    notes: list[str] = []
+    if total > located:
+        notes.append(f"{total - located:,} 件工单无坐标，未上图")
+    if located == 0:
+        return PointLayer("empty", pd.DataFrame(), total, located, None, limit,
+                          ["所选条件下没有带坐标的工单", *notes])
+    if force_grid is None and located <= limit:
+        df = points(con, f, limit)
+        return PointLayer("points", df, total, located, None, limit,
+                          [f"显示全部 {located:,} 个点位", *notes])
+    grid = force_grid or choose_grid(con, f, limit)
+    cells = grid_counts(con, f, grid)
+    if len(cells) > limit:  # even the largest cells are too many: keep the busiest
+        notes.insert(0, f"网格数超过上限，仅显示工单最多的 {limit:,} 个格子")
+        cells = cells.head(limit)
+    if force_grid is None:
+        notes.insert(0, f"点位 {located:,} 个，超过上限 {limit:,}，已按 {grid.label()} 网格聚合为 "
+                        f"{len(cells):,} 个格子显示")
+    else:
+        notes.insert(0, f"{located:,} 个点位按 {grid.label()} 网格聚合为 {len(cells):,} 个格子")
+    return PointLayer("grid", cells, total, located, grid, limit, notes)
+
+
+# ---------------------------------------------------------------- months
+def monthly_counts(con, f: Filters) -> pd.DataFrame:
+    """Tickets per month for the selection: month (first day), n, n_located."""
+    if f.uses_summary:
+        w = f.daily_where(prefix="m")
+        sql = f"""SELECT date_trunc('month', day)::DATE AS month, sum(n)::BIGINT AS n,
+                         sum(n_located)::BIGINT AS n_located
+                  FROM ticket_daily WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
+    else:
+        w = f.where(prefix="m")
+        sql = f"""SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS n, count(lon) AS n_located
+                  FROM tickets WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
+    return con.execute(sql, w.params).df()
+
+
+def month_filters(f: Filters, month: date) -> Filters:
+    """The filters narrowed to one calendar month (clipped to the selected dates)."""
+    start = month.replace(day=1)
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    if f.date_from and f.date_from > start:
+        start = f.date_from
+    if f.date_to and f.date_to < end:
+        end = f.date_to
+    return f.replace(date_from=start, date_to=end)
+
+
+# ---------------------------------------------------------------- drill-down
+def street_at(lon: float, lat: float) -> dict | None:
+    """District and street containing a WGS84 point, or None outside Beijing."""
+    r = boundaries.assign_points([lon], [lat]).iloc[0]
+    if r["street"] is None:
+        return None
+    return {"district": r["district"], "street": r["street"], "street_code": r["street_code"]}
+
+
+def tickets_near(con, f: Filters, lon: float, lat: float, radius_m: float = 150.0, limit: int = 200) -> pd.DataFrame:
+    """Matching tickets within `radius_m` of a point, nearest first, masked; adds distance_m."""
+    w = f.where(prefix="q")
+    dlat = radius_m / 111_320.0
+    dlon = radius_m / (111_320.0 * max(0.2, np.cos(np.radians(lat))))
+    cols = ", ".join(TICKET_COLUMNS)
+    sql = f"""
+        WITH near AS (
+            SELECT {cols}, complainant_name,
+                   2 * 6371008.8 * asin(sqrt(
+                       pow(sin(radians(lat - $plat) / 2), 2)
+                       + cos(radians($plat)) * cos(radians(lat)) * pow(sin(radians(lon - $plon) / 2), 2)
+                   )) AS distance_m
+            FROM tickets
+            WHERE {w.sql} AND lat BETWEEN $plat - $dlat AND $plat + $dlat
+              AND lon BETWEEN $plon - $dlon AND $plon + $dlon
+        )
+        SELECT * FROM near WHERE distance_m <= $r ORDER BY distance_m, received_at DESC LIMIT $lim
+    """
+    params = {**w.params, "plat": float(lat), "plon": float(lon), "dlat": dlat, "dlon": dlon,
+              "r": float(radius_m), "lim": int(limit)}
+    df = con.execute(sql, params).df()
+    df["distance_m"] = df["distance_m"].round(0)
+    return privacy.mask_frame(df).drop(columns=["complainant_name"])
+
+
+def tickets_in_cell(con, f: Filters, grid: Grid, gi: int, gj: int, limit: int = 500) -> pd.DataFrame:
+    """Matching tickets inside one grid cell, latest first, masked."""
+    w = f.where(prefix="q")
+    cols = ", ".join(TICKET_COLUMNS)
+    sql = f"""
+        SELECT {cols}, complainant_name FROM tickets
+        WHERE {w.sql} AND {SQL_GI} = $gi AND {SQL_GJ} = $gj
+        ORDER BY received_at DESC LIMIT $lim
+    """
+    params = {**w.params, **grid.sql_params(), "gi": int(gi), "gj": int(gj), "lim": int(limit)}
+    return privacy.mask_frame(con.execute(sql, params).df()).drop(columns=["complainant_name"])
+
+
+def tickets_by_ids(con, ids, limit: int = 1000) -> pd.DataFrame:
+    """The tickets with these ids, latest first, masked (drill-down from hotspots)."""
+    ids = [str(i) for i in ids][:limit]
+    if not ids:
+        return pd.DataFrame(columns=list(TICKET_COLUMNS))
+    cols = ", ".join(TICKET_COLUMNS)
+    sql = f"""
+        SELECT {cols}, complainant_name FROM tickets
+        WHERE ticket_id IN (SELECT unnest($ids::VARCHAR[]))
+        ORDER BY received_at DESC
+    """
+    return privacy.mask_frame(con.execute(sql, {"ids": ids}).df()).drop(columns=["complainant_name"])
