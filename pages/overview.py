@@ -1,8 +1,171 @@
-"""总览: placeholder until the overview issue lands."""
+"""总览 Overview (`/`): what leadership sees first, also on a wall screen (`?screen=1`).
 
+Layout only: every number comes from analytics.overview, every figure from
+analytics.figures; results are cached here at the UI edge, keyed by the
+store's version and the Filters value.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from ui import filters
+from analytics import figures, overview
+from analytics.filters import Filters
+from data import settings
+from ui import charts, drill, filters
+from ui.db import db_version, require_cursor
 
-st.title("总览")
-st.caption(filters.current().describe())
+cur = require_cursor()
+f = filters.current()
+screen = str(st.query_params.get("screen", "")) == "1"
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _q(name: str, _cur, version: str, flt: Filters, kw: tuple = ()) -> pd.DataFrame:
+    return getattr(overview, name)(_cur, flt, **dict(kw))
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
+def _range(_cur, version: str):
+    return overview.data_range(_cur)
+
+
+def q(name: str, **kw) -> pd.DataFrame:
+    return _q(name, cur, db_version(), f, tuple(sorted(kw.items())))
+
+
+SCREEN_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarNav"],
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 2.5rem !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+[data-testid="stMetricValue"] { font-size: 3.4rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.4rem !important; }
+h1 { font-size: 3rem !important; }
+</style>
+"""
+
+
+def _pct(v) -> str | None:
+    return None if v is None or pd.isna(v) else f"{v:+.1%}"
+
+
+def kpi_row(df: pd.DataFrame) -> None:
+    cols = st.columns(len(df))
+    for col, row in zip(cols, df.itertuples(), strict=True):
+        if pd.isna(row.prev):
+            delta, note_prev = None, "环比：无上期数据"
+        elif pd.isna(row.prev_pct):
+            delta, note_prev = None, f"上期 {int(row.prev):,}（无法计算增幅）"
+        else:
+            delta, note_prev = f"{row.prev_pct:+.1%} 环比", f"上期 {int(row.prev):,}"
+        if pd.isna(row.yoy):
+            note_yoy = "同比：无同期数据"
+        elif pd.isna(row.yoy_pct):
+            note_yoy = f"去年同期 {int(row.yoy):,}（无法计算增幅）"
+        else:
+            note_yoy = f"同比 {row.yoy_pct:+.1%}（去年同期 {int(row.yoy):,}）"
+        # More tickets is bad news (red); more clues, cases and rectifications is good news.
+        color = "inverse" if row.key in ("tickets", "located") else "normal"
+        col.metric(row.label, f"{int(row.value):,}", delta=delta, delta_color=color, help=note_prev)
+        col.caption(f"{note_prev}<br>{note_yoy}", unsafe_allow_html=True)
+
+
+def rate_row(df: pd.DataFrame) -> None:
+    cols = st.columns(len(df))
+    helps = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已回访（有满意度评价）工单",
+             "satisfaction": "（满意 + 基本满意）÷ 已评价工单"}
+    for col, row in zip(cols, df.itertuples(), strict=True):
+        shown = "—" if pd.isna(row.rate) else f"{row.rate:.1%}"
+        col.metric(row.label, shown, help=helps[row.key])
+        col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}")
+
+
+def body() -> None:
+    if screen:
+        st.markdown(SCREEN_CSS, unsafe_allow_html=True)
+    st.title("总览")
+    st.caption(f.describe())
+    if not screen:
+        filters.undo_bar()
+
+    lo, hi = _range(cur, db_version())
+    if lo is None:
+        st.info("数据库中还没有工单。请在“导入”页导入 12345 工单，或运行 `make demo` 生成演示数据。")
+        return
+    k = q("kpis")
+    if int(k.loc[k["key"] == "tickets", "value"].iloc[0]) == 0:
+        st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
+        return
+    kpi_row(k)
+    st.subheader("三率")
+    rate_row(q("rates"))
+
+    # ---- trend
+    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
+                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or "day"
+    tr = q("trend", grain=grain)
+    if tr["n_last_year"].isna().all():
+        st.caption("去年同期：无同期数据")
+    ev = charts.chart(figures.trend_figure(tr, grain, subtitle=f.describe()), key=drill.key("ov_trend"),
+                      title="工单量趋势", select=not screen, downloads=not screen)
+    start = drill.value(ev, "x")
+    if start is not None:  # a point of the line: narrow the dates to that day/week/month
+        nf, label = drill.period(f, pd.Timestamp(start).date(), grain)
+        if nf != f:
+            drill.go(nf, label)
+
+    # ---- district ranking
+    left, right = st.columns(2)
+    with left:
+        metric = st.segmented_control("排名口径", ["n", "per_10k"], default="n", key="ov_rank_metric",
+                                      format_func={"n": "工单量", "per_10k": "每万常住人口"}.get) or "n"
+        rk = q("district_ranking")
+        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()),
+                          key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
+        if not screen:
+            st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
+        drill.on_select(ev, "district", open_tickets=True)
+    with right:
+        by = st.segmented_control("高频分类层级", ["category_l1", "category_l2", "category_l3"],
+                                  default="category_l3", key="ov_top_level",
+                                  format_func={"category_l1": "一级", "category_l2": "二级",
+                                               "category_l3": "三级"}.get) or "category_l3"
+        ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
+                                             subtitle=f.describe()),
+                          key=drill.key("ov_top_cat"), title="高频问题分类", select=not screen,
+                          downloads=not screen)
+        drill.on_select(ev, "category")
+
+    left, right = st.columns(2)
+    with left:
+        ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
+                                             subtitle=f.describe()),
+                          key=drill.key("ov_top_topic"), title="专项工单量", select=not screen,
+                          downloads=not screen)
+        drill.on_select(ev, "topic")
+    with right:
+        c1, c2 = st.columns([2, 1])
+        dim = c1.segmented_control("变化维度", ["category_l3", "street"], default="category_l3", key="ov_chg_dim",
+                                   format_func=overview.CHANGE_DIMENSIONS.get) or "category_l3"
+        min_base = int(c2.number_input("最小基数（件）", min_value=1, value=5, step=1, key="ov_min_base",
+                                       help="两期中较大一期不足此数的项目不参与排名，避免 1→3 之类的小数波动"))
+        if f.previous_period() is None or not overview.comparable(cur, f.previous_period()):
+            st.info("环比变化：无上期数据（所选时段之前没有工单）。")
+        else:
+            ch = q("changes", by=dim, min_base=min_base)
+            up, down = overview.risers_fallers(ch, k=6)
+            ev = charts.chart(figures.changes_figure(up, down, dimension=overview.CHANGE_DIMENSIONS[dim],
+                                                     subtitle=f.describe()),
+                              key=drill.key("ov_changes"), title="变化最大的项目", select=not screen,
+                              downloads=not screen)
+            drill.on_select(ev, "category" if dim == "category_l3" else "street")
+
+
+if screen:
+    refresh = max(10, int(settings.get("HOTLINE_SCREEN_REFRESH_SECONDS")))
+    st.fragment(run_every=refresh)(body)()
+else:
+    body()

@@ -12,6 +12,7 @@ from datetime import date
 
 import streamlit as st
 
+from analytics.filters import _QUERY_KEYS as FILTER_QUERY_KEYS
 from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC, Filters
 from analytics.options import FilterOptions, filter_options
 from ui.db import db_version
@@ -19,6 +20,10 @@ from ui.db import db_version
 _STATE = "flt_value"
 _PENDING = "flt_pending"
 _HISTORY = "flt_history"
+PENDING_KEY, HISTORY_KEY = _PENDING, _HISTORY
+# Generation of selectable widgets: renewed on every applied click or undo so that a
+# chart's lingering selection does not fire again (see ui/drill.py).
+GEN_KEY = "drill_gen"
 K = {name: f"flt_{name}" for name in (
     "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text")}
 
@@ -102,7 +107,11 @@ def sidebar(cur) -> Filters:
         st.sidebar.error(str(exc))
         f = default_filters(opts)
     st.session_state[_STATE] = f
-    st.query_params.from_dict(f.to_query())
+    # Keep page parameters (?id=T01, ?screen=1) next to the filters in the URL.
+    extras = {k: st.query_params.get(k) for k in st.query_params if k not in FILTER_QUERY_KEYS}
+    wanted = {**extras, **f.to_query()}
+    if wanted != st.query_params.to_dict():
+        st.query_params.from_dict(wanted)
     return f
 
 
@@ -127,7 +136,13 @@ def apply(f: Filters, *, label: str | None = None, record: bool = True) -> None:
         hist = st.session_state.setdefault(_HISTORY, [])
         hist.append((label or "筛选变更", current()))
     st.session_state[_PENDING] = f
+    bump_generation()
     st.rerun()
+
+
+def bump_generation() -> None:
+    """Renew the keys of selectable charts and tables (their old selections are dropped)."""
+    st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1
 
 
 def undo_bar() -> None:
@@ -141,4 +156,5 @@ def undo_bar() -> None:
     if c2.button("撤销", key=f"undo_{len(hist)}"):
         hist.pop()
         st.session_state[_PENDING] = previous
+        bump_generation()
         st.rerun()

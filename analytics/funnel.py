@@ -1,0 +1,226 @@
+"""The procuratorate's funnel: appeal → clue → case → rectification, stage times and deadlines.
+
+Period rule (docs/dashboard.md): the filters select tickets by `received_at`
+(and district, category, topic, … of the ticket); the clues are those linked
+through `clue_tickets` to at least one selected ticket, restricted to the
+chosen procuratorial functions if any; cases are filed from those clues;
+rectified cases have a rectification with a date and a result other than
+未整改. One rule everywhere, so the overview's KPIs and this page agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from analytics.filters import NO_TOPIC, Filters
+from analytics.overview import function_clause
+from data import settings
+
+STAGES = {"tickets": "诉求工单", "clues": "线索", "cases": "立案", "rectified": "整改"}
+SPLITS = {"district": "区", "topic": "专项", "function": "检察职能"}
+DURATIONS = {
+    "ticket_clue": "工单→线索登记",
+    "clue_review": "线索登记→审查",
+    "clue_case": "线索登记→立案",
+    "case_measure": "立案→监督措施",
+    "measure_reply": "措施→回复",
+    "case_rectified": "立案→整改",
+}
+RULES = {
+    "clue_review": ("线索审查", "HOTLINE_CLUE_REVIEW_DAYS"),
+    "suggestion_reply": ("检察建议回复", "HOTLINE_SUGGESTION_REPLY_DAYS"),
+    "urgent_reply": ("紧急检察建议回复", "HOTLINE_URGENT_REPLY_DAYS"),
+}
+STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
+
+# The selection: tickets of the filters, then the clues and cases behind them.
+_SELECTION = """
+sel AS (SELECT t.ticket_id, t.district, t.topic FROM tickets t WHERE {where}),
+cl AS (
+    SELECT c.* FROM clues c
+    WHERE c.clue_id IN (SELECT ct.clue_id FROM clue_tickets ct JOIN sel USING (ticket_id)) AND {fn}
+),
+cs AS (SELECT k.* FROM cases k WHERE k.clue_id IN (SELECT clue_id FROM cl)),
+rc AS (
+    SELECT r.case_id, min(r.rectified_at) AS rectified_at FROM rectifications r
+    WHERE r.case_id IN (SELECT case_id FROM cs)
+      AND r.rectified_at IS NOT NULL AND coalesce(r.result, '') <> '未整改'
+    GROUP BY 1
+)
+"""
+
+
+def _with(f: Filters) -> tuple[str, dict]:
+    w = f.where("t")
+    fn = function_clause(f)
+    return "WITH " + _SELECTION.format(where=w.sql, fn=fn.sql), {**w.params, **fn.params}
+
+
+def has_records(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store holds any clue (a store with tickets only has no funnel)."""
+    sql = "SELECT count(*) FROM clues"
+    return con.execute(sql).fetchone()[0] > 0
+
+
+def stages(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Counts at each step with conversion from the step before and from the tickets.
+
+    Columns: key, stage (Chinese), n, rate_prev, rate_total (NA when the base is 0).
+    """
+    head, params = _with(f)
+    sql = head + """
+        SELECT (SELECT count(*) FROM sel), (SELECT count(*) FROM cl), (SELECT count(*) FROM cs),
+               (SELECT count(*) FROM rc)
+    """
+    values = [int(x) for x in con.execute(sql, params).fetchone()]
+    rows, prev = [], None
+    for (key, lab), n in zip(STAGES.items(), values, strict=True):
+        rows.append({"key": key, "stage": lab, "n": n,
+                     "rate_prev": (n / prev if prev else None) if prev is not None else None,
+                     "rate_total": (n / values[0]) if values[0] and key != "tickets" else None})
+        prev = n
+    df = pd.DataFrame(rows)
+    for c in ("rate_prev", "rate_total"):
+        df[c] = df[c].astype("Float64")
+    return df
+
+
+def split(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "district") -> pd.DataFrame:
+    """The funnel per district, special project or procuratorial function.
+
+    Tickets count by the ticket's district/topic; clues, cases and rectified
+    cases by the clue's district/topic/function. For the function split,
+    `tickets` counts the selected tickets linked to a clue of that function.
+    Columns: key, tickets, clues, cases, rectified, clue_rate, case_rate.
+    """
+    if by not in SPLITS:
+        raise ValueError(f"by must be one of {tuple(SPLITS)}")
+    head, params = _with(f)
+    missing = NO_TOPIC if by == "topic" else "（未填）"
+    if by == "function":
+        tk = """SELECT DISTINCT sel.ticket_id, c.function AS key FROM sel
+                JOIN clue_tickets ct USING (ticket_id) JOIN cl c ON c.clue_id = ct.clue_id"""
+    else:
+        tk = f"SELECT ticket_id, {by} AS key FROM sel"
+    sql = head + f""",
+        a AS (SELECT coalesce(key, $missing) AS key, count(*) AS tickets FROM ({tk}) GROUP BY 1),
+        b AS (SELECT coalesce({by}, $missing) AS key, count(*) AS clues FROM cl GROUP BY 1),
+        c AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS cases
+              FROM cs JOIN cl USING (clue_id) GROUP BY 1),
+        d AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS rectified
+              FROM rc JOIN cs USING (case_id) JOIN cl USING (clue_id) GROUP BY 1)
+        SELECT key, coalesce(tickets, 0) AS tickets, coalesce(clues, 0) AS clues,
+               coalesce(cases, 0) AS cases, coalesce(rectified, 0) AS rectified
+        FROM a FULL JOIN b USING (key) FULL JOIN c USING (key) FULL JOIN d USING (key)
+        ORDER BY clues DESC, tickets DESC, key
+    """
+    df = con.execute(sql, {**params, "missing": missing}).fetchdf()
+    for c in ("tickets", "clues", "cases", "rectified"):
+        df[c] = df[c].astype("int64")
+    df["clue_rate"] = (df["clues"] / df["tickets"].where(df["tickets"] > 0)).astype("Float64")
+    df["case_rate"] = (df["cases"] / df["clues"].where(df["clues"] > 0)).astype("Float64")
+    return df
+
+
+def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Days spent in each stage: n, median and 90th percentile (NA when no item passed the stage).
+
+    工单→线索 runs from the clue's earliest linked ticket (any period: the first
+    signal) to its registration.
+    """
+    head, params = _with(f)
+    sql = head + """,
+        first_ticket AS (
+            SELECT ct.clue_id, min(t.received_at) AS first_at
+            FROM clue_tickets ct JOIN tickets t ON t.ticket_id = ct.ticket_id
+            WHERE ct.clue_id IN (SELECT clue_id FROM cl) GROUP BY 1
+        ),
+        d AS (
+            SELECT 'ticket_clue' AS stage, date_diff('second', ft.first_at, cl.created_at) / 86400.0 AS days
+              FROM cl JOIN first_ticket ft USING (clue_id)
+            UNION ALL SELECT 'clue_review', date_diff('second', created_at, reviewed_at) / 86400.0 FROM cl
+            UNION ALL SELECT 'clue_case', date_diff('second', cl.created_at, cs.filed_at) / 86400.0
+              FROM cs JOIN cl USING (clue_id)
+            UNION ALL SELECT 'case_measure', date_diff('second', filed_at, measure_at) / 86400.0 FROM cs
+            UNION ALL SELECT 'measure_reply', date_diff('second', measure_at, replied_at) / 86400.0 FROM cs
+            UNION ALL SELECT 'case_rectified', date_diff('second', cs.filed_at, rc.rectified_at) / 86400.0
+              FROM rc JOIN cs USING (case_id)
+        )
+        SELECT stage, count(days) AS n, median(days) AS median_days, quantile_cont(days, 0.9) AS p90_days
+        FROM d WHERE days IS NOT NULL GROUP BY stage
+    """
+    got = con.execute(sql, params).fetchdf().set_index("stage")
+    out = pd.DataFrame({"key": list(DURATIONS), "stage": list(DURATIONS.values())})
+    out["n"] = [int(got["n"].get(k, 0)) for k in DURATIONS]
+    for c in ("median_days", "p90_days"):
+        out[c] = pd.array([got[c].get(k) if k in got.index else None for k in DURATIONS], dtype="Float64")
+    return out
+
+
+def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
+    head, params = _with(f)
+    sql = head + """,
+        items AS (
+            SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,
+                   created_at + to_days(CAST($review AS INTEGER)) AS due_at, reviewed_at AS done_at
+            FROM cl WHERE created_at IS NOT NULL
+            UNION ALL
+            SELECT CASE WHEN coalesce(cs.urgent, false) THEN 'urgent_reply' ELSE 'suggestion_reply' END,
+                   cs.case_id, cl.district, cs.measure_at,
+                   cs.measure_at + to_days(CAST(CASE WHEN coalesce(cs.urgent, false) THEN $urgent
+                                                     ELSE $suggestion END AS INTEGER)),
+                   cs.replied_at
+            FROM cs JOIN cl USING (clue_id)
+            WHERE cs.measure LIKE '%检察建议%' AND cs.measure_at IS NOT NULL
+        )
+        SELECT rule, item_id, district, start_at, due_at, done_at,
+               CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 'on_time'
+                    WHEN done_at IS NOT NULL THEN 'late'
+                    WHEN $as_of > due_at THEN 'overdue'
+                    ELSE 'pending' END AS state,
+               date_diff('second', due_at, coalesce(done_at, $as_of)) / 86400.0 AS days_over
+        FROM items
+        ORDER BY rule, item_id
+    """
+    params.update({
+        "review": settings.get("HOTLINE_CLUE_REVIEW_DAYS"),
+        "suggestion": settings.get("HOTLINE_SUGGESTION_REPLY_DAYS"),
+        "urgent": settings.get("HOTLINE_URGENT_REPLY_DAYS"),
+        "as_of": as_of,
+    })
+    return con.execute(sql, params).fetchdf()
+
+
+def deadlines(con: duckdb.DuckDBPyConnection, f: Filters, as_of: datetime | None = None) -> pd.DataFrame:
+    """Compliance with each deadline (days from settings) as of `as_of` (default: now).
+
+    compliance = on_time / (on_time + late + overdue); items not yet due are
+    `pending` and left out. Columns: key, rule, days, total, on_time, late,
+    overdue, pending, compliance.
+    """
+    items = _deadline_items(con, f, as_of or datetime.now())
+    rows = []
+    for key, (lab, setting) in RULES.items():
+        sub = items[items["rule"] == key]
+        counts = {s: int((sub["state"] == s).sum()) for s in STATES}
+        due = counts["on_time"] + counts["late"] + counts["overdue"]
+        rows.append({"key": key, "rule": lab, "days": settings.get(setting), "total": len(sub), **counts,
+                     "compliance": counts["on_time"] / due if due else None})
+    df = pd.DataFrame(rows)
+    df["compliance"] = df["compliance"].astype("Float64")
+    return df
+
+
+def overdue(con: duckdb.DuckDBPyConnection, f: Filters, as_of: datetime | None = None) -> pd.DataFrame:
+    """Items past due and not done (逾期未办) and items done late (超期办结), most overdue first.
+
+    Columns: rule, item_id, district, start_at, due_at, done_at, state, days_over.
+    """
+    items = _deadline_items(con, f, as_of or datetime.now())
+    out = items[items["state"].isin(["overdue", "late"])].copy()
+    out["rule"] = out["rule"].map(lambda k: RULES[k][0])
+    out["state"] = out["state"].map(STATES)
+    return out.sort_values(["days_over", "item_id"], ascending=[False, True], ignore_index=True)

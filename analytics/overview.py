@@ -1,0 +1,336 @@
+"""The overview's numbers for leadership: KPIs with comparisons, the three rates, trend, rankings, changes.
+
+Every function takes the read-only connection and the one `Filters` value and
+returns an aggregated DataFrame. Volume numbers come from the `ticket_daily`
+summary whenever `Filters.uses_summary`, else from `tickets`; both paths give
+the same answers (tests check it on the tiny store). Funnel counts (clues,
+cases, rectified) follow the period rule of docs/dashboard.md: the period and
+filters select tickets by `received_at`; clues are those linked to a selected
+ticket (restricted to the chosen procuratorial functions, if any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from analytics.filters import Filters, Where
+
+# Measures, as SQL over each source. Names are the ticket_daily columns.
+_MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
+    "n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")}
+_MEASURES_TICKETS = {
+    "n": "count(*)",
+    "n_located": "count(lon)",
+    "n_responded": "count(responded_at)",
+    "n_closed": "count(closed_at)",
+    "n_resolved": "count(*) FILTER (WHERE resolved)",
+    "n_rated": "count(satisfaction)",
+    "n_satisfied": "count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意'))",
+}
+GRAINS = {"day": "day", "week": "week", "month": "month"}
+GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
+CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
+# A level-3 category name is not unique across branches: key it by its full path.
+# Street names repeat across districts (八里庄街道 in 朝阳 and 海淀): key a street as district/street.
+_CHANGE_KEYS = {"category_l3": "category_l1 || '/' || category_l2 || '/' || category_l3",
+                "street": "district || '/' || street"}
+KPI_LABELS = {"tickets": "工单量", "located": "已定位工单", "clues": "线索", "cases": "立案", "rectified": "已整改"}
+RATE_LABELS = {"response": "响应率", "resolution": "解决率", "satisfaction": "满意率"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where volume numbers come from for a given selection: the summary or the tickets table."""
+
+    table: str          # fixed identifiers only
+    day: str
+    measures: dict
+    where: Where
+
+    def m(self, name: str) -> str:
+        return self.measures[name]
+
+
+def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None) -> Source:
+    """The source answering volume queries for `f`.
+
+    `summary=None` uses the daily summary whenever the filters allow it;
+    False forces the tickets table (tests compare both paths).
+    """
+    use = f.uses_summary if summary is None else (summary and f.uses_summary)
+    if use:
+        return Source("ticket_daily", "day", _MEASURES_DAILY, f.daily_where(prefix=prefix, dates=dates))
+    return Source("tickets", "CAST(received_at AS DATE)", _MEASURES_TICKETS, f.where(prefix=prefix, dates=dates))
+
+
+def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """First and last day with tickets."""
+    sql = "SELECT min(day), max(day) FROM ticket_daily"
+    lo, hi = con.execute(sql).fetchone()
+    return lo, hi
+
+
+def comparable(con: duckdb.DuckDBPyConnection, other: Filters | None) -> bool:
+    """True when the store holds data for (part of) a comparison period; False means 无同期数据."""
+    if other is None or other.date_from is None or other.date_to is None:
+        return False
+    lo, _hi = data_range(con)
+    return lo is not None and other.date_to >= lo
+
+
+# ---------------------------------------------------------------- KPIs
+def _volume(con, f: Filters, summary: bool | None) -> tuple[int, int]:
+    s = source(f, summary=summary)
+    sql = f"SELECT {s.m('n')}, {s.m('n_located')} FROM {s.table} WHERE {s.where.sql}"
+    n, located = con.execute(sql, s.where.params).fetchone()
+    return int(n or 0), int(located or 0)
+
+
+FUNNEL_COUNTS_SQL = """
+WITH sel AS (SELECT ticket_id FROM tickets t WHERE {where}),
+cl AS (
+    SELECT DISTINCT ct.clue_id
+    FROM clue_tickets ct JOIN sel USING (ticket_id) JOIN clues c ON c.clue_id = ct.clue_id
+    WHERE {fn}
+),
+cs AS (SELECT k.case_id FROM cases k JOIN cl USING (clue_id))
+SELECT (SELECT count(*) FROM cl),
+       (SELECT count(*) FROM cs),
+       (SELECT count(DISTINCT r.case_id) FROM rectifications r JOIN cs USING (case_id)
+         WHERE r.rectified_at IS NOT NULL AND coalesce(r.result, '') <> '未整改')
+"""
+
+
+def function_clause(f: Filters, alias: str = "c", prefix: str = "fn") -> Where:
+    """Restricts clues to the selected procuratorial functions (TRUE when none selected)."""
+    if not f.functions:
+        return Where("TRUE", {})
+    params = {f"{prefix}{i}": v for i, v in enumerate(f.functions)}
+    return Where(f"{alias}.function IN ({', '.join('$' + k for k in params)})", params)
+
+
+def funnel_totals(con, f: Filters) -> tuple[int, int, int]:
+    """(clues, cases, rectified cases) behind the tickets selected by `f`."""
+    w = f.where("t")
+    fn = function_clause(f)
+    sql = FUNNEL_COUNTS_SQL.format(where=w.sql, fn=fn.sql)
+    clues, cases, rect = con.execute(sql, {**w.params, **fn.params}).fetchone()
+    return int(clues), int(cases), int(rect)
+
+
+def _kpi_values(con, f: Filters, summary: bool | None) -> dict[str, int]:
+    n, located = _volume(con, f, summary)
+    clues, cases, rect = funnel_totals(con, f)
+    return {"tickets": n, "located": located, "clues": clues, "cases": cases, "rectified": rect}
+
+
+def _pct(cur: int, base: int | None) -> float | None:
+    if base is None or base == 0:
+        return None
+    return (cur - base) / base
+
+
+def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = None) -> pd.DataFrame:
+    """One row per KPI: value, previous period and year-ago values with % changes.
+
+    `prev`/`yoy` are NA when the store has no data for that comparison period
+    (the page says 无同期数据); the % changes are NA also when the base is 0.
+    """
+    cur = _kpi_values(con, f, summary)
+    prev_f, yoy_f = f.previous_period(), f.year_ago()
+    prev = _kpi_values(con, prev_f, summary) if comparable(con, prev_f) else None
+    yoy = _kpi_values(con, yoy_f, summary) if comparable(con, yoy_f) else None
+    rows = []
+    for key, lab in KPI_LABELS.items():
+        p = prev[key] if prev else None
+        y = yoy[key] if yoy else None
+        rows.append({"key": key, "label": lab, "value": cur[key], "prev": p, "prev_pct": _pct(cur[key], p),
+                     "yoy": y, "yoy_pct": _pct(cur[key], y)})
+    df = pd.DataFrame(rows)
+    for col in ("prev", "yoy"):
+        df[col] = df[col].astype("Int64")
+    for col in ("prev_pct", "yoy_pct"):
+        df[col] = df[col].astype("Float64")
+    return df
+
+
+# ---------------------------------------------------------------- rates
+def rates(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = None) -> pd.DataFrame:
+    """The hotline's three rates (三率) with numerator and denominator.
+
+    response = responded / all tickets; resolution = resolved / return-visited
+    (tickets with a satisfaction rating); satisfaction = (满意 + 基本满意) / rated.
+    `rate` is NA when the denominator is 0.
+    """
+    s = source(f, summary=summary)
+    cols = ", ".join(s.m(k) for k in ("n", "n_responded", "n_resolved", "n_rated", "n_satisfied"))
+    sql = f"SELECT {cols} FROM {s.table} WHERE {s.where.sql}"
+    n, responded, resolved, rated, satisfied = (int(x or 0) for x in con.execute(sql, s.where.params).fetchone())
+    rows = [("response", responded, n), ("resolution", resolved, rated), ("satisfaction", satisfied, rated)]
+    df = pd.DataFrame([{"key": k, "label": RATE_LABELS[k], "numerator": a, "denominator": b,
+                        "rate": (a / b) if b else None} for k, a, b in rows])
+    df["rate"] = df["rate"].astype("Float64")
+    return df
+
+
+# ---------------------------------------------------------------- trend
+def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
+          summary: bool | None = None) -> pd.DataFrame:
+    """Tickets per day/week/month in the period, with the same buckets one year earlier.
+
+    Columns: period (date of the bucket start), n, n_last_year (year-ago
+    tickets shifted forward one year into this period's buckets; NA when the
+    store has no year-ago data).
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {tuple(GRAINS)}")
+    g = GRAINS[grain]
+    s = source(f, summary=summary)
+    sql = (f"SELECT CAST(date_trunc('{g}', {s.day}) AS DATE) AS period, {s.m('n')} AS n "
+           f"FROM {s.table} WHERE {s.where.sql} GROUP BY 1 ORDER BY 1")
+    cur = con.execute(sql, s.where.params).fetchdf()
+    yoy_f = f.year_ago()
+    has_last = comparable(con, yoy_f)
+    if has_last:
+        s2 = source(yoy_f, summary=summary)
+        sql2 = (f"SELECT CAST(date_trunc('{g}', CAST({s2.day} + INTERVAL 1 YEAR AS DATE)) AS DATE) AS period, "
+                f"{s2.m('n')} AS n_last_year FROM {s2.table} WHERE {s2.where.sql} GROUP BY 1 ORDER BY 1")
+        last = con.execute(sql2, s2.where.params).fetchdf()
+        out = cur.merge(last, on="period", how="outer").sort_values("period", ignore_index=True)
+        out["n"] = out["n"].fillna(0)
+        out["n_last_year"] = out["n_last_year"].fillna(0).astype("Int64")
+    else:
+        out = cur.assign(n_last_year=pd.array([pd.NA] * len(cur), dtype="Int64"))
+    out["period"] = pd.to_datetime(out["period"])
+    out = _fill_buckets(out, f, grain, has_last)
+    out["n"] = out["n"].astype("int64")
+    return out[["period", "n", "n_last_year"]]
+
+
+_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+
+
+def _fill_buckets(df: pd.DataFrame, f: Filters, grain: str, has_last: bool) -> pd.DataFrame:
+    """Every bucket of the period, with 0 where nothing was received (a line must not skip quiet days)."""
+    lo = pd.Timestamp(f.date_from) if f.date_from else (df["period"].min() if not df.empty else None)
+    hi = pd.Timestamp(f.date_to) if f.date_to else (df["period"].max() if not df.empty else None)
+    if lo is None or hi is None:
+        return df
+    if grain == "week":
+        lo = lo - pd.Timedelta(days=lo.weekday())
+    elif grain == "month":
+        lo = lo.replace(day=1)
+    full = pd.DataFrame({"period": pd.date_range(lo, hi, freq=_FREQ[grain])})
+    out = full.merge(df, on="period", how="left")
+    out["n"] = out["n"].fillna(0)
+    if has_last:
+        out["n_last_year"] = out["n_last_year"].fillna(0).astype("Int64")
+    else:
+        out["n_last_year"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    return out
+
+
+# ---------------------------------------------------------------- rankings
+def district_ranking(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = None) -> pd.DataFrame:
+    """Tickets per district and per 10,000 residents (2020 census), most tickets first.
+
+    Every district of the store's geography is listed (0 when it had none),
+    unless the filters pick districts, then only those.
+    """
+    s = source(f, summary=summary)
+    pick = "TRUE"
+    params = dict(s.where.params)
+    if f.districts:
+        keys = [f"d{i}" for i in range(len(f.districts))]
+        params.update(dict(zip(keys, f.districts, strict=True)))
+        pick = f"d.district IN ({', '.join('$' + k for k in keys)})"
+    sql = f"""
+        WITH v AS (SELECT district, {s.m('n')} AS n FROM {s.table} WHERE {s.where.sql} GROUP BY 1)
+        SELECT d.district, coalesce(v.n, 0) AS n, d.population,
+               coalesce(v.n, 0) * 10000.0 / nullif(d.population, 0) AS per_10k
+        FROM districts d LEFT JOIN v USING (district)
+        WHERE {pick}
+        ORDER BY n DESC, d.adcode
+    """
+    df = con.execute(sql, params).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+def top_values(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3", limit: int = 10, *,
+               summary: bool | None = None) -> pd.DataFrame:
+    """The most frequent categories (l1/l2/l3, with their path) or special projects, with share of all tickets.
+
+    Columns: key (the filter value: category path or topic), label, n, share.
+    """
+    if by not in ("category_l1", "category_l2", "category_l3", "topic"):
+        raise ValueError("by must be category_l1/l2/l3 or topic")
+    s = source(f, summary=summary)
+    if by == "topic":
+        key, lab, notnull = "topic", "topic", "topic IS NOT NULL"
+    else:
+        level = int(by[-1])
+        parts = [f"category_l{i}" for i in range(1, level + 1)]
+        key = " || '/' || ".join(parts)
+        lab, notnull = by, " AND ".join(f"{p} IS NOT NULL" for p in parts)
+    sql = f"""
+        WITH v AS (SELECT {key} AS key, {lab} AS label, {s.m('n')} AS n
+                   FROM {s.table} WHERE {s.where.sql} AND {notnull} GROUP BY 1, 2),
+             tot AS (SELECT {s.m('n')} AS total FROM {s.table} WHERE {s.where.sql})
+        SELECT key, label, n, n * 1.0 / nullif(total, 0) AS share FROM v, tot
+        ORDER BY n DESC, key LIMIT $lim
+    """
+    df = con.execute(sql, {**s.where.params, "lim": int(limit)}).fetchdf()
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+# ---------------------------------------------------------------- what changed
+def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3", *, min_base: int = 5,
+            summary: bool | None = None) -> pd.DataFrame:
+    """Each value of `by` with this period's and the previous period's tickets, biggest change first.
+
+    Only values with at least `min_base` tickets in one of the two periods are
+    kept, so 1 -> 3 does not top the list. A category_l3 is keyed by its path
+    "l1/l2/l3" (the filter value), a street by "district/street". `pct` is NA when the previous
+    count is 0 (new). Empty when the filters have no closed period or no
+    previous data.
+    """
+    if by not in CHANGE_DIMENSIONS:
+        raise ValueError(f"by must be one of {tuple(CHANGE_DIMENSIONS)}")
+    prev_f = f.previous_period()
+    cols = ["key", "current", "previous", "change", "pct"]
+    if not comparable(con, prev_f):
+        return pd.DataFrame(columns=cols)
+    s1 = source(f, prefix="a", summary=summary)
+    s2 = source(prev_f, prefix="b", summary=summary)
+    key = _CHANGE_KEYS.get(by, by)
+    sql = f"""
+        WITH cur AS (SELECT {key} AS key, {s1.m('n')} AS n FROM {s1.table}
+                     WHERE {s1.where.sql} AND {by} IS NOT NULL GROUP BY 1),
+             prev AS (SELECT {key} AS key, {s2.m('n')} AS n FROM {s2.table}
+                      WHERE {s2.where.sql} AND {by} IS NOT NULL GROUP BY 1)
+        SELECT key, coalesce(cur.n, 0) AS current, coalesce(prev.n, 0) AS previous,
+               coalesce(cur.n, 0) - coalesce(prev.n, 0) AS change,
+               CASE WHEN coalesce(prev.n, 0) > 0
+                    THEN (coalesce(cur.n, 0) - prev.n) * 1.0 / prev.n END AS pct
+        FROM cur FULL OUTER JOIN prev USING (key)
+        WHERE greatest(coalesce(cur.n, 0), coalesce(prev.n, 0)) >= $min_base
+        ORDER BY change DESC, current DESC, key
+    """
+    df = con.execute(sql, {**s1.where.params, **s2.where.params, "min_base": int(min_base)}).fetchdf()
+    for c in ("current", "previous", "change"):
+        df[c] = df[c].astype("int64")
+    df["pct"] = df["pct"].astype("Float64")
+    return df[cols]
+
+
+def risers_fallers(df: pd.DataFrame, k: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a `changes()` frame into the k biggest risers and the k biggest fallers."""
+    up = df[df["change"] > 0].head(k).reset_index(drop=True)
+    down = df[df["change"] < 0].sort_values(["change", "key"]).head(k).reset_index(drop=True)
+    return up, down
