@@ -27,7 +27,6 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -154,23 +153,22 @@ def _segment(text: str) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- storage
-SOURCE_ALL_SQL = """
+SOURCE_SQL = """
 SELECT ticket_id, content, complainant_name, CAST(received_at AS DATE) AS day
 FROM tickets
-WHERE content IS NOT NULL
+WHERE rowid >= $lo AND rowid < $hi AND content IS NOT NULL {only_new}
 """
-SOURCE_NEW_SQL = """
-SELECT t.ticket_id, t.content, t.complainant_name, CAST(t.received_at AS DATE) AS day
-FROM tickets t
-WHERE t.content IS NOT NULL AND t.ticket_id IN (SELECT ticket_id FROM {ids})
-"""
+ONLY_NEW = "AND ticket_id IN (SELECT ticket_id FROM _words_ids)"
+IDS_SQL = "CREATE OR REPLACE TEMP TABLE _words_ids AS SELECT DISTINCT ticket_id FROM {ids}"
+ROWIDS_ALL_SQL = "SELECT min(rowid), max(rowid) FROM tickets"
+ROWIDS_NEW_SQL = "SELECT min(rowid), max(rowid) FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)"
 OLD_DAYS_SQL = """
 CREATE OR REPLACE TEMP TABLE _words_days AS
-SELECT DISTINCT day FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM {ids})
+SELECT DISTINCT day FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)
 UNION
-SELECT DISTINCT CAST(received_at AS DATE) FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM {ids})
+SELECT DISTINCT CAST(received_at AS DATE) FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)
 """
-DELETE_OLD_SQL = "DELETE FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM {ids})"
+DELETE_OLD_SQL = "DELETE FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)"
 INSERT_SQL = "INSERT INTO ticket_words (ticket_id, word, day) SELECT ticket_id, word, day FROM _words_batch"
 
 WORD_DAILY_SELECT = """
@@ -193,34 +191,43 @@ def _ident(name: str) -> str:
     return name
 
 
+def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Execute a statement and consume its result (DuckDB 2.0 refuses new work while one is pending)."""
+    con.execute(sql).fetchall()
+
+
 def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> dict:
     """Segment tickets and store their words, then bring `word_daily` up to date.
 
     With `new_ticket_ids_table` (a table/view with a `ticket_id` column) only
     those tickets are (re)segmented: their old words are deleted first and only
-    the days they touch are rebuilt in `word_daily`. Without it every ticket is
-    done again. Returns counts and timings.
+    the days they touch (before and after the update) are rebuilt in
+    `word_daily`. Without it every ticket is done again. Runs on the caller's
+    connection (its temp tables and open transaction are seen). Returns counts
+    and timings.
     """
     t0 = time.perf_counter()
     ensure_schema(con)
     if new_ticket_ids_table is None:
-        con.execute("DELETE FROM ticket_words")
-        source_sql, params = SOURCE_ALL_SQL, {}
+        _run(con, "DELETE FROM ticket_words")
+        lo, hi = con.execute(ROWIDS_ALL_SQL).fetchall()[0]
+        source_sql = SOURCE_SQL.format(only_new="")
     else:
-        ids = _ident(new_ticket_ids_table)
-        sql = OLD_DAYS_SQL.format(ids=ids)
-        con.execute(sql)
-        sql = DELETE_OLD_SQL.format(ids=ids)
-        con.execute(sql)
-        source_sql, params = SOURCE_NEW_SQL.format(ids=ids), {}
-    n_tickets, n_rows = _segment_into_store(con, source_sql, params)
+        sql = IDS_SQL.format(ids=_ident(new_ticket_ids_table))
+        _run(con, sql)
+        _run(con, OLD_DAYS_SQL)
+        _run(con, DELETE_OLD_SQL)
+        lo, hi = con.execute(ROWIDS_NEW_SQL).fetchall()[0]
+        source_sql = SOURCE_SQL.format(only_new=ONLY_NEW)
+    n_tickets, n_rows = (0, 0) if lo is None else _segment_into_store(con, source_sql, lo, hi)
     t1 = time.perf_counter()
     if new_ticket_ids_table is None:
-        con.execute(WORD_DAILY_ALL_SQL)
+        _run(con, WORD_DAILY_ALL_SQL)
     else:
-        con.execute(WORD_DAILY_DELETE_SQL)
-        con.execute(WORD_DAILY_INSERT_SQL)
-        con.execute("DROP TABLE IF EXISTS _words_days")
+        _run(con, WORD_DAILY_DELETE_SQL)
+        _run(con, WORD_DAILY_INSERT_SQL)
+        _run(con, "DROP TABLE IF EXISTS _words_days")
+        _run(con, "DROP TABLE IF EXISTS _words_ids")
     t2 = time.perf_counter()
     stats = {"tickets": n_tickets, "word_rows": n_rows, "segment_seconds": round(t1 - t0, 3),
              "summary_seconds": round(t2 - t1, 3),
@@ -234,42 +241,34 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket_words'").fetchall()}
     if "day" not in cols:
-        con.execute("ALTER TABLE ticket_words ADD COLUMN day DATE")
-    con.execute("CREATE TABLE IF NOT EXISTS word_daily (day DATE, district VARCHAR, topic VARCHAR, "
-                "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
+        _run(con, "ALTER TABLE ticket_words ADD COLUMN day DATE")
+    _run(con, "CREATE TABLE IF NOT EXISTS word_daily (day DATE, district VARCHAR, topic VARCHAR, "
+         "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
 
 
-def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, params: dict) -> tuple[int, int]:
-    reader_cur = con.cursor()
-    reader = reader_cur.sql(source_sql, params=params).to_arrow_reader(CHUNK_ROWS)
+def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, lo: int, hi: int) -> tuple[int, int]:
+    """Segment the tickets with rowid in [lo, hi], one chunk at a time (read whole, then written)."""
     n_tickets = n_rows = 0
-    for batch in _batches(reader):
-        ids, contents, names, days = (batch.column(i).to_pylist() for i in range(4))
+    for start in range(lo, hi + 1, CHUNK_ROWS):
+        rows = con.execute(source_sql, {"lo": start, "hi": start + CHUNK_ROWS}).fetchall()
+        if not rows:
+            continue
         out_ids: list[str] = []
         out_words: list[str] = []
         out_days: list = []
-        for tid, text, name, day in zip(ids, contents, names, days, strict=True):
+        for tid, text, name, day in rows:
             ws = words_of(text, name)
             out_ids.extend([tid] * len(ws))
             out_words.extend(ws)
             out_days.extend([day] * len(ws))
-        n_tickets += len(ids)
+        n_tickets += len(rows)
         n_rows += len(out_words)
         if out_words:
             tbl = pa.table({"ticket_id": pa.array(out_ids, pa.string()), "word": pa.array(out_words, pa.string()),
                             "day": pa.array(out_days, pa.date32())})
             con.register("_words_batch", tbl)
             try:
-                con.execute(INSERT_SQL)
+                _run(con, INSERT_SQL)
             finally:
                 con.unregister("_words_batch")
-    reader_cur.close()
     return n_tickets, n_rows
-
-
-def _batches(reader) -> Iterable[pa.RecordBatch]:
-    while True:
-        try:
-            yield reader.read_next_batch()
-        except StopIteration:
-            return
