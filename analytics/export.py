@@ -140,6 +140,18 @@ def _stop_server() -> None:
     _server_started = False
 
 
+def start_server() -> None:
+    """Start the shared kaleido server now (non-blocking: Chromium boots in the background),
+    so a batch job can overlap its queries with the browser start. Errors surface at export."""
+    try:
+        check_fonts()
+        with _lock:
+            if not _server_started:
+                _start_server()
+    except ExportError:
+        pass
+
+
 def server_running() -> bool:
     return _server_started
 
