@@ -408,8 +408,9 @@ def _zoom_for(lons, lats, width: int, height: int) -> tuple[dict, float]:
     y0, y1 = float(lats[ok].min()), float(lats[ok].max())
     span_x = max(x1 - x0, 0.01) * 1.15
     span_y = max(y1 - y0, 0.01) * 1.15
-    zx = math.log2(360.0 / span_x * width / 512)
-    zy = math.log2(180.0 / span_y * height / 512 * math.cos(math.radians((y0 + y1) / 2)))
+    # at zoom z the world is 512·2^z px wide; a degree of latitude is 1/cos(lat) times taller
+    zx = math.log2(360.0 / span_x * max(width - 40, 100) / 512)
+    zy = math.log2(360.0 / span_y * max(height - 110, 100) / 512 * math.cos(math.radians((y0 + y1) / 2)))
     return {"lon": (x0 + x1) / 2, "lat": (y0 + y1) / 2}, max(6.5, min(15.0, min(zx, zy)))
 
 
@@ -477,8 +478,9 @@ def static_points(df: pd.DataFrame, *, title: str | None = None, subtitle: str |
         hoverinfo="text",
     ))
     center, zoom = _zoom_for(lons, lats, width, height)
+    # street lines only help once zoomed in; at city scale they are noise and slow the render
     fig.update_layout(map={"style": "white-bg", "center": center, "zoom": zoom,
-                           "layers": _outline_layers(streets=True)})
+                           "layers": _outline_layers(streets=zoom >= 9.5)})
     theme.style(fig, title=title, subtitle=subtitle, height=height, legend=False)
     fig.update_layout(width=width, margin={"l": 10, "r": 10, "t": 80 if title else 10, "b": 10})
     return fig
