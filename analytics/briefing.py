@@ -81,10 +81,11 @@ LINKED_TICKETS_SQL = """
 """
 
 STREET_RANKING_SQL = """
-    WITH v AS (SELECT street, count(*) AS n FROM tickets t WHERE {where} AND street IS NOT NULL GROUP BY 1)
+    WITH v AS (SELECT district, street, count(*) AS n FROM tickets t
+               WHERE {where} AND street IS NOT NULL GROUP BY 1, 2)
     SELECT s.street AS district, coalesce(v.n, 0) AS n, s.population_est AS population,
            coalesce(v.n, 0) * 10000.0 / nullif(s.population_est, 0) AS per_10k
-    FROM streets s LEFT JOIN v USING (street)
+    FROM streets s LEFT JOIN v ON v.district = s.district AND v.street = s.street
     WHERE s.district IN ({districts})
     ORDER BY n DESC, s.street_code
 """

@@ -121,14 +121,18 @@ def _plotlyjs_path() -> Path:
     return p
 
 
+def server_kwargs() -> dict:
+    """How the kaleido server is started: local Chromium, local plotly.js, MathJax off (no CDN)."""
+    return {"path": chromium_path(), "mathjax": False, "plotlyjs": str(_plotlyjs_path())}
+
+
 def _start_server() -> None:
     global _server_started
     import kaleido
 
-    chrome = chromium_path()
-    os.environ.setdefault("BROWSER_PATH", chrome)
-    kaleido.start_sync_server(path=chrome, mathjax=False, plotlyjs=str(_plotlyjs_path()),
-                              silence_warnings=True)
+    kw = server_kwargs()
+    os.environ.setdefault("BROWSER_PATH", kw["path"])
+    kaleido.start_sync_server(**kw, silence_warnings=True)
     _server_started = True
 
 
