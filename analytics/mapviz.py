@@ -484,3 +484,17 @@ def static_points(df: pd.DataFrame, *, title: str | None = None, subtitle: str |
     theme.style(fig, title=title, subtitle=subtitle, height=height, legend=False)
     fig.update_layout(width=width, margin={"l": 10, "r": 10, "t": 80 if title else 10, "b": 10})
     return fig
+
+
+def monthly_figure(df: pd.DataFrame, *, title: str = "逐月工单量", subtitle: str | None = None) -> go.Figure:
+    """Bars of `maps.monthly_counts` (tickets per month, located share in the hover)."""
+    if df.empty:
+        return theme.empty_figure()
+    months = pd.to_datetime(df["month"]).dt.strftime("%Y-%m")
+    fig = go.Figure(go.Bar(
+        x=months, y=df["n"], marker_color=theme.PRIMARY, customdata=df["n_located"],
+        hovertemplate="%{x}<br>工单 %{y:,} 件<br>带坐标 %{customdata:,} 件<extra></extra>",
+    ))
+    fig.update_xaxes(type="category", title=None)
+    fig.update_yaxes(title="工单量", rangemode="tozero")
+    return theme.style(fig, title=title, subtitle=subtitle, legend=False)
