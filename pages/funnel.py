@@ -1,8 +1,118 @@
-"""funnel: placeholder until the overview issue lands."""
+"""漏斗 Funnel (`/funnel`): appeal → clue → case → rectification, stage times and deadlines.
 
+Layout only: numbers from analytics.funnel, figures from analytics.figures,
+cached at the UI edge by store version and Filters. Which clues a period
+selects is defined once in analytics/funnel.py and docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
-from ui import filters
+from analytics import figures, funnel, theme
+from analytics.filters import Filters
+from data import settings
+from ui import charts, drill, filters
+from ui.db import db_version, require_cursor
 
-st.title("funnel")
-st.caption(filters.current().describe())
+cur = require_cursor()
+f = filters.current()
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _q(name: str, _cur, version: str, flt: Filters, kw: tuple = ()) -> pd.DataFrame:
+    return getattr(funnel, name)(_cur, flt, **dict(kw))
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
+def _has_records(_cur, version: str) -> bool:
+    return funnel.has_records(_cur)
+
+
+def q(name: str, **kw) -> pd.DataFrame:
+    return _q(name, cur, db_version(), f, tuple(sorted(kw.items())))
+
+
+st.title("漏斗")
+st.caption(f.describe())
+filters.undo_bar()
+
+if not _has_records(cur, db_version()):
+    st.info("数据库中有工单，但还没有线索、案件或整改记录，因此无法计算漏斗。"
+            "请在“导入”页导入线索（clues）、线索-工单关联（clue_tickets）、案件（cases）和整改（rectifications）台账。")
+    st.stop()
+
+stages = q("stages")
+n_tickets = int(stages["n"].iloc[0])
+if n_tickets == 0:
+    st.warning("所选条件下没有工单。请放宽筛选条件或点击侧栏“重置筛选”。")
+    st.stop()
+
+cols = st.columns(len(stages))
+for col, row in zip(cols, stages.itertuples(), strict=True):
+    note = None if pd.isna(row.rate_prev) else f"上一环节转化 {row.rate_prev:.1%}"
+    col.metric(row.stage, f"{int(row.n):,}", help=note)
+    col.caption(note or "起点：所选工单")
+st.caption("口径：所选时段与条件选出工单（按受理时间）；线索为与这些工单关联的线索，案件由这些线索立案，"
+           "整改为有整改时间且结果不是“未整改”的案件。点击漏斗的某一环节，查看到达该环节的工单。")
+
+left, right = st.columns(2)
+with left:
+    ev = charts.chart(figures.funnel_figure(stages, subtitle=f.describe()), key=drill.key("fn_funnel"),
+                      title="诉求→线索→立案→整改", select=True)
+    stage = drill.value(ev)
+    if stage is not None:
+        label = funnel.STAGES.get(str(stage), str(stage))
+        drill.go(f, f"查看“{label}”环节的工单", open_tickets=True, stage="" if stage == "tickets" else str(stage))
+with right:
+    by = st.segmented_control("分组", list(funnel.SPLITS), default="district", key="fn_split",
+                              format_func=funnel.SPLITS.get) or "district"
+    sp = q("split", by=by)
+    ev = charts.chart(figures.split_figure(sp, dimension=funnel.SPLITS[by], subtitle=f.describe()),
+                      key=drill.key(f"fn_split_{by}"), title=f"按{funnel.SPLITS[by]}分组", select=True)
+    drill.on_select(ev, by)
+
+shown = sp.rename(columns={"key": funnel.SPLITS[by], "tickets": "工单", "clues": "线索", "cases": "立案",
+                           "rectified": "整改", "clue_rate": "工单→线索", "case_rate": "线索→立案"})
+charts.table(shown, key=f"fn_split_table_{by}", title=f"漏斗（按{funnel.SPLITS[by]}）",
+             column_config={"工单→线索": st.column_config.NumberColumn(format="percent"),
+                            "线索→立案": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("各环节用时")
+du = q("durations")
+left, right = st.columns([3, 2])
+with left:
+    charts.chart(figures.durations_figure(du, subtitle=f.describe()), key="fn_durations", title="各环节用时")
+with right:
+    charts.table(du.drop(columns=["key"]).rename(columns={"stage": "环节", "n": "件数", "median_days": "中位数（天）",
+                                                         "p90_days": "90%分位（天）"}),
+                 key="fn_durations_table", title="各环节用时",
+                 column_config={"中位数（天）": st.column_config.NumberColumn(format="%.1f"),
+                                "90%分位（天）": st.column_config.NumberColumn(format="%.1f")})
+
+st.subheader("期限与逾期")
+as_of = datetime.now().replace(microsecond=0)
+dl = q("deadlines", as_of=as_of.replace(second=0, minute=0))
+st.caption(f"期限取自设置：线索审查 {settings.get('HOTLINE_CLUE_REVIEW_DAYS')} 天"
+           f"（HOTLINE_CLUE_REVIEW_DAYS），检察建议回复 {settings.get('HOTLINE_SUGGESTION_REPLY_DAYS')} 天，"
+           f"紧急检察建议回复 {settings.get('HOTLINE_URGENT_REPLY_DAYS')} 天；统计截至 {as_of:%Y-%m-%d %H:00}。"
+           "按期率 = 按期 ÷（按期 + 超期办结 + 逾期未办），未到期的不计入。书面告知期限"
+           f"（{settings.get('HOTLINE_NOTIFY_DAYS')} 天）暂无告知时间数据，未统计。")
+charts.table(dl.drop(columns=["key"]).rename(columns={
+    "rule": "期限", "days": "天数", "total": "件数", "on_time": "按期", "late": "超期办结", "overdue": "逾期未办",
+    "pending": "未到期", "compliance": "按期率"}),
+    key="fn_deadlines", title="期限执行情况",
+    column_config={"按期率": st.column_config.NumberColumn(format="percent")})
+od = q("overdue", as_of=as_of.replace(second=0, minute=0))
+if od.empty:
+    st.success("所选范围内没有逾期或超期办结的事项。")
+else:
+    st.markdown(f"**逾期清单**（{len(od):,} 项）")
+    charts.table(od.rename(columns={c: theme.label(c) for c in od.columns} | {
+        "rule": "期限", "item_id": "编号", "district": "区", "start_at": "起算时间", "due_at": "到期时间",
+        "done_at": "办结时间", "state": "状态", "days_over": "超期天数"}),
+        key="fn_overdue", title="逾期清单",
+        column_config={"超期天数": st.column_config.NumberColumn(format="%.1f")})

@@ -1,8 +1,138 @@
-"""tickets: placeholder until the overview issue lands."""
+"""工单 Tickets (`/tickets`): the tickets behind every number, one page at a time, and one ticket in full.
 
+The list is paged and sorted in the database (analytics.tickets.page); a row
+click or `/tickets?id=T01` opens the detail: text, classification, handling,
+a small offline map, the way through clue/case/rectification and other
+tickets at the same place. Personal data are masked (analytics.privacy).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from ui import filters
+from analytics import figures, privacy, tickets
+from analytics.filters import Filters
+from ui import charts, drill, filters
+from ui.db import db_version, require_cursor
 
-st.title("tickets")
-st.caption(filters.current().describe())
+cur = require_cursor()
+f = filters.current()
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _count(_cur, version: str, flt: Filters, stage: str) -> int:
+    return tickets.count(_cur, flt, stage=stage or None)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _page(_cur, version: str, flt: Filters, stage: str, sort: str, desc: bool, limit: int, offset: int,
+          mask: bool) -> pd.DataFrame:
+    return tickets.page(_cur, flt, sort=sort, descending=desc, limit=limit, offset=offset, stage=stage or None,
+                        mask=mask)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=64)
+def _outlines(lon: float, lat: float) -> dict:
+    return tickets.outlines_near(round(lon, 3), round(lat, 3))
+
+
+def show_detail(ticket_id: str) -> None:
+    d = tickets.detail(cur, ticket_id)
+    if d is None:
+        st.warning(f"未找到工单 {ticket_id}。")
+        return
+    with st.container(border=True):
+        top = st.columns([6, 1])
+        top[0].subheader(f"工单 {d['ticket_id']}")
+        if top[1].button("关闭详情", key="tk_close"):
+            st.session_state.pop(drill.OPEN_STATE, None)
+            st.query_params.pop("id", None)
+            st.rerun()
+        st.markdown(f"**诉求内容**：{d['content'] or '（无）'}")
+        info = {
+            "受理时间": d["received_at"], "渠道": d["channel"], "诉求类型": d["appeal_type"],
+            "问题分类": " / ".join(x for x in (d["category_l1"], d["category_l2"], d["category_l3"]) if x),
+            "专项": d["topic"] or "（无）", "区": d["district"], "街道/乡镇": d["street"], "详细地址": d["address"],
+            "承办单位": d["handling_unit"], "办理状态": d["status"], "响应时间": d["responded_at"],
+            "办结时间": d["closed_at"], "满意度": d["satisfaction"],
+            "是否解决": {True: "是", False: "否"}.get(d["resolved"], "—"),
+            "诉求人": d["complainant_name"], "联系电话": d["complainant_phone"],
+        }
+        left, right = st.columns([3, 2])
+        with left:
+            rows = pd.DataFrame({"字段": list(info), "内容": ["—" if v is None else str(v) for v in info.values()]})
+            st.dataframe(rows, hide_index=True, width="stretch", key="tk_detail_fields")
+            if privacy.enabled():
+                st.caption("个人信息已脱敏显示（设置 HOTLINE_MASK_PII=0 可关闭）。")
+        with right:
+            if d["lon"] is None or d["lat"] is None:
+                st.info("该工单没有坐标，无法在地图上显示位置"
+                        + (f"（定位标记：{d['geo_flag']}）。" if d.get("geo_flag") else "。"))
+                near = pd.DataFrame()
+            else:
+                near = tickets.nearby(cur, ticket_id, radius_m=100)
+                fig = figures.location_figure(d["lon"], d["lat"], near, outlines=_outlines(d["lon"], d["lat"]))
+                charts.chart(fig, key="tk_map", title=f"工单 {ticket_id} 位置", downloads=False)
+                st.caption(f"坐标（WGS84）：{d['lon']:.6f}, {d['lat']:.6f}；灰线为街道/乡镇边界，无底图。")
+        st.markdown("**办理与监督进程**")
+        pth = tickets.path(cur, ticket_id)
+        if len(pth) <= 3 and not pth["step"].isin(["线索登记"]).any():
+            st.caption("该工单未形成线索。")
+        charts.table(pth.rename(columns={"at": "时间", "step": "环节", "ref": "编号", "detail": "说明"}),
+                     key="tk_path", title=f"工单 {ticket_id} 办理进程", downloads=False)
+        st.markdown("**同一地点的其他工单**（100 米内，不限时间和筛选条件）")
+        if d["lon"] is None:
+            st.caption("无坐标，无法查找同地点工单。")
+        elif near.empty:
+            st.caption("100 米内没有其他工单。")
+        else:
+            shown = near.drop(columns=["lon", "lat"]).rename(columns={
+                "ticket_id": "工单编号", "received_at": "受理时间", "category_l3": "三级分类", "status": "办理状态",
+                "address": "详细地址", "content": "诉求内容", "complainant_name": "诉求人", "distance_m": "距离（米）"})
+            sel = charts.table(shown, key=drill.key("tk_near"), title="同一地点的其他工单", select=True,
+                               column_config={"距离（米）": st.column_config.NumberColumn(format="%.0f")})
+            if sel:
+                _open(str(near["ticket_id"].iloc[sel[0]]))
+
+
+def _open(ticket_id: str) -> None:
+    st.session_state[drill.OPEN_STATE] = ticket_id
+    st.query_params["id"] = ticket_id
+    filters.bump_generation()
+    st.rerun()
+
+
+st.title("工单")
+st.caption(f.describe())
+filters.undo_bar()
+
+opened = st.query_params.get("id") or st.session_state.get(drill.OPEN_STATE)
+if opened:
+    show_detail(str(opened))
+
+c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
+stage = c1.segmented_control("环节", list(tickets.STAGE_LABELS), key=drill.STAGE_STATE,
+                             format_func=tickets.STAGE_LABELS.get) or ""
+sort = c2.selectbox("排序", list(tickets.SORTS), format_func=tickets.SORT_LABELS.get, key="tk_sort")
+desc = c3.toggle("降序", value=True, key="tk_desc")
+size = c4.selectbox("每页", tickets.PAGE_SIZES, index=1, key="tk_size")
+
+total = _count(cur, db_version(), f, stage)
+if total == 0:
+    st.warning("所选条件下没有工单。请放宽筛选条件或点击侧栏“重置筛选”。")
+    st.stop()
+pages = max(1, -(-total // size))
+page_no = int(st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, value=1, step=1,
+                              key="tk_page"))
+offset = (min(page_no, pages) - 1) * size
+rows = _page(cur, db_version(), f, stage, sort, desc, size, offset, privacy.enabled())
+st.markdown(f"**{tickets.page_label(total, offset, len(rows))}**")
+shown = rows.rename(columns={
+    "ticket_id": "工单编号", "received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
+    "topic": "专项", "appeal_type": "诉求类型", "status": "办理状态", "content": "诉求内容", "complainant_name": "诉求人"})
+sel = charts.table(shown, key=drill.key("tk_list"), title="工单清单", select=True,
+                   column_config={"诉求内容": st.column_config.TextColumn(width="large")})
+st.caption("点击一行查看工单详情。")
+if sel:
+    _open(str(rows["ticket_id"].iloc[sel[0]]))

@@ -1,0 +1,25 @@
+"""Streamlit layout helpers shared by app.py and the pages.
+
+Importing this package also guards against Streamlit's multipage v1 mode: a
+`pages/` folder next to app.py makes a fresh server run `pages/<name>.py`
+directly (without app.py, its navigation and sidebar) when the very first
+request of the process is a deep link such as /funnel. The guard switches v1
+off and reruns, so app.py's `st.navigation` takes over and opens that page.
+"""
+
+from __future__ import annotations
+
+
+def _leave_pages_v1_mode() -> None:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - streamlit internals moved
+        return
+    if PagesManager.uses_pages_directory:
+        import streamlit as st
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_v1_mode()

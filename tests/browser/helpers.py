@@ -53,27 +53,43 @@ def assert_no_external_requests(page) -> None:
     assert not ext, f"requests outside 127.0.0.1 were attempted: {ext[:10]}"
 
 
-def wait_for_app(page, timeout: float = 30_000) -> None:
-    """Wait until Streamlit finished the current run: app mounted, no 'running' indicator, no spinner."""
+_READY_JS = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (!app) return "no-app";
+    const state = app.getAttribute("data-test-script-state");
+    if (state !== "notRunning") return state || "unknown";
+    if (app.getAttribute("data-test-connection-state") !== "CONNECTED") return "disconnected";
+    if (document.querySelector("[data-testid='stSpinner'], [data-testid='stSkeleton']")) return "busy";
+    return "ready";
+}"""
+
+
+def wait_for_app(page, timeout: float = 60_000, settle_ms: int = 700) -> None:
+    """Wait until Streamlit finished running the script and stayed idle for `settle_ms`.
+
+    The quiet window matters: a run may end with st.rerun() or switch_page, and a
+    brief idle state between two runs is not "ready".
+    """
+    import time
+
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_selector("[data-testid='stMain']", timeout=timeout)
-    # The status widget shows while a script run is in progress.
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector("[data-testid='stApp']");
-            if (!app) return false;
-            const running = document.querySelector("[data-testid='stStatusWidget'] [data-testid='stStatusWidgetRunningIcon'],"
-                + " [data-testid='stStatusWidgetRunningManIcon']");
-            const spinner = document.querySelector("[data-testid='stSpinner']");
-            const skeleton = document.querySelector("[data-testid='stSkeleton']");
-            return app.getAttribute('data-test-script-state') !== 'running' && !running && !spinner && !skeleton;
-        }""",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(300)
+    deadline = time.monotonic() + timeout / 1000
+    ready_since = None
+    last = None
+    while time.monotonic() < deadline:
+        last = page.evaluate(_READY_JS)
+        now = time.monotonic()
+        if last == "ready":
+            ready_since = ready_since or now
+            if (now - ready_since) * 1000 >= settle_ms:
+                return
+        else:
+            ready_since = None
+        page.wait_for_timeout(100)
+    raise AssertionError(f"app not ready after {timeout / 1000:.0f}s (last state: {last})")
 
 
-def goto(page, app_url: str, path: str = "/", timeout: float = 30_000) -> None:
+def goto(page, app_url: str, path: str = "/", timeout: float = 60_000) -> None:
     """Open `app_url + path` and wait for the app to settle."""
     page.goto(app_url.rstrip("/") + path, wait_until="domcontentloaded", timeout=timeout)
     wait_for_app(page, timeout=timeout)
