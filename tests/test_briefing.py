@@ -1,0 +1,152 @@
+"""The briefing pack on the tiny store: exact numbers, captions, a 6-page A4 PDF, PPTX, the command."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import unicodedata
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from analytics import briefing
+
+MARCH = briefing.pack_filters(date(2025, 3, 1), date(2025, 3, 31))
+TODAY = date(2025, 4, 2)
+
+
+@pytest.fixture(scope="module")
+def pack(tiny_db_path):
+    from data import store
+
+    con = store.connect(tiny_db_path, read_only=True)
+    b = briefing.build(con, MARCH, today=TODAY)
+    con.close()
+    return b
+
+
+@pytest.fixture(scope="module")
+def pdf(pack):
+    return briefing.to_pdf(pack)
+
+
+def _pdftext(data: bytes, tmp_path) -> str:
+    p = tmp_path / "b.pdf"
+    p.write_bytes(data)
+    out = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True, check=True).stdout
+    # Chromium's PDF maps glyphs shared with Kangxi radicals to the radical (⼯ for 工); NFKC undoes it.
+    return _norm(out)
+
+
+def _norm(s: str) -> str:
+    """NFKC (also turns ，： into ,:) without whitespace, applied alike to the PDF text and the needles."""
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+def test_numbers_of_march_2025(pack, tiny_con):
+    k = pack.kpis.set_index("key")["value"]
+    assert (k["tickets"], k["clues"], k["cases"], k["rectified"]) == (12, 5, 2, 2)
+    stages = briefing.funnel_stages(tiny_con, MARCH)
+    assert stages["n"].tolist() == [12, 7, 5, 2, 2]  # T01 T02 T04 T05 T06 T07 T11 feed clues
+    hot = pack.hotspots
+    assert hot[["topic", "district", "n", "days"]].values.tolist() == [
+        ["假冒伪劣", "平谷区", 2, 2], ["污水", "朝阳区", 2, 2], ["井盖", "东城区", 2, 2]]
+
+
+def test_topic_places(tiny_con):
+    areas, cells = briefing.topic_places(tiny_con, MARCH, "井盖")
+    assert areas.values.tolist() == [["东城区", 2], ["朝阳区", 1]]
+    assert int(cells["n"].sum()) == 3 and cells["n"].max() == 2
+    areas, _ = briefing.topic_places(tiny_con, MARCH, "井盖", by_street=True)
+    assert areas.values.tolist() == [["建国门街道", 2], ["八里庄街道", 1]]
+
+
+def test_street_ranking_of_one_district(tiny_con):
+    f = briefing.pack_filters(date(2025, 3, 1), date(2025, 3, 31), "朝阳区")
+    r = briefing.street_ranking(tiny_con, f)
+    top = r[r["n"] > 0][["district", "n"]].values.tolist()
+    assert top == [["八里庄街道", 2], ["望京街道", 2]]  # Haidian's 八里庄 (T08, T12) not counted
+
+
+def test_captions_state_the_numbers(pack):
+    assert pack.headline == "本期共受理工单 12 件，同比上升 140.0%，朝阳区居首。"
+    s = pack.sections
+    assert s["kpis"].caption == ("2025年3月1日至2025年3月31日全市共受理工单 12 件，环比上升 300.0%，同比上升 140.0%；"
+                                 "关联登记线索 5 条，立案 2 件，完成整改 2 件。")
+    assert s["ranking"].caption.startswith("朝阳区工单量居首（4 件，占 33.3%）")
+    assert s["topics"].caption == "专项工单共 8 件，占全部工单 66.7%；井盖最多（3 件）。"
+    assert s["funnel"].caption == ("12 件工单中 7 件形成线索（58.33%），登记线索 5 条，立案 2 件（线索立案率 40.0%），"
+                                   "完成整改 2 件。")
+    assert s["map_井盖"].caption.startswith("井盖类工单 3 件，东城区最多（2 件）")
+    assert s["map_污水"].caption.startswith("污水类工单 2 件，朝阳区最多（2 件）")
+    assert s["map_假冒伪劣"].caption.startswith("假冒伪劣类工单 2 件，平谷区最多（2 件）")
+    assert s["trend"].caption == "日均受理 0.4 件，2025年3月3日最多（1 件）；去年同期共 5 件。"
+
+
+def test_formatting():
+    assert briefing.fmt_n(123_456) == "12.3 万"
+    assert briefing.fmt_n(2345) == "2,345"
+    assert briefing.fmt_change(0.081, "同比") == "同比上升 8.1%"
+    assert briefing.fmt_change(-0.5, "环比") == "环比下降 50.0%"
+    assert briefing.fmt_change(None, "同比") == "无同比数据"
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_pdf_has_six_a4_pages_and_the_captions(pdf, pack, tmp_path):
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == briefing.PAGES == 6
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(595.3, abs=1.5)  # A4 in points (Chromium rounds to pixels)
+    assert float(box.height) == pytest.approx(841.9, abs=1.5)
+    text = _pdftext(pdf, tmp_path)
+    for needle in [pack.title, "统计期间：2025年3月1日至2025年3月31日", pack.headline, "第6页/共6页"]:
+        assert _norm(needle) in text
+    for key in ("kpis", "trend", "ranking", "topics", "funnel", "map_井盖", "map_污水", "map_假冒伪劣", "hotspots"):
+        assert _norm(pack.sections[key].caption) in text, key
+    assert "兴谷农贸市场" in text  # the top hotspot's address in the table
+
+
+def test_pptx(pack):
+    from pptx import Presentation
+
+    prs = Presentation(io.BytesIO(briefing.to_pptx(pack)))
+    assert len(prs.slides) == 2 + 4 + 3 + 1  # cover, KPIs, 4 charts, 3 maps, hotspots
+    texts = ["".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame) for slide in prs.slides]
+    assert pack.headline in texts[0]
+    assert pack.sections["funnel"].caption in "".join(texts)
+    assert sum(1 for slide in prs.slides for sh in slide.shapes if sh.shape_type == 13) == 7  # pictures
+
+
+def test_command_district_pack_and_errors(tiny_db_path, tmp_path, capsys):
+    import manage
+
+    out = tmp_path / "chaoyang.pdf"
+    rc = manage.main(["briefing", "--from", "2025-03-01", "--to", "2025-03-31", "--district", "朝阳",
+                      "--db", str(tiny_db_path), "--out", str(out)])
+    assert rc == 0
+    assert len(PdfReader(str(out)).pages) == 6
+    text = _pdftext(out.read_bytes(), tmp_path)
+    assert _norm("统计范围：朝阳区") in text
+    assert _norm("本期共受理工单 4 件，同比上升 300.0%，八里庄街道居首。") in text  # T03 T04 T05 T10 vs T19
+    assert manage.main(["briefing", "--from", "2025-03-01", "--to", "2025-03-31", "--district", "火星区",
+                        "--db", str(tiny_db_path), "--out", str(out)]) == 2
+    assert "未知的区" in capsys.readouterr().out
+    assert manage.main(["briefing", "--from", "2025-03-31", "--to", "2025-03-01",
+                        "--db", str(tiny_db_path), "--out", str(out)]) == 2
+    assert manage.main(["briefing", "--from", "2025-03-01", "--to", "2025-03-31",
+                        "--db", str(tiny_db_path), "--out", str(tmp_path / "x.docx")]) == 2
+
+
+def test_empty_store_gives_a_pack_that_says_so(empty_db_path, tmp_path):
+    from data import store
+
+    con = store.connect(empty_db_path, read_only=True)
+    b = briefing.build(con, MARCH, today=TODAY)
+    con.close()
+    assert b.headline == "本期无工单。"
+    assert b.sections["hotspots"].caption == "本期没有两件以上专项工单集中的点位。"
+    assert b.hotspots.empty
+    html = briefing.to_html(b, briefing.render_images(b))
+    assert "本期无井盖类工单。" in html
