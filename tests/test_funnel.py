@@ -1,0 +1,144 @@
+"""Funnel numbers on the tiny store, counted by hand from tests/data/tiny/load.sql.
+
+March 2025 tickets T01-T12 link to clues C01 (T01, T02; also T13 in Feb), C02 (T04, T05), C03 (T06),
+C04 (T07), C05 (T11). Cases: K01 from C01 (urgent), K02 from C02. Both have a rectification.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from analytics import funnel
+from analytics.filters import Filters
+
+MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+AS_OF = datetime(2025, 6, 30)
+
+
+def test_stages_march(tiny_con):
+    s = funnel.stages(tiny_con, MARCH)
+    assert list(s["stage"]) == ["诉求工单", "线索", "立案", "整改"]
+    assert list(s["n"]) == [12, 5, 2, 2]
+    assert pd.isna(s["rate_prev"].iloc[0])
+    assert list(s["rate_prev"].iloc[1:]) == pytest.approx([5 / 12, 2 / 5, 1.0])
+    assert list(s["rate_total"].iloc[1:]) == pytest.approx([5 / 12, 2 / 12, 2 / 12])
+
+
+def test_stages_previous_period_and_year_ago(tiny_con):
+    feb = Filters(date_from=date(2025, 1, 29), date_to=date(2025, 2, 28))
+    assert list(funnel.stages(tiny_con, feb)["n"]) == [3, 1, 1, 1]   # T13 -> C01 -> K01
+    y24 = Filters(date_from=date(2024, 3, 1), date_to=date(2024, 3, 31))
+    s = funnel.stages(tiny_con, y24)
+    assert list(s["n"]) == [5, 0, 0, 0]
+    assert s["rate_prev"].iloc[1] == 0 and pd.isna(s["rate_prev"].iloc[3])   # 0 cases: no rate
+
+
+def test_stages_follow_filters(tiny_con):
+    assert list(funnel.stages(tiny_con, MARCH.replace(districts=("平谷区",)))["n"]) == [3, 3, 0, 0]
+    assert list(funnel.stages(tiny_con, MARCH.replace(functions=("公益诉讼",)))["n"]) == [4, 2, 2, 2]
+    assert list(funnel.stages(tiny_con, MARCH.replace(topics=("井盖",)))["n"]) == [3, 1, 1, 1]
+    assert list(funnel.stages(tiny_con, MARCH.replace(text="望京"))["n"]) == [2, 1, 1, 1]  # T04, T05
+
+
+def test_split_by_district(tiny_con):
+    s = funnel.split(tiny_con, MARCH, "district").set_index("key")
+    assert s.loc["平谷区", ["tickets", "clues", "cases", "rectified"]].tolist() == [3, 3, 0, 0]
+    assert s.loc["朝阳区", ["tickets", "clues", "cases", "rectified"]].tolist() == [4, 1, 1, 1]
+    assert s.loc["东城区", ["tickets", "clues", "cases", "rectified"]].tolist() == [3, 1, 1, 1]
+    assert s.loc["海淀区", ["tickets", "clues", "cases", "rectified"]].tolist() == [2, 0, 0, 0]
+    assert s.loc["朝阳区", "clue_rate"] == pytest.approx(0.25)
+    assert pd.isna(s.loc["海淀区", "case_rate"])
+
+
+def test_split_by_topic_and_function(tiny_con):
+    t = funnel.split(tiny_con, MARCH, "topic").set_index("key")
+    assert t.loc["假冒伪劣", ["tickets", "clues"]].tolist() == [2, 2]
+    assert t.loc["（无专项）", ["tickets", "clues"]].tolist() == [4, 0]
+    assert t["tickets"].sum() == 12
+    fn = funnel.split(tiny_con, MARCH, "function").set_index("key")
+    assert fn.loc["公益诉讼", ["tickets", "clues", "cases", "rectified"]].tolist() == [4, 2, 2, 2]
+    for name in ("刑事", "民事", "行政"):
+        assert fn.loc[name, ["tickets", "clues", "cases"]].tolist() == [1, 1, 0]
+
+
+def test_split_refuses_unknown_dimension(tiny_con):
+    with pytest.raises(ValueError):
+        funnel.split(tiny_con, MARCH, "complainant_name")
+
+
+def test_durations(tiny_con):
+    d = funnel.durations(tiny_con, MARCH).set_index("key")
+    # Review: C01 4 d, C02 16 d, C03 5 d, C05 4 d (C04 not reviewed).
+    assert d.loc["clue_review", "n"] == 4
+    assert d.loc["clue_review", "median_days"] == pytest.approx(4.5)
+    assert d.loc["clue_review", "p90_days"] == pytest.approx(5 + 0.7 * 11)   # quantile_cont over 4,4,5,16
+    # Ticket -> clue from the earliest linked ticket: C01 T13 Feb 10 09:00 -> Mar 8 09:00 = 26 d;
+    # C02 8 d 30 min; C03 7 d 22 h; C04 4 d 14.5 h; C05 18 h. Median = C03.
+    assert d.loc["ticket_clue", "n"] == 5
+    assert d.loc["ticket_clue", "median_days"] == pytest.approx(7 + 22 / 24)
+    # Case -> measure: 3 d each; measure -> reply: K01 13 d, K02 69 d; case -> rectified: 15 d and 70 d.
+    assert d.loc["case_measure", "median_days"] == pytest.approx(3.0)
+    assert d.loc["measure_reply", "median_days"] == pytest.approx(41.0)
+    assert d.loc["case_rectified", "median_days"] == pytest.approx(42.5)
+    assert d.loc["case_rectified", "p90_days"] == pytest.approx(15 + 0.9 * 55)
+    # Clue -> case: K01 4 d 1 h, K02 16 d 1 h.
+    assert d.loc["clue_case", "median_days"] == pytest.approx(10 + 1 / 24)
+
+
+def test_durations_empty(tiny_con):
+    d = funnel.durations(tiny_con, Filters(date_from=date(2024, 3, 1), date_to=date(2024, 3, 31)))
+    assert list(d["n"]) == [0] * 6 and d["median_days"].isna().all()
+
+
+def test_deadlines(tiny_con, monkeypatch):
+    d = funnel.deadlines(tiny_con, MARCH, as_of=AS_OF).set_index("key")
+    # Review (7 d): C01, C03, C05 on time; C02 late (16 d); C04 never reviewed -> overdue.
+    assert d.loc["clue_review", ["total", "on_time", "late", "overdue", "pending"]].tolist() == [5, 3, 1, 1, 0]
+    assert d.loc["clue_review", "compliance"] == pytest.approx(0.6)
+    # K02 (not urgent): measure Apr 2 + 60 d = Jun 1, replied Jun 10 -> late. K01 (urgent, 15 d): on time.
+    assert d.loc["suggestion_reply", ["total", "late"]].tolist() == [1, 1]
+    assert d.loc["suggestion_reply", "compliance"] == 0
+    assert d.loc["urgent_reply", ["total", "on_time"]].tolist() == [1, 1]
+    # Deadlines come from settings: with 20 review days C02 is on time, C04 (Mar 20 + 20 d) still overdue.
+    monkeypatch.setenv("HOTLINE_CLUE_REVIEW_DAYS", "20")
+    d = funnel.deadlines(tiny_con, MARCH, as_of=AS_OF).set_index("key")
+    assert d.loc["clue_review", ["on_time", "late", "overdue"]].tolist() == [4, 0, 1]
+    assert d.loc["clue_review", "days"] == 20
+
+
+def test_deadlines_pending_before_due(tiny_con):
+    # On Mar 25, C04 (registered Mar 20 10:00, due Mar 27 10:00) is not yet due.
+    d = funnel.deadlines(tiny_con, MARCH, as_of=datetime(2025, 3, 25)).set_index("key")
+    assert d.loc["clue_review", "pending"] == 1
+    assert d.loc["clue_review", "overdue"] == 0
+
+
+def test_overdue_list(tiny_con):
+    o = funnel.overdue(tiny_con, MARCH, as_of=AS_OF)
+    assert list(o["item_id"]) == ["C04", "C02", "K02"]
+    assert list(o["state"]) == ["逾期未办", "超期办结", "超期办结"]
+    # C04 due Mar 27 10:00, as of Jun 30 00:00: 94 d 14 h over. C02 due Mar 21 09:00, reviewed Mar 30 09:00.
+    assert o["days_over"].tolist() == pytest.approx([94 + 14 / 24, 9.0, 9.0])
+    assert list(o["rule"]) == ["线索审查", "线索审查", "检察建议回复"]
+
+
+def test_store_without_funnel_records(empty_db_path):
+    from data import store
+
+    con = store.connect(empty_db_path)
+    con.execute("INSERT INTO tickets (ticket_id, received_at, district) VALUES ('X1', '2025-03-02 10:00', '东城区')")
+    con.close()
+    con = store.connect(empty_db_path, read_only=True)
+    try:
+        assert not funnel.has_records(con)
+        assert list(funnel.stages(con, MARCH)["n"]) == [1, 0, 0, 0]
+        assert funnel.overdue(con, MARCH, as_of=AS_OF).empty
+    finally:
+        con.close()
+
+
+def test_tiny_store_has_funnel_records(tiny_con):
+    assert funnel.has_records(tiny_con)

@@ -1,0 +1,120 @@
+"""Ticket list, detail, path and nearby tickets on the tiny store (hand-counted), with masking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from analytics import tickets
+from analytics.filters import Filters
+
+MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+
+
+def test_count_and_first_page_newest_first(tiny_con):
+    assert tickets.count(tiny_con, MARCH) == 12
+    p = tickets.page(tiny_con, MARCH, limit=5)
+    assert list(p["ticket_id"]) == ["T12", "T11", "T10", "T09", "T08"]
+    assert tickets.page_label(12, 0, len(p)) == "显示第 1-5 条，共 12 条"
+
+
+def test_paging_is_done_in_sql(tiny_con):
+    p1 = tickets.page(tiny_con, MARCH, sort="ticket_id", descending=False, limit=5, offset=0)
+    p3 = tickets.page(tiny_con, MARCH, sort="ticket_id", descending=False, limit=5, offset=10)
+    assert list(p1["ticket_id"]) == ["T01", "T02", "T03", "T04", "T05"]
+    assert list(p3["ticket_id"]) == ["T11", "T12"]
+    assert tickets.page_label(12, 10, len(p3)) == "显示第 11-12 条，共 12 条"
+    assert tickets.page_label(12345, 0, 50) == "显示第 1-50 条，共 12,345 条"
+
+
+def test_sort_by_district_breaks_ties_by_id(tiny_con):
+    p = tickets.page(tiny_con, MARCH, sort="district", descending=False, limit=12)
+    # Unicode order of the names: 东 (4E1C) < 平 (5E73) < 朝 (671D) < 海 (6D77).
+    assert list(p["district"]) == ["东城区"] * 3 + ["平谷区"] * 3 + ["朝阳区"] * 4 + ["海淀区"] * 2
+    assert list(p["ticket_id"][:3]) == ["T01", "T02", "T09"]
+
+
+def test_sort_whitelist(tiny_con):
+    with pytest.raises(ValueError):
+        tickets.page(tiny_con, MARCH, sort="content; DROP TABLE tickets")
+
+
+def test_page_size_is_capped(tiny_con):
+    p = tickets.page(tiny_con, Filters(), limit=10_000)
+    assert len(p) == 20  # the store has 20; the cap (500) is above that
+
+
+def test_filters_narrow_the_list(tiny_con):
+    assert tickets.count(tiny_con, MARCH.replace(districts=("朝阳区",))) == 4
+    assert list(tickets.page(tiny_con, MARCH.replace(districts=("朝阳区",)), sort="ticket_id",
+                             descending=False)["ticket_id"]) == ["T03", "T04", "T05", "T10"]
+
+
+def test_funnel_stage_narrows_the_list(tiny_con):
+    assert tickets.count(tiny_con, Filters(), stage="clues") == 8          # 8 clue_tickets rows, distinct tickets
+    assert tickets.count(tiny_con, MARCH, stage="clues") == 7              # minus T13 (Feb)
+    assert list(tickets.page(tiny_con, MARCH, stage="cases", sort="ticket_id", descending=False)["ticket_id"]) \
+        == ["T01", "T02", "T04", "T05"]
+    assert tickets.count(tiny_con, MARCH, stage="rectified") == 4
+    with pytest.raises(ValueError):
+        tickets.count(tiny_con, MARCH, stage="nope")
+
+
+def test_list_is_masked_by_default(tiny_con, monkeypatch):
+    monkeypatch.delenv("HOTLINE_MASK_PII", raising=False)
+    p = tickets.page(tiny_con, MARCH, sort="ticket_id", descending=False, limit=1)
+    assert p["complainant_name"].iloc[0] == "张*"
+    # T01's text names its complainant and phone: both masked.
+    assert p["content"].iloc[0].endswith("联系人张*，电话138****1234")
+    monkeypatch.setenv("HOTLINE_MASK_PII", "0")
+    p = tickets.page(tiny_con, MARCH, sort="ticket_id", descending=False, limit=1)
+    assert p["complainant_name"].iloc[0] == "张三" and "13812341234" in p["content"].iloc[0]
+
+
+def test_detail_masks_fields_and_text(tiny_con, monkeypatch):
+    monkeypatch.delenv("HOTLINE_MASK_PII", raising=False)
+    d = tickets.detail(tiny_con, "T07")
+    assert d["complainant_name"] == "周*" and d["complainant_phone"] == "134****5555"
+    assert "110105********1234" in d["content"] and "198001011234" not in d["content"]
+    assert d["handling_unit"] == "平谷区人力社保局"
+    assert d["category_l3"] == "拖欠工资" and d["lon"] == pytest.approx(117.104344)
+    assert tickets.detail(tiny_con, "NOPE") is None
+
+
+def test_detail_without_coordinates(tiny_con):
+    d = tickets.detail(tiny_con, "T10")
+    assert d["lon"] is None and d["geo_flag"] == "no_coords"
+    assert tickets.locate(tiny_con, "T10") is None
+    assert tickets.nearby(tiny_con, "T10").empty
+
+
+def test_path_through_clue_case_rectification(tiny_con):
+    p = tickets.path(tiny_con, "T01")
+    assert list(p["step"]) == ["工单受理", "响应", "办结", "线索登记", "线索审查", "立案", "监督措施", "整改", "回复",
+                               "回头看"]
+    assert list(p["ref"]) == ["T01"] * 3 + ["C01", "C01", "K01", "K01", "K01", "K01", "K01"]
+    assert str(p["at"].iloc[5]) == "2025-03-12 10:00:00"
+
+
+def test_path_of_ticket_without_clue(tiny_con):
+    assert list(tickets.path(tiny_con, "T12")["step"]) == ["工单受理"]   # not yet responded
+    assert list(tickets.path(tiny_con, "T08")["step"]) == ["工单受理", "响应", "办结"]
+
+
+def test_nearby_tickets_within_100_m(tiny_con):
+    n = tickets.nearby(tiny_con, "T01")
+    # T02 (~8 m), T13 (~4 m) and T16 (~9 m) are at the same crossing; T09 (东华门, ~1.9 km) is not.
+    assert sorted(n["ticket_id"]) == ["T02", "T13", "T16"]
+    assert (n["distance_m"] < 15).all()
+    assert list(n["ticket_id"]) == ["T02", "T13", "T16"]   # newest first
+    assert n["complainant_name"].str.contains(r"\*").all()
+    # 兴谷市场: T06, T11, T18 are within a few metres of each other.
+    assert sorted(tickets.nearby(tiny_con, "T06")["ticket_id"]) == ["T11", "T18"]
+    assert tickets.nearby(tiny_con, "T01", radius_m=5)["ticket_id"].tolist() == ["T13"]
+
+
+def test_outlines_near_a_point():
+    g = tickets.outlines_near(116.4206, 39.9088)
+    names = {f["properties"]["street"] for f in g["features"]}
+    assert "建国门街道" in names and len(names) < 60
