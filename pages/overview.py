@@ -169,3 +169,10 @@ if screen:
     st.fragment(run_every=refresh)(body)()
 else:
     body()
+
+# Briefing pack (export helper): the same PDF/PPTX as `python manage.py briefing`, built on click.
+if not screen:
+    from ui.briefing import briefing_button
+
+    st.divider()
+    briefing_button(cur, f)
