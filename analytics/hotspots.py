@@ -9,9 +9,9 @@ place was chosen:
   (or of the chosen districts/streets), empty cells included. One-sided
   p-values for hot spots, Benjamini-Hochberg FDR across all cells. Adjacent
   significant cells form one hotspot. Because Gi*'s normal approximation is
-  generous with sparse counts, a hotspot must also hold at least as many
-  tickets in one neighbourhood as a uniform Poisson scatter would produce in
-  any neighbourhood of the study area with probability < alpha (a count floor).
+  generous with sparse counts, a hot cell's neighbourhood must also hold at
+  least as many tickets as a uniform Poisson scatter would put in any
+  neighbourhood of the study area with probability < alpha (a count floor).
 - **Repeat places**: tickets about the same problem (topic, else the finest
   category) within ~100 m of each other in the selected period, grouped around
   the ticket with most neighbours; flagged when they occur several times or
@@ -152,7 +152,9 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     n_cells = int(mask.sum())
     floor = max(2, count_floor(total, n_cells, (2 * radius + 1) ** 2, alpha))
     hot = np.zeros(shape, dtype=bool)
-    hot[ii, jj] = (q < alpha) & (zc > 0)
+    # a hot cell's own neighbourhood must reach the floor, or sparse single tickets next to a real
+    # hotspot would be merged into it (Gi*'s normal approximation calls almost any lone ticket significant)
+    hot[ii, jj] = (q < alpha) & (zc > 0) & (local[ii, jj] >= floor)
     labels, _n_lab = ndimage.label(hot, structure=np.ones((3, 3)))
     cells = pd.DataFrame({"gi": ii + i0, "gj": jj + j0, "n": x[ii, jj].astype(int), "local": local[ii, jj],
                           "z": zc, "p": p, "q": q, "hot": hot[ii, jj], "cluster": labels[ii, jj]})
@@ -280,9 +282,10 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
     t = t[sizes >= 2].sort_values(["place", "received_at", "ticket_id"])
     if t.empty:
         return pd.DataFrame(columns=cols)
+    # reported again after an earlier ticket there was closed <=> the earliest earlier close precedes it
     prev_closed = t.groupby("place")["closed_at"].shift()
-    t["prev_closed_max"] = prev_closed.groupby(t["place"]).cummax()
-    t["after_close"] = t["prev_closed_max"].notna() & (t["received_at"] > t["prev_closed_max"])
+    t["first_close_before"] = prev_closed.groupby(t["place"]).cummin()
+    t["after_close"] = t["first_close_before"].notna() & (t["received_at"] > t["first_close_before"])
     g = t.groupby("place")
     out = pd.DataFrame({
         "problem": g["problem"].first(), "n": g.size(), "first": g["received_at"].min(),
@@ -398,7 +401,8 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
 
     start = pd.Timestamp(f.date_from) if f.date_from else t["received_at"].min()
     end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else t["received_at"].max()
-    months = pd.date_range(start.to_period("M").to_timestamp(), end.to_period("M").to_timestamp(), freq="MS")
+    last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
+    months = pd.date_range(start.to_period("M").to_timestamp(), last_day.to_period("M").to_timestamp(), freq="MS")
     all_ids = [i for r in rows for i in r["members"]["ticket_id"].tolist()]
     clue_map = _clues(con, all_ids).groupby("ticket_id")["clue_id"].agg(list).to_dict()
     out = []

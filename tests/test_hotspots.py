@@ -1,0 +1,274 @@
+"""Getis-Ord Gi*, FDR, planted-cluster detection (precision/recall), repeat places and the ranked table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analytics import hotspots as hs
+from analytics.filters import Filters
+from geo import boundaries
+from geo.crs import haversine_m
+
+M_LAT = 111_320.0
+M_LON = 111_320.0 * np.cos(np.radians(40.0))
+
+
+# ---------------------------------------------------------------- the statistic itself
+def _gi_star_bruteforce(x, mask, r):
+    """Gi* straight from Ord & Getis (1995), one cell at a time."""
+    vals = x[mask].astype(float)
+    n = vals.size
+    xbar = vals.mean()
+    s = np.sqrt((vals ** 2).mean() - xbar ** 2)
+    z = np.full(x.shape, np.nan)
+    for i, j in zip(*np.nonzero(mask), strict=True):
+        w = np.zeros(x.shape)
+        w[max(0, i - r):i + r + 1, max(0, j - r):j + r + 1] = 1
+        w = w * mask
+        sw = w.sum()
+        num = (w * x).sum() - xbar * sw
+        den = s * np.sqrt((n * (w ** 2).sum() - sw ** 2) / (n - 1))
+        z[i, j] = num / den
+    return z
+
+
+def test_gi_star_matches_the_published_formula():
+    rng = np.random.default_rng(3)
+    x = rng.poisson(0.7, (12, 15)).astype(float)
+    x[4:6, 7:9] += 9
+    mask = np.ones_like(x, dtype=bool)
+    mask[0, :4] = False
+    mask[10:, 12:] = False
+    for r in (1, 2):
+        z, local = hs.getis_ord_gi_star(x, mask, r)
+        ref = _gi_star_bruteforce(np.where(mask, x, 0), mask, r)
+        np.testing.assert_allclose(z[mask], ref[mask], rtol=1e-10)
+        assert np.isnan(z[~mask]).all()
+        assert local[5, 8] >= 36
+    z, _ = hs.getis_ord_gi_star(x, mask, 1)
+    assert np.unravel_index(np.nanargmax(z), z.shape) in {(4, 7), (4, 8), (5, 7), (5, 8)}
+
+
+def test_bh_fdr_matches_scipy():
+    p = np.array([0.001, 0.04, 0.03, 0.5, 0.0001, 0.2, 0.049, 0.9])
+    np.testing.assert_allclose(hs.bh_fdr(p), stats.false_discovery_control(p, method="bh"))
+    assert hs.bh_fdr(np.array([])).size == 0
+
+
+def test_count_floor_grows_with_density():
+    assert hs.count_floor(0, 1000, 9, 0.05) == 1
+    low = hs.count_floor(500, 65_000, 9, 0.05)
+    high = hs.count_floor(50_000, 65_000, 9, 0.05)
+    assert 2 <= low < high
+    lam = 50_000 / 65_000 * 9
+    assert stats.poisson.sf(high - 1, lam) * 65_000 < 0.05 <= stats.poisson.sf(high - 2, lam) * 65_000
+
+
+# ---------------------------------------------------------------- planted clusters
+def _uniform_in_beijing(rng, n):
+    lon0, lat0, lon1, lat1 = boundaries.BBOX
+    out = []
+    while sum(len(o) for o in out) < n:
+        lo = rng.uniform(lon0, lon1, 20_000)
+        la = rng.uniform(lat0, lat1, 20_000)
+        ok = boundaries.assign_points(lo, la)["district"].notna().to_numpy()
+        out.append(np.column_stack([lo[ok], la[ok]]))
+    return np.vstack(out)[:n]
+
+
+def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
+    from data import derived, store
+
+    rng = np.random.default_rng(seed)
+    n = len(pts)
+    where = boundaries.assign_points(pts[:, 0], pts[:, 1])
+    received = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 364 * 24 * 60, n), unit="m")
+    df = pd.DataFrame({
+        "ticket_id": [f"S{i:06d}" for i in range(n)], "received_at": received, "topic": topic,
+        "category_l1": "城乡建设", "category_l2": "市政设施", "category_l3": "井盖破损", "content": "井盖破损",
+        "district": where["district"], "street": where["street"], "street_code": where["street_code"],
+        "address": [f"测试路{i % 50}号" for i in range(n)], "lon": pts[:, 0], "lat": pts[:, 1],
+        "closed_at": received + pd.Timedelta(days=closed_after_days or 2),
+    })
+    con = store.connect(path)
+    con.register("df", df)
+    con.execute("""INSERT INTO tickets (ticket_id, received_at, topic, category_l1, category_l2, category_l3,
+                   content, district, street, street_code, address, lon, lat, closed_at)
+                   SELECT ticket_id, received_at, topic, category_l1, category_l2, category_l3, content, district,
+                   street, street_code, address, lon, lat, closed_at FROM df""")
+    derived.refresh_daily(con)
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """4,000 uniform background tickets over Beijing plus 10 clusters of 12-30 tickets (σ = 60 m)."""
+    rng = np.random.default_rng(2025)
+    bg = _uniform_in_beijing(rng, 4000)
+    centres = boundaries.street_table().sample(10, random_state=7)[["lon", "lat"]].to_numpy()
+    sizes = rng.integers(12, 31, len(centres))
+    clusters = [np.column_stack([c[0] + rng.normal(0, 60, k) / M_LON, c[1] + rng.normal(0, 60, k) / M_LAT])
+                for c, k in zip(centres, sizes, strict=True)]
+    path = tmp_path_factory.mktemp("planted") / "planted.duckdb"
+    pts = np.vstack([bg, *clusters])
+    _load(path, pts)
+    return path, centres, len(pts)
+
+
+def _match(found_lon, found_lat, centres, within_m=600.0):
+    if len(found_lon) == 0:
+        return np.zeros(0, bool), np.zeros(len(centres), bool)
+    d = haversine_m(np.asarray(found_lon)[:, None], np.asarray(found_lat)[:, None],
+                    centres[:, 0][None, :], centres[:, 1][None, :])
+    return d.min(axis=1) <= within_m, d.min(axis=0) <= within_m
+
+
+def test_gi_star_finds_planted_clusters_with_precision_and_recall(planted):
+    from data import store
+
+    path, centres, n_total = planted
+    con = store.connect(path, read_only=True)
+    gi = hs.gi_star(con, Filters(topics=("井盖",)), 500)
+    con.close()
+    true_hits, found = _match(gi.clusters["lon"], gi.clusters["lat"], centres)
+    precision = true_hits.mean()
+    recall = found.mean()
+    assert recall >= 0.9, f"recall {recall:.2f}: {len(gi.clusters)} hotspots"
+    assert precision >= 0.8, f"precision {precision:.2f}: {len(gi.clusters)} hotspots"
+    assert gi.total == n_total  # every located ticket counted
+    assert (gi.cells.loc[gi.cells["hot"], "q"] < 0.05).all() and (gi.cells.loc[gi.cells["hot"], "z"] > 0).all()
+    assert "Getis-Ord Gi*" in gi.method and "500 m" in gi.method and "FDR q<0.05" in gi.method
+
+
+def test_uniform_scatter_gives_almost_no_hotspots(tmp_path):
+    from data import store
+
+    rng = np.random.default_rng(11)
+    path = tmp_path / "uniform.duckdb"
+    _load(path, _uniform_in_beijing(rng, 4000))
+    con = store.connect(path, read_only=True)
+    gi = hs.gi_star(con, Filters(), 500)
+    con.close()
+    assert len(gi.clusters) <= 1  # the count floor keeps chance triples from being reported
+
+
+def test_district_filter_restricts_the_study_area(planted):
+    from data import store
+
+    path, _, _ = planted
+    con = store.connect(path, read_only=True)
+    whole = hs.gi_star(con, Filters(), 500)
+    one = hs.gi_star(con, Filters(districts=("朝阳区",)), 500)
+    con.close()
+    assert one.n_cells < whole.n_cells / 5
+    assert one.total < whole.total
+
+
+def test_hotspot_table_ranks_and_links_tickets(planted):
+    from data import store
+
+    path, _, _ = planted
+    con = store.connect(path, read_only=True)
+    h = hs.hotspot_table(con, Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)), 500)
+    con.close()
+    t = h.table
+    assert list(t.columns) == hs.TABLE_COLUMNS
+    assert list(t["rank"]) == list(range(1, len(t) + 1))
+    assert (t["n"].diff().dropna() <= 0).all()
+    assert (t["n"] == t["ticket_ids"].map(len)).all()
+    hot = t[t["kind"] == "统计热点"]
+    assert len(hot) == len(h.gi.clusters)
+    assert all(len(m) == 12 for m in t["monthly"]) and (t["monthly"].map(sum) == t["n"]).all()
+    # a planted cluster of 12-30 tickets within ~60 m is a repeat place too
+    assert hot["repeat"].mean() >= 0.8
+    assert t["trend"].str.contains("前半期").all()
+    shown = hs.display_table(t)
+    assert {"排名", "类型", "街道/乡镇", "最常见地址", "工单量", "首次", "最近", "趋势", "重复", "关联线索"} <= set(shown.columns)
+
+
+# ---------------------------------------------------------------- repeat places
+def _tickets(rows):
+    df = pd.DataFrame(rows, columns=["ticket_id", "received_at", "closed_at", "lon", "lat", "problem"])
+    df["received_at"] = pd.to_datetime(df["received_at"], format="mixed")
+    df["closed_at"] = pd.to_datetime(df["closed_at"], format="mixed")
+    df["district"], df["street"], df["address"] = "东城区", "建国门街道", "某路口"
+    return df
+
+
+def _at(x_m, y_m=0.0, lon0=116.42, lat0=39.90):
+    return lon0 + x_m / M_LON, lat0 + y_m / M_LAT
+
+
+def test_repeat_places_on_a_crafted_sequence():
+    a = _at(0)
+    rows = [
+        # place A (river): fixed, then polluted again a month later -> reopened
+        ("A1", "2025-03-01", "2025-03-05", *_at(0), "污水"),
+        ("A2", "2025-04-06", "2025-04-09", *_at(40, 30), "污水"),
+        ("A3", "2025-04-20", None, *_at(-30, 20), "污水"),
+        # place B: three manhole tickets within 100 m, each received before the previous was closed
+        ("B1", "2025-05-01 08:00", "2025-05-10", *_at(2000), "井盖"),
+        ("B2", "2025-05-02 08:00", "2025-05-11", *_at(2050), "井盖"),
+        ("B3", "2025-05-03 08:00", None, *_at(2000, 60), "井盖"),
+        # same spot as A but another problem: not grouped with A
+        ("C1", "2025-03-02", "2025-03-03", a[0], a[1], "井盖"),
+        # two tickets 150 m apart: not a place
+        ("D1", "2025-06-01", "2025-06-02", *_at(5000), "污水"),
+        ("D2", "2025-07-01", None, *_at(5150), "污水"),
+        # pair reported again after close: flagged although only two
+        ("E1", "2025-01-10", "2025-01-12", *_at(8000), "井盖"),
+        ("E2", "2025-02-20", None, *_at(8020), "井盖"),
+        # pair both open: neither >= 3 nor again after close
+        ("F1", "2025-01-10", None, *_at(11000), "井盖"),
+        ("F2", "2025-01-11", None, *_at(11030), "井盖"),
+    ]
+    p = hs.repeat_places(_tickets(rows))
+    by_ids = {tuple(sorted(r.ticket_ids)): r for r in p.itertuples(index=False)}
+    assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2")}
+    a_, b_, e_, f_ = (by_ids[k] for k in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2")])
+    assert (a_.n, a_.n_after_close, a_.repeat) == (3, 2, True)
+    assert (b_.n, b_.n_after_close, b_.repeat) == (3, 0, True)
+    assert (e_.n, e_.n_after_close, e_.repeat) == (2, 1, True)
+    assert (f_.n, f_.n_after_close, f_.repeat) == (2, 0, False)
+    assert str(a_.first)[:10] == "2025-03-01" and str(a_.last)[:10] == "2025-04-20"
+    # ranked: flagged first, most reopened first
+    assert sorted(p.iloc[0]["ticket_ids"]) == ["A1", "A2", "A3"]
+    assert p.iloc[-1]["repeat"] == False  # noqa: E712 - numpy bool
+
+
+def test_group_places_does_not_chain():
+    lon, lat = zip(*[_at(x) for x in (0, 80, 160, 240, 320)], strict=True)
+    place = hs.group_places(np.array(lon), np.array(lat), 100)
+    for pid in np.unique(place):
+        xs = np.array([0, 80, 160, 240, 320])[place == pid]
+        assert xs.max() - xs.min() <= 200  # every member within 100 m of its leader
+    assert len(np.unique(place)) >= 2
+    assert hs.group_places(np.array([]), np.array([])).size == 0
+
+
+def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
+    t = hs.located_tickets(tiny_con, Filters())
+    assert len(t) == 19
+    p = hs.repeat_places(t)
+    got = {tuple(sorted(r.ticket_ids)): (r.n, r.n_after_close, r.repeat) for r in p.itertuples(index=False)}
+    assert got == {
+        ("T01", "T02", "T13", "T16"): (4, 3, True),   # 建国门 manhole: again after each fix
+        ("T04", "T05", "T15"): (3, 2, True),          # 望京 river
+        ("T06", "T11", "T18"): (3, 2, True),          # 兴谷 market
+        ("T07", "T20"): (2, 1, True),                 # 滨河 wages
+        ("T12", "T17"): (2, 1, True),                 # 海淀八里庄 noise
+    }
+    march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    h = hs.hotspot_table(tiny_con, march)
+    assert list(h.table["kind"]) == ["重复点位"]  # only 兴谷: T11 came after T06 was closed
+    row = h.table.iloc[0]
+    assert sorted(row["ticket_ids"]) == ["T06", "T11"] and row["street"] == "兴谷街道"
+    assert row["address"] == "兴谷农贸市场" and row["clues"] == "C03、C05" and row["n_after_close"] == 1
+    full = hs.hotspot_table(tiny_con, Filters())
+    jgm = full.table[full.table["street"] == "建国门街道"].iloc[0]
+    assert jgm["clues"] == "C01" and jgm["n"] == 4

@@ -1,0 +1,220 @@
+"""Map aggregates on the tiny hand-checked store, and the folium/plotly map objects' options.
+
+Counts below are read off tests/data/tiny/load.sql: March 2025 = T01-T12
+(东城 T01 T02 T09, 朝阳 T03 T04 T05 T10, 平谷 T06 T07 T11, 海淀 T08 T12;
+T10 has no coordinates), the 31 days before = T13 (东城), T14 T15 (朝阳).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import maps, mapviz
+from analytics.filters import Filters
+from geo import boundaries, crs
+from geo.grid import Grid, beijing_cells
+
+MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+URL_RE = re.compile(r"https?://[^\s\"'<>)]+")
+
+
+# ---------------------------------------------------------------- polygon assignment and areas
+def test_every_located_tiny_ticket_falls_in_its_recorded_street(tiny_con):
+    df = tiny_con.execute("SELECT ticket_id, district, street, lon, lat FROM tickets WHERE lon IS NOT NULL "
+                          "ORDER BY ticket_id").df()
+    assert len(df) == 19
+    got = boundaries.assign_points(df["lon"], df["lat"])
+    assert list(got["district"]) == list(df["district"])
+    assert list(got["street"]) == list(df["street"])
+    assert maps.street_at(116.420606, 39.908785) == {"district": "东城区", "street": "建国门街道",
+                                                      "street_code": "110101008000"}
+    assert maps.street_at(120.0, 30.0) is None
+
+
+def test_district_values_count_per_10k_and_change(tiny_con):
+    d = maps.area_values(tiny_con, MARCH, "district").set_index("district")
+    assert len(d) == 16
+    assert d["n"].sum() == 12
+    got = d.loc[d["n"] > 0, "n"].to_dict()
+    assert got == {"东城区": 3, "朝阳区": 4, "海淀区": 2, "平谷区": 3}
+    assert d.loc["东城区", "n_prev"] == 1 and d.loc["朝阳区", "n_prev"] == 2 and d.loc["平谷区", "n_prev"] == 0
+    assert d.loc["东城区", "change"] == 2 and d.loc["朝阳区", "change_pct"] == pytest.approx(100.0)
+    assert np.isnan(d.loc["平谷区", "change_pct"])  # no previous tickets: no percentage
+    pop = d.loc["东城区", "population"]
+    assert pop == 708829
+    assert d.loc["东城区", "per_10k"] == pytest.approx(round(3 / 708829 * 10_000, 3))
+    assert not d["population_estimated"].any()
+
+
+def test_street_values_keep_same_named_streets_apart(tiny_con):
+    s = maps.area_values(tiny_con, MARCH, "street")
+    assert len(s) == 343
+    nz = s[s["n"] > 0].set_index(["district", "street"])["n"].to_dict()
+    assert nz == {("东城区", "建国门街道"): 2, ("东城区", "东华门街道"): 1, ("朝阳区", "八里庄街道"): 2,
+                  ("朝阳区", "望京街道"): 2, ("海淀区", "八里庄街道"): 2, ("平谷区", "兴谷街道"): 2,
+                  ("平谷区", "滨河街道"): 1}
+    wj = s[(s["street"] == "望京街道")].iloc[0]
+    assert wj["n_prev"] == 2 and wj["change"] == 0
+    assert s["population_estimated"].all()
+
+
+def test_area_values_follow_district_filter_and_text_path(tiny_con):
+    f = MARCH.replace(districts=("平谷区",))
+    s = maps.area_values(tiny_con, f, "street")
+    assert set(s["district"]) == {"平谷区"} and s["n"].sum() == 3
+    # a text filter cannot use the daily summary: the tickets table answers, same semantics
+    t = maps.area_values(tiny_con, MARCH.replace(text="井盖"), "district").set_index("district")["n"]
+    assert t[t > 0].to_dict() == {"东城区": 2, "朝阳区": 1}
+    assert maps.unplaced_count(tiny_con, MARCH) == 0
+
+
+# ---------------------------------------------------------------- points, grid, months
+def test_point_layer_shows_points_under_the_cap(tiny_con):
+    lay = maps.point_layer(tiny_con, MARCH, limit=100)
+    assert (lay.mode, lay.total, lay.located, lay.shown) == ("points", 12, 11, 11)
+    assert "1 件工单无坐标" in lay.note
+    t01 = lay.frame.set_index("ticket_id").loc["T01", "content"]
+    assert "13812341234" not in t01 and "138****1234" in t01
+
+
+def test_point_layer_aggregates_to_grid_above_the_cap(tiny_con):
+    lay = maps.point_layer(tiny_con, MARCH, limit=5)
+    assert lay.mode == "grid"
+    assert lay.shown <= 5
+    assert lay.frame["n"].sum() == 11  # nothing lost, only aggregated
+    assert "已按" in lay.note and "网格聚合" in lay.note and "5" in lay.note
+
+
+def test_grid_counts_and_cell_drilldown(tiny_con):
+    g = Grid(500)
+    cells = maps.grid_counts(tiny_con, Filters(), g)
+    assert cells["n"].sum() == 19
+    top = cells.iloc[0]
+    assert top["n"] == 4  # T01 T02 T13 T16 lie within 10 m of each other at 建国门
+    ids = maps.tickets_in_cell(tiny_con, Filters(), g, int(top["gi"]), int(top["gj"]))["ticket_id"]
+    assert sorted(ids) == ["T01", "T02", "T13", "T16"]
+    gi, gj = g.index(116.420606, 39.908785)
+    assert (int(gi), int(gj)) == (int(top["gi"]), int(top["gj"]))
+    lon, lat = g.centre(gi, gj)
+    assert abs(lon - 116.420606) < g.dlon and abs(lat - 39.908785) < g.dlat
+
+
+def test_choose_grid_is_the_smallest_size_under_the_limit(tiny_con):
+    # the 19 located tickets fall in 11 distinct places at 100 m (T01/T02/T13/T16 share one, etc.)
+    g = maps.choose_grid(tiny_con, Filters(), 11)
+    assert g.cell_m == 100
+    g = maps.choose_grid(tiny_con, Filters(), 3)
+    assert g.cell_m >= 8000 or maps.grid_counts(tiny_con, Filters(), g).shape[0] <= 3
+
+
+def test_monthly_counts_and_month_filters(tiny_con):
+    m = maps.monthly_counts(tiny_con, Filters())
+    assert [(str(a)[:7], b, c) for a, b, c in m.itertuples(index=False)] == [
+        ("2024-03", 5, 5), ("2025-02", 3, 3), ("2025-03", 12, 11)]
+    mt = maps.monthly_counts(tiny_con, Filters(text="井盖"))
+    assert list(mt["n"]) == [1, 1, 3]
+    f = maps.month_filters(Filters(date_from=date(2025, 2, 15), date_to=date(2025, 3, 10)), date(2025, 2, 1))
+    assert (f.date_from, f.date_to) == (date(2025, 2, 15), date(2025, 2, 28))
+    f = maps.month_filters(Filters(), date(2024, 2, 1))
+    assert (f.date_from, f.date_to) == (date(2024, 2, 1), date(2024, 2, 29))
+
+
+def test_tickets_near_a_click(tiny_con):
+    df = maps.tickets_near(tiny_con, MARCH, 116.4206, 39.9088, radius_m=100)
+    assert list(df["ticket_id"]) == ["T01", "T02"]
+    assert (df["distance_m"] <= 100).all()
+    assert maps.tickets_near(tiny_con, MARCH, 116.0, 40.5, radius_m=100).empty
+    ids = maps.tickets_by_ids(tiny_con, ["T13", "T01", "nope"])
+    assert list(ids["ticket_id"]) == ["T01", "T13"]
+
+
+def test_presets(tiny_con):
+    f = maps.preset_filters(MARCH, "污水/排污", ("井盖", "污水"))
+    assert f.topics == ("污水",) and f.text == ""
+    f = maps.preset_filters(MARCH, "假冒伪劣", ("井盖",))  # topic unknown in this store: keyword instead
+    assert f.topics == () and f.text == "假冒"
+    assert maps.counts(tiny_con, maps.preset_filters(MARCH, "井盖", ("井盖",))) == (3, 3)
+    with pytest.raises(ValueError):
+        maps.preset_filters(MARCH, "不存在", ())
+
+
+def test_beijing_cells_cover_beijing_only():
+    cells = beijing_cells(2000)
+    # Beijing is about 16,410 km²: 2 km cells whose centre is inside number about 4,100
+    assert 3_700 < len(cells) < 4_500
+    assert cells["district"].nunique() == 16
+
+
+# ---------------------------------------------------------------- folium objects
+def _render(m) -> str:
+    return m.get_root().render()
+
+
+def test_folium_maps_are_offline_with_local_assets(tiny_con):
+    lay = maps.point_layer(tiny_con, MARCH, limit=100)
+    grid = maps.point_layer(tiny_con, MARCH, limit=5)
+    built = {
+        "choropleth": mapviz.choropleth_map(maps.area_values(tiny_con, MARCH, "street"), "street", "per_10k"),
+        "points": mapviz.points_map(lay),
+        "grid": mapviz.points_map(grid),
+        "heat": mapviz.heat_map(lay),
+    }
+    for name, m in built.items():
+        html = _render(m)
+        assert URL_RE.findall(html) == [], name
+        assert mapviz.LEAFLET_JS in html and mapviz.LEAFLET_CSS in html, name
+        assert '"maxZoom": 18' in html, name
+        assert "tileLayer" not in html, name  # no tile server by default
+        assert "hotline-legend" in html, name
+    assert mapviz.CLUSTER_JS in _render(built["points"])
+    assert mapviz.HEAT_JS in _render(built["heat"])
+    # the clustered points carry every located ticket
+    html = _render(built["points"])
+    assert all(t in html for t in ("T01", "T02", "T09", "T11", "T12")) and "T10" not in html  # T10 has no coordinates
+
+
+def test_tile_server_setting_shifts_to_gcj02(tiny_con, monkeypatch):
+    monkeypatch.setenv("HOTLINE_TILE_URL", "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
+    monkeypatch.setenv("HOTLINE_TILE_CRS", "gcj02")
+    lay = maps.point_layer(tiny_con, MARCH.replace(districts=("平谷区",)), limit=100)
+    html = _render(mapviz.points_map(lay))
+    assert "tileLayer" in html and "127.0.0.1:9/tiles" in html
+    t06 = lay.frame.set_index("ticket_id").loc["T06"]
+    glon, glat = crs.from_wgs84(t06["lon"], t06["lat"], "gcj02")
+    assert f"{glat:.6f}"[:9] in html and f"{glon:.6f}"[:9] in html
+    assert f"{t06['lat']:.6f}" not in html  # WGS84 would sit 300-600 m off on GCJ-02 tiles
+    lon, lat = mapviz.click_to_wgs84(glon, glat)
+    assert abs(lon - t06["lon"]) < 1e-6 and abs(lat - t06["lat"]) < 1e-6
+
+
+def test_choropleth_colours_follow_values(tiny_con):
+    areas = maps.area_values(tiny_con, MARCH, "district")
+    m = mapviz.choropleth_map(areas, "district", "n")
+    html = _render(m)
+    assert html.count(mapviz.NO_DATA) >= 12  # 12 districts without tickets
+    lim = mapviz.breaks([3, 4, 2, 3])
+    assert mapviz.colour(4, lim) == mapviz.colour(max(lim), lim) != mapviz.colour(2, lim)
+    assert mapviz.colour(0, lim) == mapviz.NO_DATA
+    with pytest.raises(ValueError):
+        mapviz.choropleth_map(areas, "district", "nonsense")
+
+
+def test_static_maps_use_white_background_and_outlines(tiny_con):
+    fig = mapviz.static_choropleth(maps.area_values(tiny_con, MARCH, "district"), "district", "change",
+                                   title="变化")
+    d = fig.to_plotly_json()
+    assert fig.layout.map.style == "white-bg"
+    assert fig.layout.map.center.lon is not None and fig.layout.map.zoom > 6
+    assert len(fig.layout.map.layers) >= 1
+    assert "mapbox://" not in str(d) and URL_RE.findall(fig.to_json()) == []
+    pts = pd.DataFrame({"lon": [116.40, 116.42], "lat": [39.90, 39.91], "rank": ["1", "2"], "n": [5, 2]})
+    fig = mapviz.static_points(pts, title="点位", label_col="rank", size_col="n")
+    assert fig.layout.map.style == "white-bg"
+    assert fig.layout.map.zoom >= 11  # two points 2 km apart: zoomed in, not the whole city
+    assert len(fig.layout.map.layers) == 2  # street + district outlines when zoomed in
+    assert list(fig.data[0].text) == ["1", "2"]
