@@ -4,8 +4,9 @@ Prosecutors run "small special projects" (manhole covers, sewage, unpaid
 wages, …) and screen the hotline for each. The rules live in a YAML file the
 users can read and change (setting HOTLINE_TOPIC_RULES, default
 data/topics.yaml, which documents the rule itself). The import evaluates them
-in DuckDB SQL over whole chunks: one regular expression pre-selects the tickets
-that mention any signal at all, and only those are scored per topic.
+in DuckDB SQL over whole chunks: one regular expression finds every signal in a
+text in one pass, a join counts the distinct signals per topic, and the
+category part of the rule is a join on the category names.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import yaml
 
 from data import settings
@@ -25,6 +27,7 @@ class Topic:
     categories: tuple[str, ...]
     words: tuple[str, ...]
     strong: tuple[str, ...]
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def parse(spec: dict, *, source: str = "rules") -> Rules:
         t = t or {}
         if not isinstance(t, dict):
             raise TopicRulesError(f"专项规则 {name} 必须是包含 categories / words / strong 的映射")
-        unknown = set(t) - {"categories", "words", "strong"}
+        unknown = set(t) - {"categories", "words", "context", "strong"}
         if unknown:
             raise TopicRulesError(f"专项规则 {name} 中有未知的键：{', '.join(sorted(unknown))}")
         topics.append(Topic(
@@ -69,6 +72,7 @@ def parse(spec: dict, *, source: str = "rules") -> Rules:
             tuple(str(c) for c in t.get("categories") or ()),
             tuple(dict.fromkeys(str(w) for w in t.get("words") or ())),
             tuple(str(s) for s in t.get("strong") or ()),
+            tuple(dict.fromkeys(str(w) for w in t.get("context") or ())),
         ))
     min_words = int(spec.get("min_words", 2))
     if min_words < 1:
@@ -80,43 +84,66 @@ def _alternation(words) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
-def topic_sql(rules: Rules, *, content: str = "content", l2: str = "category_l2", l3: str = "category_l3",
-              prefix: str = "tp") -> tuple[str, dict]:
-    """A SQL expression giving the topic of a row (NULL if none), and its named parameters.
+def vocabulary(rules: Rules) -> tuple[str, pa.Table, pa.Table]:
+    """What the SQL needs: one regex of every signal, token -> (topic, word) rows, category -> topic rows.
 
-    Column names are identifiers chosen by the caller (never user input).
+    The regex finds the longest signal at each place (one pass over the text). A
+    token found also counts the shorter signals inside it ("消防通道" counts
+    消防 for 养老消防 too), so matching in one pass loses nothing.
     """
-    params: dict = {}
-    signal_words = [w for t in rules.topics for w in (*t.words, *t.strong)]
-    all_cats = sorted({c for t in rules.topics for c in t.categories})
-    if not rules.topics:
-        return "CAST(NULL AS VARCHAR)", params
-    params[f"{prefix}_any"] = _alternation(signal_words) if signal_words else "$^"
-    params[f"{prefix}_cats"] = all_cats
-    scores = []
+    signals = sorted({w for t in rules.topics for w in (*t.words, *t.context, *t.strong)}, key=len, reverse=True)
+    rows = {"token": [], "topic": [], "word": [], "is_word": [], "is_context": [], "is_strong": [], "rank": []}
+    n = len(rules.topics)
+    for token in signals:
+        for i, t in enumerate(rules.topics):
+            for w in sorted({*t.words, *t.context, *t.strong}):
+                if w in token:
+                    rows["token"].append(token)
+                    rows["topic"].append(t.name)
+                    rows["word"].append(w)
+                    rows["is_word"].append(w in t.words)
+                    rows["is_context"].append(w in t.context and w not in t.words)
+                    rows["is_strong"].append(w in t.strong)
+                    rows["rank"].append(n - i)
+    cats = {"category": [], "cat_topic": [], "cat_rank": []}
     for i, t in enumerate(rules.topics):
-        parts = []
-        if t.categories:
-            params[f"{prefix}_c{i}"] = list(t.categories)
-            parts.append(f"(CASE WHEN list_contains(${prefix}_c{i}, {l3}) OR list_contains(${prefix}_c{i}, {l2}) "
-                         f"THEN 10000 ELSE 0 END)")
-        if t.strong:
-            params[f"{prefix}_s{i}"] = _alternation(t.strong)
-            parts.append(f"(CASE WHEN regexp_matches({content}, ${prefix}_s{i}) THEN 1000 ELSE 0 END)")
-        for j, w in enumerate(t.words):
-            params[f"{prefix}_w{i}_{j}"] = w
-            parts.append(f"CAST(contains({content}, ${prefix}_w{i}_{j}) AS INTEGER)")
-        # the topic's rank breaks ties in favour of the topic listed first
-        scores.append(f"(({' + '.join(parts) or '0'}) * 100 + {len(rules.topics) - i})")
-    ranked = ", ".join(f"{s}" for s in scores)
-    params[f"{prefix}_names"] = rules.names
-    # best = the highest score; it qualifies when above min_words distinct words
-    threshold = rules.min_words * 100
-    best = f"list_max([{ranked}])"
-    pick = f"${prefix}_names[{len(rules.topics) + 1} - (({best}) % 100)]"
-    expr = (
-        f"(CASE WHEN (regexp_matches(coalesce({content}, ''), ${prefix}_any) "
-        f"OR list_contains(${prefix}_cats, {l3}) OR list_contains(${prefix}_cats, {l2})) "
-        f"THEN (CASE WHEN ({best}) >= {threshold} THEN {pick} END) END)"
-    )
-    return expr, params
+        for c in t.categories:
+            if c not in cats["category"]:
+                cats["category"].append(c)
+                cats["cat_topic"].append(t.name)
+                cats["cat_rank"].append(n - i)
+    pattern = _alternation(signals) if signals else "$^"
+    return pattern, pa.table(rows), pa.table(cats, schema=pa.schema(
+        [("category", pa.string()), ("cat_topic", pa.string()), ("cat_rank", pa.int64())]))
+
+
+HITS_SQL = """
+CREATE OR REPLACE TEMP TABLE {out} AS
+WITH m AS (
+    SELECT {row} AS _row, unnest(list_distinct(regexp_extract_all({content}, $tp_pattern))) AS token
+    FROM {table} WHERE regexp_matches({content}, $tp_pattern)
+), s AS (
+    SELECT m._row, v.topic, any_value(v.rank) AS rank,
+           count(DISTINCT v.word) FILTER (WHERE v.is_word) AS n_words,
+           count(DISTINCT v.word) FILTER (WHERE v.is_context) AS n_context, bool_or(v.is_strong) AS strong
+    FROM m JOIN _topic_vocab v ON v.token = m.token
+    GROUP BY m._row, v.topic
+)
+SELECT _row, arg_max(topic, ((CASE WHEN strong THEN 1000 ELSE 0 END) + n_words + n_context) * 100 + rank)
+       AS word_topic
+FROM s WHERE strong OR (n_words >= 1 AND n_words + n_context >= $tp_min)
+GROUP BY _row
+"""
+
+
+def classify(con, rules: Rules, *, table: str, out: str, row: str = "_row", content: str = "content") -> None:
+    """Create temp table `out` (_row, word_topic) for the rows of `table` whose text qualifies by words.
+
+    Also registers `_topic_cats` (category, cat_topic, cat_rank) for the category part of the rule.
+    `table`, `out`, `row` and `content` are identifiers chosen by the caller, never user input.
+    """
+    pattern, vocab, cats = vocabulary(rules)
+    con.register("_topic_vocab", vocab)
+    con.register("_topic_cats", cats)
+    sql = HITS_SQL.format(out=out, row=row, content=content, table=table)
+    con.execute(sql, {"tp_pattern": pattern, "tp_min": rules.min_words})

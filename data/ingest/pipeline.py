@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from data import settings
+from data import settings, topics
 from data.ingest import clean, readers
 from data.ingest import mapping as mapping_mod
 from data.ingest.fields import KINDS, Kind, detect_kind
@@ -160,9 +160,10 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | s
         default_crs = crs_mod.normalise_crs(m.crs or crs or "wgs84")
     except ValueError as exc:
         raise IngestError(f"未知的坐标系 {m.crs or crs!r}；可用：wgs84、gcj02、bd09") from exc
-    from data import topics
-
-    rules = topics.load()
+    try:
+        rules = topics.load()
+    except topics.TopicRulesError as exc:
+        raise IngestError(str(exc)) from exc
     reports = []
     for p in paths:
         p = Path(p)
@@ -250,11 +251,16 @@ def _record(con, rep: ImportReport, started) -> None:
     con.execute(RECORD_SQL, d)
 
 
-TEMP_TABLES = ("_src", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_dups",
-               "_rej", "_rejscan", "_trad_fix")
+TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_dups",
+               "_rej", "_rejscan", "_topic_hits")
 
 
 def _cleanup(con) -> None:
+    for v in ("_topic_vocab", "_topic_cats"):
+        try:
+            con.unregister(v)
+        except duckdb.Error:
+            pass
     for t in TEMP_TABLES:
         for what in ("TABLE", "VIEW"):
             try:
@@ -330,12 +336,15 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
     final_sql = _final_sql(K, rules, params)
     for i in range(n_chunks):
         lo, hi = i * chunk, min(src.rows, (i + 1) * chunk)
-        con.execute(stage_sql, {**_used(stage_sql, params), "lo": lo, "hi": hi})
+        con.execute(stage_sql[0], {**_used(stage_sql[0], params), "lo": lo, "hi": hi})
+        con.execute(stage_sql[1], _used(stage_sql[1], params))
         _fix_traditional(con, K)
         if K.name == "tickets":
             _locate(con, default_crs)
         if K.name in ("tickets", "clues"):
             _resolve_names(con, K)
+        if K.name == "tickets":
+            topics.classify(con, rules, table="_stage", out="_topic_hits")
         sql = ("CREATE OR REPLACE TEMP TABLE _clean AS " if i == 0 else "INSERT INTO _clean ") + final_sql
         con.execute(sql, _used(sql, params))
         _progress(progress, hi, src.rows, f"清洗 {hi:,} / {src.rows:,} 行")
@@ -354,7 +363,7 @@ def _text_fields(K: Kind) -> list[str]:
     return [f.name for f in K.fields if f.type in ("short", "long") and f.name != "crs"]
 
 
-def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> str:
+def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> tuple[str, str]:
     inner, outer = ["rowid + 1 AS _row"], ["_row"]
     if m.date_formats:
         params["user_formats"] = m.date_formats
@@ -405,8 +414,11 @@ def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> str:
     texts = [f"t_{n}" for n in _text_fields(K)]
     params["trad"] = clean.traditional_pattern()
     outer.append(f"regexp_matches(concat_ws('', {', '.join(texts)}), $trad) AS _trad")
-    return (f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(outer)} FROM ("
-            f"SELECT {', '.join(inner)} FROM _src WHERE rowid >= $lo AND rowid < $hi) ORDER BY _row")
+    # two statements: the texts are materialised once, then typed (a subquery would be inlined and
+    # every reference to a text column would clean it again)
+    return (f"CREATE OR REPLACE TEMP TABLE _stage_txt AS SELECT {', '.join(inner)} FROM _src "
+            f"WHERE rowid >= $lo AND rowid < $hi",
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(outer)} FROM _stage_txt ORDER BY _row")
 
 
 def _reason_sql(K: Kind) -> tuple[str, str]:
@@ -466,11 +478,7 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
         f"{_bad_fields_sql(K, 'bool')} AS _f_bad_yes_no",
     ]
     if K.name == "tickets":
-        from data import topics
-
-        texpr, tparams = topics.topic_sql(rules, content="content", l2="l2", l3="l3")
-        params.update(tparams)
-        body = f"""
+        body = """
         WITH b AS (
             SELECT s.*, n.d_text, n.s_text, n.d_unknown, n.s_unknown,
                    g.g_lon, g.g_lat, g.has_pt, g.in_region, g.swapped, g.converted, g.crs_eff,
@@ -488,8 +496,11 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
                    CASE WHEN s_text IS NOT NULL THEN s_text
                         WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
                    END AS street_f,
-                   {texpr} AS topic_rule
+                   coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_rule
             FROM b
+            LEFT JOIN _topic_cats c3 ON c3.category = b.l3
+            LEFT JOIN _topic_cats c2 ON c2.category = b.l2
+            LEFT JOIN _topic_hits th ON th._row = b._row
         )
         SELECT c._row, ticket_id, received_at, channel, appeal_type,
                l1 AS category_l1, l2 AS category_l2, l3 AS category_l3,
@@ -740,7 +751,7 @@ def preview(path: str | Path, *, kind: str | None = None, mapping=None, crs: str
     and facts about the file (kind, format, encoding, sheet, columns recognised).
     References to other tables (case → clue) are checked only at import.
     """
-    from data import store, topics
+    from data import store
 
     path = Path(path)
     try:

@@ -1,0 +1,95 @@
+"""Import 12345 exports and the procuratorate's records (tickets, clues, cases, rectifications).
+
+Examples:
+  python manage.py ingest exports/2025-03.csv
+  python manage.py ingest messages.csv --mapping data/mappings/smartgov_messages.yaml
+  python manage.py ingest points.xlsx --sheet 工单 --crs gcj02 --json
+
+Each file (each sheet of a workbook) is imported in its own transaction; the
+report says how many rows were inserted, updated, unchanged and quarantined.
+The exit code is 1 if any file failed. See docs/import.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from cli._common import add_db_argument
+
+NAME = "ingest"
+HELP = "import CSV/XLSX/Parquet files into the store (see docs/import.md)"
+
+LOCKED_EN = ("The database file is locked by another process (is the dashboard or another import running?). "
+             "Stop it, or import from the dashboard's 导入 page, then try again.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, XLSX or Parquet files")
+    parser.add_argument("--mapping", help="YAML mapping file for a non-standard layout")
+    parser.add_argument("--crs", choices=["wgs84", "gcj02", "bd09"], help="coordinate system of the points (default wgs84)")
+    parser.add_argument("--kind", choices=["tickets", "clues", "cases", "rectifications"],
+                        help="what the files hold (default: detected from the headers)")
+    parser.add_argument("--sheet", help="XLSX: import only this sheet (default: every sheet)")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument("--no-refresh", action="store_true",
+                        help="skip rebuilding the derived tables (run `ingest` again or a refresh later)")
+    add_db_argument(parser)
+
+
+class _Bar:
+    """A progress bar on stderr (redrawn in place on a terminal, a line every few seconds otherwise)."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done, total, message):
+        now = time.monotonic()
+        final = message == "完成"
+        if not self.tty and not final and now - self.last < 2:
+            return
+        self.last = now
+        if total:
+            frac = min(1.0, done / total)
+            bar = "#" * int(frac * 30)
+            text = f"[{bar:<30}] {frac:4.0%} {done:,}/{total:,} {message}"
+        else:
+            text = f"[{'.' * 30}] {message}"
+        if self.tty:
+            sys.stderr.write("\r" + text[:120].ljust(120))
+            if final:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def run(args) -> int:
+    from data import store
+    from data.ingest import IngestError, ingest_files
+
+    try:
+        con = store.connect(args.db)
+    except store.StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        if "占用" in str(exc):
+            print(LOCKED_EN, file=sys.stderr)
+        return 2
+    try:
+        reports = ingest_files(con, args.files, kind=args.kind, mapping=args.mapping, crs=args.crs,
+                               sheet=args.sheet, progress=None if args.json else _Bar(),
+                               refresh=not args.no_refresh)
+    except IngestError as exc:
+        print(f"导入未开始：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for r in reports:
+            print(r.summary())
+            print()
+    return 0 if all(r.ok for r in reports) else 1
