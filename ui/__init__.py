@@ -1,16 +1,19 @@
 """Streamlit layout helpers shared by app.py and the pages.
 
-Importing this package also guards against Streamlit's multipage v1 mode: a
+`leave_pages_v1_mode()` guards against Streamlit's multipage v1 mode: a
 `pages/` folder next to app.py makes a fresh server run `pages/<name>.py`
 directly (without app.py, its navigation and sidebar) when the very first
-request of the process is a deep link such as /funnel. The guard switches v1
-off and reruns, so app.py's `st.navigation` takes over and opens that page.
+request of the process is a deep link such as /funnel (AppTest even resets
+the mode before every run). The guard switches v1 off and reruns, so app.py's
+`st.navigation` takes over and opens that page. It runs on import and from
+`ui.filters.current()`, which every filtered page calls first.
 """
 
 from __future__ import annotations
 
 
-def _leave_pages_v1_mode() -> None:
+def leave_pages_v1_mode() -> None:
+    """If this run was started in multipage v1 mode, switch it off and rerun through app.py."""
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # pragma: no cover - streamlit internals moved
@@ -22,4 +25,4 @@ def _leave_pages_v1_mode() -> None:
         st.rerun()
 
 
-_leave_pages_v1_mode()
+leave_pages_v1_mode()

@@ -15,6 +15,7 @@ import streamlit as st
 from analytics.filters import _QUERY_KEYS as FILTER_QUERY_KEYS
 from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC, Filters
 from analytics.options import FilterOptions, filter_options
+from ui import leave_pages_v1_mode
 from ui.db import db_version
 
 _STATE = "flt_value"
@@ -75,8 +76,9 @@ def sidebar(cur) -> Filters:
 
     with st.sidebar:
         st.markdown("### 筛选条件")
-        lo = opts.min_date or date(2020, 1, 1)
-        hi = opts.max_date or date.today()
+        chosen_dates = [d for d in (st.session_state.get(K["dates"]) or ()) if d]
+        lo = min([opts.min_date or date(2020, 1, 1), *chosen_dates])
+        hi = max([opts.max_date or date.today(), *chosen_dates])
         st.date_input("日期范围", key=K["dates"], min_value=lo, max_value=hi, format="YYYY-MM-DD")
         st.multiselect("区", opts.districts, key=K["districts"], placeholder="全部区")
         chosen = set(st.session_state.get(K["districts"]) or ())
@@ -127,6 +129,7 @@ def _keep_known(key: str, allowed: list[str]) -> None:
 
 def current() -> Filters:
     """The selection drawn by `sidebar()` in this run."""
+    leave_pages_v1_mode()
     return st.session_state.get(_STATE) or Filters()
 
 
