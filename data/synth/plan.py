@@ -99,6 +99,12 @@ def _segment(places: Places, p: int, max_len_m: float = 900.0) -> None:
         places.p_lat2[p] = places.p_lat[p] + f * (places.p_lat2[p] - places.p_lat[p])
 
 
+def _half_length_m(places: Places, p: int) -> float:
+    dx = (places.p_lon2[p] - places.p_lon[p]) * 111_320 * np.cos(np.radians(places.p_lat[p]))
+    dy = (places.p_lat2[p] - places.p_lat[p]) * 111_320
+    return float(np.hypot(dx, dy)) / 2
+
+
 def _window(rng, n_days: int, min_days: int, max_days: int) -> tuple[int, int]:
     length = int(rng.integers(min_days, max_days + 1))
     length = min(length, n_days)
@@ -117,7 +123,7 @@ def make_plan(seed: int, n_tickets: int, years: int, end: dt.date, places: Place
     nd = len(days)
     seasons = timeline.season_weights(days)
     common = timeline.common_factor(days)
-    weekday_w = timeline.WEEKDAY_FACTOR[days.weekday.to_numpy()]
+    weekday_w = timeline.WEEKDAY_FACTOR[days.day_of_week.to_numpy()]
 
     w_leaf = np.array([lf.weight for lf in LEAVES])
     expected = n_tickets * w_leaf / w_leaf.sum()
@@ -155,6 +161,9 @@ def make_plan(seed: int, n_tickets: int, years: int, end: dt.date, places: Place
             if kind == "river":
                 _segment(places, place)
             radius = HOTSPOT_RADIUS[kind]
+            sigma = radius / 2 if kind != "river" else 35.0
+            if kind == "river":   # tickets spread along the segment: the truth circle covers it
+                radius = round(max(radius, _half_length_m(places, place) + radius / 2), 0)
             n = max(12, round(float(topic_expected[t]) * HOTSPOT_SHARE * float(share)))
             if t == "假冒伪劣":
                 s, e = 0, nd                     # markets: a standing problem, month after month
@@ -167,7 +176,7 @@ def make_plan(seed: int, n_tickets: int, years: int, end: dt.date, places: Place
             cnt = rng.multinomial(n, w / w.sum())
             leaves = [LEAF_INDEX[x] for x in LEAVES_AT.get(kind, TOPIC_LEAVES[t])]
             label = f"{places.district[st]}{places.street[st]}{places.p_name[place]}{t}热点"
-            p = Plant(len(plants), "hotspot", t, leaves, st, place, radius / 2, radius, kind == "river", None, label)
+            p = Plant(len(plants), "hotspot", t, leaves, st, place, sigma, radius, kind == "river", None, label)
             p.truth = add_truth("hotspot", t, st, place, radius, label, None, [cnt])
             plants.append(p)
             plant_counts.append(cnt)

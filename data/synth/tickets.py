@@ -99,7 +99,7 @@ def generate_chunk(plan: Plan, places: Places, handling: HandlingModel, chunk: i
 
     # time
     days = plan.days[day]
-    weekend = days.weekday.to_numpy() >= 5
+    weekend = days.day_of_week.to_numpy() >= 5
     secs = timeline.times_of_day(rng, weekend)
     received = days.to_numpy().astype("datetime64[s]") + secs.astype("timedelta64[s]")
 

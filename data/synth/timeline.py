@@ -75,7 +75,7 @@ def season_weights(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
 def common_factor(days: pd.DatetimeIndex) -> np.ndarray:
     """Weekday x yearly growth factor shared by every category."""
     years_in = (days - days[0]).days.to_numpy() / 365.25
-    return WEEKDAY_FACTOR[days.weekday.to_numpy()] * (1.0 + YEARLY_GROWTH) ** years_in
+    return WEEKDAY_FACTOR[days.day_of_week.to_numpy()] * (1.0 + YEARLY_GROWTH) ** years_in
 
 
 def times_of_day(rng: np.random.Generator, weekend: np.ndarray) -> np.ndarray:
