@@ -133,3 +133,55 @@ def test_missing_chromium_gives_install_message(monkeypatch, tmp_path):
 def test_safe_filename():
     assert export.safe_filename("各区工单量/排名 2025", "png") == "各区工单量_排名_2025.png"
     assert export.safe_filename("", "pdf") == "导出.pdf"
+
+
+# ---------------------------------------------------------------- the buttons on the pages
+
+@pytest.fixture()
+def app_downloads(tiny_db_path, monkeypatch):
+    """Run the app on the tiny store; collect every download button's deferred callable by file name."""
+    from streamlit.runtime import media_file_manager as mfm
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HOTLINE_DB", str(tiny_db_path))
+    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
+    made: dict = {}
+    original = mfm.MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(mfm.MediaFileManager, "add_deferred", add_deferred)
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    return at, made
+
+
+def _buttons(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_every_chart_and_table_on_the_pages_has_download_buttons(app_downloads):
+    at, made = app_downloads
+    at.run()
+    seen = {}
+    for page in (None, "pages/topics.py", "pages/funnel.py", "pages/tickets.py"):
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, page
+        labels = _buttons(at)
+        charts_n, tables_n = len(at.get("plotly_chart")), len(at.dataframe)
+        assert labels.count("⬇ PNG") == labels.count("⬇ SVG") == labels.count("⬇ PDF") == charts_n, page
+        assert labels.count("⬇ XLSX") == labels.count("⬇ CSV") == tables_n, page
+        seen[page or "overview"] = (charts_n, tables_n)
+    assert seen["overview"][0] >= 4 and seen["pages/funnel.py"][1] >= 1 and seen["pages/tickets.py"][1] == 1
+    # A chart's PNG is rendered on click with the house decoration, at 2x scale.
+    png_name = next(n for n in made if n.endswith(".png"))
+    img = Image.open(io.BytesIO(made[png_name]()))
+    assert img.format == "PNG" and img.size[0] == 2 * export.DEFAULT_WIDTH
+    # The ticket list exports masked: T01's phone never appears in clear.
+    csv_name = next(n for n in made if n.endswith(".csv") and n.startswith("工单清单"))
+    data = made[csv_name]()
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert "13812341234" not in text and "T01" in text
