@@ -1,0 +1,1 @@
+"""The Beijing-scale benchmark (`python manage.py bench`): DuckDB pages against a pandas dashboard."""

@@ -1,0 +1,61 @@
+"""The product side of the benchmark: each page's analytics calls, exactly as the pages make them.
+
+Keep this in step with pages/*.py: a page that adds a query adds it here too.
+"""
+
+from __future__ import annotations
+
+from analytics import funnel, maps, overview, tickets, topics
+from analytics import hotspots as hs
+from analytics.filters import Filters
+
+
+def overview_page(con, f: Filters) -> None:
+    overview.kpis(con, f)
+    overview.rates(con, f)
+    overview.trend(con, f, "day")
+    overview.district_ranking(con, f)
+    overview.top_values(con, f, "category_l3")
+    overview.top_values(con, f, "topic")
+    overview.changes(con, f, "category_l3")
+
+
+def topics_page(con, f: Filters) -> None:
+    topics.category_tree(con, f)
+    topics.top_words(con, f, kind="word")
+    topics.emerging(con, f, kind="word")
+
+
+def funnel_page(con, f: Filters) -> None:
+    funnel.stages(con, f)
+    funnel.split(con, f, "district")
+    funnel.durations(con, f)
+    funnel.deadlines(con, f)
+    funnel.overdue(con, f)
+
+
+def tickets_page(con, f: Filters) -> None:
+    tickets.count(con, f)
+    tickets.page(con, f, limit=50, offset=0)
+
+
+def map_page(con, f: Filters) -> int:
+    maps.counts(con, f)
+    maps.area_values(con, f, "district")
+    maps.area_values(con, f, "street")
+    layer = maps.point_layer(con, f)
+    return len(layer.frame) if hasattr(layer, "frame") else -1
+
+
+def hotspots_page(con, f: Filters) -> None:
+    hs.hotspot_table(con, f)
+
+
+PAGES = {
+    "overview": overview_page,
+    "topics": topics_page,
+    "funnel": funnel_page,
+    "tickets": tickets_page,
+    "map": map_page,
+    "hotspots": hotspots_page,
+}
