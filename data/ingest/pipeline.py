@@ -194,6 +194,11 @@ def _ingest_one(con, path: Path, fmt: str, sheet, kind, m, default_crs, rules, p
         _progress(progress, 0, None, f"读取 {path.name}{f'［{sheet}］' if sheet else ''}…")
         src = read(con, path, fmt, sheet, m)
         rep.format, rep.encoding, rep.sheet, rep.rows_read = src.format, src.encoding, src.sheet, src.rows
+        if not src.columns:  # an empty sheet of a workbook: nothing to read, nothing to record as failed
+            rep.status, rep.message = "ok", "空工作表（没有表头和数据），已跳过。"
+            rep.seconds = time.perf_counter() - t0
+            _record(con, rep, started)
+            return rep
         con.begin()
         _run(con, rep, src, path, sheet, kind, m, default_crs, rules, progress, refresh)
         rep.status = "ok"

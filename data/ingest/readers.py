@@ -209,8 +209,10 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, sheet: str, *, limit: 
                 n += 1
     finally:
         wb.close()
-    table = pa.table({name: pa.array(col, type=pa.string()) for name, col in zip(names, cols, strict=True)}) \
-        if names else pa.table({"_empty": pa.array([], type=pa.string())})
+    if not names:
+        con.execute("DROP TABLE IF EXISTS _src")
+        return Source("xlsx", None, sheet, [], 0)
+    table = pa.table({name: pa.array(col, type=pa.string()) for name, col in zip(names, cols, strict=True)})
     con.register("_xlsx_arrow", table)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM _xlsx_arrow")
