@@ -31,7 +31,7 @@ def category_treemap(tree: pd.DataFrame, *, title: str = "高频问题分类", s
         pathbar={"visible": True},
     ))
     theme.style(fig, title=title, subtitle=subtitle, legend=False, height=520)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 80, "b": 10})
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 100, "b": 10})
     return fig
 
 
@@ -126,3 +126,29 @@ def emerging_table(em: pd.DataFrame, *, top: int = 50) -> pd.DataFrame:
         "显著上升": d["significant"].map({True: "是", False: "否"}),
         "新出现": d["new"].map({True: "是", False: ""}),
     })
+
+
+LEVEL_LABELS = {1: "一级分类", 2: "二级分类", 3: "三级分类"}
+
+
+def category_bar(tree: pd.DataFrame, *, level: int = 3, top: int = 15, title: str | None = None,
+                 subtitle: str | None = None) -> go.Figure:
+    """Horizontal bars of the largest categories at one level; customdata is the category path."""
+    if level not in LEVEL_LABELS:
+        raise ValueError("level must be 1, 2 or 3")
+    d = tree.loc[tree["level"] == level].nlargest(top, "n", keep="first") if not tree.empty else tree
+    if d.empty:
+        return theme.empty_figure()
+    d = d.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=d["n"], y=d["id"], orientation="h", marker_color=theme.ACCENT,
+        customdata=d[["id", "share"]].to_numpy(),
+        text=[f"{n:,}（{s:.1%}）" for n, s in zip(d["n"], d["share"], strict=True)], textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{customdata[0]}<br>工单量 %{x:,} 件（占 %{customdata[1]:.1%}）<extra></extra>",
+    ))
+    theme.style(fig, title=title or f"{LEVEL_LABELS[level]}排行", subtitle=subtitle, legend=False,
+                height=max(360, 26 * len(d) + 120))
+    fig.update_xaxes(title_text="工单量（件）")
+    fig.update_yaxes(title_text=None, type="category")
+    return fig

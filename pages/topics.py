@@ -77,9 +77,12 @@ st.caption(f"共 {total:,} 件工单。词语计数为“包含该词的工单�
 # ---------------------------------------------------------------- categories
 st.subheader("高频问题分类")
 tree = _tree(cur, version, f)
-event = charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key=drill.key("topics_treemap"),
-                     title="高频问题分类", select=True)
-st.caption("点击分类格可将筛选收窄到该分类（可撤销）；点击上方路径栏可返回上一级。")
+charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key="topics_treemap", title="高频问题分类")
+st.caption("点击分类格放大查看下一级，点击上方路径栏返回。要按分类收窄筛选，请点击下方排行中的分类条（可撤销）。")
+level = st.radio("排行层级", [1, 2, 3], index=2, format_func=tf.LEVEL_LABELS.get, horizontal=True,
+                 key="topics_cat_level")
+event = charts.chart(tf.category_bar(tree, level=level, subtitle=f.describe()),
+                     key=drill.key("topics_cat_bar"), title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
 path = drill.value(event)
 if path:
     parts = [p for p in str(path).split("/") if p != topics.UNCATEGORISED]
