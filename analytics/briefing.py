@@ -685,7 +685,7 @@ def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "") -> b
         if isinstance(exc, export.ExportError):
             raise exc
         raise export.ExportError(f"简报 PDF 生成失败：{type(exc).__name__}: {exc}") from exc
-    return result["pdf"]
+    return export.fix_pdf_unicode(result["pdf"])
 
 
 def to_pdf(b: Briefing) -> bytes:

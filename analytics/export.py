@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
 import threading
 import time
+import unicodedata
 import warnings
 from datetime import date
 from pathlib import Path
@@ -191,7 +193,8 @@ def figure_bytes(fig: go.Figure | dict, fmt: str = "png", *, width: int | None =
             if not _server_started:
                 _start_server()
             try:
-                return _render(fig_dict, opts)
+                data = _render(fig_dict, opts)
+                return fix_pdf_unicode(data) if fmt == "pdf" else data
             except ExportError:
                 raise
             except Exception as exc:  # a dead Chromium: restart once, then report
@@ -260,3 +263,124 @@ def safe_filename(name: str, ext: str) -> str:
     """A file name from a Chinese title: keep letters/digits/CJK, replace the rest with _."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (name or "导出")).strip("_")
     return f"{cleaned[:60] or '导出'}.{ext}"
+
+
+# ---------------------------------------------------------------- searchable Chinese in PDFs
+
+_RADICALS = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0x2E80, 0x2FE0)}
+_RADICALS = {k: v for k, v in _RADICALS.items() if len(v) == 1 and v != k}
+# CJK Radicals Supplement forms with no NFKC mapping whose glyph Noto CJK SC shares with an ideograph
+# (seen in our PDFs: 市⺠ 建国⻔ ⻄城): radical -> the character that was written.
+_RADICALS.update(dict(zip(
+    "⺅⺆⺉⺕⺖⺘⺝⺠⺡⺣⺤⺦⺨⺩⺫⺭⺹⺼⺾⻂⻄⻅⻈⻉⻋⻌⻏⻐⻓⻔⻖⻘⻚⻛⻜⻝⻢⻣⻤⻥⻦⻨⻩⻬⻮⻰",
+    "亻冂刂彐忄扌月民氵灬爫丬犭王罒礻耂月艹衤西见讠贝车辶阝钅长门阝青页风飞食马骨鬼鱼鸟麦黄齐齿龙", strict=True)))
+_HEX = r"<([0-9A-Fa-f]+)>"
+_BFCHAR_RE = re.compile(r"(beginbfchar)(.*?)(endbfchar)", re.S)
+_BFRANGE_RE = re.compile(r"(beginbfrange)(.*?)(endbfrange)", re.S)
+_PAIR_RE = re.compile(_HEX + r"\s*" + _HEX)
+_RANGE_RE = re.compile(_HEX + r"\s*" + _HEX + r"\s*" + _HEX)
+
+
+def _utf16(hexstr: str) -> str:
+    return bytes.fromhex(hexstr).decode("utf-16-be", errors="surrogatepass")
+
+
+def _hex16(text: str) -> str:
+    return text.encode("utf-16-be", errors="surrogatepass").hex().upper()
+
+
+def _fix_cmap(cmap: str) -> tuple[str, int]:
+    """Map Kangxi/CJK radicals in a ToUnicode CMap back to the ideographs (⼯ -> 工)."""
+    changed = 0
+
+    def fix_dst(h: str) -> str:
+        nonlocal changed
+        s = _utf16(h)
+        t = "".join(_RADICALS.get(ch, ch) for ch in s)
+        if t != s:
+            changed += 1
+            return _hex16(t)
+        return h
+
+    def chars(m: re.Match) -> str:
+        body = _PAIR_RE.sub(lambda p: f"<{p.group(1)}> <{fix_dst(p.group(2))}>", m.group(2))
+        return m.group(1) + body + m.group(3)
+
+    def ranges(m: re.Match) -> str:
+        def one(r: re.Match) -> str:
+            lo, hi, dst = r.group(1), r.group(2), r.group(3)
+            n = int(hi, 16) - int(lo, 16)
+            start = _utf16(dst)
+            if len(start) != 1 or n < 0:
+                return r.group(0)
+            run = [chr(ord(start) + i) for i in range(n + 1)]
+            if not any(ch in _RADICALS for ch in run):
+                return r.group(0)
+            items = " ".join(f"<{fix_dst(_hex16(ch))}>" for ch in run)  # array form, one entry per code
+            return f"<{lo}> <{hi}> [{items}]"
+
+        return m.group(1) + _RANGE_RE.sub(one, m.group(2)) + m.group(3)
+
+    out = _BFCHAR_RE.sub(chars, cmap)
+    out = _BFRANGE_RE.sub(ranges, out)
+    return out, changed
+
+
+_TOUNICODE_RE = re.compile(rb"/ToUnicode\s+(\d+)\s+0\s+R")
+_OBJ_RE = re.compile(rb"(?<![0-9])(\d+) 0 obj")
+_TRAILER_RE = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s+(\d+)\s+%%EOF\s*$", re.S)
+
+
+def fix_pdf_unicode(pdf: bytes) -> bytes:
+    """Make Chinese in a Chromium-printed PDF searchable and copyable as the right characters.
+
+    Noto CJK shares one glyph between an ideograph and its Kangxi radical
+    (工 U+5DE5 and ⼯ U+2F2F); Chromium's PDF writer records the radical in the
+    font's ToUnicode map, so copy/paste and search give ⼯单 instead of 工单.
+    The fixed ToUnicode streams are appended as a PDF incremental update (the
+    original bytes stay as they are, readers take the newer objects), which is
+    milliseconds where re-writing the document with pypdf takes seconds. PDFs
+    without a classic trailer, or with nothing to fix, are returned unchanged.
+    """
+    import zlib
+
+    tail = _TRAILER_RE.search(pdf[-4096:])
+    if tail is None:
+        return pdf
+    trailer, prev = tail.group(1), int(tail.group(2))
+    updates: list[tuple[int, bytes]] = []
+    wanted = {int(n) for n in _TOUNICODE_RE.findall(pdf)}
+    offsets = {int(m.group(1)): m.end() for m in _OBJ_RE.finditer(pdf) if int(m.group(1)) in wanted}
+    for num in sorted(offsets):
+        pos = offsets[num]
+        begin = pdf.find(b"stream", pos)
+        end = pdf.find(b"endstream", begin)
+        if begin < 0 or end < 0 or pdf.find(b"endobj", pos, begin) >= 0:
+            continue  # not a stream object
+        header = pdf[pos:begin]
+        data_start = begin + len(b"stream")
+        data_start += 2 if pdf[data_start:data_start + 2] == b"\r\n" else 1
+        raw = pdf[data_start:end].rstrip(b"\r\n")
+        flate = b"/FlateDecode" in header
+        try:
+            text = (zlib.decompress(raw) if flate else raw).decode("latin-1")
+        except zlib.error:
+            continue
+        new, n = _fix_cmap(text)
+        if n:
+            body = zlib.compress(new.encode("latin-1"))
+            updates.append((num, b"%d 0 obj\n<</Length %d /Filter /FlateDecode>>\nstream\n" % (num, len(body))
+                            + body + b"\nendstream\nendobj\n"))
+    if not updates:
+        return pdf
+    out = bytearray(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    xref = [b"xref\n"]
+    for num, obj in updates:
+        xref.append(b"%d 1\n%010d 00000 n \n" % (num, len(out)))
+        out += obj
+    keep = b"".join(m.group(0) + b"\n" for m in re.finditer(rb"/(?:Size|Root|Info|ID)\s*(?:\[[^\]]*\]|\d+\s+\d+\s+R|\d+)",
+                                                              trailer))
+    start = len(out)
+    out += b"".join(xref)
+    out += b"trailer\n<<" + keep + b"/Prev %d>>\nstartxref\n%d\n%%%%EOF\n" % (prev, start)
+    return bytes(out)

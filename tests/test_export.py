@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import unicodedata
 from datetime import date
 
 import plotly.graph_objects as go
@@ -72,7 +71,7 @@ def test_pdf_is_one_page_and_pdftotext_reads_the_chinese(tmp_path):
     p = tmp_path / "c.pdf"
     p.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True, check=True).stdout
-    text = unicodedata.normalize("NFKC", text)  # Chromium maps shared glyphs to Kangxi radicals (⼯ for 工)
+    assert "工单" in text and "⼯" not in text  # fix_pdf_unicode undid Chromium's Kangxi radical (⼯ for 工)
     assert "各区工单量排名" in text
     assert "朝阳区" in text
 
@@ -128,6 +127,17 @@ def test_missing_chromium_gives_install_message(monkeypatch, tmp_path):
     with pytest.raises(export.ExportError) as err:
         export.chromium_path()
     assert "apt-get install -y chromium" in str(err.value)
+
+
+def test_fix_cmap_maps_kangxi_radicals_back():
+    cmap = ("2 beginbfchar\n<01> <2F2F>\n<02> <5355>\nendbfchar\n"
+            "1 beginbfrange\n<03> <05> <2F2E>\nendbfrange\n1 beginbfrange\n<06> <07> <0041>\nendbfrange\n")
+    fixed, n = export._fix_cmap(cmap)
+    assert "<01> <5DE5>" in fixed and "<02> <5355>" in fixed  # ⼯ -> 工, 单 untouched
+    assert "<03> <05> [<5DDB> <5DE5> <5DF1>]" in fixed  # ⼮⼯⼰ -> 巛工己, as an explicit array
+    assert "<06> <07> <0041>" in fixed
+    assert n == 4
+    assert export.fix_pdf_unicode(b"%PDF-1.4 no trailer") == b"%PDF-1.4 no trailer"
 
 
 def test_safe_filename():
