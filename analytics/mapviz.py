@@ -200,6 +200,9 @@ def base_map(center: tuple[float, float] | None = None, zoom: int = CITY_ZOOM, *
     dlon, dlat = to_display(lon, lat, target)
     m = folium.Map(location=[dlat, dlon], zoom_start=zoom, tiles=None, maxZoom=MAX_ZOOM, max_zoom=MAX_ZOOM,
                    min_zoom=7, control_scale=True, prefer_canvas=True)
+    # without tiles Leaflet's grey container background would be the "land": make it paper white
+    m.get_root().header.add_child(folium.Element(
+        "<style>.leaflet-container{background:#ffffff}.hotline-legend b{display:block;margin-bottom:2px}</style>"))
     url, _, attribution = tile_settings()
     if url and tiles:
         folium.TileLayer(tiles=url, attr=attribution, name="底图", max_zoom=MAX_ZOOM, overlay=False).add_to(m)
@@ -414,11 +417,16 @@ def _zoom_for(lons, lats, width: int, height: int) -> tuple[dict, float]:
     return {"lon": (x0 + x1) / 2, "lat": (y0 + y1) / 2}, max(6.5, min(15.0, min(zx, zy)))
 
 
-def _outline_layers(*, streets: bool) -> list[dict]:
+def _outline_layers(*, streets: bool, bounds: tuple[float, float, float, float] | None = None) -> list[dict]:
+    """District lines, plus street lines (only the streets meeting `bounds`, to keep images light)."""
     layers = [{"source": outline_geojson("district"), "type": "line", "color": OUTLINE, "line": {"width": 1.2}}]
     if streets:
-        layers.insert(0, {"source": outline_geojson("street"), "type": "line", "color": "#BDBDBD",
-                          "line": {"width": 0.5}})
+        gj = outline_geojson("street")
+        if bounds is not None:
+            x0, y0, x1, y1 = bounds
+            codes = set(boundaries.streets().cx[x0:x1, y0:y1]["street_code"].astype(str))
+            gj["features"] = [f for f in gj["features"] if str(f["properties"]["street_code"]) in codes]
+        layers.insert(0, {"source": gj, "type": "line", "color": "#BDBDBD", "line": {"width": 0.5}})
     return layers
 
 
@@ -479,8 +487,11 @@ def static_points(df: pd.DataFrame, *, title: str | None = None, subtitle: str |
     ))
     center, zoom = _zoom_for(lons, lats, width, height)
     # street lines only help once zoomed in; at city scale they are noise and slow the render
+    half_w = 360.0 / 2 ** zoom * width / 512 / 2
+    half_h = half_w * height / width
+    view = (center["lon"] - half_w, center["lat"] - half_h, center["lon"] + half_w, center["lat"] + half_h)
     fig.update_layout(map={"style": "white-bg", "center": center, "zoom": zoom,
-                           "layers": _outline_layers(streets=zoom >= 9.5)})
+                           "layers": _outline_layers(streets=zoom >= 9.5, bounds=view)})
     theme.style(fig, title=title, subtitle=subtitle, height=height, legend=False)
     fig.update_layout(width=width, margin={"l": 10, "r": 10, "t": 80 if title else 10, "b": 10})
     return fig
