@@ -27,7 +27,7 @@ def add_synth_arguments(parser) -> None:
                         help="last day YYYY-MM-DD (default: last day of the last full month)")
     parser.add_argument("--format", choices=("auto", "csv", "xlsx", "parquet"), default="auto",
                         help="ticket file format (auto: xlsx <= 20k, csv <= 300k, parquet above)")
-    parser.add_argument("--chunk-rows", type=int, default=1_000_000,
+    parser.add_argument("--chunk-rows", type=int, default=250_000,
                         help="at most this many tickets per file/chunk (<= 1,000,000; bounds memory)")
 
 
@@ -36,6 +36,9 @@ def add_arguments(parser) -> None:
     add_synth_arguments(parser)
     parser.add_argument("--out", default=None, help="keep the generated files in this directory")
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
+    parser.add_argument("--serial", action="store_true",
+                        help="generate and import in one process (default: a worker generates the next chunk "
+                             "while the previous one is imported)")
 
 
 def run(args) -> int:
@@ -57,7 +60,7 @@ def run(args) -> int:
     try:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,
                              fmt=args.format, chunk_rows=args.chunk_rows, out_dir=args.out,
-                             keep_files=args.out is not None, log=lambda m: print(m, file=sys.stderr))
+                             keep_files=args.out is not None, parallel=not args.serial, log=lambda m: print(m, file=sys.stderr))
     except store.StoreError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -12,10 +12,10 @@ from data.synth.build import build_database, content_hash, generate
 END = dt.date(2025, 6, 30)
 
 
-def _build(path, seed, chunk_rows=1_000_000):
+def _build(path, seed, parallel):
     from data import store
 
-    build_database(path, tickets=3000, years=2, seed=seed, end=END, fmt="csv", chunk_rows=chunk_rows)
+    build_database(path, tickets=3000, years=2, seed=seed, end=END, fmt="csv", chunk_rows=1000, parallel=parallel)
     con = store.connect(path, read_only=True)
     try:
         return content_hash(con)
@@ -24,9 +24,10 @@ def _build(path, seed, chunk_rows=1_000_000):
 
 
 def test_same_seed_same_database_other_seed_differs(tmp_path):
-    a = _build(tmp_path / "a.duckdb", 11)
-    b = _build(tmp_path / "b.duckdb", 11)
-    c = _build(tmp_path / "c.duckdb", 12)
+    """Same seed: equal content hash, whether chunks are generated in a worker process or not."""
+    a = _build(tmp_path / "a.duckdb", 11, parallel=True)
+    b = _build(tmp_path / "b.duckdb", 11, parallel=False)
+    c = _build(tmp_path / "c.duckdb", 12, parallel=True)
     assert a == b
     assert a != c
 

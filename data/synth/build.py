@@ -179,6 +179,57 @@ def _concat(frames: list, headers: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _worker(q, sem, out_dir, kwargs) -> None:
+    """Child process: generate the files, announcing each ticket chunk; waits when two are pending."""
+    def on_chunk(path: Path, i: int, n: int) -> None:
+        sem.acquire()
+        q.put(("chunk", str(path), i, n))
+
+    try:
+        res = generate(out_dir, on_chunk=on_chunk, log=lambda m: q.put(("log", m)), **kwargs)
+        q.put(("done", res))
+    except BaseException as exc:  # reported to the parent, which raises
+        q.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _generate_in_worker(out_dir, kwargs: dict, load_chunk, say) -> BuildResult:
+    import multiprocessing as mp
+    import queue
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    sem = ctx.Semaphore(2)
+    proc = ctx.Process(target=_worker, args=(q, sem, Path(out_dir), kwargs), daemon=True)
+    proc.start()
+    import_seconds = 0.0
+    try:
+        while True:
+            try:
+                msg = q.get(timeout=5)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(f"demo generator process died (exit code {proc.exitcode})") from None
+                continue
+            if msg[0] == "log":
+                say(msg[1])
+            elif msg[0] == "chunk":
+                t = time.perf_counter()
+                load_chunk(Path(msg[1]), msg[2], msg[3])
+                import_seconds += time.perf_counter() - t
+                sem.release()
+            elif msg[0] == "error":
+                raise RuntimeError(msg[1])
+            else:
+                res = msg[1]
+                break
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.terminate()
+    res.seconds_import = import_seconds
+    return res
+
+
 TRUTH_SQL = """
 CREATE OR REPLACE TABLE demo_truth AS
 SELECT truth_id::INTEGER AS truth_id, kind, topic, district, street, street_code, place, address,
@@ -205,12 +256,15 @@ def store_truth(con, truth: pd.DataFrame) -> None:
 
 def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: int = 12345,
                    end: dt.date | None = None, fmt: str = "auto", chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                   out_dir: str | Path | None = None, keep_files: bool = False,
+                   out_dir: str | Path | None = None, keep_files: bool = False, parallel: bool = True,
                    log: Callable[[str], None] | None = None) -> BuildResult:
     """Generate a demo and load it through the import pipeline into the store at db_path.
 
     Ticket chunks are imported as they are written (refresh=False), then the funnel files, then the derived
     tables are refreshed once. Files go to out_dir (kept) or a temporary directory (removed unless keep_files).
+    With `parallel` (and more than one chunk) a worker process generates the next chunk while this process
+    imports the previous one (at most two written chunks wait), which uses both cores. The output does not
+    depend on it.
     """
     import shutil
     import tempfile
@@ -238,8 +292,11 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
             if not keep_files and tmp is not None:
                 path.unlink(missing_ok=True)
 
-        res = generate(out_dir, tickets=tickets, years=years, seed=seed, end=end, fmt=fmt,
-                       chunk_rows=chunk_rows, on_chunk=load_chunk, log=log)
+        kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows)
+        if parallel:
+            res = _generate_in_worker(out_dir, kwargs, load_chunk, say)
+        else:
+            res = generate(out_dir, on_chunk=load_chunk, log=log, **kwargs)
         t1 = time.perf_counter()
         for path, kind in zip(res.funnel_files, ("clues", "cases", "rectifications"), strict=True):
             rep = ingest_files(con, [path], kind=kind, refresh=False)

@@ -19,8 +19,8 @@ from .places import Places
 from .plan import Plan
 from .taxonomy import DEPARTMENT, LEAVES, MINORS_DEPARTMENT, OUTCOMES, TOPIC_FUNCTION
 
-FEED = {"topic": 0.075, "hotspot": 0.16, "pi": 0.0075}
-CLUE_SIZE = {"topic": 3.0, "hotspot": 5.0, "pi": 1.6}
+FEED = {"topic": 0.03, "hotspot": 0.25, "pi": 0.006}
+CLUE_SIZE = {"topic": 2.5, "hotspot": 6.0, "pi": 2.0}
 STATUS_P = {  # (不立案, 移送) by function; the rest are filed (已立案)
     "公益诉讼": (0.07, 0.05), "刑事": (0.22, 0.28), "民事": (0.12, 0.05), "行政": (0.18, 0.15),
 }
@@ -36,6 +36,7 @@ URGENT_P = {"井盖": 0.5, "交通安全": 0.3, "养老消防": 0.3, "消防通�
 
 _PI = np.array([lf.pi for lf in LEAVES])
 _TOPIC = np.array([lf.topic or "" for lf in LEAVES], dtype=object)
+_L2 = np.array([lf.l2 for lf in LEAVES], dtype=object)
 
 
 @dataclass
@@ -88,11 +89,14 @@ def funnel_chunk(plan: Plan, places: Places, tickets: dict, chunk: int, state: F
     f["topic"] = topic[feed]
     f["cls"] = cls[feed]
     f["plant"] = plant[feed]
-    month = f["received_at"].dt.to_period("M").astype(str)
     quarter = f["received_at"].dt.to_period("Q").astype(str)
-    f["key"] = np.where(f["cls"] == "hotspot", "P" + f["plant"].astype(str) + month,
-                        np.where(f["cls"] == "topic", f["district"] + f["topic"] + quarter,
-                                 f["district"] + f["category_l3"] + quarter))
+    half = f["received_at"].dt.year.astype(str) + "H" + (1 + (f["received_at"].dt.month > 6)).astype(str)
+    year = f["received_at"].dt.year.astype(str)
+    l2 = pd.Series(_L2[leaf[feed]], index=f.index)
+    # hotspot: one place per quarter; projects: district x project x half-year; other: district x l2 x year
+    f["key"] = np.where(f["cls"] == "hotspot", "P" + f["plant"].astype(str) + quarter,
+                        np.where(f["cls"] == "topic", f["district"] + f["topic"] + half,
+                                 f["district"] + l2 + year))
     f = f.sort_values(["key", "received_at"], kind="stable")
     size = pd.Series(f["cls"].to_numpy()).map(CLUE_SIZE).to_numpy()
     # split each key into clues of a random size around the class mean

@@ -34,6 +34,8 @@ def names(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def mobiles(rng: np.random.Generator, n: int) -> np.ndarray:
+    if n == 0:
+        return np.empty(0, dtype=object)
     pre = MOBILE_PREFIX[rng.integers(0, MOBILE_PREFIX.size, n)]
     num = rng.integers(0, 100_000_000, n)
     return pre + np.char.zfill(num.astype(str), 8).astype(object)
@@ -41,12 +43,14 @@ def mobiles(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def id_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """18-digit resident ID numbers with a valid GB 11643 check digit."""
+    if n == 0:
+        return np.empty(0, dtype=object)
     area = ID_AREAS[rng.integers(0, ID_AREAS.size, n)]
     birth = (np.datetime64("1950-01-01") + rng.integers(0, 365 * 55, n).astype("timedelta64[D]"))
     bstr = np.char.replace(np.datetime_as_string(birth, unit="D"), "-", "").astype(object)
     seq = np.char.zfill(rng.integers(0, 1000, n).astype(str), 3).astype(object)
     body = area + bstr + seq
-    digits = np.array([list(b) for b in body], dtype=np.int64) if n else np.zeros((0, 17), dtype=np.int64)
+    digits = np.array([list(b) for b in body], dtype=np.int64)
     check = _ID_CHECK[(digits * _ID_WEIGHTS).sum(axis=1) % 11]
     return body + check
 

@@ -173,6 +173,8 @@ def make_plan(seed: int, n_tickets: int, years: int, end: dt.date, places: Place
             w[s:e] = weekday_w[s:e]
             if t == "欠薪":
                 w[s:e] *= seasons["festival_wages"][s:e]
+            if t == "污水":
+                w[s:e] *= seasons["sewage"][s:e]
             cnt = rng.multinomial(n, w / w.sum())
             leaves = [LEAF_INDEX[x] for x in LEAVES_AT.get(kind, TOPIC_LEAVES[t])]
             label = f"{places.district[st]}{places.street[st]}{places.p_name[place]}{t}热点"

@@ -21,7 +21,7 @@ class Leaf:
     l2: str
     l3: str
     weight: float          # relative share of all tickets (before seasons)
-    season: str            # flat / heating / summer / flood / festival_wages / spring
+    season: str            # flat / heating / summer / sewage / flood / festival_wages / spring / school
     topic: str | None      # special project this leaf belongs to
     pi: bool               # public-interest related (公益相关): counts in the clue conversion base
     appeal: tuple          # weights of 投诉, 求助, 咨询, 建议
@@ -56,8 +56,8 @@ LEAVES: tuple[Leaf, ...] = (
     Leaf("生态环境", "噪声污染", "商业噪声", 1.5, "summer", None, False, _C, "env", "urban", "service"),
     Leaf("生态环境", "大气污染", "餐饮油烟", 1.5, "flat", None, True, _C, "env", "urban", "eatery"),
     Leaf("生态环境", "大气污染", "扬尘污染", 1.0, "spring", None, True, _C, "env", "all", "worksite"),
-    Leaf("生态环境", "水污染", "污水排放", 0.9, "summer", "污水", True, _C, "water", "all", "river"),
-    Leaf("生态环境", "水污染", "河道污染", 0.5, "summer", "污水", True, _C, "water", "all", "river"),
+    Leaf("生态环境", "水污染", "污水排放", 0.9, "sewage", "污水", True, _C, "water", "all", "river"),
+    Leaf("生态环境", "水污染", "河道污染", 0.5, "sewage", "污水", True, _C, "water", "all", "river"),
     Leaf("交通管理", "停车管理", "乱停车", 3.0, "flat", None, False, _C, "traffic", "urban", "road"),
     Leaf("交通管理", "停车管理", "停车收费", 1.0, "flat", None, False, _Q, "traffic", "urban", "road"),
     Leaf("交通管理", "道路交通", "信号灯故障", 0.6, "flat", "交通安全", True, _C, "traffic", "all", "crossing"),
@@ -142,12 +142,6 @@ SPRING_FESTIVAL = {
 # Tickets per district follow resident population with an uplift in the centre.
 DISTRICT_UPLIFT = {"东城区": 1.8, "西城区": 1.8, "朝阳区": 1.15, "海淀区": 1.15, "丰台区": 1.1, "石景山区": 1.1}
 
-# Per-project clue conversion: probability that a ticket feeds a clue, and mean tickets per clue.
-# Calibrated so clues ≈ 1% of public-interest-related tickets, several times more for the projects.
-FEED_TOPIC = 0.08
-FEED_PI_OTHER = 0.010
-CLUE_SIZE_TOPIC = 3.0
-CLUE_SIZE_OTHER = 1.8
 
 OUTCOMES = {
     "井盖": ("更换、加固井盖", "个", 1, 30),

@@ -53,6 +53,7 @@ def season_weights(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     out["heating"] = heating
     out["summer"] = 1.0 + 0.35 * np.cos((doy - 200) / 365.25 * 2 * np.pi)
     out["flood"] = np.where(np.isin(month, [7, 8]), 5.0, np.where(np.isin(month, [6, 9]), 1.2, 0.25))
+    out["sewage"] = np.where(np.isin(month, [7, 8]), 2.8, np.where(np.isin(month, [6, 9]), 1.4, 0.6))
     out["spring"] = 1.0 + 0.3 * np.cos((doy - 110) / 365.25 * 2 * np.pi)
     out["school"] = np.where(np.isin(month, [7, 8]), 0.35, np.where(month == 2, 0.6, 1.15))
     wages = np.full(len(days), 0.6)
