@@ -91,7 +91,8 @@ def _volume(con, f: Filters, summary: bool | None) -> tuple[int, int]:
 
 
 FUNNEL_COUNTS_SQL = """
-WITH sel AS (SELECT ticket_id FROM tickets t WHERE {where}),
+WITH sel AS (SELECT ticket_id FROM tickets t
+             WHERE {where} AND t.ticket_id IN (SELECT ticket_id FROM clue_tickets)),
 cl AS (
     SELECT DISTINCT ct.clue_id
     FROM clue_tickets ct JOIN sel USING (ticket_id) JOIN clues c ON c.clue_id = ct.clue_id
@@ -122,10 +123,77 @@ def funnel_totals(con, f: Filters) -> tuple[int, int, int]:
     return int(clues), int(cases), int(rect)
 
 
-def _kpi_values(con, f: Filters, summary: bool | None) -> dict[str, int]:
-    n, located = _volume(con, f, summary)
-    clues, cases, rect = funnel_totals(con, f)
-    return {"tickets": n, "located": located, "clues": clues, "cases": cases, "rectified": rect}
+# Funnel counts of several periods (same non-date filters) in one scan of the tickets.
+# `ticket_id IN (SELECT … clue_tickets)` (a semi-join) reads the 1 M ids about 3x faster than a join.
+FUNNEL_PERIODS_SQL = """
+WITH sel AS (
+    SELECT t.ticket_id, {flags} FROM tickets t
+    WHERE {where} AND ({any_period}) AND t.ticket_id IN (SELECT ticket_id FROM clue_tickets)
+),
+link AS (
+    SELECT ct.clue_id, {bool_ors}
+    FROM clue_tickets ct JOIN sel USING (ticket_id) JOIN clues c ON c.clue_id = ct.clue_id
+    WHERE {fn} GROUP BY 1
+),
+cs AS (SELECT k.case_id, link.* EXCLUDE (clue_id) FROM cases k JOIN link USING (clue_id)),
+done AS (
+    SELECT DISTINCT case_id FROM rectifications
+    WHERE rectified_at IS NOT NULL AND coalesce(result, '') <> '未整改'
+)
+SELECT {counts_link}, {counts_cs}, {counts_done}
+FROM (SELECT 1) one,
+     (SELECT {sums_link} FROM link) a,
+     (SELECT {sums_cs} FROM cs) b,
+     (SELECT {sums_done} FROM cs JOIN done USING (case_id)) d
+"""
+
+
+def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple[int, int, int]]:
+    """(clues, cases, rectified) for each period's dates under `f`'s other filters, in one query."""
+    if not periods:
+        return []
+    w = f.where("t", dates=False)
+    fn = function_clause(f)
+    params = {**w.params, **fn.params}
+    conds = []
+    for i, pf in enumerate(periods):
+        params[f"pa{i}"], params[f"pb{i}"] = pf.date_from, pf.date_to
+        conds.append(f"(t.received_at >= $pa{i}::TIMESTAMP AND t.received_at < ($pb{i}::DATE + INTERVAL 1 DAY))")
+    idx = range(len(periods))
+    sql = FUNNEL_PERIODS_SQL.format(
+        flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
+        where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
+        bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
+        sums_link=", ".join(f"count(*) FILTER (WHERE p{i}) AS l{i}" for i in idx),
+        sums_cs=", ".join(f"count(*) FILTER (WHERE p{i}) AS c{i}" for i in idx),
+        sums_done=", ".join(f"count(*) FILTER (WHERE p{i}) AS d{i}" for i in idx),
+        counts_link=", ".join(f"l{i}" for i in idx), counts_cs=", ".join(f"c{i}" for i in idx),
+        counts_done=", ".join(f"d{i}" for i in idx),
+    )
+    row = [int(x or 0) for x in con.execute(sql, params).fetchone()]
+    n = len(periods)
+    return [(row[i], row[n + i], row[2 * n + i]) for i in idx]
+
+
+def _volumes(con, periods: list[Filters], summary: bool | None) -> list[tuple[int, int]]:
+    """(tickets, located) of each period in one query (the filters differ only in dates)."""
+    parts, params = [], {}
+    for i, pf in enumerate(periods):
+        s = source(pf, prefix=f"v{i}_", summary=summary)
+        parts.append(f"SELECT {i} AS i, {s.m('n')} AS n, {s.m('n_located')} AS located "
+                     f"FROM {s.table} WHERE {s.where.sql}")
+        params.update(s.where.params)
+    sql = " UNION ALL ".join(parts) + " ORDER BY i"
+    return [(int(n or 0), int(loc or 0)) for _i, n, loc in con.execute(sql, params).fetchall()]
+
+
+def _kpi_values_many(con, f: Filters, periods: list[Filters], summary: bool | None) -> list[dict[str, int]]:
+    if all(p.date_from and p.date_to for p in periods):
+        funnel = funnel_totals_periods(con, f, periods)
+    else:  # an open-ended period (all dates): one plain query
+        funnel = [funnel_totals(con, p) for p in periods]
+    return [{"tickets": n, "located": loc, "clues": c, "cases": k, "rectified": r}
+            for (n, loc), (c, k, r) in zip(_volumes(con, periods, summary), funnel, strict=True)]
 
 
 def _pct(cur: int, base: int | None) -> float | None:
@@ -140,10 +208,12 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
     `prev`/`yoy` are NA when the store has no data for that comparison period
     (the page says 无同期数据); the % changes are NA also when the base is 0.
     """
-    cur = _kpi_values(con, f, summary)
     prev_f, yoy_f = f.previous_period(), f.year_ago()
-    prev = _kpi_values(con, prev_f, summary) if comparable(con, prev_f) else None
-    yoy = _kpi_values(con, yoy_f, summary) if comparable(con, yoy_f) else None
+    periods = [f] + [p for p in (prev_f, yoy_f) if comparable(con, p)]
+    values = _kpi_values_many(con, f, periods, summary)
+    cur = values[0]
+    prev = values[1] if comparable(con, prev_f) else None
+    yoy = values[-1] if comparable(con, yoy_f) else None
     rows = []
     for key, lab in KPI_LABELS.items():
         p = prev[key] if prev else None

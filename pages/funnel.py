@@ -23,7 +23,7 @@ f = filters.current()
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
-def _q(name: str, _cur, version: str, flt: Filters, kw: tuple = ()) -> pd.DataFrame:
+def _q(name: str, _cur, version: str, flt: Filters, kw: tuple = ()):
     return getattr(funnel, name)(_cur, flt, **dict(kw))
 
 
@@ -32,7 +32,7 @@ def _has_records(_cur, version: str) -> bool:
     return funnel.has_records(_cur)
 
 
-def q(name: str, **kw) -> pd.DataFrame:
+def q(name: str, **kw):
     return _q(name, cur, db_version(), f, tuple(sorted(kw.items())))
 
 
@@ -95,7 +95,7 @@ with right:
 
 st.subheader("期限与逾期")
 as_of = datetime.now().replace(microsecond=0)
-dl = q("deadlines", as_of=as_of.replace(second=0, minute=0))
+dl, od = q("deadline_report", as_of=as_of.replace(second=0, minute=0))
 st.caption(f"期限取自设置：线索审查 {settings.get('HOTLINE_CLUE_REVIEW_DAYS')} 天"
            f"（HOTLINE_CLUE_REVIEW_DAYS），检察建议回复 {settings.get('HOTLINE_SUGGESTION_REPLY_DAYS')} 天，"
            f"紧急检察建议回复 {settings.get('HOTLINE_URGENT_REPLY_DAYS')} 天；统计截至 {as_of:%Y-%m-%d %H:00}。"
@@ -106,7 +106,6 @@ charts.table(dl.drop(columns=["key"]).rename(columns={
     "pending": "未到期", "compliance": "按期率"}),
     key="fn_deadlines", title="期限执行情况",
     column_config={"按期率": st.column_config.NumberColumn(format="percent")})
-od = q("overdue", as_of=as_of.replace(second=0, minute=0))
 if od.empty:
     st.success("所选范围内没有逾期或超期办结的事项。")
 else:
