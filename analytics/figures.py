@@ -18,6 +18,12 @@ from analytics.overview import GRAIN_LABELS
 _FMT_INT = "{:,}"
 
 
+def _room(values: pd.Series, factor: float = 1.3) -> float:
+    """Axis end leaving room for the value labels drawn outside the bars."""
+    top = float(values.max()) if len(values) else 0.0
+    return top * factor if top > 0 else 1.0
+
+
 def _pct_text(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{v:+.0%}"
 
@@ -54,7 +60,7 @@ def ranking_figure(df: pd.DataFrame, metric: str = "n", *, subtitle: str | None 
         hovertemplate="%{y}<br>" + ("工单量 %{x:,}" if metric == "n" else "每万人 %{x:.2f} 件") + "<extra></extra>",
     ))
     title = "各区工单量排名" if metric == "n" else "各区每万常住人口工单量"
-    fig.update_xaxes(title_text="工单量" if metric == "n" else "件/万人")
+    fig.update_xaxes(title_text="工单量" if metric == "n" else "件/万人", range=[0, _room(d[metric])])
     fig.update_layout(clickmode="event+select")
     return theme.style(fig, title=title, subtitle=subtitle, legend=False, height=max(320, 28 * len(d) + 120))
 
@@ -69,7 +75,7 @@ def top_figure(df: pd.DataFrame, *, title: str, subtitle: str | None = None) -> 
         text=[f"{n:,}（{s:.0%}）" for n, s in zip(d["n"], d["share"].fillna(0), strict=True)],
         textposition="outside", hovertemplate="%{customdata}<br>工单量 %{x:,}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="工单量")
+    fig.update_xaxes(title_text="工单量", range=[0, _room(d["n"])])
     return theme.style(fig, title=title, subtitle=subtitle, legend=False, height=max(320, 30 * len(d) + 120))
 
 
@@ -87,7 +93,9 @@ def changes_figure(up: pd.DataFrame, down: pd.DataFrame, *, dimension: str = "�
         customdata=d["key"],
         hovertemplate="%{customdata}<br>变化 %{x:+,}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="较上期变化（件）", zeroline=True, zerolinecolor="#616161")
+    lim = _room(d["change"].abs(), 1.6)
+    fig.update_xaxes(title_text="较上期变化（件）", zeroline=True, zerolinecolor="#616161",
+                     range=[-lim if (d["change"] < 0).any() else 0, lim if (d["change"] > 0).any() else 0])
     return theme.style(fig, title=f"变化最大的{dimension}（较上期）", subtitle=subtitle, legend=False,
                        height=max(320, 30 * len(d) + 120))
 
