@@ -13,6 +13,7 @@ import gc
 import tempfile
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
 from analytics import privacy, theme
@@ -37,6 +38,31 @@ def _save(uploaded) -> Path:
     p = Path(folder) / Path(uploaded.name).name
     p.write_bytes(uploaded.getvalue())
     return p
+
+
+def _close_read_only_handles() -> None:
+    """Close every read-only handle this process holds on the store, so it can be opened for writing.
+
+    DuckDB refuses a read-write connection while the same process still has the
+    file open read-only (this session's cursor, the cached connection, cursors of
+    other browser tabs). Other tabs reconnect by themselves on their next run:
+    their cache key includes the file's modification time, which the import changes.
+    """
+    cur = st.session_state.get("_db_cursor")
+    if cur is not None:
+        cur.close()
+    db.release()
+    target = str(settings.db_path().resolve())
+    for obj in gc.get_objects():
+        if isinstance(obj, duckdb.DuckDBPyConnection):
+            try:
+                sql = "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                row = obj.execute(sql).fetchone()
+                if row and row[0] and str(Path(row[0]).resolve()) == target:
+                    obj.close()
+            except duckdb.Error:
+                continue  # closed already, or busy in another session's thread
+    gc.collect()
 
 
 def _show_report(rep: dict) -> None:
@@ -105,12 +131,11 @@ if uploaded is not None:
     table(shown, key="imp_preview", title="导入预览", downloads=False)
 
     if st.button("开始导入", type="primary", key="imp_go"):
-        db.release()
-        gc.collect()  # drop this process's read-only handle so the file can be opened for writing
+        _close_read_only_handles()
         try:
             con = store.connect()
-        except store.StoreError as exc:
-            st.error(f"{exc}\n\n如仍有其他窗口或命令行程序在使用数据库，请关闭后重试。")
+        except (store.StoreError, duckdb.Error) as exc:
+            st.error(f"无法以写入方式打开数据库：{exc}\n\n如有命令行程序或其他进程在使用数据库，请关闭后重试。")
             st.stop()
         bar = st.progress(0.0, text="准备导入…")
 
