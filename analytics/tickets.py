@@ -78,6 +78,25 @@ def page(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "received_at
     return privacy.mask_frame(df, force=mask)
 
 
+EXPORT_MAX_ROWS = 100_000
+EXPORT_COLUMNS = ("ticket_id", "received_at", "channel", "appeal_type", "category_l1", "category_l2", "category_l3",
+                  "topic", "district", "street", "address", "handling_unit", "status", "responded_at", "closed_at",
+                  "satisfaction", "content", "complainant_name", "complainant_phone")
+
+
+def export_rows(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "received_at", descending: bool = True,
+                stage: str | None = None, limit: int = EXPORT_MAX_ROWS, mask: bool | None = None) -> pd.DataFrame:
+    """The whole list (up to `limit` rows, in the screen's order) for a download, masked."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {tuple(SORTS)}")
+    where, params = _where(f, stage)
+    direction = "DESC" if descending else "ASC"
+    sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM tickets WHERE {where} "
+           f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, ticket_id {direction} LIMIT $lim")
+    df = con.execute(sql, {**params, "lim": int(limit)}).fetchdf()
+    return privacy.mask_frame(df, force=mask)
+
+
 def page_label(total: int, offset: int, n_rows: int) -> str:
     """显示第 1-50 条，共 12,345 条."""
     if total == 0 or n_rows == 0:

@@ -8,11 +8,14 @@ tickets at the same place. Personal data are masked (analytics.privacy).
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
-from analytics import figures, privacy, tickets
+from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
+from data import settings, store
 from ui import charts, drill, filters
 from ui.db import db_version, require_cursor
 
@@ -35,6 +38,16 @@ def _page(_cur, version: str, flt: Filters, stage: str, sort: str, desc: bool, l
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=64)
 def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
+
+
+def _export_all(db: str, flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
+    """Every row of the list for the download button (runs outside the script thread: own connection)."""
+    con = store.connect(db, read_only=True)
+    try:
+        df = tickets.export_rows(con, flt, sort=sort, descending=desc, stage=stage or None)
+    finally:
+        con.close()
+    return df.rename(columns={c: theme.label(c) for c in df.columns})
 
 
 def show_detail(ticket_id: str) -> None:
@@ -132,7 +145,9 @@ shown = rows.rename(columns={
     "ticket_id": "工单编号", "received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
     "topic": "专项", "appeal_type": "诉求类型", "status": "办理状态", "content": "诉求内容", "complainant_name": "诉求人"})
 sel = charts.table(shown, key=drill.key("tk_list"), title="工单清单", select=True,
-                   column_config={"诉求内容": st.column_config.TextColumn(width="large")})
-st.caption("点击一行查看工单详情。")
+                   column_config={"诉求内容": st.column_config.TextColumn(width="large")},
+                   export_data=functools.partial(_export_all, str(settings.db_path()), f, stage, sort, desc))
+st.caption(f"点击一行查看工单详情。下载按钮导出全部 {min(total, tickets.EXPORT_MAX_ROWS):,} 条"
+           + ("（已达上限）" if total > tickets.EXPORT_MAX_ROWS else "") + "，个人信息按屏幕规则脱敏。")
 if sel:
     _open(str(rows["ticket_id"].iloc[sel[0]]))

@@ -118,3 +118,12 @@ def test_outlines_near_a_point():
     g = tickets.outlines_near(116.4206, 39.9088)
     names = {f["properties"]["street"] for f in g["features"]}
     assert "建国门街道" in names and len(names) < 60
+
+
+def test_export_rows_whole_list_masked_in_screen_order(tiny_con, monkeypatch):
+    monkeypatch.delenv("HOTLINE_MASK_PII", raising=False)
+    d = tickets.export_rows(tiny_con, MARCH, sort="ticket_id", descending=False)
+    assert list(d["ticket_id"]) == [f"T{i:02d}" for i in range(1, 13)]
+    assert d["complainant_phone"].iloc[0] == "138****1234"
+    assert len(tickets.export_rows(tiny_con, MARCH, limit=3)) == 3
+    assert list(tickets.export_rows(tiny_con, MARCH, stage="cases")["ticket_id"]) == ["T05", "T04", "T02", "T01"]
