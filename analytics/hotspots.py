@@ -39,6 +39,7 @@ DEFAULT_CELL_M = 500
 DEFAULT_ALPHA = 0.05
 REPEAT_RADIUS_M = 100.0
 REPEAT_MIN_COUNT = 3
+REOPEN_DAYS = 90  # "polluted again a month after a fix": a recurrence within this many days of a close
 MAX_TICKETS = 400_000  # per-ticket steps (repeat places, table) beyond this work on the latest ones
 
 PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"
@@ -249,23 +250,54 @@ def group_places(lon, lat, radius_m: float = REPEAT_RADIUS_M) -> np.ndarray:
     return place
 
 
-def _mode(s: pd.Series) -> str:
-    s = s.dropna()
-    s = s[s.astype(str).str.len() > 0]
-    if s.empty:
-        return ""
-    return str(s.value_counts().index[0])
+def _modes(df: pd.DataFrame, key: str, col: str) -> pd.Series:
+    """Most frequent non-empty value of `col` per `key` (ties: alphabetical), "" where none.
+
+    Works on integer codes: pandas groupby over Arrow strings is ~10x slower.
+    """
+    kc, kuniq = pd.factorize(df[key], sort=False)
+    vals = df[col].astype(object).where(df[col].notna(), "").astype(str)
+    vc, vuniq = pd.factorize(vals, sort=True)
+    ok = vals.to_numpy() != ""
+    out = pd.Series("", index=pd.Index(kuniq, name=key), dtype=object)
+    if ok.any():
+        c = pd.DataFrame({"k": kc[ok], "v": vc[ok]}).value_counts().reset_index(name="n")
+        c = c.sort_values(["k", "n", "v"], ascending=[True, False, True]).drop_duplicates("k")
+        out.iloc[c["k"].to_numpy()] = np.asarray(vuniq, dtype=object)[c["v"].to_numpy()]
+    return out
+
+
+def _lists(df: pd.DataFrame, key: str, col: str) -> pd.Series:
+    """Values of `col` per `key` as lists, in the frame's order (faster than groupby.agg(list))."""
+    kc, kuniq = pd.factorize(df[key], sort=False)
+    order = np.argsort(kc, kind="stable")
+    vals = df[col].to_numpy(object)[order]
+    cuts = np.flatnonzero(np.diff(kc[order])) + 1
+    return pd.Series([list(x) for x in np.split(vals, cuts)], index=pd.Index(kuniq[np.unique(kc)], name=key)) \
+        if len(df) else pd.Series([], dtype=object)
+
+
+def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64) -> np.ndarray:
+    """Per ticket (sorted by received): received within `window` after the latest earlier ticket's close."""
+    k = received.size
+    if k < 2:
+        return np.zeros(k, dtype=bool)
+    earlier = np.tri(k, k, -1, dtype=bool)                        # [i, j]: j received before i
+    before = earlier & (closed[None, :] < received[:, None])      # ... and already closed when i came in
+    gap = np.where(before, received[:, None] - closed[None, :], np.timedelta64(10**12, "s"))
+    return gap.min(axis=1) <= window
 
 
 def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
-                  min_count: int = REPEAT_MIN_COUNT) -> pd.DataFrame:
+                  min_count: int = REPEAT_MIN_COUNT, reopen_days: int = REOPEN_DAYS) -> pd.DataFrame:
     """Places where the same problem was reported at least twice within `radius_m`.
 
     `tickets` has ticket_id, received_at, closed_at, lon, lat, problem, district,
     street, address (see `located_tickets`). Returns one row per place with n,
-    first, last, n_after_close (tickets received after an earlier ticket there
-    had been closed), repeat (n >= min_count, or reported again after a close),
-    lon/lat (mean), district, street, address (most frequent) and ticket_ids.
+    first, last, n_after_close (tickets received within `reopen_days` after an
+    earlier ticket there had been closed: the problem came back after a fix),
+    repeat (n >= min_count, or back after a fix), lon/lat (mean), district,
+    street, address (most frequent) and ticket_ids.
     """
     cols = ["place", "problem", "n", "first", "last", "n_after_close", "repeat", "lon", "lat",
             "district", "street", "address", "ticket_ids"]
@@ -279,20 +311,23 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
         t.loc[idx, "place"] = ids + offset
         offset += int(ids.max()) + 1
     sizes = t["place"].map(t["place"].value_counts())
-    t = t[sizes >= 2].sort_values(["place", "received_at", "ticket_id"])
+    t = t[sizes >= 2].sort_values(["place", "received_at", "ticket_id"]).reset_index(drop=True)
     if t.empty:
         return pd.DataFrame(columns=cols)
-    # reported again after an earlier ticket there was closed <=> the earliest earlier close precedes it
-    prev_closed = t.groupby("place")["closed_at"].shift()
-    t["first_close_before"] = prev_closed.groupby(t["place"]).cummin()
-    t["after_close"] = t["first_close_before"].notna() & (t["received_at"] > t["first_close_before"])
+    rec = t["received_at"].to_numpy("datetime64[s]")
+    clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
+    window = np.timedelta64(int(reopen_days) * 86400, "s")
+    after = np.zeros(len(t), dtype=bool)
+    for idx in t.groupby("place", sort=False).indices.values():
+        after[idx] = _reopened(rec[idx], clo[idx], window)
+    t["after_close"] = after
     g = t.groupby("place")
     out = pd.DataFrame({
         "problem": g["problem"].first(), "n": g.size(), "first": g["received_at"].min(),
         "last": g["received_at"].max(), "n_after_close": g["after_close"].sum().astype(int),
         "lon": g["lon"].mean(), "lat": g["lat"].mean(),
-        "district": g["district"].agg(_mode), "street": g["street"].agg(_mode), "address": g["address"].agg(_mode),
-        "ticket_ids": g["ticket_id"].agg(list),
+        "district": _modes(t, "place", "district"), "street": _modes(t, "place", "street"),
+        "address": _modes(t, "place", "address"), "ticket_ids": _lists(t, "place", "ticket_id"),
     }).reset_index()
     out["repeat"] = (out["n"] >= min_count) | (out["n_after_close"] > 0)
     out = out.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False).reset_index(drop=True)
@@ -301,10 +336,8 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
 
 
 # ---------------------------------------------------------------- the ranked table
-def _trend(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> str:
-    mid = start + (end - start) / 2
-    a = int((dates < mid).sum())
-    b = int((dates >= mid).sum())
+def _trend_text(a: int, b: int) -> str:
+    """Tickets in the first (a) and second (b) half of the period, in words."""
     if b >= max(a * 1.25, a + 2):
         word = "↑ 上升"
     elif a >= max(b * 1.25, b + 2):
@@ -312,11 +345,6 @@ def _trend(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> str:
     else:
         word = "→ 持平"
     return f"{word}（前半期 {a} → 后半期 {b}）"
-
-
-def _monthly(dates: pd.Series, months: pd.DatetimeIndex) -> list[int]:
-    counts = dates.dt.to_period("M").value_counts()
-    return [int(counts.get(m.to_period("M"), 0)) for m in months]
 
 
 def _clues(con, ticket_ids: list[str]) -> pd.DataFrame:
@@ -353,8 +381,8 @@ class Hotspots:
 
     @property
     def method(self) -> str:
-        return (f"{self.gi.method}；重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内，所选期间内 ≥{REPEAT_MIN_COUNT} 次"
-                "或办结后再次投诉")
+        return (f"{self.gi.method}；重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内，所选期间内 ≥{REPEAT_MIN_COUNT} 次，"
+                f"或办结后 {REOPEN_DAYS} 天内再次投诉")
 
 
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
@@ -383,42 +411,54 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
     places = places.assign(cluster=[cell_cluster.get((int(a), int(b)), 0) for a, b in zip(p_gi, p_gj, strict=True)])
 
-    rows = []
-    for c in gi.clusters.itertuples(index=False):
-        members = t[t["cluster"] == c.cluster]
-        if members.empty:
-            continue
-        inside = places[(places["cluster"] == c.cluster) & places["repeat"]]
-        rows.append({"kind": "统计热点", "members": members, "repeat": bool(len(inside)),
-                     "n_after_close": int(inside["n_after_close"].sum()), "z": float(c.z_max),
-                     "lon": float(c.lon), "lat": float(c.lat)})
-    for p in places[places["repeat"] & (places["cluster"] == 0)].itertuples(index=False):
-        members = t[t["ticket_id"].isin(p.ticket_ids)]
-        rows.append({"kind": "重复点位", "members": members, "repeat": True, "n_after_close": int(p.n_after_close),
-                     "z": np.nan, "lon": float(p.lon), "lat": float(p.lat)})
-    if not rows:
+    # one membership frame (row key, ticket) for every table row, then vectorised aggregates
+    hot_rows = gi.clusters[["cluster", "z_max", "lon", "lat"]].copy()
+    hot_rows["key"] = "h" + hot_rows["cluster"].astype(str)
+    inside = places[places["repeat"] & (places["cluster"] > 0)].groupby("cluster")
+    hot_rows["repeat"] = hot_rows["cluster"].map(inside.size()).fillna(0) > 0
+    hot_rows["n_after_close"] = hot_rows["cluster"].map(inside["n_after_close"].sum()).fillna(0).astype(int)
+    hot_members = t.loc[t["cluster"] > 0, ["ticket_id", "cluster"]]
+    hot_members = hot_members.assign(key="h" + hot_members["cluster"].astype(str))[["key", "ticket_id"]]
+    lone = places[places["repeat"] & (places["cluster"] == 0)]
+    rep_rows = pd.DataFrame({"key": "r" + lone["place"].astype(str), "z_max": np.nan, "lon": lone["lon"],
+                             "lat": lone["lat"], "repeat": True, "n_after_close": lone["n_after_close"]})
+    rep_members = lone[["place", "ticket_ids"]].explode("ticket_ids")
+    rep_members = pd.DataFrame({"key": "r" + rep_members["place"].astype(str),
+                                "ticket_id": rep_members["ticket_ids"]})
+    heads = pd.concat([hot_rows.assign(kind="统计热点").drop(columns=["cluster"]),
+                       rep_rows.assign(kind="重复点位")], ignore_index=True)
+    if heads.empty:
         return Hotspots(gi, places, pd.DataFrame(columns=TABLE_COLUMNS), len(t), notes)
+    members = pd.concat([hot_members, rep_members], ignore_index=True).merge(
+        t.drop(columns=["lon", "lat", "cluster"]), on="ticket_id", how="inner")
 
     start = pd.Timestamp(f.date_from) if f.date_from else t["received_at"].min()
     end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else t["received_at"].max()
     last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
     months = pd.date_range(start.to_period("M").to_timestamp(), last_day.to_period("M").to_timestamp(), freq="MS")
-    all_ids = [i for r in rows for i in r["members"]["ticket_id"].tolist()]
-    clue_map = _clues(con, all_ids).groupby("ticket_id")["clue_id"].agg(list).to_dict()
-    out = []
-    for r in rows:
-        m = r["members"]
-        ids = m.sort_values("received_at", ascending=False)["ticket_id"].tolist()
-        clues = sorted({c for i in ids for c in clue_map.get(i, [])})
-        out.append({
-            "kind": r["kind"], "district": _mode(m["district"]), "street": _mode(m["street"]),
-            "address": _mode(m["address"]), "n": len(m), "first": m["received_at"].min(),
-            "last": m["received_at"].max(), "trend": _trend(m["received_at"], start, end),
-            "monthly": _monthly(m["received_at"], months), "repeat": r["repeat"],
-            "n_after_close": r["n_after_close"], "clues": "、".join(clues), "z": r["z"],
-            "lon": r["lon"], "lat": r["lat"], "problem": _mode(m["problem"]), "ticket_ids": ids,
-        })
-    table = pd.DataFrame(out)
+    month_of = members["received_at"].dt.to_period("M").dt.to_timestamp()
+    monthly = pd.crosstab(members["key"], month_of).reindex(columns=months, fill_value=0)
+    mid = start + (end - start) / 2
+    halves = members.assign(late=members["received_at"] >= mid).groupby("key")["late"].agg(["size", "sum"])
+    clue_links = _clues(con, members["ticket_id"].unique().tolist())
+    clues = clue_links.merge(members[["key", "ticket_id"]], on="ticket_id").drop_duplicates(["key", "clue_id"]) \
+        .sort_values("clue_id").groupby("key")["clue_id"].agg("、".join)
+    g = members.groupby("key", sort=False)
+    table = heads.set_index("key")
+    table["n"] = g.size()
+    table["first"] = g["received_at"].min()
+    table["last"] = g["received_at"].max()
+    table["ticket_ids"] = _lists(members.sort_values("received_at", ascending=False), "key", "ticket_id")
+    for col in ("district", "street", "address", "problem"):
+        table[col] = _modes(members, "key", col)
+    table["monthly"] = pd.Series({k: [int(x) for x in row] for k, row in zip(monthly.index, monthly.to_numpy(),
+                                                                              strict=True)})
+    late = halves["sum"].astype(int)
+    table["trend"] = [_trend_text(int(n - b), int(b)) for n, b in zip(halves["size"].reindex(table.index),
+                                                                      late.reindex(table.index), strict=True)]
+    table["clues"] = clues.reindex(table.index).fillna("")
+    table = table[table["n"].notna()].rename(columns={"z_max": "z"}).reset_index(drop=True)
+    table["n"] = table["n"].astype(int)
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return Hotspots(gi, places, table[TABLE_COLUMNS], len(t), notes)

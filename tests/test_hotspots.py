@@ -220,16 +220,20 @@ def test_repeat_places_on_a_crafted_sequence():
         # two tickets 150 m apart: not a place
         ("D1", "2025-06-01", "2025-06-02", *_at(5000), "污水"),
         ("D2", "2025-07-01", None, *_at(5150), "污水"),
-        # pair reported again after close: flagged although only two
+        # pair reported again 39 days after close: flagged although only two
         ("E1", "2025-01-10", "2025-01-12", *_at(8000), "井盖"),
         ("E2", "2025-02-20", None, *_at(8020), "井盖"),
+        # pair reported again, but 200 days after the close: not a recurrence after a fix
+        ("G1", "2025-01-10", "2025-01-12", *_at(14000), "井盖"),
+        ("G2", "2025-07-31", None, *_at(14010), "井盖"),
         # pair both open: neither >= 3 nor again after close
         ("F1", "2025-01-10", None, *_at(11000), "井盖"),
         ("F2", "2025-01-11", None, *_at(11030), "井盖"),
     ]
     p = hs.repeat_places(_tickets(rows))
     by_ids = {tuple(sorted(r.ticket_ids)): r for r in p.itertuples(index=False)}
-    assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2")}
+    assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2"), ("G1", "G2")}
+    assert (by_ids[("G1", "G2")].n_after_close, by_ids[("G1", "G2")].repeat) == (0, False)
     a_, b_, e_, f_ = (by_ids[k] for k in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2")])
     assert (a_.n, a_.n_after_close, a_.repeat) == (3, 2, True)
     assert (b_.n, b_.n_after_close, b_.repeat) == (3, 0, True)
@@ -256,12 +260,13 @@ def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
     assert len(t) == 19
     p = hs.repeat_places(t)
     got = {tuple(sorted(r.ticket_ids)): (r.n, r.n_after_close, r.repeat) for r in p.itertuples(index=False)}
+    # "after close" = within 90 days of an earlier close there; a year-old close does not count
     assert got == {
-        ("T01", "T02", "T13", "T16"): (4, 3, True),   # 建国门 manhole: again after each fix
-        ("T04", "T05", "T15"): (3, 2, True),          # 望京 river
-        ("T06", "T11", "T18"): (3, 2, True),          # 兴谷 market
-        ("T07", "T20"): (2, 1, True),                 # 滨河 wages
-        ("T12", "T17"): (2, 1, True),                 # 海淀八里庄 noise
+        ("T01", "T02", "T13", "T16"): (4, 2, True),   # 建国门: T01, T02 came 19/20 days after T13 was closed
+        ("T04", "T05", "T15"): (3, 2, True),          # 望京 river: T04, T05 after T15's close on 02-28
+        ("T06", "T11", "T18"): (3, 1, True),          # 兴谷 market: T11 13 days after T06 (T18 is a year old)
+        ("T07", "T20"): (2, 0, False),                # 滨河 wages: a year apart
+        ("T12", "T17"): (2, 0, False),                # 海淀八里庄 noise: a year apart
     }
     march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
     h = hs.hotspot_table(tiny_con, march)
