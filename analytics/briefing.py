@@ -353,6 +353,7 @@ class Briefing:
     hotspots: pd.DataFrame
     headline: str
     timings: dict[str, float] = field(default_factory=dict)
+    overflow: list[int] = field(default_factory=list)  # pages cut off in the printed PDF (should be none)
 
     @property
     def period(self) -> str:
@@ -522,10 +523,16 @@ h2 { font-size: 14pt; color: #B71C1C; border-left: 5px solid #B71C1C; padding-le
 .up { color: #C62828; } .down { color: #2E7D32; }
 .rates { display: flex; gap: 6mm; font-size: 10pt; margin-bottom: 5mm; color: #424242; }
 .section { margin-bottom: 5mm; }
+.section:last-child { margin-bottom: 0; }
 .maprow { display: flex; gap: 4mm; align-items: flex-start; }
 .maprow img { width: 112mm; }
 .maprow .side { flex: 1; font-size: 9.5pt; line-height: 1.7; }
-table { border-collapse: collapse; width: 100%; font-size: 8.8pt; }
+table { border-collapse: collapse; width: 100%; font-size: 8.3pt; table-layout: fixed; }
+table.hot col.c-rank { width: 5%; } table.hot col.c-topic { width: 10%; } table.hot col.c-d { width: 8%; }
+table.hot col.c-s { width: 12%; } table.hot col.c-addr { width: 35%; } table.hot col.c-n { width: 7%; }
+table.hot col.c-days { width: 7%; } table.hot col.c-date { width: 8%; }
+td.date { white-space: nowrap; }
+.compact .maprow img { width: 92mm; } .compact .caption { font-size: 9.5pt; } .compact table { font-size: 7.6pt; }
 th { background: #F5F5F5; font-weight: bold; }
 th, td { border: 1px solid #E0E0E0; padding: 1.3mm 1.6mm; text-align: left; }
 td.n { text-align: right; }
@@ -549,8 +556,15 @@ def _e(x) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
 
 
-def _day(v) -> str:
-    return "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d}"
+def _day(v, short: bool = False) -> str:
+    if v is None or pd.isna(v):
+        return ""
+    return f"{pd.Timestamp(v):%m-%d}" if short else f"{pd.Timestamp(v):%Y-%m-%d}"
+
+
+def _cut(v, n: int) -> str:
+    s = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def _kpi_cards(b: Briefing) -> str:
@@ -591,11 +605,15 @@ def _hotspot_table(b: Briefing) -> str:
     else:
         rows = "".join(
             f"<tr><td>{i + 1}</td><td>{_e(r['topic'])}</td><td>{_e(r['district'])}</td><td>{_e(r['street'])}</td>"
-            f"<td>{_e(r['address'])}</td><td class='n'>{int(r['n']):,}</td><td class='n'>{int(r['days']):,}</td>"
-            f"<td>{_day(r['first_day'])}</td><td>{_day(r['last_day'])}</td></tr>"
+            f"<td>{_e(_cut(r['address'], 40))}</td><td class='n'>{int(r['n']):,}</td><td class='n'>{int(r['days']):,}</td>"
+            f"<td class='date'>{_day(r['first_day'], short=True)}</td>"
+            f"<td class='date'>{_day(r['last_day'], short=True)}</td></tr>"
             for i, (_, r) in enumerate(b.hotspots.iterrows()))
-        body = ("<table><tr><th>序号</th><th>专项</th><th>区</th><th>街道/乡镇</th><th>主要地址</th><th>工单量</th>"
-                f"<th>涉及天数</th><th>首次</th><th>最近</th></tr>{rows}</table>")
+        cols = "".join(f'<col class="{c}">' for c in ("c-rank", "c-topic", "c-d", "c-s", "c-addr", "c-n", "c-days",
+                                                         "c-date", "c-date"))
+        body = (f'<table class="hot"><colgroup>{cols}</colgroup><tr><th>序号</th><th>专项</th><th>区</th><th>街道/乡镇</th>'
+                f"<th>主要地址</th><th>工单量</th><th>涉及天数</th><th>首次</th><th>最近</th></tr>{rows}</table>"
+                f'<p class="note">首次、最近为本期内该点位第一件和最后一件工单的受理日期（{_e(b.filters.date_from)} 起）。</p>')
     return f'<div class="section"><h2>{_e(s.heading)}</h2><p class="caption">{_e(s.caption)}</p>{body}</div>'
 
 
@@ -643,12 +661,21 @@ def _funnel_table(b: Briefing) -> str:
             '上一周期为紧邻本期、等长的时间段。</p></div>')
 
 
+# 1-based numbers of the pages whose content is taller than the A4 page box (it would be cut off).
+OVERFLOW_JS = """() => Array.from(document.querySelectorAll('.page'))
+    .map((p, i) => p.scrollHeight > p.clientHeight + 1 ? i + 1 : 0).filter(i => i > 0)"""
+
+
 def _is_local(url: str) -> bool:
     return url.startswith(("data:", "about:", "blob:")) or url.startswith(("http://127.0.0.1", "http://localhost"))
 
 
-def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "") -> bytes:
-    """Print the HTML to an A4 PDF with page numbers, in headless Chromium, all network requests blocked."""
+def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "", report: dict | None = None) -> bytes:
+    """Print the HTML to an A4 PDF with page numbers, in headless Chromium, all network requests blocked.
+
+    Pages whose content would be cut off are retried in a compact layout; `report["overflow"]` lists
+    the pages still too tall afterwards (empty when everything fits).
+    """
     result: dict = {}
 
     def work() -> None:
@@ -661,11 +688,18 @@ def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "") -> b
                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                           "--disable-component-update", "--disable-sync", "--no-first-run"])
                 try:
-                    page = browser.new_page()
+                    # the A4 content width (210 - 2 x 15 mm = 680 px), so the overflow check sees the printed layout
+                    page = browser.new_page(viewport={"width": 680, "height": 1000})
+                    page.emulate_media(media="print")
                     page.route("**/*", lambda route: route.continue_() if _is_local(route.request.url)
                                else route.abort())
                     page.set_content(doc_html, wait_until="load")
                     page.evaluate("document.fonts.ready")
+                    over = page.evaluate(OVERFLOW_JS)
+                    if over:  # something would be cut off: shrink maps and type, then check again
+                        page.evaluate("document.body.classList.add('compact')")
+                        over = page.evaluate(OVERFLOW_JS)
+                    result["overflow"] = over
                     result["pdf"] = page.pdf(
                         format="A4", print_background=True, display_header_footer=True,
                         header_template="<div></div>",
@@ -685,6 +719,8 @@ def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "") -> b
         if isinstance(exc, export.ExportError):
             raise exc
         raise export.ExportError(f"简报 PDF 生成失败：{type(exc).__name__}: {exc}") from exc
+    if report is not None:
+        report["overflow"] = result.get("overflow", [])
     return export.fix_pdf_unicode(result["pdf"])
 
 
@@ -693,7 +729,9 @@ def to_pdf(b: Briefing) -> bytes:
     images = render_images(b)
     b.timings["images"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pdf = render_pdf(to_html(b, images), title=b.title, period=b.period)
+    report: dict = {}
+    pdf = render_pdf(to_html(b, images), title=b.title, period=b.period, report=report)
+    b.overflow = report.get("overflow", [])
     b.timings["pdf"] = time.perf_counter() - t0
     return pdf
 

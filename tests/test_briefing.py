@@ -97,6 +97,7 @@ def test_formatting():
 def test_pdf_has_six_a4_pages_and_the_captions(pdf, pack, tmp_path):
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == briefing.PAGES == 6
+    assert pack.overflow == []  # nothing cut off at the bottom of a page
     box = reader.pages[0].mediabox
     assert float(box.width) == pytest.approx(595.3, abs=1.5)  # A4 in points (Chromium rounds to pixels)
     assert float(box.height) == pytest.approx(841.9, abs=1.5)
