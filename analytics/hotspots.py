@@ -7,9 +7,10 @@ place was chosen:
   (500 m by default) with binary weights on the (2r+1)×(2r+1) block of cells
   around each cell, itself included. The study area is every cell of Beijing
   (or of the chosen districts/streets), empty cells included. One-sided
-  p-values for hot spots, Benjamini-Hochberg FDR across all cells. Adjacent
-  significant cells form one hotspot. Because Gi*'s normal approximation is
-  generous with sparse counts, a hot cell's neighbourhood must also hold at
+  p-values for hot spots, Benjamini-Hochberg FDR across all cells.
+  Significant cells are split into hotspots at the peaks of z (`peak_labels`),
+  so a dense city core is not one hotspot of hundreds of cells. Because Gi*'s
+  normal approximation is generous with sparse counts, a hot cell's neighbourhood must also hold at
   least as many tickets as a uniform Poisson scatter would put in any
   neighbourhood of the study area with probability < alpha (a count floor).
 - **Repeat places**: tickets about the same problem (topic, else the finest
@@ -93,6 +94,47 @@ def count_floor(total: float, n_cells: int, block_cells: int, alpha: float) -> i
     return int(stats.poisson.isf(alpha / max(n_cells, 1), lam)) + 1
 
 
+def peak_labels(z: np.ndarray) -> np.ndarray:
+    """Split significant cells (finite z) into hotspots, one per peak of z.
+
+    Each cell climbs to its highest neighbour (3×3, itself included) until it
+    reaches a peak; adjacent peak cells (plateaus) form one hotspot. Unlike
+    plain connected components, a whole dense district does not become one
+    "hotspot" of hundreds of cells: every separate summit is its own place to
+    visit. Returns 0 for non-significant cells, 1..k otherwise.
+    """
+    valid = np.isfinite(z)
+    labels = np.zeros(z.shape, dtype=np.int64)
+    if not valid.any():
+        return labels
+    h, w = z.shape
+    zz = np.where(valid, z, -np.inf)
+    pad = np.pad(zz, 1, constant_values=-np.inf)
+    best = zz.copy()
+    to_i, to_j = np.indices(z.shape)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di == 0 and dj == 0:
+                continue
+            nb = pad[1 + di:1 + di + h, 1 + dj:1 + dj + w]
+            better = nb > best
+            best = np.where(better, nb, best)
+            to_i = np.where(better, to_i + di, to_i)
+            to_j = np.where(better, to_j + dj, to_j)
+    flat = to_i * w + to_j
+    flat = np.where(valid, flat, np.arange(h * w).reshape(h, w)).ravel()
+    for _ in range(64):  # pointer jumping: log2 of the longest climb
+        nxt = flat[flat]
+        if np.array_equal(nxt, flat):
+            break
+        flat = nxt
+    peaks = np.zeros(h * w, dtype=bool)
+    peaks[np.unique(flat[valid.ravel()])] = True
+    peak_lab, _ = ndimage.label(peaks.reshape(h, w), structure=np.ones((3, 3)))
+    labels = peak_lab.ravel()[flat].reshape(h, w)
+    return np.where(valid, labels, 0)
+
+
 @dataclass(frozen=True)
 class GiStar:
     """Result of the grid Gi* analysis."""
@@ -156,7 +198,7 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     # a hot cell's own neighbourhood must reach the floor, or sparse single tickets next to a real
     # hotspot would be merged into it (Gi*'s normal approximation calls almost any lone ticket significant)
     hot[ii, jj] = (q < alpha) & (zc > 0) & (local[ii, jj] >= floor)
-    labels, _n_lab = ndimage.label(hot, structure=np.ones((3, 3)))
+    labels = peak_labels(np.where(hot, z, np.nan))
     cells = pd.DataFrame({"gi": ii + i0, "gj": jj + j0, "n": x[ii, jj].astype(int), "local": local[ii, jj],
                           "z": zc, "p": p, "q": q, "hot": hot[ii, jj], "cluster": labels[ii, jj]})
     lon, lat = grid.centre(cells["gi"].to_numpy(), cells["gj"].to_numpy())
@@ -449,8 +491,11 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     table["first"] = g["received_at"].min()
     table["last"] = g["received_at"].max()
     table["ticket_ids"] = _lists(members.sort_values("received_at", ascending=False), "key", "ticket_id")
-    for col in ("district", "street", "address", "problem"):
-        table[col] = _modes(members, "key", col)
+    where = members["district"].fillna("") + "|" + members["street"].fillna("") + "|" + members["address"].fillna("")
+    triple = _modes(members.assign(_where=where), "key", "_where").reindex(table.index).fillna("||")
+    parts = triple.str.split("|", n=2, expand=True)
+    table["district"], table["street"], table["address"] = parts[0], parts[1], parts[2]
+    table["problem"] = _modes(members, "key", "problem")
     table["monthly"] = pd.Series({k: [int(x) for x in row] for k, row in zip(monthly.index, monthly.to_numpy(),
                                                                               strict=True)})
     late = halves["sum"].astype(int)

@@ -277,3 +277,17 @@ def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
     full = hs.hotspot_table(tiny_con, Filters())
     jgm = full.table[full.table["street"] == "建国门街道"].iloc[0]
     assert jgm["clues"] == "C01" and jgm["n"] == 4
+
+
+def test_peak_labels_split_two_summits_and_keep_a_plateau_whole():
+    z = np.full((5, 9), np.nan)
+    z[2, :] = [5, 8, 6, 4, 3, 4, 7, 9, 5]  # a ridge of significant cells with two summits
+    z[1, 1] = 6
+    lab = hs.peak_labels(z)
+    assert lab[2, 0] == lab[2, 1] == lab[2, 2] == lab[1, 1] == lab[2, 3] != 0
+    assert lab[2, 5] == lab[2, 6] == lab[2, 7] == lab[2, 8] != lab[2, 1]
+    assert set(np.unique(lab)) == {0, 1, 2}
+    assert (lab[np.isnan(z)] == 0).all()
+    flat = np.full((3, 3), 4.0)  # a plateau is one hotspot, not nine
+    assert set(np.unique(hs.peak_labels(flat))) == {1}
+    assert (hs.peak_labels(np.full((2, 2), np.nan)) == 0).all()
