@@ -63,6 +63,9 @@ SETTINGS: dict[str, Setting] = {
                 "CJK font family used in charts and exports."),
         Setting("HOTLINE_IMPORT_CHUNK_ROWS", "200000",
                 "Rows per chunk when importing large files (bounds memory).", int),
+        Setting("HOTLINE_WORDS_WORKERS", "1",
+                "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
+                "Imports of fewer than 50,000 tickets always use one.", int),
     ]
 }
 

@@ -45,6 +45,7 @@ _STREET_SUFFIXES = ("街道办事处", "地区办事处", "街道", "地区", "�
 SPLIT_WORDS = ("污水排放", "施工噪声", "噪音扰民", "井盖破损")
 
 CHUNK_ROWS = 100_000          # tickets segmented per batch (bounds memory)
+MIN_ROWS_FOR_WORKERS = 50_000  # below this, one process (starting workers costs about a second)
 _TEXT_CACHE_MAX = 200_000     # distinct texts remembered (repeated complaints are common)
 _HAS_DIGIT = re.compile(r"\d")
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
@@ -124,25 +125,34 @@ def words_of(text: str | None, name: str | None = None) -> list[str]:
     """
     if not text:
         return []
-    out = list(_segment(text))
-    if name and len(name) >= 2:
-        out = [w for w in out if not any(part in name for part in w.split(" "))]
-    return out
+    out = _segment(text)
+    if name and len(name) >= 2 and any(name[i:i + 2] in text for i in range(len(name) - 1)):
+        return [w for w in out if not any(part in name for part in w.split(" "))]
+    return list(out)
 
 
-def _keep(tok: str, stop: frozenset[str]) -> bool:
-    return len(tok) >= 2 and tok not in stop and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok))
+_KEEP: dict[str, bool] = {}
+
+
+def _keep(tok: str) -> bool:
+    """Is this token a meaningful word? (memoised: the vocabulary of tickets is small)"""
+    k = _KEEP.get(tok)
+    if k is None:
+        if len(_KEEP) > 1_000_000:  # unique numbers would grow it without bound
+            _KEEP.clear()
+        k = (len(tok) >= 2 and tok == tok.strip() and tok not in stopwords()
+             and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok)))
+        _KEEP[tok] = k
+    return k
 
 
 @lru_cache(maxsize=_TEXT_CACHE_MAX)
 def _segment(text: str) -> tuple[str, ...]:
-    stop = stopwords()
     words: dict[str, None] = {}
     phrases: dict[str, None] = {}
     prev = None
     for tok in tokenizer().cut(text, HMM=False):
-        tok = tok.strip()
-        if tok and _keep(tok, stop):
+        if _keep(tok):
             words[tok] = None
             if prev is not None:
                 phrases[f"{prev} {tok}"] = None
@@ -246,29 +256,75 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
          "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
 
 
+def _words_many(items: list[tuple[str | None, str | None]]) -> list[list[str]]:
+    """words_of() over (text, name) pairs: the unit of work of a worker process."""
+    return [words_of(text, name) for text, name in items]
+
+
+def _worker_init() -> None:
+    logging.getLogger().setLevel(logging.WARNING)
+    tokenizer()
+
+
+def workers_for(n_rows: int) -> int:
+    """Worker processes to use for `n_rows` tickets (setting HOTLINE_WORDS_WORKERS; 0 = one per core)."""
+    import os
+
+    want = settings.get("HOTLINE_WORDS_WORKERS")
+    if want <= 0:
+        want = os.cpu_count() or 1
+    # Starting workers costs about a second: not worth it for small imports.
+    return 1 if n_rows < MIN_ROWS_FOR_WORKERS else want
+
+
 def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, lo: int, hi: int) -> tuple[int, int]:
-    """Segment the tickets with rowid in [lo, hi], one chunk at a time (read whole, then written)."""
+    """Segment the tickets with rowid in [lo, hi], one chunk at a time (read whole, then written).
+
+    With more than one worker, each chunk's texts are split over a pool of
+    processes. They are forked (spawn would re-run the caller's main module,
+    which fails under `python -c` or stdin) after the tokenizer is loaded, and
+    touch nothing but the tokenizer.
+    """
+    n_workers = workers_for(hi - lo + 1)
+    pool = None
+    if n_workers > 1:
+        import multiprocessing
+
+        tokenizer()  # loaded once here, inherited by the workers
+        pool = multiprocessing.get_context("fork").Pool(n_workers, initializer=_worker_init)
     n_tickets = n_rows = 0
-    for start in range(lo, hi + 1, CHUNK_ROWS):
-        rows = con.execute(source_sql, {"lo": start, "hi": start + CHUNK_ROWS}).fetchall()
-        if not rows:
-            continue
-        out_ids: list[str] = []
-        out_words: list[str] = []
-        out_days: list = []
-        for tid, text, name, day in rows:
-            ws = words_of(text, name)
-            out_ids.extend([tid] * len(ws))
-            out_words.extend(ws)
-            out_days.extend([day] * len(ws))
-        n_tickets += len(rows)
-        n_rows += len(out_words)
-        if out_words:
-            tbl = pa.table({"ticket_id": pa.array(out_ids, pa.string()), "word": pa.array(out_words, pa.string()),
-                            "day": pa.array(out_days, pa.date32())})
-            con.register("_words_batch", tbl)
-            try:
-                _run(con, INSERT_SQL)
-            finally:
-                con.unregister("_words_batch")
+    try:
+        for start in range(lo, hi + 1, CHUNK_ROWS):
+            rows = con.execute(source_sql, {"lo": start, "hi": start + CHUNK_ROWS}).fetchall()
+            if not rows:
+                continue
+            items = [(text, name) for _, text, name, _ in rows]
+            if pool is not None:
+                step = -(-len(items) // (n_workers * 4))
+                parts = pool.map(_words_many, [items[i:i + step] for i in range(0, len(items), step)])
+                per_ticket = [ws for part in parts for ws in part]
+            else:
+                per_ticket = _words_many(items)
+            out_ids: list[str] = []
+            out_words: list[str] = []
+            out_days: list = []
+            for (tid, _, _, day), ws in zip(rows, per_ticket, strict=True):
+                out_ids.extend([tid] * len(ws))
+                out_words.extend(ws)
+                out_days.extend([day] * len(ws))
+            n_tickets += len(rows)
+            n_rows += len(out_words)
+            if out_words:
+                tbl = pa.table({"ticket_id": pa.array(out_ids, pa.string()),
+                                "word": pa.array(out_words, pa.string()),
+                                "day": pa.array(out_days, pa.date32())})
+                con.register("_words_batch", tbl)
+                try:
+                    _run(con, INSERT_SQL)
+                finally:
+                    con.unregister("_words_batch")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     return n_tickets, n_rows

@@ -148,3 +148,25 @@ def test_refresh_on_empty_store(empty_db_path):
         assert con.execute("SELECT count(*) FROM word_daily").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def test_worker_processes_give_the_same_words(tiny_db_path, tmp_path, monkeypatch):
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    monkeypatch.setattr(words, "MIN_ROWS_FOR_WORKERS", 0)
+    monkeypatch.setenv("HOTLINE_WORDS_WORKERS", "2")
+    assert words.workers_for(20) == 2
+    con = store.connect(p)
+    try:
+        before = _snapshot(con)
+        stats = words.refresh(con)
+        assert stats["tickets"] == 20
+        assert _snapshot(con) == before
+    finally:
+        con.close()
+
+
+def test_small_imports_use_one_process(monkeypatch):
+    monkeypatch.setenv("HOTLINE_WORDS_WORKERS", "0")
+    assert words.workers_for(1000) == 1
+    assert words.workers_for(10_000_000) >= 1
