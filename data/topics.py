@@ -117,22 +117,29 @@ def vocabulary(rules: Rules) -> tuple[str, pa.Table, pa.Table]:
         [("category", pa.string()), ("cat_topic", pa.string()), ("cat_rank", pa.int64())]))
 
 
+# Rows are grouped by the set of signals they contain (few distinct sets even in millions of
+# tickets), and only the distinct sets are scored.
 HITS_SQL = """
 CREATE OR REPLACE TEMP TABLE {out} AS
-WITH m AS (
-    SELECT {row} AS _row, unnest(list_distinct(regexp_extract_all({content}, $tp_pattern))) AS token
+WITH r AS (
+    SELECT {row} AS _row,
+           array_to_string(list_sort(list_distinct(regexp_extract_all({content}, $tp_pattern))), chr(31)) AS k
     FROM {table} WHERE regexp_matches({content}, $tp_pattern)
+), m AS (
+    SELECT k, unnest(string_split(k, chr(31))) AS token FROM (SELECT DISTINCT k FROM r)
 ), s AS (
-    SELECT m._row, v.topic, any_value(v.rank) AS rank,
+    SELECT m.k, v.topic, any_value(v.rank) AS rank,
            count(DISTINCT v.word) FILTER (WHERE v.is_word) AS n_words,
            count(DISTINCT v.word) FILTER (WHERE v.is_context) AS n_context, bool_or(v.is_strong) AS strong
     FROM m JOIN _topic_vocab v ON v.token = m.token
-    GROUP BY m._row, v.topic
+    GROUP BY m.k, v.topic
+), best AS (
+    SELECT k, arg_max(topic, ((CASE WHEN strong THEN 1000 ELSE 0 END) + n_words + n_context) * 100 + rank)
+           AS word_topic
+    FROM s WHERE strong OR (n_words >= 1 AND n_words + n_context >= $tp_min)
+    GROUP BY k
 )
-SELECT _row, arg_max(topic, ((CASE WHEN strong THEN 1000 ELSE 0 END) + n_words + n_context) * 100 + rank)
-       AS word_topic
-FROM s WHERE strong OR (n_words >= 1 AND n_words + n_context >= $tp_min)
-GROUP BY _row
+SELECT r._row, best.word_topic FROM r JOIN best ON best.k = r.k
 """
 
 

@@ -423,7 +423,7 @@ def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> tuple[str, str]:
     # every reference to a text column would clean it again)
     return (f"CREATE OR REPLACE TEMP TABLE _stage_txt AS SELECT {', '.join(inner)} FROM _src "
             f"WHERE rowid >= $lo AND rowid < $hi",
-            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(outer)} FROM _stage_txt ORDER BY _row")
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(outer)} FROM _stage_txt")
 
 
 def _reason_sql(K: Kind) -> tuple[str, str]:
@@ -553,7 +553,7 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
     return f"""
     SELECT {reason} AS _reason, {detail} AS _detail, false AS _dup, {', '.join(common_flags)},
            {_hash_sql(hcols)} AS row_hash, f.*
-    FROM ({body}) f ORDER BY _row
+    FROM ({body}) f
     """
 
 
