@@ -46,6 +46,11 @@ def _figure_export(fig_json: str, fmt: str, title: str, subtitle: str) -> bytes:
     return export.export_figure(fig, fmt, title, subtitle=subtitle)
 
 
+def _chart_bytes(fig: go.Figure, fmt: str, title: str, subtitle: str) -> bytes:
+    """Run on click: serialise the figure then (cached per figure JSON) decorate and render it."""
+    return _figure_export(fig.to_json(), fmt, title, subtitle)
+
+
 def _current_filters():
     try:
         from ui import filters as ui_filters
@@ -74,12 +79,11 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
     if filters is None:
         filters = _current_filters()
     name, sub = _export_texts(fig, title, filters)
-    frozen = fig.to_json()
     base = export_name or name
     row = st.container(horizontal=True, gap="small")
     for fmt in export.FORMATS:
         row.download_button(
-            f"⬇ {fmt.upper()}", data=functools.partial(_figure_export, frozen, fmt, name, sub),
+            f"⬇ {fmt.upper()}", data=functools.partial(_chart_bytes, fig, fmt, name, sub),
             file_name=export.safe_filename(base, fmt), mime=export.MIME[fmt], key=f"{key}__dl_{fmt}",
             on_click="ignore", type="tertiary", help=f"下载图表（{fmt.upper()}，含标题、筛选条件、数据来源和导出日期）")
 
