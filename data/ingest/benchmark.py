@@ -107,12 +107,12 @@ def measure(path: Path, *, refresh: bool) -> dict:
 
     with tempfile.TemporaryDirectory() as d:
         con = store.connect(Path(d) / "bench.duckdb")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         (rep,) = ingest_files(con, [path], refresh=refresh)
-        secs = time.perf_counter() - t0
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         con.close()
     assert rep.ok, rep.message
-    return {"file": path.name, "rows": rep.rows_read, "seconds": round(secs, 2),
+    return {"file": path.name, "rows": rep.rows_read, "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
             "rows_per_s": round(rep.rows_read / secs), "refresh": refresh, "inserted": rep.inserted}
 
 
@@ -127,6 +127,9 @@ def main(argv=None) -> None:
     pqf = write_parquet(d / f"bench_{args.parquet_rows}.parquet", args.parquet_rows)
     csvf = write_csv(d / f"bench_{args.csv_rows}.csv", args.csv_rows)
     print(f"files: {pqf} ({pqf.stat().st_size / 1e6:.1f} MB), {csvf} ({csvf.stat().st_size / 1e6:.1f} MB)")
+    import os
+
+    print(f"load average before: {os.getloadavg()}")
     for f in (pqf, csvf):
         print(measure(f, refresh=False))
         if args.refresh:

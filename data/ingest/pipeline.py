@@ -191,6 +191,7 @@ def _ingest_one(con, path: Path, fmt: str, sheet, kind, m, default_crs, rules, p
     rep = ImportReport(int(import_id), str(path), format=fmt, sheet=sheet, mapping=m.source, crs=default_crs)
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute("SET enable_progress_bar = false")  # our own progress callback reports instead
         _progress(progress, 0, None, f"读取 {path.name}{f'［{sheet}］' if sheet else ''}…")
         src = read(con, path, fmt, sheet, m)
         rep.format, rep.encoding, rep.sheet, rep.rows_read = src.format, src.encoding, src.sheet, src.rows
