@@ -176,15 +176,32 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
 
 
 def _volumes(con, periods: list[Filters], summary: bool | None) -> list[tuple[int, int]]:
-    """(tickets, located) of each period in one query (the filters differ only in dates)."""
-    parts, params = [], {}
+    """(tickets, located) of each period in ONE scan (the filters differ only in dates)."""
+    f = periods[0]
+    if not all(p.date_from and p.date_to for p in periods):
+        out = []
+        for pf in periods:
+            s = source(pf, summary=summary)
+            sql = f"SELECT {s.m('n')}, {s.m('n_located')} FROM {s.table} WHERE {s.where.sql}"
+            n, loc = con.execute(sql, s.where.params).fetchone()
+            out.append((int(n or 0), int(loc or 0)))
+        return out
+    s = source(f, dates=False, summary=summary)
+    col = "day" if s.table == "ticket_daily" else "received_at"
+    params = dict(s.where.params)
+    conds, cols = [], []
     for i, pf in enumerate(periods):
-        s = source(pf, prefix=f"v{i}_", summary=summary)
-        parts.append(f"SELECT {i} AS i, {s.m('n')} AS n, {s.m('n_located')} AS located "
-                     f"FROM {s.table} WHERE {s.where.sql}")
-        params.update(s.where.params)
-    sql = " UNION ALL ".join(parts) + " ORDER BY i"
-    return [(int(n or 0), int(loc or 0)) for _i, n, loc in con.execute(sql, params).fetchall()]
+        params[f"va{i}"], params[f"vb{i}"] = pf.date_from, pf.date_to
+        cond = f"({col} >= $va{i}::TIMESTAMP AND {col} < ($vb{i}::DATE + INTERVAL 1 DAY))"
+        conds.append(cond)
+        if s.table == "ticket_daily":
+            cols += [f"CAST(coalesce(sum(n) FILTER (WHERE {cond}), 0) AS BIGINT)",
+                     f"CAST(coalesce(sum(n_located) FILTER (WHERE {cond}), 0) AS BIGINT)"]
+        else:
+            cols += [f"count(*) FILTER (WHERE {cond})", f"count(lon) FILTER (WHERE {cond})"]
+    sql = f"SELECT {', '.join(cols)} FROM {s.table} WHERE {s.where.sql} AND ({' OR '.join(conds)})"
+    row = [int(x or 0) for x in con.execute(sql, params).fetchone()]
+    return [(row[2 * i], row[2 * i + 1]) for i in range(len(periods))]
 
 
 def _kpi_values_many(con, f: Filters, periods: list[Filters], summary: bool | None) -> list[dict[str, int]]:
