@@ -256,6 +256,16 @@ def month_filters(f: Filters, month: date) -> Filters:
     return f.replace(date_from=start, date_to=end)
 
 
+def last_months(f: Filters, n: int = 12) -> Filters:
+    """The filters over the `n` calendar months ending with the month of `f.date_to` (unchanged without an end)."""
+    if f.date_to is None:
+        return f
+    y, m = f.date_to.year, f.date_to.month - (n - 1)
+    while m < 1:
+        y, m = y - 1, m + 12
+    return f.replace(date_from=date(y, m, 1))
+
+
 # ---------------------------------------------------------------- drill-down
 def street_at(lon: float, lat: float) -> dict | None:
     """District and street containing a WGS84 point, or None outside Beijing."""

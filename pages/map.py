@@ -115,6 +115,13 @@ fm = maps.preset_filters(f, problem, _topics(cur, version)) if problem and probl
 st.caption(f"筛选条件：{fm.describe()}")
 view = st.segmented_control("视图", VIEWS, default=VIEWS[0], key="map_view") or VIEWS[0]
 
+if view != VIEWS[0] and fm.date_to is not None:
+    period = st.segmented_control("期间", ["近 12 个月", "所选日期"], default="近 12 个月", key="map_period",
+                                  help="月度点位图谱与热点分析默认看截至所选结束日期的近 12 个月") or "近 12 个月"
+    if period == "近 12 个月":
+        fm = maps.last_months(fm, 12)
+        st.caption(f"分析期间：{fm.date_from} 至 {fm.date_to}")
+
 total, located = maps.counts(cur, fm)
 if total == 0:
     st.info("所选条件下暂无工单，请放宽日期、区域或问题等筛选条件。")

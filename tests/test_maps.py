@@ -124,6 +124,13 @@ def test_monthly_counts_and_month_filters(tiny_con):
     assert (f.date_from, f.date_to) == (date(2024, 2, 1), date(2024, 2, 29))
 
 
+def test_last_months():
+    f = maps.last_months(Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31)), 12)
+    assert (f.date_from, f.date_to) == (date(2024, 4, 1), date(2025, 3, 31))
+    assert maps.last_months(Filters(date_to=date(2025, 1, 15)), 2).date_from == date(2024, 12, 1)
+    assert maps.last_months(Filters(), 12) == Filters()
+
+
 def test_tickets_near_a_click(tiny_con):
     df = maps.tickets_near(tiny_con, MARCH, 116.4206, 39.9088, radius_m=100)
     assert list(df["ticket_id"]) == ["T01", "T02"]
