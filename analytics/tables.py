@@ -178,3 +178,31 @@ def table_bytes(df: pd.DataFrame, fmt: str, **kwargs) -> bytes:
         kwargs.pop("sheet", None)
         return to_csv_bytes(df, **kwargs)
     raise ValueError(f"fmt must be xlsx or csv, got {fmt!r}")
+
+
+def figure_table(fig) -> pd.DataFrame:
+    """The numbers behind a plotly figure as a long table (series, category, value), for "download data".
+
+    Bars (either orientation), lines/points, funnels, pies and choropleths are read; other traces
+    (maps of points, heatmaps) are skipped. Empty when nothing could be read.
+    """
+    rows = []
+    for i, tr in enumerate(fig.data):
+        kind = tr.type
+        name = getattr(tr, "name", None) or (f"系列{i + 1}" if len(fig.data) > 1 else "")
+        if kind in ("bar", "scatter", "funnel", "scattergl"):
+            x, y = getattr(tr, "x", None), getattr(tr, "y", None)
+            if x is None or y is None:
+                continue
+            horizontal = getattr(tr, "orientation", None) == "h" or kind == "funnel"
+            cats, vals = (y, x) if horizontal else (x, y)
+            rows += [(name, c, v) for c, v in zip(list(cats), list(vals), strict=False) if c is not None]
+        elif kind == "pie":
+            rows += [(name, c, v) for c, v in zip(list(tr.labels or []), list(tr.values or []), strict=False)]
+        elif kind in ("choropleth", "choroplethmap", "choroplethmapbox"):
+            labels = tr.text if tr.text is not None and not isinstance(tr.text, str) else tr.locations
+            rows += [(name, c, v) for c, v in zip(list(labels or []), list(tr.z or []), strict=False)]
+    df = pd.DataFrame(rows, columns=["系列", "类别", "数值"])
+    if df["系列"].fillna("").eq("").all():
+        df = df.drop(columns=["系列"])
+    return df

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import date
 
+import openpyxl
 import plotly.graph_objects as go
 import pytest
 from PIL import Image
@@ -182,6 +183,7 @@ def test_every_chart_and_table_on_the_pages_has_download_buttons(app_downloads):
         labels = _buttons(at)
         charts_n, tables_n = len(at.get("plotly_chart")), len(at.dataframe)
         assert labels.count("⬇ PNG") == labels.count("⬇ SVG") == labels.count("⬇ PDF") == charts_n, page
+        assert labels.count("⬇ 数据") == charts_n, page
         assert labels.count("⬇ XLSX") == labels.count("⬇ CSV") == tables_n, page
         seen[page or "overview"] = (charts_n, tables_n)
     assert seen["overview"][0] >= 4 and seen["pages/funnel.py"][1] >= 1 and seen["pages/tickets.py"][1] == 1
@@ -189,6 +191,10 @@ def test_every_chart_and_table_on_the_pages_has_download_buttons(app_downloads):
     png_name = next(n for n in made if n.endswith(".png"))
     img = Image.open(io.BytesIO(made[png_name]()))
     assert img.format == "PNG" and img.size[0] == 2 * export.DEFAULT_WIDTH
+    # A chart's numbers as XLSX (read back from the figure): the overview's district ranking.
+    ws = openpyxl.load_workbook(io.BytesIO(made["各区排名.xlsx"]())).active
+    cells = {(r[0], r[1]) for r in ws.iter_rows(values_only=True) if len(r) > 1}
+    assert ("朝阳区", 4) in cells and ("海淀区", 2) in cells
     # The ticket list exports masked: T01's phone never appears in clear.
     csv_name = next(n for n in made if n.endswith(".csv") and n.startswith("工单清单"))
     data = made[csv_name]()

@@ -118,3 +118,18 @@ def test_table_bytes_dispatch():
     assert tables.table_bytes(RISKY, "xlsx")[:2] == b"PK"
     with pytest.raises(ValueError):
         tables.table_bytes(RISKY, "ods")
+
+
+def test_figure_table_reads_the_numbers_behind_charts():
+    import plotly.graph_objects as go
+
+    bar = go.Figure(go.Bar(x=[4, 3], y=["朝阳区", "东城区"], orientation="h"))
+    assert tables.figure_table(bar).values.tolist() == [["朝阳区", 4], ["东城区", 3]]
+    two = go.Figure([go.Scatter(x=["2025-03", "2025-04"], y=[12, 9], name="本期"),
+                     go.Scatter(x=["2025-03"], y=[5], name="去年同期")])
+    assert tables.figure_table(two).values.tolist() == [["本期", "2025-03", 12], ["本期", "2025-04", 9],
+                                                        ["去年同期", "2025-03", 5]]
+    funnel = go.Figure(go.Funnel(y=["工单", "线索"], x=[12, 5]))
+    assert tables.figure_table(funnel).values.tolist() == [["工单", 12], ["线索", 5]]
+    ws = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(tables.figure_table(bar)))).active
+    assert [c.value for c in ws[1]] == ["类别", "数值"] and ws["B2"].value == 4

@@ -70,8 +70,17 @@ def _export_problem() -> str | None:
     return None
 
 
-def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, export_name: str | None = None):
-    """PNG/SVG/PDF buttons for a figure; bytes are rendered on click."""
+def _chart_data(fig: go.Figure, data: pd.DataFrame | None, title: str, note: str) -> bytes:
+    frame = data if data is not None else tables.figure_table(fig)
+    return tables.to_xlsx_bytes(frame, title=title, note=note or None)
+
+
+def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, export_name: str | None = None,
+                    data: pd.DataFrame | None = None):
+    """PNG/SVG/PDF buttons for a figure, plus its numbers as XLSX; bytes are made on click.
+
+    `data` is the table behind the chart (default: read back from the figure's traces).
+    """
     problem = _export_problem()
     if problem:
         st.caption(f"⚠️ 图表下载不可用：{problem}")
@@ -86,15 +95,21 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
             f"⬇ {fmt.upper()}", data=functools.partial(_chart_bytes, fig, fmt, name, sub),
             file_name=export.safe_filename(base, fmt), mime=export.MIME[fmt], key=f"{key}__dl_{fmt}",
             on_click="ignore", type="tertiary", help=f"下载图表（{fmt.upper()}，含标题、筛选条件、数据来源和导出日期）")
+    note = filters.describe() if filters is not None else sub
+    row.download_button(
+        "⬇ 数据", data=functools.partial(_chart_data, fig, data, name, note),
+        file_name=export.safe_filename(base, "xlsx"), mime=tables.XLSX_MIME, key=f"{key}__dl_data",
+        on_click="ignore", type="tertiary", help="下载图表背后的数字（XLSX）")
 
 
 def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, height: int | None = None,
-          filters=None, export_name: str | None = None, downloads: bool = True):
+          filters=None, export_name: str | None = None, downloads: bool = True, data: pd.DataFrame | None = None):
     """Draw a plotly figure with download buttons under it.
 
     With select=True, return the selection event (points clicked), else None.
     `filters` (default: the sidebar selection) goes into the export subtitle;
-    `export_name` names the file (default: the title).
+    `export_name` names the file (default: the title); `data` is the table offered as "⬇ 数据"
+    (default: the numbers read back from the figure).
     """
     if height:
         fig.update_layout(height=height)
@@ -105,7 +120,7 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
     else:
         st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if downloads:
-        chart_downloads(fig, key=key, title=title, filters=filters, export_name=export_name)
+        chart_downloads(fig, key=key, title=title, filters=filters, export_name=export_name, data=data)
     return event
 
 
