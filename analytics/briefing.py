@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import export, overview, theme
+from analytics import export, overview, privacy, theme
 from analytics.filters import Filters
 from geo import grid as geogrid
 
@@ -171,6 +171,8 @@ def hotspots(con, f: Filters, limit: int = HOTSPOT_LIMIT) -> pd.DataFrame:
     if len(df):
         lon, lat = g.centre(df["gi"], df["gj"])
         df = df.assign(lon=lon, lat=lat)
+        if privacy.enabled():  # citizens sometimes write a phone number into the address
+            df["address"] = df["address"].map(privacy.mask_text)
     return df
 
 
