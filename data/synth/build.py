@@ -264,7 +264,8 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
     tables are refreshed once. Files go to out_dir (kept) or a temporary directory (removed unless keep_files).
     With `parallel` (and more than one chunk) a worker process generates the next chunk while this process
     imports the previous one (at most two written chunks wait), which uses both cores. The output does not
-    depend on it.
+    depend on it. The worker is started with "spawn": a script calling this needs the usual
+    `if __name__ == "__main__":` guard (manage.py has it).
     """
     import shutil
     import tempfile

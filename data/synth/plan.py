@@ -242,14 +242,18 @@ def make_plan(seed: int, n_tickets: int, years: int, end: dt.date, places: Place
 
 
 def _chunks(per_day: np.ndarray, chunk_rows: int) -> list[tuple[int, int]]:
-    """Consecutive day ranges of at most chunk_rows tickets (a single day is never split)."""
-    out = []
-    s = 0
-    acc = 0
-    for d, n in enumerate(per_day):
-        if acc and acc + n > chunk_rows:
-            out.append((s, d))
-            s, acc = d, 0
-        acc += int(n)
-    out.append((s, len(per_day)))
+    """Consecutive day ranges of at most chunk_rows tickets and similar sizes (a day is never split)."""
+    total = int(per_day.sum())
+    room = max(chunk_rows - int(per_day.max()), 1)
+    n_chunks = max(1, -(-total // room))
+    if n_chunks == 1 and total <= chunk_rows:
+        return [(0, len(per_day))]
+    cum = np.cumsum(per_day)
+    targets = total * np.arange(1, n_chunks) / n_chunks
+    cuts = np.unique(np.searchsorted(cum, targets, side="right"))
+    bounds = [0, *[int(c) for c in cuts if 0 < c < len(per_day)], len(per_day)]
+    out = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    sizes = [int(per_day[a:b].sum()) for a, b in out]
+    if max(sizes) > chunk_rows:  # pragma: no cover - guarded by `room`
+        raise ValueError(f"a day holds more than {chunk_rows} tickets; use a larger --chunk-rows")
     return out
