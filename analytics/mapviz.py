@@ -380,12 +380,18 @@ def hotspot_map(gi_cells: pd.DataFrame, grid, table: pd.DataFrame, *, fit: bool 
         ).add_to(m)
     if len(table):
         x, y = to_display(table["lon"].to_numpy(float), table["lat"].to_numpy(float), target)
-        for xi, yi, r in zip(x, y, table.itertuples(index=False), strict=True):
+        rows = list(zip(x, y, table.itertuples(index=False), strict=True))
+        # repeat places first and small, statistical hotspots last and large: hotspots stay on top
+        rows.sort(key=lambda t: (t[2].kind == "统计热点", t[2].n))
+        for xi, yi, r in rows:
+            is_hot = r.kind == "统计热点"
             is_repeat = bool(r.repeat)
             folium.CircleMarker(
-                [float(yi), float(xi)], radius=7 + min(10, math.sqrt(r.n)),
-                color="#212121" if is_repeat else "#ffffff", weight=2.5 if is_repeat else 1,
-                fill=True, fill_color=theme.PRIMARY if r.kind == "统计热点" else theme.PALETTE[3], fill_opacity=0.85,
+                [float(yi), float(xi)],
+                radius=(9 + min(12, math.sqrt(r.n))) if is_hot else (3 + min(6, math.sqrt(r.n) / 2)),
+                color="#212121" if is_repeat else "#ffffff", weight=2.5 if is_hot and is_repeat else 1,
+                fill=True, fill_color=theme.PRIMARY if is_hot else theme.PALETTE[3],
+                fill_opacity=0.9 if is_hot else 0.6,
                 tooltip=html.escape(f"#{r.rank} {r.kind} {r.street} {r.address}：{r.n} 件"
                                     + ("，重复" if is_repeat else "")),
             ).add_to(m)

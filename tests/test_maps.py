@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import maps, mapviz
+from analytics import hotspots, maps, mapviz
 from analytics.filters import Filters
 from geo import boundaries, crs
 from geo.grid import Grid, beijing_cells
@@ -165,11 +165,14 @@ def _render(m) -> str:
 def test_folium_maps_are_offline_with_local_assets(tiny_con):
     lay = maps.point_layer(tiny_con, MARCH, limit=100)
     grid = maps.point_layer(tiny_con, MARCH, limit=5)
+    hot = hotspots.hotspot_table(tiny_con, Filters())
+    assert len(hot.gi.clusters) == 4 and hot.gi.cells["hot"].any()
     built = {
         "choropleth": mapviz.choropleth_map(maps.area_values(tiny_con, MARCH, "street"), "street", "per_10k"),
         "points": mapviz.points_map(lay),
         "grid": mapviz.points_map(grid),
         "heat": mapviz.heat_map(lay),
+        "hotspots": mapviz.hotspot_map(hot.gi.cells, hot.gi.grid, hot.table),
     }
     for name, m in built.items():
         html = _render(m)
