@@ -205,7 +205,7 @@ def trend_figure(df: pd.DataFrame, grain: str) -> go.Figure:
     if df["n_last_year"].notna().any():
         fig.add_trace(go.Scatter(x=df["period"], y=df["n_last_year"].astype("float"), mode="lines",
                                  name="去年同期", line={"color": theme.GREY, "width": 2, "dash": "dash"}))
-    _style(fig, 420, legend=True)
+    _style(fig, 520, legend=True)
     fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
     fig.update_yaxes(title_text="工单量（件）", rangemode="tozero")
     fig.update_xaxes(tickformat="%m-%d" if grain == "day" else "%Y-%m-%d" if grain == "week" else "%Y-%m")
@@ -241,14 +241,28 @@ def topics_figure(df: pd.DataFrame) -> go.Figure:
 
 
 def funnel_figure(stages: pd.DataFrame) -> go.Figure:
-    if int(stages["n"].iloc[0]) == 0:
+    """The pipeline as a funnel. When tickets outnumber the tickets feeding clues more than tenfold, the
+    tickets bar would flatten every other stage into a line, so the funnel starts at the clue tickets and
+    a note above it gives the ticket count."""
+    n0 = int(stages["n"].iloc[0])
+    if n0 == 0:
         return theme.empty_figure("本期无工单")
-    fig = go.Figure(go.Funnel(y=stages["label"], x=stages["n"], textinfo="value+percent previous",
-                              texttemplate="%{value:,}（占上一环节 %{percentPrevious:.1%}）",
-                              marker={"color": [theme.PRIMARY, "#D32F2F", theme.ACCENT, "#2E7D32", "#00838F"]},
-                              connector={"line": {"color": theme.GREY}}))
+    colours = [theme.PRIMARY, "#D32F2F", theme.ACCENT, "#2E7D32", "#00838F"]
+    shown, note = stages, None
+    n1 = int(stages["n"].iloc[1])
+    if n1 and n0 > 10 * n1:
+        shown, colours = stages.iloc[1:], colours[1:]
+        note = f"受理工单 {n0:,} 件，其中 {n1 / n0:.2%} 形成线索（下图自形成线索的工单起）"
+    vals = [int(v) for v in shown["n"]]
+    text = [f"{v:,}" if i == 0 else f"{v:,}（占上一环节 {v / vals[i - 1]:.1%}）" if vals[i - 1] else f"{v:,}"
+            for i, v in enumerate(vals)]
+    fig = go.Figure(go.Funnel(y=shown["label"], x=vals, text=text, textinfo="text",
+                              marker={"color": colours}, connector={"line": {"color": theme.GREY}}))
     _style(fig, 400)
-    fig.update_layout(margin={"l": 130, "r": 30})
+    fig.update_layout(margin={"l": 130, "r": 30, "t": 50 if note else 30})
+    if note:
+        fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=1.08, xanchor="left", showarrow=False,
+                           font={"size": 13, "color": "#616161"})
     return fig
 
 
@@ -466,7 +480,7 @@ def build(con: duckdb.DuckDBPyConnection, f: Filters, *, title: str = PACK_TITLE
         funnel_caption = "本期无工单。"
 
     sections = {
-        "trend": Section("trend", "二、受理趋势", trend_caption, trend_figure(tr, grain), height=400),
+        "trend": Section("trend", "二、受理趋势", trend_caption, trend_figure(tr, grain), height=520),
         "ranking": Section("ranking", f"三、各{area_word}工单量排名", rank_caption,
                            ranking_figure(ranking, limit=16 if not one_district else 15), height=560),
         "topics": Section("topics", "四、热点专项", topic_caption, topics_figure(topics), height=360),
