@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.helpers import goto, wait_for_app
+from tests.browser.helpers import assert_no_errors, goto, wait_for_app
 
 
 def _charts(page):
@@ -25,8 +25,9 @@ def _click_bar(page, chart, index: int = -1) -> None:
 def test_topics_page_offline_without_errors(page, app_url):
     goto(page, app_url, "/topics")
     assert page.locator("h1").first.inner_text().endswith("热点")
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert_no_errors(page)
     page.get_by_text("共 12 件工单", exact=False).first.wait_for()
+    assert_no_errors(page)
     assert _charts(page).count() >= 4
     # The treemap drew its cells (plotly ran, all assets local).
     assert _charts(page).nth(0).locator("g.slice").count() == 16 + 1      # 16 categories + the root
@@ -41,7 +42,7 @@ def test_click_a_word_shows_its_tickets(page, app_url):
     bars.first.wait_for()
     _click_bar(page, words_chart, bars.count() - 2)
     page.get_by_text("示例工单：“路口”").wait_for()
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert_no_errors(page)
 
 
 def test_click_a_category_bar_narrows_the_filters_and_can_be_undone(page, app_url):
@@ -54,3 +55,4 @@ def test_click_a_category_bar_narrows_the_filters_and_can_be_undone(page, app_ur
     page.get_by_role("button", name="撤销").click()
     wait_for_app(page)
     page.get_by_text("共 12 件工单", exact=False).first.wait_for()
+    assert_no_errors(page)
