@@ -314,15 +314,20 @@ def tickets_in_cell(con, f: Filters, grid: Grid, gi: int, gj: int, limit: int = 
     return privacy.mask_frame(con.execute(sql, params).df()).drop(columns=["complainant_name"])
 
 
-def tickets_by_ids(con, ids, limit: int = 1000) -> pd.DataFrame:
-    """The tickets with these ids, latest first, masked (drill-down from hotspots)."""
+def tickets_by_ids(con, ids, limit: int = 1000, f: Filters | None = None) -> pd.DataFrame:
+    """The tickets with these ids, latest first, masked (drill-down from hotspots).
+
+    `f` (the filters the ids came from) lets DuckDB skip row groups outside the dates.
+    """
     ids = [str(i) for i in ids][:limit]
     if not ids:
         return pd.DataFrame(columns=list(TICKET_COLUMNS))
+    w = (f or Filters()).where(prefix="x")
     cols = ", ".join(TICKET_COLUMNS)
     sql = f"""
         SELECT {cols}, complainant_name FROM tickets
-        WHERE ticket_id IN (SELECT unnest($ids::VARCHAR[]))
+        WHERE {w.sql} AND ticket_id IN (SELECT unnest($ids::VARCHAR[]))
         ORDER BY received_at DESC
     """
-    return privacy.mask_frame(con.execute(sql, {"ids": ids}).df()).drop(columns=["complainant_name"])
+    df = con.execute(sql, {**w.params, "ids": ids}).df()
+    return privacy.mask_frame(df).drop(columns=["complainant_name"])

@@ -43,7 +43,8 @@ class VisitList:
     total_hotspots: int
 
 
-def visit_rows(con, table: pd.DataFrame, top: int = DEFAULT_TOP, n_texts: int = LATEST_TEXTS) -> pd.DataFrame:
+def visit_rows(con, table: pd.DataFrame, top: int = DEFAULT_TOP, n_texts: int = LATEST_TEXTS,
+               f: Filters | None = None) -> pd.DataFrame:
     """The top rows of a ranked hotspot table with coordinates in both systems and the latest masked texts."""
     t = table.head(top).copy()
     if t.empty:
@@ -54,7 +55,7 @@ def visit_rows(con, table: pd.DataFrame, top: int = DEFAULT_TOP, n_texts: int = 
     t["lon_wgs84"], t["lat_wgs84"] = lon.round(6), lat.round(6)
     t["lon_gcj02"], t["lat_gcj02"] = glon.round(6), glat.round(6)
     wanted = [i for ids in t["ticket_ids"] for i in ids[:n_texts]]
-    texts = hs.latest_texts(con, wanted).set_index("ticket_id")
+    texts = hs.latest_texts(con, wanted, f).set_index("ticket_id")
     lines = []
     for ids in t["ticket_ids"]:
         parts = []
@@ -74,7 +75,7 @@ def build(con, f: Filters, *, top: int = DEFAULT_TOP, cell_m: int = hs.DEFAULT_C
           hot: hs.Hotspots | None = None) -> VisitList:
     """Compute hotspots for `f` (unless given) and keep the top `top` as the visit list."""
     hot = hot or hs.hotspot_table(con, f, cell_m)
-    rows = visit_rows(con, hot.table, top)
+    rows = visit_rows(con, hot.table, top, f=f)
     notes = list(hot.notes)
     if len(hot.table) > top:
         notes.append(f"共 {len(hot.table)} 处热点/重复点位，清单列出前 {top} 处")

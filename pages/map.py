@@ -239,7 +239,7 @@ else:
         if rows:
             r = hot.table.iloc[rows[0]]
             ids = list(r["ticket_ids"])
-            _show_tickets(maps.tickets_by_ids(cur, ids), f"#{r['rank']} {r['street']} {r['address']}")
+            _show_tickets(maps.tickets_by_ids(cur, ids, f=fm), f"#{r['rank']} {r['street']} {r['address']}")
             where = maps.street_at(float(r["lon"]), float(r["lat"]))
             if where:
                 _street_actions(where, "map_hot")
