@@ -338,7 +338,8 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
     chunk = max(1000, int(settings.get("HOTLINE_IMPORT_CHUNK_ROWS")))
     n_chunks = max(1, math.ceil(src.rows / chunk))
     params = clean.base_params()
-    stage_sql = _stage_sql(K, colmap, m, params)
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _src)").fetchall())
+    stage_sql = _stage_sql(K, colmap, m, params, types)
     final_sql = _final_sql(K, rules, params)
     for i in range(n_chunks):
         lo, hi = i * chunk, min(src.rows, (i + 1) * chunk)
@@ -369,7 +370,17 @@ def _text_fields(K: Kind) -> list[str]:
     return [f.name for f in K.fields if f.type in ("short", "long") and f.name != "crs"]
 
 
-def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> tuple[str, str]:
+TYPED_TIME = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+TYPED_NUM = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
+
+
+def _stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None) -> tuple[str, str]:
+    """SQL of the two staging statements: clean texts, then typed values.
+
+    `types` (source column -> DuckDB type) lets typed Parquet columns skip the text round trip:
+    a TIMESTAMP column is used as it is instead of being printed and parsed again.
+    """
+    types = types or {}
     inner, outer = ["rowid + 1 AS _row"], ["_row"]
     if m.date_formats:
         params["user_formats"] = m.date_formats
@@ -398,9 +409,17 @@ def _stage_sql(K: Kind, colmap: dict, m, params: dict) -> tuple[str, str]:
         if f.name == K.key and m.id_prefix:
             params["id_prefix"] = m.id_prefix
             t = f"($id_prefix || {t})"
-        inner.append(f"{t} AS t_{f.name}")
         tn = f"t_{f.name}"
-        if f.type == "time":
+        src_type = types.get(cols[0], "VARCHAR").split("(")[0] if cols and len(cols) == 1 else "VARCHAR"
+        typed = (f.type == "time" and src_type in TYPED_TIME) or (f.type == "num" and src_type in TYPED_NUM)
+        typed = typed and f.name not in m.values and f.name not in m.defaults
+        # a typed column needs no text cleaning: its text form only tells "empty" from "unreadable"
+        inner.append(f"{raw if typed else t} AS {tn}")
+        if typed:
+            target = "TIMESTAMP" if f.type == "time" else "DOUBLE"
+            inner.append(f"CAST({clean.q(cols[0])} AS {target}) AS v_{f.name}")
+            outer += [f"v_{f.name} AS {f.name}", f"{tn} AS {f.name}_txt"]
+        elif f.type == "time":
             outer += [f"{clean.time_sql(tn, bool(m.date_formats))} AS {f.name}", f"{tn} AS {f.name}_txt"]
         elif f.type == "num":
             outer += [f"TRY_CAST({tn} AS DOUBLE) AS {f.name}", f"{tn} AS {f.name}_txt"]
@@ -665,7 +684,8 @@ def quarantine(con, rep: ImportReport, K: Kind, src: readers.Source) -> None:
     SELECT $import_id, $file, $sheet, c._row, $kind, c._reason, c._detail, c.{K.key},
            CAST(to_json(s.r) AS VARCHAR), $now
     FROM _clean c
-    JOIN (SELECT rowid + 1 AS _r, x AS r FROM _src x) s ON s._r = c._row
+    JOIN (SELECT rowid + 1 AS _r, x AS r FROM _src x
+          WHERE rowid + 1 IN (SELECT _row FROM _clean WHERE _reason IS NOT NULL)) s ON s._r = c._row
     WHERE c._reason IS NOT NULL
     ORDER BY c._row
     """
@@ -696,7 +716,7 @@ def merge(con, rep: ImportReport, K: Kind) -> bool:
     """Insert new rows, replace changed ones, leave identical ones; returns whether anything changed."""
     key, table = K.key, K.table  # names from the field table, never from input
     cols = store_columns(K)
-    con.execute("CREATE OR REPLACE TEMP TABLE _final AS SELECT * FROM _clean WHERE _reason IS NULL AND NOT _dup")
+    con.execute("CREATE OR REPLACE TEMP VIEW _final AS SELECT * FROM _clean WHERE _reason IS NULL AND NOT _dup")
     sql = f"""
     CREATE OR REPLACE TEMP TABLE _cmp AS
     SELECT f.{key} AS k, bool_or(t.{key} IS NOT NULL) AS existed,
@@ -716,11 +736,15 @@ def merge(con, rep: ImportReport, K: Kind) -> bool:
     if upd:
         sql = f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM _cmp WHERE changed)"
         con.execute(sql)
-    order = " ORDER BY received_at" if K.name == "tickets" else ""
+    # rows keep the file's order (exports come sorted by time, which keeps DuckDB's zonemaps useful);
+    # sorting a million wide rows here would cost more than the whole cleaning of a chunk
+    if ins and not upd and not same:
+        where = ""  # everything is new: no need to look the ids up again
+    else:
+        where = f"WHERE {key} IN (SELECT {key} FROM _changed_ids)"
     sql = f"""
     INSERT INTO {table} ({', '.join(cols)}, row_hash, import_id, updated_at)
-    SELECT {', '.join(cols)}, row_hash, $import_id, $now FROM _final
-    WHERE {key} IN (SELECT {key} FROM _changed_ids){order}
+    SELECT {', '.join(cols)}, row_hash, $import_id, $now FROM _final {where}
     """
     con.execute(sql, {"import_id": rep.import_id, "now": _now()})
     if K.name == "clues":
