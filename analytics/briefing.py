@@ -18,6 +18,7 @@ import base64
 import functools
 import html
 import io
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -392,7 +393,6 @@ def _grain(f: Filters) -> str:
 def build(con: duckdb.DuckDBPyConnection, f: Filters, *, title: str = PACK_TITLE,
           today: date | None = None) -> Briefing:
     """Gather every number and figure of the pack for the selection `f` (dates and district)."""
-    export.start_server()  # Chromium starts (about 2-4 s) while the queries run
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -520,7 +520,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif; color: #212121; margin: 0; font-size: 10.5pt; }
 .page { height: 265mm; overflow: hidden; page-break-after: always; position: relative; }
-.page:last-child { page-break-after: auto; }
+.page.last { page-break-after: auto; }
 h1 { font-size: 26pt; color: #B71C1C; margin: 0 0 6mm 0; letter-spacing: 1px; }
 h2 { font-size: 14pt; color: #B71C1C; border-left: 5px solid #B71C1C; padding-left: 3mm; margin: 0 0 2mm 0; }
 .caption { font-size: 10.5pt; margin: 0 0 3mm 0; line-height: 1.5; }
@@ -601,15 +601,24 @@ def _kpi_cards(b: Briefing) -> str:
     return f'<div class="kpis">{"".join(cards)}</div><div class="rates">{rates}</div>'
 
 
+def _fig(s: Section, images: dict[str, bytes], cls: str = "fig") -> str:
+    """The figure as an inline image, or a placeholder the print page fills with plotly.js (see render_pdf)."""
+    if s.key in images:
+        return _img(images[s.key], s.fmt, cls)
+    if s.figure is None:
+        return ""
+    return f'<img class="{cls}" data-fig="{_e(s.key)}" alt=""/>'
+
+
 def _section(s: Section, images: dict[str, bytes]) -> str:
-    fig = _img(images[s.key], s.fmt) if s.key in images else ""
+    fig = _fig(s, images)
     return f'<div class="section"><h2>{_e(s.heading)}</h2><p class="caption">{_e(s.caption)}</p>{fig}</div>'
 
 
 def _map_section(s: Section, images: dict[str, bytes]) -> str:
     side = "".join(f"<div>{_e(a)}</div>" for a in s.aside) or "<div>无</div>"
     return (f'<div class="section"><h2>{_e(s.heading)}</h2><p class="caption">{_e(s.caption)}</p>'
-            f'<div class="maprow">{_img(images[s.key], s.fmt, "")}<div class="side"><b>工单最多的地区</b>{side}'
+            f'<div class="maprow">{_fig(s, images, "")}<div class="side"><b>工单最多的地区</b>{side}'
             f'<div class="note">底图为区/街乡边界，颜色越深工单越多；蓝色圆点为 1 公里网格，圆点越大工单越多。</div>'
             f'</div></div></div>')
 
@@ -657,7 +666,7 @@ def to_html(b: Briefing, images: dict[str, bytes]) -> str:
     p4 = f'<div class="page">{_section(sec["funnel"], images)}{_funnel_table(b)}</div>'
     m = [_map_section(sec[f"map_{t}"], images) for t in TOPICS_MAPPED]
     p5 = f'<div class="page">{m[0]}{m[1]}</div>'
-    p6 = f'<div class="page">{m[2]}{_hotspot_table(b)}</div>'
+    p6 = f'<div class="page last">{m[2]}{_hotspot_table(b)}</div>'
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(b.title)}</title>'
             f'<style>{CSS}</style></head><body>{cover}{p2}{p3}{p4}{p5}{p6}</body></html>')
 
@@ -686,7 +695,26 @@ def _is_local(url: str) -> bool:
     return url.startswith(("data:", "about:", "blob:")) or url.startswith(("http://127.0.0.1", "http://localhost"))
 
 
-def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "", report: dict | None = None) -> bytes:
+# Fill every <img data-fig> with an SVG drawn by the page's own plotly.js (the same SVG kaleido would make).
+FILL_FIGURES_JS = """async (figs) => {
+    const imgs = Array.from(document.querySelectorAll('img[data-fig]'));
+    for (const img of imgs) {
+        const f = figs[img.dataset.fig];
+        const url = await Plotly.toImage({data: f.data, layout: f.layout}, {format: 'svg', width: f.width,
+                                                                            height: f.height});
+        await new Promise((ok, bad) => { img.onload = ok; img.onerror = bad; img.src = url; });
+    }
+    return imgs.length;
+}"""
+
+
+def _figure_specs(b: Briefing) -> dict:
+    return {k: {**json.loads(s.figure.to_json()), "width": s.width, "height": s.height}
+            for k, s in b.sections.items() if s.figure is not None}
+
+
+def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "", report: dict | None = None,
+               figures: dict | None = None) -> bytes:
     """Print the HTML to an A4 PDF with page numbers, in headless Chromium, all network requests blocked.
 
     Pages whose content would be cut off are retried in a compact layout; `report["overflow"]` lists
@@ -710,6 +738,9 @@ def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "", repo
                     page.route("**/*", lambda route: route.continue_() if _is_local(route.request.url)
                                else route.abort())
                     page.set_content(doc_html, wait_until="load")
+                    if figures:  # plotly.js from the local package, injected as text: no request at all
+                        page.add_script_tag(path=str(export.plotlyjs_path()))
+                        page.evaluate(FILL_FIGURES_JS, figures)
                     page.evaluate("document.fonts.ready")
                     over = page.evaluate(OVERFLOW_JS)
                     if over:  # something would be cut off: shrink maps and type, then check again
@@ -740,13 +771,16 @@ def render_pdf(doc_html: str, *, title: str = PACK_TITLE, period: str = "", repo
     return export.fix_pdf_unicode(result["pdf"])
 
 
-def to_pdf(b: Briefing) -> bytes:
+def to_pdf(b: Briefing, *, kaleido: bool = False) -> bytes:
+    """The pack as an A4 PDF. Figures are drawn by plotly.js inside the printing Chromium (one browser,
+    no kaleido start); kaleido=True renders them with the shared kaleido server first instead."""
     t0 = time.perf_counter()
-    images = render_images(b)
+    images = render_images(b) if kaleido else {}
     b.timings["images"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     report: dict = {}
-    pdf = render_pdf(to_html(b, images), title=b.title, period=b.period, report=report)
+    pdf = render_pdf(to_html(b, images), title=b.title, period=b.period, report=report,
+                     figures=None if kaleido else _figure_specs(b))
     b.overflow = report.get("overflow", [])
     b.timings["pdf"] = time.perf_counter() - t0
     return pdf

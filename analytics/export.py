@@ -114,7 +114,7 @@ def chromium_path() -> str:
     )
 
 
-def _plotlyjs_path() -> Path:
+def plotlyjs_path() -> Path:
     import plotly
 
     p = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -125,7 +125,7 @@ def _plotlyjs_path() -> Path:
 
 def server_kwargs() -> dict:
     """How the kaleido server is started: local Chromium, local plotly.js, MathJax off (no CDN)."""
-    return {"path": chromium_path(), "mathjax": False, "plotlyjs": str(_plotlyjs_path())}
+    return {"path": chromium_path(), "mathjax": False, "plotlyjs": str(plotlyjs_path())}
 
 
 def _start_server() -> None:
