@@ -117,6 +117,7 @@ def emerging_table(em: pd.DataFrame, *, top: int = 50) -> pd.DataFrame:
         "词语/分类": d["key"],
         "本期工单": d["x"].astype("int64"),
         "基线工单": d["y"].astype("int64"),
+        "按基线预期": d["expected"].round(1),
         "本期每万件": d["rate_now"].round(1),
         "基线每万件": d["rate_base"].round(1),
         "比值": [fmt(v) for v in d["ratio"]],

@@ -305,7 +305,7 @@ FROM {src}
 WHERE {where} AND ({day} BETWEEN $c0 AND $c1 OR {day} BETWEEN $b0 AND $b1)
 """
 
-EMERGING_COLUMNS = ["key", "x", "y", "rate_now", "rate_base", "ratio", "ci_low", "ci_high", "p", "q",
+EMERGING_COLUMNS = ["key", "x", "y", "expected", "rate_now", "rate_base", "ratio", "ci_low", "ci_high", "p", "q",
                     "significant", "new"]
 
 
@@ -313,11 +313,12 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
              periods: int = 3, min_count: int = 5, alpha: float = 0.05) -> pd.DataFrame:
     """Words, phrases or level-3 categories whose share of tickets rose significantly against a baseline.
 
-    Columns: key, x (tickets now), y (tickets in the baseline), rate_now and
+    Columns: key, x (tickets now), y (tickets in the baseline), expected (tickets
+    expected now from the baseline share and this period's volume), rate_now and
     rate_base (per 10,000 tickets of each period), ratio (rate ratio), ci_low
     and ci_high (95% exact interval of the ratio), p (one-sided), q
     (Benjamini-Hochberg), significant (q < alpha and ratio > 1), new (y == 0).
-    Sorted: significant first, then by the interval's lower bound. `attrs`
+    Sorted: significant first, then by p-value (strongest evidence first). `attrs`
     holds n_now, n_base, windows, tested (how many keys were tested),
     test (the test's name), message (why nothing can be tested, or ""),
     baseline_partial (the baseline starts before the first day with data)
@@ -390,13 +391,14 @@ def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05)
         ci_low = lo_p / (1 - lo_p) * odds
         ci_high = np.where(hi_p < 1, hi_p / (1 - hi_p) * odds, np.inf)
     out = pd.DataFrame({
-        "key": list(keys), "x": x, "y": y,
+        "key": list(keys), "x": x, "y": y, "expected": m * p0,
         "rate_now": x / n_now * 10_000, "rate_base": y / n_base * 10_000,
         "ratio": ratio, "ci_low": ci_low, "ci_high": ci_high, "p": p, "q": q,
     })
     out["significant"] = (out["q"] < alpha) & (out["x"] / n_now > out["y"] / n_base)
     out["new"] = out["y"] == 0
-    return out.sort_values(["significant", "ci_low", "x", "key"], ascending=[False, False, False, True],
+    # Strongest evidence first (a confident rise on many tickets before a small new word).
+    return out.sort_values(["significant", "p", "x", "key"], ascending=[False, True, False, True],
                            ignore_index=True)
 
 

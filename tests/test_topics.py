@@ -117,6 +117,7 @@ def test_emerging_exact_on_tiny(tiny_con):
     # P(X >= 3 | X + Y = 4, p0 = 12/15) = 0.8^4 + 4 * 0.8^3 * 0.2
     assert row["p"] == pytest.approx(0.8192)
     assert row["ratio"] == pytest.approx((3 / 12) / (1 / 3))
+    assert row["expected"] == pytest.approx(4 * 0.8)                # m * p0
     assert not em["significant"].any()
     # words in >= 2 March tickets: 井盖 路口 八里庄 兴谷 工地 市场 建国门 施工 污水 望京
     assert em.attrs["tested"] == len(em) == 10
@@ -235,6 +236,7 @@ def test_planted_surge_is_detected_and_one_to_three_is_not(gen_con):
     sig = set(em.loc[em["significant"], "key"])
     assert sig == {"红绿灯", "路口", "危险"}
     assert set(em["key"].head(3)) == sig
+    assert em["p"].head(3).is_monotonic_increasing
     penlin = em.set_index("key").loc["喷淋"]
     assert (penlin["x"], penlin["y"]) == (3, 1) and not penlin["significant"] and penlin["p"] > 0.05
     for w in ("施工", "垃圾", "物业", "积水", "共享单车"):
