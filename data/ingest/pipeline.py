@@ -120,7 +120,7 @@ class ImportReport:
         label = KINDS[self.kind].label if self.kind in KINDS else "数据"
         if not self.ok:
             return f"导入失败：{where}\n{self.message}\n数据库未作任何修改。"
-        rate = f"，{self.rows_read / self.seconds:,.0f} 行/秒" if self.seconds > 0 and self.rows_read else ""
+        rate = f"，{self.rows_read / self.seconds:,.0f} 行/秒" if self.seconds > 0 and self.rows_read >= 1000 else ""
         lines = [
             f"导入完成：{where}（{label}，{self.format}{'，' + self.encoding if self.encoding else ''}）",
             f"读取 {self.rows_read:,} 行 = 新增 {self.inserted:,} + 更新 {self.updated:,} + 未变 {self.unchanged:,}"
@@ -474,8 +474,10 @@ def _bad_fields_sql(K: Kind, ftype: str) -> str:
 
 
 def _hash_sql(cols: list[str]) -> str:
-    parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in cols)
-    return f"md5(concat_ws(chr(31), {parts}))"
+    # DuckDB's 64-bit hash of the typed values: 5x cheaper than md5 of their text. It only has to tell a
+    # row from its own previous version; if a DuckDB upgrade changes the hash function, the next
+    # re-import of a file reports its rows as updated once (harmless).
+    return f"CAST(hash({', '.join(cols)}) AS VARCHAR)"
 
 
 def hash_columns(K: Kind) -> list[str]:
