@@ -17,6 +17,9 @@ controlled for the many words tested with Benjamini-Hochberg (q-values), only
 words with at least `min_count` tickets now are tested, and the effect size is
 the rate ratio with an exact (Clopper-Pearson) 95% interval. A word going from
 1 to 3 tickets gets p ≈ 0.3: not significant, so it cannot top the list.
+Repeated complaints make tickets clustered, not independent: an
+overdispersion factor is estimated from all tested words and, when above 1,
+the p-value is the larger of the exact and the quasi-binomial one.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ GRAINS = {"day": "day", "week": "week", "month": "month"}
 KINDS = ("word", "phrase", "category")
 BASELINES = ("previous", "year")
 UNCATEGORISED = "（未分类）"
-TEST_NAME = "精确条件二项检验（两期泊松率之比，按各期工单总量校正），Benjamini-Hochberg 法控制错误发现率"
+TEST_NAME = ("精确条件二项检验（两期泊松率之比，按各期工单总量校正；重复投诉造成过度离散时改用更保守的准二项检验），"
+             "Benjamini-Hochberg 法控制错误发现率")
 
 
 # --------------------------------------------------------------------------- sources
@@ -310,7 +314,8 @@ EMERGING_COLUMNS = ["key", "x", "y", "expected", "rate_now", "rate_base", "ratio
 
 
 def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", baseline: str = "previous",
-             periods: int = 3, min_count: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+             periods: int = 3, min_count: int = 5, alpha: float = 0.05,
+             overdispersion: bool = True) -> pd.DataFrame:
     """Words, phrases or level-3 categories whose share of tickets rose significantly against a baseline.
 
     Columns: key, x (tickets now), y (tickets in the baseline), expected (tickets
@@ -321,8 +326,8 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
     Sorted: significant first, then by p-value (strongest evidence first). `attrs`
     holds n_now, n_base, windows, tested (how many keys were tested),
     test (the test's name), message (why nothing can be tested, or ""),
-    baseline_partial (the baseline starts before the first day with data)
-    and first_day.
+    baseline_partial (the baseline starts before the first day with data),
+    first_day and dispersion (phi used; 1 = none, see dispersion()).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
@@ -342,6 +347,7 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
 
     (first_day,) = con.execute("SELECT min(day) FROM ticket_daily").fetchone()
     meta = {"n_now": n_now, "n_base": n_base, "windows": win, "tested": 0, "test": TEST_NAME, "message": "",
+            "dispersion": 1.0,
             "baseline_partial": first_day is not None and b0 < first_day, "first_day": first_day}
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EMERGING_COLUMNS})
     if n_now == 0:
@@ -369,19 +375,46 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
         meta["message"] = f"本期没有出现次数达到 {min_count} 的{'分类' if kind == 'category' else '词语'}，无可检验项。"
         empty.attrs.update(meta)
         return empty
+    phi = dispersion(counts["x"].to_numpy(), counts["y"].to_numpy(), n_now, n_base) if overdispersion else 1.0
+    meta["dispersion"] = phi
     out = rate_ratio_test(counts["key"].tolist(), counts["x"].to_numpy(), counts["y"].to_numpy(),
-                          n_now, n_base, alpha=alpha)
+                          n_now, n_base, alpha=alpha, phi=phi)
     out.attrs.update(meta)
     return out
 
 
-def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05) -> pd.DataFrame:
-    """The exact conditional test of emerging(), on arrays of counts (see the module docstring)."""
+def dispersion(x, y, n_now: int, n_base: int) -> float:
+    """Overdispersion of word counts between the periods (>= 1), estimated robustly from all tested words.
+
+    The exact test assumes tickets are independent; repeated complaints about
+    one matter (the same caller or place several times) make counts vary more.
+    phi = median of squared Pearson residuals / 0.455 (the median of chi2(1)),
+    so the few truly emerging words do not inflate it; at least 10 words are
+    needed, else 1.
+    """
+    x = np.asarray(x, dtype="float64")
+    m = x + np.asarray(y, dtype="float64")
+    if len(x) < 10:
+        return 1.0
+    p0 = n_now / (n_now + n_base)
+    r2 = (x - m * p0) ** 2 / (m * p0 * (1 - p0))
+    return float(max(1.0, np.median(r2) / stats.chi2.ppf(0.5, 1)))
+
+
+def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05, phi: float = 1.0) -> pd.DataFrame:
+    """The exact conditional test of emerging(), on arrays of counts (see the module docstring).
+
+    With `phi` > 1 (overdispersion, see dispersion()) the p-value is the larger
+    of the exact one and a quasi-binomial one (Pearson residual / sqrt(phi)).
+    """
     x = np.asarray(x, dtype="int64")
     y = np.asarray(y, dtype="int64")
     m = x + y
     p0 = n_now / (n_now + n_base)
     p = stats.binom.sf(x - 1, m, p0)                       # P(X >= x | m)
+    if phi > 1:
+        z = (x - m * p0) / np.sqrt(m * p0 * (1 - p0) * phi)
+        p = np.maximum(p, stats.norm.sf(z))
     q = benjamini_hochberg(p)
     odds = n_base / n_now
     lo_p = stats.beta.ppf(0.025, x, m - x + 1)           # Clopper-Pearson on X/m

@@ -164,6 +164,7 @@ st.caption(
     f"检验方法：{topics.TEST_NAME}；对本期出现不少于 {int(min_count)} 件的 {meta['tested']:,} 项逐一检验"
     f"（单侧，比较“包含该项的工单占全部工单的比例”），q < {alpha} 且比例上升者标红。"
     "比值为本期占比 ÷ 基线占比，括号为 95% 精确置信区间。"
+    f"过度离散系数 φ = {meta.get('dispersion', 1.0):.2f}（由全部检验项稳健估计；φ > 1 时 p 值取精确检验与准二项检验中较大者）。"
 )
 if meta.get("baseline_partial"):
     st.warning(f"基线期早于数据起始日期（{meta['first_day']}），基线只含部分天数；比较仍按两期工单总量校正，"

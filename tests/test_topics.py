@@ -190,6 +190,28 @@ def test_calibration_under_the_null():
     assert out["significant"].sum() <= 2
 
 
+def test_clustered_counts_are_corrected_for_overdispersion():
+    """Each complaint repeated 4 times (same caller, same matter): no real change, yet the plain exact test
+    flags many words; the dispersion estimate (about 4) brings false discoveries back near zero."""
+    rng = np.random.default_rng(5)
+    rates = rng.uniform(0.001, 0.02, 3000)
+    n_now, n_base = 20_000, 60_000
+    x = 4 * rng.poisson(rates * n_now / 4)
+    y = 4 * rng.poisson(rates * n_base / 4)
+    keep = x >= 5
+    keys = np.arange(keep.sum()).astype(str)
+    plain = T.rate_ratio_test(keys, x[keep], y[keep], n_now, n_base)
+    phi = T.dispersion(x[keep], y[keep], n_now, n_base)
+    assert 3 < phi < 5.5
+    fixed = T.rate_ratio_test(keys, x[keep], y[keep], n_now, n_base, phi=phi)
+    assert plain["significant"].sum() >= 10
+    assert fixed["significant"].sum() <= 2
+    assert (fixed["p"] >= plain.set_index("key").loc[fixed["key"], "p"].to_numpy()).all()
+    # Independent counts: phi stays about 1.
+    xi, yi = rng.poisson(rates * n_now), rng.poisson(rates * n_base)
+    assert T.dispersion(xi[xi >= 5], yi[xi >= 5], n_now, n_base) < 1.3
+
+
 # --------------------------------------------------------------------------- generated data
 BACKGROUND = ("夜间施工噪音扰民", "垃圾没人清理", "物业不作为", "道路积水", "共享单车乱停车")
 GEN_SQL = """
