@@ -358,9 +358,15 @@ def heat_map(layer: PointLayer, *, fit: bool = True) -> folium.Map:
     return m
 
 
-def hotspot_map(gi_cells: pd.DataFrame, grid, table: pd.DataFrame, *, fit: bool = True) -> folium.Map:
-    """Gi* hotspot cells (by z) and the ranked hotspots / repeat places as numbered circles."""
+def hotspot_map(gi_cells: pd.DataFrame, grid, table: pd.DataFrame, *, fit: bool = True,
+                max_marks: int = 600) -> folium.Map:
+    """Gi* hotspot cells (by z) and the ranked hotspots / repeat places as circles.
+
+    At most `max_marks` places are drawn (the table is ranked, so the top ones); every folium
+    CircleMarker is its own script statement, and hundreds more only slow the page.
+    """
     target = display_crs()
+    table = table.head(max_marks)
     m = base_map()
     hot = gi_cells[gi_cells["hot"]] if len(gi_cells) else gi_cells
     if len(hot):

@@ -225,7 +225,9 @@ else:
         st.caption(n)
     st.markdown(f"统计热点 **{len(hot.gi.clusters)}** 处，重复点位 **{int(hot.places['repeat'].sum()) if len(hot.places) else 0}** 处"
                 f"（{hot.tickets_used:,} 件带坐标工单）")
-    _draw(mapviz.hotspot_map(hot.gi.cells, hot.gi.grid, hot.table), "map_hotspots", returned=())
+    if len(hot.table) > 600:
+        st.caption(f"地图显示排名前 600 处（共 {len(hot.table):,} 处），完整列表见下表")
+    _draw(mapviz.hotspot_map(hot.gi.cells, hot.gi.grid, hot.table, max_marks=600), "map_hotspots", returned=())
     if hot.table.empty:
         st.info("未发现统计热点或重复点位。")
     else:
