@@ -170,3 +170,24 @@ def test_small_imports_use_one_process(monkeypatch):
     monkeypatch.setenv("HOTLINE_WORDS_WORKERS", "0")
     assert words.workers_for(1000) == 1
     assert words.workers_for(10_000_000) >= 1
+
+
+def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
+    import argparse
+
+    from cli import words as words_cmd
+
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    before = _snapshot(con)
+    con.execute("DELETE FROM ticket_words")
+    con.execute("DELETE FROM word_daily")
+    con.close()
+    assert words_cmd.run(argparse.Namespace(db=str(p))) == 0
+    assert "20 tickets" in capsys.readouterr().out
+    con = store.connect(p, read_only=True)
+    try:
+        assert _snapshot(con) == before
+    finally:
+        con.close()
