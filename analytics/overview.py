@@ -224,8 +224,11 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
 
     `prev`/`yoy` are NA when the store has no data for that comparison period
     (the page says 无同期数据); the % changes are NA also when the base is 0.
+    `prev_partial`/`yoy_partial` are True when the comparison period starts
+    before the first day of data (only partly covered: the page says so).
     """
     prev_f, yoy_f = f.previous_period(), f.year_ago()
+    lo, _hi = data_range(con)
     periods = [f] + [p for p in (prev_f, yoy_f) if comparable(con, p)]
     values = _kpi_values_many(con, f, periods, summary)
     cur = values[0]
@@ -236,7 +239,9 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
         p = prev[key] if prev else None
         y = yoy[key] if yoy else None
         rows.append({"key": key, "label": lab, "value": cur[key], "prev": p, "prev_pct": _pct(cur[key], p),
-                     "yoy": y, "yoy_pct": _pct(cur[key], y)})
+                     "yoy": y, "yoy_pct": _pct(cur[key], y),
+                     "prev_partial": bool(prev and lo and prev_f.date_from < lo),
+                     "yoy_partial": bool(yoy and lo and yoy_f.date_from < lo)})
     df = pd.DataFrame(rows)
     for col in ("prev", "yoy"):
         df[col] = df[col].astype("Int64")

@@ -52,7 +52,7 @@ def _pct(v) -> str | None:
     return None if v is None or pd.isna(v) else f"{v:+.1%}"
 
 
-def kpi_row(df: pd.DataFrame) -> None:
+def kpi_row(df: pd.DataFrame, lo) -> None:
     cols = st.columns(len(df))
     for col, row in zip(cols, df.itertuples(), strict=True):
         if pd.isna(row.prev):
@@ -67,6 +67,10 @@ def kpi_row(df: pd.DataFrame) -> None:
             note_yoy = f"去年同期 {int(row.yoy):,}（无法计算增幅）"
         else:
             note_yoy = f"同比 {row.yoy_pct:+.1%}（去年同期 {int(row.yoy):,}）"
+        if row.prev_partial:
+            note_prev += f"（上期仅部分有数据，数据自 {lo} 起）"
+        if row.yoy_partial:
+            note_yoy += f"（去年同期仅部分有数据，数据自 {lo} 起）"
         # More tickets is bad news (red); more clues, cases and rectifications is good news.
         color = "inverse" if row.key in ("tickets", "located") else "normal"
         col.metric(row.label, f"{int(row.value):,}", delta=delta, delta_color=color, help=note_prev)
@@ -99,7 +103,7 @@ def body() -> None:
     if int(k.loc[k["key"] == "tickets", "value"].iloc[0]) == 0:
         st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
         return
-    kpi_row(k)
+    kpi_row(k, lo)
     st.subheader("三率")
     rate_row(q("rates"))
 

@@ -37,6 +37,8 @@ def test_kpis_march(tiny_con, summary):
     assert _kpi(k, "tickets", "yoy_pct") == pytest.approx(1.4)       # (12-5)/5
     assert _kpi(k, "located", "prev_pct") == pytest.approx(8 / 3)
     assert pd.isna(_kpi(k, "clues", "yoy_pct"))                      # base 0: no %
+    # Data start on 2024-03-05: March 2024 is only partly covered, Jan 29-Feb 28 2025 fully.
+    assert k["yoy_partial"].all() and not k["prev_partial"].any()
 
 
 def test_kpis_with_text_filter_use_tickets(tiny_con):

@@ -64,11 +64,13 @@ _READY_JS = """() => {
 }"""
 
 
-def wait_for_app(page, timeout: float = 60_000, settle_ms: int = 700) -> None:
+def wait_for_app(page, timeout: float = 120_000, settle_ms: int = 700) -> None:
     """Wait until Streamlit finished running the script and stayed idle for `settle_ms`.
 
     The quiet window matters: a run may end with st.rerun() or switch_page, and a
-    brief idle state between two runs is not "ready".
+    brief idle state between two runs is not "ready". The generous default timeout
+    is for a loaded 2-core CI machine, where plotly.js alone can take 30 s to parse;
+    it costs nothing when the app is quick.
     """
     import time
 
@@ -89,7 +91,7 @@ def wait_for_app(page, timeout: float = 60_000, settle_ms: int = 700) -> None:
     raise AssertionError(f"app not ready after {timeout / 1000:.0f}s (last state: {last})")
 
 
-def goto(page, app_url: str, path: str = "/", timeout: float = 60_000) -> None:
+def goto(page, app_url: str, path: str = "/", timeout: float = 120_000) -> None:
     """Open `app_url + path` and wait for the app to settle."""
     page.goto(app_url.rstrip("/") + path, wait_until="domcontentloaded", timeout=timeout)
     wait_for_app(page, timeout=timeout)
