@@ -69,3 +69,24 @@ def test_demo_command_refuses_to_overwrite(tmp_path, capsys):
     db.write_bytes(b"")
     assert manage.main(["demo", "--tickets", "1000", "--db", str(db)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_demo_command_builds_a_store(tmp_path, capsys):
+    import manage
+    from data import store
+
+    db = tmp_path / "d.duckdb"
+    rc = manage.main(["demo", "--tickets", "1500", "--years", "1", "--seed", "2", "--end", "2025-12-31",
+                      "--format", "csv", "--db", str(db)])
+    assert rc == 0
+    assert "demo ready" in capsys.readouterr().out
+    con = store.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM tickets").fetchone()[0] == 1500
+        assert con.execute("SELECT min(received_at) >= DATE '2025-01-01' AND max(received_at) < DATE '2026-01-01' "
+                           "FROM tickets").fetchone()[0]
+        meta = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'demo_%'").fetchall())
+        assert meta == {"demo_seed": "2", "demo_tickets": "1500", "demo_years": "1", "demo_end": "2025-12-31"}
+        assert con.execute("SELECT count(*) FROM demo_truth WHERE kind = 'hotspot'").fetchone()[0] >= 24
+    finally:
+        con.close()

@@ -294,7 +294,7 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
                 path.unlink(missing_ok=True)
 
         kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows)
-        if parallel:
+        if parallel and tickets > chunk_rows:   # one chunk: nothing to overlap
             res = _generate_in_worker(out_dir, kwargs, load_chunk, say)
         else:
             res = generate(out_dir, on_chunk=load_chunk, log=log, **kwargs)

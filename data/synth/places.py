@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo import boundaries
 from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
-from .taxonomy import DISTRICT_UPLIFT, LEAVES
+from .taxonomy import DISTRICT_UPLIFT
 
 COORD_DECIMALS = 6
 POOL_PER_STREET = 160
@@ -322,12 +321,3 @@ def pick_place(rng, places: Places, street_idx: np.ndarray, kind: str) -> np.nda
         c = places.count[kk][street_idx[m]]
         out[m] = places.start[kk][street_idx[m]] + (rng.random(m.sum()) * c).astype(np.int64)
     return out
-
-
-def leaf_street_weights(places: Places) -> list[np.ndarray]:
-    """Street probabilities of each leaf, by its area class."""
-    return [places.weights[lf.area] for lf in LEAVES]
-
-
-def district_counts(frame: pd.DataFrame) -> pd.Series:
-    return frame.groupby("district").size()

@@ -8,6 +8,7 @@ address (counts, first and last dates) is known before a single ticket is writte
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -252,7 +253,7 @@ def _chunks(per_day: np.ndarray, chunk_rows: int) -> list[tuple[int, int]]:
     targets = total * np.arange(1, n_chunks) / n_chunks
     cuts = np.unique(np.searchsorted(cum, targets, side="right"))
     bounds = [0, *[int(c) for c in cuts if 0 < c < len(per_day)], len(per_day)]
-    out = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    out = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
     sizes = [int(per_day[a:b].sum()) for a, b in out]
     if max(sizes) > chunk_rows:  # pragma: no cover - guarded by `room`
         raise ValueError(f"a day holds more than {chunk_rows} tickets; use a larger --chunk-rows")

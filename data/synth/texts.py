@@ -200,18 +200,20 @@ def _pick(rng, arr: np.ndarray, n: int) -> np.ndarray:
 
 def _fill(rng, parts, place, street, n) -> np.ndarray:
     out = np.full(n, "", dtype=object)
+    # a place named after its street (建国门北里) is not preceded by the street name again
+    starts = np.fromiter((p.startswith(s) for p, s in zip(place, street, strict=True)), dtype=bool, count=n)
     if not any(is_slot and text == "street" for is_slot, text in parts):
-        # name the street before the place most of the time (not when the place already starts with it)
-        lead = (rng.random(n) < 0.7) & np.fromiter((not p.startswith(s) for p, s in zip(place, street, strict=True)),
-                                                   dtype=bool, count=n)
+        # name the street before the place most of the time
+        lead = (rng.random(n) < 0.7) & ~starts
         place = np.where(lead, street + place, place)
-    for is_slot, text in parts:
+    for k, (is_slot, text) in enumerate(parts):
         if not is_slot:
             out = out + text
         elif text == "place":
             out = out + place
         elif text == "street":
-            out = out + street
+            before_place = k + 1 < len(parts) and parts[k + 1] == (True, "place")
+            out = out + (np.where(starts, "", street) if before_place else street)
         else:
             out = out + _pick(rng, _SLOT_ARR[text], n)
     return out
@@ -245,7 +247,3 @@ def render(rng: np.random.Generator, leaf: np.ndarray, place: np.ndarray, street
         i = np.flatnonzero(passing)
         opener[i] = opener[i] + _pick(rng, _PASSING, i.size)
     return opener + body + closer
-
-
-def passing_sentences(rng, n: int) -> np.ndarray:
-    return _pick(rng, _PASSING, n)
