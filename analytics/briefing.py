@@ -7,9 +7,11 @@ three named problems (井盖, 污水, 假冒伪劣) and the top hotspots, each w
 one-line Chinese caption that states the numbers. This module gathers those
 aggregates (`build`), draws the figures with the house style, and prints an
 HTML page to PDF with the local headless Chromium (`render_pdf`), nothing
-fetched from the network. The numbers come from analytics.overview where it
-has them; the few aggregates it lacks (tickets linked to clues, topic maps,
-hotspot cells, street ranking) are small SQL functions here.
+fetched from the network. The numbers come from analytics.overview (KPIs,
+rates, trend, district ranking, special projects, funnel totals) and
+analytics.maps (street ranking, per-topic areas and grid cells), so the pack
+agrees with the pages; only the count of tickets feeding clues and the
+250 m hotspot cells are small SQL functions here.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from geo import grid as geogrid
 TOPICS_MAPPED = ("井盖", "污水", "假冒伪劣")
 PACK_TITLE = "12345热线检察监督工作简报"
 MAP_CELL_M = 1000
+MAP_MAX_CELLS = 3000
 HOTSPOT_CELL_M = 250
 HOTSPOT_LIMIT = 10
 Y_SCALE = 1.305  # 1 / cos(40°): degrees of latitude drawn longer than longitude at Beijing
@@ -81,28 +84,6 @@ LINKED_TICKETS_SQL = """
     WHERE {where} AND EXISTS (SELECT 1 FROM clue_tickets ct WHERE ct.ticket_id = t.ticket_id)
 """
 
-STREET_RANKING_SQL = """
-    WITH v AS (SELECT district, street, count(*) AS n FROM tickets t
-               WHERE {where} AND street IS NOT NULL GROUP BY 1, 2)
-    SELECT s.street AS district, coalesce(v.n, 0) AS n, s.population_est AS population,
-           coalesce(v.n, 0) * 10000.0 / nullif(s.population_est, 0) AS per_10k
-    FROM streets s LEFT JOIN v ON v.district = s.district AND v.street = s.street
-    WHERE s.district IN ({districts})
-    ORDER BY n DESC, s.street_code
-"""
-
-TOPIC_AREAS_SQL = """
-    SELECT {area} AS area, count(*) AS n
-    FROM tickets t WHERE {where} AND {area} IS NOT NULL
-    GROUP BY 1 ORDER BY n DESC, area
-"""
-
-TOPIC_CELLS_SQL = """
-    SELECT {gi} AS gi, {gj} AS gj, count(*) AS n
-    FROM tickets t WHERE {where} AND lat IS NOT NULL AND lon IS NOT NULL
-    GROUP BY 1, 2 ORDER BY n DESC LIMIT 3000
-"""
-
 HOTSPOTS_SQL = """
     SELECT {gi} AS gi, {gj} AS gj, mode(topic) AS topic, mode(district) AS district, mode(street) AS street,
            mode(address) AS address, count(*) AS n, count(DISTINCT CAST(received_at AS DATE)) AS days,
@@ -124,13 +105,13 @@ def linked_tickets(con, f: Filters) -> int:
 
 
 def street_ranking(con, f: Filters) -> pd.DataFrame:
-    """Tickets per street of the selected districts (same columns as overview.district_ranking)."""
-    w = f.where("t")
-    keys = {f"sd{i}": d for i, d in enumerate(f.districts)}
-    sql = STREET_RANKING_SQL.format(where=w.sql, districts=", ".join("$" + k for k in keys))
-    df = con.execute(sql, {**w.params, **keys}).fetchdf()
-    df["n"] = df["n"].astype("int64")
-    return df
+    """Tickets per street of the selected districts, from maps.area_values, in the shape of
+    overview.district_ranking (the street name in column `district`), most tickets first."""
+    from analytics import maps
+
+    av = maps.area_values(con, f, "street").sort_values(["n", "street_code"], ascending=[False, True])
+    return pd.DataFrame({"district": av["street"].to_numpy(), "n": av["n"].astype("int64").to_numpy(),
+                         "population": av["population"].to_numpy(), "per_10k": av["per_10k"].to_numpy()})
 
 
 def funnel_stages(con, f: Filters) -> pd.DataFrame:
@@ -149,18 +130,21 @@ def _tickets(con, f: Filters) -> int:
 
 
 def topic_places(con, f: Filters, topic: str, *, by_street: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tickets of one special project per district (or street) and per 1 km grid cell (centre lon/lat)."""
+    """Tickets of one special project per district (or street) and per 1 km grid cell (centre lon/lat).
+
+    The counts come from the map page's functions (maps.area_values, maps.grid_counts), so the pack and the
+    map agree. Returns (area, n) with areas that have tickets, most first, and cells (lon, lat, n), at most
+    MAP_MAX_CELLS of the busiest.
+    """
+    from analytics import maps
+
     ft = f.replace(topics=(topic,))
-    w = ft.where("t")
-    area = "street" if by_street else "district"
-    sql = TOPIC_AREAS_SQL.format(area=area, where=w.sql)
-    areas = con.execute(sql, w.params).fetchdf()
-    g = geogrid.Grid(MAP_CELL_M)
-    sql = TOPIC_CELLS_SQL.format(gi=geogrid.SQL_GI, gj=geogrid.SQL_GJ, where=w.sql)
-    cells = con.execute(sql, {**w.params, **g.sql_params()}).fetchdf()
-    lon, lat = g.centre(cells["gi"], cells["gj"]) if len(cells) else ([], [])
-    cells = cells.assign(lon=lon, lat=lat)
-    return areas, cells
+    av = maps.area_values(con, ft, "street" if by_street else "district")
+    av = av.assign(area=av["street"] if by_street else av["district"])
+    areas = (av.loc[av["n"] > 0, ["area", "n"]].sort_values(["n", "area"], ascending=[False, True])
+             .reset_index(drop=True))
+    cells = maps.grid_counts(con, ft, geogrid.Grid(MAP_CELL_M)).head(MAP_MAX_CELLS)
+    return areas, cells[["gi", "gj", "lon", "lat", "n"]].reset_index(drop=True)
 
 
 def hotspots(con, f: Filters, limit: int = HOTSPOT_LIMIT) -> pd.DataFrame:
