@@ -170,8 +170,16 @@ WHERE rowid >= $lo AND rowid < $hi AND content IS NOT NULL {only_new}
 """
 ONLY_NEW = "AND ticket_id IN (SELECT ticket_id FROM _words_ids)"
 IDS_SQL = "CREATE OR REPLACE TEMP TABLE _words_ids AS SELECT DISTINCT ticket_id FROM {ids}"
-ROWIDS_ALL_SQL = "SELECT min(rowid), max(rowid) FROM tickets"
-ROWIDS_NEW_SQL = "SELECT min(rowid), max(rowid) FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)"
+# First rowid of each chunk of CHUNK_ROWS target tickets. Row ids are not dense: rows written inside the
+# caller's open transaction get ids near 2**55, so chunks are cut by rank, not by rowid arithmetic.
+CHUNK_STARTS_SQL = """
+SELECT rid, total FROM (
+    SELECT rowid AS rid, row_number() OVER (ORDER BY rowid) AS k, count(*) OVER () AS total
+    FROM tickets WHERE content IS NOT NULL {only_new}
+) WHERE (k - 1) % $chunk = 0
+ORDER BY rid
+"""
+MAX_ROWID = 2**63 - 1
 OLD_DAYS_SQL = """
 CREATE OR REPLACE TEMP TABLE _words_days AS
 SELECT DISTINCT day FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)
@@ -220,16 +228,17 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     ensure_schema(con)
     if new_ticket_ids_table is None:
         _run(con, "DELETE FROM ticket_words")
-        lo, hi = con.execute(ROWIDS_ALL_SQL).fetchall()[0]
-        source_sql = SOURCE_SQL.format(only_new="")
+        only_new = ""
     else:
         sql = IDS_SQL.format(ids=_ident(new_ticket_ids_table))
         _run(con, sql)
         _run(con, OLD_DAYS_SQL)
         _run(con, DELETE_OLD_SQL)
-        lo, hi = con.execute(ROWIDS_NEW_SQL).fetchall()[0]
-        source_sql = SOURCE_SQL.format(only_new=ONLY_NEW)
-    n_tickets, n_rows = (0, 0) if lo is None else _segment_into_store(con, source_sql, lo, hi)
+        only_new = ONLY_NEW
+    sql = CHUNK_STARTS_SQL.format(only_new=only_new)
+    chunks = con.execute(sql, {"chunk": CHUNK_ROWS}).fetchall()
+    starts, total = [r[0] for r in chunks], (chunks[0][1] if chunks else 0)
+    n_tickets, n_rows = _segment_into_store(con, SOURCE_SQL.format(only_new=only_new), starts, total)
     t1 = time.perf_counter()
     if new_ticket_ids_table is None:
         _run(con, WORD_DAILY_ALL_SQL)
@@ -277,15 +286,18 @@ def workers_for(n_rows: int) -> int:
     return 1 if n_rows < MIN_ROWS_FOR_WORKERS else want
 
 
-def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, lo: int, hi: int) -> tuple[int, int]:
-    """Segment the tickets with rowid in [lo, hi], one chunk at a time (read whole, then written).
+def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, starts: list[int],
+                        total: int) -> tuple[int, int]:
+    """Segment the target tickets chunk by chunk (`starts`: first rowid of each chunk; read whole, then written).
 
     With more than one worker, each chunk's texts are split over a pool of
     processes. They are forked (spawn would re-run the caller's main module,
     which fails under `python -c` or stdin) after the tokenizer is loaded, and
     touch nothing but the tokenizer.
     """
-    n_workers = workers_for(hi - lo + 1)
+    if not starts:
+        return 0, 0
+    n_workers = workers_for(total)
     pool = None
     if n_workers > 1:
         import multiprocessing
@@ -294,8 +306,8 @@ def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, lo: int
         pool = multiprocessing.get_context("fork").Pool(n_workers, initializer=_worker_init)
     n_tickets = n_rows = 0
     try:
-        for start in range(lo, hi + 1, CHUNK_ROWS):
-            rows = con.execute(source_sql, {"lo": start, "hi": start + CHUNK_ROWS}).fetchall()
+        for start, end in zip(starts, [*starts[1:], MAX_ROWID], strict=True):
+            rows = con.execute(source_sql, {"lo": start, "hi": end}).fetchall()
             if not rows:
                 continue
             items = [(text, name) for _, text, name, _ in rows]

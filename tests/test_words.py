@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -122,6 +123,35 @@ def test_incremental_refresh_equals_full_rebuild(tiny_db_path, tmp_path):
         # The old day of T05 (3-10) no longer counts 偷排.
         n = con.execute("SELECT count(*) FROM word_daily WHERE word = '偷排'").fetchone()[0]
         assert n == 0
+        incremental = _snapshot(con)
+        words.refresh(con)
+        assert _snapshot(con) == incremental
+    finally:
+        con.close()
+
+
+def test_incremental_refresh_inside_the_importers_transaction(tiny_db_path, tmp_path, monkeypatch):
+    """The importer refreshes inside its transaction, where new rows get row ids near 2**55."""
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    monkeypatch.setattr(words, "CHUNK_ROWS", 2)          # several chunks, across the row-id gap
+    con = store.connect(p)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO tickets (ticket_id, received_at, category_l1, content, district) VALUES "
+                    "('T21', TIMESTAMP '2025-03-11 09:00:00', '城乡建设', '消防通道被堵塞', '朝阳区'), "
+                    "('T22', TIMESTAMP '2025-03-12 09:00:00', '城乡建设', '养老院灭火器过期', '朝阳区'), "
+                    "('T23', TIMESTAMP '2025-03-13 09:00:00', '城乡建设', '路口红绿灯坏了', '朝阳区')")
+        con.execute("UPDATE tickets SET content = '望京河道发臭' WHERE ticket_id = 'T05'")
+        (big,) = con.execute("SELECT max(rowid) FROM tickets").fetchone()
+        assert big > 2**50                                 # the gap this test is about
+        con.execute("CREATE TEMP TABLE new_ids AS SELECT * FROM (VALUES ('T21'), ('T22'), ('T23'), ('T05')) v(ticket_id)")
+        t0 = time.perf_counter()
+        stats = words.refresh(con, new_ticket_ids_table="new_ids")
+        assert time.perf_counter() - t0 < 30
+        con.execute("COMMIT")
+        assert stats["tickets"] == 4
+        assert {"养老院", "灭火器"} <= set(_words(con, "T22")) and "红绿灯" in _words(con, "T23")
         incremental = _snapshot(con)
         words.refresh(con)
         assert _snapshot(con) == incremental
