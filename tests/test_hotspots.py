@@ -291,3 +291,43 @@ def test_peak_labels_split_two_summits_and_keep_a_plateau_whole():
     flat = np.full((3, 3), 4.0)  # a plateau is one hotspot, not nine
     assert set(np.unique(hs.peak_labels(flat))) == {1}
     assert (hs.peak_labels(np.full((2, 2), np.nan)) == 0).all()
+
+
+# ---------------------------------------------------------------- the demo's planted truth
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """A 20k-ticket, one-year demo built through the import pipeline (~35 s CPU), with `demo_truth`."""
+    import datetime as dt
+
+    from data.synth.build import build_database
+
+    path = tmp_path_factory.mktemp("demo20k") / "demo.duckdb"
+    build_database(path, tickets=20_000, years=1, seed=5, end=dt.date(2026, 10, 31))
+    return path
+
+
+@pytest.mark.slow
+def test_detection_against_the_demo_truth(small_demo):
+    """Every planted hotspot and repeat place of the demo is found (see scripts/check_hotspots_truth.py)."""
+    from data import store
+
+    con = store.connect(small_demo, read_only=True)
+    truth = con.execute("SELECT * FROM demo_truth").df()
+    lo, hi = con.execute("SELECT min(received_at)::DATE, max(received_at)::DATE FROM tickets").fetchone()
+    found = tp = recalled = planted_n = rep_n = rep_found = 0
+    for topic in sorted(truth["topic"].unique()):
+        h = hs.hotspot_table(con, Filters(topics=(topic,), date_from=lo, date_to=hi))
+        planted = truth[(truth["topic"] == topic) & (truth["kind"] == "hotspot")][["lon", "lat"]].to_numpy()
+        t_hits, p_found = _match(h.gi.clusters["lon"], h.gi.clusters["lat"], planted)
+        found, tp = found + len(t_hits), tp + int(t_hits.sum())
+        planted_n, recalled = planted_n + len(planted), recalled + int(p_found.sum())
+        reps = truth[(truth["topic"] == topic) & (truth["kind"] != "hotspot")][["lon", "lat"]].to_numpy()
+        flagged = h.places[h.places["repeat"]]
+        if len(reps):
+            _, r_found = _match(flagged["lon"].astype(float), flagged["lat"].astype(float), reps, within_m=150)
+            rep_n, rep_found = rep_n + len(reps), rep_found + int(r_found.sum())
+    con.close()
+    assert planted_n >= 20 and rep_n >= 3
+    assert recalled / planted_n >= 0.9, f"planted hotspots recalled {recalled}/{planted_n}"
+    assert rep_found / rep_n >= 0.8, f"planted repeat places recalled {rep_found}/{rep_n}"
+    assert tp / found >= 0.5, f"precision {tp}/{found}"
