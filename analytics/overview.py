@@ -36,8 +36,7 @@ GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
 CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
 # A level-3 category name is not unique across branches: key it by its full path.
 # Street names repeat across districts (八里庄街道 in 朝阳 and 海淀): key a street as district/street.
-_CHANGE_KEYS = {"category_l3": "category_l1 || '/' || category_l2 || '/' || category_l3",
-                "street": "district || '/' || street"}
+_CHANGE_GROUPS = {"category_l3": ["category_l1", "category_l2", "category_l3"], "street": ["district", "street"]}
 KPI_LABELS = {"tickets": "工单量", "located": "已定位工单", "clues": "线索", "cases": "立案", "rectified": "已整改"}
 RATE_LABELS = {"response": "响应率", "resolution": "解决率", "satisfaction": "满意率"}
 
@@ -281,21 +280,30 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {tuple(GRAINS)}")
     g = GRAINS[grain]
-    s = source(f, summary=summary)
-    sql = (f"SELECT CAST(date_trunc('{g}', {s.day}) AS DATE) AS period, {s.m('n')} AS n "
-           f"FROM {s.table} WHERE {s.where.sql} GROUP BY 1 ORDER BY 1")
-    cur = con.execute(sql, s.where.params).fetchdf()
     yoy_f = f.year_ago()
     has_last = comparable(con, yoy_f)
     if has_last:
-        s2 = source(yoy_f, summary=summary)
-        sql2 = (f"SELECT CAST(date_trunc('{g}', CAST({s2.day} + INTERVAL 1 YEAR AS DATE)) AS DATE) AS period, "
-                f"{s2.m('n')} AS n_last_year FROM {s2.table} WHERE {s2.where.sql} GROUP BY 1 ORDER BY 1")
-        last = con.execute(sql2, s2.where.params).fetchdf()
-        out = cur.merge(last, on="period", how="outer").sort_values("period", ignore_index=True)
-        out["n"] = out["n"].fillna(0)
-        out["n_last_year"] = out["n_last_year"].fillna(0).astype("Int64")
+        # One scan over both periods; last year's days are shifted forward one year into this period's buckets.
+        s = source(f, dates=False, summary=summary)
+        col = "day" if s.table == "ticket_daily" else "received_at"
+        in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
+        in_last = f"({col} >= $la::TIMESTAMP AND {col} < ($lb::DATE + INTERVAL 1 DAY))"
+        if s.table == "ticket_daily":
+            n_cur, n_last = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_last})"
+        else:
+            n_cur, n_last = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_last})"
+        shifted = f"CASE WHEN {in_cur} THEN {s.day} ELSE CAST({s.day} + INTERVAL 1 YEAR AS DATE) END"
+        sql = (f"SELECT CAST(date_trunc('{g}', {shifted}) AS DATE) AS period, "
+               f"coalesce({n_cur}, 0) AS n, coalesce({n_last}, 0) AS n_last_year "
+               f"FROM {s.table} WHERE {s.where.sql} AND ({in_cur} OR {in_last}) GROUP BY 1 ORDER BY 1")
+        out = con.execute(sql, {**s.where.params, "ca": f.date_from, "cb": f.date_to,
+                                "la": yoy_f.date_from, "lb": yoy_f.date_to}).fetchdf()
+        out["n_last_year"] = out["n_last_year"].astype("Int64")
     else:
+        s = source(f, summary=summary)
+        sql = (f"SELECT CAST(date_trunc('{g}', {s.day}) AS DATE) AS period, {s.m('n')} AS n "
+               f"FROM {s.table} WHERE {s.where.sql} GROUP BY 1 ORDER BY 1")
+        cur = con.execute(sql, s.where.params).fetchdf()
         out = cur.assign(n_last_year=pd.array([pd.NA] * len(cur), dtype="Int64"))
     out["period"] = pd.to_datetime(out["period"])
     out = _fill_buckets(out, f, grain, has_last)
@@ -362,18 +370,13 @@ def top_values(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l
     if by not in ("category_l1", "category_l2", "category_l3", "topic"):
         raise ValueError("by must be category_l1/l2/l3 or topic")
     s = source(f, summary=summary)
-    if by == "topic":
-        key, lab, notnull = "topic", "topic", "topic IS NOT NULL"
-    else:
-        level = int(by[-1])
-        parts = [f"category_l{i}" for i in range(1, level + 1)]
-        key = " || '/' || ".join(parts)
-        lab, notnull = by, " AND ".join(f"{p} IS NOT NULL" for p in parts)
+    parts = ["topic"] if by == "topic" else [f"category_l{i}" for i in range(1, int(by[-1]) + 1)]
+    # Group by the raw columns and build the path after aggregating (concatenating 1 M strings costs more).
     sql = f"""
-        WITH v AS (SELECT {key} AS key, {lab} AS label, {s.m('n')} AS n
-                   FROM {s.table} WHERE {s.where.sql} AND {notnull} GROUP BY 1, 2),
-             tot AS (SELECT {s.m('n')} AS total FROM {s.table} WHERE {s.where.sql})
-        SELECT key, label, n, n * 1.0 / nullif(total, 0) AS share FROM v, tot
+        WITH v AS (SELECT {', '.join(parts)}, {s.m('n')} AS n FROM {s.table} WHERE {s.where.sql} GROUP BY ALL),
+             w AS (SELECT *, sum(n) OVER () AS total FROM v)
+        SELECT {" || '/' || ".join(parts)} AS key, {parts[-1]} AS label, n, n * 1.0 / nullif(total, 0) AS share
+        FROM w WHERE {" AND ".join(f"{p} IS NOT NULL" for p in parts)}
         ORDER BY n DESC, key LIMIT $lim
     """
     df = con.execute(sql, {**s.where.params, "lim": int(limit)}).fetchdf()
@@ -398,23 +401,31 @@ def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3",
     cols = ["key", "current", "previous", "change", "pct"]
     if not comparable(con, prev_f):
         return pd.DataFrame(columns=cols)
-    s1 = source(f, prefix="a", summary=summary)
-    s2 = source(prev_f, prefix="b", summary=summary)
-    key = _CHANGE_KEYS.get(by, by)
+    # One scan over both periods, grouped by the raw columns; the key is built after aggregating.
+    s = source(f, dates=False, summary=summary)
+    col = "day" if s.table == "ticket_daily" else "received_at"
+    params = {**s.where.params, "ca": f.date_from, "cb": f.date_to, "pa": prev_f.date_from, "pb": prev_f.date_to,
+              "min_base": int(min_base)}
+    in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
+    in_prev = f"({col} >= $pa::TIMESTAMP AND {col} < ($pb::DATE + INTERVAL 1 DAY))"
+    if s.table == "ticket_daily":
+        cur_n, prev_n = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_prev})"
+    else:
+        cur_n, prev_n = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_prev})"
+    group = _CHANGE_GROUPS.get(by, [by])
     sql = f"""
-        WITH cur AS (SELECT {key} AS key, {s1.m('n')} AS n FROM {s1.table}
-                     WHERE {s1.where.sql} AND {by} IS NOT NULL GROUP BY 1),
-             prev AS (SELECT {key} AS key, {s2.m('n')} AS n FROM {s2.table}
-                      WHERE {s2.where.sql} AND {by} IS NOT NULL GROUP BY 1)
-        SELECT key, coalesce(cur.n, 0) AS current, coalesce(prev.n, 0) AS previous,
-               coalesce(cur.n, 0) - coalesce(prev.n, 0) AS change,
-               CASE WHEN coalesce(prev.n, 0) > 0
-                    THEN (coalesce(cur.n, 0) - prev.n) * 1.0 / prev.n END AS pct
-        FROM cur FULL OUTER JOIN prev USING (key)
-        WHERE greatest(coalesce(cur.n, 0), coalesce(prev.n, 0)) >= $min_base
+        WITH g AS (
+            SELECT {', '.join(group)}, coalesce({cur_n}, 0) AS cur, coalesce({prev_n}, 0) AS prev
+            FROM {s.table}
+            WHERE {s.where.sql} AND ({in_cur} OR {in_prev}) AND {by} IS NOT NULL
+            GROUP BY ALL
+        )
+        SELECT {" || '/' || ".join(group)} AS key, cur AS current, prev AS previous, cur - prev AS change,
+               CASE WHEN prev > 0 THEN (cur - prev) * 1.0 / prev END AS pct
+        FROM g WHERE greatest(cur, prev) >= $min_base
         ORDER BY change DESC, current DESC, key
     """
-    df = con.execute(sql, {**s1.where.params, **s2.where.params, "min_base": int(min_base)}).fetchdf()
+    df = con.execute(sql, params).fetchdf()
     for c in ("current", "previous", "change"):
         df[c] = df[c].astype("int64")
     df["pct"] = df["pct"].astype("Float64")
