@@ -92,6 +92,20 @@ def _kind_sql(kind: str) -> str:
     raise ValueError(f"kind must be word or phrase, got {kind!r}")
 
 
+WORDS_READY_SQL = """
+SELECT (SELECT count(*) FROM information_schema.tables WHERE table_name = 'word_daily')
+     + (SELECT count(*) FROM information_schema.columns WHERE table_name = 'ticket_words' AND column_name = 'day')
+"""
+
+
+def words_problem(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A Chinese message when the store has no word tables yet (made before data/words.py), else None."""
+    (n,) = con.execute(WORDS_READY_SQL).fetchone()
+    if n < 2:
+        return "该数据库尚未生成词表（由较早版本导入）。请运行 `python manage.py words` 生成后刷新页面。"
+    return None
+
+
 def total_tickets(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
     """Tickets matching the filters."""
     src, wh, _ = _volume_where(f)

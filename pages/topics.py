@@ -68,6 +68,10 @@ st.title("🔥 热点")
 st.caption(f"筛选条件：{f.describe()}")
 filters.undo_bar()
 
+problem = topics.words_problem(cur)
+if problem:
+    st.error(problem)
+    st.stop()
 total = _total(cur, version, f)
 if total == 0:
     st.info("所选条件下暂无工单，请放宽日期、区域或分类等筛选条件。")

@@ -312,6 +312,22 @@ def test_empty_store(empty_db_path):
         con.close()
 
 
+def test_store_without_word_tables_is_reported(tiny_db_path, tmp_path, tiny_con):
+    import shutil
+
+    assert T.words_problem(tiny_con) is None
+    p = tmp_path / "old.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    con.execute("DROP TABLE word_daily")
+    con.close()
+    con = store.connect(p, read_only=True)
+    try:
+        assert "manage.py words" in T.words_problem(con)
+    finally:
+        con.close()
+
+
 def test_figures_carry_click_values(tiny_con):
     tree = T.category_tree(tiny_con, MARCH)
     fig = tf.category_treemap(tree)
@@ -416,3 +432,15 @@ def test_page_with_missing_database(monkeypatch, tmp_path):
     at.switch_page("pages/topics.py").run()
     assert not at.exception
     assert any("数据库文件不存在" in e.value for e in at.error)
+
+
+def test_page_on_a_store_without_word_tables(monkeypatch, tiny_db_path, tmp_path):
+    import shutil
+
+    p = tmp_path / "old.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    con.execute("DROP TABLE word_daily")
+    con.close()
+    at = _topics_app(monkeypatch, p)
+    assert any("manage.py words" in e.value for e in at.error)
