@@ -10,6 +10,7 @@ checked to fall inside its street's polygon after the same rounding and GCJ-02 r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -165,6 +166,17 @@ def _pool(rng: np.random.Generator, geoms: np.ndarray, n_per: int) -> tuple[np.n
     return lon, lat
 
 
+@lru_cache(maxsize=4)
+def _cached_pool(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The valid points of every street for a seed (own random stream; cached: the slow part of set-up)."""
+    geoms = boundaries.streets().geometry.values.copy()
+    shapely.prepare(geoms)
+    lon, lat = _pool(np.random.default_rng(np.random.SeedSequence([seed, 102])), geoms, POOL_PER_STREET)
+    lon.flags.writeable = False
+    lat.flags.writeable = False
+    return lon, lat
+
+
 def _names(rng, kind: str, n: int, short: str, district: str) -> list[str]:
     out = []
     for _ in range(n):
@@ -236,7 +248,7 @@ def build_places(seed: int) -> Places:
             w[m] = dw * within[m] / within[m].sum()
         weights[area] = w / w.sum()
 
-    pool_lon, pool_lat = _pool(rng, geoms, POOL_PER_STREET)
+    pool_lon, pool_lat = _cached_pool(seed)
 
     start: dict[str, np.ndarray] = {}
     count: dict[str, np.ndarray] = {}
