@@ -476,7 +476,7 @@ WITH latest AS (
 SELECT t.ticket_id, t.received_at, t.district, t.street, t.category_l1, t.category_l2, t.category_l3,
        t.topic, t.content, t.complainant_name
 FROM tickets t JOIN latest l USING (ticket_id)
-WHERE t.received_at = l.received_at
+WHERE {where} AND t.received_at = l.received_at
 ORDER BY t.received_at DESC, t.ticket_id
 """
 
