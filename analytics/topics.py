@@ -354,7 +354,9 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
     (c0, c1) = win.current
     bounds = {"c0": c0, "c1": c1, "b0": b0, "b1": b1}
 
-    vsrc, vwh, vday = _volume_where(f, dates=False)
+    # Both windows lie inside b0..c1: filtering on that span lets every scan skip blocks by date.
+    span_f = f.replace(date_from=b0, date_to=c1)
+    vsrc, vwh, vday = _volume_where(span_f)
     vcount = "sum(d.n)" if vsrc.startswith("ticket_daily") else "count(*)"
     sql = VOLUME_TWO_WINDOWS_SQL.format(count=vcount, day=vday, src=vsrc, where=vwh.sql)
     n_now, n_base = (int(v) for v in con.execute(sql, {**vwh.params, **bounds}).fetchone())
@@ -373,13 +375,13 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
         return empty
 
     if kind == "category":
-        src, wh, day = _volume_where(f, dates=False, prefix="e")
+        src, wh, day = _volume_where(span_f, prefix="e")
         a = src.split()[-1]
         count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
         sql = EMERGING_CATEGORIES_SQL.format(a=a, u=UNCATEGORISED, count=count, day=day, src=src, where=wh.sql)
         params = wh.params
     else:
-        s = _word_source(f, dates=False, prefix="e")
+        s = _word_source(span_f, prefix="e")
         sql = EMERGING_WORDS_SQL.format(count=s.count, day=s.day, src=s.from_sql, where=s.where.sql,
                                         kind=_kind_sql(kind))
         params = s.where.params
