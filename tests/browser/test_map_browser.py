@@ -3,7 +3,11 @@ and not one request outside 127.0.0.1 (the `page` fixture fails the test if one 
 
 from __future__ import annotations
 
+import io
 import time
+from pathlib import Path
+
+import openpyxl
 
 from tests.browser.helpers import assert_no_errors, goto, wait_for_app
 
@@ -72,6 +76,14 @@ def test_map_page_draws_offline_and_drills_down(page, app_url):
     page.wait_for_selector("text=Getis-Ord Gi*", timeout=30_000)
     fr = _map_frame(page)
     assert fr.evaluate(LAYER_COUNT_JS) > 300
-    assert page.get_by_role("button", name="⬇ 下载走访清单（XLSX，含地图）").count() == 1
+    # the visit list is built on click (own read-only connection, map image via kaleido) and downloads
+    button = page.get_by_role("button", name="⬇ 下载走访清单（XLSX，含地图）")
+    assert button.count() == 1
+    with page.expect_download(timeout=180_000) as dl:
+        button.click()
+    assert dl.value.suggested_filename.endswith("走访清单.xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    assert wb.sheetnames == ["走访清单", "点位地图", "说明"]
+    assert wb["走访清单"]["A1"].value.endswith("走访清单")
     assert_no_errors(page)
     print(f"first map drawn after {first_map_s:.1f} s")
