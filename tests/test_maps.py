@@ -105,11 +105,14 @@ def test_grid_counts_and_cell_drilldown(tiny_con):
 
 
 def test_choose_grid_is_the_smallest_size_under_the_limit(tiny_con):
-    # the 19 located tickets fall in 11 distinct places at 100 m (T01/T02/T13/T16 share one, etc.)
-    g = maps.choose_grid(tiny_con, Filters(), 11)
-    assert g.cell_m == 100
-    g = maps.choose_grid(tiny_con, Filters(), 3)
-    assert g.cell_m >= 8000 or maps.grid_counts(tiny_con, Filters(), g).shape[0] <= 3
+    from geo.grid import CELL_SIZES_M
+
+    n_cells = {m: len(maps.grid_counts(tiny_con, Filters(), Grid(m))) for m in CELL_SIZES_M}
+    assert n_cells[100] <= 19 and n_cells[100] >= n_cells[8000]
+    for limit in (1, 3, 5, 8, 11, 19):
+        g = maps.choose_grid(tiny_con, Filters(), limit)
+        fitting = [m for m in CELL_SIZES_M if n_cells[m] <= limit]
+        assert g.cell_m == (fitting[0] if fitting else CELL_SIZES_M[-1]), limit
 
 
 def test_monthly_counts_and_month_filters(tiny_con):
