@@ -90,10 +90,10 @@ def changes_figure(up: pd.DataFrame, down: pd.DataFrame, *, dimension: str = "�
     text = [f"{c:+,}（{_pct_text(p) if not pd.isna(p) else '新增'}）" for c, p in zip(d["change"], d["pct"], strict=True)]
     fig = go.Figure(go.Bar(
         x=d["change"], y=names, orientation="h", marker_color=colors, text=text, textposition="outside",
-        customdata=d["key"],
+        customdata=d["key"], cliponaxis=False,
         hovertemplate="%{customdata}<br>变化 %{x:+,}<extra></extra>",
     ))
-    lim = _room(d["change"].abs(), 1.6)
+    lim = _room(d["change"].abs(), 2.0 if (d["change"] < 0).any() else 1.6)
     fig.update_xaxes(title_text="较上期变化（件）", zeroline=True, zerolinecolor="#616161",
                      range=[-lim if (d["change"] < 0).any() else 0, lim if (d["change"] > 0).any() else 0])
     return theme.style(fig, title=f"变化最大的{dimension}（较上期）", subtitle=subtitle, legend=False,

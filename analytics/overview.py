@@ -253,15 +253,16 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
 def rates(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = None) -> pd.DataFrame:
     """The hotline's three rates (三率) with numerator and denominator.
 
-    response = responded / all tickets; resolution = resolved / return-visited
-    (tickets with a satisfaction rating); satisfaction = (满意 + 基本满意) / rated.
+    response = responded / all tickets; resolution = resolved (the return visit
+    says solved) / closed tickets; satisfaction = (满意 + 基本满意) / rated.
     `rate` is NA when the denominator is 0.
     """
     s = source(f, summary=summary)
-    cols = ", ".join(s.m(k) for k in ("n", "n_responded", "n_resolved", "n_rated", "n_satisfied"))
+    cols = ", ".join(s.m(k) for k in ("n", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied"))
     sql = f"SELECT {cols} FROM {s.table} WHERE {s.where.sql}"
-    n, responded, resolved, rated, satisfied = (int(x or 0) for x in con.execute(sql, s.where.params).fetchone())
-    rows = [("response", responded, n), ("resolution", resolved, rated), ("satisfaction", satisfied, rated)]
+    n, responded, closed, resolved, rated, satisfied = (
+        int(x or 0) for x in con.execute(sql, s.where.params).fetchone())
+    rows = [("response", responded, n), ("resolution", resolved, closed), ("satisfaction", satisfied, rated)]
     df = pd.DataFrame([{"key": k, "label": RATE_LABELS[k], "numerator": a, "denominator": b,
                         "rate": (a / b) if b else None} for k, a, b in rows])
     df["rate"] = df["rate"].astype("Float64")

@@ -79,7 +79,7 @@ def kpi_row(df: pd.DataFrame, lo) -> None:
 
 def rate_row(df: pd.DataFrame) -> None:
     cols = st.columns(len(df))
-    helps = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已回访（有满意度评价）工单",
+    helps = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已办结工单",
              "satisfaction": "（满意 + 基本满意）÷ 已评价工单"}
     for col, row in zip(cols, df.itertuples(), strict=True):
         shown = "—" if pd.isna(row.rate) else f"{row.rate:.1%}"

@@ -74,11 +74,20 @@ def test_kpis_all_time_have_no_comparison(tiny_con):
 @PATHS
 def test_rates_march(tiny_con, summary):
     r = overview.rates(tiny_con, MARCH, summary=summary).set_index("key")
-    # responded: all but T12; rated: all but T11, T12; resolved: rated minus T05; satisfied: rated minus T05.
+    # responded: all but T12; closed and rated: all but T11, T12; resolved: those minus T05 (resolved false);
+    # satisfied: rated minus T05 (不满意).
     assert (r.loc["response", "numerator"], r.loc["response", "denominator"]) == (11, 12)
     assert (r.loc["resolution", "numerator"], r.loc["resolution", "denominator"]) == (9, 10)
     assert (r.loc["satisfaction", "numerator"], r.loc["satisfaction", "denominator"]) == (9, 10)
     assert r.loc["response", "rate"] == pytest.approx(11 / 12)
+
+
+def test_resolution_rate_is_over_closed_tickets(tiny_con):
+    # March 2024: T16-T20 all closed and rated; T20 not resolved. Whole store: 18 closed, 16 resolved
+    # (T05 and T20 not), 18 rated.
+    r = overview.rates(tiny_con, Filters()).set_index("key")
+    assert (r.loc["resolution", "numerator"], r.loc["resolution", "denominator"]) == (16, 18)
+    assert r.loc["resolution", "rate"] <= 1
 
 
 def test_rates_empty_selection_have_no_rate(tiny_con):
