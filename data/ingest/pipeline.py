@@ -51,7 +51,7 @@ REASONS = {
 }
 FLAGS = {
     "not_located": "无坐标（不上图，仍计入数量）",
-    "outside_region": "坐标在北京范围之外（保留并标记）",
+    "outside_region": "坐标在北京范围之外（工单保留，坐标不入库）",
     "outside_polygons": "坐标不在任何街乡边界内（保留并标记）",
     "swapped_fixed": "经纬度颠倒，已纠正",
     "converted_gcj02": "GCJ-02 坐标已转换为 WGS84",
@@ -533,7 +533,7 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
                l1 AS category_l1, l2 AS category_l2, l3 AS category_l3,
                coalesce(topic, topic_rule) AS topic, content,
                district_f AS district, street_f AS street, st.st_code AS street_code, address,
-               g_lon AS lon, g_lat AS lat,
+               CASE WHEN in_region THEN g_lon END AS lon, CASE WHEN in_region THEN g_lat END AS lat,
                CASE WHEN has_pt THEN $crs_names[crs_eff + 1] END AS source_crs,
                CASE WHEN NOT has_pt THEN 'no_coords'
                     WHEN NOT in_region THEN 'outside_region'
