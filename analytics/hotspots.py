@@ -33,7 +33,7 @@ from scipy.spatial import cKDTree
 
 from analytics import privacy
 from analytics.filters import Filters
-from analytics.maps import grid_counts
+from analytics.maps import LOCATED_SQL, grid_counts
 from geo.grid import Grid, beijing_cells
 
 DEFAULT_CELL_M = 500
@@ -242,7 +242,7 @@ def located_tickets(con, f: Filters, limit: int = MAX_TICKETS) -> pd.DataFrame:
         SELECT ticket_id, received_at, closed_at, lon, lat, {PROBLEM_SQL} AS problem,
                district, street, address
         FROM tickets
-        WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL
+        WHERE {w.sql} AND {LOCATED_SQL}
         ORDER BY received_at DESC, ticket_id
         LIMIT $lim
     """

@@ -31,6 +31,11 @@ PRESETS: dict[str, tuple[str, str]] = {
     "假冒伪劣": ("假冒伪劣", "假冒"),
 }
 
+# Which rows a map may draw (docs/data-model.md, geo_flag): coordinates outside every street polygon are kept
+# as received but not drawn; swapped-and-fixed and district-mismatch points are drawn.
+LOCATED_SQL = ("(lon IS NOT NULL AND lat IS NOT NULL "
+               "AND (geo_flag IS NULL OR geo_flag IN ('swapped_fixed', 'district_mismatch')))")
+
 TICKET_COLUMNS = ("ticket_id", "received_at", "district", "street", "address", "topic", "category_l3",
                   "content", "status", "closed_at", "lon", "lat")
 
@@ -147,7 +152,7 @@ class PointLayer:
 def counts(con, f: Filters) -> tuple[int, int]:
     """(matching tickets, of which located)."""
     w = f.where(prefix="k")
-    sql = f"SELECT count(*), count(lon) FROM tickets WHERE {w.sql}"
+    sql = f"SELECT count(*), count(*) FILTER (WHERE {LOCATED_SQL}) FROM tickets WHERE {w.sql}"
     n, located = con.execute(sql, w.params).fetchone()
     return int(n), int(located)
 
@@ -158,7 +163,7 @@ def points(con, f: Filters, limit: int) -> pd.DataFrame:
     cols = ", ".join(TICKET_COLUMNS)
     sql = f"""
         SELECT {cols}, complainant_name FROM tickets
-        WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL
+        WHERE {w.sql} AND {LOCATED_SQL}
         ORDER BY received_at DESC, ticket_id
         LIMIT $lim
     """
@@ -173,7 +178,7 @@ def grid_counts(con, f: Filters, grid: Grid) -> pd.DataFrame:
         SELECT {SQL_GI} AS gi, {SQL_GJ} AS gj, count(*) AS n,
                min(received_at) AS first, max(received_at) AS last
         FROM tickets
-        WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL
+        WHERE {w.sql} AND {LOCATED_SQL}
         GROUP BY ALL
         ORDER BY n DESC, gi, gj
     """
@@ -195,7 +200,7 @@ def choose_grid(con, f: Filters, limit: int, sizes=CELL_SIZES_M) -> Grid:
         params[f"lo{k}"] = g.dlon
         # a cell id as one exact double: rows < 10^6, columns < 10^6 for cells >= 10 m
         parts.append(f"count(DISTINCT floor(lat / $la{k}) * 1000000 + floor(lon / $lo{k}))")
-    sql = f"SELECT {', '.join(parts)} FROM tickets WHERE {w.sql} AND lon IS NOT NULL AND lat IS NOT NULL"
+    sql = f"SELECT {', '.join(parts)} FROM tickets WHERE {w.sql} AND {LOCATED_SQL}"
     n_cells = con.execute(sql, params).fetchone()
     for m, n in zip(sizes, n_cells, strict=True):
         if n <= limit:
@@ -209,7 +214,7 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
     total, located = counts(con, f)
     notes: list[str] = []
     if total > located:
-        notes.append(f"{total - located:,} 件工单无坐标，未上图")
+        notes.append(f"{total - located:,} 件工单无坐标（或坐标不在北京街乡范围内），未上图")
     if located == 0:
         return PointLayer("empty", pd.DataFrame(), total, located, None, limit,
                           ["所选条件下没有带坐标的工单", *notes])
@@ -240,7 +245,8 @@ def monthly_counts(con, f: Filters) -> pd.DataFrame:
                   FROM ticket_daily WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
     else:
         w = f.where(prefix="m")
-        sql = f"""SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS n, count(lon) AS n_located
+        sql = f"""SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS n,
+                         count(*) FILTER (WHERE {LOCATED_SQL}) AS n_located
                   FROM tickets WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
     return con.execute(sql, w.params).df()
 
@@ -289,7 +295,7 @@ def tickets_near(con, f: Filters, lon: float, lat: float, radius_m: float = 150.
                        + cos(radians($plat)) * cos(radians(lat)) * pow(sin(radians(lon - $plon) / 2), 2)
                    )) AS distance_m
             FROM tickets
-            WHERE {w.sql} AND lat BETWEEN $plat - $dlat AND $plat + $dlat
+            WHERE {w.sql} AND {LOCATED_SQL} AND lat BETWEEN $plat - $dlat AND $plat + $dlat
               AND lon BETWEEN $plon - $dlon AND $plon + $dlon
         )
         SELECT * FROM near WHERE distance_m <= $r ORDER BY distance_m, received_at DESC LIMIT $lim
@@ -307,7 +313,7 @@ def tickets_in_cell(con, f: Filters, grid: Grid, gi: int, gj: int, limit: int = 
     cols = ", ".join(TICKET_COLUMNS)
     sql = f"""
         SELECT {cols}, complainant_name FROM tickets
-        WHERE {w.sql} AND {SQL_GI} = $gi AND {SQL_GJ} = $gj
+        WHERE {w.sql} AND {LOCATED_SQL} AND {SQL_GI} = $gi AND {SQL_GJ} = $gj
         ORDER BY received_at DESC LIMIT $lim
     """
     params = {**w.params, **grid.sql_params(), "gi": int(gi), "gj": int(gj), "lim": int(limit)}

@@ -82,6 +82,24 @@ def test_point_layer_shows_points_under_the_cap(tiny_con):
     assert "13812341234" not in t01 and "138****1234" in t01
 
 
+def test_only_drawable_coordinates_are_located(empty_db_path):
+    from data import store
+
+    con = store.connect(empty_db_path)
+    sql = ("INSERT INTO tickets (ticket_id, received_at, lon, lat, geo_flag) VALUES "
+           "('A', '2025-03-01', 116.42, 39.90, NULL), ('B', '2025-03-01', 116.42, 39.90, 'swapped_fixed'), "
+           "('C', '2025-03-01', 116.42, 39.90, 'district_mismatch'), ('D', '2025-03-01', 116.42, 39.90, "
+           "'outside_polygons'), ('E', '2025-03-01', NULL, NULL, 'no_coords')")
+    con.execute(sql)
+    lay = maps.point_layer(con, Filters(), limit=100)
+    assert (lay.total, lay.located) == (5, 3)
+    assert sorted(lay.frame["ticket_id"]) == ["A", "B", "C"]
+    assert "2 件工单无坐标" in lay.note
+    assert maps.grid_counts(con, Filters(), Grid(500))["n"].sum() == 3
+    assert sorted(maps.tickets_near(con, Filters(), 116.42, 39.90, 50)["ticket_id"]) == ["A", "B", "C"]
+    con.close()
+
+
 def test_point_layer_aggregates_to_grid_above_the_cap(tiny_con):
     lay = maps.point_layer(tiny_con, MARCH, limit=5)
     assert lay.mode == "grid"
