@@ -59,6 +59,7 @@ FLAGS = {
     "district_filled": "所属区由坐标补全",
     "street_filled": "街道由坐标补全",
     "district_mismatch": "所属区与坐标所在区不一致（保留原值）",
+    "street_mismatch": "街道与坐标所在街道不一致（按坐标）",
     "unknown_district": "所属区名称无法识别（置空）",
     "unknown_street": "街道名称无法识别（置空）",
     "unknown_crs": "坐标系名称无法识别（按默认坐标系）",
@@ -520,8 +521,10 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
                    ON ps.ps_code = g.pt_code
         ), c AS (
             SELECT b.*, coalesce(d_text, pt_district) AS district_f,
-                   CASE WHEN s_text IS NOT NULL THEN s_text
-                        WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
+                   -- the point decides the street when it agrees with the district (so street_code always
+                   -- matches the polygon the point is in); a district mismatch keeps the given names
+                   CASE WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
+                        ELSE s_text
                    END AS street_f,
                    coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_rule
             FROM b
@@ -551,6 +554,7 @@ def _final_sql(K: Kind, rules, params: dict) -> str:
                converted = 2 AS _f_converted_bd09,
                d_text IS NULL AND district_f IS NOT NULL AS _f_district_filled,
                s_text IS NULL AND street_f IS NOT NULL AS _f_street_filled,
+               s_text IS NOT NULL AND street_f IS NOT NULL AND s_text <> street_f AS _f_street_mismatch,
                d_text IS NOT NULL AND pt_district IS NOT NULL AND d_text <> pt_district AS _f_district_mismatch,
                d_unknown AS _f_unknown_district,
                s_unknown AS _f_unknown_street,
