@@ -33,11 +33,19 @@ def test_click_district_bar_opens_its_tickets(page, app_url):
     goto(page, app_url, "/")
     chart = _chart(page, "各区工单量排名")
     chart.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
     bars = chart.locator("g.barlayer g.point path")
+    page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot').length >= n", arg=5)
     assert bars.count() == 16
-    # Bars are drawn bottom-up; the top one (the last point) is 朝阳区 with 4 tickets.
-    box = bars.nth(bars.count() - 1).bounding_box()
+    # Bars are drawn bottom-up; the top one (the last point) is 朝阳区 with 4 tickets. Wait until the
+    # layout stops moving (other charts still drawing on a loaded machine), then click its centre.
+    top_bar = bars.nth(bars.count() - 1)
+    box, prev = None, None
+    for _ in range(50):
+        box = top_bar.bounding_box()
+        if box and prev == box and box["width"] > 0:
+            break
+        prev = box
+        page.wait_for_timeout(200)
     assert box and box["width"] > 0
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(re.compile(r".*/tickets.*"), timeout=60_000)
