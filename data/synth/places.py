@@ -133,13 +133,34 @@ def valid_both_ways(lon, lat, street_idx, geoms, gcj: np.ndarray | None = None) 
     for grp in np.split(order, cuts):
         if grp.size == 0:
             continue
-        poly = geoms[street_idx[grp[0]]]
+        s_i = int(street_idx[grp[0]])
+        poly = geoms[s_i]
         inside = shapely.contains_xy(poly, lon[grp], lat[grp])
         gg = g[grp]
         if gg.any():
             inside[gg] &= shapely.contains_xy(poly, blon[grp[gg]], blat[grp[gg]])
+        # street polygons overlap slightly; geo.boundaries.assign_points gives such a point to the first
+        # (lowest-index) street, so a point is only valid if no earlier overlapping street contains it
+        for j in _earlier_overlaps(len(geoms)).get(s_i, ()):
+            inside &= ~shapely.contains_xy(geoms[j], lon[grp], lat[grp])
+            if gg.any():
+                inside[gg] &= ~shapely.contains_xy(geoms[j], blon[grp[gg]], blat[grp[gg]])
         ok[grp] = inside
     return ok
+
+
+@lru_cache(maxsize=1)
+def _earlier_overlaps(n: int) -> dict[int, tuple[int, ...]]:
+    """For each street, the lower-index streets whose polygons overlap it with a positive area."""
+    geoms = boundaries.streets().geometry.values
+    assert len(geoms) == n
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    out: dict[int, list[int]] = {}
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        if j < i and shapely.area(shapely.intersection(geoms[i], geoms[j])) > 0:
+            out.setdefault(i, []).append(j)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _pool(rng: np.random.Generator, geoms: np.ndarray, n_per: int) -> tuple[np.ndarray, np.ndarray]:
