@@ -71,20 +71,6 @@ def getis_ord_gi_star(x: np.ndarray, mask: np.ndarray, radius: int = 1) -> tuple
     return z, np.where(mask, local, np.nan)
 
 
-def bh_fdr(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), same order as `p`."""
-    p = np.asarray(p, dtype=float)
-    n = p.size
-    if n == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
-
-
 def count_floor(total: float, n_cells: int, block_cells: int, alpha: float) -> int:
     """Fewest tickets in one neighbourhood that a uniform scatter of `total` tickets over `n_cells`
     cells would reach anywhere with probability < alpha (Poisson, Bonferroni over cells)."""
@@ -191,7 +177,7 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     ii, jj = np.nonzero(mask)
     zc = z[ii, jj]
     p = stats.norm.sf(zc)
-    q = bh_fdr(p)
+    q = stats.false_discovery_control(p, method="bh")
     n_cells = int(mask.sum())
     floor = max(2, count_floor(total, n_cells, (2 * radius + 1) ** 2, alpha))
     hot = np.zeros(shape, dtype=bool)

@@ -431,7 +431,7 @@ def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05,
     if phi > 1:
         z = (x - m * p0) / np.sqrt(m * p0 * (1 - p0) * phi)
         p = np.maximum(p, stats.norm.sf(z))
-    q = benjamini_hochberg(p)
+    q = stats.false_discovery_control(p, method="bh")
     odds = n_base / n_now
     lo_p = stats.beta.ppf(0.025, x, m - x + 1)           # Clopper-Pearson on X/m
     hi_p = np.where(y > 0, stats.beta.ppf(0.975, x + 1, np.maximum(m - x, 1)), 1.0)
@@ -449,20 +449,6 @@ def rate_ratio_test(keys, x, y, n_now: int, n_base: int, *, alpha: float = 0.05,
     # Strongest evidence first (a confident rise on many tickets before a small new word).
     return out.sort_values(["significant", "p", "x", "key"], ascending=[False, True, False, True],
                            ignore_index=True)
-
-
-def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), monotone and capped at 1."""
-    p = np.asarray(p, dtype="float64")
-    n = len(p)
-    if n == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(n)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
 
 
 # --------------------------------------------------------------------------- example tickets

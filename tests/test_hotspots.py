@@ -54,12 +54,6 @@ def test_gi_star_matches_the_published_formula():
     assert np.unravel_index(np.nanargmax(z), z.shape) in {(4, 7), (4, 8), (5, 7), (5, 8)}
 
 
-def test_bh_fdr_matches_scipy():
-    p = np.array([0.001, 0.04, 0.03, 0.5, 0.0001, 0.2, 0.049, 0.9])
-    np.testing.assert_allclose(hs.bh_fdr(p), stats.false_discovery_control(p, method="bh"))
-    assert hs.bh_fdr(np.array([])).size == 0
-
-
 def test_count_floor_grows_with_density():
     assert hs.count_floor(0, 1000, 9, 0.05) == 1
     low = hs.count_floor(500, 65_000, 9, 0.05)
