@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 export HOTLINE_DB ?= var/hotline.duckdb
-DEMO_TICKETS ?= $(or $(HOTLINE_DEMO_TICKETS),300000)
+DEMO_TICKETS ?= $(or $(HOTLINE_DEMO_TICKETS),500000)
 DEMO_YEARS   ?= $(or $(HOTLINE_DEMO_YEARS),2)
 DEMO_SEED    ?= $(or $(HOTLINE_DEMO_SEED),12345)
 

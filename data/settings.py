@@ -27,7 +27,7 @@ SETTINGS: dict[str, Setting] = {
     for s in [
         Setting("HOTLINE_DB", "var/hotline.duckdb",
                 "Path of the DuckDB store (relative paths are taken from the project root)."),
-        Setting("HOTLINE_DEMO_TICKETS", "300000",
+        Setting("HOTLINE_DEMO_TICKETS", "500000",
                 "Tickets in the demo database that `make run` builds when none exists.", int),
         Setting("HOTLINE_DEMO_YEARS", "2",
                 "Years covered by the default demo database (ending in the last full month).", int),
