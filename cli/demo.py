@@ -36,6 +36,8 @@ def add_arguments(parser) -> None:
     add_synth_arguments(parser)
     parser.add_argument("--out", default=None, help="keep the generated files in this directory")
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
+    parser.add_argument("--memory-limit", default="2GB",
+                        help="DuckDB memory limit of the import (default 2GB; keeps a 25 M build bounded)")
     parser.add_argument("--serial", action="store_true",
                         help="generate and import in one process (default: a worker generates the next chunk "
                              "while the previous one is imported)")
@@ -60,7 +62,8 @@ def run(args) -> int:
     try:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,
                              fmt=args.format, chunk_rows=args.chunk_rows, out_dir=args.out,
-                             keep_files=args.out is not None, parallel=not args.serial, log=lambda m: print(m, file=sys.stderr))
+                             keep_files=args.out is not None, parallel=not args.serial,
+                             memory_limit=args.memory_limit, log=lambda m: print(m, file=sys.stderr))
     except store.StoreError as exc:
         print(exc, file=sys.stderr)
         return 1

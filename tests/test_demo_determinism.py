@@ -90,3 +90,10 @@ def test_demo_command_builds_a_store(tmp_path, capsys):
         assert con.execute("SELECT count(*) FROM demo_truth WHERE kind = 'hotspot'").fetchone()[0] >= 24
     finally:
         con.close()
+
+
+def test_memory_limit_is_validated(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="memory limit"):
+        build_database(tmp_path / "m.duckdb", tickets=1000, end=END, memory_limit="2GB'; DROP TABLE tickets; --")

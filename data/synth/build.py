@@ -179,6 +179,14 @@ def _concat(frames: list, headers: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _checked_limit(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip(), flags=re.I):
+        raise ValueError(f"memory limit {value!r} must look like 2GB or 1500MB")
+    return value.strip()
+
+
 def _worker(q, sem, out_dir, kwargs) -> None:
     """Child process: generate the files, announcing each ticket chunk; waits when two are pending."""
     def on_chunk(path: Path, i: int, n: int) -> None:
@@ -257,6 +265,7 @@ def store_truth(con, truth: pd.DataFrame) -> None:
 def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: int = 12345,
                    end: dt.date | None = None, fmt: str = "auto", chunk_rows: int = DEFAULT_CHUNK_ROWS,
                    out_dir: str | Path | None = None, keep_files: bool = False, parallel: bool = True,
+                   memory_limit: str | None = "2GB",
                    log: Callable[[str], None] | None = None) -> BuildResult:
     """Generate a demo and load it through the import pipeline into the store at db_path.
 
@@ -282,6 +291,10 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
         tmp = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
         out_dir = tmp
     con = store.connect(db_path)
+    if memory_limit:
+        # DuckDB would otherwise cache up to 80% of RAM; the build's memory must not grow with its size
+        sql = f"SET memory_limit = '{_checked_limit(memory_limit)}'"   # SET takes no parameters; value checked
+        con.execute(sql)
     reports: list = []
     try:
         def load_chunk(path: Path, i: int, n: int) -> None:
