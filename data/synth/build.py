@@ -290,10 +290,11 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
     if out_dir is None:
         tmp = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
         out_dir = tmp
+    limit = _checked_limit(memory_limit) if memory_limit else None
     con = store.connect(db_path)
-    if memory_limit:
+    if limit:
         # DuckDB would otherwise cache up to 80% of RAM; the build's memory must not grow with its size
-        sql = f"SET memory_limit = '{_checked_limit(memory_limit)}'"   # SET takes no parameters; value checked
+        sql = f"SET memory_limit = '{limit}'"   # SET takes no parameters; the value is checked above
         con.execute(sql)
     reports: list = []
     try:
