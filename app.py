@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import db, filters
 
-st.set_page_config(page_title="12345热线检察监督分析平台", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="12345热线检察监督分析平台", layout="wide")
 
 # Material icons ship with Streamlit (offline); emoji need an emoji font the server's users may lack.
 PAGES = [

@@ -106,7 +106,7 @@ f = filters.current()
 version = db.db_version()
 limit = maps.max_features()
 
-st.title("🗺️ 地图")
+st.title("地图")
 filters.undo_bar()
 
 problem = st.segmented_control("问题", [ALL, *maps.PRESETS], default=ALL, key="map_problem",

@@ -64,7 +64,7 @@ cur = db.require_cursor()
 f = filters.current()
 version = db.db_version()
 
-st.title("🔥 热点")
+st.title("热点")
 st.caption(f"筛选条件：{f.describe()}")
 filters.undo_bar()
 

@@ -414,7 +414,7 @@ def test_app_routes_to_the_topics_page(monkeypatch, tiny_db_path):
     at.run()
     at.switch_page("pages/topics.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == "🔥 热点"
+    assert at.title[0].value == "热点"
 
 
 def test_page_with_missing_database(monkeypatch, tmp_path):

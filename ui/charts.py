@@ -83,7 +83,7 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
     """
     problem = _export_problem()
     if problem:
-        st.caption(f"⚠️ 图表下载不可用：{problem}")
+        st.caption(f"图表下载不可用：{problem}")
         return
     if filters is None:
         filters = _current_filters()
