@@ -67,7 +67,7 @@ def main() -> int:
     args = ap.parse_args()
     con = store.connect(args.db, read_only=True)
     if args.threads:
-        con.execute(f"SET threads = {int(args.threads)}")
+        con.execute("SET threads = " + str(int(args.threads)))
     clock = _cpu if args.cpu else time.perf_counter
     n = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
     states = filter_states(con)

@@ -140,6 +140,18 @@ class ImportReport:
 # ---------------------------------------------------------------- entry point
 
 
+def _mapping_and_crs(mapping, crs):
+    """The loaded mapping and the default source CRS (the mapping's wins over the argument)."""
+    try:
+        m = mapping_mod.load(mapping)
+    except mapping_mod.MappingError as exc:
+        raise IngestError(str(exc)) from exc
+    try:
+        return m, crs_mod.normalise_crs(m.crs or crs or "wgs84")
+    except ValueError as exc:
+        raise IngestError(f"未知的坐标系 {m.crs or crs!r}；可用：wgs84、gcj02、bd09") from exc
+
+
 def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | str | Path, *, kind: str | None = None,
                  mapping=None, crs: str | None = None, sheet: str | None = None,
                  progress: Progress | None = None, refresh: bool = True) -> list[ImportReport]:
@@ -153,14 +165,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | s
         paths = [paths]
     if kind is not None and kind not in KINDS:
         raise IngestError(f"未知的数据类型 {kind!r}；可用：{', '.join(KINDS)}")
-    try:
-        m = mapping_mod.load(mapping)
-    except mapping_mod.MappingError as exc:
-        raise IngestError(str(exc)) from exc
-    try:
-        default_crs = crs_mod.normalise_crs(m.crs or crs or "wgs84")
-    except ValueError as exc:
-        raise IngestError(f"未知的坐标系 {m.crs or crs!r}；可用：wgs84、gcj02、bd09") from exc
+    m, default_crs = _mapping_and_crs(mapping, crs)
     try:
         rules = topics.load()
     except topics.TopicRulesError as exc:
@@ -271,7 +276,8 @@ def _cleanup(con) -> None:
     for t in TEMP_TABLES:
         for what in ("TABLE", "VIEW"):
             try:
-                con.execute(f"DROP {what} IF EXISTS {t}")  # fixed names only
+                sql = f"DROP {what} IF EXISTS {t}"  # fixed names only
+                con.execute(sql)
             except duckdb.Error:
                 pass
 
@@ -736,7 +742,8 @@ def merge(con, rep: ImportReport, K: Kind) -> bool:
         "FROM _cmp").fetchone()
     (dups,) = con.execute("SELECT count(*) FROM _clean WHERE _reason IS NULL AND _dup").fetchone()
     rep.inserted, rep.updated, rep.unchanged = int(ins), int(upd), int(same) + int(dups)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _changed_ids AS SELECT k AS {key} FROM _cmp WHERE NOT existed OR changed")
+    sql = f"CREATE OR REPLACE TEMP TABLE _changed_ids AS SELECT k AS {key} FROM _cmp WHERE NOT existed OR changed"
+    con.execute(sql)  # key is one of KEYS' fixed column names
     if not ins and not upd:
         return False
     if upd:
@@ -790,14 +797,7 @@ def preview(path: str | Path, *, kind: str | None = None, mapping=None, crs: str
     from data import store
 
     path = Path(path)
-    try:
-        m = mapping_mod.load(mapping)
-    except mapping_mod.MappingError as exc:
-        raise IngestError(str(exc)) from exc
-    try:
-        default_crs = crs_mod.normalise_crs(m.crs or crs or "wgs84")
-    except ValueError as exc:
-        raise IngestError(f"未知的坐标系 {m.crs or crs!r}") from exc
+    m, default_crs = _mapping_and_crs(mapping, crs)
     fmt = readers.detect_format(path)
     if fmt == "xlsx" and not (sheet or m.sheet):
         sheet = readers.xlsx_sheets(path)[0]
