@@ -105,7 +105,7 @@ def test_districts_follow_population_with_central_uplift(con):
 def test_every_located_ticket_lies_inside_its_street(con):
     from geo import boundaries
 
-    t = con.execute("SELECT street_code, lon, lat FROM tickets WHERE lon IS NOT NULL").to_arrow_table()
+    t = con.sql("SELECT street_code, lon, lat FROM tickets WHERE lon IS NOT NULL").to_arrow_table()
     got = boundaries.assign_points(t.column("lon").to_numpy(), t.column("lat").to_numpy())
     stored = np.asarray(t.column("street_code").to_pylist(), dtype=object)
     mismatch = int((got["street_code"].to_numpy(dtype=object) != stored).sum())
@@ -208,7 +208,7 @@ def test_texts_name_the_street_and_plausible_places(con):
 
 def test_weekdays_and_office_hours(con):
     d = df(con, "SELECT CAST(received_at AS DATE) AS day, count(*) AS n FROM tickets GROUP BY 1")
-    d["weekend"] = pd.to_datetime(d["day"]).dt.weekday >= 5
+    d["weekend"] = pd.to_datetime(d["day"]).dt.day_of_week >= 5
     ratio = d[~d["weekend"]]["n"].mean() / d[d["weekend"]]["n"].mean()
     assert ratio >= 1.2, ratio
     office = one(con, "SELECT avg((hour(received_at) BETWEEN 8 AND 17)::INT) FROM tickets")

@@ -345,7 +345,7 @@ def content_hash(con, tables=("tickets", "clues", "clue_tickets", "cases", "rect
                                           "WHERE table_name = ? ORDER BY ordinal_position", [t]).fetchall()]
         col_list = ", ".join(f'"{c}"' for c in cols if c not in skip)  # names from the catalogue
         sql = f"SELECT {col_list} FROM {t} ORDER BY ALL"  # fixed table names only
-        tab = con.execute(sql).to_arrow_table()
+        tab = con.sql(sql).to_arrow_table()
         h.update(f"{t}:{tab.num_rows}".encode())
         for name in tab.column_names:
             h.update(name.encode())

@@ -45,7 +45,7 @@ def _spring_festivals(days: pd.DatetimeIndex) -> list[pd.Timestamp]:
 def season_weights(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     """Relative intensity per day for each season profile (mean about 1 over a year)."""
     month = days.month.to_numpy()
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     out: dict[str, np.ndarray] = {"flat": np.ones(len(days))}
     heating = np.where(np.isin(month, [11, 12, 1, 2, 3]), 2.2, 0.12)
     heating = heating * np.where((month == 11) & (days.day.to_numpy() >= 10), 1.6, 1.0)
