@@ -7,23 +7,10 @@ Streamlit process's peak resident memory (VmHWM).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from data import settings
-
 PAGES = ("/", "/topics", "/funnel", "/tickets", "/map")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -35,28 +22,14 @@ def _peak_rss_mb(pid: int) -> float:
 
 def cold_start(db: Path, timeout: float = 120) -> tuple[float, float]:
     """(seconds from process start to the first page drawn, peak RSS MB after all pages)."""
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, wait_for_app
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, serve_app, wait_for_app
 
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_DB": str(db)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.1)
+    with tempfile.TemporaryDirectory() as tmp, serve_app(db, Path(tmp) / "streamlit.log", timeout=timeout) as (url, proc):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -71,9 +44,3 @@ def cold_start(db: Path, timeout: float = 120) -> tuple[float, float]:
                 raise RuntimeError(f"external requests attempted: {page.external_requests[:3]}")
             browser.close()
         return first, _peak_rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

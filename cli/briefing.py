@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cli._common import add_db_argument
+from cli._common import add_db_argument, open_read_only
 
 NAME = "briefing"
 HELP = "build the briefing pack (PDF/PPTX) for a period"
@@ -30,7 +30,6 @@ def run(args) -> int:
     import time
 
     from analytics import briefing, export
-    from data import store
 
     t0 = time.perf_counter()
     try:
@@ -46,10 +45,8 @@ def run(args) -> int:
     if fmt not in ("pdf", "pptx"):
         print("--out 的扩展名应为 .pdf 或 .pptx")
         return 2
-    try:
-        con = store.connect(args.db, read_only=True)
-    except store.StoreError as exc:
-        print(exc)
+    con = open_read_only(args.db)
+    if con is None:
         return 1
     try:
         district = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli._common import add_db_argument
+from cli._common import add_db_argument, open_read_only
 
 NAME = "status"
 HELP = "row counts and the latest imports of the store"
@@ -15,10 +15,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from data import store
 
-    try:
-        con = store.connect(args.db, read_only=True)
-    except store.StoreError as exc:
-        print(exc)
+    con = open_read_only(args.db)
+    if con is None:
         return 1
     for k, v in store.table_counts(con).items():
         print(f"{k:16s} {v:>12,}")

@@ -5,7 +5,7 @@ Example: python manage.py visits --topic 井盖 --district 平谷区 --from 2025
 
 from __future__ import annotations
 
-from cli._common import add_db_argument
+from cli._common import add_db_argument, open_read_only
 
 NAME = "visits"
 HELP = "hotspot visit list (XLSX with map image) for a problem and district"
@@ -32,7 +32,6 @@ def run(args) -> int:
 
     from analytics import visits
     from analytics.filters import Filters
-    from data import store
 
     try:
         f = Filters(date_from=args.date_from, date_to=args.date_to, topics=tuple(args.topic),
@@ -44,10 +43,8 @@ def run(args) -> int:
     if args.top < 1:
         print("参数错误：--top 至少为 1")
         return 2
-    try:
-        con = store.connect(args.db, read_only=True)
-    except store.StoreError as exc:
-        print(exc)
+    con = open_read_only(args.db)
+    if con is None:
         return 1
     try:
         data, v = visits.visit_xlsx(con, f, top=args.top, cell_m=args.cell, with_image=not args.no_image)

@@ -11,37 +11,12 @@ fails at teardown if one was attempted. Other helpers' browser tests use
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, assert_no_external_requests, block_external
-from tests.conftest import ROOT, build_tiny
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, assert_no_external_requests, block_external, serve_app
+from tests.conftest import build_tiny
 
 
 @pytest.fixture(scope="session")
@@ -58,24 +33,9 @@ def app_server(browser_db_path, tmp_path_factory):
     """A running `streamlit run app.py` on a free loopback port; yields its base URL."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make sysdeps`")
-    port = _free_port()
     log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
-    env = {**os.environ, "HOTLINE_DB": str(browser_db_path), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(url, proc, log)
+    with serve_app(browser_db_path, log) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

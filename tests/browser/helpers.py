@@ -6,6 +6,13 @@ Import in browser tests: `from tests.browser.helpers import wait_for_app, assert
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse
 
 CHROMIUM = os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium")
@@ -107,3 +114,45 @@ def assert_no_errors(page) -> None:
     """Fail if an error or exception element is shown."""
     errs = error_texts(page)
     assert not errs, f"error shown on page: {errs}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def serve_app(db: Path, log: Path, *, timeout: float = 60):
+    """Run `streamlit run app.py` against `db` on a free loopback port; yields (base URL, process)."""
+    root = Path(__file__).resolve().parents[2]
+    port = free_port()
+    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url, proc, log, timeout)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

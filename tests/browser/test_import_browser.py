@@ -6,14 +6,9 @@ shared browser app's tiny database is never changed.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.browser.conftest import _free_port, _wait_http
-from tests.browser.helpers import assert_no_external_requests, block_external, wait_for_app
+from tests.browser.helpers import assert_no_external_requests, block_external, serve_app, wait_for_app
 from tests.conftest import ROOT, build_tiny
 
 FILES = ROOT / "tests" / "data" / "import"
@@ -23,23 +18,8 @@ FILES = ROOT / "tests" / "data" / "import"
 def import_app(tmp_path_factory):
     d = tmp_path_factory.mktemp("import-app")
     db = build_tiny(d / "import.duckdb")
-    port = _free_port()
-    log = d / "streamlit.log"
-    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(url, proc, log)
+    with serve_app(db, d / "streamlit.log") as (url, _proc):
         yield url, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_upload_preview_import_report(browser, import_app):
