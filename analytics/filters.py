@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from data.derived import SUMMARY_TABLES
+
 FUNCTIONS = ("刑事", "民事", "行政", "公益诉讼")
 APPEAL_TYPES = ("投诉", "求助", "咨询", "建议")
 
@@ -147,6 +149,30 @@ class Filters:
                 f"WHERE c.function IN ({', '.join(p(v) for v in self.functions)}))"
             )
         return Where(" AND ".join(parts) if parts else "TRUE", params)
+
+    def filter_columns(self) -> frozenset[str]:
+        """Ticket columns the filters restrict (dates aside)."""
+        cols = {col for col, values in (("district", self.districts), ("street", self.streets),
+                                        ("topic", self.topics), ("channel", self.channels),
+                                        ("appeal_type", self.appeal_types)) if values}
+        if self.categories:
+            cols |= {"category_l1", "category_l2", "category_l3"}
+        return frozenset(cols)
+
+    def summary_table(self, *group_cols: str) -> str | None:
+        """The smallest daily summary holding every column these filters and `group_cols` need.
+
+        None when only the tickets table can answer (text or function filter, or
+        a column no summary has). Every summary has the columns and measures of
+        `ticket_daily`, so `daily_where()` applies to any of them.
+        """
+        if not self.uses_summary:
+            return None
+        need = self.filter_columns() | (set(group_cols) - {"day"})
+        for table, dims in SUMMARY_TABLES:
+            if need <= set(dims):
+                return table
+        return None
 
     def daily_where(self, alias: str = "", *, prefix: str = "f", dates: bool = True) -> Where:
         """WHERE clause over the `ticket_daily` summary (requires `uses_summary`)."""

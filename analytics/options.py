@@ -38,17 +38,17 @@ class FilterOptions:
 
 def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
     """Distinct filter values, read from the daily summary (small) and the geography."""
-    min_d, max_d = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
+    min_d, max_d = con.execute("SELECT min(day), max(day) FROM ticket_daily_core").fetchone()
     districts = [r[0] for r in con.execute("SELECT district FROM districts ORDER BY adcode").fetchall()]
     streets = con.execute("SELECT district, street FROM streets ORDER BY street_code").fetchall()
     cats = con.execute(
-        "SELECT DISTINCT category_l1, category_l2, category_l3 FROM ticket_daily "
+        "SELECT DISTINCT category_l1, category_l2, category_l3 FROM ticket_daily_core "
         "WHERE category_l1 IS NOT NULL ORDER BY ALL"
     ).fetchall()
 
     def distinct(col: str) -> tuple[str, ...]:
         sql = {
-            "topic": "SELECT DISTINCT topic FROM ticket_daily WHERE topic IS NOT NULL ORDER BY 1",
+            "topic": "SELECT DISTINCT topic FROM ticket_daily_core WHERE topic IS NOT NULL ORDER BY 1",
             "channel": "SELECT DISTINCT channel FROM ticket_daily WHERE channel IS NOT NULL ORDER BY 1",
             "appeal_type": "SELECT DISTINCT appeal_type FROM ticket_daily WHERE appeal_type IS NOT NULL ORDER BY 1",
         }[col]

@@ -1,8 +1,8 @@
 """The overview's numbers for leadership: KPIs with comparisons, the three rates, trend, rankings, changes.
 
 Every function takes the read-only connection and the one `Filters` value and
-returns an aggregated DataFrame. Volume numbers come from the `ticket_daily`
-summary whenever `Filters.uses_summary`, else from `tickets`; both paths give
+returns an aggregated DataFrame. Volume numbers come from the smallest daily
+summary that can answer (`Filters.summary_table`), else from `tickets`; both paths give
 the same answers (tests check it on the tiny store). Funnel counts (clues,
 cases, rectified) follow the period rule of docs/dashboard.md: the period and
 filters select tickets by `received_at`; clues are those linked to a selected
@@ -53,22 +53,29 @@ class Source:
     def m(self, name: str) -> str:
         return self.measures[name]
 
+    @property
+    def summary(self) -> bool:
+        """True when the table is one of the daily summaries (column `day`, counts in `n` ...)."""
+        return self.table != "tickets"
 
-def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None) -> Source:
-    """The source answering volume queries for `f`.
 
-    `summary=None` uses the daily summary whenever the filters allow it;
-    False forces the tickets table (tests compare both paths).
+def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None,
+           needs: tuple[str, ...] = ()) -> Source:
+    """The source answering volume queries for `f` that group by the columns `needs`.
+
+    `summary=None` uses the smallest daily summary holding the filtered and
+    grouped columns whenever the filters allow it; False forces the tickets
+    table (tests compare both paths).
     """
-    use = f.uses_summary if summary is None else (summary and f.uses_summary)
-    if use:
-        return Source("ticket_daily", "day", _MEASURES_DAILY, f.daily_where(prefix=prefix, dates=dates))
+    table = f.summary_table(*needs) if summary is not False else None
+    if table:
+        return Source(table, "day", _MEASURES_DAILY, f.daily_where(prefix=prefix, dates=dates))
     return Source("tickets", "CAST(received_at AS DATE)", _MEASURES_TICKETS, f.where(prefix=prefix, dates=dates))
 
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     """First and last day with tickets."""
-    sql = "SELECT min(day), max(day) FROM ticket_daily"
+    sql = "SELECT min(day), max(day) FROM ticket_daily_core"
     lo, hi = con.execute(sql).fetchone()
     return lo, hi
 
@@ -186,14 +193,14 @@ def _volumes(con, periods: list[Filters], summary: bool | None) -> list[tuple[in
             out.append((int(n or 0), int(loc or 0)))
         return out
     s = source(f, dates=False, summary=summary)
-    col = "day" if s.table == "ticket_daily" else "received_at"
+    col = "day" if s.summary else "received_at"
     params = dict(s.where.params)
     conds, cols = [], []
     for i, pf in enumerate(periods):
         params[f"va{i}"], params[f"vb{i}"] = pf.date_from, pf.date_to
         cond = f"({col} >= $va{i}::TIMESTAMP AND {col} < ($vb{i}::DATE + INTERVAL 1 DAY))"
         conds.append(cond)
-        if s.table == "ticket_daily":
+        if s.summary:
             cols += [f"CAST(coalesce(sum(n) FILTER (WHERE {cond}), 0) AS BIGINT)",
                      f"CAST(coalesce(sum(n_located) FILTER (WHERE {cond}), 0) AS BIGINT)"]
         else:
@@ -286,10 +293,10 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
     if has_last:
         # One scan over both periods; last year's days are shifted forward one year into this period's buckets.
         s = source(f, dates=False, summary=summary)
-        col = "day" if s.table == "ticket_daily" else "received_at"
+        col = "day" if s.summary else "received_at"
         in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
         in_last = f"({col} >= $la::TIMESTAMP AND {col} < ($lb::DATE + INTERVAL 1 DAY))"
-        if s.table == "ticket_daily":
+        if s.summary:
             n_cur, n_last = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_last})"
         else:
             n_cur, n_last = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_last})"
@@ -342,7 +349,7 @@ def district_ranking(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: boo
     Every district of the store's geography is listed (0 when it had none),
     unless the filters pick districts, then only those.
     """
-    s = source(f, summary=summary)
+    s = source(f, summary=summary, needs=("district",))
     pick = "TRUE"
     params = dict(s.where.params)
     if f.districts:
@@ -370,7 +377,8 @@ def top_values(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l
     """
     if by not in ("category_l1", "category_l2", "category_l3", "topic"):
         raise ValueError("by must be category_l1/l2/l3 or topic")
-    s = source(f, summary=summary)
+    parts = ["topic"] if by == "topic" else [f"category_l{i}" for i in range(1, int(by[-1]) + 1)]
+    s = source(f, summary=summary, needs=tuple(parts))
     parts = ["topic"] if by == "topic" else [f"category_l{i}" for i in range(1, int(by[-1]) + 1)]
     # Group by the raw columns and build the path after aggregating (concatenating 1 M strings costs more).
     sql = f"""
@@ -403,13 +411,14 @@ def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3",
     if not comparable(con, prev_f):
         return pd.DataFrame(columns=cols)
     # One scan over both periods, grouped by the raw columns; the key is built after aggregating.
-    s = source(f, dates=False, summary=summary)
-    col = "day" if s.table == "ticket_daily" else "received_at"
+    group = _CHANGE_GROUPS.get(by, [by])
+    s = source(f, dates=False, summary=summary, needs=tuple(group))
+    col = "day" if s.summary else "received_at"
     params = {**s.where.params, "ca": f.date_from, "cb": f.date_to, "pa": prev_f.date_from, "pb": prev_f.date_to,
               "min_base": int(min_base)}
     in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
     in_prev = f"({col} >= $pa::TIMESTAMP AND {col} < ($pb::DATE + INTERVAL 1 DAY))"
-    if s.table == "ticket_daily":
+    if s.summary:
         cur_n, prev_n = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_prev})"
     else:
         cur_n, prev_n = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_prev})"

@@ -3,6 +3,13 @@
 - `ticket_daily`: counts by day x street x category x topic x channel x
   appeal type, which answers most dashboard queries without touching the
   tickets table (see `Filters.uses_summary`).
+- smaller "cubes" of the same counts over fewer columns (`SUMMARY_TABLES`),
+  built from `ticket_daily`. At Beijing scale the full summary has almost as
+  many rows as a month of tickets (every street x leaf category x channel x
+  appeal type combination occurs), so a whole-city year view would scan
+  millions of rows; a cube without street/channel/appeal type has at most
+  days x 16 districts x leaf categories rows. `Filters.summary_table()` picks
+  the smallest one holding every column a query filters or groups on.
 - `ticket_words`: the words of each ticket's text (see data/words.py).
 """
 
@@ -27,9 +34,42 @@ ORDER BY day, district, street
 """
 
 
+MEASURES = ("n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")
+_ALL_DIMS = ("district", "street", "category_l1", "category_l2", "category_l3", "topic", "channel", "appeal_type")
+# Daily summaries, smallest first: (table, its columns besides `day` and the measures).
+SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ticket_daily_core", ("district", "category_l1", "category_l2", "category_l3", "topic")),
+    ("ticket_daily_street", ("district", "street", "topic")),
+    ("ticket_daily", _ALL_DIMS),
+)
+
+
+def _cube_sql(table: str, dims: tuple[str, ...]) -> str:
+    # Identifiers come from SUMMARY_TABLES only.
+    cols = ", ".join(dims)
+    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES)
+    return (f"CREATE OR REPLACE TABLE {table} AS SELECT day, {cols}, {sums} "
+            f"FROM ticket_daily GROUP BY ALL ORDER BY day, {cols}")
+
+
 def refresh_daily(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the daily summary from the tickets (a few seconds at 25 M rows)."""
+    """Rebuild the daily summary from the tickets, then its smaller cubes from it."""
     con.execute(DAILY_SQL)
+    refresh_cubes(con)
+
+
+def refresh_cubes(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every summary cube from `ticket_daily` (seconds even at 25 M tickets)."""
+    for table, dims in SUMMARY_TABLES:
+        if table != "ticket_daily":
+            con.execute(_cube_sql(table, dims))
+
+
+def cubes_missing(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Summary cubes this store lacks (a store written by an older version)."""
+    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    have = {r[0] for r in con.execute(sql).fetchall()}
+    return [t for t, _ in SUMMARY_TABLES if t not in have]
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import settings
+from data import derived, settings
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -46,7 +46,22 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     if not read_only:
         init_schema(con)
+    elif _needs_upgrade(con):
+        # A store written by an older version lacks derived tables the pages read: add them once.
+        con.close()
+        try:
+            connect(p).close()
+        except StoreError as exc:
+            raise StoreError(f"数据库 {p} 需要升级，但现在无法写入（{exc}）。请稍后刷新，"
+                             f"或运行 `python manage.py init --db {p}`。") from exc
+        return connect(p, read_only=True)
     return con
+
+
+def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ticket_daily'"
+    (has_daily,) = con.execute(sql).fetchone()
+    return bool(has_daily) and bool(derived.cubes_missing(con))
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -55,6 +70,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     (n,) = con.execute("SELECT count(*) FROM streets").fetchone()
     if n == 0:
         load_geography(con)
+    if derived.cubes_missing(con):
+        derived.refresh_cubes(con)
 
 
 def load_geography(con: duckdb.DuckDBPyConnection) -> None:

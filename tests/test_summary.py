@@ -1,0 +1,80 @@
+"""The daily summary cubes: the right one is picked, each holds exactly the tickets' counts, and an older
+store without them is upgraded when opened."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+
+from analytics import overview
+from analytics.filters import Filters
+from data import derived, store
+
+MARCH = {"date_from": date(2025, 3, 1), "date_to": date(2025, 3, 31)}
+
+
+@pytest.mark.parametrize(("filters", "group", "table"), [
+    (Filters(), (), "ticket_daily_core"),
+    (Filters(**MARCH, districts=("朝阳区",), topics=("井盖",)), ("day",), "ticket_daily_core"),
+    (Filters(categories=("城乡建设/市政设施",)), ("category_l3",), "ticket_daily_core"),
+    (Filters(), ("street",), "ticket_daily_street"),
+    (Filters(streets=("八里庄街道",)), ("topic",), "ticket_daily_street"),
+    (Filters(streets=("八里庄街道",), categories=("城乡建设",)), (), "ticket_daily"),
+    (Filters(channels=("电话",)), (), "ticket_daily"),
+    (Filters(appeal_types=("投诉",)), ("district",), "ticket_daily"),
+    (Filters(), ("channel",), "ticket_daily"),
+    (Filters(text="井盖"), (), None),
+    (Filters(functions=("公益诉讼",)), (), None),
+    (Filters(), ("content",), None),
+])
+def test_summary_table_is_the_smallest_that_answers(filters, group, table):
+    assert filters.summary_table(*group) == table
+
+
+def test_every_cube_holds_the_tickets_counts(tiny_con):
+    measures = ", ".join(f"sum({m})" for m in derived.MEASURES)
+    full = tiny_con.execute(f"SELECT {measures} FROM ticket_daily").fetchone()
+    assert full[0] == 20 and full[1] == 19          # 20 tickets, 19 located (tiny DB)
+    for table, dims in derived.SUMMARY_TABLES:
+        assert tiny_con.execute(f"SELECT {measures} FROM {table}").fetchone() == full, table
+        for dim in dims:
+            sql_cube = f"SELECT {dim}, day, sum(n) FROM {table} GROUP BY ALL ORDER BY ALL"
+            sql_tix = (f"SELECT {dim}, CAST(received_at AS DATE), count(*) FROM tickets "
+                       f"GROUP BY ALL ORDER BY ALL")
+            assert tiny_con.execute(sql_cube).fetchall() == tiny_con.execute(sql_tix).fetchall(), (table, dim)
+        # One row per distinct key: the cube is really aggregated.
+        keys = ", ".join(("day", *dims))
+        n_rows = tiny_con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert n_rows == tiny_con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table})").fetchone()[0]
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(**MARCH),
+    Filters(**MARCH, streets=("八里庄街道",)),
+    Filters(**MARCH, channels=("电话",), topics=("井盖",)),
+])
+def test_overview_is_the_same_from_any_cube_and_from_tickets(tiny_con, filters):
+    for fn in (overview.district_ranking, lambda c, f, summary: overview.top_values(c, f, "category_l3",
+                                                                                  summary=summary)):
+        a = fn(tiny_con, filters, summary=None)
+        b = fn(tiny_con, filters, summary=False)
+        assert a.to_dict("records") == b.to_dict("records")
+
+
+def test_an_older_store_without_cubes_is_upgraded_on_open(tiny_db_path, tmp_path):
+    path = tmp_path / "old.duckdb"
+    shutil.copy(tiny_db_path, path)
+    con = store.connect(path)
+    for table, _ in derived.SUMMARY_TABLES:
+        if table != "ticket_daily":
+            con.execute(f"DROP TABLE {table}")
+    con.close()
+    con = store.connect(path, read_only=True)   # what the dashboard does
+    try:
+        assert derived.cubes_missing(con) == []
+        assert con.execute("SELECT sum(n) FROM ticket_daily_core").fetchone()[0] == 20
+        assert con.execute("SELECT sum(n_located) FROM ticket_daily_street").fetchone()[0] == 19
+    finally:
+        con.close()
