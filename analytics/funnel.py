@@ -17,7 +17,7 @@ import pandas as pd
 
 from analytics.filters import NO_TOPIC, Filters
 from analytics.overview import function_clause, source
-from data import settings
+from data import links, settings
 
 STAGES = {"tickets": "诉求工单", "clues": "线索", "cases": "立案", "rectified": "整改"}
 SPLITS = {"district": "区", "topic": "专项", "function": "检察职能"}
@@ -36,16 +36,13 @@ RULES = {
 }
 STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
 
-# The selection: tickets of the filters linked to a clue (a semi-join: reading 1 M ticket ids through
-# `IN (SELECT … clue_tickets)` costs about as much as a join but lets the date range skip row groups),
-# then the clues and cases behind them. Ticket counts (linked or not) come from overview.source.
+# The selection: the links (clue, ticket) whose ticket matches the filters, read from the linked
+# tickets (`funnel_tickets`, data/links.py: ~1% of the tickets, with the ticket's filter columns), then
+# the clues and cases behind them. Ticket counts come from the daily summary (overview.source) or, with a
+# function filter, from the linked tickets (a function filter only selects linked tickets).
 _SELECTION = """
-sel AS (SELECT t.ticket_id, t.district, t.topic FROM tickets t
-        WHERE {where} AND t.ticket_id IN (SELECT ticket_id FROM clue_tickets)),
-cl AS (
-    SELECT c.* FROM clues c
-    WHERE c.clue_id IN (SELECT ct.clue_id FROM clue_tickets ct JOIN sel USING (ticket_id)) AND {fn}
-),
+sel AS (SELECT t.clue_id, t.ticket_id, t.first_at FROM {links} t WHERE {where}),
+cl AS (SELECT c.* FROM clues c WHERE c.clue_id IN (SELECT clue_id FROM sel) AND {fn}),
 cs AS (SELECT k.* FROM cases k WHERE k.clue_id IN (SELECT clue_id FROM cl)),
 rc AS (
     SELECT r.case_id, min(r.rectified_at) AS rectified_at FROM rectifications r
@@ -56,16 +53,34 @@ rc AS (
 """
 
 
-def _with(f: Filters) -> tuple[str, dict]:
+def _with(con, f: Filters) -> tuple[str, dict]:
     w = f.where("t")
     fn = function_clause(f)
-    return "WITH " + _SELECTION.format(where=w.sql, fn=fn.sql), {**w.params, **fn.params}
+    sql = "WITH " + _SELECTION.format(links=links.source(con), where=w.sql, fn=fn.sql)
+    return sql, {**w.params, **fn.params}
+
+
+def _ticket_counts(con, f: Filters, by: str | None = None, *, missing: str = "", prefix: str = "s") -> tuple[str, dict]:
+    """SQL (key, tickets) or (tickets) counting the selected tickets, grouped by a ticket column or not.
+
+    The daily summary when the filters allow it; with a function filter the
+    linked tickets (every ticket it selects is linked to a clue); with only a
+    text filter the tickets table (contains() over the period).
+    """
+    key = f"coalesce({by}, $missing) AS key, " if by else ""
+    group = " GROUP BY 1" if by else ""
+    params = {"missing": missing} if by else {}
+    if f.uses_summary or not f.functions:
+        s = source(f, prefix=prefix)
+        return f"SELECT {key}{s.m('n')} AS tickets FROM {s.table} WHERE {s.where.sql}{group}", {**params, **s.where.params}
+    w = f.where("t", prefix=prefix)
+    sql = f"SELECT {key}count(DISTINCT t.ticket_id) AS tickets FROM {links.source(con)} t WHERE {w.sql}{group}"
+    return sql, {**params, **w.params}
 
 
 def _ticket_count(con, f: Filters) -> int:
-    s = source(f)
-    sql = f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql}"
-    return int(con.execute(sql, s.where.params).fetchone()[0] or 0)
+    sql, params = _ticket_counts(con, f)
+    return int(con.execute(sql, params).fetchone()[0] or 0)
 
 
 def has_records(con: duckdb.DuckDBPyConnection) -> bool:
@@ -79,7 +94,7 @@ def stages(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
     Columns: key, stage (Chinese), n, rate_prev, rate_total (NA when the base is 0).
     """
-    head, params = _with(f)
+    head, params = _with(con, f)
     sql = head + """
         SELECT (SELECT count(*) FROM cl), (SELECT count(*) FROM cs), (SELECT count(*) FROM rc)
     """
@@ -106,18 +121,16 @@ def split(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "district") -> p
     """
     if by not in SPLITS:
         raise ValueError(f"by must be one of {tuple(SPLITS)}")
-    head, params = _with(f)
+    head, params = _with(con, f)
     missing = NO_TOPIC if by == "topic" else "（未填）"
     extra: dict = {}
     if by == "function":
         a = """a AS (SELECT coalesce(key, $missing) AS key, count(*) AS tickets FROM (
                    SELECT DISTINCT sel.ticket_id, c.function AS key FROM sel
-                   JOIN clue_tickets ct USING (ticket_id) JOIN cl c ON c.clue_id = ct.clue_id) GROUP BY 1)"""
+                   JOIN cl c ON c.clue_id = sel.clue_id) GROUP BY 1)"""
     else:
-        s = source(f, prefix="s")
-        extra = s.where.params
-        a = (f"a AS (SELECT coalesce({by}, $missing) AS key, {s.m('n')} AS tickets "
-             f"FROM {s.table} WHERE {s.where.sql} GROUP BY 1)")
+        counts, extra = _ticket_counts(con, f, by, missing=missing)
+        a = f"a AS ({counts})"
     sql = head + f""",
         {a},
         b AS (SELECT coalesce({by}, $missing) AS key, count(*) AS clues FROM cl GROUP BY 1),
@@ -144,14 +157,10 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     工单→线索 runs from the clue's earliest linked ticket (any period: the first
     signal) to its registration.
     """
-    head, params = _with(f)
+    head, params = _with(con, f)
     sql = head + """,
-        linked AS (SELECT ct.clue_id, ct.ticket_id FROM clue_tickets ct WHERE ct.clue_id IN (SELECT clue_id FROM cl)),
-        first_ticket AS (
-            SELECT linked.clue_id, min(t.received_at) AS first_at
-            FROM (SELECT ticket_id, received_at FROM tickets
-                  WHERE ticket_id IN (SELECT ticket_id FROM linked)) t
-            JOIN linked USING (ticket_id) GROUP BY 1
+        first_ticket AS (  -- first_at: the clue's earliest linked ticket in any period (data/links.py)
+            SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1
         ),
         d AS (
             SELECT 'ticket_clue' AS stage, date_diff('second', ft.first_at, cl.created_at) / 86400.0 AS days
@@ -176,7 +185,7 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
 
 def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
-    head, params = _with(f)
+    head, params = _with(con, f)
     sql = head + """,
         items AS (
             SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,

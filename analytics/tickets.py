@@ -4,15 +4,33 @@ The list never leaves the database whole: `page()` returns one page
 (LIMIT/OFFSET over a whitelisted sort column) and `count()` the total, so the
 screen can say 显示第 1-50 条，共 12,345 条. Everything shown passes through
 analytics.privacy.mask_frame (masking is on by default).
+
+At Beijing scale (25 M tickets a year) neither may read the whole period when
+it need not (docs/performance.md, "Funnel and tickets at 25 M"):
+- the count comes from the daily summary when the filters allow it;
+- a funnel stage or a procuratorial function selects only tickets linked to a
+  clue: count and page read the linked tickets (`funnel_tickets`,
+  data/links.py), then fetch the page's rows from `tickets` by id within
+  their time span;
+- sorted by time, the page first finds from the summary the day from which
+  the newest (oldest) tickets cover offset + limit rows and reads only those
+  days (tickets are stored in time order, so zonemaps skip the rest); with a
+  text search, which the summary cannot answer, it tries the last 7, 31 and
+  92 days before the whole period.
+Every shortcut returns exactly the rows of the plain ORDER BY … LIMIT/OFFSET.
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
 from analytics import privacy
 from analytics.filters import Filters
+from analytics.overview import source
+from data import links
 
 # Sort keys offered to the user -> SQL column (whitelist; never user text in SQL).
 SORTS = {
@@ -55,11 +73,26 @@ def _where(f: Filters, stage: str | None) -> tuple[str, dict]:
     return f"{w.sql} AND {STAGE_CLAUSES[stage]}", w.params
 
 
+def _linked_only(f: Filters, stage: str | None) -> bool:
+    """True when only tickets linked to a clue can match (a funnel stage or a function filter)."""
+    return bool(stage) or bool(f.functions)
+
+
 def count(con: duckdb.DuckDBPyConnection, f: Filters, *, stage: str | None = None) -> int:
     """Tickets matching the filters (and, with `stage`, that reached that funnel stage)."""
     where, params = _where(f, stage)
-    sql = "SELECT count(*) FROM tickets WHERE " + where
-    return int(con.execute(sql, params).fetchone()[0])
+    if _linked_only(f, stage):
+        sql = f"SELECT count(DISTINCT ticket_id) FROM {links.source(con)} t WHERE {where}"
+    elif f.uses_summary:
+        s = source(f)
+        sql, params = f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql}", s.where.params
+    else:
+        sql = "SELECT count(*) FROM tickets WHERE " + where
+    return int(con.execute(sql, params).fetchone()[0] or 0)
+
+
+# Days read first when a text search sorts by time (then the whole period).
+TEXT_WINDOWS_DAYS = (7, 31, 92)
 
 
 def page(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "received_at", descending: bool = True,
@@ -71,11 +104,77 @@ def page(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "received_at
     offset = max(0, int(offset))
     where, params = _where(f, stage)
     direction = "DESC" if descending else "ASC"
-    cols = ", ".join(LIST_COLUMNS)
-    sql = (f"SELECT {cols} FROM tickets WHERE {where} "
-           f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, ticket_id {direction} LIMIT $lim OFFSET $off")
-    df = con.execute(sql, {**params, "lim": limit, "off": offset}).fetchdf()
+    order = f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, ticket_id {direction}"
+    if _linked_only(f, stage):
+        df = _page_linked(con, where, params, sort, order, limit, offset)
+    else:
+        df = None
+        if sort == "received_at":
+            for extra, extra_params in _time_bounds(con, f, descending, limit + offset):
+                df = _page_sql(con, f"{where} AND {extra}", {**params, **extra_params}, order, limit, offset)
+                if len(df) == limit:  # the bounded days hold the whole page: it is the same page
+                    break
+                df = None
+        if df is None:
+            df = _page_sql(con, where, params, order, limit, offset)
     return privacy.mask_frame(df, force=mask)
+
+
+def _page_sql(con, where: str, params: dict, order: str, limit: int, offset: int) -> pd.DataFrame:
+    sql = f"SELECT {', '.join(LIST_COLUMNS)} FROM tickets WHERE {where} {order} LIMIT $lim OFFSET $off"
+    return con.execute(sql, {**params, "lim": limit, "off": offset}).fetchdf()
+
+
+def _time_bounds(con, f: Filters, descending: bool, need: int):
+    """Extra WHERE clauses on received_at, narrowest first, each holding the page if it is big enough.
+
+    From the summary: the first day (walking from the newest, or the oldest)
+    at which the tickets counted so far reach `need`. Without a usable summary
+    (text search): the last (first) 7, 31 and 92 days of the period.
+    """
+    if f.uses_summary:
+        s = source(f)
+        pick = "max" if descending else "min"
+        order = "DESC" if descending else "ASC"
+        sql = (f"SELECT {pick}(d) FROM (SELECT d, sum(n) OVER (ORDER BY d {order}) AS cum FROM "
+               f"(SELECT {s.day} AS d, {s.m('n')} AS n FROM {s.table} WHERE {s.where.sql} GROUP BY 1)) "
+               f"WHERE cum >= $need")
+        (day,) = con.execute(sql, {**s.where.params, "need": need}).fetchone()
+        if day is not None:
+            yield _day_bound(day, descending)
+        return
+    lo, hi = f.date_from, f.date_to
+    if (hi if descending else lo) is None:
+        sql = "SELECT min(day), max(day) FROM ticket_daily"
+        first, last = con.execute(sql).fetchone()
+        lo, hi = lo or first, hi or last
+    if lo is None or hi is None:
+        return
+    span = (hi - lo).days + 1
+    for days in TEXT_WINDOWS_DAYS:
+        if days >= span:
+            return
+        yield _day_bound(hi - timedelta(days=days - 1) if descending else lo + timedelta(days=days - 1), descending)
+
+
+def _day_bound(day: date, descending: bool) -> tuple[str, dict]:
+    if descending:
+        return "received_at >= $tb_day::TIMESTAMP", {"tb_day": day}
+    return "received_at < ($tb_day::DATE + INTERVAL 1 DAY)", {"tb_day": day}
+
+
+def _page_linked(con, where: str, params: dict, sort: str, order: str, limit: int, offset: int) -> pd.DataFrame:
+    """A page of linked tickets: ids from funnel_tickets, rows from tickets within the page's time span."""
+    keys = list(dict.fromkeys(("ticket_id", "received_at", SORTS[sort])))
+    sql = (f"SELECT DISTINCT {', '.join(keys)} FROM {links.source(con)} t WHERE {where} "
+           f"{order} LIMIT $lim OFFSET $off")
+    ids = con.execute(sql, {**params, "lim": limit, "off": offset}).fetchdf()
+    if ids.empty:
+        return _page_sql(con, "FALSE", {}, order, limit, 0)
+    sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM tickets "
+           f"WHERE received_at BETWEEN $lo AND $hi AND ticket_id IN (SELECT unnest($ids::VARCHAR[])) {order}")
+    lo, hi = ids["received_at"].min().to_pydatetime(), ids["received_at"].max().to_pydatetime()
+    return con.execute(sql, {"lo": lo, "hi": hi, "ids": ids["ticket_id"].tolist()}).fetchdf()
 
 
 EXPORT_MAX_ROWS = 100_000

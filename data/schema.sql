@@ -182,6 +182,27 @@ CREATE TABLE IF NOT EXISTS word_daily (
     n            BIGINT
 );
 
+-- Derived at import by data/links.py: one row per distinct clue-ticket link whose ticket exists, with the
+-- ticket's filter and sort columns and the clue's earliest linked ticket (first_at). The funnel and the
+-- "linked tickets" lists read it instead of scanning tickets (see docs/data-model.md).
+CREATE TABLE IF NOT EXISTS funnel_tickets (
+    clue_id      VARCHAR,
+    ticket_id    VARCHAR,
+    received_at  TIMESTAMP,
+    district     VARCHAR,
+    street       VARCHAR,
+    category_l1  VARCHAR,
+    category_l2  VARCHAR,
+    category_l3  VARCHAR,
+    topic        VARCHAR,
+    channel      VARCHAR,
+    appeal_type  VARCHAR,
+    status       VARCHAR,
+    content      VARCHAR,
+    day          DATE,
+    first_at     TIMESTAMP     -- min(received_at) over all linked tickets of the clue
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key    VARCHAR,
     value  VARCHAR

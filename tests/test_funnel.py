@@ -13,9 +13,25 @@ import pytest
 
 from analytics import funnel
 from analytics.filters import Filters
+from data import store
+from tests.test_links import variant_copy
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
 AS_OF = datetime(2025, 6, 30)
+
+
+@pytest.fixture(scope="module", params=["table", "inline"])
+def tiny_variant(request, tiny_db_path, tmp_path_factory):
+    """Every test runs on the tiny store with the linked-tickets table built and without it (inline rows)."""
+    return variant_copy(tiny_db_path, tmp_path_factory.mktemp("variant") / "tiny.duckdb",
+                        ready=request.param == "table")
+
+
+@pytest.fixture()
+def tiny_con(tiny_variant):
+    con = store.connect(tiny_variant, read_only=True)
+    yield con
+    con.close()
 
 
 def test_stages_march(tiny_con):

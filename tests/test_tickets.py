@@ -8,8 +8,24 @@ import pytest
 
 from analytics import tickets
 from analytics.filters import Filters
+from data import store
+from tests.test_links import variant_copy
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+
+
+@pytest.fixture(scope="module", params=["table", "inline"])
+def tiny_variant(request, tiny_db_path, tmp_path_factory):
+    """Every test runs on the tiny store with the linked-tickets table built and without it (inline rows)."""
+    return variant_copy(tiny_db_path, tmp_path_factory.mktemp("variant") / "tiny.duckdb",
+                        ready=request.param == "table")
+
+
+@pytest.fixture()
+def tiny_con(tiny_variant):
+    con = store.connect(tiny_variant, read_only=True)
+    yield con
+    con.close()
 
 
 def test_count_and_first_page_newest_first(tiny_con):
@@ -127,3 +143,37 @@ def test_export_rows_whole_list_masked_in_screen_order(tiny_con, monkeypatch):
     assert d["complainant_phone"].iloc[0] == "138****1234"
     assert len(tickets.export_rows(tiny_con, MARCH, limit=3)) == 3
     assert list(tickets.export_rows(tiny_con, MARCH, stage="cases")["ticket_id"]) == ["T05", "T04", "T02", "T01"]
+
+
+TIME_CASES = [MARCH, Filters(), MARCH.replace(districts=("朝阳区",)), Filters(text="井盖"), Filters(text="工地"),
+              MARCH.replace(text="市场"), MARCH.replace(functions=("公益诉讼",))]
+
+
+@pytest.mark.parametrize("desc", [True, False])
+@pytest.mark.parametrize("f", TIME_CASES, ids=lambda f: f.describe())
+def test_time_sorted_pages_equal_the_plain_order(tiny_con, f, desc):
+    """The day-bounded pages (summary bound, text windows, linked ids) are the pages of the plain ORDER BY."""
+    where, params = tickets._where(f, None)
+    d = "DESC" if desc else "ASC"
+    sql = f"SELECT ticket_id FROM tickets WHERE {where} ORDER BY received_at {d}, ticket_id {d}"
+    everything = [r[0] for r in tiny_con.execute(sql, params).fetchall()]
+    assert tickets.count(tiny_con, f) == len(everything) > 0
+    for limit, step in ((1, 3), (4, 1)):
+        for offset in range(0, len(everything) + 1, step):
+            got = tickets.page(tiny_con, f, sort="received_at", descending=desc, limit=limit, offset=offset, mask=False)
+            assert list(got["ticket_id"]) == everything[offset:offset + limit], (limit, offset)
+
+
+def test_time_bounds(tiny_con):
+    # March 2025 newest first: T12 (31st), T11 (28th), T10 (25th) -> 3 rows from the 25th on
+    assert list(tickets._time_bounds(tiny_con, MARCH, True, 3)) == [
+        ("received_at >= $tb_day::TIMESTAMP", {"tb_day": date(2025, 3, 25)})]
+    # oldest first: T01 (3rd), T02 (4th) -> up to the 4th
+    assert list(tickets._time_bounds(tiny_con, MARCH, False, 2)) == [
+        ("received_at < ($tb_day::DATE + INTERVAL 1 DAY)", {"tb_day": date(2025, 3, 4)})]
+    assert list(tickets._time_bounds(tiny_con, MARCH, True, 13)) == []  # more than there are: no bound
+    # text search: the last 7, 31 and 92 days of the data (2024-03-05 … 2025-03-31)
+    assert [p["tb_day"] for _s, p in tickets._time_bounds(tiny_con, Filters(text="井盖"), True, 1)] == [
+        date(2025, 3, 25), date(2025, 3, 1), date(2024, 12, 30)]
+    assert [p["tb_day"] for _s, p in tickets._time_bounds(tiny_con, MARCH.replace(text="井盖"), True, 1)] == [
+        date(2025, 3, 25)]  # a 31-day period: only the 7-day window is narrower

@@ -13,7 +13,8 @@ and the demo generator. For each file (each sheet of a workbook) it:
    identical rows left alone;
 6. records an `imports` row whose counts always satisfy
    rows_read = inserted + updated + unchanged + quarantined;
-7. refreshes the derived tables for the tickets that changed.
+7. refreshes the derived tables for the tickets that changed, and the linked tickets
+   (`funnel_tickets`, data/links.py) after a ticket or clue import.
 
 Everything from 1 to 7 happens in one transaction: a failed or interrupted
 import leaves the store as it was (and records a failed `imports` row).
@@ -310,6 +311,10 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
         from data import derived
 
         derived.refresh(con, new_ticket_ids_table="_changed_ids")
+    if refresh and K.name in ("tickets", "clues") and changed:  # the linked tickets (data/links.py)
+        from data import links
+
+        links.refresh(con)
     _progress(progress, src.rows, src.rows, "完成")
 
 
