@@ -38,3 +38,26 @@ def test_bench_runs_both_sides_and_prints_a_table(bench_dir, capsys):
         assert re.search(rf"\| \**{page}\** \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d.]+× \|", out), page
     assert "pandas side peak RSS" in out
     assert "Largest map payload" in out
+
+
+def test_pandas_baseline_computes_what_the_pages_show(tiny_con):
+    """The baseline must do the product's work, not less: same KPIs and funnel counts on the tiny store."""
+    from datetime import date
+
+    from analytics import funnel, overview
+    from analytics.filters import Filters
+    from bench import pandas_side
+
+    d = pandas_side.load(tiny_con)
+    f = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    kpis = overview.kpis(tiny_con, f).set_index("key")["value"]
+    ov = pandas_side.overview(d, f)
+    assert (ov["n"], ov["located"]) == (kpis["tickets"], kpis["located"]) == (12, 11)
+    assert ov["funnel"] == (kpis["clues"], kpis["cases"], kpis["rectified"]) == (5, 2, 2)
+    assert ov["prev"] == 3
+    fu = pandas_side.funnel(d, f)
+    st = funnel.stages(tiny_con, f).set_index("key")["n"]
+    assert (fu["tickets"], fu["clues"], fu["cases"], fu["rectified"]) == tuple(st[k] for k in st.index)
+    n, page = pandas_side.tickets_page(d, f)
+    assert n == 12 and len(page) == 12 and page["received_at"].is_monotonic_decreasing
+    assert int(pandas_side.topics(d, f)["tree"].sum()) == 12
