@@ -71,7 +71,7 @@ def _ticket_counts(con, f: Filters, by: str | None = None, *, missing: str = "",
     group = " GROUP BY 1" if by else ""
     params = {"missing": missing} if by else {}
     if f.uses_summary or not f.functions:
-        s = source(f, prefix=prefix)
+        s = source(f, prefix=prefix, needs=(by,) if by else ())
         return f"SELECT {key}{s.m('n')} AS tickets FROM {s.table} WHERE {s.where.sql}{group}", {**params, **s.where.params}
     w = f.where("t", prefix=prefix)
     sql = f"SELECT {key}count(DISTINCT t.ticket_id) AS tickets FROM {links.source(con)} t WHERE {w.sql}{group}"

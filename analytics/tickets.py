@@ -29,7 +29,7 @@ import pandas as pd
 
 from analytics import privacy
 from analytics.filters import Filters
-from analytics.overview import source
+from analytics.overview import data_range, source
 from data import links
 
 # Sort keys offered to the user -> SQL column (whitelist; never user text in SQL).
@@ -132,8 +132,8 @@ def _time_bounds(con, f: Filters, descending: bool, need: int):
     at which the tickets counted so far reach `need`. Without a usable summary
     (text search): the last (first) 7, 31 and 92 days of the period.
     """
-    if f.uses_summary:
-        s = source(f)
+    s = source(f)
+    if s.summary:
         pick = "max" if descending else "min"
         order = "DESC" if descending else "ASC"
         sql = (f"SELECT {pick}(d) FROM (SELECT d, sum(n) OVER (ORDER BY d {order}) AS cum FROM "
@@ -145,8 +145,7 @@ def _time_bounds(con, f: Filters, descending: bool, need: int):
         return
     lo, hi = f.date_from, f.date_to
     if (hi if descending else lo) is None:
-        sql = "SELECT min(day), max(day) FROM ticket_daily"
-        first, last = con.execute(sql).fetchone()
+        first, last = data_range(con)
         lo, hi = lo or first, hi or last
     if lo is None or hi is None:
         return

@@ -10,6 +10,7 @@ import shutil
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics import funnel, tickets
@@ -18,6 +19,13 @@ from data import links, store
 from data.ingest import ingest_files
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+
+
+def open_ro(path: Path) -> duckdb.DuckDBPyConnection:
+    """Read-only, as the dashboard opens it, but without store.connect's upgrades (keeps the inline variant)."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    return con
 
 
 def variant_copy(src: Path, dst: Path, *, ready: bool) -> Path:
@@ -44,7 +52,7 @@ def inline_path(tiny_db_path, tmp_path_factory) -> Path:
 
 
 def test_table_contents(linked_path):
-    con = store.connect(linked_path, read_only=True)
+    con = open_ro(linked_path)
     rows = con.execute(f"SELECT clue_id, ticket_id, district, topic, status, day, first_at FROM {links.TABLE}").fetchall()
     con.close()
     t = datetime
@@ -61,7 +69,7 @@ def test_table_contents(linked_path):
 
 
 def test_ready_detects_missing_and_stale_table(linked_path, inline_path, tmp_path):
-    con = store.connect(inline_path, read_only=True)
+    con = open_ro(inline_path)
     assert not links.ready(con) and links.source(con) == links.SOURCE_INLINE
     con.close()
     p = shutil.copy(linked_path, tmp_path / "stale.duckdb")
@@ -100,8 +108,8 @@ CASES = [
 @pytest.mark.parametrize("f", CASES, ids=lambda f: f.describe())
 def test_funnel_same_from_table_and_inline(linked_path, inline_path, f):
     """The table and the inline rows give identical funnel outputs (and the inline path is not the table)."""
-    a = store.connect(linked_path, read_only=True)
-    b = store.connect(inline_path, read_only=True)
+    a = open_ro(linked_path)
+    b = open_ro(inline_path)
     try:
         assert links.ready(a) and not links.ready(b)
         as_of = datetime(2025, 6, 30)

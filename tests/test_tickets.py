@@ -8,8 +8,7 @@ import pytest
 
 from analytics import tickets
 from analytics.filters import Filters
-from data import store
-from tests.test_links import variant_copy
+from tests.test_links import open_ro, variant_copy
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
 
@@ -23,7 +22,7 @@ def tiny_variant(request, tiny_db_path, tmp_path_factory):
 
 @pytest.fixture()
 def tiny_con(tiny_variant):
-    con = store.connect(tiny_variant, read_only=True)
+    con = open_ro(tiny_variant)
     yield con
     con.close()
 
