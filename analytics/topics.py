@@ -34,6 +34,7 @@ from scipy import stats
 
 from analytics import privacy
 from analytics.filters import Filters, Where
+from data.words import WORD_SUMMARIES
 
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 KINDS = ("word", "phrase", "category")
@@ -60,10 +61,54 @@ class _WordSource:
     day: str
 
 
-def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f") -> _WordSource:
+def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f",
+                 ranges: list[tuple[date | None, date | None]] | None = None, monthly: bool = True,
+                 con: duckdb.DuckDBPyConnection | None = None) -> _WordSource:
+    """Where word counts come from for these filters: (FROM, WHERE, count expression, day expression).
+
+    Summary path: the smallest monthly word table with the filters' columns for the whole months inside
+    `ranges` (default: the filters' dates), plus `word_daily` for the days of partial months (and for
+    everything when `monthly` is false, e.g. weekly trends). Monthly rows carry their month's first day
+    as `day`, which lies inside any range that contains the whole month, so callers may still test `day`
+    against those ranges. Other filters: ticket_words joined to tickets.
+    """
     if words_from_summary(f):
-        return _WordSource("word_daily w", f.where("w", prefix=prefix, dates=dates, time_column="day"),
-                           "sum(w.n)", "w.day")
+        if ranges is None:
+            ranges = [(f.date_from, f.date_to)] if dates else [(None, None)]
+        table = _word_summary_table(f) if monthly and (con is None or _has_monthly(con)) else None
+        months: list[tuple[date | None, date | None]] = []
+        days: list[tuple[date | None, date | None]] = []
+        for lo, hi in ranges:
+            if table is None:
+                days.append((lo, hi))
+                continue
+            full, edges = _month_split(lo, hi)
+            if full is not None:
+                months.append(full)
+            days.extend(edges)
+        fw = f.where("s", prefix=prefix, dates=False)
+        params = dict(fw.params)
+
+        def between(col: str, spans, tag: str) -> str:
+            ors = []
+            for i, (lo, hi) in enumerate(spans):
+                conds = []
+                if lo is not None:
+                    params[f"{prefix}_{tag}{i}a"] = lo
+                    conds.append(f"s.{col} >= ${prefix}_{tag}{i}a")
+                if hi is not None:
+                    params[f"{prefix}_{tag}{i}b"] = hi
+                    conds.append(f"s.{col} <= ${prefix}_{tag}{i}b")
+                ors.append("(" + (" AND ".join(conds) or "TRUE") + ")")
+            return "(" + " OR ".join(ors) + ")"
+
+        parts = []
+        if months:
+            parts.append(f"SELECT s.month AS day, s.word, s.n FROM {table} s "
+                         f"WHERE {fw.sql} AND {between('month', months, 'm')}")
+        if days:
+            parts.append(f"SELECT s.day, s.word, s.n FROM word_daily s WHERE {fw.sql} AND {between('day', days, 'd')}")
+        return _WordSource("(" + " UNION ALL ".join(parts) + ") w", Where("TRUE", params), "sum(w.n)", "w.day")
     wh = f.where("t", prefix=prefix, dates=dates)
     sql, params = wh.sql, dict(wh.params)
     if dates:
@@ -75,6 +120,43 @@ def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f") -> _WordS
             params[f"{prefix}_wd1"] = f.date_to
             sql += f" AND w.day <= ${prefix}_wd1"
     return _WordSource("ticket_words w JOIN tickets t USING (ticket_id)", Where(sql, params), "count(*)", "w.day")
+
+
+_FILTER_COLUMNS = (("districts", "district"), ("topics", "topic"), ("categories", "category_l1"))
+
+
+def _word_summary_table(f: Filters) -> str:
+    """The smallest monthly word summary with every column these (summary-eligible) filters use."""
+    need = {col for attr, col in _FILTER_COLUMNS if getattr(f, attr)}
+    for table, dims in WORD_SUMMARIES:
+        if need <= set(dims):
+            return table
+    raise AssertionError("word_monthly has every filter column")  # pragma: no cover
+
+
+HAS_MONTHLY_SQL = ("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ("
+                   + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES) + ")")
+
+
+def _has_monthly(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does the store have the monthly word summaries? (stores built before them use word_daily only)"""
+    (n,) = con.execute(HAS_MONTHLY_SQL).fetchone()
+    return n == len(WORD_SUMMARIES)
+
+
+def _month_split(lo: date | None, hi: date | None) -> tuple[tuple[date | None, date | None] | None,
+                                                              list[tuple[date, date]]]:
+    """The whole months inside [lo, hi] (as first days of months; None = open end) and the days outside them."""
+    m0 = lo if lo is None or lo.day == 1 else (lo.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = hi if hi is None or (hi + timedelta(days=1)).day == 1 else hi.replace(day=1) - timedelta(days=1)
+    if m0 is not None and end is not None and m0 > end:
+        return None, [(lo, hi)]
+    edges = []
+    if lo is not None and m0 > lo:
+        edges.append((lo, m0 - timedelta(days=1)))
+    if hi is not None and end < hi:
+        edges.append((end + timedelta(days=1), hi))
+    return (m0, end.replace(day=1) if end is not None else None), edges
 
 
 def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v") -> tuple[str, Where, str]:
@@ -161,7 +243,7 @@ def top_words(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word",
     """The most frequent words (or phrases): word, n (tickets containing it), share (of all matching tickets)."""
     if limit < 1:
         raise ValueError("limit must be positive")
-    s = _word_source(f)
+    s = _word_source(f, con=con)
     sql = TOP_WORDS_SQL.format(count=s.count, src=s.from_sql, where=s.where.sql, kind=_kind_sql(kind))
     df = con.execute(sql, {**s.where.params, "lim": limit}).fetchdf()
     df["n"] = df["n"].astype("int64")
@@ -225,7 +307,7 @@ def word_trend(con: duckdb.DuckDBPyConnection, f: Filters, words: list[str] | tu
     if not keys or span is None:
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
                              "n": pd.Series(dtype="int64")})
-    s = _word_source(f)
+    s = _word_source(f, con=con, monthly=grain == "month")
     # Words as a plain IN list of bound parameters: pushed down as a filter, unlike a semi-join.
     word_params = {f"k{i}": w for i, w in enumerate(keys)}
     sql = WORD_TREND_SQL.format(grain=grain, day=s.day, count=s.count, src=s.from_sql, where=s.where.sql,
@@ -381,7 +463,7 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
         sql = EMERGING_CATEGORIES_SQL.format(a=a, u=UNCATEGORISED, count=count, day=day, src=src, where=wh.sql)
         params = wh.params
     else:
-        s = _word_source(span_f, prefix="e")
+        s = _word_source(span_f, prefix="e", ranges=[(b0, b1), (c0, c1)], con=con)
         sql = EMERGING_WORDS_SQL.format(count=s.count, day=s.day, src=s.from_sql, where=s.where.sql,
                                         kind=_kind_sql(kind))
         params = s.where.params
@@ -504,7 +586,7 @@ def example_tickets(con: duckdb.DuckDBPyConnection, f: Filters, word: str, *, li
                 df = None
     if df is None:
         df = _examples(con, f, word, limit)
-    s = _word_source(f)
+    s = _word_source(f, con=con)
     count_sql = f"SELECT coalesce({s.count}, 0) FROM {s.from_sql} WHERE {s.where.sql} AND w.word = $word"
     total = int(con.execute(count_sql, {**s.where.params, "word": word}).fetchone()[0])
     out = privacy.mask_frame(df, force=mask)

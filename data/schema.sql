@@ -182,6 +182,19 @@ CREATE TABLE IF NOT EXISTS word_daily (
     n            BIGINT
 );
 
+-- The same by month (whole months), smallest first: the topics page reads a year from these
+-- (plus word_daily for the days of partial months); see data/words.py WORD_SUMMARIES.
+CREATE TABLE IF NOT EXISTS word_monthly_all (month DATE, word VARCHAR, n BIGINT);
+CREATE TABLE IF NOT EXISTS word_monthly_topic (month DATE, topic VARCHAR, word VARCHAR, n BIGINT);
+CREATE TABLE IF NOT EXISTS word_monthly (
+    month        DATE,        -- first day of the month
+    district     VARCHAR,
+    topic        VARCHAR,
+    category_l1  VARCHAR,
+    word         VARCHAR,
+    n            BIGINT
+);
+
 -- Derived at import by data/links.py: one row per distinct clue-ticket link whose ticket exists, with the
 -- ticket's filter and sort columns and the clue's earliest linked ticket (first_at). The funnel and the
 -- "linked tickets" lists read it instead of scanning tickets (see docs/data-model.md).

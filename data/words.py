@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from data import settings
@@ -146,25 +147,43 @@ def _keep(tok: str) -> bool:
     return k
 
 
+@lru_cache(maxsize=1)
+def _cutter():
+    """text -> list of tokens (HMM off); jieba_fast_dat's C++ function called directly (skips two Python layers)."""
+    dt = tokenizer()
+    try:
+        from jieba_fast_dat import _jieba_fast_dat_functions_py3 as cpp
+
+        cut, dat, total = cpp._cut_internal_cpp, dt.dat, float(dt.total)
+        cut(dat, "井盖", total, False)
+        return lambda text: cut(dat, text, total, False)
+    except (ImportError, AttributeError):  # pragma: no cover - plain jieba
+        return lambda text: dt.lcut(text, HMM=False)
+
+
 @lru_cache(maxsize=_TEXT_CACHE_MAX)
 def _segment(text: str) -> tuple[str, ...]:
+    keep = _KEEP
     words: dict[str, None] = {}
     phrases: dict[str, None] = {}
     prev = None
-    for tok in tokenizer().cut(text, HMM=False):
-        if _keep(tok):
+    for tok in _cutter()(text):
+        k = keep.get(tok)
+        if k is None:
+            k = _keep(tok)
+        if k:
             words[tok] = None
             if prev is not None:
-                phrases[f"{prev} {tok}"] = None
+                phrases[prev + " " + tok] = None
             prev = tok
         else:
             prev = None
-    return tuple(words) + tuple(phrases)
+    return (*words, *phrases)
 
 
 # --------------------------------------------------------------------------- storage
 SOURCE_SQL = """
-SELECT ticket_id, content, complainant_name, CAST(received_at AS DATE) AS day
+SELECT ticket_id, content, complainant_name, CAST(received_at AS DATE) AS day, district, topic, category_l1
 FROM tickets
 WHERE rowid >= $lo AND rowid < $hi AND content IS NOT NULL {only_new}
 """
@@ -180,6 +199,8 @@ SELECT rid, total FROM (
 ORDER BY rid
 """
 MAX_ROWID = 2**63 - 1
+# Tickets of this import that already had words: their old words still count in word_daily.
+OLD_WORDS_SQL = "SELECT count(*) FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)"
 OLD_DAYS_SQL = """
 CREATE OR REPLACE TEMP TABLE _words_days AS
 SELECT DISTINCT day FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)
@@ -188,6 +209,25 @@ SELECT DISTINCT CAST(received_at AS DATE) FROM tickets WHERE ticket_id IN (SELEC
 """
 DELETE_OLD_SQL = "DELETE FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM _words_ids)"
 INSERT_SQL = "INSERT INTO ticket_words (ticket_id, word, day) SELECT ticket_id, word, day FROM _words_batch"
+# Each batch is also counted by day x district x topic x category_l1 x word as it is stored, so that
+# word_daily never needs the join of ticket_words (9 rows a ticket) with tickets.
+ACC_CREATE_SQL = ("CREATE OR REPLACE TEMP TABLE _words_acc (day DATE, district VARCHAR, topic VARCHAR, "
+                  "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
+ACC_INSERT_SQL = ("INSERT INTO _words_acc SELECT day, district, topic, category_l1, word, count(*) "
+                  "FROM _words_batch GROUP BY ALL")
+WORD_DAILY_FROM_ACC_SQL = """
+CREATE OR REPLACE TABLE word_daily AS
+SELECT day, district, topic, category_l1, word, sum(n)::BIGINT AS n FROM _words_acc GROUP BY ALL ORDER BY day
+"""
+# Only new tickets (none had words before): the affected days are their old rows plus the new counts.
+WORD_DAILY_ADD_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_new_daily AS
+SELECT day, district, topic, category_l1, word, sum(n)::BIGINT AS n FROM (
+    SELECT day, district, topic, category_l1, word, n FROM word_daily WHERE day IN (SELECT day FROM _words_days)
+    UNION ALL
+    SELECT day, district, topic, category_l1, word, n FROM _words_acc
+) GROUP BY ALL
+"""
 
 WORD_DAILY_SELECT = """
 SELECT w.day, t.district, t.topic, t.category_l1, w.word, count(*) AS n
@@ -195,11 +235,31 @@ FROM ticket_words w JOIN tickets t USING (ticket_id)
 {where}
 GROUP BY ALL
 """
-WORD_DAILY_ALL_SQL = "CREATE OR REPLACE TABLE word_daily AS " + WORD_DAILY_SELECT.format(where="") + \
-    " ORDER BY day, word"
 WORD_DAILY_DELETE_SQL = "DELETE FROM word_daily WHERE day IN (SELECT day FROM _words_days)"
 WORD_DAILY_INSERT_SQL = "INSERT INTO word_daily " + WORD_DAILY_SELECT.format(
-    where="WHERE w.day IN (SELECT day FROM _words_days)") + " ORDER BY day, word"
+    where="WHERE w.day IN (SELECT day FROM _words_days)") + " ORDER BY day"
+WORD_DAILY_INSERT_NEW_SQL = "INSERT INTO word_daily SELECT * FROM _words_new_daily ORDER BY day"
+
+# Coarser summaries of word_daily, smallest first: (table, dimension columns). A year view reads one row per
+# month x word (x dimensions) instead of one per day; analytics/topics.py picks the smallest table that has
+# every column the filters need, and adds word_daily rows for the days of partial months.
+WORD_SUMMARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("word_monthly_all", ()),
+    ("word_monthly_topic", ("topic",)),
+    ("word_monthly", ("district", "topic", "category_l1")),
+)
+MONTHLY_SELECT = """
+SELECT date_trunc('month', day)::DATE AS month, {dims}word, sum(n)::BIGINT AS n
+FROM word_daily {where}
+GROUP BY ALL
+ORDER BY month{order}
+"""
+MONTHS_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_months AS
+SELECT DISTINCT date_trunc('month', day)::DATE AS month FROM _words_days
+"""
+MONTHS_WHERE = ("WHERE day >= $lo AND day < $hi + INTERVAL 1 MONTH "
+                "AND date_trunc('month', day)::DATE IN (SELECT month FROM _words_months)")
 
 
 def _ident(name: str) -> str:
@@ -209,23 +269,24 @@ def _ident(name: str) -> str:
     return name
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 refuses new work while one is pending)."""
-    con.execute(sql).fetchall()
+    con.execute(sql, params or {}).fetchall()
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> dict:
-    """Segment tickets and store their words, then bring `word_daily` up to date.
+    """Segment tickets and store their words, then bring `word_daily` and the monthly summaries up to date.
 
     With `new_ticket_ids_table` (a table/view with a `ticket_id` column) only
     those tickets are (re)segmented: their old words are deleted first and only
     the days they touch (before and after the update) are rebuilt in
-    `word_daily`. Without it every ticket is done again. Runs on the caller's
-    connection (its temp tables and open transaction are seen). Returns counts
-    and timings.
+    `word_daily` (and their months in the monthly tables). Without it every
+    ticket is done again. Runs on the caller's connection (its temp tables and
+    open transaction are seen). Returns counts and timings.
     """
     t0 = time.perf_counter()
     ensure_schema(con)
+    had_words = 0
     if new_ticket_ids_table is None:
         _run(con, "DELETE FROM ticket_words")
         only_new = ""
@@ -233,20 +294,33 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
         sql = IDS_SQL.format(ids=_ident(new_ticket_ids_table))
         _run(con, sql)
         _run(con, OLD_DAYS_SQL)
+        (had_words,) = con.execute(OLD_WORDS_SQL).fetchone()
         _run(con, DELETE_OLD_SQL)
         only_new = ONLY_NEW
+    _run(con, ACC_CREATE_SQL)
     sql = CHUNK_STARTS_SQL.format(only_new=only_new)
     chunks = con.execute(sql, {"chunk": CHUNK_ROWS}).fetchall()
     starts, total = [r[0] for r in chunks], (chunks[0][1] if chunks else 0)
     n_tickets, n_rows = _segment_into_store(con, SOURCE_SQL.format(only_new=only_new), starts, total)
     t1 = time.perf_counter()
     if new_ticket_ids_table is None:
-        _run(con, WORD_DAILY_ALL_SQL)
+        _run(con, WORD_DAILY_FROM_ACC_SQL)
+        refresh_summaries(con)
     else:
-        _run(con, WORD_DAILY_DELETE_SQL)
-        _run(con, WORD_DAILY_INSERT_SQL)
+        if had_words:
+            # Updated tickets: their old words counted under their old district/topic/category, which the
+            # tickets table no longer has, so the affected days are recounted from ticket_words.
+            _run(con, WORD_DAILY_DELETE_SQL)
+            _run(con, WORD_DAILY_INSERT_SQL)
+        else:
+            _run(con, WORD_DAILY_ADD_SQL)
+            _run(con, WORD_DAILY_DELETE_SQL)
+            _run(con, WORD_DAILY_INSERT_NEW_SQL)
+            _run(con, "DROP TABLE IF EXISTS _words_new_daily")
+        refresh_summaries(con, days_table="_words_days")
         _run(con, "DROP TABLE IF EXISTS _words_days")
         _run(con, "DROP TABLE IF EXISTS _words_ids")
+    _run(con, "DROP TABLE IF EXISTS _words_acc")
     t2 = time.perf_counter()
     stats = {"tickets": n_tickets, "word_rows": n_rows, "segment_seconds": round(t1 - t0, 3),
              "summary_seconds": round(t2 - t1, 3),
@@ -255,14 +329,39 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     return stats
 
 
+def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None = None) -> None:
+    """Rebuild the monthly word summaries from `word_daily`: all of them, or the months of `days_table` (day)."""
+    ensure_schema(con)
+    if days_table is None:
+        for table, dims in WORD_SUMMARIES:
+            sql = f"CREATE OR REPLACE TABLE {table} AS " + MONTHLY_SELECT.format(
+                dims="".join(f"{d}, " for d in dims), order="".join(f", {d}" for d in dims), where="")
+            _run(con, sql)
+        return
+    if days_table != "_words_days":
+        _run(con, f"CREATE OR REPLACE TEMP TABLE _words_days AS SELECT DISTINCT day FROM {_ident(days_table)}")
+    _run(con, MONTHS_SQL)
+    lo, hi = con.execute("SELECT min(month), max(month) FROM _words_months").fetchone()
+    if lo is not None:
+        for table, dims in WORD_SUMMARIES:
+            _run(con, f"DELETE FROM {table} WHERE month IN (SELECT month FROM _words_months)")
+            sql = f"INSERT INTO {table} " + MONTHLY_SELECT.format(
+                dims="".join(f"{d}, " for d in dims), order="".join(f", {d}" for d in dims), where=MONTHS_WHERE)
+            _run(con, sql, {"lo": lo, "hi": hi})
+    _run(con, "DROP TABLE IF EXISTS _words_months")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the `day` column and `word_daily` to stores created before they existed."""
+    """Add the `day` column, `word_daily` and the monthly summaries to stores created before they existed."""
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket_words'").fetchall()}
     if "day" not in cols:
         _run(con, "ALTER TABLE ticket_words ADD COLUMN day DATE")
     _run(con, "CREATE TABLE IF NOT EXISTS word_daily (day DATE, district VARCHAR, topic VARCHAR, "
          "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
+    for table, dims in WORD_SUMMARIES:
+        cols = "".join(f"{d} VARCHAR, " for d in dims)
+        _run(con, f"CREATE TABLE IF NOT EXISTS {table} (month DATE, {cols}word VARCHAR, n BIGINT)")
 
 
 def _words_many(items: list[tuple[str | None, str | None]]) -> list[list[str]]:
@@ -286,14 +385,33 @@ def workers_for(n_rows: int) -> int:
     return 1 if n_rows < MIN_ROWS_FOR_WORKERS else want
 
 
+def _store_batch(con: duckdb.DuckDBPyConnection, src: pa.Table, per_ticket: list[list[str]]) -> int:
+    """Write one chunk's words to ticket_words and count them into _words_acc; returns the rows written."""
+    counts = np.fromiter((len(ws) for ws in per_ticket), dtype=np.int64, count=len(per_ticket))
+    n = int(counts.sum())
+    if not n:
+        return 0
+    take = pa.array(np.repeat(np.arange(len(per_ticket), dtype=np.int64), counts))
+    cols = {c: src.column(c).take(take) for c in ("ticket_id", "day", "district", "topic", "category_l1")}
+    cols["word"] = pa.array([w for ws in per_ticket for w in ws], pa.string())
+    con.register("_words_batch", pa.table(cols))
+    try:
+        _run(con, INSERT_SQL)
+        _run(con, ACC_INSERT_SQL)
+    finally:
+        con.unregister("_words_batch")
+    return n
+
+
 def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, starts: list[int],
                         total: int) -> tuple[int, int]:
     """Segment the target tickets chunk by chunk (`starts`: first rowid of each chunk; read whole, then written).
 
     With more than one worker, each chunk's texts are split over a pool of
-    processes. They are forked (spawn would re-run the caller's main module,
-    which fails under `python -c` or stdin) after the tokenizer is loaded, and
-    touch nothing but the tokenizer.
+    processes, and the main process stores the previous chunk while the
+    workers segment the next one. They are forked (spawn would re-run the
+    caller's main module, which fails under `python -c` or stdin) after the
+    tokenizer is loaded, and touch nothing but the tokenizer.
     """
     if not starts:
         return 0, 0
@@ -305,36 +423,31 @@ def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, starts:
         tokenizer()  # loaded once here, inherited by the workers
         pool = multiprocessing.get_context("fork").Pool(n_workers, initializer=_worker_init)
     n_tickets = n_rows = 0
+    pending = None  # (source rows, async result or words) of the chunk not stored yet
+
+    def flush() -> int:
+        src, res = pending
+        per_ticket = [ws for part in res.get() for ws in part] if pool is not None else res
+        return _store_batch(con, src, per_ticket)
+
     try:
         for start, end in zip(starts, [*starts[1:], MAX_ROWID], strict=True):
-            rows = con.execute(source_sql, {"lo": start, "hi": end}).fetchall()
-            if not rows:
+            src = con.sql(source_sql, params={"lo": start, "hi": end}).to_arrow_table()
+            if not src.num_rows:
                 continue
-            items = [(text, name) for _, text, name, _ in rows]
+            items = list(zip(src.column("content").to_pylist(), src.column("complainant_name").to_pylist(),
+                             strict=True))
             if pool is not None:
                 step = -(-len(items) // (n_workers * 4))
-                parts = pool.map(_words_many, [items[i:i + step] for i in range(0, len(items), step)])
-                per_ticket = [ws for part in parts for ws in part]
+                res = pool.map_async(_words_many, [items[i:i + step] for i in range(0, len(items), step)])
             else:
-                per_ticket = _words_many(items)
-            out_ids: list[str] = []
-            out_words: list[str] = []
-            out_days: list = []
-            for (tid, _, _, day), ws in zip(rows, per_ticket, strict=True):
-                out_ids.extend([tid] * len(ws))
-                out_words.extend(ws)
-                out_days.extend([day] * len(ws))
-            n_tickets += len(rows)
-            n_rows += len(out_words)
-            if out_words:
-                tbl = pa.table({"ticket_id": pa.array(out_ids, pa.string()),
-                                "word": pa.array(out_words, pa.string()),
-                                "day": pa.array(out_days, pa.date32())})
-                con.register("_words_batch", tbl)
-                try:
-                    _run(con, INSERT_SQL)
-                finally:
-                    con.unregister("_words_batch")
+                res = _words_many(items)
+            if pending is not None:
+                n_rows += flush()
+            pending = (src, res)
+            n_tickets += src.num_rows
+        if pending is not None:
+            n_rows += flush()
     finally:
         if pool is not None:
             pool.close()

@@ -101,7 +101,8 @@ def _snapshot(con):
     tw = con.execute("SELECT ticket_id, word, day FROM ticket_words ORDER BY ALL").fetchall()
     wd = con.execute("SELECT day, district, topic, category_l1, word, sum(n) FROM word_daily "
                      "GROUP BY ALL ORDER BY ALL").fetchall()
-    return tw, wd
+    monthly = [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t, _ in words.WORD_SUMMARIES]
+    return tw, wd, monthly
 
 
 def test_incremental_refresh_equals_full_rebuild(tiny_db_path, tmp_path):
@@ -219,5 +220,41 @@ def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
     con = store.connect(p, read_only=True)
     try:
         assert _snapshot(con) == before
+    finally:
+        con.close()
+
+
+def test_monthly_summaries_are_word_daily_by_month(tiny_con):
+    for table, dims in words.WORD_SUMMARIES:
+        cols = "".join(f"{d}, " for d in dims)
+        got = tiny_con.execute(f"SELECT month, {cols}word, n FROM {table} ORDER BY ALL").fetchall()
+        want = tiny_con.execute(f"SELECT date_trunc('month', day)::DATE, {cols}word, sum(n) FROM word_daily "
+                                "GROUP BY ALL ORDER BY ALL").fetchall()
+        assert got == want and len(got) > 0
+    # Hand-checked: 井盖 is in T01, T02, T03 (March 2025), T13 (February 2025) and T16 (March 2024).
+    rows = tiny_con.execute("SELECT month::VARCHAR, n FROM word_monthly_all WHERE word = '井盖' ORDER BY 1").fetchall()
+    assert rows == [("2024-03-01", 1), ("2025-02-01", 1), ("2025-03-01", 3)]
+
+
+def test_new_tickets_only_add_to_the_summaries(tiny_db_path, tmp_path):
+    """An import of new tickets only (the common case) adds its counts without recounting ticket_words."""
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    try:
+        con.execute("INSERT INTO tickets (ticket_id, received_at, category_l1, topic, content, district) VALUES "
+                    "('T21', TIMESTAMP '2025-03-11 09:00:00', '城乡建设', '井盖', '路口井盖塌陷', '东城区'), "
+                    "('T22', TIMESTAMP '2025-04-02 09:00:00', '城乡建设', NULL, '消防通道被堵塞', '朝阳区')")
+        con.execute("CREATE TEMP TABLE new_ids AS SELECT * FROM (VALUES ('T21'), ('T22')) v(ticket_id)")
+        stats = words.refresh(con, new_ticket_ids_table="new_ids")
+        assert stats["tickets"] == 2
+        n = con.execute("SELECT sum(n) FROM word_monthly_all WHERE word = '井盖' AND month = '2025-03-01'").fetchone()
+        assert n == (4,)
+        n = con.execute("SELECT sum(n) FROM word_monthly WHERE word = '消防通道' AND month = '2025-04-01' "
+                        "AND district = '朝阳区'").fetchone()
+        assert n == (1,)
+        incremental = _snapshot(con)
+        words.refresh(con)
+        assert _snapshot(con) == incremental
     finally:
         con.close()
