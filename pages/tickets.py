@@ -131,22 +131,29 @@ sort = c2.selectbox("排序", list(tickets.SORTS), format_func=tickets.SORT_LABE
 desc = c3.toggle("降序", value=True, key="tk_desc")
 size = c4.selectbox("每页", tickets.PAGE_SIZES, index=1, key="tk_size")
 
-total = _count(cur, db_version(), f, stage)
-if total == 0:
+# The rows first, the total after: a page sorted by time reads only the days it needs, while the total of
+# a text search has to scan the whole period (docs/performance.md), so the list shows before the count.
+pager, label = st.container(), st.empty()
+page_no = max(1, int(st.session_state.get("tk_page") or 1))
+offset = (page_no - 1) * size
+rows = _page(cur, db_version(), f, stage, sort, desc, size, offset, privacy.enabled())
+if rows.empty and offset == 0:
     st.warning("所选条件下没有工单。请放宽筛选条件或点击侧栏“重置筛选”。")
     st.stop()
-pages = max(1, -(-total // size))
-page_no = int(st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, value=1, step=1,
-                              key="tk_page"))
-offset = (min(page_no, pages) - 1) * size
-rows = _page(cur, db_version(), f, stage, sort, desc, size, offset, privacy.enabled())
-st.markdown(f"**{tickets.page_label(total, offset, len(rows))}**")
 shown = rows.rename(columns={
     "ticket_id": "工单编号", "received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
     "topic": "专项", "appeal_type": "诉求类型", "status": "办理状态", "content": "诉求内容", "complainant_name": "诉求人"})
 sel = charts.table(shown, key=drill.key("tk_list"), title="工单清单", select=True,
                    column_config={"诉求内容": st.column_config.TextColumn(width="large")},
                    export_data=functools.partial(_export_all, str(settings.db_path()), f, stage, sort, desc))
+total = _count(cur, db_version(), f, stage)
+pages = max(1, -(-total // size))
+if page_no > pages:  # fewer pages than before (filters or page size changed): back to the first one
+    st.session_state.pop("tk_page", None)
+    st.rerun()
+with pager:
+    st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, value=1, step=1, key="tk_page")
+label.markdown(f"**{tickets.page_label(total, offset, len(rows))}**")
 st.caption(f"点击一行查看工单详情。下载按钮导出全部 {min(total, tickets.EXPORT_MAX_ROWS):,} 条"
            + ("（已达上限）" if total > tickets.EXPORT_MAX_ROWS else "") + "，个人信息按屏幕规则脱敏。")
 if sel:
