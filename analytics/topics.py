@@ -34,12 +34,14 @@ from scipy import stats
 
 from analytics import privacy
 from analytics.filters import Filters, Where
-from data.words import WORD_SUMMARIES
+from analytics.overview import data_range
+from data.words import WORD_SUMMARIES, has_summaries
 
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 KINDS = ("word", "phrase", "category")
 BASELINES = ("previous", "year")
 UNCATEGORISED = "（未分类）"
+CATEGORY_COLS = ("category_l1", "category_l2", "category_l3")
 TEST_NAME = ("精确条件二项检验（两期泊松率之比，按各期工单总量校正；重复投诉造成过度离散时改用更保守的准二项检验），"
              "Benjamini-Hochberg 法控制错误发现率")
 
@@ -134,14 +136,9 @@ def _word_summary_table(f: Filters) -> str:
     raise AssertionError("word_monthly has every filter column")  # pragma: no cover
 
 
-HAS_MONTHLY_SQL = ("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ("
-                   + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES) + ")")
-
-
 def _has_monthly(con: duckdb.DuckDBPyConnection) -> bool:
     """Does the store have the monthly word summaries? (stores built before them use word_daily only)"""
-    (n,) = con.execute(HAS_MONTHLY_SQL).fetchone()
-    return n == len(WORD_SUMMARIES)
+    return has_summaries(con)
 
 
 def _month_split(lo: date | None, hi: date | None) -> tuple[tuple[date | None, date | None] | None,
@@ -159,10 +156,15 @@ def _month_split(lo: date | None, hi: date | None) -> tuple[tuple[date | None, d
     return (m0, end.replace(day=1) if end is not None else None), edges
 
 
-def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v") -> tuple[str, Where, str]:
-    """Ticket volume source: the daily summary when possible, else tickets. (from, where, day expr)."""
-    if f.uses_summary:
-        return "ticket_daily d", f.daily_where("d", prefix=prefix, dates=dates), "d.day"
+def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v",
+                  group_cols: tuple[str, ...] = ()) -> tuple[str, Where, str]:
+    """Ticket volume source: the smallest daily summary that can answer, else tickets. (from, where, day expr).
+
+    `group_cols`: columns the query groups on besides the filters' own (see Filters.summary_table).
+    """
+    table = f.summary_table(*group_cols)
+    if table is not None:
+        return f"{table} d", f.daily_where("d", prefix=prefix, dates=dates), "d.day"
     return "tickets t", f.where("t", prefix=prefix, dates=dates), "CAST(t.received_at AS DATE)"
 
 
@@ -191,7 +193,7 @@ def words_problem(con: duckdb.DuckDBPyConnection) -> str | None:
 def total_tickets(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
     """Tickets matching the filters."""
     src, wh, _ = _volume_where(f)
-    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     sql = f"SELECT coalesce({count}, 0) FROM {src} WHERE {wh.sql}"
     return int(con.execute(sql, wh.params).fetchone()[0])
 
@@ -218,8 +220,8 @@ def category_tree(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
     `share` is the node's share of all matching tickets. Missing levels show as （未分类）.
     """
-    src, wh, _ = _volume_where(f)
-    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    src, wh, _ = _volume_where(f, group_cols=CATEGORY_COLS)
+    count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     sql = CATEGORY_TREE_SQL.format(u=UNCATEGORISED, count=count, src=src, where=wh.sql)
     df = con.execute(sql, wh.params).fetchdf()
     df["n"] = df["n"].astype("int64")
@@ -292,7 +294,7 @@ def _span(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[date, date] | Non
     """The filters' dates, with open ends taken from the data."""
     if f.date_from and f.date_to:
         return f.date_from, f.date_to
-    lo, hi = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
+    lo, hi = data_range(con)
     if lo is None:
         return None
     return f.date_from or lo, f.date_to or hi
@@ -326,9 +328,9 @@ def category_trend(con: duckdb.DuckDBPyConnection, f: Filters, paths: list[str] 
     if not keys or span is None:
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
                              "n": pd.Series(dtype="int64")})
-    src, wh, day = _volume_where(f)
+    src, wh, day = _volume_where(f, group_cols=CATEGORY_COLS)
     a = src.split()[-1]
-    count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+    count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     # A path matches its own level: compare the row's path cut to the key's depth.
     path_at = (f"CASE len(string_split(k.key, '/')) WHEN 1 THEN {a}.category_l1 "
                f"WHEN 2 THEN {a}.category_l1 || '/' || {a}.category_l2 "
@@ -439,11 +441,11 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
     # Both windows lie inside b0..c1: filtering on that span lets every scan skip blocks by date.
     span_f = f.replace(date_from=b0, date_to=c1)
     vsrc, vwh, vday = _volume_where(span_f)
-    vcount = "sum(d.n)" if vsrc.startswith("ticket_daily") else "count(*)"
+    vcount = "count(*)" if vsrc.startswith("tickets ") else "sum(d.n)"
     sql = VOLUME_TWO_WINDOWS_SQL.format(count=vcount, day=vday, src=vsrc, where=vwh.sql)
     n_now, n_base = (int(v) for v in con.execute(sql, {**vwh.params, **bounds}).fetchone())
 
-    (first_day,) = con.execute("SELECT min(day) FROM ticket_daily").fetchone()
+    first_day, _ = data_range(con)
     meta = {"n_now": n_now, "n_base": n_base, "windows": win, "tested": 0, "test": TEST_NAME, "message": "",
             "dispersion": 1.0,
             "baseline_partial": first_day is not None and b0 < first_day, "first_day": first_day}
@@ -457,9 +459,9 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
         return empty
 
     if kind == "category":
-        src, wh, day = _volume_where(span_f, prefix="e")
+        src, wh, day = _volume_where(span_f, prefix="e", group_cols=CATEGORY_COLS)
         a = src.split()[-1]
-        count = "sum(d.n)" if src.startswith("ticket_daily") else "count(*)"
+        count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
         sql = EMERGING_CATEGORIES_SQL.format(a=a, u=UNCATEGORISED, count=count, day=day, src=src, where=wh.sql)
         params = wh.params
     else:
@@ -578,7 +580,7 @@ def example_tickets(con: duckdb.DuckDBPyConnection, f: Filters, word: str, *, li
     span = f.span_days()
     if span is None or span > RECENT_DAYS:
         # The latest tickets are usually in the last weeks: try those first (much less to join).
-        end = f.date_to or con.execute("SELECT max(day) FROM ticket_daily").fetchone()[0]
+        end = f.date_to or data_range(con)[1]
         if end is not None:
             recent = f.replace(date_from=end - timedelta(days=RECENT_DAYS - 1), date_to=end)
             df = _examples(con, recent, word, limit)

@@ -182,39 +182,10 @@ CREATE TABLE IF NOT EXISTS word_daily (
     n            BIGINT
 );
 
--- The same by month (whole months), smallest first: the topics page reads a year from these
--- (plus word_daily for the days of partial months); see data/words.py WORD_SUMMARIES.
-CREATE TABLE IF NOT EXISTS word_monthly_all (month DATE, word VARCHAR, n BIGINT);
-CREATE TABLE IF NOT EXISTS word_monthly_topic (month DATE, topic VARCHAR, word VARCHAR, n BIGINT);
-CREATE TABLE IF NOT EXISTS word_monthly (
-    month        DATE,        -- first day of the month
-    district     VARCHAR,
-    topic        VARCHAR,
-    category_l1  VARCHAR,
-    word         VARCHAR,
-    n            BIGINT
-);
-
--- Derived at import by data/links.py: one row per distinct clue-ticket link whose ticket exists, with the
--- ticket's filter and sort columns and the clue's earliest linked ticket (first_at). The funnel and the
--- "linked tickets" lists read it instead of scanning tickets (see docs/data-model.md).
-CREATE TABLE IF NOT EXISTS funnel_tickets (
-    clue_id      VARCHAR,
-    ticket_id    VARCHAR,
-    received_at  TIMESTAMP,
-    district     VARCHAR,
-    street       VARCHAR,
-    category_l1  VARCHAR,
-    category_l2  VARCHAR,
-    category_l3  VARCHAR,
-    topic        VARCHAR,
-    channel      VARCHAR,
-    appeal_type  VARCHAR,
-    status       VARCHAR,
-    content      VARCHAR,
-    day          DATE,
-    first_at     TIMESTAMP     -- min(received_at) over all linked tickets of the clue
-);
+-- The same by month: word_monthly (month x district x topic x category_l1 x word), word_monthly_topic
+-- (month x topic x word) and word_monthly_all (month x word). They are created and filled by
+-- data/words.py (refresh / refresh_summaries), never here: an old store opened for writing must not get
+-- empty monthly tables that the topics page would then read instead of word_daily.
 
 CREATE TABLE IF NOT EXISTS meta (
     key    VARCHAR,

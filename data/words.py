@@ -330,9 +330,12 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
 
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None = None) -> None:
-    """Rebuild the monthly word summaries from `word_daily`: all of them, or the months of `days_table` (day)."""
+    """Rebuild the monthly word summaries from `word_daily`: all of them, or the months of `days_table` (day).
+
+    A store without them (written before they existed) gets all of them, whatever `days_table` says.
+    """
     ensure_schema(con)
-    if days_table is None:
+    if days_table is None or not has_summaries(con):
         for table, dims in WORD_SUMMARIES:
             sql = f"CREATE OR REPLACE TABLE {table} AS " + MONTHLY_SELECT.format(
                 dims="".join(f"{d}, " for d in dims), order="".join(f", {d}" for d in dims), where="")
@@ -352,16 +355,23 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None 
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the `day` column, `word_daily` and the monthly summaries to stores created before they existed."""
+    """Add the `day` column and `word_daily` to stores created before they existed (monthly tables: refresh_summaries)."""
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket_words'").fetchall()}
     if "day" not in cols:
         _run(con, "ALTER TABLE ticket_words ADD COLUMN day DATE")
     _run(con, "CREATE TABLE IF NOT EXISTS word_daily (day DATE, district VARCHAR, topic VARCHAR, "
          "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
-    for table, dims in WORD_SUMMARIES:
-        cols = "".join(f"{d} VARCHAR, " for d in dims)
-        _run(con, f"CREATE TABLE IF NOT EXISTS {table} (month DATE, {cols}word VARCHAR, n BIGINT)")
+
+
+HAS_SUMMARIES_SQL = ("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ("
+                     + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES) + ")")
+
+
+def has_summaries(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does the store have every monthly word summary? (They are only ever created filled, by this module.)"""
+    (n,) = con.execute(HAS_SUMMARIES_SQL).fetchone()
+    return n == len(WORD_SUMMARIES)
 
 
 def _words_many(items: list[tuple[str | None, str | None]]) -> list[list[str]]:

@@ -258,3 +258,28 @@ def test_new_tickets_only_add_to_the_summaries(tiny_db_path, tmp_path):
         assert _snapshot(con) == incremental
     finally:
         con.close()
+
+
+def test_store_without_monthly_summaries_gets_all_months_on_the_next_import(tiny_db_path, tmp_path):
+    """A store written before the monthly tables existed: an incremental import fills every month, not only its own."""
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    try:
+        for table, _ in words.WORD_SUMMARIES:
+            con.execute(f"DROP TABLE {table}")
+        assert not words.has_summaries(con)
+        con.close()
+        con = store.connect(p)  # opening for writing (schema.sql) must not create them empty
+        assert not words.has_summaries(con)
+        con.execute("INSERT INTO tickets (ticket_id, received_at, category_l1, content, district) VALUES "
+                    "('T21', TIMESTAMP '2025-04-02 09:00:00', '城乡建设', '消防通道被堵塞', '朝阳区')")
+        con.execute("CREATE TEMP TABLE new_ids AS SELECT 'T21' AS ticket_id")
+        words.refresh(con, new_ticket_ids_table="new_ids")
+        months = con.execute("SELECT DISTINCT month::VARCHAR FROM word_monthly_all ORDER BY 1").fetchall()
+        assert months == [("2024-03-01",), ("2025-02-01",), ("2025-03-01",), ("2025-04-01",)]
+        incremental = _snapshot(con)
+        words.refresh(con)
+        assert _snapshot(con) == incremental
+    finally:
+        con.close()
