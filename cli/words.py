@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 from cli._common import add_db_argument
 
 NAME = "words"
-HELP = "recompute ticket_words and word_daily for every ticket (after changing data/dict/)"
+HELP = ("recompute ticket_words, word_daily and the monthly word summaries for every ticket (after changing "
+        "data/dict/); --summaries rebuilds only the monthly summaries from word_daily")
 
 
 def add_arguments(parser) -> None:
     add_db_argument(parser)
+    parser.add_argument("--summaries", action="store_true",
+                        help="only rebuild word_monthly / word_monthly_topic / word_monthly_all from word_daily "
+                             "(seconds; for stores built before these tables existed)")
 
 
 def run(args) -> int:
@@ -21,11 +27,18 @@ def run(args) -> int:
         print(exc)
         return 1
     try:
+        if args.summaries:
+            t0 = time.perf_counter()
+            words.refresh_summaries(con)
+            sizes = ", ".join(f"{t} {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:,} rows"
+                              for t, _ in words.WORD_SUMMARIES)
+            print(f"monthly word summaries rebuilt in {time.perf_counter() - t0:.1f} s: {sizes}")
+            return 0
         words.tokenizer()  # load the dictionaries first, so the timing below is segmentation only
         stats = words.refresh(con)
     finally:
         con.close()
     print(f"{stats['tickets']:,} tickets, {stats['word_rows']:,} word rows; segmentation "
           f"{stats['segment_seconds']} s ({stats['tickets_per_second'] or 0:,} tickets/s), "
-          f"word_daily {stats['summary_seconds']} s ({words.backend()})")
+          f"summaries {stats['summary_seconds']} s ({words.backend()})")
     return 0

@@ -215,8 +215,20 @@ def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
     con.execute("DELETE FROM ticket_words")
     con.execute("DELETE FROM word_daily")
     con.close()
-    assert words_cmd.run(argparse.Namespace(db=str(p))) == 0
+    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=False)) == 0
     assert "20 tickets" in capsys.readouterr().out
+    con = store.connect(p, read_only=True)
+    try:
+        assert _snapshot(con) == before
+    finally:
+        con.close()
+    # --summaries: only the monthly tables, from word_daily.
+    con = store.connect(p)
+    con.execute("DROP TABLE word_monthly_topic")
+    con.execute("DELETE FROM word_monthly_all")
+    con.close()
+    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=True)) == 0
+    assert "word_monthly_all 103 rows" in capsys.readouterr().out
     con = store.connect(p, read_only=True)
     try:
         assert _snapshot(con) == before
