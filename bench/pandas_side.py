@@ -30,6 +30,7 @@ TICKET_COLUMNS = ("ticket_id, received_at, channel, appeal_type, category_l1, ca
 
 def load(con) -> dict[str, pd.DataFrame]:
     """Load every table a dashboard needs into DataFrames, once."""
+    con = con.cursor()   # a fresh cursor: con.sql() refuses a connection with an unfinished result
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # fixed column list
     tickets = con.sql(sql).to_arrow_table().to_pandas()   # con.sql: no extra copy of the rows
     out = {"tickets": tickets}

@@ -61,3 +61,47 @@ def test_pandas_baseline_computes_what_the_pages_show(tiny_con):
     n, page = pandas_side.tickets_page(d, f)
     assert n == 12 and len(page) == 12 and page["received_at"].is_monotonic_decreasing
     assert int(pandas_side.topics(d, f)["tree"].sum()) == 12
+
+
+def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_path):
+    from bench.extend import five_years
+    from data import derived, store
+
+    one_year = tmp_path / "one_year.duckdb"
+    shutil.copy(tiny_db_path, one_year)
+    con = store.connect(one_year)
+    # The tiny store without its March 2024 tickets (T16-T20) spans 2025-01-29 .. 2025-03-31: one year at most.
+    con.execute("DELETE FROM ticket_words WHERE ticket_id IN (SELECT ticket_id FROM tickets "
+                "WHERE received_at < DATE '2025-01-01')")
+    con.execute("DELETE FROM clue_tickets WHERE ticket_id IN (SELECT ticket_id FROM tickets "
+                "WHERE received_at < DATE '2025-01-01')")
+    con.execute("DELETE FROM tickets WHERE received_at < DATE '2025-01-01'")
+    derived.refresh(con)
+    base = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("tickets", "ticket_words", "clues", "clue_tickets", "cases", "rectifications")}
+    words_base = con.execute("SELECT sum(n) FROM word_daily").fetchone()[0]
+    first = con.execute("SELECT min(received_at)::DATE FROM tickets").fetchone()[0]
+    con.close()
+    assert base["tickets"] == 15
+
+    out = tmp_path / "five.duckdb"
+    five_years(one_year, out, log=lambda m: None)
+    con = store.connect(out, read_only=True)
+    try:
+        for t, n in base.items():
+            assert con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 5 * n, t
+        assert con.execute("SELECT count(DISTINCT ticket_id) FROM tickets").fetchone()[0] == 75
+        lo, hi = con.execute("SELECT min(received_at)::DATE, max(received_at)::DATE FROM tickets").fetchone()
+        assert (lo, str(hi)) == (first.replace(year=first.year - 4), "2025-03-31")
+        by_year = con.execute("SELECT year(day), sum(n) FROM ticket_daily GROUP BY 1 ORDER BY 1").fetchall()
+        assert by_year == [(2021, 15), (2022, 15), (2023, 15), (2024, 15), (2025, 15)]
+        for table, _ in derived.SUMMARY_TABLES:
+            assert con.execute(f"SELECT sum(n) FROM {table}").fetchone()[0] == 75, table
+        assert con.execute("SELECT sum(n) FROM word_daily").fetchone()[0] == 5 * words_base
+        # A shifted copy keeps its funnel: every link joins a clue and a ticket of the same copy.
+        (orphans,) = con.execute("SELECT count(*) FROM clue_tickets ct LEFT JOIN tickets t USING (ticket_id) "
+                                 "LEFT JOIN clues c USING (clue_id) WHERE t.ticket_id IS NULL "
+                                 "OR c.clue_id IS NULL").fetchone()
+        assert orphans == 0
+    finally:
+        con.close()
