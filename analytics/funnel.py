@@ -158,9 +158,11 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     signal) to its registration.
     """
     head, params = _with(con, f)
-    sql = head + """,
-        first_ticket AS (  -- first_at: the clue's earliest linked ticket in any period (data/links.py)
-            SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1
+    first = ("SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1"
+             if links.ready(con) else links.FIRST_INLINE)
+    sql = head + f""",
+        first_ticket AS (  -- the clue's earliest linked ticket in any period (data/links.py)
+            {first}
         ),
         d AS (
             SELECT 'ticket_clue' AS stage, date_diff('second', ft.first_at, cl.created_at) / 86400.0 AS days

@@ -28,19 +28,32 @@ META_KEY = "funnel_tickets_links"   # meta value: number of clue_tickets rows at
 TICKET_COLUMNS = ("received_at", "district", "street", "category_l1", "category_l2", "category_l3", "topic",
                   "channel", "appeal_type", "status", "content")
 
-_ROWS_SQL = (
-    "SELECT ct.clue_id, t.ticket_id, " + ", ".join(f"t.{c}" for c in TICKET_COLUMNS) + ", "
-    "CAST(t.received_at AS DATE) AS day, "
-    "min(t.received_at) OVER (PARTITION BY ct.clue_id) AS first_at "
-    "FROM (SELECT DISTINCT clue_id, ticket_id FROM clue_tickets) ct "
-    "JOIN tickets t ON t.ticket_id = ct.ticket_id"
-)
+def _rows_sql(first_at: str) -> str:
+    return ("SELECT ct.clue_id, t.ticket_id, " + ", ".join(f"t.{c}" for c in TICKET_COLUMNS) + ", "
+            f"CAST(t.received_at AS DATE) AS day, {first_at} AS first_at "
+            "FROM (SELECT DISTINCT clue_id, ticket_id FROM clue_tickets) ct "
+            "JOIN tickets t ON t.ticket_id = ct.ticket_id")
+
 
 # Time order (like tickets), so a date range skips row groups.
-REFRESH_SQL = f"CREATE OR REPLACE TABLE {TABLE} AS {_ROWS_SQL} ORDER BY received_at, ticket_id, clue_id"
+REFRESH_SQL = (f"CREATE OR REPLACE TABLE {TABLE} AS {_rows_sql('min(t.received_at) OVER (PARTITION BY ct.clue_id)')} "
+               "ORDER BY received_at, ticket_id, clue_id")
 
-# The same rows without the table (stores built before it existed, or stale): a derived table expression.
-SOURCE_INLINE = f"({_ROWS_SQL})"
+# The same rows without the table (stores built before it existed, or stale), as a derived table
+# expression, but without first_at (a window over every link would stop the filters from reaching the
+# tickets scan): readers that need it use FIRST_INLINE.
+SOURCE_INLINE = f"({_rows_sql('CAST(NULL AS TIMESTAMP)')})"
+
+# Each clue's earliest linked ticket without the table, for the clues of a CTE named `cl`: a semi-join, so
+# only the linked ids are looked up (one scan of the ticket ids).
+FIRST_INLINE = """
+SELECT ct.clue_id, min(t.received_at) AS first_at
+FROM (SELECT ticket_id, received_at FROM tickets
+      WHERE ticket_id IN (SELECT ticket_id FROM clue_tickets WHERE clue_id IN (SELECT clue_id FROM cl))) t
+JOIN clue_tickets ct ON ct.ticket_id = t.ticket_id
+WHERE ct.clue_id IN (SELECT clue_id FROM cl)
+GROUP BY 1
+"""
 
 READY_SQL = f"""
 SELECT (SELECT max(value) FROM meta WHERE key = '{META_KEY}') = (SELECT CAST(count(*) AS VARCHAR) FROM clue_tickets)

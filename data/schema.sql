@@ -187,6 +187,28 @@ CREATE TABLE IF NOT EXISTS word_daily (
 -- data/words.py (refresh / refresh_summaries), never here: an old store opened for writing must not get
 -- empty monthly tables that the topics page would then read instead of word_daily.
 
+-- Derived at import by data/links.py: one row per distinct clue-ticket link whose ticket exists, with the
+-- ticket's filter and sort columns and the clue's earliest linked ticket (first_at). The funnel and the
+-- "linked tickets" lists read it instead of scanning tickets (see docs/data-model.md). Readers use it only
+-- when meta 'funnel_tickets_links' says it is current (links.ready), so this empty shell is harmless.
+CREATE TABLE IF NOT EXISTS funnel_tickets (
+    clue_id      VARCHAR,
+    ticket_id    VARCHAR,
+    received_at  TIMESTAMP,
+    district     VARCHAR,
+    street       VARCHAR,
+    category_l1  VARCHAR,
+    category_l2  VARCHAR,
+    category_l3  VARCHAR,
+    topic        VARCHAR,
+    channel      VARCHAR,
+    appeal_type  VARCHAR,
+    status       VARCHAR,
+    content      VARCHAR,
+    day          DATE,
+    first_at     TIMESTAMP     -- min(received_at) over all linked tickets of the clue
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key    VARCHAR,
     value  VARCHAR

@@ -36,7 +36,7 @@ def variant_copy(src: Path, dst: Path, *, ready: bool) -> Path:
         links.refresh(con)
     else:
         con.execute("DELETE FROM meta WHERE key = $k", {"k": links.META_KEY})
-        con.execute(f"DELETE FROM {links.TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {links.TABLE}")
     con.close()
     return dst
 
