@@ -53,10 +53,10 @@ rc AS (
 """
 
 
-def _with(con, f: Filters) -> tuple[str, dict]:
+def _with(con, f: Filters, linked: str | None = None) -> tuple[str, dict]:
     w = f.where("t")
     fn = function_clause(f)
-    sql = "WITH " + _SELECTION.format(links=links.source(con), where=w.sql, fn=fn.sql)
+    sql = "WITH " + _SELECTION.format(links=linked or links.source(con), where=w.sql, fn=fn.sql)
     return sql, {**w.params, **fn.params}
 
 
@@ -157,9 +157,10 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     工单→线索 runs from the clue's earliest linked ticket (any period: the first
     signal) to its registration.
     """
-    head, params = _with(con, f)
+    linked = links.source(con)
+    head, params = _with(con, f, linked)
     first = ("SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1"
-             if links.ready(con) else links.FIRST_INLINE)
+             if linked == links.TABLE else links.FIRST_INLINE)
     sql = head + f""",
         first_ticket AS (  -- the clue's earliest linked ticket in any period (data/links.py)
             {first}
