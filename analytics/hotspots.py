@@ -24,6 +24,7 @@ frequent address), how many, first/last dates, trend, repeat flag, linked clues.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,8 @@ from scipy.spatial import cKDTree
 from analytics import privacy
 from analytics.filters import Filters
 from analytics.maps import LOCATED_SQL, grid_counts
-from geo.grid import Grid, beijing_cells
+from geo import boundaries
+from geo.grid import SQL_GI, SQL_GJ, Grid, beijing_cells
 
 DEFAULT_CELL_M = 500
 DEFAULT_ALPHA = 0.05
@@ -356,6 +358,245 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
     return out[cols]
 
 
+# ---------------------------------------------------------------- repeat places and the table, in SQL
+POS_CELL_M = 20            # tickets are first snapped to positions of this size (SQL GROUP BY)
+MAX_POSITIONS = 120_000    # above this many positions they are merged 2x2 (40 m, 80 m, ...) before grouping
+MAX_PLACES = 10_000        # the greedy grouping stops after this many places (densest first)
+MAX_IDS = 1_000            # ticket ids kept per table row / place (latest first; drill-down shows 1,000)
+
+POS_GRID = Grid(POS_CELL_M)
+SQL_PI = "(CAST(floor(lat / $p_dlat) AS BIGINT) >> $p_shift)"
+SQL_PJ = "(CAST(floor(lon / $p_dlon) AS BIGINT) >> $p_shift)"
+
+
+def positions(con, f: Filters) -> pd.DataFrame:
+    """Located tickets of the selection counted per problem and 20 m position (one SQL GROUP BY).
+
+    Columns: problem, pi, pj, n, lon, lat (mean of the tickets), first, last.
+    """
+    w = f.where(prefix="h")
+    sql = f"""
+        SELECT {PROBLEM_SQL} AS problem, {SQL_PI} AS pi, {SQL_PJ} AS pj, count(*) AS n,
+               avg(lon) AS lon, avg(lat) AS lat, min(received_at) AS first, max(received_at) AS last
+        FROM tickets
+        WHERE {w.sql} AND {LOCATED_SQL}
+        GROUP BY ALL
+    """
+    params = {**w.params, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, "p_shift": 0}
+    return con.execute(sql, params).df()
+
+
+def _coarsen(pos: pd.DataFrame, shift: int) -> pd.DataFrame:
+    """Positions merged into cells 2**shift times larger (weighted mean position)."""
+    p = pos.assign(pi=pos["pi"].to_numpy() >> shift, pj=pos["pj"].to_numpy() >> shift,
+                   wlon=pos["lon"] * pos["n"], wlat=pos["lat"] * pos["n"])
+    g = p.groupby(["problem", "pi", "pj"], sort=False)
+    out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum(),
+                        "first": g["first"].min(), "last": g["last"].max()}).reset_index()
+    out["lon"] = out["wlon"] / out["n"]
+    out["lat"] = out["wlat"] / out["n"]
+    return out.drop(columns=["wlon", "wlat"])
+
+
+def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
+                    max_places: int | None = None) -> tuple[np.ndarray, int]:
+    """`group_places` for weighted positions (a position holds `weight` tickets).
+
+    A position's priority is the number of other tickets within `radius_m`
+    (exact, from the pairs of positions closer than the radius); leaders are
+    taken greedily from the highest. With `max_places`, grouping stops after
+    that many places of two or more tickets; the rest stay alone (-1 is never
+    returned: every position gets an id). Returns (place ids, number of places formed).
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    w = np.asarray(weight, dtype=np.int64)
+    n = lon.size
+    place = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return place, 0
+    xy = _xy_m(lon, lat)
+    tree = cKDTree(xy)
+    pairs = tree.query_pairs(radius_m, output_type="ndarray")
+    degree = w - 1
+    if len(pairs):
+        degree = degree + np.bincount(pairs[:, 0], weights=w[pairs[:, 1]], minlength=n).astype(np.int64) \
+            + np.bincount(pairs[:, 1], weights=w[pairs[:, 0]], minlength=n).astype(np.int64)
+    next_id = 0
+    for idx in np.lexsort((-w, -degree)):
+        if degree[idx] == 0 or (max_places is not None and next_id >= max_places):
+            break
+        if place[idx] >= 0:
+            continue
+        nb = np.asarray(tree.query_ball_point(xy[idx], radius_m), dtype=np.int64)
+        nb = nb[place[nb] < 0]
+        if w[nb].sum() < 2:
+            continue
+        place[nb] = next_id
+        next_id += 1
+    formed = next_id
+    alone = place < 0
+    place[alone] = np.arange(next_id, next_id + int(alone.sum()))
+    return place, formed
+
+
+@dataclass(frozen=True)
+class _Places:
+    places: pd.DataFrame    # problem, pi, pj, n, lon, lat, place of every position in a place of >= 2 tickets
+    shift: int              # positions are POS_CELL_M * 2**shift metres
+    located: int
+    notes: list[str]
+
+
+def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_places: int) -> _Places:
+    pos = positions(con, f)
+    located = int(pos["n"].sum()) if len(pos) else 0
+    notes: list[str] = []
+    shift = 0
+    while len(pos) > max_positions and shift < 3:
+        shift += 1
+        pos = _coarsen(pos, 1)
+    if shift:
+        notes.append(f"带坐标工单 {located:,} 件，重复点位先按 {POS_CELL_M << shift} 米位置合并后再按 "
+                     f"{radius_m:.0f} 米聚合")
+    cols = ["problem", "pi", "pj", "n", "lon", "lat"]
+    pieces = []
+    offset = formed_all = 0
+    # problems with the most tickets first, so a cap on places keeps the busiest problems whole
+    order = pos.groupby("problem")["n"].sum().sort_values(ascending=False, kind="stable").index
+    groups = pos.groupby("problem", sort=False).indices
+    for problem in order:
+        sub = pos.iloc[groups[problem]]
+        ids, formed = group_positions(sub["lon"], sub["lat"], sub["n"], radius_m,
+                                      max_places=max(max_places - formed_all, 0))
+        keep = ids < formed  # positions in a place of two or more tickets
+        pieces.append(sub.loc[keep, cols].assign(place=ids[keep] + offset))
+        offset += formed
+        formed_all += formed
+    places = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*cols, "place"])
+    if formed_all >= max_places:
+        notes.append(f"重复点位只计算最密集的前 {max_places:,} 处")
+    return _Places(places, shift, located, notes)
+
+
+ALL_PROBLEMS_MAX_LOCATED = 200_000  # without a chosen problem, repeat places only below this many located tickets
+
+
+def _temp_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"  # our own identifier, not user input
+
+
+def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int) -> tuple[str, dict]:
+    """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place."""
+    w = f.where(prefix="h")
+    sql = f"""
+        t AS (SELECT ticket_id, received_at, closed_at, district, street, address, {PROBLEM_SQL} AS problem,
+                     {SQL_PI} AS pi, {SQL_PJ} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
+              FROM tickets WHERE {w.sql} AND {LOCATED_SQL}),
+        m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
+              UNION ALL
+              SELECT k.key, t.* FROM t JOIN {place_keys} k USING (problem, pi, pj))
+    """
+    params = {**w.params, **grid.sql_params(), "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon,
+              "p_shift": int(shift)}
+    return sql, params
+
+
+MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table
+
+
+def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
+                  mid: pd.Timestamp, reopen_days: int, max_ids: int, expected: int, light: bool = False) -> dict:
+    """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
+
+    The (key, ticket) pairs are computed once into a temporary table when there are at most
+    MEMBERS_IN_MEMORY of them (`expected`); above that every aggregate streams over the tickets again,
+    so memory stays bounded by the number of rows, not of tickets. `light`: counts and months only
+    (one streaming scan), for the capped all-problem case.
+    """
+    hk, pk, mt, lt = (_temp_name(p) for p in ("hs_hot", "hs_place", "hs_members", "hs_latest"))
+    con.execute(f"CREATE TEMP TABLE {hk} AS SELECT unnest($gi::BIGINT[]) AS gi, unnest($gj::BIGINT[]) AS gj, "
+                f"unnest($key::VARCHAR[]) AS key",
+                {"gi": hot_cells["gi"].astype("int64").tolist(), "gj": hot_cells["gj"].astype("int64").tolist(),
+                 "key": ("h" + hot_cells["cluster"].astype(str)).tolist()})
+    con.execute(f"CREATE TEMP TABLE {pk} AS SELECT unnest($problem::VARCHAR[]) AS problem, "
+                f"unnest($pi::BIGINT[]) AS pi, unnest($pj::BIGINT[]) AS pj, unnest($key::VARCHAR[]) AS key",
+                {"problem": places["problem"].astype(str).tolist(), "pi": places["pi"].astype("int64").tolist(),
+                 "pj": places["pj"].astype("int64").tolist(), "key": ("p" + places["place"].astype(str)).tolist()})
+    try:
+        cte, params = _member_cte(f, hk, pk, grid, shift)
+        select = f"""WITH {cte}
+            SELECT key, ticket_id, received_at, closed_at, problem, coalesce(district, '') AS district,
+                   coalesce(street, '') AS street, coalesce(address, '') AS address
+            FROM m"""
+        if expected <= MEMBERS_IN_MEMORY:
+            con.execute(f"CREATE TEMP TABLE {mt} AS {select}", params)
+            src, sp = mt, {}
+        else:
+            src, sp = f"({select}) AS members", params
+        out: dict = {}
+        sql = f"""SELECT key, date_trunc('month', received_at)::DATE AS month, count(*) AS n,
+                         min(received_at) AS first, max(received_at) AS last,
+                         count(*) FILTER (WHERE received_at >= $mid) AS late
+                  FROM {src} GROUP BY ALL"""
+        months = con.execute(sql, {**sp, "mid": mid.to_pydatetime()}).df()
+        out["months"] = months
+        g = months.groupby("key")
+        base = pd.DataFrame({"n": g["n"].sum(), "first": g["first"].min(), "last": g["last"].max(),
+                             "late": g["late"].sum()})
+        if light:
+            base["ids"] = [[] for _ in range(len(base))]
+            out["base"] = base
+            out["where"] = pd.DataFrame(columns=["district", "street", "address"])
+            out["problem"] = out["clues"] = pd.Series(dtype=object)
+            out["after"] = pd.Series(dtype="int64")
+            return out
+        sql = f"SELECT key, max_by(ticket_id, received_at, $max_ids) AS ids FROM {src} GROUP BY key"
+        ids = con.execute(sql, {**sp, "max_ids": int(max_ids)}).df().set_index("key")["ids"].map(list)
+        base["ids"] = ids.reindex(base.index)
+        out["base"] = base
+        if src == mt:
+            modes_src, mp = mt, {}
+        else:  # too many tickets to group them all: modes and clues from each row's latest `max_ids` tickets
+            w = f.where(prefix="x")
+            pairs = ids.explode()
+            sql = f"""CREATE TEMP TABLE {lt} AS
+                SELECT k.key, t.ticket_id, {PROBLEM_SQL} AS problem, coalesce(t.district, '') AS district,
+                       coalesce(t.street, '') AS street, coalesce(t.address, '') AS address
+                FROM tickets t JOIN (SELECT unnest($mk::VARCHAR[]) AS key, unnest($ml::VARCHAR[]) AS ticket_id) k
+                     USING (ticket_id)
+                WHERE {w.sql}"""
+            con.execute(sql, {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()})
+            modes_src, mp = lt, {}
+        # the most frequent (district, street, address) and problem of each row (ties: alphabetical)
+        sql = f"""WITH c AS (SELECT key, district, street, address, count(*) AS c FROM {modes_src} GROUP BY ALL)
+                  SELECT key, district, street, address FROM c
+                  QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, district, street, address) = 1"""
+        out["where"] = con.execute(sql, mp).df().set_index("key")
+        sql = f"""WITH c AS (SELECT key, problem, count(*) AS c FROM {modes_src} GROUP BY ALL)
+                  SELECT key, problem FROM c QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, problem) = 1"""
+        out["problem"] = con.execute(sql, mp).df().set_index("key")["problem"]
+        sql = f"""WITH l AS (SELECT DISTINCT key, ct.clue_id FROM {modes_src} JOIN clue_tickets ct USING (ticket_id))
+                  SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
+        out["clues"] = con.execute(sql, mp).df().set_index("key")["clues"]
+        # back after a fix: received within `reopen_days` after the latest earlier close at the same place
+        if places.empty:
+            out["after"] = pd.Series(dtype="int64")
+            return out
+        sql = f"""WITH r AS (SELECT key, received_at FROM {src} WHERE key LIKE 'p%'),
+                       c AS (SELECT key, closed_at FROM {src} WHERE key LIKE 'p%' AND closed_at IS NOT NULL)
+                  SELECT r.key, count(*) AS n_after_close
+                  FROM r ASOF JOIN c ON r.key = c.key AND r.received_at > c.closed_at
+                  WHERE epoch(r.received_at) - epoch(c.closed_at) <= $secs
+                  GROUP BY r.key"""
+        out["after"] = con.execute(sql, {**sp, "secs": int(reopen_days) * 86400}).df() \
+            .set_index("key")["n_after_close"]
+    finally:
+        for name in (mt, lt, hk, pk):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    return out
+
+
 # ---------------------------------------------------------------- the ranked table
 def _trend_text(a: int, b: int) -> str:
     """Tickets in the first (a) and second (b) half of the period, in words."""
@@ -390,8 +631,29 @@ def latest_texts(con, ticket_ids: list[str], f: Filters | None = None) -> pd.Dat
     return privacy.mask_frame(df).drop(columns=["complainant_name"])
 
 
+def cluster_tickets(con, f: Filters, gi: GiStar, cluster: int, limit: int = 1000) -> pd.DataFrame:
+    """The latest `limit` located tickets in the cells of one Gi* hotspot, masked (drill-down when the
+    table row carries no ticket ids: the capped all-problem case)."""
+    from analytics.maps import TICKET_COLUMNS
+
+    cells = gi.cells[gi.cells["hot"] & (gi.cells["cluster"] == int(cluster))]
+    if cells.empty:
+        return pd.DataFrame(columns=list(TICKET_COLUMNS))
+    w = f.where(prefix="q")
+    cols = ", ".join(TICKET_COLUMNS)
+    sql = f"""
+        SELECT {cols}, complainant_name FROM tickets
+        WHERE {w.sql} AND {LOCATED_SQL}
+          AND ({SQL_GI}, {SQL_GJ}) IN (SELECT (unnest($cgi::BIGINT[]), unnest($cgj::BIGINT[])))
+        ORDER BY received_at DESC LIMIT $lim
+    """
+    params = {**w.params, **gi.grid.sql_params(), "cgi": cells["gi"].astype("int64").tolist(),
+              "cgj": cells["gj"].astype("int64").tolist(), "lim": int(limit)}
+    return privacy.mask_frame(con.execute(sql, params).df()).drop(columns=["complainant_name"])
+
+
 TABLE_COLUMNS = ["rank", "kind", "district", "street", "address", "n", "first", "last", "trend", "monthly",
-                 "repeat", "n_after_close", "clues", "z", "lon", "lat", "problem", "ticket_ids"]
+                 "repeat", "n_after_close", "clues", "z", "lon", "lat", "problem", "ticket_ids", "cluster"]
 
 
 @dataclass(frozen=True)
@@ -410,86 +672,134 @@ class Hotspots:
                 f"或办结后 {REOPEN_DAYS} 天内再次投诉")
 
 
+def _empty_places() -> pd.DataFrame:
+    return pd.DataFrame(columns=["place", "problem", "n", "first", "last", "n_after_close", "repeat", "lon", "lat",
+                                 "district", "street", "address", "ticket_ids"])
+
+
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
                   radius_m: float = REPEAT_RADIUS_M, min_count: int = REPEAT_MIN_COUNT,
-                  max_tickets: int = MAX_TICKETS) -> Hotspots:
+                  reopen_days: int = REOPEN_DAYS, max_positions: int = MAX_POSITIONS,
+                  max_places: int = MAX_PLACES, max_ids: int = MAX_IDS) -> Hotspots:
     """Gi* hotspots and repeat places of the selection, merged into one ranked table.
 
     A row is a Gi* hotspot (kind 统计热点: its cells' tickets) or a repeat place
     that lies outside every hotspot (kind 重复点位). A hotspot is flagged as
     repeat when a flagged repeat place lies inside it.
+
+    Everything per ticket runs in DuckDB: cell counts for Gi*, tickets per
+    problem and 20 m position for the places (only the positions come to
+    Python, to be grouped within `radius_m`), then one join of the tickets to
+    the hotspot cells and place positions for the table's figures. The cost
+    follows the number of cells and positions, not of tickets.
     """
     gi = gi_star(con, f, cell_m, alpha=alpha)
-    t = located_tickets(con, f, max_tickets)
     notes = list(gi.notes)
-    if len(t) >= max_tickets:
-        notes.append(f"带坐标工单超过 {max_tickets:,} 件，重复点位仅按最近 {max_tickets:,} 件计算")
-    places = repeat_places(t, radius_m=radius_m, min_count=min_count)
-    if t.empty:
-        return Hotspots(gi, places, pd.DataFrame(columns=TABLE_COLUMNS), 0, notes)
-
+    if gi.total == 0:
+        return Hotspots(gi, _empty_places(), pd.DataFrame(columns=TABLE_COLUMNS), 0, notes)
     grid = gi.grid
-    t_gi, t_gj = grid.index(t["lon"].to_numpy(), t["lat"].to_numpy())
-    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in
-                    gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]].itertuples(index=False)}
-    t["cluster"] = [cell_cluster.get((int(a), int(b)), 0) for a, b in zip(t_gi, t_gj, strict=True)]
-    p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
-    places = places.assign(cluster=[cell_cluster.get((int(a), int(b)), 0) for a, b in zip(p_gi, p_gj, strict=True)])
+    light = not (f.topics or f.categories or f.text) and gi.total > ALL_PROBLEMS_MAX_LOCATED
+    if light:
+        pp = _Places(pd.DataFrame(columns=["problem", "pi", "pj", "n", "lon", "lat", "place"]), 0, gi.total, [
+            f"未选择具体问题且带坐标工单达 {gi.total:,} 件（超过 {ALL_PROBLEMS_MAX_LOCATED:,} 件）：只计算统计热点及其"
+            "工单量、日期和趋势，未计算重复点位、最常见地址和关联线索；点击热点行查看其网格内的工单。"
+            "请选择具体问题后查看完整结果"])
+    else:
+        pp = _place_positions(con, f, radius_m, max_positions, max_places)
+    notes += pp.notes
 
-    # one membership frame (row key, ticket) for every table row, then vectorised aggregates
-    hot_rows = gi.clusters[["cluster", "z_max", "lon", "lat"]].copy()
-    hot_rows["key"] = "h" + hot_rows["cluster"].astype(str)
-    inside = places[places["repeat"] & (places["cluster"] > 0)].groupby("cluster")
-    hot_rows["repeat"] = hot_rows["cluster"].map(inside.size()).fillna(0) > 0
-    hot_rows["n_after_close"] = hot_rows["cluster"].map(inside["n_after_close"].sum()).fillna(0).astype(int)
-    hot_members = t.loc[t["cluster"] > 0, ["ticket_id", "cluster"]]
-    hot_members = hot_members.assign(key="h" + hot_members["cluster"].astype(str))[["key", "ticket_id"]]
-    lone = places[places["repeat"] & (places["cluster"] == 0)]
-    rep_rows = pd.DataFrame({"key": "r" + lone["place"].astype(str), "z_max": np.nan, "lon": lone["lon"],
-                             "lat": lone["lat"], "repeat": True, "n_after_close": lone["n_after_close"]})
-    rep_members = lone[["place", "ticket_ids"]].explode("ticket_ids")
-    rep_members = pd.DataFrame({"key": "r" + rep_members["place"].astype(str),
-                                "ticket_id": rep_members["ticket_ids"]})
-    heads = pd.concat([hot_rows.assign(kind="统计热点").drop(columns=["cluster"]),
-                       rep_rows.assign(kind="重复点位")], ignore_index=True)
-    if heads.empty:
-        return Hotspots(gi, places, pd.DataFrame(columns=TABLE_COLUMNS), len(t), notes)
-    members = pd.concat([hot_members, rep_members], ignore_index=True).merge(
-        t.drop(columns=["lon", "lat", "cluster"]), on="ticket_id", how="inner")
-
-    start = pd.Timestamp(f.date_from) if f.date_from else t["received_at"].min()
-    end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else t["received_at"].max()
+    start = pd.Timestamp(f.date_from) if f.date_from else None
+    end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else None
+    if start is None or end is None:
+        w = f.where(prefix="d")
+        sql = f"SELECT min(received_at), max(received_at) FROM tickets WHERE {w.sql} AND {LOCATED_SQL}"
+        lo, hi = con.execute(sql, w.params).fetchone()
+        start = start if start is not None else pd.Timestamp(lo)
+        end = end if end is not None else pd.Timestamp(hi)
     last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
     months = pd.date_range(start.to_period("M").to_timestamp(), last_day.to_period("M").to_timestamp(), freq="MS")
-    month_of = members["received_at"].dt.to_period("M").dt.to_timestamp()
-    monthly = pd.crosstab(members["key"], month_of).reindex(columns=months, fill_value=0)
     mid = start + (end - start) / 2
-    halves = members.assign(late=members["received_at"] >= mid).groupby("key")["late"].agg(["size", "sum"])
-    clue_links = _clues(con, members["ticket_id"].unique().tolist())
-    clues = clue_links.merge(members[["key", "ticket_id"]], on="ticket_id").drop_duplicates(["key", "clue_id"]) \
-        .sort_values("clue_id").groupby("key")["clue_id"].agg("、".join)
-    g = members.groupby("key", sort=False)
+
+    hot_cells = gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]]
+    expected = int(gi.cells.loc[gi.cells["hot"], "n"].sum()) + (int(pp.places["n"].sum()) if len(pp.places) else 0)
+    st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid, reopen_days=reopen_days,
+                       max_ids=max_ids, expected=expected, light=light)
+    base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
+    ids = base["ids"]
+
+    # ---- places (>= 2 tickets within radius_m of a leader)
+    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
+    if len(pp.places):
+        p = pp.places.assign(wlon=pp.places["lon"] * pp.places["n"], wlat=pp.places["lat"] * pp.places["n"])
+        g = p.groupby("place")
+        places = pd.DataFrame({"wlon": g["wlon"].sum(), "wlat": g["wlat"].sum(), "npos": g["n"].sum()})
+        places["lon"] = places["wlon"] / places["npos"]
+        places["lat"] = places["wlat"] / places["npos"]
+        places["key"] = "p" + places.index.astype(str)
+        places = places.reset_index(drop=True).set_index("key")
+        places["n"] = base["n"].reindex(places.index).fillna(0).astype(int)
+        places["first"] = base["first"].reindex(places.index)
+        places["last"] = base["last"].reindex(places.index)
+        places["n_after_close"] = after.reindex(places.index).fillna(0).astype(int)
+        for c in ("district", "street", "address"):
+            places[c] = where[c].reindex(places.index)
+        places["problem"] = problem.reindex(places.index)
+        places["ticket_ids"] = ids.reindex(places.index)
+        places["ticket_ids"] = places["ticket_ids"].map(lambda x: x if isinstance(x, list) else [])
+        places = places[places["n"] >= 2]
+        places["repeat"] = (places["n"] >= min_count) | (places["n_after_close"] > 0)
+        places = places.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
+        p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
+        places["cluster"] = [cell_cluster.get((int(a), int(b)), 0) for a, b in zip(p_gi, p_gj, strict=True)]
+        places = places.reset_index()
+        places["place"] = np.arange(1, len(places) + 1)
+        for c in ("district", "street", "address"):
+            places[c] = places[c].replace("", None)
+    else:
+        places = _empty_places().assign(key=pd.Series(dtype=object), cluster=pd.Series(dtype="int64"))
+
+    # ---- table rows: hotspots, then flagged places outside every hotspot
+    hot_rows = gi.clusters[["cluster", "z_max", "lon", "lat"]].copy()
+    hot_rows["key"] = "h" + hot_rows["cluster"].astype(str)
+    hot_rows["hotspot"] = hot_rows["cluster"].astype(int)
+    inside = places[places["repeat"].astype(bool) & (places["cluster"] > 0)].groupby("cluster")
+    hot_rows["repeat"] = hot_rows["cluster"].map(inside.size()).fillna(0) > 0
+    hot_rows["n_after_close"] = hot_rows["cluster"].map(inside["n_after_close"].sum()).fillna(0).astype(int)
+    lone = places[places["repeat"].astype(bool) & (places["cluster"] == 0)]
+    rep_rows = pd.DataFrame({"key": lone["key"], "z_max": np.nan, "lon": lone["lon"], "lat": lone["lat"],
+                             "repeat": True, "n_after_close": lone["n_after_close"], "hotspot": 0})
+    heads = pd.concat([hot_rows.assign(kind="统计热点").drop(columns=["cluster"]),
+                       rep_rows.assign(kind="重复点位")], ignore_index=True)
+    places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
+    if heads.empty:
+        return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes)
     table = heads.set_index("key")
-    table["n"] = g.size()
-    table["first"] = g["received_at"].min()
-    table["last"] = g["received_at"].max()
-    table["ticket_ids"] = _lists(members.sort_values("received_at", ascending=False), "key", "ticket_id")
-    where = members["district"].fillna("") + "|" + members["street"].fillna("") + "|" + members["address"].fillna("")
-    triple = _modes(members.assign(_where=where), "key", "_where").reindex(table.index).fillna("||")
-    parts = triple.str.split("|", n=2, expand=True)
-    table["district"], table["street"], table["address"] = parts[0], parts[1], parts[2]
-    table["problem"] = _modes(members, "key", "problem")
-    table["monthly"] = pd.Series({k: [int(x) for x in row] for k, row in zip(monthly.index, monthly.to_numpy(),
-                                                                              strict=True)})
-    late = halves["sum"].astype(int)
-    table["trend"] = [_trend_text(int(n - b), int(b)) for n, b in zip(halves["size"].reindex(table.index),
-                                                                      late.reindex(table.index), strict=True)]
+    table = table[table.index.isin(base.index)]
+    table["n"] = base["n"].reindex(table.index).astype(int)
+    table["first"] = base["first"].reindex(table.index)
+    table["last"] = base["last"].reindex(table.index)
+    table["ticket_ids"] = ids.reindex(table.index).map(lambda x: x if isinstance(x, list) else [])
+    for c in ("district", "street", "address"):
+        table[c] = where[c].reindex(table.index).fillna("")
+    if light and len(table):  # where the hotspot's centre lies
+        at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
+        table["district"] = at["district"].fillna("").to_numpy()
+        table["street"] = at["street"].fillna("").to_numpy()
+    table["problem"] = problem.reindex(table.index).fillna("全部问题" if light else "")
+    mon = st["months"]
+    mon = mon[mon["key"].isin(table.index)]
+    monthly = pd.crosstab(mon["key"], pd.to_datetime(mon["month"]), values=mon["n"], aggfunc="sum") \
+        .reindex(index=table.index, columns=months).fillna(0).astype(int) if len(mon) \
+        else pd.DataFrame(0, index=table.index, columns=months)
+    table["monthly"] = [[int(x) for x in row] for row in monthly.to_numpy()]
+    late = base["late"].reindex(table.index).astype(int)
+    table["trend"] = [_trend_text(int(n - b), int(b)) for n, b in zip(table["n"], late, strict=True)]
     table["clues"] = clues.reindex(table.index).fillna("")
-    table = table[table["n"].notna()].rename(columns={"z_max": "z"}).reset_index(drop=True)
-    table["n"] = table["n"].astype(int)
+    table = table.rename(columns={"z_max": "z", "hotspot": "cluster"}).reset_index(drop=True)
+    table["cluster"] = table["cluster"].astype(int)
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return Hotspots(gi, places, table[TABLE_COLUMNS], len(t), notes)
+    return Hotspots(gi, places_out, table[TABLE_COLUMNS], gi.total, notes)
 
 
 TABLE_LABELS = {
@@ -501,7 +811,7 @@ TABLE_LABELS = {
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The ranked table with Chinese headers for the screen (ticket ids dropped)."""
-    df = table.drop(columns=["ticket_ids", "lon", "lat"]).copy()
+    df = table.drop(columns=["ticket_ids", "lon", "lat", "cluster"], errors="ignore").copy()
     df["repeat"] = df["repeat"].map({True: "是", False: ""})
     df["first"] = pd.to_datetime(df["first"]).dt.strftime("%Y-%m-%d")
     df["last"] = pd.to_datetime(df["last"]).dt.strftime("%Y-%m-%d")

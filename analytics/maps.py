@@ -9,6 +9,7 @@ function takes the one `Filters` value and aggregates in DuckDB.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,9 +20,12 @@ from analytics import privacy
 from analytics.filters import Filters
 from data import settings
 from geo import boundaries
-from geo.grid import CELL_SIZES_M, SQL_GI, SQL_GJ, Grid
+from geo.grid import SQL_GI, SQL_GJ, Grid
 
 LEVELS = ("district", "street")
+# Grid sizes of the point layer: each twice the one before, so one GROUP BY at the finest size tells how many
+# cells every size would have (a cell of 2^k fine cells is (gi >> k, gj >> k)).
+MAP_CELL_SIZES_M = tuple(125 * 2 ** k for k in range(7))  # 125 m … 8 km
 METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
 
 # Preset problems of the point map: label -> (topic name, keyword used when the topic is not in the data).
@@ -62,11 +66,20 @@ def _area_where(f: Filters) -> tuple[str, dict]:
     return w.sql, w.params
 
 
+def summary_for(f: Filters, *group_cols: str) -> str | None:
+    """The smallest daily summary table answering `f` grouped by `group_cols` (None: only `tickets` can)."""
+    pick = getattr(f, "summary_table", None)  # Filters.summary_table (daily cubes); ticket_daily before it
+    if pick is not None:
+        return pick(*group_cols)
+    return "ticket_daily" if f.uses_summary else None
+
+
 def _counts_sql(f: Filters, level: str, prefix: str) -> tuple[str, dict]:
     keys = "district" if level == "district" else "district, street"
-    if f.uses_summary:
+    table = summary_for(f, *keys.split(", "))
+    if table is not None:
         w = f.daily_where(prefix=prefix)
-        return f"SELECT {keys}, sum(n) AS n FROM ticket_daily WHERE {w.sql} GROUP BY ALL", w.params
+        return f"SELECT {keys}, sum(n) AS n FROM {table} WHERE {w.sql} GROUP BY ALL", w.params
     w = f.where(prefix=prefix)
     return f"SELECT {keys}, count(*) AS n FROM tickets WHERE {w.sql} GROUP BY ALL", w.params
 
@@ -122,9 +135,29 @@ def area_values(con, f: Filters, level: str = "district") -> pd.DataFrame:
 
 def unplaced_count(con, f: Filters) -> int:
     """Matching tickets without a known street (not shown on a street choropleth)."""
-    w = f.where(prefix="u")
-    sql = f"SELECT count(*) FROM tickets WHERE {w.sql} AND street IS NULL"
+    table = summary_for(f, "street")
+    if table is not None:
+        w = f.daily_where(prefix="u")
+        sql = f"SELECT coalesce(sum(n), 0) FROM {table} WHERE {w.sql} AND street IS NULL"
+    else:
+        w = f.where(prefix="u")
+        sql = f"SELECT count(*) FROM tickets WHERE {w.sql} AND street IS NULL"
     return int(con.execute(sql, w.params).fetchone()[0])
+
+
+def quick_counts(con, f: Filters) -> tuple[int, int]:
+    """(matching tickets, of which with coordinates), from the daily summary when the filters allow.
+
+    The second number counts every ticket with coordinates, drawable or not (`n_located`), so it is an
+    upper bound of what `counts` returns: enough to decide whether a selection is small enough for points.
+    """
+    table = summary_for(f)
+    if table is None:
+        return counts(con, f)
+    w = f.daily_where(prefix="k")
+    sql = f"SELECT coalesce(sum(n), 0), coalesce(sum(n_located), 0) FROM {table} WHERE {w.sql}"
+    n, located = con.execute(sql, w.params).fetchone()
+    return int(n), int(located)
 
 
 # ---------------------------------------------------------------- points and grid
@@ -157,10 +190,17 @@ def counts(con, f: Filters) -> tuple[int, int]:
     return int(n), int(located)
 
 
+POINT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "content")
+
+
 def points(con, f: Filters, limit: int) -> pd.DataFrame:
-    """The latest `limit` located tickets matching the filters, personal data masked."""
+    """The latest `limit` located tickets matching the filters, personal data masked.
+
+    No ticket text: the map's tooltips do not show it (clicks open the tickets with their texts), and
+    masking up to 5,000 texts cost more CPU than the query.
+    """
     w = f.where(prefix="q")
-    cols = ", ".join(TICKET_COLUMNS)
+    cols = ", ".join(POINT_COLUMNS)
     sql = f"""
         SELECT {cols}, complainant_name FROM tickets
         WHERE {w.sql} AND {LOCATED_SQL}
@@ -189,29 +229,47 @@ def grid_counts(con, f: Filters, grid: Grid) -> pd.DataFrame:
     return df
 
 
-def choose_grid(con, f: Filters, limit: int, sizes=CELL_SIZES_M) -> Grid:
-    """The smallest cell size from `sizes` whose occupied cells number at most `limit` (one SQL pass)."""
+def cell_census(con, f: Filters, sizes=MAP_CELL_SIZES_M) -> tuple[int, dict[int, int]]:
+    """(located tickets, {cell size: occupied cells}) in one scan: a GROUP BY at the finest size, then
+    the coarser sizes from its cells. `sizes` must double from one to the next."""
+    sizes = tuple(int(m) for m in sizes)
+    if any(b != 2 * a for a, b in itertools.pairwise(sizes)):
+        raise ValueError("cell sizes must double from one to the next")
     w = f.where(prefix="q")
-    params = dict(w.params)
-    parts = []
-    for k, m in enumerate(sizes):
-        g = Grid(m)
-        params[f"la{k}"] = g.dlat
-        params[f"lo{k}"] = g.dlon
-        # a cell id as one exact double: rows < 10^6, columns < 10^6 for cells >= 10 m
-        parts.append(f"count(DISTINCT floor(lat / $la{k}) * 1000000 + floor(lon / $lo{k}))")
-    sql = f"SELECT {', '.join(parts)} FROM tickets WHERE {w.sql} AND {LOCATED_SQL}"
-    n_cells = con.execute(sql, params).fetchone()
-    for m, n in zip(sizes, n_cells, strict=True):
+    grid = Grid(sizes[0])
+    # a cell id as one exact BIGINT: rows and columns < 10^6 for cells >= 10 m
+    parts = ", ".join(f"count(DISTINCT (gi >> {k}) * 1000000 + (gj >> {k}))" for k in range(len(sizes)))
+    sql = f"""
+        WITH c AS (SELECT {SQL_GI} AS gi, {SQL_GJ} AS gj, count(*) AS n
+                   FROM tickets WHERE {w.sql} AND {LOCATED_SQL} GROUP BY ALL)
+        SELECT coalesce(sum(n), 0), {parts} FROM c
+    """
+    row = con.execute(sql, {**w.params, **grid.sql_params()}).fetchone()
+    return int(row[0]), {m: int(n) for m, n in zip(sizes, row[1:], strict=True)}
+
+
+def choose_grid(con, f: Filters, limit: int, sizes=MAP_CELL_SIZES_M) -> Grid:
+    """The smallest cell size from `sizes` whose occupied cells number at most `limit` (one SQL pass)."""
+    _, n_cells = cell_census(con, f, sizes)
+    return _pick(n_cells, limit)
+
+
+def _pick(n_cells: dict[int, int], limit: int) -> Grid:
+    for m, n in n_cells.items():
         if n <= limit:
             return Grid(m)
-    return Grid(sizes[-1])
+    return Grid(max(n_cells))
 
 
 def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid | None = None) -> PointLayer:
-    """Points when at most `limit` are located, otherwise grid cells; with a note on what was done."""
+    """Points when at most `limit` are located, otherwise grid cells; with a note on what was done.
+
+    Two scans of the tickets at most: the cell census (located count and cells per size), then the
+    points or the cells of the chosen size. The total comes from the daily summary when it can.
+    """
     limit = max_features() if limit is None else int(limit)
-    total, located = counts(con, f)
+    total, _ = quick_counts(con, f)
+    located, n_cells = cell_census(con, f)
     notes: list[str] = []
     if total > located:
         notes.append(f"{total - located:,} 件工单无坐标（或坐标不在北京街乡范围内），未上图")
@@ -222,7 +280,7 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
         df = points(con, f, limit)
         return PointLayer("points", df, total, located, None, limit,
                           [f"显示全部 {located:,} 个点位", *notes])
-    grid = force_grid or choose_grid(con, f, limit)
+    grid = force_grid or _pick(n_cells, limit)
     cells = grid_counts(con, f, grid)
     if len(cells) > limit:  # even the largest cells are too many: keep the busiest
         notes.insert(0, f"网格数超过上限，仅显示工单最多的 {limit:,} 个格子")
@@ -238,11 +296,12 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
 # ---------------------------------------------------------------- months
 def monthly_counts(con, f: Filters) -> pd.DataFrame:
     """Tickets per month for the selection: month (first day), n, n_located."""
-    if f.uses_summary:
+    table = summary_for(f)
+    if table is not None:
         w = f.daily_where(prefix="m")
         sql = f"""SELECT date_trunc('month', day)::DATE AS month, sum(n)::BIGINT AS n,
                          sum(n_located)::BIGINT AS n_located
-                  FROM ticket_daily WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
+                  FROM {table} WHERE {w.sql} GROUP BY 1 ORDER BY 1"""
     else:
         w = f.where(prefix="m")
         sql = f"""SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS n,

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
+from branca.element import MacroElement, Template
 
 from analytics import theme
 from analytics.maps import METRICS, PointLayer
@@ -302,15 +303,57 @@ def _point_rows(df: pd.DataFrame, target: str) -> list[list]:
     return out
 
 
-def _grid_layer(layer: PointLayer, target: str) -> tuple[dict, list[tuple[str, str]]]:
+class GridCells(MacroElement):
+    """Grid cells sent as one compact array and drawn as rectangles by a few lines of JavaScript.
+
+    A folium GeoJSON of 5,000 square cells is ~1.6 MB (five corner pairs and the properties of every
+    cell, re-sent on every rerun); here a cell is its south-west corner, its count, a colour index and two
+    day offsets (~35 bytes), and the browser builds the rectangles from the cell size.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var d = {{ this.payload }};
+    var day = function (k) { return new Date(d.t0 + k * 86400000).toISOString().slice(0, 10); };
+    var group = L.featureGroup();
+    for (var k = 0; k < d.c.length; k++) {
+        var c = d.c[k];
+        var r = L.rectangle([[c[0], c[1]], [c[0] + d.dlat, c[1] + d.dlon]],
+            {fillColor: d.pal[c[3]], fillOpacity: 0.8, color: '#ffffff', weight: 0.3});
+        r.bindTooltip('工单量 ' + c[2] + '<br>首次 ' + day(c[4]) + '<br>最近 ' + day(c[5]), {sticky: true});
+        group.addLayer(r);
+    }
+    group.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, payload: dict):
+        super().__init__()
+        self._name = "GridCells"
+        self.payload = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def grid_payload(layer: PointLayer, target: str) -> tuple[dict, list[tuple[str, str]]]:
+    """The cells of a grid layer as a compact dict (see `GridCells`) and its legend items."""
     df = layer.frame
     lim = breaks(df["n"].tolist())
-    props = [{"n": int(r.n), "fill": colour(float(r.n), lim),
-              "first": pd.Timestamp(r.first).strftime("%Y-%m-%d"), "last": pd.Timestamp(r.last).strftime("%Y-%m-%d")}
-             for r in df.itertuples(index=False)]
-    gj = _shift_geojson(cells_geojson(layer.grid, df["gi"], df["gj"], props), target)
+    colours = [colour(float(v), lim) for v in df["n"].to_numpy(float)]
+    pal = sorted(set(colours))
+    idx = {c: k for k, c in enumerate(pal)}
+    gi, gj = df["gi"].to_numpy(), df["gj"].to_numpy()
+    lon0, lat0 = gj * layer.grid.dlon, gi * layer.grid.dlat
+    x, y = to_display(lon0, lat0, target)  # south-west corners in the display CRS
+    t0 = pd.Timestamp(df["first"].min()).normalize()
+    first = ((pd.to_datetime(df["first"]).dt.normalize() - t0).dt.days).to_numpy()
+    last = ((pd.to_datetime(df["last"]).dt.normalize() - t0).dt.days).to_numpy()
+    cells = [[round(float(b), 5), round(float(a), 5), int(n), idx[c], int(f0), int(f1)]
+             for a, b, n, c, f0, f1 in zip(x, y, df["n"].to_numpy(), colours, first, last, strict=True)]
+    payload = {"dlat": round(layer.grid.dlat, 7), "dlon": round(layer.grid.dlon, 7), "pal": pal,
+               "t0": int(t0.value // 1_000_000), "c": cells}
     items = [(colour(hi, lim), f"{_fmt(lo)} – {_fmt(hi)} 件") for lo, hi in itertools.pairwise(lim)]
-    return gj, items
+    return payload, items
 
 
 def points_map(layer: PointLayer, *, fit: bool = True, title: str = "工单点位") -> folium.Map:
@@ -325,13 +368,8 @@ def points_map(layer: PointLayer, *, fit: bool = True, title: str = "工单点�
         _add_legend(m, legend_html(title, [(theme.PRIMARY, "未办结"), (theme.ACCENT, "已办结")],
                                    "数字为聚合的点位数，放大查看单个工单"))
     elif layer.mode == "grid":
-        gj, items = _grid_layer(layer, target)
-        folium.GeoJson(
-            gj, name="网格聚合",
-            style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.8,
-                                      "color": "#ffffff", "weight": 0.3},
-            tooltip=folium.GeoJsonTooltip(fields=["n", "first", "last"], aliases=["工单量", "首次", "最近"]),
-        ).add_to(m)
+        payload, items = grid_payload(layer, target)
+        GridCells(payload).add_to(m)
         _add_legend(m, legend_html(f"{title}（{layer.grid.label()} 网格）", items, layer.notes[0]))
     if fit and layer.shown:
         _fit(m, layer.frame["lon"], layer.frame["lat"])

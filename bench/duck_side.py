@@ -40,9 +40,11 @@ def tickets_page(con, f: Filters) -> None:
 
 
 def map_page(con, f: Filters) -> int:
-    maps.counts(con, f)
+    # the default view (counts, choropleth at both levels, unplaced note) plus the points/grid layer
+    maps.quick_counts(con, f)
     maps.area_values(con, f, "district")
     maps.area_values(con, f, "street")
+    maps.unplaced_count(con, f)
     layer = maps.point_layer(con, f)
     return len(layer.frame) if hasattr(layer, "frame") else -1
 

@@ -44,6 +44,16 @@ def _areas(_cur, version: str, f: Filters, level: str):
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def _quick(_cur, version: str, f: Filters) -> tuple[int, int]:
+    return maps.quick_counts(_cur, f)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def _unplaced(_cur, version: str, f: Filters) -> int:
+    return maps.unplaced_count(_cur, f)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
 def _layer(_cur, version: str, f: Filters, limit: int):
     return maps.point_layer(_cur, f, limit)
 
@@ -122,7 +132,7 @@ if view != VIEWS[0] and fm.date_to is not None:
         fm = maps.last_months(fm, 12)
         st.caption(f"分析期间：{fm.date_from} 至 {fm.date_to}")
 
-total, located = maps.counts(cur, fm)
+total, located = _quick(cur, version, fm)  # located: tickets with coordinates (drawable or not)
 if total == 0:
     st.info("所选条件下暂无工单，请放宽日期、区域或问题等筛选条件。")
     st.stop()
@@ -147,7 +157,7 @@ if view == VIEWS[0]:
         notes = []
         if level == "street":
             notes.append("街乡常住人口为区人口按街乡数平均分摊的估算值，每万人指标仅供参考")
-        unplaced = maps.unplaced_count(cur, fm)
+        unplaced = _unplaced(cur, version, fm)
         if unplaced:
             notes.append(f"{unplaced:,} 件工单未定位到街乡，未计入")
         if notes:
@@ -241,7 +251,8 @@ else:
         if rows:
             r = hot.table.iloc[rows[0]]
             ids = list(r["ticket_ids"])
-            _show_tickets(maps.tickets_by_ids(cur, ids, f=fm), f"#{r['rank']} {r['street']} {r['address']}")
+            df = maps.tickets_by_ids(cur, ids, f=fm) if ids else hs.cluster_tickets(cur, fm, hot.gi, int(r["cluster"]))
+            _show_tickets(df, f"#{r['rank']} {r['street']} {r['address']}")
             where = maps.street_at(float(r["lon"]), float(r["lat"]))
             if where:
                 _street_actions(where, "map_hot")

@@ -174,7 +174,7 @@ def test_hotspot_table_ranks_and_links_tickets(planted):
     assert list(t.columns) == hs.TABLE_COLUMNS
     assert list(t["rank"]) == list(range(1, len(t) + 1))
     assert (t["n"].diff().dropna() <= 0).all()
-    assert (t["n"] == t["ticket_ids"].map(len)).all()
+    assert (t["ticket_ids"].map(len) == t["n"].clip(upper=hs.MAX_IDS)).all()
     hot = t[t["kind"] == "统计热点"]
     assert len(hot) == len(h.gi.clusters)
     assert all(len(m) == 12 for m in t["monthly"]) and (t["monthly"].map(sum) == t["n"]).all()
@@ -198,9 +198,9 @@ def _at(x_m, y_m=0.0, lon0=116.42, lat0=39.90):
     return lon0 + x_m / M_LON, lat0 + y_m / M_LAT
 
 
-def test_repeat_places_on_a_crafted_sequence():
+def _crafted_rows():
     a = _at(0)
-    rows = [
+    return [
         # place A (river): fixed, then polluted again a month later -> reopened
         ("A1", "2025-03-01", "2025-03-05", *_at(0), "污水"),
         ("A2", "2025-04-06", "2025-04-09", *_at(40, 30), "污水"),
@@ -224,7 +224,10 @@ def test_repeat_places_on_a_crafted_sequence():
         ("F1", "2025-01-10", None, *_at(11000), "井盖"),
         ("F2", "2025-01-11", None, *_at(11030), "井盖"),
     ]
-    p = hs.repeat_places(_tickets(rows))
+
+
+def test_repeat_places_on_a_crafted_sequence():
+    p = hs.repeat_places(_tickets(_crafted_rows()))
     by_ids = {tuple(sorted(r.ticket_ids)): r for r in p.itertuples(index=False)}
     assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2"), ("G1", "G2")}
     assert (by_ids[("G1", "G2")].n_after_close, by_ids[("G1", "G2")].repeat) == (0, False)
@@ -237,6 +240,79 @@ def test_repeat_places_on_a_crafted_sequence():
     # ranked: flagged first, most reopened first
     assert sorted(p.iloc[0]["ticket_ids"]) == ["A1", "A2", "A3"]
     assert p.iloc[-1]["repeat"] == False  # noqa: E712 - numpy bool
+
+
+def _store_of(path, df):
+    """A store holding these tickets (problem as topic), with its daily summary."""
+    from data import derived, store
+
+    where = boundaries.assign_points(df["lon"].to_numpy(), df["lat"].to_numpy())
+    df = df.assign(topic=df["problem"], district=where["district"], street=where["street"],
+                   street_code=where["street_code"])
+    con = store.connect(path)
+    con.register("df", df)
+    con.execute("""INSERT INTO tickets (ticket_id, received_at, closed_at, topic, district, street, street_code,
+                   address, lon, lat) SELECT ticket_id, received_at, closed_at, topic, district, street, street_code,
+                   address, lon, lat FROM df""")
+    derived.refresh_daily(con)
+    con.close()
+
+
+def _by_ids(places):
+    return {tuple(sorted(r.ticket_ids)): (r.n, r.n_after_close, bool(r.repeat)) for r in places.itertuples()}
+
+
+def test_sql_repeat_places_match_the_ticket_level_reference(tmp_path):
+    """hotspot_table groups places from SQL positions; on the crafted sequence it finds the same places."""
+    from data import store
+
+    df = _tickets(_crafted_rows())
+    path = tmp_path / "crafted.duckdb"
+    _store_of(path, df)
+    con = store.connect(path, read_only=True)
+    h = hs.hotspot_table(con, Filters())
+    con.close()
+    assert h.tickets_used == len(df) == 15
+    assert _by_ids(h.places) == _by_ids(hs.repeat_places(df))
+    assert _by_ids(h.places)[("A1", "A2", "A3")] == (3, 2, True)
+    # each flagged place is a table row of its own, or lies in a Gi* hotspot row flagged as repeat
+    for ids in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2")]:
+        rows = h.table[h.table["ticket_ids"].map(lambda x, ids=ids: set(ids) <= set(x))]
+        assert len(rows) == 1 and rows["repeat"].all(), ids
+    assert not h.table["ticket_ids"].map(lambda x: "F1" in x or "G1" in x or "D1" in x).any()
+
+
+def test_group_positions_weights_and_cap():
+    lon, lat = (np.array(v) for v in zip(*[_at(x) for x in (0, 50, 1000, 3000, 3060)], strict=True))
+    ids, formed = hs.group_positions(lon, lat, [5, 1, 1, 2, 1], 100)
+    assert formed == 2 and ids[0] == ids[1] != ids[3] == ids[4] and ids[2] >= formed  # 1000 m: alone
+    ids, formed = hs.group_positions(lon, lat, [5, 1, 1, 2, 1], 100, max_places=1)
+    assert formed == 1 and ids[0] == ids[1] and ids[3] >= 1 and ids[4] >= 1  # the densest place first
+    assert hs.group_positions(lon[:1], lat[:1], [3], 100) == (np.array([0]), 1)  # 3 tickets at one position
+
+
+def test_caps_say_what_they_did(planted, monkeypatch):
+    """Coarser positions, the place cap and the all-problem cap are applied and named on screen."""
+    from data import store
+
+    path, _, _ = planted
+    year = Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
+    con = store.connect(path, read_only=True)
+    full = hs.hotspot_table(con, year)
+    few = hs.hotspot_table(con, year, max_positions=500, max_places=3)
+    assert any("米位置合并" in n for n in few.notes) and any("前 3 处" in n for n in few.notes)
+    assert len(few.places) <= 3 < len(full.places)
+    monkeypatch.setattr(hs, "ALL_PROBLEMS_MAX_LOCATED", 100)
+    light = hs.hotspot_table(con, year)
+    assert any("只计算统计热点" in n for n in light.notes) and light.places.empty
+    t = light.table
+    assert len(t) == len(full.gi.clusters) and (t["kind"] == "统计热点").all()
+    assert list(t["n"]) == list(full.table.loc[full.table["kind"] == "统计热点", "n"])
+    assert (t["ticket_ids"].map(len) == 0).all() and (t["street"] != "").all()
+    first = t.iloc[0]
+    got = hs.cluster_tickets(con, year, light.gi, int(first["cluster"]), limit=10_000)
+    con.close()
+    assert len(got) == first["n"] and got["received_at"].is_monotonic_decreasing
 
 
 def test_group_places_does_not_chain():

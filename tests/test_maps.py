@@ -7,6 +7,7 @@ T10 has no coordinates), the 31 days before = T13 (东城), T14 T15 (朝阳).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -78,12 +79,14 @@ def test_point_layer_shows_points_under_the_cap(tiny_con):
     lay = maps.point_layer(tiny_con, MARCH, limit=100)
     assert (lay.mode, lay.total, lay.located, lay.shown) == ("points", 12, 11, 11)
     assert "1 件工单无坐标" in lay.note
-    t01 = lay.frame.set_index("ticket_id").loc["T01", "content"]
+    assert "content" not in lay.frame.columns  # no ticket text in the map's data (nor in its cache)
+    near = maps.tickets_near(tiny_con, MARCH, *lay.frame.set_index("ticket_id").loc["T01", ["lon", "lat"]], 10)
+    t01 = near.set_index("ticket_id").loc["T01", "content"]  # a click shows the texts, masked
     assert "13812341234" not in t01 and "138****1234" in t01
 
 
 def test_only_drawable_coordinates_are_located(empty_db_path):
-    from data import store
+    from data import derived, store
 
     con = store.connect(empty_db_path)
     sql = ("INSERT INTO tickets (ticket_id, received_at, lon, lat, geo_flag) VALUES "
@@ -91,6 +94,8 @@ def test_only_drawable_coordinates_are_located(empty_db_path):
            "('C', '2025-03-01', 116.42, 39.90, 'district_mismatch'), ('D', '2025-03-01', 116.42, 39.90, "
            "'outside_polygons'), ('E', '2025-03-01', NULL, NULL, 'no_coords')")
     con.execute(sql)
+    derived.refresh_daily(con)  # the total comes from the daily summary, as after every import
+    assert maps.quick_counts(con, Filters()) == (5, 4)  # D has coordinates, outside every street: not drawn
     lay = maps.point_layer(con, Filters(), limit=100)
     assert (lay.total, lay.located) == (5, 3)
     assert sorted(lay.frame["ticket_id"]) == ["A", "B", "C"]
@@ -123,14 +128,25 @@ def test_grid_counts_and_cell_drilldown(tiny_con):
 
 
 def test_choose_grid_is_the_smallest_size_under_the_limit(tiny_con):
-    from geo.grid import CELL_SIZES_M
-
-    n_cells = {m: len(maps.grid_counts(tiny_con, Filters(), Grid(m))) for m in CELL_SIZES_M}
-    assert n_cells[100] <= 19 and n_cells[100] >= n_cells[8000]
+    sizes = maps.MAP_CELL_SIZES_M
+    n_cells = {m: len(maps.grid_counts(tiny_con, Filters(), Grid(m))) for m in sizes}
+    assert n_cells[125] <= 19 and n_cells[125] >= n_cells[8000]
+    located, census = maps.cell_census(tiny_con, Filters())
+    assert located == 19 and census == n_cells  # the coarse sizes derived from the finest agree with SQL
     for limit in (1, 3, 5, 8, 11, 19):
         g = maps.choose_grid(tiny_con, Filters(), limit)
-        fitting = [m for m in CELL_SIZES_M if n_cells[m] <= limit]
-        assert g.cell_m == (fitting[0] if fitting else CELL_SIZES_M[-1]), limit
+        fitting = [m for m in sizes if n_cells[m] <= limit]
+        assert g.cell_m == (fitting[0] if fitting else sizes[-1]), limit
+    with pytest.raises(ValueError):
+        maps.cell_census(tiny_con, Filters(), (100, 250))
+
+
+def test_quick_counts_bound_the_exact_counts(tiny_con):
+    for f in (Filters(), MARCH, Filters(text="井盖"), MARCH.replace(districts=("朝阳区",))):
+        total, with_coords = maps.quick_counts(tiny_con, f)
+        exact_total, drawable = maps.counts(tiny_con, f)
+        assert total == exact_total and with_coords >= drawable, f
+    assert maps.quick_counts(tiny_con, Filters()) == (20, 19)
 
 
 def test_monthly_counts_and_month_filters(tiny_con):
@@ -249,3 +265,27 @@ def test_static_maps_use_white_background_and_outlines(tiny_con):
     assert fig.layout.map.zoom >= 11  # two points 2 km apart: zoomed in, not the whole city
     assert len(fig.layout.map.layers) == 2  # street + district outlines when zoomed in
     assert list(fig.data[0].text) == ["1", "2"]
+
+
+def test_grid_cells_are_sent_compactly(tiny_con, monkeypatch):
+    """A grid layer is one array of cells (south-west corner, count, colour, day offsets), not GeoJSON."""
+    lay = maps.point_layer(tiny_con, Filters(), limit=5)
+    assert lay.mode == "grid"
+    payload, items = mapviz.grid_payload(lay, "wgs84")
+    cells = payload["c"]
+    assert len(cells) == lay.shown and sum(c[2] for c in cells) == lay.frame["n"].sum() and items
+    top = lay.frame.iloc[0]
+    x0, y0, _, _ = lay.grid.bounds(int(top["gi"]), int(top["gj"]))
+    assert cells[0][:3] == [round(y0, 5), round(x0, 5), int(top["n"])]
+    assert all(payload["pal"][c[3]] == mapviz.colour(c[2], mapviz.breaks(lay.frame["n"].tolist())) for c in cells)
+    t0 = pd.Timestamp(payload["t0"], unit="ms")
+    assert t0 + pd.Timedelta(days=cells[0][5]) == pd.Timestamp(top["last"]).normalize()
+    html = _render(mapviz.points_map(lay))
+    base = _render(mapviz.base_map())
+    assert html.count('"Feature"') == base.count('"Feature"')  # the outlines only: no GeoJSON per cell
+    assert "L.rectangle" in html and json.dumps(payload["c"][0], separators=(",", ":")) in html
+    monkeypatch.setenv("HOTLINE_TILE_URL", "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
+    monkeypatch.setenv("HOTLINE_TILE_CRS", "gcj02")
+    shifted, _ = mapviz.grid_payload(lay, mapviz.display_crs())
+    glon, glat = crs.from_wgs84(x0, y0, "gcj02")
+    assert shifted["c"][0][:2] == [round(float(glat), 5), round(float(glon), 5)]
