@@ -10,7 +10,8 @@
   millions of rows; a cube without street/channel/appeal type has at most
   days x 16 districts x leaf categories rows. `Filters.summary_table()` picks
   the smallest one holding every column a query filters or groups on.
-- `ticket_words`: the words of each ticket's text (see data/words.py).
+- `funnel_tickets`: the tickets linked to a clue (see data/links.py).
+- `ticket_words`, `word_daily` and the monthly word tables (see data/words.py).
 """
 
 from __future__ import annotations
@@ -72,15 +73,46 @@ def cubes_missing(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [t for t, _ in SUMMARY_TABLES if t not in have]
 
 
+def outdated(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Derived tables a store written by an older version lacks (or holds stale): what `upgrade` would build.
+
+    Every one of them can be rebuilt from the stored tables in seconds to
+    minutes (no text segmentation), so a reader opening such a store gets
+    them once instead of falling back to slow scans on every page view.
+    """
+    from data import links, words
+
+    out = list(cubes_missing(con))
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'word_daily'"
+    if con.execute(sql).fetchone()[0] and not words.has_summaries(con):
+        out.append("word_monthly")
+    if not links.ready(con):
+        out.append(links.TABLE)
+    return out
+
+
+def upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Build what `outdated` names; returns it."""
+    from data import links, words
+
+    todo = outdated(con)
+    if any(t in dict(SUMMARY_TABLES) for t in todo):
+        refresh_cubes(con)
+    if "word_monthly" in todo:
+        words.refresh_summaries(con)
+    if links.TABLE in todo:
+        links.refresh(con)
+    return todo
+
+
 def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> None:
     """Bring every derived table up to date after tickets changed.
 
     `new_ticket_ids_table` names a table or view with a `ticket_id` column of
     the tickets inserted or updated; words are computed only for those.
     """
+    from data import links, words
+
     refresh_daily(con)
-    try:
-        from data import words
-    except ImportError:  # words module not present in a minimal install
-        return
+    links.refresh(con)
     words.refresh(con, new_ticket_ids_table=new_ticket_ids_table)

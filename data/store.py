@@ -61,7 +61,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
 def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ticket_daily'"
     (has_daily,) = con.execute(sql).fetchone()
-    return bool(has_daily) and bool(derived.cubes_missing(con))
+    return bool(has_daily) and bool(derived.outdated(con))
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -70,8 +70,8 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     (n,) = con.execute("SELECT count(*) FROM streets").fetchone()
     if n == 0:
         load_geography(con)
-    if derived.cubes_missing(con):
-        derived.refresh_cubes(con)
+    if derived.outdated(con):
+        derived.upgrade(con)
 
 
 def load_geography(con: duckdb.DuckDBPyConnection) -> None:

@@ -63,18 +63,36 @@ def test_overview_is_the_same_from_any_cube_and_from_tickets(tiny_con, filters):
         assert a.to_dict("records") == b.to_dict("records")
 
 
-def test_an_older_store_without_cubes_is_upgraded_on_open(tiny_db_path, tmp_path):
+def test_an_older_store_without_derived_tables_is_upgraded_on_open(tiny_db_path, tmp_path):
+    from data import links, words
+
     path = tmp_path / "old.duckdb"
     shutil.copy(tiny_db_path, path)
     con = store.connect(path)
-    for table, _ in derived.SUMMARY_TABLES:
-        if table != "ticket_daily":
-            con.execute(f"DROP TABLE {table}")
+    assert derived.outdated(con) == []
+    for table, _ in derived.SUMMARY_TABLES[:-1] + words.WORD_SUMMARIES:
+        con.execute(f"DROP TABLE {table}")
+    con.execute(f"DROP TABLE {links.TABLE}")
+    con.execute("DELETE FROM meta WHERE key = $k", {"k": links.META_KEY})
+    assert set(derived.outdated(con)) == {"ticket_daily_core", "ticket_daily_street", "word_monthly", links.TABLE}
     con.close()
     con = store.connect(path, read_only=True)   # what the dashboard does
     try:
-        assert derived.cubes_missing(con) == []
+        assert derived.outdated(con) == []
         assert con.execute("SELECT sum(n) FROM ticket_daily_core").fetchone()[0] == 20
         assert con.execute("SELECT sum(n_located) FROM ticket_daily_street").fetchone()[0] == 19
+        assert con.execute(f"SELECT count(*) FROM {links.TABLE}").fetchone()[0] == 8   # the 8 clue_tickets rows
+        word_total = con.execute("SELECT sum(n) FROM word_daily").fetchone()[0]
+        for table, _ in words.WORD_SUMMARIES:
+            assert con.execute(f"SELECT sum(n) FROM {table}").fetchone()[0] == word_total, table
+    finally:
+        con.close()
+
+
+def test_a_fresh_or_refreshed_store_needs_no_upgrade(tiny_con, empty_db_path):
+    assert derived.outdated(tiny_con) == []
+    con = store.connect(empty_db_path, read_only=True)
+    try:
+        assert derived.outdated(con) == []
     finally:
         con.close()

@@ -311,7 +311,7 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
         from data import derived
 
         derived.refresh(con, new_ticket_ids_table="_changed_ids")
-    if refresh and K.name in ("tickets", "clues") and changed:  # the linked tickets (data/links.py)
+    if refresh and K.name == "clues" and changed:  # the linked tickets (data/links.py; derived.refresh for tickets)
         from data import links
 
         links.refresh(con)
