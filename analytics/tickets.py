@@ -170,10 +170,35 @@ def _page_linked(con, where: str, params: dict, sort: str, order: str, limit: in
     ids = con.execute(sql, {**params, "lim": limit, "off": offset}).fetchdf()
     if ids.empty:
         return _page_sql(con, "FALSE", {}, order, limit, 0)
-    sql = (f"SELECT {', '.join(LIST_COLUMNS)} FROM tickets "
-           f"WHERE received_at BETWEEN $lo AND $hi AND ticket_id IN (SELECT unnest($ids::VARCHAR[])) {order}")
-    lo, hi = ids["received_at"].min().to_pydatetime(), ids["received_at"].max().to_pydatetime()
-    return con.execute(sql, {"lo": lo, "hi": hi, "ids": ids["ticket_id"].tolist()}).fetchdf()
+    # One branch per cluster of nearby times, so each reads only the row groups holding its tickets
+    # (a single range would span the year when the page is sorted by district, say).
+    spans = _time_spans(sorted(ids["received_at"].dt.to_pydatetime()))
+    params: dict = {"ids": ids["ticket_id"].tolist()}
+    branches = []
+    for i, (lo, hi) in enumerate(spans):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+        branches.append(f"SELECT {', '.join(LIST_COLUMNS)} FROM tickets WHERE received_at BETWEEN $lo{i} AND $hi{i} "
+                        "AND ticket_id IN (SELECT unnest($ids::VARCHAR[]))")
+    sql = "SELECT * FROM (" + " UNION ALL ".join(branches) + f") {order}"
+    return con.execute(sql, params).fetchdf()
+
+
+MAX_SPANS = 16
+
+
+def _time_spans(times: list, gap: timedelta = timedelta(days=1)) -> list[tuple]:
+    """Disjoint [lo, hi] ranges covering sorted `times`: neighbours closer than `gap` share one,
+    then the closest ranges are merged until at most MAX_SPANS remain."""
+    spans = []
+    for t in times:
+        if spans and t - spans[-1][1] <= gap:
+            spans[-1][1] = t
+        else:
+            spans.append([t, t])
+    while len(spans) > MAX_SPANS:
+        i = min(range(len(spans) - 1), key=lambda k: spans[k + 1][0] - spans[k][1])
+        spans[i:i + 2] = [[spans[i][0], spans[i + 1][1]]]
+    return [tuple(s) for s in spans]
 
 
 EXPORT_MAX_ROWS = 100_000

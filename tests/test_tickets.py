@@ -176,3 +176,18 @@ def test_time_bounds(tiny_con):
         date(2025, 3, 25), date(2025, 3, 1), date(2024, 12, 30)]
     assert [p["tb_day"] for _s, p in tickets._time_bounds(tiny_con, MARCH.replace(text="井盖"), True, 1)] == [
         date(2025, 3, 25)]  # a 31-day period: only the 7-day window is narrower
+
+
+def test_time_spans():
+    import itertools
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2025, 3, 1)
+    times = [t0, t0 + timedelta(hours=5), t0 + timedelta(days=3), t0 + timedelta(days=3, hours=1), t0 + timedelta(days=9)]
+    assert tickets._time_spans(times) == [(times[0], times[1]), (times[2], times[3]), (times[4], times[4])]
+    many = [t0 + timedelta(days=2 * i) for i in range(40)]
+    spans = tickets._time_spans(many)
+    assert len(spans) == tickets.MAX_SPANS
+    assert spans[0][0] == many[0] and spans[-1][1] == many[-1]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # disjoint, in order
+    assert all(any(lo <= t <= hi for lo, hi in spans) for t in many)       # every time covered
