@@ -35,7 +35,7 @@ from scipy import stats
 from analytics import privacy
 from analytics.filters import Filters, Where
 from analytics.overview import data_range
-from data.words import WORD_SUMMARIES, has_summaries
+from data.words import SUMMARY_GRAINS, has_summaries
 
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 KINDS = ("word", "phrase", "category")
@@ -64,27 +64,27 @@ class _WordSource:
 
 
 def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f",
-                 ranges: list[tuple[date | None, date | None]] | None = None, monthly: bool = True,
+                 ranges: list[tuple[date | None, date | None]] | None = None, grain: str | None = "month",
                  con: duckdb.DuckDBPyConnection | None = None) -> _WordSource:
     """Where word counts come from for these filters: (FROM, WHERE, count expression, day expression).
 
-    Summary path: the smallest monthly word table with the filters' columns for the whole months inside
-    `ranges` (default: the filters' dates), plus `word_daily` for the days of partial months (and for
-    everything when `monthly` is false, e.g. weekly trends). Monthly rows carry their month's first day
-    as `day`, which lies inside any range that contains the whole month, so callers may still test `day`
-    against those ranges. Other filters: ticket_words joined to tickets.
+    Summary path: the smallest monthly (grain "month") or weekly ("week") word table with the filters'
+    columns for the whole months/weeks inside `ranges` (default: the filters' dates), plus `word_daily` for
+    the days of partial periods (and for everything when `grain` is None). Monthly/weekly rows carry
+    their period's first day as `day`, which lies inside any range that contains the whole period, so
+    callers may still test `day` against those ranges. Other filters: ticket_words joined to tickets.
     """
     if words_from_summary(f):
         if ranges is None:
             ranges = [(f.date_from, f.date_to)] if dates else [(None, None)]
-        table = _word_summary_table(f) if monthly and (con is None or _has_monthly(con)) else None
+        table = _word_summary_table(f, grain) if grain and (con is None or _has_monthly(con)) else None
         months: list[tuple[date | None, date | None]] = []
         days: list[tuple[date | None, date | None]] = []
         for lo, hi in ranges:
             if table is None:
                 days.append((lo, hi))
                 continue
-            full, edges = _month_split(lo, hi)
+            full, edges = _period_split(lo, hi, grain)
             if full is not None:
                 months.append(full)
             days.extend(edges)
@@ -106,8 +106,8 @@ def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f",
 
         parts = []
         if months:
-            parts.append(f"SELECT s.month AS day, s.word, s.n FROM {table} s "
-                         f"WHERE {fw.sql} AND {between('month', months, 'm')}")
+            parts.append(f"SELECT s.{grain} AS day, s.word, s.n FROM {table} s "
+                         f"WHERE {fw.sql} AND {between(grain, months, 'm')}")
         if days:
             parts.append(f"SELECT s.day, s.word, s.n FROM word_daily s WHERE {fw.sql} AND {between('day', days, 'd')}")
         return _WordSource("(" + " UNION ALL ".join(parts) + ") w", Where("TRUE", params), "sum(w.n)", "w.day")
@@ -127,10 +127,10 @@ def _word_source(f: Filters, *, dates: bool = True, prefix: str = "f",
 _FILTER_COLUMNS = (("districts", "district"), ("topics", "topic"), ("categories", "category_l1"))
 
 
-def _word_summary_table(f: Filters) -> str:
-    """The smallest monthly word summary with every column these (summary-eligible) filters use."""
+def _word_summary_table(f: Filters, grain: str = "month") -> str:
+    """The smallest monthly/weekly word summary with every column these (summary-eligible) filters use."""
     need = {col for attr, col in _FILTER_COLUMNS if getattr(f, attr)}
-    for table, dims in WORD_SUMMARIES:
+    for table, dims in SUMMARY_GRAINS[grain]:
         if need <= set(dims):
             return table
     raise AssertionError("word_monthly has every filter column")  # pragma: no cover
@@ -141,11 +141,20 @@ def _has_monthly(con: duckdb.DuckDBPyConnection) -> bool:
     return has_summaries(con)
 
 
-def _month_split(lo: date | None, hi: date | None) -> tuple[tuple[date | None, date | None] | None,
-                                                              list[tuple[date, date]]]:
-    """The whole months inside [lo, hi] (as first days of months; None = open end) and the days outside them."""
-    m0 = lo if lo is None or lo.day == 1 else (lo.replace(day=28) + timedelta(days=4)).replace(day=1)
-    end = hi if hi is None or (hi + timedelta(days=1)).day == 1 else hi.replace(day=1) - timedelta(days=1)
+def _period_split(lo: date | None, hi: date | None, grain: str) -> tuple[tuple[date | None, date | None] | None,
+                                                                         list[tuple[date, date]]]:
+    """The whole months/weeks inside [lo, hi] (as their first days; None = open end) and the days outside them.
+
+    Weeks start on Monday (DuckDB's date_trunc('week')).
+    """
+    if grain == "month":
+        m0 = lo if lo is None or lo.day == 1 else (lo.replace(day=28) + timedelta(days=4)).replace(day=1)
+        end = hi if hi is None or (hi + timedelta(days=1)).day == 1 else hi.replace(day=1) - timedelta(days=1)
+    elif grain == "week":
+        m0 = lo if lo is None else lo + timedelta(days=(7 - lo.weekday()) % 7)
+        end = hi if hi is None else hi - timedelta(days=(hi.weekday() + 1) % 7)
+    else:
+        raise ValueError(f"grain must be month or week, got {grain!r}")
     if m0 is not None and end is not None and m0 > end:
         return None, [(lo, hi)]
     edges = []
@@ -153,7 +162,11 @@ def _month_split(lo: date | None, hi: date | None) -> tuple[tuple[date | None, d
         edges.append((lo, m0 - timedelta(days=1)))
     if hi is not None and end < hi:
         edges.append((end + timedelta(days=1), hi))
-    return (m0, end.replace(day=1) if end is not None else None), edges
+    return (m0, _period_start(end, grain) if end is not None else None), edges
+
+
+def _period_start(d: date, grain: str) -> date:
+    return d.replace(day=1) if grain == "month" else d - timedelta(days=d.weekday())
 
 
 def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v",
@@ -309,7 +322,7 @@ def word_trend(con: duckdb.DuckDBPyConnection, f: Filters, words: list[str] | tu
     if not keys or span is None:
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
                              "n": pd.Series(dtype="int64")})
-    s = _word_source(f, con=con, monthly=grain == "month")
+    s = _word_source(f, con=con, grain=grain if grain in SUMMARY_GRAINS else None)
     # Words as a plain IN list of bound parameters: pushed down as a filter, unlike a semi-join.
     word_params = {f"k{i}": w for i, w in enumerate(keys)}
     sql = WORD_TREND_SQL.format(grain=grain, day=s.day, count=s.count, src=s.from_sql, where=s.where.sql,

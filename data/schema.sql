@@ -183,7 +183,8 @@ CREATE TABLE IF NOT EXISTS word_daily (
 );
 
 -- The same by month: word_monthly (month x district x topic x category_l1 x word), word_monthly_topic
--- (month x topic x word) and word_monthly_all (month x word). They are created and filled by
+-- (month x topic x word) and word_monthly_all (month x word); word_weekly, word_weekly_topic and
+-- word_weekly_all the same by week (for weekly trends). They are created and filled by
 -- data/words.py (refresh / refresh_summaries), never here: an old store opened for writing must not get
 -- empty monthly tables that the topics page would then read instead of word_daily.
 

@@ -243,23 +243,38 @@ WORD_DAILY_INSERT_NEW_SQL = "INSERT INTO word_daily SELECT * FROM _words_new_dai
 # Coarser summaries of word_daily, smallest first: (table, dimension columns). A year view reads one row per
 # month x word (x dimensions) instead of one per day; analytics/topics.py picks the smallest table that has
 # every column the filters need, and adds word_daily rows for the days of partial months.
+_DIMS = ("district", "topic", "category_l1")
 WORD_SUMMARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("word_monthly_all", ()),
     ("word_monthly_topic", ("topic",)),
-    ("word_monthly", ("district", "topic", "category_l1")),
+    ("word_monthly", _DIMS),
 )
-MONTHLY_SELECT = """
-SELECT date_trunc('month', day)::DATE AS month, {dims}word, sum(n)::BIGINT AS n
+# The same by week (Monday first), for weekly trends of a few words: sorted by word, so that the few words
+# asked for are found by the zonemaps without reading the year.
+WORD_WEEKLY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("word_weekly_all", ()),
+    ("word_weekly_topic", ("topic",)),
+    ("word_weekly", _DIMS),
+)
+# grain (also the table's period column) -> tables
+SUMMARY_GRAINS = {"month": WORD_SUMMARIES, "week": WORD_WEEKLY}
+PERIOD_SELECT = """
+SELECT date_trunc('{grain}', day)::DATE AS {grain}, {dims}word, sum(n)::BIGINT AS n
 FROM word_daily {where}
 GROUP BY ALL
-ORDER BY month{order}
+ORDER BY {order}
 """
-MONTHS_SQL = """
-CREATE OR REPLACE TEMP TABLE _words_months AS
-SELECT DISTINCT date_trunc('month', day)::DATE AS month FROM _words_days
+PERIODS_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_periods AS
+SELECT DISTINCT date_trunc('{grain}', day)::DATE AS period FROM _words_days
 """
-MONTHS_WHERE = ("WHERE day >= $lo AND day < $hi + INTERVAL 1 MONTH "
-                "AND date_trunc('month', day)::DATE IN (SELECT month FROM _words_months)")
+PERIODS_WHERE = ("WHERE day >= $lo AND day < $hi + INTERVAL 1 {grain} "
+                 "AND date_trunc('{grain}', day)::DATE IN (SELECT period FROM _words_periods)")
+
+
+def _period_select(grain: str, dims: tuple[str, ...], where: str) -> str:
+    order = ", ".join((grain, *dims)) if grain == "month" else f"word, {grain}"
+    return PERIOD_SELECT.format(grain=grain, dims="".join(f"{d}, " for d in dims), where=where, order=order)
 
 
 def _ident(name: str) -> str:
@@ -330,28 +345,28 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
 
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None = None) -> None:
-    """Rebuild the monthly word summaries from `word_daily`: all of them, or the months of `days_table` (day).
+    """Rebuild the monthly and weekly word summaries from `word_daily`: all, or the periods of `days_table` (day).
 
     A store without them (written before they existed) gets all of them, whatever `days_table` says.
     """
     ensure_schema(con)
     if days_table is None or not has_summaries(con):
-        for table, dims in WORD_SUMMARIES:
-            sql = f"CREATE OR REPLACE TABLE {table} AS " + MONTHLY_SELECT.format(
-                dims="".join(f"{d}, " for d in dims), order="".join(f", {d}" for d in dims), where="")
-            _run(con, sql)
+        for grain, tables in SUMMARY_GRAINS.items():
+            for table, dims in tables:
+                _run(con, f"CREATE OR REPLACE TABLE {table} AS " + _period_select(grain, dims, ""))
         return
     if days_table != "_words_days":
         _run(con, f"CREATE OR REPLACE TEMP TABLE _words_days AS SELECT DISTINCT day FROM {_ident(days_table)}")
-    _run(con, MONTHS_SQL)
-    lo, hi = con.execute("SELECT min(month), max(month) FROM _words_months").fetchone()
-    if lo is not None:
-        for table, dims in WORD_SUMMARIES:
-            _run(con, f"DELETE FROM {table} WHERE month IN (SELECT month FROM _words_months)")
-            sql = f"INSERT INTO {table} " + MONTHLY_SELECT.format(
-                dims="".join(f"{d}, " for d in dims), order="".join(f", {d}" for d in dims), where=MONTHS_WHERE)
+    for grain, tables in SUMMARY_GRAINS.items():
+        _run(con, PERIODS_SQL.format(grain=grain))
+        lo, hi = con.execute("SELECT min(period), max(period) FROM _words_periods").fetchone()
+        if lo is None:
+            continue
+        for table, dims in tables:
+            _run(con, f"DELETE FROM {table} WHERE {grain} IN (SELECT period FROM _words_periods)")
+            sql = f"INSERT INTO {table} " + _period_select(grain, dims, PERIODS_WHERE.format(grain=grain))
             _run(con, sql, {"lo": lo, "hi": hi})
-    _run(con, "DROP TABLE IF EXISTS _words_months")
+    _run(con, "DROP TABLE IF EXISTS _words_periods")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -365,13 +380,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 HAS_SUMMARIES_SQL = ("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ("
-                     + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES) + ")")
+                     + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES + WORD_WEEKLY) + ")")
 
 
 def has_summaries(con: duckdb.DuckDBPyConnection) -> bool:
-    """Does the store have every monthly word summary? (They are only ever created filled, by this module.)"""
+    """Does the store have every monthly and weekly word summary? (Only ever created filled, by this module.)"""
     (n,) = con.execute(HAS_SUMMARIES_SQL).fetchone()
-    return n == len(WORD_SUMMARIES)
+    return n == len(WORD_SUMMARIES) + len(WORD_WEEKLY)
 
 
 def _words_many(items: list[tuple[str | None, str | None]]) -> list[list[str]]:

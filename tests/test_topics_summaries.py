@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 
+import duckdb
 import pytest
 
 from analytics import topics as T
@@ -47,10 +48,23 @@ def gen_ro(gen_path):
     (None, None, (None, None), []),
 ])
 def test_month_split(lo, hi, full, edges):
-    assert T._month_split(lo, hi) == (full, edges)
+    assert T._period_split(lo, hi, "month") == (full, edges)
+
+
+@pytest.mark.parametrize("lo, hi, full, edges", [
+    (date(2025, 1, 6), date(2025, 1, 19), (date(2025, 1, 6), date(2025, 1, 13)), []),        # Monday .. Sunday
+    (date(2025, 1, 1), date(2025, 1, 31), (date(2025, 1, 6), date(2025, 1, 20)),
+     [(date(2025, 1, 1), date(2025, 1, 5)), (date(2025, 1, 27), date(2025, 1, 31))]),
+    (date(2025, 1, 7), date(2025, 1, 12), None, [(date(2025, 1, 7), date(2025, 1, 12))]),
+    (None, date(2025, 1, 8), (None, date(2024, 12, 30)), [(date(2025, 1, 6), date(2025, 1, 8))]),
+])
+def test_week_split(lo, hi, full, edges):
+    assert T._period_split(lo, hi, "week") == (full, edges)
 
 
 def test_smallest_summary_for_the_filters():
+    assert T._word_summary_table(Filters(), "week") == "word_weekly_all"
+    assert T._word_summary_table(Filters(districts=("东城区",)), "week") == "word_weekly"
     assert T._word_summary_table(Filters()) == "word_monthly_all"
     assert T._word_summary_table(Filters(topics=("井盖",))) == "word_monthly_topic"
     assert T._word_summary_table(Filters(districts=("东城区",))) == "word_monthly"
@@ -64,8 +78,10 @@ def test_whole_months_never_read_word_daily(gen_ro):
     s = T._word_source(Filters(date_from=date(2025, 2, 3), date_to=date(2025, 3, 31), districts=("东城区",)),
                        con=gen_ro)
     assert "word_monthly " in s.from_sql and "word_daily" in s.from_sql
-    s = T._word_source(Filters(date_from=date(2025, 2, 1), date_to=date(2025, 3, 31)), con=gen_ro, monthly=False)
+    s = T._word_source(Filters(date_from=date(2025, 2, 1), date_to=date(2025, 3, 31)), con=gen_ro, grain=None)
     assert "word_monthly" not in s.from_sql
+    s = T._word_source(Filters(date_from=date(2025, 2, 3), date_to=date(2025, 3, 30)), con=gen_ro, grain="week")
+    assert "word_weekly_all" in s.from_sql and "word_daily" not in s.from_sql
 
 
 STATES = [
@@ -82,7 +98,7 @@ def _everything(con, f):
     out = {"top": T.top_words(con, f, limit=50).values.tolist(),
            "phrases": T.top_words(con, f, kind="phrase", limit=50).values.tolist(),
            "total": T.example_tickets(con, f, "红绿灯", limit=1).attrs["total"]}
-    for grain in ("month", "week"):
+    for grain in ("month", "week", "day"):
         out[grain] = T.word_trend(con, f, ["红绿灯", "垃圾", "路口 红绿灯"], grain=grain).values.tolist()
     if f.date_from:
         em = T.emerging(con, f, periods=1, min_count=2)
@@ -102,10 +118,10 @@ def test_store_without_monthly_tables_uses_word_daily(gen_path, gen_ro, tmp_path
     p = tmp_path / "old.duckdb"
     shutil.copy(gen_path, p)
     con = store.connect(p)
-    for table, _ in words.WORD_SUMMARIES:
+    for table, _ in words.WORD_SUMMARIES + words.WORD_WEEKLY:
         con.execute(f"DROP TABLE {table}")
     con.close()
-    con = store.connect(p, read_only=True)
+    con = duckdb.connect(str(p), read_only=True)  # not store.connect: it would add them back on open
     try:
         f = STATES[0]
         assert "word_monthly" not in T._word_source(f, con=con).from_sql
