@@ -361,7 +361,7 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
 # ---------------------------------------------------------------- repeat places and the table, in SQL
 POS_CELL_M = 20            # tickets are first snapped to positions of this size (SQL GROUP BY)
 MAX_POSITIONS = 120_000    # above this many positions they are merged 2x2 (40 m, 80 m, ...) before grouping
-MAX_PLACES = 10_000        # the greedy grouping stops after this many places (densest first)
+MAX_PLACES = 5_000         # the greedy grouping stops after this many places (densest first)
 MAX_IDS = 1_000            # ticket ids kept per table row / place (latest first; drill-down shows 1,000)
 
 POS_GRID = Grid(POS_CELL_M)
@@ -416,20 +416,21 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     if n == 0:
         return place, 0
     xy = _xy_m(lon, lat)
-    tree = cKDTree(xy)
-    pairs = tree.query_pairs(radius_m, output_type="ndarray")
-    degree = w - 1
-    if len(pairs):
-        degree = degree + np.bincount(pairs[:, 0], weights=w[pairs[:, 1]], minlength=n).astype(np.int64) \
-            + np.bincount(pairs[:, 1], weights=w[pairs[:, 0]], minlength=n).astype(np.int64)
+    pairs = cKDTree(xy).query_pairs(radius_m, output_type="ndarray")
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]]) if len(pairs) else np.zeros(0, np.int64)
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]]) if len(pairs) else np.zeros(0, np.int64)
+    order = np.argsort(a, kind="stable")
+    nbr = b[order]  # neighbours of position i: nbr[ptr[i]:ptr[i + 1]]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=n))])
+    degree = w - 1 + np.bincount(a, weights=w[b], minlength=n).astype(np.int64)
     next_id = 0
     for idx in np.lexsort((-w, -degree)):
         if degree[idx] == 0 or (max_places is not None and next_id >= max_places):
             break
         if place[idx] >= 0:
             continue
-        nb = np.asarray(tree.query_ball_point(xy[idx], radius_m), dtype=np.int64)
-        nb = nb[place[nb] < 0]
+        nb = nbr[ptr[idx]:ptr[idx + 1]]
+        nb = np.append(nb[place[nb] < 0], idx)
         if w[nb].sum() < 2:
             continue
         place[nb] = next_id
@@ -515,14 +516,16 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
     (one streaming scan), for the capped all-problem case.
     """
     hk, pk, mt, lt = (_temp_name(p) for p in ("hs_hot", "hs_place", "hs_members", "hs_latest"))
-    con.execute(f"CREATE TEMP TABLE {hk} AS SELECT unnest($gi::BIGINT[]) AS gi, unnest($gj::BIGINT[]) AS gj, "
-                f"unnest($key::VARCHAR[]) AS key",
-                {"gi": hot_cells["gi"].astype("int64").tolist(), "gj": hot_cells["gj"].astype("int64").tolist(),
-                 "key": ("h" + hot_cells["cluster"].astype(str)).tolist()})
-    con.execute(f"CREATE TEMP TABLE {pk} AS SELECT unnest($problem::VARCHAR[]) AS problem, "
-                f"unnest($pi::BIGINT[]) AS pi, unnest($pj::BIGINT[]) AS pj, unnest($key::VARCHAR[]) AS key",
-                {"problem": places["problem"].astype(str).tolist(), "pi": places["pi"].astype("int64").tolist(),
-                 "pj": places["pj"].astype("int64").tolist(), "key": ("p" + places["place"].astype(str)).tolist()})
+    # the keys from two small frames (a replacement scan of the local frame: no list parameters to bind)
+    hot_keys = pd.DataFrame({"gi": hot_cells["gi"].to_numpy("int64"),  # noqa: F841 - read by the SQL below
+                             "gj": hot_cells["gj"].to_numpy("int64"),
+                             "key": ("h" + hot_cells["cluster"].astype(str)).to_numpy(object)})
+    place_keys = pd.DataFrame({"problem": places["problem"].to_numpy(object),  # noqa: F841 - read by the SQL
+                               "pi": places["pi"].to_numpy("int64"),
+                               "pj": places["pj"].to_numpy("int64"),
+                               "key": ("p" + places["place"].astype(str)).to_numpy(object)})
+    con.execute(f"CREATE TEMP TABLE {hk} AS SELECT gi, gj, key FROM hot_keys")
+    con.execute(f"CREATE TEMP TABLE {pk} AS SELECT problem, pi, pj, key FROM place_keys")
     try:
         cte, params = _member_cte(f, hk, pk, grid, shift)
         select = f"""WITH {cte}
@@ -713,7 +716,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     if start is None or end is None:
         w = f.where(prefix="d")
         sql = f"SELECT min(received_at), max(received_at) FROM tickets WHERE {w.sql} AND {LOCATED_SQL}"
-        lo, hi = con.execute(sql, w.params).fetchone()
+        lo, hi = con.execute(sql, w.params).fetchall()[0]
         start = start if start is not None else pd.Timestamp(lo)
         end = end if end is not None else pd.Timestamp(hi)
     last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
@@ -787,11 +790,12 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
         table["street"] = at["street"].fillna("").to_numpy()
     table["problem"] = problem.reindex(table.index).fillna("全部问题" if light else "")
     mon = st["months"]
-    mon = mon[mon["key"].isin(table.index)]
-    monthly = pd.crosstab(mon["key"], pd.to_datetime(mon["month"]), values=mon["n"], aggfunc="sum") \
-        .reindex(index=table.index, columns=months).fillna(0).astype(int) if len(mon) \
-        else pd.DataFrame(0, index=table.index, columns=months)
-    table["monthly"] = [[int(x) for x in row] for row in monthly.to_numpy()]
+    kpos = table.index.get_indexer(mon["key"])
+    mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
+    ok = (kpos >= 0) & (mpos >= 0)
+    monthly = np.zeros((len(table), len(months)), dtype=np.int64)
+    np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
+    table["monthly"] = monthly.tolist()
     late = base["late"].reindex(table.index).astype(int)
     table["trend"] = [_trend_text(int(n - b), int(b)) for n, b in zip(table["n"], late, strict=True)]
     table["clues"] = clues.reindex(table.index).fillna("")
