@@ -107,6 +107,26 @@ def run(sizes: list[tuple[str, int, int]], *, repeats: int = 3, pandas: bool = T
     return results
 
 
+def import_speeds(rows: int, log=print) -> list:
+    """Generation and import speed on fresh stores: Parquet with `rows` tickets, CSV with a third of them."""
+    from bench.importspeed import measure
+
+    out = []
+    for fmt, n in (("parquet", rows), ("csv", max(rows // 3, 1))):
+        log(f"import speed: {n:,} tickets as {fmt} ...")
+        out.append(measure(fmt, n))
+    return out
+
+
+def import_report(speeds: list) -> str:
+    from bench.importspeed import HEADER
+
+    lines = ["### Generation and import speed", "", HEADER, *[s.line() for s in speeds], "",
+             "- import = read, clean, assign streets, quarantine, merge (`ingest_files(refresh=False)`); derived "
+             "tables = daily summary and cubes, linked tickets, jieba words (`derived.refresh`).", ""]
+    return "\n".join(lines)
+
+
 def _fmt(ms: float | None) -> str:
     return "–" if ms is None else (f"{ms:,.0f}" if ms >= 10 else f"{ms:.1f}")
 

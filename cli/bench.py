@@ -27,6 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the cold start in Chromium")
     parser.add_argument("--db-dir", default=None, help="where benchmark databases live (default var/bench)")
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--import-rows", type=int, default=300_000,
+                        help="tickets for the import-speed run (Parquet; CSV gets a third); 0 skips it")
     parser.add_argument("--markdown", default=None, help="also write the results table to this file")
 
 
@@ -50,6 +52,9 @@ def run(args) -> int:
                             db_dir=Path(args.db_dir) if args.db_dir else None, seed=args.seed,
                             log=lambda m: print(m, file=sys.stderr, flush=True))
     text = bench_run.report(results, "python manage.py bench " + " ".join(sys.argv[2:]))
+    if args.import_rows > 0:
+        speeds = bench_run.import_speeds(args.import_rows, log=lambda m: print(m, file=sys.stderr, flush=True))
+        text += "\n" + bench_run.import_report(speeds)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text + "\n", encoding="utf-8")

@@ -30,7 +30,8 @@ def test_bench_runs_both_sides_and_prints_a_table(bench_dir, capsys):
     import manage
 
     shutil.copy(bench_dir / "demo_tiny.duckdb", bench_dir / "demo_40.duckdb")
-    rc = manage.main(["bench", "--tickets", "40", "--repeats", "1", "--no-browser", "--db-dir", str(bench_dir)])
+    rc = manage.main(["bench", "--tickets", "40", "--repeats", "1", "--no-browser", "--db-dir", str(bench_dir),
+                      "--import-rows", "3000"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "| page | DuckDB p50 ms" in out
@@ -38,6 +39,8 @@ def test_bench_runs_both_sides_and_prints_a_table(bench_dir, capsys):
         assert re.search(rf"\| \**{page}\** \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d.]+× \|", out), page
     assert "pandas side peak RSS" in out
     assert "Largest map payload" in out
+    assert re.search(r"\| parquet \| 3,000 \| [\d,]+ \| [\d,]+ \|", out)
+    assert re.search(r"\| csv \| 1,000 \| [\d,]+ \| [\d,]+ \|", out)
 
 
 def test_pandas_baseline_computes_what_the_pages_show(tiny_con):
