@@ -566,7 +566,7 @@ ORDER BY t.received_at DESC, t.ticket_id
 """
 
 
-RECENT_DAYS = 31
+RECENT_WINDOWS = (3, 31)  # days tried first, latest first
 
 
 def _examples(con: duckdb.DuckDBPyConnection, f: Filters, word: str, limit: int) -> pd.DataFrame:
@@ -591,14 +591,18 @@ def example_tickets(con: duckdb.DuckDBPyConnection, f: Filters, word: str, *, li
     """
     df = None
     span = f.span_days()
-    if span is None or span > RECENT_DAYS:
-        # The latest tickets are usually in the last weeks: try those first (much less to join).
-        end = f.date_to or data_range(con)[1]
-        if end is not None:
-            recent = f.replace(date_from=end - timedelta(days=RECENT_DAYS - 1), date_to=end)
-            df = _examples(con, recent, word, limit)
-            if len(df) < limit:
-                df = None
+    end = f.date_to or data_range(con)[1]
+    for days in RECENT_WINDOWS:
+        # The latest tickets are usually in the last days: try those first (far less to join). When the
+        # window holds `limit` of them, they are the latest of the whole range.
+        if end is None or (span is not None and span <= days):
+            break
+        start = end - timedelta(days=days - 1)
+        recent = f.replace(date_from=max(start, f.date_from) if f.date_from else start, date_to=end)
+        df = _examples(con, recent, word, limit)
+        if len(df) >= limit:
+            break
+        df = None
     if df is None:
         df = _examples(con, f, word, limit)
     s = _word_source(f, con=con)

@@ -135,3 +135,16 @@ def test_store_without_monthly_tables_uses_word_daily(gen_path, gen_ro, tmp_path
         assert T._has_monthly(con)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("f", [Filters(), Filters(date_from=date(2025, 4, 29)),
+                               Filters(date_from=date(2025, 1, 1), date_to=date(2025, 4, 30)),
+                               Filters(date_to=date(2025, 3, 2), districts=("东城区",))], ids=range(4))
+@pytest.mark.parametrize("word", ["红绿灯", "喷淋", "垃圾"])
+def test_example_tickets_from_recent_windows_are_the_latest(gen_ro, f, word, monkeypatch):
+    fast = T.example_tickets(gen_ro, f, word, limit=10)
+    monkeypatch.setattr(T, "RECENT_WINDOWS", ())
+    slow = T.example_tickets(gen_ro, f, word, limit=10)
+    assert fast["ticket_id"].tolist() == slow["ticket_id"].tolist() and fast.attrs == slow.attrs
+    if f.date_from:
+        assert (fast["received_at"].dt.date >= f.date_from).all()
