@@ -212,12 +212,19 @@ INSERT_SQL = "INSERT INTO ticket_words (ticket_id, word, day) SELECT ticket_id, 
 # Each batch is also counted by day x district x topic x category_l1 x word as it is stored, so that
 # word_daily never needs the join of ticket_words (9 rows a ticket) with tickets.
 ACC_CREATE_SQL = ("CREATE OR REPLACE TEMP TABLE _words_acc (day DATE, district VARCHAR, topic VARCHAR, "
-                  "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
-ACC_INSERT_SQL = ("INSERT INTO _words_acc SELECT day, district, topic, category_l1, word, count(*) "
+                  "category_l1 VARCHAR, word VARCHAR, n BIGINT, chunk INTEGER)")
+ACC_INSERT_SQL = ("INSERT INTO _words_acc SELECT day, district, topic, category_l1, word, count(*), $chunk "
                   "FROM _words_batch GROUP BY ALL")
+# Chunks follow the row order (about time order), so most days lie in one chunk and their rows are final;
+# only days split over chunks are grouped again (re-grouping every row cost more than the segmentation's SQL).
 WORD_DAILY_FROM_ACC_SQL = """
 CREATE OR REPLACE TABLE word_daily AS
-SELECT day, district, topic, category_l1, word, sum(n)::BIGINT AS n FROM _words_acc GROUP BY ALL ORDER BY day
+WITH split AS (SELECT day FROM _words_acc GROUP BY day HAVING min(chunk) < max(chunk))
+SELECT day, district, topic, category_l1, word, n FROM _words_acc WHERE day NOT IN (SELECT day FROM split)
+UNION ALL
+SELECT day, district, topic, category_l1, word, sum(n)::BIGINT FROM _words_acc
+WHERE day IN (SELECT day FROM split) GROUP BY ALL
+ORDER BY day
 """
 # Only new tickets (none had words before): the affected days are their old rows plus the new counts.
 WORD_DAILY_ADD_SQL = """
@@ -410,7 +417,7 @@ def workers_for(n_rows: int) -> int:
     return 1 if n_rows < MIN_ROWS_FOR_WORKERS else want
 
 
-def _store_batch(con: duckdb.DuckDBPyConnection, src: pa.Table, per_ticket: list[list[str]]) -> int:
+def _store_batch(con: duckdb.DuckDBPyConnection, src: pa.Table, per_ticket: list[list[str]], chunk: int) -> int:
     """Write one chunk's words to ticket_words and count them into _words_acc; returns the rows written."""
     counts = np.fromiter((len(ws) for ws in per_ticket), dtype=np.int64, count=len(per_ticket))
     n = int(counts.sum())
@@ -422,7 +429,7 @@ def _store_batch(con: duckdb.DuckDBPyConnection, src: pa.Table, per_ticket: list
     con.register("_words_batch", pa.table(cols))
     try:
         _run(con, INSERT_SQL)
-        _run(con, ACC_INSERT_SQL)
+        _run(con, ACC_INSERT_SQL, {"chunk": chunk})
     finally:
         con.unregister("_words_batch")
     return n
@@ -451,12 +458,12 @@ def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, starts:
     pending = None  # (source rows, async result or words) of the chunk not stored yet
 
     def flush() -> int:
-        src, res = pending
+        src, res, k = pending
         per_ticket = [ws for part in res.get() for ws in part] if pool is not None else res
-        return _store_batch(con, src, per_ticket)
+        return _store_batch(con, src, per_ticket, k)
 
     try:
-        for start, end in zip(starts, [*starts[1:], MAX_ROWID], strict=True):
+        for k, (start, end) in enumerate(zip(starts, [*starts[1:], MAX_ROWID], strict=True)):
             src = con.sql(source_sql, params={"lo": start, "hi": end}).to_arrow_table()
             if not src.num_rows:
                 continue
@@ -469,7 +476,7 @@ def _segment_into_store(con: duckdb.DuckDBPyConnection, source_sql: str, starts:
                 res = _words_many(items)
             if pending is not None:
                 n_rows += flush()
-            pending = (src, res)
+            pending = (src, res, k)
             n_tickets += src.num_rows
         if pending is not None:
             n_rows += flush()

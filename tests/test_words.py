@@ -295,3 +295,25 @@ def test_store_without_monthly_summaries_gets_all_months_on_the_next_import(tiny
         assert _snapshot(con) == incremental
     finally:
         con.close()
+
+
+def test_days_split_over_chunks_are_counted_once(tiny_db_path, tmp_path, monkeypatch):
+    """word_daily from per-chunk counts: a day whose tickets fall in several chunks is summed, not repeated."""
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = store.connect(p)
+    try:
+        before = _snapshot(con)
+        monkeypatch.setattr(words, "CHUNK_ROWS", 3)
+        con.execute("UPDATE tickets SET received_at = TIMESTAMP '2025-03-04 12:00:00' "
+                    "WHERE ticket_id IN ('T01', 'T03', 'T05', 'T07')")   # one day over several chunks
+        words.refresh(con)
+        chunked = _snapshot(con)
+        monkeypatch.setattr(words, "CHUNK_ROWS", 100_000)
+        words.refresh(con)
+        assert _snapshot(con) == chunked != before
+        (n,) = con.execute("SELECT count(*) FROM (SELECT day, district, topic, category_l1, word FROM word_daily "
+                           "GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        assert n == 0
+    finally:
+        con.close()
