@@ -381,6 +381,7 @@ def positions(con, f: Filters) -> pd.DataFrame:
         FROM tickets
         WHERE {w.sql} AND {LOCATED_SQL}
         GROUP BY ALL
+        ORDER BY problem, pi, pj  -- a fixed order: the greedy grouping breaks ties by position
     """
     params = {**w.params, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, "p_shift": 0}
     return con.execute(sql, params).df()

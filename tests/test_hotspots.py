@@ -82,7 +82,7 @@ def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
     n = len(pts)
     where = boundaries.assign_points(pts[:, 0], pts[:, 1])
     received = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 364 * 24 * 60, n), unit="m")
-    df = pd.DataFrame({
+    df = pd.DataFrame({  # noqa: F841 - read by the INSERT below (DuckDB replacement scan)
         "ticket_id": [f"S{i:06d}" for i in range(n)], "received_at": received, "topic": topic,
         "category_l1": "城乡建设", "category_l2": "市政设施", "category_l3": "井盖破损", "content": "井盖破损",
         "district": where["district"], "street": where["street"], "street_code": where["street_code"],
@@ -90,7 +90,6 @@ def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
         "closed_at": received + pd.Timedelta(days=closed_after_days or 2),
     })
     con = store.connect(path)
-    con.register("df", df)
     con.execute("""INSERT INTO tickets (ticket_id, received_at, topic, category_l1, category_l2, category_l3,
                    content, district, street, street_code, address, lon, lat, closed_at)
                    SELECT ticket_id, received_at, topic, category_l1, category_l2, category_l3, content, district,
@@ -250,7 +249,6 @@ def _store_of(path, df):
     df = df.assign(topic=df["problem"], district=where["district"], street=where["street"],
                    street_code=where["street_code"])
     con = store.connect(path)
-    con.register("df", df)
     con.execute("""INSERT INTO tickets (ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat) SELECT ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat FROM df""")
