@@ -55,6 +55,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
             raise StoreError(f"数据库 {p} 需要升级，但现在无法写入（{exc}）。请稍后刷新，"
                              f"或运行 `python manage.py init --db {p}`。") from exc
         return connect(p, read_only=True)
+    con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
 
 

@@ -31,3 +31,17 @@ def test_tiny_fixture_loads(tiny_con):
     assert tiny_con.execute("SELECT count(*) FROM tickets").fetchone()[0] == 20
     assert tiny_con.execute("SELECT sum(n) FROM ticket_daily").fetchone()[0] == 20
     assert tiny_con.execute("SELECT sum(n_located) FROM ticket_daily").fetchone()[0] == 19
+
+
+def test_a_new_connection_has_no_pending_result(tiny_db_path, tmp_path):
+    """DuckDB 2.0 refuses con.sql()/register() while an execute() result is unread: connect() leaves none."""
+    import pyarrow as pa
+
+    from data import store
+
+    for con in (store.connect(tiny_db_path, read_only=True), store.connect(tmp_path / "new.duckdb")):
+        try:
+            assert con.sql("SELECT 1").fetchall() == [(1,)]
+            con.register("_probe", pa.table({"x": [1]}))
+        finally:
+            con.close()
