@@ -27,6 +27,7 @@ import logging
 import re
 import tempfile
 import time
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -215,24 +216,22 @@ ACC_CREATE_SQL = ("CREATE OR REPLACE TEMP TABLE _words_acc (day DATE, district V
                   "category_l1 VARCHAR, word VARCHAR, n BIGINT, chunk INTEGER)")
 ACC_INSERT_SQL = ("INSERT INTO _words_acc SELECT day, district, topic, category_l1, word, count(*), $chunk "
                   "FROM _words_batch GROUP BY ALL")
-# Chunks follow the row order (about time order), so most days lie in one chunk and their rows are final;
-# only days split over chunks are grouped again (re-grouping every row cost more than the segmentation's SQL).
+# Every statement over the counts runs once per calendar month (`{win}`, see _by_window): at 25 M tickets
+# the per-batch counts hold ~40 M rows, and grouping and sorting them at once exceeded a 2 GB memory limit.
+WORD_DAILY_CREATE_SQL = ("CREATE OR REPLACE TABLE word_daily (day DATE, district VARCHAR, topic VARCHAR, "
+                         "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
 WORD_DAILY_FROM_ACC_SQL = """
-CREATE OR REPLACE TABLE word_daily AS
-WITH split AS (SELECT day FROM _words_acc GROUP BY day HAVING min(chunk) < max(chunk))
-SELECT day, district, topic, category_l1, word, n FROM _words_acc WHERE day NOT IN (SELECT day FROM split)
-UNION ALL
-SELECT day, district, topic, category_l1, word, sum(n)::BIGINT FROM _words_acc
-WHERE day IN (SELECT day FROM split) GROUP BY ALL
-ORDER BY day
+INSERT INTO word_daily
+SELECT day, district, topic, category_l1, word, sum(n)::BIGINT FROM _words_acc WHERE {win} GROUP BY ALL ORDER BY day
 """
 # Only new tickets (none had words before): the affected days are their old rows plus the new counts.
 WORD_DAILY_ADD_SQL = """
 CREATE OR REPLACE TEMP TABLE _words_new_daily AS
 SELECT day, district, topic, category_l1, word, sum(n)::BIGINT AS n FROM (
-    SELECT day, district, topic, category_l1, word, n FROM word_daily WHERE day IN (SELECT day FROM _words_days)
+    SELECT day, district, topic, category_l1, word, n FROM word_daily
+    WHERE {win} AND day IN (SELECT day FROM _words_days)
     UNION ALL
-    SELECT day, district, topic, category_l1, word, n FROM _words_acc
+    SELECT day, district, topic, category_l1, word, n FROM _words_acc WHERE {win}
 ) GROUP BY ALL
 """
 
@@ -242,9 +241,9 @@ FROM ticket_words w JOIN tickets t USING (ticket_id)
 {where}
 GROUP BY ALL
 """
-WORD_DAILY_DELETE_SQL = "DELETE FROM word_daily WHERE day IN (SELECT day FROM _words_days)"
+WORD_DAILY_DELETE_SQL = "DELETE FROM word_daily WHERE {win} AND day IN (SELECT day FROM _words_days)"
 WORD_DAILY_INSERT_SQL = "INSERT INTO word_daily " + WORD_DAILY_SELECT.format(
-    where="WHERE w.day IN (SELECT day FROM _words_days)") + " ORDER BY day"
+    where="WHERE {win} AND w.day IN (SELECT day FROM _words_days)") + " ORDER BY day"
 WORD_DAILY_INSERT_NEW_SQL = "INSERT INTO word_daily SELECT * FROM _words_new_daily ORDER BY day"
 
 # Coarser summaries of word_daily, smallest first: (table, dimension columns). A year view reads one row per
@@ -294,11 +293,16 @@ def _period_select(grain: str, dims: tuple[str, ...], source: str, incremental: 
     """SELECT of one summary from `source`; `incremental`: only the periods in _words_periods ($lo..$hi)."""
     order = ", ".join((grain, *dims)) if grain == "month" else f"word, {grain}"
     period = f"date_trunc('{grain}', day)::DATE" if source == "word_daily" else grain
-    where = ""
+    where = "WHERE {win}"
     if incremental:
-        where = (DAYS_WHERE if source == "word_daily" else PERIODS_WHERE).format(grain=grain)
+        where = (DAYS_WHERE if source == "word_daily" else PERIODS_WHERE).format(grain=grain) + " AND {win}"
     return PERIOD_SELECT.format(period=period, grain=grain, dims="".join(f"{d}, " for d in dims), source=source,
                                 where=where, order=order)
+
+
+def _create_summary(con: duckdb.DuckDBPyConnection, table: str, grain: str, dims: tuple[str, ...]) -> None:
+    cols = "".join(f"{d} VARCHAR, " for d in dims)
+    _run(con, f"CREATE OR REPLACE TABLE {table} ({grain} DATE, {cols}word VARCHAR, n BIGINT)")
 
 
 def _ident(name: str) -> str:
@@ -311,6 +315,33 @@ def _ident(name: str) -> str:
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 refuses new work while one is pending)."""
     con.execute(sql, params or {}).fetchall()
+
+
+def _windows(lo: date | None, hi: date | None, grain: str = "month") -> list[tuple[date, date]]:
+    """[a, b) day ranges covering lo..hi: calendar months, or blocks of 4 weeks from a Monday (grain week)."""
+    out: list[tuple[date, date]] = []
+    if lo is None or hi is None:
+        return out
+    a = lo.replace(day=1) if grain == "month" else lo - timedelta(days=lo.weekday())
+    while a <= hi:
+        b = (a.replace(day=28) + timedelta(days=4)).replace(day=1) if grain == "month" else a + timedelta(days=28)
+        out.append((a, b))
+        a = b
+    return out
+
+
+def _by_window(con: duckdb.DuckDBPyConnection, sqls: list[str], col: str, lo: date | None, hi: date | None,
+               params: dict | None = None, grain: str = "month") -> None:
+    """Run each statement (with a `{win}` condition on `col`) once per window of lo..hi, then for NULL days.
+
+    Bounds the memory of each statement by one month of counts whatever the size of the import.
+    """
+    for a, b in _windows(lo, hi, grain):
+        for sql in sqls:
+            win = {"wa": a, "wb": b} if "{win}" in sql else {}
+            _run(con, sql.format(win=f"{col} >= $wa AND {col} < $wb"), {**(params or {}), **win})
+    for sql in sqls:
+        _run(con, sql.format(win=f"{col} IS NULL"), params)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> dict:
@@ -343,18 +374,19 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     n_tickets, n_rows = _segment_into_store(con, SOURCE_SQL.format(only_new=only_new), starts, total)
     t1 = time.perf_counter()
     if new_ticket_ids_table is None:
-        _run(con, WORD_DAILY_FROM_ACC_SQL)
+        _run(con, WORD_DAILY_CREATE_SQL)
+        lo, hi = con.execute("SELECT min(day), max(day) FROM _words_acc").fetchone()
+        _by_window(con, [WORD_DAILY_FROM_ACC_SQL], "day", lo, hi)
         refresh_summaries(con)
     else:
+        lo, hi = con.execute("SELECT min(day), max(day) FROM _words_days").fetchone()
         if had_words:
             # Updated tickets: their old words counted under their old district/topic/category, which the
             # tickets table no longer has, so the affected days are recounted from ticket_words.
-            _run(con, WORD_DAILY_DELETE_SQL)
-            _run(con, WORD_DAILY_INSERT_SQL)
+            _by_window(con, [WORD_DAILY_DELETE_SQL], "day", lo, hi)
+            _by_window(con, [WORD_DAILY_INSERT_SQL], "w.day", lo, hi)
         else:
-            _run(con, WORD_DAILY_ADD_SQL)
-            _run(con, WORD_DAILY_DELETE_SQL)
-            _run(con, WORD_DAILY_INSERT_NEW_SQL)
+            _by_window(con, [WORD_DAILY_ADD_SQL, WORD_DAILY_DELETE_SQL, WORD_DAILY_INSERT_NEW_SQL], "day", lo, hi)
             _run(con, "DROP TABLE IF EXISTS _words_new_daily")
         refresh_summaries(con, days_table="_words_days")
         _run(con, "DROP TABLE IF EXISTS _words_days")
@@ -375,9 +407,12 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None 
     """
     ensure_schema(con)
     if days_table is None or not has_summaries(con):
+        lo, hi = con.execute("SELECT min(day), max(day) FROM word_daily").fetchone()
         for grain in SUMMARY_GRAINS:
             for table, dims, source in _summary_plan(grain):
-                _run(con, f"CREATE OR REPLACE TABLE {table} AS " + _period_select(grain, dims, source, False))
+                _create_summary(con, table, grain, dims)
+                sql = f"INSERT INTO {table} " + _period_select(grain, dims, source, False)
+                _by_window(con, [sql], "day" if source == "word_daily" else grain, lo, hi, grain=grain)
         return
     if days_table != "_words_days":
         _run(con, f"CREATE OR REPLACE TEMP TABLE _words_days AS SELECT DISTINCT day FROM {_ident(days_table)}")
@@ -386,10 +421,12 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None 
         lo, hi = con.execute("SELECT min(period), max(period) FROM _words_periods").fetchone()
         if lo is None:
             continue
+        last_day = hi + timedelta(days=31 if grain == "month" else 6)
         for table, dims, source in _summary_plan(grain):
             _run(con, f"DELETE FROM {table} WHERE {grain} IN (SELECT period FROM _words_periods)")
             sql = f"INSERT INTO {table} " + _period_select(grain, dims, source, True)
-            _run(con, sql, {"lo": lo, "hi": hi})
+            _by_window(con, [sql], "day" if source == "word_daily" else grain, lo, last_day,
+                       params={"lo": lo, "hi": hi}, grain=grain)
     _run(con, "DROP TABLE IF EXISTS _words_periods")
 
 
