@@ -400,6 +400,24 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     return stats
 
 
+WORD_DAILY_REBUILD_SQL = """
+INSERT INTO word_daily
+SELECT w.day, t.district, t.topic, t.category_l1, w.word, count(*) AS n
+FROM ticket_words w JOIN tickets t USING (ticket_id)
+WHERE {win}
+GROUP BY ALL
+ORDER BY day
+"""
+
+
+def rebuild_daily(con: duckdb.DuckDBPyConnection) -> None:
+    """Recount word_daily from ticket_words and tickets, one month at a time (no segmentation)."""
+    ensure_schema(con)
+    _run(con, WORD_DAILY_CREATE_SQL)
+    lo, hi = con.execute("SELECT min(day), max(day) FROM ticket_words").fetchone()
+    _by_window(con, [WORD_DAILY_REBUILD_SQL], "w.day", lo, hi)
+
+
 def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None = None) -> None:
     """Rebuild the monthly and weekly word summaries from `word_daily`: all, or the periods of `days_table` (day).
 

@@ -216,7 +216,7 @@ def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
     con.execute("DELETE FROM ticket_words")
     con.execute("DELETE FROM word_daily")
     con.close()
-    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=False)) == 0
+    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=False, daily=False)) == 0
     assert "20 tickets" in capsys.readouterr().out
     con = store.connect(p, read_only=True)
     try:
@@ -228,8 +228,18 @@ def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
     con.execute("DROP TABLE word_monthly_topic")
     con.execute("DELETE FROM word_monthly_all")
     con.close()
-    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=True)) == 0
+    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=True, daily=False)) == 0
     assert "word_monthly_all 103 rows" in capsys.readouterr().out
+    con = store.connect(p, read_only=True)
+    try:
+        assert _snapshot(con) == before
+    finally:
+        con.close()
+    # --summaries --daily: word_daily recounted from ticket_words (a build that stopped after segmentation).
+    con = store.connect(p)
+    con.execute("DELETE FROM word_daily")
+    con.close()
+    assert words_cmd.run(argparse.Namespace(db=str(p), summaries=True, daily=True)) == 0
     con = store.connect(p, read_only=True)
     try:
         assert _snapshot(con) == before
