@@ -21,17 +21,26 @@ def overview_page(con, f: Filters) -> None:
 
 
 def topics_page(con, f: Filters) -> None:
-    topics.category_tree(con, f)
-    topics.top_words(con, f, kind="word")
-    topics.emerging(con, f, kind="word")
+    # The page's default view: totals, category tree, top 20 words, examples of the first word, weekly
+    # trends of the top 3 words and top 3 level-1/2 categories, emerging words against 3 previous periods.
+    topics.total_tickets(con, f)
+    tree = topics.category_tree(con, f)
+    words = topics.top_words(con, f, kind="word", limit=20)
+    top = words["word"].tolist()
+    if top:
+        topics.example_tickets(con, f, top[0], limit=10)
+    topics.word_trend(con, f, tuple(top[:3]), grain="week")
+    if not tree.empty:
+        paths = tree.loc[tree["level"] <= 2].sort_values("n", ascending=False)["id"].tolist()[:3]
+        topics.category_trend(con, f, tuple(paths), grain="week")
+    topics.emerging(con, f, kind="word", baseline="previous", periods=3, min_count=5, alpha=0.05)
 
 
 def funnel_page(con, f: Filters) -> None:
     funnel.stages(con, f)
     funnel.split(con, f, "district")
     funnel.durations(con, f)
-    funnel.deadlines(con, f)
-    funnel.overdue(con, f)
+    funnel.deadline_report(con, f)
 
 
 def tickets_page(con, f: Filters) -> None:
