@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from analytics.filters import Filters, Where
+from data import links
 
 # Measures, as SQL over each source. Names are the ticket_daily columns.
 _MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
@@ -97,11 +98,9 @@ def _volume(con, f: Filters, summary: bool | None) -> tuple[int, int]:
 
 
 FUNNEL_COUNTS_SQL = """
-WITH sel AS (SELECT ticket_id FROM tickets t
-             WHERE {where} AND t.ticket_id IN (SELECT ticket_id FROM clue_tickets)),
+WITH sel AS (SELECT DISTINCT t.clue_id FROM {links} t WHERE {where}),
 cl AS (
-    SELECT DISTINCT ct.clue_id
-    FROM clue_tickets ct JOIN sel USING (ticket_id) JOIN clues c ON c.clue_id = ct.clue_id
+    SELECT c.clue_id FROM clues c JOIN sel USING (clue_id)
     WHERE {fn}
 ),
 cs AS (SELECT k.case_id FROM cases k JOIN cl USING (clue_id))
@@ -124,21 +123,21 @@ def funnel_totals(con, f: Filters) -> tuple[int, int, int]:
     """(clues, cases, rectified cases) behind the tickets selected by `f`."""
     w = f.where("t")
     fn = function_clause(f)
-    sql = FUNNEL_COUNTS_SQL.format(where=w.sql, fn=fn.sql)
+    sql = FUNNEL_COUNTS_SQL.format(links=links.source(con), where=w.sql, fn=fn.sql)
     clues, cases, rect = con.execute(sql, {**w.params, **fn.params}).fetchone()
     return int(clues), int(cases), int(rect)
 
 
-# Funnel counts of several periods (same non-date filters) in one scan of the tickets.
-# `ticket_id IN (SELECT … clue_tickets)` (a semi-join) reads the 1 M ids about 3x faster than a join.
+# Funnel counts of several periods (same non-date filters) in one scan of the linked tickets
+# (`funnel_tickets`, data/links.py: about 1% of the tickets, with their filter columns).
 FUNNEL_PERIODS_SQL = """
 WITH sel AS (
-    SELECT t.ticket_id, {flags} FROM tickets t
-    WHERE {where} AND ({any_period}) AND t.ticket_id IN (SELECT ticket_id FROM clue_tickets)
+    SELECT t.clue_id, {flags} FROM {links} t
+    WHERE {where} AND ({any_period})
 ),
 link AS (
-    SELECT ct.clue_id, {bool_ors}
-    FROM clue_tickets ct JOIN sel USING (ticket_id) JOIN clues c ON c.clue_id = ct.clue_id
+    SELECT sel.clue_id, {bool_ors}
+    FROM sel JOIN clues c ON c.clue_id = sel.clue_id
     WHERE {fn} GROUP BY 1
 ),
 cs AS (SELECT k.case_id, link.* EXCLUDE (clue_id) FROM cases k JOIN link USING (clue_id)),
@@ -167,6 +166,7 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
         conds.append(f"(t.received_at >= $pa{i}::TIMESTAMP AND t.received_at < ($pb{i}::DATE + INTERVAL 1 DAY))")
     idx = range(len(periods))
     sql = FUNNEL_PERIODS_SQL.format(
+        links=links.source(con),
         flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
         where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
         bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
