@@ -145,6 +145,16 @@ def unplaced_count(con, f: Filters) -> int:
     return int(con.execute(sql, w.params).fetchone()[0])
 
 
+def shows_points(f: Filters, located: int, limit: int) -> bool:
+    """The map's automatic layer: points when the selection is small, else the choropleth.
+
+    Small means at most `limit` located tickets within chosen districts or
+    streets, or at most 2,000 anywhere (a whole-city selection of more would be
+    a cloud of dots; the choropleth says more at city zoom).
+    """
+    return located <= limit and (bool(f.districts or f.streets) or located <= 2000)
+
+
 def quick_counts(con, f: Filters) -> tuple[int, int]:
     """(matching tickets, of which with coordinates), from the daily summary when the filters allow.
 

@@ -48,14 +48,17 @@ def tickets_page(con, f: Filters) -> None:
     tickets.page(con, f, limit=50, offset=0)
 
 
-def map_page(con, f: Filters) -> int:
-    # the default view (counts, choropleth at both levels, unplaced note) plus the points/grid layer
-    maps.quick_counts(con, f)
-    maps.area_values(con, f, "district")
-    maps.area_values(con, f, "street")
-    maps.unplaced_count(con, f)
-    layer = maps.point_layer(con, f)
-    return len(layer.frame) if hasattr(layer, "frame") else -1
+def map_page(con, f: Filters) -> None:
+    # The page's default view: counts, then the automatic layer (points/grid for a small selection, else
+    # the choropleth at district level, or street level within districts, with the unplaced note).
+    total, located = maps.quick_counts(con, f)
+    if not total:
+        return
+    if maps.shows_points(f, located, maps.max_features()):
+        maps.point_layer(con, f)
+    else:
+        maps.area_values(con, f, "street" if f.districts else "district")
+        maps.unplaced_count(con, f)
 
 
 def hotspots_page(con, f: Filters) -> None:

@@ -141,7 +141,7 @@ if total == 0:
 if view == VIEWS[0]:
     c1, c2, c3 = st.columns([2, 1.3, 2])
     layer_choice = c1.segmented_control("图层", LAYERS, default="自动", key="map_layer") or "自动"
-    small = located <= limit and (bool(fm.districts or fm.streets) or located <= 2000)
+    small = maps.shows_points(fm, located, limit)
     if layer_choice == "自动":
         layer_choice = "点位" if small else "分区着色"
         st.caption(f"自动：{'所选范围较小，显示点位' if small else '全市范围，显示分区着色；选择区/街道或专题后显示点位'}")

@@ -289,3 +289,11 @@ def test_grid_cells_are_sent_compactly(tiny_con, monkeypatch):
     shifted, _ = mapviz.grid_payload(lay, mapviz.display_crs())
     glon, glat = crs.from_wgs84(x0, y0, "gcj02")
     assert shifted["c"][0][:2] == [round(float(glat), 5), round(float(glon), 5)]
+
+
+def test_automatic_layer_points_only_for_small_selections():
+    from analytics.filters import Filters
+
+    city, district = Filters(), Filters(districts=("朝阳区",))
+    assert maps.shows_points(city, 2000, 5000) and not maps.shows_points(city, 2001, 5000)
+    assert maps.shows_points(district, 5000, 5000) and not maps.shows_points(district, 5001, 5000)
