@@ -87,6 +87,7 @@ def five_years(one_year_db: Path, out_db: Path, log=print) -> float:
 def _extend(con, one_year_db: Path, log) -> None:
     from data import derived, links, words
 
+    con.execute("SET enable_progress_bar = false")
     first_day, last_day = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
     if first_day is None or (last_day - first_day).days > 365:
         raise ValueError(f"{one_year_db} must hold at most one year of tickets ({first_day} .. {last_day})")

@@ -108,3 +108,19 @@ def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_p
         assert orphans == 0
     finally:
         con.close()
+
+
+def test_pandas_baseline_counts_the_same_words(tiny_con):
+    from datetime import date
+
+    from analytics import topics
+    from analytics.filters import Filters
+    from bench import pandas_side
+
+    d = pandas_side.load(tiny_con)
+    for f in (Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31)),
+              Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31), districts=("平谷区",))):
+        tw = topics.top_words(tiny_con, f, kind="word", limit=10)
+        pw = pandas_side.topics(d, f)["top_words"]
+        assert not tw.empty
+        assert {w: int(n) for w, n in zip(tw["word"], tw["n"], strict=True)} == {w: int(pw[w]) for w in tw["word"]}
