@@ -28,8 +28,9 @@ TICKET_COLUMNS = ("ticket_id, received_at, channel, appeal_type, category_l1, ca
                   "resolved")
 
 
-def load(con) -> dict[str, pd.DataFrame]:
-    """Load every table a dashboard needs into DataFrames, once."""
+def load(con, *, words: bool = True) -> dict[str, pd.DataFrame]:
+    """Load every table a dashboard needs into DataFrames, once (`words=False`: no word statistics,
+    the lighter dashboard that still fits in memory when the full one does not)."""
     con = con.cursor()   # a fresh cursor: con.sql() refuses a connection with an unfinished result
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # fixed column list
     tickets = con.sql(sql).to_arrow_table().to_pandas()   # con.sql: no extra copy of the rows
@@ -40,9 +41,10 @@ def load(con) -> dict[str, pd.DataFrame]:
     # The stored words with the ticket columns the word filters need, joined once at load, strings as
     # categoricals: what a careful user would do for 10^8 rows (filtering them by a set of ticket ids on
     # every rerun would cost pandas minutes per view).
-    sql = ("SELECT w.word, CAST(w.day AS TIMESTAMP) AS day, t.district, t.topic FROM ticket_words w "
-           "JOIN tickets t USING (ticket_id)")
-    out["words"] = con.sql(sql).to_arrow_table().to_pandas(strings_to_categorical=True)
+    if words:
+        sql = ("SELECT w.word, CAST(w.day AS TIMESTAMP) AS day, t.district, t.topic FROM ticket_words w "
+               "JOIN tickets t USING (ticket_id)")
+        out["words"] = con.sql(sql).to_arrow_table().to_pandas(strings_to_categorical=True)
     return out
 
 
@@ -128,12 +130,14 @@ def topics(d: dict, f: Filters) -> dict:
 
     t = d["tickets"]
     cur = t[_mask(t, f)]
-    now = _word_counts(d, f)
     out = {
         "tree": cur.groupby(["category_l1", "category_l2", "category_l3"]).size(),
         "trend": cur.groupby([cur["received_at"].dt.to_period("W"), "topic"]).size(),
-        "top_words": now.nlargest(30),
     }
+    if "words" not in d:
+        return out
+    now = _word_counts(d, f)
+    out["top_words"] = now.nlargest(30)
     prev_f = f.previous_period()
     if prev_f is not None:
         before = _word_counts(d, prev_f)

@@ -1,6 +1,7 @@
 """One side of the benchmark in its own process, so its peak memory is its own.
 
-`python -m bench.worker duck|pandas DB REPEATS` prints one JSON object.
+`python -m bench.worker duck|pandas|pandas-lite DB REPEATS` prints one JSON object (pandas-lite: the
+pandas dashboard without word statistics).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def run(side: str, db: str, repeats: int) -> dict:
     else:
         from bench.pandas_side import PAGES, load
 
-        ctx = load(con)
+        ctx = load(con, words=side != "pandas-lite")
         pages = PAGES
     out["load_s"] = time.perf_counter() - t0
     out["rss_after_load_mb"] = harness.rss_mb()

@@ -124,3 +124,17 @@ def test_pandas_baseline_counts_the_same_words(tiny_con):
         pw = pandas_side.topics(d, f)["top_words"]
         assert not tw.empty
         assert {w: int(n) for w, n in zip(tw["word"], tw["n"], strict=True)} == {w: int(pw[w]) for w in tw["word"]}
+
+
+def test_pandas_lite_baseline_skips_words_only(tiny_con):
+    from datetime import date
+
+    from analytics.filters import Filters
+    from bench import pandas_side
+
+    f = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    lite = pandas_side.load(tiny_con, words=False)
+    assert "words" not in lite
+    out = pandas_side.topics(lite, f)
+    assert "top_words" not in out and int(out["tree"].sum()) == 12
+    assert pandas_side.overview(lite, f)["n"] == 12
