@@ -90,6 +90,18 @@ def comparable(con: duckdb.DuckDBPyConnection, other: Filters | None) -> bool:
 
 
 # ---------------------------------------------------------------- KPIs
+FUNNEL_MATURITY_DAYS = 90   # clues, cases and rectifications of a ticket mostly follow within this many days
+
+
+def funnel_still_open(f: Filters, last_day: date | None) -> bool:
+    """True when the period ends within FUNNEL_MATURITY_DAYS of the store's last day.
+
+    Clues, cases and rectifications of recent tickets are still to come (the
+    counts are right-censored), so they look low against earlier periods; the
+    page says so next to the KPIs instead of letting -99% read as a collapse.
+    """
+    end = f.date_to or last_day
+    return last_day is not None and end is not None and (last_day - end).days < FUNNEL_MATURITY_DAYS
 def _volume(con, f: Filters, summary: bool | None) -> tuple[int, int]:
     s = source(f, summary=summary)
     sql = f"SELECT {s.m('n')}, {s.m('n_located')} FROM {s.table} WHERE {s.where.sql}"

@@ -104,6 +104,9 @@ def body() -> None:
         st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
         return
     kpi_row(k, lo)
+    if overview.funnel_still_open(f, hi):
+        st.caption(f"注：线索、立案、已整改随办理进度陆续产生。所选期间距数据截止日（{hi}）不足 "
+                   f"{overview.FUNNEL_MATURITY_DAYS} 天，这三项尚不完整，与上期、去年同期相比会偏低，请谨慎解读。")
     st.subheader("三率")
     rate_row(q("rates"))
 

@@ -206,3 +206,14 @@ def test_empty_store(empty_db_path):
         assert overview.district_ranking(con, MARCH)["n"].sum() == 0
     finally:
         con.close()
+
+
+def test_funnel_still_open_only_for_recent_periods():
+    from datetime import date
+
+    last = date(2025, 3, 31)
+    assert overview.funnel_still_open(Filters(date_from=date(2025, 3, 1), date_to=last), last)
+    assert overview.funnel_still_open(Filters(date_to=date(2025, 1, 1)), last)          # 89 days before
+    assert not overview.funnel_still_open(Filters(date_to=date(2024, 12, 31)), last)    # 90 days before
+    assert overview.funnel_still_open(Filters(), last)                                 # open end = last day
+    assert not overview.funnel_still_open(Filters(), None)                             # empty store

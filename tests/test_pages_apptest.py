@@ -98,6 +98,7 @@ def test_overview_default_is_latest_month(app_db):
     captions = " ".join(c.value for c in at.caption)
     assert "上期 3" in captions and "同比 +140.0%（去年同期 5）" in captions
     assert "去年同期仅部分有数据，数据自 2024-03-05 起" in captions
+    assert "这三项尚不完整" in captions   # the latest month: its funnel is still filling (right-censored)
 
 
 def test_overview_filter_change_narrows_every_number(app_db):
