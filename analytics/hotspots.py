@@ -525,8 +525,11 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                                "pi": places["pi"].to_numpy("int64"),
                                "pj": places["pj"].to_numpy("int64"),
                                "key": ("p" + places["place"].astype(str)).to_numpy(object)})
-    con.execute(f"CREATE TEMP TABLE {hk} AS SELECT gi, gj, key FROM hot_keys")
-    con.execute(f"CREATE TEMP TABLE {pk} AS SELECT problem, pi, pj, key FROM place_keys")
+    # Temp table names come from _temp_name (fixed prefixes), never from the user.
+    sql = f"CREATE TEMP TABLE {hk} AS SELECT gi, gj, key FROM hot_keys"
+    con.execute(sql)
+    sql = f"CREATE TEMP TABLE {pk} AS SELECT problem, pi, pj, key FROM place_keys"
+    con.execute(sql)
     try:
         cte, params = _member_cte(f, hk, pk, grid, shift)
         select = f"""WITH {cte}
@@ -534,7 +537,8 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                    coalesce(street, '') AS street, coalesce(address, '') AS address
             FROM m"""
         if expected <= MEMBERS_IN_MEMORY:
-            con.execute(f"CREATE TEMP TABLE {mt} AS {select}", params)
+            sql = f"CREATE TEMP TABLE {mt} AS {select}"
+            con.execute(sql, params)
             src, sp = mt, {}
         else:
             src, sp = f"({select}) AS members", params
@@ -597,7 +601,8 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             .set_index("key")["n_after_close"]
     finally:
         for name in (mt, lt, hk, pk):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+            sql = f"DROP TABLE IF EXISTS {name}"
+            con.execute(sql)
     return out
 
 

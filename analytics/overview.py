@@ -59,6 +59,17 @@ class Source:
         """True when the table is one of the daily summaries (column `day`, counts in `n` ...)."""
         return self.table != "tickets"
 
+    def in_period(self, a: str, b: str) -> str:
+        """Condition: the row falls between the dates bound as parameters $a and $b (inclusive)."""
+        col = "day" if self.summary else "received_at"
+        return f"({col} >= ${a}::TIMESTAMP AND {col} < (${b}::DATE + INTERVAL 1 DAY))"
+
+    def count_if(self, cond: str, measure: str = "n") -> str:
+        """Aggregate of `measure` over the rows meeting `cond` (0 when none)."""
+        if self.summary:
+            return f"CAST(coalesce(sum({measure}) FILTER (WHERE {cond}), 0) AS BIGINT)"
+        return f"{_MEASURES_TICKETS[measure]} FILTER (WHERE {cond})"
+
 
 def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None,
            needs: tuple[str, ...] = ()) -> Source:
@@ -205,18 +216,13 @@ def _volumes(con, periods: list[Filters], summary: bool | None) -> list[tuple[in
             out.append((int(n or 0), int(loc or 0)))
         return out
     s = source(f, dates=False, summary=summary)
-    col = "day" if s.summary else "received_at"
     params = dict(s.where.params)
     conds, cols = [], []
     for i, pf in enumerate(periods):
         params[f"va{i}"], params[f"vb{i}"] = pf.date_from, pf.date_to
-        cond = f"({col} >= $va{i}::TIMESTAMP AND {col} < ($vb{i}::DATE + INTERVAL 1 DAY))"
+        cond = s.in_period(f"va{i}", f"vb{i}")
         conds.append(cond)
-        if s.summary:
-            cols += [f"CAST(coalesce(sum(n) FILTER (WHERE {cond}), 0) AS BIGINT)",
-                     f"CAST(coalesce(sum(n_located) FILTER (WHERE {cond}), 0) AS BIGINT)"]
-        else:
-            cols += [f"count(*) FILTER (WHERE {cond})", f"count(lon) FILTER (WHERE {cond})"]
+        cols += [s.count_if(cond), s.count_if(cond, "n_located")]
     sql = f"SELECT {', '.join(cols)} FROM {s.table} WHERE {s.where.sql} AND ({' OR '.join(conds)})"
     row = [int(x or 0) for x in con.execute(sql, params).fetchone()]
     return [(row[2 * i], row[2 * i + 1]) for i in range(len(periods))]
@@ -305,16 +311,11 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
     if has_last:
         # One scan over both periods; last year's days are shifted forward one year into this period's buckets.
         s = source(f, dates=False, summary=summary)
-        col = "day" if s.summary else "received_at"
-        in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
-        in_last = f"({col} >= $la::TIMESTAMP AND {col} < ($lb::DATE + INTERVAL 1 DAY))"
-        if s.summary:
-            n_cur, n_last = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_last})"
-        else:
-            n_cur, n_last = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_last})"
+        in_cur, in_last = s.in_period("ca", "cb"), s.in_period("la", "lb")
+        n_cur, n_last = s.count_if(in_cur), s.count_if(in_last)
         shifted = f"CASE WHEN {in_cur} THEN {s.day} ELSE CAST({s.day} + INTERVAL 1 YEAR AS DATE) END"
         sql = (f"SELECT CAST(date_trunc('{g}', {shifted}) AS DATE) AS period, "
-               f"coalesce({n_cur}, 0) AS n, coalesce({n_last}, 0) AS n_last_year "
+               f"{n_cur} AS n, {n_last} AS n_last_year "
                f"FROM {s.table} WHERE {s.where.sql} AND ({in_cur} OR {in_last}) GROUP BY 1 ORDER BY 1")
         out = con.execute(sql, {**s.where.params, "ca": f.date_from, "cb": f.date_to,
                                 "la": yoy_f.date_from, "lb": yoy_f.date_to}).fetchdf()
@@ -425,19 +426,13 @@ def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3",
     # One scan over both periods, grouped by the raw columns; the key is built after aggregating.
     group = _CHANGE_GROUPS.get(by, [by])
     s = source(f, dates=False, summary=summary, needs=tuple(group))
-    col = "day" if s.summary else "received_at"
     params = {**s.where.params, "ca": f.date_from, "cb": f.date_to, "pa": prev_f.date_from, "pb": prev_f.date_to,
               "min_base": int(min_base)}
-    in_cur = f"({col} >= $ca::TIMESTAMP AND {col} < ($cb::DATE + INTERVAL 1 DAY))"
-    in_prev = f"({col} >= $pa::TIMESTAMP AND {col} < ($pb::DATE + INTERVAL 1 DAY))"
-    if s.summary:
-        cur_n, prev_n = f"sum(n) FILTER (WHERE {in_cur})", f"sum(n) FILTER (WHERE {in_prev})"
-    else:
-        cur_n, prev_n = f"count(*) FILTER (WHERE {in_cur})", f"count(*) FILTER (WHERE {in_prev})"
-    group = _CHANGE_GROUPS.get(by, [by])
+    in_cur, in_prev = s.in_period("ca", "cb"), s.in_period("pa", "pb")
+    cur_n, prev_n = s.count_if(in_cur), s.count_if(in_prev)
     sql = f"""
         WITH g AS (
-            SELECT {', '.join(group)}, coalesce({cur_n}, 0) AS cur, coalesce({prev_n}, 0) AS prev
+            SELECT {', '.join(group)}, {cur_n} AS cur, {prev_n} AS prev
             FROM {s.table}
             WHERE {s.where.sql} AND ({in_cur} OR {in_prev}) AND {by} IS NOT NULL
             GROUP BY ALL

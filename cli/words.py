@@ -35,8 +35,11 @@ def run(args) -> int:
             if args.daily:
                 words.rebuild_daily(con)
             words.refresh_summaries(con)
-            sizes = ", ".join(f"{t} {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:,} rows"
-                              for t, _ in words.WORD_SUMMARIES)
+            counts = []
+            for t, _ in words.WORD_SUMMARIES:   # table names from the module's fixed list
+                sql = f"SELECT count(*) FROM {t}"
+                counts.append(f"{t} {con.execute(sql).fetchone()[0]:,} rows")
+            sizes = ", ".join(counts)
             print(f"monthly word summaries rebuilt in {time.perf_counter() - t0:.1f} s: {sizes}")
             return 0
         words.tokenizer()  # load the dictionaries first, so the timing below is segmentation only

@@ -1,7 +1,7 @@
 """Time the map page in headless Chromium: cold and warm, the 点位 (grid) layer, the 井盖 preset, its hotspots.
 
-Usage: .venv/bin/python scripts/time_map_browser.py DB [PORT]
-Starts `streamlit run app.py` on PORT (default 8612) against DB, blocks every request outside 127.0.0.1
+Usage: .venv/bin/python scripts/time_map_browser.py DB
+Starts `streamlit run app.py` on a free loopback port against DB, blocks every request outside 127.0.0.1
 and lists any attempt. "cold" is the first page of a fresh server; "warm" a new page on the same server
 (Streamlit's caches filled). Each step waits until the Leaflet map holds its layers. A step includes about
 1 s of waiting for the app to stay idle (`wait_for_app`).
@@ -9,8 +9,6 @@ and lists any attempt. "cold" is the first page of a fresh server; "warm" a new 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,34 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LAYERS = "() => { let n = 0; window.map.eachLayer(() => n++); return n; }"
-
-
-def map_frame(page, min_layers: int, timeout: float = 300):
-    """The st_folium frame once its Leaflet map holds at least `min_layers` layers."""
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        for fr in page.frames:
-            if "streamlit_folium" in fr.url:
-                try:
-                    if fr.evaluate("() => !!window.map") and fr.evaluate(LAYERS) >= min_layers:
-                        return fr
-                except Exception:  # frame navigating
-                    pass
-        page.wait_for_timeout(100)
-    raise AssertionError("the map was not drawn")
-
-
 def choose(page, label: str) -> None:
     page.locator("[data-testid='stButtonGroup'] button").filter(has_text=label).first.click()
 
 
 def run(page, url: str, label: str) -> None:
-    from tests.browser.helpers import wait_for_app
+    from tests.browser.helpers import map_frame, wait_for_app
 
     t0 = time.monotonic()
     page.goto(url + "/map", wait_until="domcontentloaded")
-    fr = map_frame(page, 30)
+    fr = map_frame(page, 30, timeout=300)
     print(f"{label} /map (default view): map drawn {time.monotonic() - t0:.1f} s, "
           f"frame {len(fr.content()) / 1e3:.0f} KB", flush=True)
     wait_for_app(page)
@@ -57,27 +37,20 @@ def run(page, url: str, label: str) -> None:
         if button == "热点与走访清单":
             page.wait_for_selector("text=Getis-Ord Gi*", timeout=300_000)
         wait_for_app(page, timeout=300_000)
-        fr = map_frame(page, layers)
+        fr = map_frame(page, layers, timeout=300)
         print(f"{label} {name}: {time.monotonic() - t0:.1f} s, frame {len(fr.content()) / 1e3:.0f} KB", flush=True)
     print(f"{label} requests outside 127.0.0.1: {page.external_requests}", flush=True)
 
 
 def main() -> int:
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, _wait_http, block_external
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, serve_app
 
-    db = sys.argv[1]
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else 8612
-    log = Path(f"/tmp/streamlit_{port}.log")
-    env = {**os.environ, "HOTLINE_DB": db, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-           "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(url, proc, log, 120)
+    with tempfile.TemporaryDirectory() as tmp, serve_app(Path(sys.argv[1]), Path(tmp) / "app.log",
+                                                         timeout=120) as (url, _proc):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for label in ("cold", "warm"):
@@ -86,12 +59,6 @@ def main() -> int:
                 run(page, url, label)
                 page.close()
             browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     return 0
 
 

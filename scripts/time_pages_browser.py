@@ -29,27 +29,12 @@ FIRST_CONTENT = {
     "/map": "iframe",
 }
 TITLES = {"/": "总览", "/topics": "热点", "/funnel": "漏斗", "/tickets": "工单", "/map": "地图"}
-MAP_READY = "() => !!window.map && (() => { let n = 0; window.map.eachLayer(() => n++); return n; })() > 20"
-
-
-def _map_drawn(page, timeout_s: float) -> None:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        for fr in page.frames:
-            if "streamlit_folium" in fr.url:
-                try:
-                    if fr.evaluate(MAP_READY):
-                        return
-                except Exception:  # the frame is navigating
-                    pass
-        page.wait_for_timeout(50)
-    raise AssertionError("the map was not drawn")
 
 
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, serve_app, wait_for_app
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, map_frame, serve_app, wait_for_app
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db")
@@ -76,7 +61,7 @@ def main(argv=None) -> int:
                         page.wait_for_timeout(150)   # let the old page's elements go
                     page.wait_for_selector(selector, timeout=600_000)
                     if path == "/map":
-                        _map_drawn(page, 600)
+                        map_frame(page, 21, timeout=600)
                     usable = time.monotonic() - t0
                     wait_for_app(page, timeout=600_000)
                     idle = time.monotonic() - t0

@@ -104,6 +104,25 @@ def goto(page, app_url: str, path: str = "/", timeout: float = 120_000) -> None:
     wait_for_app(page, timeout=timeout)
 
 
+_MAP_LAYERS_JS = ("() => !!document.querySelector('.leaflet-container') && !!window.map"
+                  " ? (() => { let n = 0; window.map.eachLayer(() => n++); return n; })() : -1")
+
+
+def map_frame(page, min_layers: int = 0, timeout: float = 30.0):
+    """The st_folium iframe once Leaflet has drawn its map with at least `min_layers` layers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for fr in page.frames:
+            if "streamlit_folium" in fr.url:
+                try:
+                    if fr.evaluate(_MAP_LAYERS_JS) >= min_layers:
+                        return fr
+                except Exception:  # frame navigating
+                    pass
+        page.wait_for_timeout(100)
+    raise AssertionError("the folium map was not drawn")
+
+
 def error_texts(page) -> list[str]:
     """Texts of Streamlit error/exception elements shown on the page."""
     loc = page.locator("[data-testid='stException'], [data-testid='stAlertContentError']")

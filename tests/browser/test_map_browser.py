@@ -9,24 +9,9 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.browser.helpers import assert_no_errors, goto, wait_for_app
+from tests.browser.helpers import assert_no_errors, goto, map_frame, wait_for_app
 
 LAYER_COUNT_JS = "() => { let n = 0; window.map.eachLayer(() => n++); return n; }"
-
-
-def _map_frame(page, timeout: float = 30.0):
-    """The st_folium iframe once Leaflet has drawn its container."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for fr in page.frames:
-            if "streamlit_folium" in fr.url:
-                try:
-                    if fr.evaluate("() => !!document.querySelector('.leaflet-container') && !!window.map"):
-                        return fr
-                except Exception:  # frame navigating
-                    pass
-        page.wait_for_timeout(200)
-    raise AssertionError("the folium map iframe did not appear")
 
 
 def _choose(page, label: str) -> None:
@@ -37,7 +22,7 @@ def _choose(page, label: str) -> None:
 def test_map_page_draws_offline_and_drills_down(page, app_url):
     t0 = time.monotonic()
     goto(page, app_url, "/map")
-    fr = _map_frame(page)
+    fr = map_frame(page)
     first_map_s = time.monotonic() - t0
     assert_no_errors(page)
     # Leaflet came from the app's own static files, not a CDN
@@ -55,7 +40,7 @@ def test_map_page_draws_offline_and_drills_down(page, app_url):
 
     # district choropleth, then a click in the city centre opens the street under it
     _choose(page, "分区着色")
-    fr = _map_frame(page)
+    fr = map_frame(page)
     assert "每万人" in fr.evaluate("() => document.body.innerHTML") or fr.evaluate(LAYER_COUNT_JS) >= 16
     # click where Leaflet itself puts 建国门 (T01's coordinates)
     frame_el = fr.frame_element()
@@ -74,7 +59,7 @@ def test_map_page_draws_offline_and_drills_down(page, app_url):
     # hotspots: the method is named on screen and the hotspot map draws
     _choose(page, "热点与走访清单")
     page.wait_for_selector("text=Getis-Ord Gi*", timeout=30_000)
-    fr = _map_frame(page)
+    fr = map_frame(page)
     assert fr.evaluate(LAYER_COUNT_JS) > 300
     # the visit list is built on click (own read-only connection, map image via kaleido) and downloads
     button = page.get_by_role("button", name="⬇ 下载走访清单（XLSX，含地图）")
