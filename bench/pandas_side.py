@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.filters import Filters
 
@@ -28,12 +29,36 @@ TICKET_COLUMNS = ("ticket_id, received_at, channel, appeal_type, category_l1, ca
                   "resolved")
 
 
-def load(con, *, words: bool = True) -> dict[str, pd.DataFrame]:
-    """Load every table a dashboard needs into DataFrames, once (`words=False`: no word statistics,
-    the lighter dashboard that still fits in memory when the full one does not)."""
+# Columns with a few dozen to a few hundred distinct values: categoricals in the compact load.
+LOW_CARDINALITY = ("channel", "appeal_type", "category_l1", "category_l2", "category_l3", "topic", "district",
+                   "street", "status", "satisfaction")
+
+
+def load(con, *, words: bool = True, compact: bool = False) -> dict[str, pd.DataFrame]:
+    """Load every table a dashboard needs into DataFrames, once.
+
+    `words=False`: no word statistics. `compact=True`: the low-cardinality
+    text columns become categoricals (dictionary-encoded in Arrow before the
+    conversion, which frees the Arrow buffers as it goes), what a careful user
+    does when the plain load does not fit in memory. The pages compute the same
+    answers either way (tests/test_bench.py).
+    """
     con = con.cursor()   # a fresh cursor: con.sql() refuses a connection with an unfinished result
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # fixed column list
-    tickets = con.sql(sql).to_arrow_table().to_pandas()   # con.sql: no extra copy of the rows
+    if compact:
+        # Batch by batch, so the plain strings of the low-cardinality columns never exist all at once.
+        batches = []
+        for batch in con.sql(sql).fetch_arrow_reader(1_000_000):
+            cols = [batch.column(i).dictionary_encode() if name in LOW_CARDINALITY else batch.column(i)
+                    for i, name in enumerate(batch.schema.names)]
+            batches.append(pa.RecordBatch.from_arrays(cols, names=batch.schema.names))
+        table = pa.Table.from_batches(batches).unify_dictionaries()
+        del batches
+        tickets = table.to_pandas(self_destruct=True, split_blocks=True)
+    else:
+        table = con.sql(sql).to_arrow_table()   # con.sql: no extra copy of the rows
+        tickets = table.to_pandas()
+    del table
     out = {"tickets": tickets}
     for t in ("clues", "clue_tickets", "cases", "rectifications", "districts"):
         sql = "SELECT * FROM " + t

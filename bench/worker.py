@@ -1,7 +1,7 @@
 """One side of the benchmark in its own process, so its peak memory is its own.
 
 `python -m bench.worker duck|pandas|pandas-lite DB REPEATS` prints one JSON object (pandas-lite: the
-pandas dashboard without word statistics).
+pandas dashboard without word statistics, low-cardinality columns as categoricals).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def run(side: str, db: str, repeats: int) -> dict:
     else:
         from bench.pandas_side import PAGES, load
 
-        ctx = load(con, words=side != "pandas-lite")
+        lite = side == "pandas-lite"
+        ctx = load(con, words=not lite, compact=lite)
         pages = PAGES
     out["load_s"] = time.perf_counter() - t0
     out["rss_after_load_mb"] = harness.rss_mb()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from tests.conftest import build_tiny
@@ -138,3 +139,31 @@ def test_pandas_lite_baseline_skips_words_only(tiny_con):
     out = pandas_side.topics(lite, f)
     assert "top_words" not in out and int(out["tree"].sum()) == 12
     assert pandas_side.overview(lite, f)["n"] == 12
+
+
+def test_compact_pandas_load_gives_the_same_answers_on_every_page(tiny_con):
+    """The lite baseline's categoricals must not change what any page computes (only its memory)."""
+    from bench import pandas_side
+    from bench.states import filter_states
+
+    plain = pandas_side.load(tiny_con, words=False)
+    compact = pandas_side.load(tiny_con, words=False, compact=True)
+    assert isinstance(compact["tickets"]["district"].dtype, pd.CategoricalDtype)
+    assert not isinstance(plain["tickets"]["district"].dtype, pd.CategoricalDtype)
+    for _name, f in filter_states(tiny_con):
+        for page, fn in pandas_side.PAGES.items():
+            a, b = fn(plain, f), fn(compact, f)
+            assert _comparable(a) == _comparable(b), page
+
+
+def _comparable(out):
+    """A page's output as plain Python values (categoricals and object strings compare equal)."""
+    if isinstance(out, tuple):
+        return tuple(_comparable(x) for x in out)
+    if isinstance(out, dict):
+        return {k: _comparable(v) for k, v in out.items()}
+    if isinstance(out, pd.DataFrame):
+        return {str(c): [str(v) for v in out[c].tolist()] for c in out.columns}
+    if isinstance(out, pd.Series):
+        return {str(k): str(v) for k, v in out.items()}
+    return str(out)
