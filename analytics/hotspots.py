@@ -34,7 +34,8 @@ from scipy.spatial import cKDTree
 
 from analytics import privacy
 from analytics.filters import Filters
-from analytics.maps import LOCATED_SQL, grid_counts
+from analytics.maps import LOCATED_SQL
+from data import positions as hpos
 from geo import boundaries
 from geo.grid import SQL_GI, SQL_GJ, Grid, beijing_cells
 
@@ -42,10 +43,39 @@ DEFAULT_CELL_M = 500
 DEFAULT_ALPHA = 0.05
 REPEAT_RADIUS_M = 100.0
 REPEAT_MIN_COUNT = 3
-REOPEN_DAYS = 90  # "polluted again a month after a fix": a recurrence within this many days of a close
+REPEAT_ALPHA = 0.05   # a place repeats when its count is above chance for the problem's local density (BH q)
+REOPEN_DAYS = 90      # "polluted again a month after a fix": a recurrence 30-90 days after a close ...
+REOPEN_MIN_DAYS = 30  # ... (sooner is the same complaint not yet settled, not a relapse)
+# ... at the same 20 m position (data/positions.py POS_CELL_M) as the closed ticket: the same spot
 MAX_TICKETS = 400_000  # per-ticket steps (repeat places, table) beyond this work on the latest ones
 
-PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"
+PROBLEM_SQL = hpos.PROBLEM_SQL
+
+
+# ---------------------------------------------------------------- where the located tickets are read
+@dataclass(frozen=True)
+class Source:
+    """Where the located tickets of a selection are read: `hotspot_tickets` (data/positions.py) when it is
+    current and the filters are columns it has, else `tickets` (same rows, slower at scale)."""
+
+    table: str        # fixed identifiers only: hpos.TABLE or "tickets"
+    located: str      # the located condition on that table ("TRUE" for hotspot_tickets)
+    cells: bool       # hpos.CELLS can answer Gi* counts for filters on dates/district/street only
+
+    @property
+    def fast(self) -> bool:
+        return self.table == hpos.TABLE
+
+
+TICKETS_SOURCE = Source("tickets", LOCATED_SQL, False)
+
+
+def source(con, f: Filters) -> Source:
+    """The quickest source that gives exactly the answer `tickets` would."""
+    if not f.uses_summary or not hpos.ready(con):
+        return TICKETS_SOURCE
+    cells = f.filter_columns() <= set(hpos.CELL_FILTER_COLUMNS) and bool(f.date_from and f.date_to)
+    return Source(hpos.TABLE, "TRUE", cells)
 
 
 # ---------------------------------------------------------------- statistics
@@ -153,13 +183,39 @@ def _study_area(grid: Grid, f: Filters) -> pd.DataFrame:
     return cells[["gi", "gj"]]
 
 
+def _cells_shift(src: Source, grid: Grid) -> int | None:
+    """k when `grid` cells are 2**k x 2**k cells of `hotspot_cells` (exact in floating point), else None."""
+    if not src.cells:
+        return None
+    for k in range(5):
+        if grid.cell_m == hpos.CELLS_M << k:
+            return k
+    return None
+
+
+def cell_counts(con, f: Filters, grid: Grid, src: Source | None = None) -> pd.DataFrame:
+    """Located tickets of the selection per grid cell: gi, gj, n."""
+    src = src or source(con, f)
+    k = _cells_shift(src, grid)
+    if k is not None:  # from the day x street x 500 m cell counts
+        w = f.where(prefix="q", time_column="day")
+        sql = f"""SELECT gi >> $k AS gi, gj >> $k AS gj, CAST(sum(n) AS BIGINT) AS n FROM {hpos.CELLS}
+                  WHERE {w.sql} GROUP BY ALL ORDER BY n DESC, gi, gj"""
+        return con.execute(sql, {**w.params, "k": k}).df()
+    w = f.where(prefix="q")
+    sql = f"""SELECT {SQL_GI} AS gi, {SQL_GJ} AS gj, count(*) AS n FROM {src.table}
+              WHERE {w.sql} AND {src.located} GROUP BY ALL ORDER BY n DESC, gi, gj"""
+    return con.execute(sql, {**w.params, **grid.sql_params()}).df()
+
+
 def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
-            radius: int = 1) -> GiStar:
+            radius: int = 1, src: Source | None = None) -> GiStar:
     """Getis-Ord Gi* hotspots of the located tickets matching `f` on a grid of `cell_m` metres."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
+    src = src or source(con, f)
     grid = Grid(cell_m)
-    counts = grid_counts(con, f, grid)[["gi", "gj", "n"]]
+    counts = cell_counts(con, f, grid, src)
     area = _study_area(grid, f)
     # cells with tickets whose centre lies just outside the polygons still belong to the study area
     area = pd.concat([area, counts[["gi", "gj"]]]).drop_duplicates()
@@ -300,19 +356,73 @@ def _lists(df: pd.DataFrame, key: str, col: str) -> pd.Series:
         if len(df) else pd.Series([], dtype=object)
 
 
-def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64) -> np.ndarray:
-    """Per ticket (sorted by received): received within `window` after the latest earlier ticket's close."""
+def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64,
+              min_window: np.timedelta64 | None = None, spot: np.ndarray | None = None) -> np.ndarray:
+    """Per ticket: received between `min_window` and `window` after a ticket there was closed
+    (with `spot`, a position id per ticket: a ticket at the same position)."""
     k = received.size
     if k < 2:
         return np.zeros(k, dtype=bool)
-    earlier = np.tri(k, k, -1, dtype=bool)                        # [i, j]: j received before i
-    before = earlier & (closed[None, :] < received[:, None])      # ... and already closed when i came in
-    gap = np.where(before, received[:, None] - closed[None, :], np.timedelta64(10**12, "s"))
-    return gap.min(axis=1) <= window
+    gap = received[:, None] - closed[None, :]                     # [i, j]: time from j's close to i's arrival
+    ok = ~np.isnat(gap) & (gap <= window) & (gap > np.timedelta64(0, "s"))
+    if min_window is not None:
+        ok &= gap >= min_window
+    if spot is not None:
+        ok &= spot[:, None] == spot[None, :]
+    return ok.any(axis=1)
+
+
+def _area_m2() -> tuple[dict, dict, float]:
+    """Areas in m² of Beijing's streets (by district and name), of its districts, and of the city."""
+    t = boundaries.street_table()
+    streets = {(d, s): a * 1e6 for d, s, a in zip(t["district"], t["street"], t["area_km2"], strict=True)}
+    districts = (t.groupby("district")["area_km2"].sum() * 1e6).to_dict()
+    return streets, districts, float(t["area_km2"].sum() * 1e6)
+
+
+def expected_in_disc(places: pd.DataFrame, counts: pd.DataFrame, radius_m: float = REPEAT_RADIUS_M) -> np.ndarray:
+    """Tickets of each place's problem expected in a disc of `radius_m` by chance over the same period.
+
+    `places`: problem, district, street (the place's most frequent ones). `counts`: problem, district,
+    street, n: the located tickets of the selection. The rate is the problem's tickets per m² of the
+    place's street, else of its district (no street), else of the city (no district)."""
+    streets, districts, city = _area_m2()
+    c = counts.assign(district=counts["district"].fillna(""), street=counts["street"].fillna(""))
+    by_street = c.groupby(["problem", "district", "street"])["n"].sum().to_dict()
+    by_district = c.groupby(["problem", "district"])["n"].sum().to_dict()
+    by_city = c.groupby("problem")["n"].sum().to_dict()
+    disc = np.pi * radius_m * radius_m
+    out = np.empty(len(places))
+    for k, (pr, d, s) in enumerate(zip(places["problem"], places["district"].fillna(""),
+                                       places["street"].fillna(""), strict=True)):
+        if s and (d, s) in streets:
+            out[k] = by_street.get((pr, d, s), 0) / streets[(d, s)] * disc
+        elif d and d in districts:
+            out[k] = by_district.get((pr, d), 0) / districts[d] * disc
+        else:
+            out[k] = by_city.get(pr, 0) / city * disc
+    return out
+
+
+def repeat_flags(n: np.ndarray, expected: np.ndarray, n_after_close: np.ndarray, *,
+                 min_count: int = REPEAT_MIN_COUNT, alpha: float = REPEAT_ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """(repeat flag, BH q-value) per place: at least `min_count` tickets and significantly more than a
+    Poisson count with mean `expected` (Benjamini-Hochberg over the places), or back after a close."""
+    n = np.asarray(n, dtype=float)
+    if n.size == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0)
+    p = stats.poisson.sf(n - 1, np.maximum(np.asarray(expected, dtype=float), 1e-12))
+    q = stats.false_discovery_control(p, method="bh")
+    return ((n >= min_count) & (q < alpha)) | (np.asarray(n_after_close) > 0), q
+
+
+PLACE_COLUMNS = ["place", "problem", "n", "first", "last", "n_after_close", "repeat", "lon", "lat",
+                 "district", "street", "address", "ticket_ids", "expected", "q"]
 
 
 def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
-                  min_count: int = REPEAT_MIN_COUNT, reopen_days: int = REOPEN_DAYS) -> pd.DataFrame:
+                  min_count: int = REPEAT_MIN_COUNT, reopen_days: int = REOPEN_DAYS,
+                  alpha: float = REPEAT_ALPHA) -> pd.DataFrame:
     """Places where the same problem was reported at least twice within `radius_m`.
 
     `tickets` has ticket_id, received_at, closed_at, lon, lat, problem, district,
@@ -322,11 +432,11 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
     repeat (n >= min_count, or back after a fix), lon/lat (mean), district,
     street, address (most frequent) and ticket_ids.
     """
-    cols = ["place", "problem", "n", "first", "last", "n_after_close", "repeat", "lon", "lat",
-            "district", "street", "address", "ticket_ids"]
+    cols = PLACE_COLUMNS
     if tickets.empty:
         return pd.DataFrame(columns=cols)
     t = tickets.reset_index(drop=True).copy()
+    counts = t.assign(n=1).groupby(["problem", "district", "street"], dropna=False)["n"].sum().reset_index()
     t["place"] = -1
     offset = 0
     for _, idx in t.groupby("problem", sort=True).indices.items():
@@ -340,9 +450,12 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
     rec = t["received_at"].to_numpy("datetime64[s]")
     clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
     window = np.timedelta64(int(reopen_days) * 86400, "s")
+    min_window = np.timedelta64(REOPEN_MIN_DAYS * 86400, "s")
+    pi, pj = POS_GRID.index(t["lon"].to_numpy(float), t["lat"].to_numpy(float))
+    spot = pi * (1 << 32) + pj
     after = np.zeros(len(t), dtype=bool)
     for idx in t.groupby("place", sort=False).indices.values():
-        after[idx] = _reopened(rec[idx], clo[idx], window)
+        after[idx] = _reopened(rec[idx], clo[idx], window, min_window, spot[idx])
     t["after_close"] = after
     g = t.groupby("place")
     out = pd.DataFrame({
@@ -352,34 +465,37 @@ def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
         "district": _modes(t, "place", "district"), "street": _modes(t, "place", "street"),
         "address": _modes(t, "place", "address"), "ticket_ids": _lists(t, "place", "ticket_id"),
     }).reset_index()
-    out["repeat"] = (out["n"] >= min_count) | (out["n_after_close"] > 0)
+    out["expected"] = expected_in_disc(out, counts, radius_m)
+    out["repeat"], out["q"] = repeat_flags(out["n"].to_numpy(), out["expected"].to_numpy(),
+                                           out["n_after_close"].to_numpy(), min_count=min_count, alpha=alpha)
     out = out.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False).reset_index(drop=True)
     out["place"] = np.arange(1, len(out) + 1)
     return out[cols]
 
 
 # ---------------------------------------------------------------- repeat places and the table, in SQL
-POS_CELL_M = 20            # tickets are first snapped to positions of this size (SQL GROUP BY)
+POS_CELL_M = hpos.POS_CELL_M  # tickets are first snapped to positions of this size (SQL GROUP BY)
 MAX_POSITIONS = 120_000    # above this many positions they are merged 2x2 (40 m, 80 m, ...) before grouping
 MAX_PLACES = 5_000         # the greedy grouping stops after this many places (densest first)
 MAX_IDS = 1_000            # ticket ids kept per table row / place (latest first; drill-down shows 1,000)
 
-POS_GRID = Grid(POS_CELL_M)
+POS_GRID = hpos.POS_GRID
 SQL_PI = "(CAST(floor(lat / $p_dlat) AS BIGINT) >> $p_shift)"
 SQL_PJ = "(CAST(floor(lon / $p_dlon) AS BIGINT) >> $p_shift)"
 
 
-def positions(con, f: Filters) -> pd.DataFrame:
+def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     """Located tickets of the selection counted per problem and 20 m position (one SQL GROUP BY).
 
     Columns: problem, pi, pj, n, lon, lat (mean of the tickets), first, last.
     """
+    src = src or source(con, f)
     w = f.where(prefix="h")
     sql = f"""
         SELECT {PROBLEM_SQL} AS problem, {SQL_PI} AS pi, {SQL_PJ} AS pj, count(*) AS n,
                avg(lon) AS lon, avg(lat) AS lat, min(received_at) AS first, max(received_at) AS last
-        FROM tickets
-        WHERE {w.sql} AND {LOCATED_SQL}
+        FROM {src.table}
+        WHERE {w.sql} AND {src.located}
         GROUP BY ALL
         ORDER BY problem, pi, pj  -- a fixed order: the greedy grouping breaks ties by position
     """
@@ -450,8 +566,9 @@ class _Places:
     notes: list[str]
 
 
-def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_places: int) -> _Places:
-    pos = positions(con, f)
+def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_places: int,
+                     src: Source | None = None) -> _Places:
+    pos = positions(con, f, src)
     located = int(pos["n"].sum()) if len(pos) else 0
     notes: list[str] = []
     shift = 0
@@ -481,6 +598,15 @@ def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_p
     return _Places(places, shift, located, notes)
 
 
+def problem_counts(con, f: Filters, src: Source, problems) -> pd.DataFrame:
+    """Located tickets of the selection per problem, district and street (for these problems)."""
+    w = f.where(prefix="h")
+    sql = f"""SELECT {PROBLEM_SQL} AS problem, district, street, count(*) AS n FROM {src.table}
+              WHERE {w.sql} AND {src.located} AND {PROBLEM_SQL} IN (SELECT unnest($probs::VARCHAR[]))
+              GROUP BY ALL"""
+    return con.execute(sql, {**w.params, "probs": [str(x) for x in problems]}).df()
+
+
 ALL_PROBLEMS_MAX_LOCATED = 200_000  # without a chosen problem, repeat places only below this many located tickets
 
 
@@ -488,13 +614,15 @@ def _temp_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"  # our own identifier, not user input
 
 
-def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int) -> tuple[str, dict]:
+def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int,
+                src: Source = TICKETS_SOURCE) -> tuple[str, dict]:
     """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place."""
     w = f.where(prefix="h")
     sql = f"""
         t AS (SELECT ticket_id, received_at, closed_at, district, street, address, {PROBLEM_SQL} AS problem,
+                     CAST(floor(lat / $p_dlat) AS BIGINT) AS pi0, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj0,
                      {SQL_PI} AS pi, {SQL_PJ} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
-              FROM tickets WHERE {w.sql} AND {LOCATED_SQL}),
+              FROM {src.table} WHERE {w.sql} AND {src.located}),
         m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
               UNION ALL
               SELECT k.key, t.* FROM t JOIN {place_keys} k USING (problem, pi, pj))
@@ -504,11 +632,35 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     return sql, params
 
 
+def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> dict:
+    """`_member_stats(light=True)` from the day x street x cell counts (`hotspot_cells`, cells 2**k of them).
+
+    Exact: `mid` is a midnight or a noon, and the cells carry the tickets received after noon."""
+    w = f.where(prefix="c", time_column="day")
+    sql = f"""SELECT k.key, date_trunc('month', c.day)::DATE AS month, CAST(sum(c.n) AS BIGINT) AS n,
+                     min(c.first) AS first, max(c.last) AS last,
+                     CAST(sum(CASE WHEN c.day > $midday THEN c.n
+                                   WHEN c.day = $midday THEN (CASE WHEN $noon THEN c.n_pm ELSE c.n END)
+                                   ELSE 0 END) AS BIGINT) AS late
+              FROM {hpos.CELLS} c JOIN {hot_keys} k ON (c.gi >> $k) = k.gi AND (c.gj >> $k) = k.gj
+              WHERE {w.sql}
+              GROUP BY ALL"""
+    params = {**w.params, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
+    months = con.execute(sql, params).df()
+    g = months.groupby("key")
+    base = pd.DataFrame({"n": g["n"].sum(), "first": g["first"].min(), "last": g["last"].max(),
+                         "late": g["late"].sum()})
+    base["ids"] = [[] for _ in range(len(base))]
+    return {"months": months, "base": base, "where": pd.DataFrame(columns=["district", "street", "address"]),
+            "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64")}
+
+
 MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table
 
 
 def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
-                  mid: pd.Timestamp, reopen_days: int, max_ids: int, expected: int, light: bool = False) -> dict:
+                  mid: pd.Timestamp, reopen_days: int, max_ids: int, expected: int, light: bool = False,
+                  source: Source = TICKETS_SOURCE) -> dict:
     """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
 
     The (key, ticket) pairs are computed once into a temporary table when there are at most
@@ -531,10 +683,13 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
     sql = f"CREATE TEMP TABLE {pk} AS SELECT problem, pi, pj, key FROM place_keys"
     con.execute(sql)
     try:
-        cte, params = _member_cte(f, hk, pk, grid, shift)
+        k = _cells_shift(source, grid)
+        if light and k is not None and mid in (mid.normalize(), mid.normalize() + pd.Timedelta(hours=12)):
+            return _light_stats(con, f, hk, k, mid)
+        cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, closed_at, problem, coalesce(district, '') AS district,
-                   coalesce(street, '') AS street, coalesce(address, '') AS address
+                   coalesce(street, '') AS street, coalesce(address, '') AS address, pi0, pj0
             FROM m"""
         if expected <= MEMBERS_IN_MEMORY:
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
@@ -571,7 +726,7 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             sql = f"""CREATE TEMP TABLE {lt} AS
                 SELECT k.key, t.ticket_id, {PROBLEM_SQL} AS problem, coalesce(t.district, '') AS district,
                        coalesce(t.street, '') AS street, coalesce(t.address, '') AS address
-                FROM tickets t JOIN (SELECT unnest($mk::VARCHAR[]) AS key, unnest($ml::VARCHAR[]) AS ticket_id) k
+                FROM {source.table} t JOIN (SELECT unnest($mk::VARCHAR[]) AS key, unnest($ml::VARCHAR[]) AS ticket_id) k
                      USING (ticket_id)
                 WHERE {w.sql}"""
             con.execute(sql, {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()})
@@ -587,18 +742,21 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
         sql = f"""WITH l AS (SELECT DISTINCT key, ct.clue_id FROM {modes_src} JOIN clue_tickets ct USING (ticket_id))
                   SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
         out["clues"] = con.execute(sql, mp).df().set_index("key")["clues"]
-        # back after a fix: received within `reopen_days` after the latest earlier close at the same place
+        # back after a fix: received 30-90 days after a ticket at the same 20 m position was closed (the
+        # latest close at least 30 days before each ticket, by an ASOF join per place and position)
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
-        sql = f"""WITH r AS (SELECT key, received_at FROM {src} WHERE key LIKE 'p%'),
-                       c AS (SELECT key, closed_at FROM {src} WHERE key LIKE 'p%' AND closed_at IS NOT NULL)
+        sql = f"""WITH r AS (SELECT key, pi0, pj0, received_at FROM {src} WHERE key LIKE 'p%'),
+                       c AS (SELECT key, pi0, pj0, closed_at, closed_at + to_seconds($lo) AS after_min FROM {src}
+                             WHERE key LIKE 'p%' AND closed_at IS NOT NULL)
                   SELECT r.key, count(*) AS n_after_close
-                  FROM r ASOF JOIN c ON r.key = c.key AND r.received_at > c.closed_at
-                  WHERE epoch(r.received_at) - epoch(c.closed_at) <= $secs
+                  FROM r ASOF JOIN c ON r.key = c.key AND r.pi0 = c.pi0 AND r.pj0 = c.pj0
+                                        AND r.received_at >= c.after_min
+                  WHERE r.received_at <= c.closed_at + to_seconds($hi)
                   GROUP BY r.key"""
-        out["after"] = con.execute(sql, {**sp, "secs": int(reopen_days) * 86400}).df() \
-            .set_index("key")["n_after_close"]
+        out["after"] = con.execute(sql, {**sp, "lo": REOPEN_MIN_DAYS * 86400, "hi": int(reopen_days) * 86400}) \
+            .df().set_index("key")["n_after_close"]
     finally:
         for name in (mt, lt, hk, pk):
             sql = f"DROP TABLE IF EXISTS {name}"
@@ -661,6 +819,12 @@ def cluster_tickets(con, f: Filters, gi: GiStar, cluster: int, limit: int = 1000
     return privacy.mask_frame(con.execute(sql, params).df()).drop(columns=["complainant_name"])
 
 
+REPEAT_RULE = (f"重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内的工单，所选期间内至少 {REPEAT_MIN_COUNT} 件，且显著多于"
+               f"该问题在本街道（无街道时按区、全市）的平均密度下一个半径 {REPEAT_RADIUS_M:.0f} 米圆内的偶然件数"
+               f"（泊松分布，Benjamini-Hochberg FDR q<{REPEAT_ALPHA:g}）；或在同一 {POS_CELL_M} 米位置上一件工单办结后"
+               f" {REOPEN_MIN_DAYS}–{REOPEN_DAYS} 天内再次投诉（办结后再诉）")
+
+
 TABLE_COLUMNS = ["rank", "kind", "district", "street", "address", "n", "first", "last", "trend", "monthly",
                  "repeat", "n_after_close", "clues", "z", "lon", "lat", "problem", "ticket_ids", "cluster"]
 
@@ -677,13 +841,11 @@ class Hotspots:
 
     @property
     def method(self) -> str:
-        return (f"{self.gi.method}；重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内，所选期间内 ≥{REPEAT_MIN_COUNT} 次，"
-                f"或办结后 {REOPEN_DAYS} 天内再次投诉")
+        return f"{self.gi.method}；{REPEAT_RULE}"
 
 
 def _empty_places() -> pd.DataFrame:
-    return pd.DataFrame(columns=["place", "problem", "n", "first", "last", "n_after_close", "repeat", "lon", "lat",
-                                 "district", "street", "address", "ticket_ids"])
+    return pd.DataFrame(columns=PLACE_COLUMNS)
 
 
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
@@ -702,7 +864,8 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     the hotspot cells and place positions for the table's figures. The cost
     follows the number of cells and positions, not of tickets.
     """
-    gi = gi_star(con, f, cell_m, alpha=alpha)
+    src = source(con, f)
+    gi = gi_star(con, f, cell_m, alpha=alpha, src=src)
     notes = list(gi.notes)
     if gi.total == 0:
         return Hotspots(gi, _empty_places(), pd.DataFrame(columns=TABLE_COLUMNS), 0, notes)
@@ -714,14 +877,14 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
             "工单量、日期和趋势，未计算重复点位、最常见地址和关联线索；点击热点行查看其网格内的工单。"
             "请选择具体问题后查看完整结果"])
     else:
-        pp = _place_positions(con, f, radius_m, max_positions, max_places)
+        pp = _place_positions(con, f, radius_m, max_positions, max_places, src)
     notes += pp.notes
 
     start = pd.Timestamp(f.date_from) if f.date_from else None
     end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else None
     if start is None or end is None:
         w = f.where(prefix="d")
-        sql = f"SELECT min(received_at), max(received_at) FROM tickets WHERE {w.sql} AND {LOCATED_SQL}"
+        sql = f"SELECT min(received_at), max(received_at) FROM {src.table} WHERE {w.sql} AND {src.located}"
         lo, hi = con.execute(sql, w.params).fetchall()[0]
         start = start if start is not None else pd.Timestamp(lo)
         end = end if end is not None else pd.Timestamp(hi)
@@ -732,7 +895,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     hot_cells = gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]]
     expected = int(gi.cells.loc[gi.cells["hot"], "n"].sum()) + (int(pp.places["n"].sum()) if len(pp.places) else 0)
     st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid, reopen_days=reopen_days,
-                       max_ids=max_ids, expected=expected, light=light)
+                       max_ids=max_ids, expected=expected, light=light, source=src)
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
     ids = base["ids"]
 
@@ -755,8 +918,11 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
         places["problem"] = problem.reindex(places.index)
         places["ticket_ids"] = ids.reindex(places.index)
         places["ticket_ids"] = places["ticket_ids"].map(lambda x: x if isinstance(x, list) else [])
-        places = places[places["n"] >= 2]
-        places["repeat"] = (places["n"] >= min_count) | (places["n_after_close"] > 0)
+        places = places[places["n"] >= 2].copy()
+        places["expected"] = expected_in_disc(places, problem_counts(con, f, src, places["problem"].unique()),
+                                              radius_m)
+        places["repeat"], places["q"] = repeat_flags(places["n"].to_numpy(), places["expected"].to_numpy(),
+                                                     places["n_after_close"].to_numpy(), min_count=min_count)
         places = places.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
         p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
         places["cluster"] = [cell_cluster.get((int(a), int(b)), 0) for a, b in zip(p_gi, p_gj, strict=True)]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics import privacy
 from analytics.filters import Filters
+from data import positions as hpos
 from data import settings
 from geo import boundaries
 from geo.grid import SQL_GI, SQL_GJ, Grid
@@ -35,10 +36,8 @@ PRESETS: dict[str, tuple[str, str]] = {
     "假冒伪劣": ("假冒伪劣", "假冒"),
 }
 
-# Which rows a map may draw (docs/data-model.md, geo_flag): coordinates outside every street polygon are kept
-# as received but not drawn; swapped-and-fixed and district-mismatch points are drawn.
-LOCATED_SQL = ("(lon IS NOT NULL AND lat IS NOT NULL "
-               "AND (geo_flag IS NULL OR geo_flag IN ('swapped_fixed', 'district_mismatch')))")
+# Which rows a map may draw (docs/data-model.md, geo_flag): defined with the hotspot table that holds them.
+LOCATED_SQL = hpos.LOCATED_SQL
 
 TICKET_COLUMNS = ("ticket_id", "received_at", "district", "street", "address", "topic", "category_l3",
                   "content", "status", "closed_at", "lon", "lat")

@@ -10,7 +10,10 @@
   millions of rows; a cube without street/channel/appeal type has at most
   days x 16 districts x leaf categories rows. `Filters.summary_table()` picks
   the smallest one holding every column a query filters or groups on.
-- `funnel_tickets`: the tickets linked to a clue (see data/links.py).
+- `funnel_tickets`: the tickets linked to a clue, and `funnel_clues`: the clues with
+  their case and rectification (see data/links.py).
+- `hotspot_tickets`, `hotspot_cells`: the located tickets by problem and time, and
+  their day x street x 500 m cell counts, for the hotspot view (see data/positions.py).
 - `ticket_words`, `word_daily` and the monthly word tables (see data/words.py).
 """
 
@@ -80,7 +83,7 @@ def outdated(con: duckdb.DuckDBPyConnection) -> list[str]:
     minutes (no text segmentation), so a reader opening such a store gets
     them once instead of falling back to slow scans on every page view.
     """
-    from data import links, words
+    from data import links, positions, words
 
     out = list(cubes_missing(con))
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'word_daily'"
@@ -88,20 +91,26 @@ def outdated(con: duckdb.DuckDBPyConnection) -> list[str]:
         out.append("word_monthly")
     if not links.ready(con):
         out.append(links.TABLE)
+    elif not links.clues_ready(con):
+        out.append(links.CLUES_TABLE)
+    if not positions.ready(con):
+        out.append(positions.TABLE)
     return out
 
 
 def upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Build what `outdated` names; returns it."""
-    from data import links, words
+    from data import links, positions, words
 
     todo = outdated(con)
     if any(t in dict(SUMMARY_TABLES) for t in todo):
         refresh_cubes(con)
     if "word_monthly" in todo:
         words.refresh_summaries(con)
-    if links.TABLE in todo:
-        links.refresh(con)
+    if links.TABLE in todo or links.CLUES_TABLE in todo:
+        links.refresh(con)   # both: funnel_clues numbers the clues of funnel_tickets
+    if positions.TABLE in todo:
+        positions.refresh(con)
     return todo
 
 
@@ -111,8 +120,9 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     `new_ticket_ids_table` names a table or view with a `ticket_id` column of
     the tickets inserted or updated; words are computed only for those.
     """
-    from data import links, words
+    from data import links, positions, words
 
     refresh_daily(con)
     links.refresh(con)
+    positions.refresh(con)
     words.refresh(con, new_ticket_ids_table=new_ticket_ids_table)

@@ -200,9 +200,10 @@ def _at(x_m, y_m=0.0, lon0=116.42, lat0=39.90):
 def _crafted_rows():
     a = _at(0)
     return [
-        # place A (river): fixed, then polluted again a month later -> reopened
+        # place A (river): fixed, then polluted again a month later at the same spot -> reopened (A2);
+        # A3 came 46 days after A1's close but 36 m from it, and 11 days after A2's close: not a relapse
         ("A1", "2025-03-01", "2025-03-05", *_at(0), "污水"),
-        ("A2", "2025-04-06", "2025-04-09", *_at(40, 30), "污水"),
+        ("A2", "2025-04-06", "2025-04-09", *_at(0), "污水"),
         ("A3", "2025-04-20", None, *_at(-30, 20), "污水"),
         # place B: three manhole tickets within 100 m, each received before the previous was closed
         ("B1", "2025-05-01 08:00", "2025-05-10", *_at(2000), "井盖"),
@@ -213,9 +214,12 @@ def _crafted_rows():
         # two tickets 150 m apart: not a place
         ("D1", "2025-06-01", "2025-06-02", *_at(5000), "污水"),
         ("D2", "2025-07-01", None, *_at(5150), "污水"),
-        # pair reported again 39 days after close: flagged although only two
+        # pair reported again 39 days after close at the same spot: flagged although only two
         ("E1", "2025-01-10", "2025-01-12", *_at(8000), "井盖"),
-        ("E2", "2025-02-20", None, *_at(8020), "井盖"),
+        ("E2", "2025-02-20", None, *_at(8000), "井盖"),
+        # pair reported again 9 days after close at the same spot: the same complaint, not a relapse
+        ("H1", "2025-09-01", "2025-09-02", *_at(17000), "井盖"),
+        ("H2", "2025-09-11", None, *_at(17000), "井盖"),
         # pair reported again, but 200 days after the close: not a recurrence after a fix
         ("G1", "2025-01-10", "2025-01-12", *_at(14000), "井盖"),
         ("G2", "2025-07-31", None, *_at(14010), "井盖"),
@@ -228,10 +232,12 @@ def _crafted_rows():
 def test_repeat_places_on_a_crafted_sequence():
     p = hs.repeat_places(_tickets(_crafted_rows()))
     by_ids = {tuple(sorted(r.ticket_ids)): r for r in p.itertuples(index=False)}
-    assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2"), ("G1", "G2")}
+    assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2"), ("G1", "G2"),
+                           ("H1", "H2")}
     assert (by_ids[("G1", "G2")].n_after_close, by_ids[("G1", "G2")].repeat) == (0, False)
+    assert (by_ids[("H1", "H2")].n_after_close, by_ids[("H1", "H2")].repeat) == (0, False)
     a_, b_, e_, f_ = (by_ids[k] for k in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2")])
-    assert (a_.n, a_.n_after_close, a_.repeat) == (3, 2, True)
+    assert (a_.n, a_.n_after_close, a_.repeat) == (3, 1, True)
     assert (b_.n, b_.n_after_close, b_.repeat) == (3, 0, True)
     assert (e_.n, e_.n_after_close, e_.repeat) == (2, 1, True)
     assert (f_.n, f_.n_after_close, f_.repeat) == (2, 0, False)
@@ -270,14 +276,14 @@ def test_sql_repeat_places_match_the_ticket_level_reference(tmp_path):
     con = store.connect(path, read_only=True)
     h = hs.hotspot_table(con, Filters())
     con.close()
-    assert h.tickets_used == len(df) == 15
+    assert h.tickets_used == len(df) == 17
     assert _by_ids(h.places) == _by_ids(hs.repeat_places(df))
-    assert _by_ids(h.places)[("A1", "A2", "A3")] == (3, 2, True)
+    assert _by_ids(h.places)[("A1", "A2", "A3")] == (3, 1, True)
     # each flagged place is a table row of its own, or lies in a Gi* hotspot row flagged as repeat
     for ids in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2")]:
         rows = h.table[h.table["ticket_ids"].map(lambda x, ids=ids: set(ids) <= set(x))]
         assert len(rows) == 1 and rows["repeat"].all(), ids
-    assert not h.table["ticket_ids"].map(lambda x: "F1" in x or "G1" in x or "D1" in x).any()
+    assert not h.table["ticket_ids"].map(lambda x: "F1" in x or "G1" in x or "D1" in x or "H1" in x).any()
 
 
 def test_group_positions_weights_and_cap():
@@ -328,23 +334,27 @@ def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
     assert len(t) == 19
     p = hs.repeat_places(t)
     got = {tuple(sorted(r.ticket_ids)): (r.n, r.n_after_close, r.repeat) for r in p.itertuples(index=False)}
-    # "after close" = within 90 days of an earlier close there; a year-old close does not count
+    # "after close" = 30-90 days after a close at the same 20 m position: the tiny store's returns all came
+    # sooner (T01/T02 19/20 days after T13's close, T04/T05 6/10 days after T15's, T11 13 days after T06's),
+    # so places repeat by their counts alone: 3-4 tickets where a 100 m disc of the street expects < 0.05
     assert got == {
-        ("T01", "T02", "T13", "T16"): (4, 2, True),   # 建国门: T01, T02 came 19/20 days after T13 was closed
-        ("T04", "T05", "T15"): (3, 2, True),          # 望京 river: T04, T05 after T15's close on 02-28
-        ("T06", "T11", "T18"): (3, 1, True),          # 兴谷 market: T11 13 days after T06 (T18 is a year old)
-        ("T07", "T20"): (2, 0, False),                # 滨河 wages: a year apart
-        ("T12", "T17"): (2, 0, False),                # 海淀八里庄 noise: a year apart
+        ("T01", "T02", "T13", "T16"): (4, 0, True),   # 建国门
+        ("T04", "T05", "T15"): (3, 0, True),          # 望京 river
+        ("T06", "T11", "T18"): (3, 0, True),          # 兴谷 market
+        ("T07", "T20"): (2, 0, False),                # 滨河 wages: two only
+        ("T12", "T17"): (2, 0, False),                # 海淀八里庄 noise: two only
     }
+    assert (p["expected"] < 0.05).all() and (p.loc[p["repeat"], "q"] < 0.05).all()
     march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
     h = hs.hotspot_table(tiny_con, march)
-    assert list(h.table["kind"]) == ["重复点位"]  # only 兴谷: T11 came after T06 was closed
-    row = h.table.iloc[0]
-    assert sorted(row["ticket_ids"]) == ["T06", "T11"] and row["street"] == "兴谷街道"
-    assert row["address"] == "兴谷农贸市场" and row["clues"] == "C03、C05" and row["n_after_close"] == 1
+    assert h.table.empty  # three pairs in March, none back 30-90 days after a close: nothing to visit
+    assert sorted(h.places["n"]) == [2, 2, 2] and not h.places["repeat"].any()
     full = hs.hotspot_table(tiny_con, Filters())
     jgm = full.table[full.table["street"] == "建国门街道"].iloc[0]
     assert jgm["clues"] == "C01" and jgm["n"] == 4
+    row = full.table[full.table["street"] == "兴谷街道"].iloc[0]
+    assert sorted(row["ticket_ids"]) == ["T06", "T11", "T18"] and row["repeat"]
+    assert row["address"] == "兴谷农贸市场" and row["clues"] == "C03、C05" and row["n_after_close"] == 0
 
 
 def test_peak_labels_split_two_summits_and_keep_a_plateau_whole():
