@@ -53,11 +53,30 @@ rc AS (
 """
 
 
+# The same selection from the per-clue table (`funnel_clues`, data/links.py) when it is current: the
+# selected links give clue numbers, and `fc` holds one row per selected clue and case of it, with the
+# case's first valid rectification (clue_row marks one row per clue). No join of the ledgers by string id.
+_SELECTION_CLUES = f"""
+sel AS (SELECT t.clue_no, t.ticket_id FROM {links.TABLE} t WHERE {{where}}),
+fc AS (
+    SELECT c.* FROM {links.CLUES_TABLE} c JOIN (SELECT DISTINCT clue_no FROM sel) s USING (clue_no)
+    WHERE {{fn}}
+)
+"""
+
+
 def _with(con, f: Filters, linked: str | None = None) -> tuple[str, dict]:
     w = f.where("t")
     fn = function_clause(f)
     sql = "WITH " + _SELECTION.format(links=linked or links.source(con), where=w.sql, fn=fn.sql)
     return sql, {**w.params, **fn.params}
+
+
+def _with_clues(f: Filters) -> tuple[str, dict]:
+    """The selection as `sel` (links) and `fc` (clues × cases), for a store whose funnel_clues is current."""
+    w = f.where("t")
+    fn = function_clause(f)
+    return "WITH " + _SELECTION_CLUES.format(where=w.sql, fn=fn.sql), {**w.params, **fn.params}
 
 
 def _ticket_counts(con, f: Filters, by: str | None = None, *, missing: str = "", prefix: str = "s") -> tuple[str, dict]:
@@ -94,10 +113,14 @@ def stages(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
     Columns: key, stage (Chinese), n, rate_prev, rate_total (NA when the base is 0).
     """
-    head, params = _with(con, f)
-    sql = head + """
-        SELECT (SELECT count(*) FROM cl), (SELECT count(*) FROM cs), (SELECT count(*) FROM rc)
-    """
+    if links.clues_ready(con):
+        head, params = _with_clues(f)
+        sql = head + "SELECT count(*) FILTER (WHERE clue_row), count(case_id), count(rectified_at) FROM fc"
+    else:
+        head, params = _with(con, f)
+        sql = head + """
+            SELECT (SELECT count(*) FROM cl), (SELECT count(*) FROM cs), (SELECT count(*) FROM rc)
+        """
     values = [_ticket_count(con, f), *(int(x) for x in con.execute(sql, params).fetchone())]
     rows, prev = [], None
     for (key, lab), n in zip(STAGES.items(), values, strict=True):
@@ -121,28 +144,43 @@ def split(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "district") -> p
     """
     if by not in SPLITS:
         raise ValueError(f"by must be one of {tuple(SPLITS)}")
-    head, params = _with(con, f)
+    fast = links.clues_ready(con)
+    head, params = _with_clues(f) if fast else _with(con, f)
     missing = NO_TOPIC if by == "topic" else "（未填）"
     extra: dict = {}
     if by == "function":
-        a = """a AS (SELECT coalesce(key, $missing) AS key, count(*) AS tickets FROM (
-                   SELECT DISTINCT sel.ticket_id, c.function AS key FROM sel
-                   JOIN cl c ON c.clue_id = sel.clue_id) GROUP BY 1)"""
+        pairs = ("SELECT DISTINCT sel.ticket_id, c.function AS key FROM sel JOIN fc c USING (clue_no)" if fast else
+                 "SELECT DISTINCT sel.ticket_id, c.function AS key FROM sel JOIN cl c ON c.clue_id = sel.clue_id")
+        a = f"a AS (SELECT coalesce(key, $missing) AS key, count(*) AS tickets FROM ({pairs}) GROUP BY 1)"
     else:
         counts, extra = _ticket_counts(con, f, by, missing=missing)
         a = f"a AS ({counts})"
-    sql = head + f""",
-        {a},
-        b AS (SELECT coalesce({by}, $missing) AS key, count(*) AS clues FROM cl GROUP BY 1),
-        c AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS cases
-              FROM cs JOIN cl USING (clue_id) GROUP BY 1),
-        d AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS rectified
-              FROM rc JOIN cs USING (case_id) JOIN cl USING (clue_id) GROUP BY 1)
+    final = """
         SELECT key, coalesce(tickets, 0) AS tickets, coalesce(clues, 0) AS clues,
                coalesce(cases, 0) AS cases, coalesce(rectified, 0) AS rectified
-        FROM a FULL JOIN b USING (key) FULL JOIN c USING (key) FULL JOIN d USING (key)
-        ORDER BY clues DESC, tickets DESC, key
     """
+    if fast:  # clues, cases and rectified cases of each key in one pass over the selected clues
+        sql = head + f""",
+            {a},
+            b AS (SELECT coalesce({by}, $missing) AS key, count(*) FILTER (WHERE clue_row) AS clues,
+                         count(case_id) AS cases, count(rectified_at) AS rectified
+                  FROM fc GROUP BY 1)
+            {final}
+            FROM a FULL JOIN b USING (key)
+            ORDER BY clues DESC, tickets DESC, key
+        """
+    else:
+        sql = head + f""",
+            {a},
+            b AS (SELECT coalesce({by}, $missing) AS key, count(*) AS clues FROM cl GROUP BY 1),
+            c AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS cases
+                  FROM cs JOIN cl USING (clue_id) GROUP BY 1),
+            d AS (SELECT coalesce(cl.{by}, $missing) AS key, count(*) AS rectified
+                  FROM rc JOIN cs USING (case_id) JOIN cl USING (clue_id) GROUP BY 1)
+            {final}
+            FROM a FULL JOIN b USING (key) FULL JOIN c USING (key) FULL JOIN d USING (key)
+            ORDER BY clues DESC, tickets DESC, key
+        """
     df = con.execute(sql, {**params, **extra, "missing": missing}).fetchdf()
     for c in ("tickets", "clues", "cases", "rectified"):
         df[c] = df[c].astype("int64")
@@ -157,6 +195,8 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     工单→线索 runs from the clue's earliest linked ticket (any period: the first
     signal) to its registration.
     """
+    if links.clues_ready(con):
+        return _durations_clues(con, f)
     linked = links.source(con)
     head, params = _with(con, f, linked)
     first = ("SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1"
@@ -187,9 +227,36 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     return out
 
 
-def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
-    head, params = _with(con, f)
-    sql = head + """,
+# Days spent in each stage, one column per stage (NULL where an item did not pass it), over `fc`: the
+# clue stages on one row per clue, the case stages on every case row (a clue without a case has NULLs).
+_DAYS_CLUES = {
+    "ticket_clue": "CASE WHEN clue_row THEN date_diff('second', first_at, created_at) / 86400.0 END",
+    "clue_review": "CASE WHEN clue_row THEN date_diff('second', created_at, reviewed_at) / 86400.0 END",
+    "clue_case": "date_diff('second', created_at, filed_at) / 86400.0",
+    "case_measure": "date_diff('second', filed_at, measure_at) / 86400.0",
+    "measure_reply": "date_diff('second', measure_at, replied_at) / 86400.0",
+    "case_rectified": "date_diff('second', filed_at, rectified_at) / 86400.0",
+}
+
+
+def _durations_clues(con, f: Filters) -> pd.DataFrame:
+    head, params = _with_clues(f)
+    days = ", ".join(f"{expr} AS {key}" for key, expr in _DAYS_CLUES.items())
+    # quantile_cont(x, 0.5) is median(x) (one sort per stage for both quantiles)
+    stats = ", ".join(f"count({k}), quantile_cont({k}, [0.5, 0.9])" for k in DURATIONS)
+    sql = head + f"SELECT {stats} FROM (SELECT {days} FROM fc)"
+    row = con.execute(sql, params).fetchone()
+    n = [int(row[2 * i]) for i in range(len(DURATIONS))]
+    q = [row[2 * i + 1] or [None, None] for i in range(len(DURATIONS))]
+    out = pd.DataFrame({"key": list(DURATIONS), "stage": list(DURATIONS.values())})
+    out["n"] = n
+    out["median_days"] = pd.array([x[0] for x in q], dtype="Float64")
+    out["p90_days"] = pd.array([x[1] for x in q], dtype="Float64")
+    return out
+
+
+# The deadline items of the selection, as a CTE `items` (fixed SQL): from the joined ledgers or from fc.
+_ITEMS = """
         items AS (
             SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,
                    created_at + to_days(CAST($review AS INTEGER)) AS due_at, reviewed_at AS done_at
@@ -202,22 +269,42 @@ def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
                    cs.replied_at
             FROM cs JOIN cl USING (clue_id)
             WHERE cs.measure LIKE '%检察建议%' AND cs.measure_at IS NOT NULL
-        ),
-        judged AS (
-            SELECT rule, item_id, district, start_at, due_at, done_at,
-                   CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 'on_time'
-                        WHEN done_at IS NOT NULL THEN 'late'
-                        WHEN $as_of > due_at THEN 'overdue'
-                        ELSE 'pending' END AS state,
-                   date_diff('second', due_at, coalesce(done_at, $as_of)) / 86400.0 AS days_over
-            FROM items
-        )
+        )"""
+_ITEMS_CLUES = """
+        items AS (
+            SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,
+                   created_at + to_days(CAST($review AS INTEGER)) AS due_at, reviewed_at AS done_at
+            FROM fc WHERE clue_row AND created_at IS NOT NULL
+            UNION ALL
+            SELECT CASE WHEN coalesce(urgent, false) THEN 'urgent_reply' ELSE 'suggestion_reply' END,
+                   case_id, district, measure_at,
+                   measure_at + to_days(CAST(CASE WHEN coalesce(urgent, false) THEN $urgent
+                                                  ELSE $suggestion END AS INTEGER)),
+                   replied_at
+            FROM fc WHERE suggestion
+        )"""
+
+
+def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
+    if links.clues_ready(con):
+        head, params = _with_clues(f)
+        items = _ITEMS_CLUES
+    else:
+        head, params = _with(con, f)
+        items = _ITEMS
+    # An item is past its due time (`late` when done, `overdue` when not) when its done time, or `as_of` if
+    # not done, is after the due time; otherwise it is `on_time` (done) or `pending` (not yet due).
+    sql = head + "," + items + """,
+        judged AS (SELECT *, coalesce(done_at, $as_of) > due_at AS past FROM items)
         -- the late and overdue items one by one (the list), the others only counted (tens of thousands at 25 M)
-        SELECT rule, item_id, district, start_at, due_at, done_at, state, days_over, 1 AS n
-        FROM judged WHERE state IN ('late', 'overdue')
+        SELECT rule, item_id, district, start_at, due_at, done_at,
+               CASE WHEN done_at IS NULL THEN 'overdue' ELSE 'late' END AS state,
+               date_diff('second', due_at, coalesce(done_at, $as_of)) / 86400.0 AS days_over, 1 AS n
+        FROM judged WHERE past
         UNION ALL
-        SELECT rule, NULL, NULL, NULL, NULL, NULL, state, NULL, count(*)
-        FROM judged WHERE state NOT IN ('late', 'overdue') GROUP BY rule, state
+        SELECT rule, NULL, NULL, NULL, NULL, NULL, CASE WHEN done_at IS NULL THEN 'pending' ELSE 'on_time' END,
+               NULL, count(*)
+        FROM judged WHERE NOT past GROUP BY ALL
         ORDER BY days_over DESC NULLS LAST, item_id, rule, state
     """
     params.update({
@@ -267,8 +354,12 @@ def overdue(con: duckdb.DuckDBPyConnection, f: Filters, as_of: datetime | None =
     return _overdue_list(_deadline_items(con, f, as_of or datetime.now()))
 
 
+_RULE_LABELS = {k: lab for k, (lab, _setting) in RULES.items()}
+
+
 def _overdue_list(items: pd.DataFrame) -> pd.DataFrame:
-    out = items[items["state"].isin(["overdue", "late"])].drop(columns=["n"])
-    out["rule"] = out["rule"].map(lambda k: RULES[k][0])
+    # The query already orders the items most overdue first, then by id (the list's order).
+    out = items[items["state"].isin(["overdue", "late"])].drop(columns=["n"]).reset_index(drop=True)
+    out["rule"] = out["rule"].map(_RULE_LABELS)
     out["state"] = out["state"].map(STATES)
-    return out.sort_values(["days_over", "item_id"], ascending=[False, True], ignore_index=True)
+    return out

@@ -142,11 +142,24 @@ def function_clause(f: Filters, alias: str = "c", prefix: str = "fn") -> Where:
     return Where(f"{alias}.function IN ({', '.join('$' + k for k in params)})", params)
 
 
+# The same from the per-clue table (`funnel_clues`, data/links.py) when it is current: the selected links
+# give clue numbers; one row per clue and case, with the case's first valid rectification.
+FUNNEL_COUNTS_CLUES_SQL = f"""
+SELECT count(*) FILTER (WHERE c.clue_row), count(c.case_id), count(c.rectified_at)
+FROM {links.CLUES_TABLE} c
+JOIN (SELECT DISTINCT t.clue_no FROM {links.TABLE} t WHERE {{where}}) s USING (clue_no)
+WHERE {{fn}}
+"""
+
+
 def funnel_totals(con, f: Filters) -> tuple[int, int, int]:
     """(clues, cases, rectified cases) behind the tickets selected by `f`."""
     w = f.where("t")
     fn = function_clause(f)
-    sql = FUNNEL_COUNTS_SQL.format(links=links.source(con), where=w.sql, fn=fn.sql)
+    if links.clues_ready(con):
+        sql = FUNNEL_COUNTS_CLUES_SQL.format(where=w.sql, fn=fn.sql)
+    else:
+        sql = FUNNEL_COUNTS_SQL.format(links=links.source(con), where=w.sql, fn=fn.sql)
     clues, cases, rect = con.execute(sql, {**w.params, **fn.params}).fetchone()
     return int(clues), int(cases), int(rect)
 
@@ -176,6 +189,19 @@ FROM (SELECT 1) one,
 """
 
 
+# The same from `funnel_clues`: each selected clue's period flags, then one pass over its rows.
+FUNNEL_PERIODS_CLUES_SQL = f"""
+WITH sel AS (
+    SELECT t.clue_no, {{flags}} FROM {links.TABLE} t
+    WHERE {{where}} AND ({{any_period}})
+),
+link AS (SELECT clue_no, {{bool_ors}} FROM sel GROUP BY 1)
+SELECT {{sums_link}}, {{sums_cs}}, {{sums_done}}
+FROM {links.CLUES_TABLE} c JOIN link USING (clue_no)
+WHERE {{fn}}
+"""
+
+
 def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple[int, int, int]]:
     """(clues, cases, rectified) for each period's dates under `f`'s other filters, in one query."""
     if not periods:
@@ -188,17 +214,27 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
         params[f"pa{i}"], params[f"pb{i}"] = pf.date_from, pf.date_to
         conds.append(f"(t.received_at >= $pa{i}::TIMESTAMP AND t.received_at < ($pb{i}::DATE + INTERVAL 1 DAY))")
     idx = range(len(periods))
-    sql = FUNNEL_PERIODS_SQL.format(
-        links=links.source(con),
-        flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
-        where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
-        bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
-        sums_link=", ".join(f"count(*) FILTER (WHERE p{i}) AS l{i}" for i in idx),
-        sums_cs=", ".join(f"count(*) FILTER (WHERE p{i}) AS c{i}" for i in idx),
-        sums_done=", ".join(f"count(*) FILTER (WHERE p{i}) AS d{i}" for i in idx),
-        counts_link=", ".join(f"l{i}" for i in idx), counts_cs=", ".join(f"c{i}" for i in idx),
-        counts_done=", ".join(f"d{i}" for i in idx),
-    )
+    if links.clues_ready(con):
+        sql = FUNNEL_PERIODS_CLUES_SQL.format(
+            flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
+            where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
+            bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
+            sums_link=", ".join(f"count(*) FILTER (WHERE c.clue_row AND p{i})" for i in idx),
+            sums_cs=", ".join(f"count(c.case_id) FILTER (WHERE p{i})" for i in idx),
+            sums_done=", ".join(f"count(c.rectified_at) FILTER (WHERE p{i})" for i in idx),
+        )
+    else:
+        sql = FUNNEL_PERIODS_SQL.format(
+            links=links.source(con),
+            flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
+            where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
+            bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
+            sums_link=", ".join(f"count(*) FILTER (WHERE p{i}) AS l{i}" for i in idx),
+            sums_cs=", ".join(f"count(*) FILTER (WHERE p{i}) AS c{i}" for i in idx),
+            sums_done=", ".join(f"count(*) FILTER (WHERE p{i}) AS d{i}" for i in idx),
+            counts_link=", ".join(f"l{i}" for i in idx), counts_cs=", ".join(f"c{i}" for i in idx),
+            counts_done=", ".join(f"d{i}" for i in idx),
+        )
     row = [int(x or 0) for x in con.execute(sql, params).fetchone()]
     n = len(periods)
     return [(row[i], row[n + i], row[2 * n + i]) for i in idx]

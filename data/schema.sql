@@ -207,7 +207,32 @@ CREATE TABLE IF NOT EXISTS funnel_tickets (
     status       VARCHAR,
     content      VARCHAR,
     day          DATE,
-    first_at     TIMESTAMP     -- min(received_at) over all linked tickets of the clue
+    first_at     TIMESTAMP,    -- min(received_at) over all linked tickets of the clue
+    clue_no      BIGINT        -- the clue's number in funnel_clues (NULL: a link to an unknown clue)
+);
+
+-- Derived with funnel_tickets by data/links.py: one row per clue and case of it (a clue without a case has
+-- one row, case columns NULL), so the funnel reads one narrow table instead of joining clues, cases and
+-- rectifications by string id. Readers use it only when meta 'funnel_clues_state' matches the ledgers
+-- (links.clues_ready).
+CREATE TABLE IF NOT EXISTS funnel_clues (
+    clue_no       BIGINT,       -- numbered by the clue's first linked ticket, then clue_id
+    clue_id       VARCHAR,
+    clue_row      BOOLEAN,      -- TRUE on exactly one row per clue
+    created_at    TIMESTAMP,
+    reviewed_at   TIMESTAMP,
+    district      VARCHAR,
+    topic         VARCHAR,
+    function      VARCHAR,
+    first_at      TIMESTAMP,    -- the clue's earliest linked ticket (any period)
+    case_id       VARCHAR,
+    filed_at      TIMESTAMP,
+    measure       VARCHAR,
+    measure_at    TIMESTAMP,
+    replied_at    TIMESTAMP,
+    urgent        BOOLEAN,
+    suggestion    BOOLEAN,      -- a 检察建议 measure with its date: the reply deadline applies
+    rectified_at  TIMESTAMP     -- earliest rectification with a date and a result other than 未整改
 );
 
 CREATE TABLE IF NOT EXISTS meta (

@@ -13,17 +13,29 @@ import pytest
 
 from analytics import funnel
 from analytics.filters import Filters
+from data import links
 from tests.test_links import open_ro, variant_copy
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
 AS_OF = datetime(2025, 6, 30)
 
 
-@pytest.fixture(scope="module", params=["table", "inline"])
+@pytest.fixture(scope="module", params=["clues", "links", "inline"])
 def tiny_variant(request, tiny_db_path, tmp_path_factory):
-    """Every test runs on the tiny store with the linked-tickets table built and without it (inline rows)."""
+    """Every test runs on the tiny store three ways: with the per-clue table (funnel_clues), with only the
+    linked-tickets table (the ledgers joined), and with neither (inline rows)."""
     return variant_copy(tiny_db_path, tmp_path_factory.mktemp("variant") / "tiny.duckdb",
-                        ready=request.param == "table")
+                        ready=request.param != "inline", clues=request.param == "clues")
+
+
+def test_variant_uses_its_path(tiny_variant, request):
+    con = open_ro(tiny_variant)
+    try:
+        kind = request.node.callspec.params["tiny_variant"]
+        assert links.ready(con) == (kind != "inline")
+        assert links.clues_ready(con) == (kind == "clues")
+    finally:
+        con.close()
 
 
 @pytest.fixture()

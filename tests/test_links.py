@@ -28,8 +28,12 @@ def open_ro(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def variant_copy(src: Path, dst: Path, *, ready: bool) -> Path:
-    """A copy of a store with the linked-tickets table built (ready) or marked missing (inline path)."""
+def variant_copy(src: Path, dst: Path, *, ready: bool, clues: bool | None = None) -> Path:
+    """A copy of a store with the linked-tickets table built (ready) or marked missing (inline path).
+
+    `clues` (default: same as `ready`) keeps the per-clue table current; False marks it stale, so the
+    funnel joins the ledgers (over the linked-tickets table when `ready`).
+    """
     shutil.copy(src, dst)
     con = store.connect(dst)
     if ready:
@@ -37,6 +41,9 @@ def variant_copy(src: Path, dst: Path, *, ready: bool) -> Path:
     else:
         con.execute("DELETE FROM meta WHERE key = $k", {"k": links.META_KEY})
         con.execute(f"DROP TABLE IF EXISTS {links.TABLE}")
+    if not (ready if clues is None else clues):
+        con.execute("DELETE FROM meta WHERE key = $k", {"k": links.CLUES_META_KEY})
+        con.execute(f"DROP TABLE IF EXISTS {links.CLUES_TABLE}")
     con.close()
     return dst
 
