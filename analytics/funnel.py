@@ -360,6 +360,6 @@ _RULE_LABELS = {k: lab for k, (lab, _setting) in RULES.items()}
 def _overdue_list(items: pd.DataFrame) -> pd.DataFrame:
     # The query already orders the items most overdue first, then by id (the list's order).
     out = items[items["state"].isin(["overdue", "late"])].drop(columns=["n"]).reset_index(drop=True)
-    out["rule"] = out["rule"].map(_RULE_LABELS)
+    out["rule"] = out["rule"].map(_RULE_LABELS) if len(out) else out["rule"].astype(object)  # as before when empty
     out["state"] = out["state"].map(STATES)
     return out
