@@ -8,8 +8,9 @@ product's page shows: the overview's KPIs for three periods with the funnel
 counts, the three rates, the trend with last year, rankings and changes; the
 topics page's category tree, top words and emerging words (from the same
 precomputed `ticket_words`, loaded once with the tickets: segmenting text per
-rerun would be unfair to pandas); the funnel's stages, district split and
-stage durations; the ticket list page; the map's grid and street counts; and
+rerun would be unfair to pandas); the funnel's stages, district split, stage
+durations and deadline report (compliance and the overdue list); the ticket
+list page; the map's grid and street counts; and
 the hotspot page's Gi* (the product's own numpy statistic, over counts
 grouped by pandas).
 """
@@ -175,32 +176,69 @@ def topics(d: dict, f: Filters) -> dict:
     return out
 
 
-def funnel(d: dict, f: Filters) -> dict:
+_STARTED = pd.Timestamp.now().floor("s")
+
+
+def _days(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (b - a).dt.total_seconds() / 86400
+
+
+def funnel(d: dict, f: Filters, as_of: pd.Timestamp | None = None) -> dict:
+    """The funnel page: stages, district split, the six stage times and the deadline report."""
+    from data import settings
+
     t = d["tickets"]
     sel = t.loc[_mask(t, f), ["ticket_id", "district"]]
     links = d["clue_tickets"].merge(sel, on="ticket_id")
     clues = d["clues"][d["clues"]["clue_id"].isin(links["clue_id"])]
     cases = d["cases"][d["cases"]["clue_id"].isin(clues["clue_id"])]
+    cases = cases.merge(clues[["clue_id", "district", "created_at"]], on="clue_id")
     rect = d["rectifications"][d["rectifications"]["case_id"].isin(cases["case_id"])]
     rect = rect[rect["rectified_at"].notna() & (rect["result"].fillna("") != "未整改")]
+    done = cases.merge(rect.groupby("case_id", as_index=False)["rectified_at"].min(), on="case_id")
     by_district = pd.DataFrame({"tickets": sel.groupby("district").size(),
                                 "clues": clues.groupby("district").size(),
-                                "cases": cases.merge(clues[["clue_id", "district"]], on="clue_id")
-                                .groupby("district").size()}).fillna(0)
+                                "cases": cases.groupby("district").size(),
+                                "rectified": done.groupby("district").size()}).fillna(0)
     # Stage times: the clue's earliest linked ticket (any period) to its registration, and so on.
     first = (d["clue_tickets"][d["clue_tickets"]["clue_id"].isin(clues["clue_id"])]
              .merge(t[["ticket_id", "received_at"]], on="ticket_id").groupby("clue_id")["received_at"].min())
     cl = clues.set_index("clue_id")
     days = {
-        "ticket_clue": (cl["created_at"] - first.reindex(cl.index)).dt.total_seconds() / 86400,
-        "clue_review": (cl["reviewed_at"] - cl["created_at"]).dt.total_seconds() / 86400,
-        "case_rectified": (rect.merge(cases, on="case_id")["rectified_at"]
-                           - rect.merge(cases, on="case_id")["filed_at"]).dt.total_seconds() / 86400,
+        "ticket_clue": _days(first.reindex(cl.index), cl["created_at"]),
+        "clue_review": _days(cl["created_at"], cl["reviewed_at"]),
+        "clue_case": _days(cases["created_at"], cases["filed_at"]),
+        "case_measure": _days(cases["filed_at"], cases["measure_at"]),
+        "measure_reply": _days(cases["measure_at"], cases["replied_at"]),
+        "case_rectified": _days(done["filed_at"], done["rectified_at"]),
     }
-    durations = {k: (v.median(), v.quantile(0.9)) for k, v in days.items()}
+    durations = {k: (v.count(), v.median(), v.quantile(0.9)) for k, v in days.items()}
+    # Deadlines: clue review, and the reply to a procuratorial suggestion (urgent or not), as of now (the
+    # process start: every view of a run judges the same moment).
+    as_of = as_of or _STARTED
+    review = clues[clues["created_at"].notna()]
+    sug = cases[cases["measure"].fillna("").str.contains("检察建议", regex=False) & cases["measure_at"].notna()]
+    urgent = sug["urgent"].fillna(False).astype(bool)
+    reply_days = np.where(urgent, settings.get("HOTLINE_URGENT_REPLY_DAYS"),
+                          settings.get("HOTLINE_SUGGESTION_REPLY_DAYS"))
+    items = pd.concat([
+        pd.DataFrame({"rule": "clue_review", "item_id": review["clue_id"], "district": review["district"],
+                      "start_at": review["created_at"], "done_at": review["reviewed_at"],
+                      "due_at": review["created_at"] + pd.Timedelta(days=settings.get("HOTLINE_CLUE_REVIEW_DAYS"))}),
+        pd.DataFrame({"rule": np.where(urgent, "urgent_reply", "suggestion_reply"), "item_id": sug["case_id"],
+                      "district": sug["district"], "start_at": sug["measure_at"], "done_at": sug["replied_at"],
+                      "due_at": sug["measure_at"] + pd.to_timedelta(reply_days, unit="D")}),
+    ], ignore_index=True)
+    end = items["done_at"].fillna(as_of)
+    past = end > items["due_at"]
+    items["state"] = np.select([past & items["done_at"].isna(), past, items["done_at"].isna()],
+                               ["overdue", "late", "pending"], "on_time")
+    items["days_over"] = _days(items["due_at"], end)
+    overdue = items[past].sort_values(["days_over", "item_id"], ascending=[False, True], ignore_index=True)
     return {"tickets": len(sel), "clues": len(clues), "cases": len(cases),
             "rectified": int(rect["case_id"].nunique()), "by_district": by_district,
-            "by_function": clues.groupby("function").size(), "durations": durations}
+            "by_function": clues.groupby("function").size(), "durations": durations,
+            "deadlines": items.groupby(["rule", "state"]).size(), "overdue": overdue}
 
 
 def tickets_page(d: dict, f: Filters) -> tuple[int, pd.DataFrame]:

@@ -256,3 +256,36 @@ def test_older_store_without_the_table_gets_it_when_opened(tiny_db_path, tmp_pat
             12, 5, 2, 2]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("f", [Filters(), YEAR.replace(districts=("朝阳区",)), MONTH], ids=lambda f: f.describe())
+def test_pandas_baseline_computes_the_same_funnel(generated, f):
+    """The benchmark's pandas dashboard (bench/pandas_side.py) does the funnel page's work, not less."""
+    from bench import pandas_side
+
+    con = open_ro(generated["clues"])
+    try:
+        d = pandas_side.load(con, words=False)
+        as_of = datetime(2025, 9, 1)
+        pd_f = pandas_side.funnel(d, f, as_of=pd.Timestamp(as_of))
+        st = funnel.stages(con, f).set_index("key")["n"]
+        assert (pd_f["tickets"], pd_f["clues"], pd_f["cases"], pd_f["rectified"]) == tuple(st)
+        sp = funnel.split(con, f, "district").set_index("key")
+        got = pd_f["by_district"].astype(int)
+        for col in ("clues", "cases", "rectified"):
+            want = sp.loc[sp[col] > 0, col].drop("（未填）", errors="ignore").sort_index()
+            assert got.loc[got[col] > 0, col].sort_index().to_dict() == want.to_dict(), col
+        du = funnel.durations(con, f).set_index("key")
+        for key, (n, med, p90) in pd_f["durations"].items():   # the product counts whole seconds
+            assert n == du.loc[key, "n"], key
+            if n:
+                assert med == pytest.approx(du.loc[key, "median_days"], abs=2e-5), key
+                assert p90 == pytest.approx(du.loc[key, "p90_days"], abs=2e-5), key
+        dl, od = funnel.deadline_report(con, f, as_of)
+        counts = pd_f["deadlines"]
+        for row in dl.itertuples():
+            for state in funnel.STATES:
+                assert int(counts.get((row.key, state), 0)) == getattr(row, state), (row.key, state)
+        assert pd_f["overdue"]["item_id"].tolist() == od["item_id"].tolist()
+    finally:
+        con.close()
