@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,10 @@ DEFAULT_ALPHA = 0.05
 REPEAT_RADIUS_M = 100.0
 REPEAT_MIN_COUNT = 3
 REPEAT_ALPHA = 0.05   # a place repeats when its count is above chance for the problem's local density (BH q)
-REOPEN_DAYS = 90      # "polluted again a month after a fix": a recurrence 30-90 days after a close ...
-REOPEN_MIN_DAYS = 30  # ... (sooner is the same complaint not yet settled, not a relapse)
-# ... at the same 20 m position (data/positions.py POS_CELL_M) as the closed ticket: the same spot
+# "polluted again a month after a fix": a ticket received 30-90 days after a ticket about the same problem at
+# the same 20 m position was closed (sooner is the same complaint not yet settled); data/positions.py
+REOPEN_DAYS = hpos.REOPEN_MAX_DAYS
+REOPEN_MIN_DAYS = hpos.REOPEN_MIN_DAYS
 MAX_TICKETS = 400_000  # per-ticket steps (repeat places, table) beyond this work on the latest ones
 
 PROBLEM_SQL = hpos.PROBLEM_SQL
@@ -372,6 +374,7 @@ def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64,
     return ok.any(axis=1)
 
 
+@lru_cache(maxsize=1)
 def _area_m2() -> tuple[dict, dict, float]:
     """Areas in m² of Beijing's streets (by district and name), of its districts, and of the city."""
     t = boundaries.street_table()
@@ -618,9 +621,12 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
                 src: Source = TICKETS_SOURCE) -> tuple[str, dict]:
     """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place."""
     w = f.where(prefix="h")
+    # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
+    # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
+    back = "back" if src.fast else f"ticket_id IN ({hpos.BACK_IDS_SQL})"
     sql = f"""
         t AS (SELECT ticket_id, received_at, closed_at, district, street, address, {PROBLEM_SQL} AS problem,
-                     CAST(floor(lat / $p_dlat) AS BIGINT) AS pi0, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj0,
+                     {back} AS back,
                      {SQL_PI} AS pi, {SQL_PJ} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
               FROM {src.table} WHERE {w.sql} AND {src.located}),
         m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
@@ -655,11 +661,12 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
             "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64")}
 
 
-MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table
+MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table ...
+MEMBERS_IN_MEMORY_FAST = 600_000  # ... or this many when they come from the narrow hotspot_tickets
 
 
 def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
-                  mid: pd.Timestamp, reopen_days: int, max_ids: int, expected: int, light: bool = False,
+                  mid: pd.Timestamp, max_ids: int, expected: int, light: bool = False,
                   source: Source = TICKETS_SOURCE) -> dict:
     """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
 
@@ -689,9 +696,9 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, closed_at, problem, coalesce(district, '') AS district,
-                   coalesce(street, '') AS street, coalesce(address, '') AS address, pi0, pj0
+                   coalesce(street, '') AS street, coalesce(address, '') AS address, back
             FROM m"""
-        if expected <= MEMBERS_IN_MEMORY:
+        if expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY):
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
             con.execute(sql, params)
             src, sp = mt, {}
@@ -742,21 +749,12 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
         sql = f"""WITH l AS (SELECT DISTINCT key, ct.clue_id FROM {modes_src} JOIN clue_tickets ct USING (ticket_id))
                   SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
         out["clues"] = con.execute(sql, mp).df().set_index("key")["clues"]
-        # back after a fix: received 30-90 days after a ticket at the same 20 m position was closed (the
-        # latest close at least 30 days before each ticket, by an ASOF join per place and position)
+        # back after a fix: the members received 30-90 days after a close at their problem and 20 m position
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
-        sql = f"""WITH r AS (SELECT key, pi0, pj0, received_at FROM {src} WHERE key LIKE 'p%'),
-                       c AS (SELECT key, pi0, pj0, closed_at, closed_at + to_seconds($lo) AS after_min FROM {src}
-                             WHERE key LIKE 'p%' AND closed_at IS NOT NULL)
-                  SELECT r.key, count(*) AS n_after_close
-                  FROM r ASOF JOIN c ON r.key = c.key AND r.pi0 = c.pi0 AND r.pj0 = c.pj0
-                                        AND r.received_at >= c.after_min
-                  WHERE r.received_at <= c.closed_at + to_seconds($hi)
-                  GROUP BY r.key"""
-        out["after"] = con.execute(sql, {**sp, "lo": REOPEN_MIN_DAYS * 86400, "hi": int(reopen_days) * 86400}) \
-            .df().set_index("key")["n_after_close"]
+        sql = f"SELECT key, count(*) FILTER (WHERE back) AS n_after_close FROM {src} WHERE key LIKE 'p%' GROUP BY key"
+        out["after"] = con.execute(sql, sp).df().set_index("key")["n_after_close"]
     finally:
         for name in (mt, lt, hk, pk):
             sql = f"DROP TABLE IF EXISTS {name}"
@@ -850,7 +848,7 @@ def _empty_places() -> pd.DataFrame:
 
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
                   radius_m: float = REPEAT_RADIUS_M, min_count: int = REPEAT_MIN_COUNT,
-                  reopen_days: int = REOPEN_DAYS, max_positions: int = MAX_POSITIONS,
+                  max_positions: int = MAX_POSITIONS,
                   max_places: int = MAX_PLACES, max_ids: int = MAX_IDS) -> Hotspots:
     """Gi* hotspots and repeat places of the selection, merged into one ranked table.
 
@@ -894,7 +892,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
 
     hot_cells = gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]]
     expected = int(gi.cells.loc[gi.cells["hot"], "n"].sum()) + (int(pp.places["n"].sum()) if len(pp.places) else 0)
-    st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid, reopen_days=reopen_days,
+    st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid,
                        max_ids=max_ids, expected=expected, light=light, source=src)
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
     ids = base["ids"]

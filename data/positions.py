@@ -12,6 +12,9 @@ decompressing the address/street columns of nearly every row group (about 3 s).
   year is a few contiguous row groups. Same rows as `tickets` filtered by
   `LOCATED_SQL`, so every answer read from it is exactly the one read from
   `tickets`.
+  `back` marks a ticket received 30-90 days after a ticket about the same
+  problem at the same 20 m position was closed (the problem came back after a
+  fix), computed over the whole store by an ASOF join.
 - `hotspot_cells`: located tickets counted per day x district x street x 500 m
   Gi* cell (n, tickets received after noon, first/last), for the all-problem
   case (a whole city year is 25 M located tickets but a few million cell-days).
@@ -49,11 +52,34 @@ FILTER_COLUMNS = ("district", "street", "category_l1", "category_l2", "category_
                   "appeal_type")
 CELL_FILTER_COLUMNS = ("district", "street")
 
+REOPEN_MIN_DAYS = 30   # a ticket is "back after a close" when received 30-90 days after a ticket about the
+REOPEN_MAX_DAYS = 90   # same problem at the same 20 m position was closed (sooner: the same complaint unsettled)
+
+_LOCATED_CTE = f"""located AS (
+    SELECT {PROBLEM_SQL} AS problem,
+           CAST(floor(lat / $p_dlat) AS BIGINT) AS pi, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj,
+           ticket_id, received_at, closed_at
+    FROM tickets WHERE {LOCATED_SQL})"""
+
+# The located tickets received 30-90 days after a close at the same problem and 20 m position, over the whole
+# store (the close may lie before the analysed period): the latest close at least 30 days earlier, by ASOF.
+BACK_IDS_SQL = f"""
+WITH {_LOCATED_CTE},
+closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
+           FROM located WHERE closed_at IS NOT NULL)
+SELECT r.ticket_id
+FROM located r ASOF JOIN closes c
+     ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
+WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
+"""
+
 _TICKETS_SQL = f"""
 CREATE OR REPLACE TABLE {TABLE} AS
+WITH back AS ({BACK_IDS_SQL})
 SELECT {PROBLEM_SQL} AS problem,
        CAST(floor(lat / $p_dlat) AS BIGINT) AS pi, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj,
-       ticket_id, received_at, closed_at, lon, lat, address, {", ".join(FILTER_COLUMNS)}
+       ticket_id, received_at, closed_at, lon, lat, address, {", ".join(FILTER_COLUMNS)},
+       ticket_id IN (SELECT ticket_id FROM back) AS back
 FROM tickets
 WHERE {LOCATED_SQL}
 ORDER BY problem, received_at, ticket_id
