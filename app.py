@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import db, filters
+from ui import db, filters, warmup
 
 st.set_page_config(page_title="12345热线检察监督分析平台", layout="wide")
 
@@ -26,4 +26,6 @@ page = st.navigation(PAGES)
 if page.url_path != "import":
     cur = db.require_cursor()
     filters.sidebar(cur)
+# Once per process: load the other pages' heavy modules in the background (ui/warmup.py).
+warmup.start()
 page.run()

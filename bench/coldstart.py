@@ -1,12 +1,20 @@
 """Cold start and dashboard memory, measured on the real app in headless Chromium.
 
-Starts `streamlit run app.py` on a free port against the database, times the
-first page until its KPI tiles are drawn, visits every page, then reads the
-Streamlit process's peak resident memory (VmHWM).
+A user's browser is already open when the dashboard starts, so Chromium is
+launched first; the clock starts when `streamlit run app.py` is started on a
+free port against the database and stops when the first page's KPI tiles are
+drawn. Then every page is visited and the Streamlit process's peak resident
+memory (VmHWM) is read.
+
+`python -m bench.coldstart DB [DB ...]` prints where the time goes: server
+start (until /_stcore/health answers), page load (Streamlit's HTML and
+JavaScript), the first script run until the title, and until the KPI tiles, and
+the server's CPU seconds until then (the load-independent part, for a busy machine).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -20,27 +28,61 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def cold_start(db: Path, timeout: float = 120) -> tuple[float, float]:
-    """(seconds from process start to the first page drawn, peak RSS MB after all pages)."""
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far: a load-independent measure."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = None) -> tuple[float, float]:
+    """(seconds from process start to the first page's KPI tiles, peak RSS MB after all pages).
+
+    `marks`, if given, receives the seconds from process start to each step (server up, page loaded,
+    title drawn, KPI tiles drawn) and the CPU seconds the server used until the KPI tiles.
+    """
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
     from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, serve_app, wait_for_app
 
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, serve_app(db, Path(tmp) / "streamlit.log", timeout=timeout) as (url, proc):
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            block_external(page)
-            page.goto(url + "/", wait_until="domcontentloaded")
-            page.wait_for_selector("[data-testid='stMetric']", timeout=timeout * 1000)
-            first = time.perf_counter() - t0
-            for path in PAGES[1:]:
-                page.goto(url + path, wait_until="domcontentloaded")
-                wait_for_app(page, timeout=timeout * 1000)
-            if page.external_requests:
-                raise RuntimeError(f"external requests attempted: {page.external_requests[:3]}")
-            browser.close()
-        return first, _peak_rss_mb(proc.pid)
+    marks = {} if marks is None else marks
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        block_external(page)
+        page.goto("about:blank")
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            with serve_app(db, Path(tmp) / "streamlit.log", timeout=timeout) as (url, proc):
+                marks["server answers"] = time.perf_counter() - t0
+                page.goto(url + "/", wait_until="domcontentloaded")
+                marks["page loaded"] = time.perf_counter() - t0
+                page.wait_for_selector("h1", timeout=timeout * 1000)
+                marks["title drawn"] = time.perf_counter() - t0
+                page.wait_for_selector("[data-testid='stMetric']", timeout=timeout * 1000)
+                first = marks["KPI tiles drawn"] = time.perf_counter() - t0
+                marks["server CPU until then"] = _cpu_s(proc.pid)
+                for path in PAGES[1:]:
+                    page.goto(url + path, wait_until="domcontentloaded")
+                    wait_for_app(page, timeout=timeout * 1000)
+                if page.external_requests:
+                    raise RuntimeError(f"external requests attempted: {page.external_requests[:3]}")
+                rss = _peak_rss_mb(proc.pid)
+        browser.close()
+    return first, rss
+
+
+def main(argv: list[str] | None = None) -> int:
+    for db in argv if argv is not None else sys.argv[1:]:
+        marks: dict[str, float] = {}
+        first, rss = cold_start(Path(db), marks=marks)
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
+        print(f"{db}: first page {first:.1f} s ({steps}); peak RSS {rss:.0f} MB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

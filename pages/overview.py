@@ -3,6 +3,10 @@
 Layout only: every number comes from analytics.overview, every figure from
 analytics.figures; results are cached here at the UI edge, keyed by the
 store's version and the Filters value.
+
+The KPI tiles are drawn before plotly and the figure code are imported
+(`_charts()`), so the first page after a cold start shows its numbers while
+the chart modules still load.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import figures, overview
+from analytics import overview
 from analytics.filters import Filters
 from data import settings
-from ui import charts, drill, filters
+from ui import filters
 from ui.db import db_version, require_cursor
 
 cur = require_cursor()
@@ -46,6 +50,14 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 h1 { font-size: 3rem !important; }
 </style>
 """
+
+
+def _charts():
+    """The chart modules (plotly), imported once the KPI tiles are on screen."""
+    from analytics import figures
+    from ui import charts, drill
+
+    return figures, charts, drill
 
 
 def _pct(v) -> str | None:
@@ -109,6 +121,11 @@ def body() -> None:
                    f"{overview.FUNNEL_MATURITY_DAYS} 天，这三项尚不完整，与上期、去年同期相比会偏低，请谨慎解读。")
     st.subheader("三率")
     rate_row(q("rates"))
+    figures, charts, drill = _charts()
+
+    def fig(name: str, build, *opts):
+        """A figure built once per store version, filters and options (ui.charts.cached_figure)."""
+        return charts.cached_figure((name, db_version(), f, *opts), build)
 
     # ---- trend
     grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
@@ -116,7 +133,8 @@ def body() -> None:
     tr = q("trend", grain=grain)
     if tr["n_last_year"].isna().all():
         st.caption("去年同期：无同期数据")
-    ev = charts.chart(figures.trend_figure(tr, grain, subtitle=f.describe()), key=drill.key("ov_trend"),
+    ev = charts.chart(fig("trend", lambda: figures.trend_figure(tr, grain, subtitle=f.describe()), grain),
+                      key=drill.key("ov_trend"),
                       title="工单量趋势", select=not screen, downloads=not screen)
     start = drill.value(ev, "x")
     if start is not None:  # a point of the line: narrow the dates to that day/week/month
@@ -130,7 +148,7 @@ def body() -> None:
         metric = st.segmented_control("排名口径", ["n", "per_10k"], default="n", key="ov_rank_metric",
                                       format_func={"n": "工单量", "per_10k": "每万常住人口"}.get) or "n"
         rk = q("district_ranking")
-        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()),
+        ev = charts.chart(fig("ranking", lambda: figures.ranking_figure(rk, metric, subtitle=f.describe()), metric),
                           key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
         if not screen:
             st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
@@ -140,16 +158,16 @@ def body() -> None:
                                   default="category_l3", key="ov_top_level",
                                   format_func={"category_l1": "一级", "category_l2": "二级",
                                                "category_l3": "三级"}.get) or "category_l3"
-        ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
-                                             subtitle=f.describe()),
+        ev = charts.chart(fig("top_cat", lambda: figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
+                                                                subtitle=f.describe()), by),
                           key=drill.key("ov_top_cat"), title="高频问题分类", select=not screen,
                           downloads=not screen)
         drill.on_select(ev, "category")
 
     left, right = st.columns(2)
     with left:
-        ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
-                                             subtitle=f.describe()),
+        ev = charts.chart(fig("top_topic", lambda: figures.top_figure(q("top_values", by="topic", limit=12),
+                                                                  title="专项工单量", subtitle=f.describe())),
                           key=drill.key("ov_top_topic"), title="专项工单量", select=not screen,
                           downloads=not screen)
         drill.on_select(ev, "topic")
@@ -164,8 +182,9 @@ def body() -> None:
         else:
             ch = q("changes", by=dim, min_base=min_base)
             up, down = overview.risers_fallers(ch, k=6)
-            ev = charts.chart(figures.changes_figure(up, down, dimension=overview.CHANGE_DIMENSIONS[dim],
-                                                     subtitle=f.describe()),
+            ev = charts.chart(fig("changes", lambda: figures.changes_figure(
+                                  up, down, dimension=overview.CHANGE_DIMENSIONS[dim], subtitle=f.describe()),
+                                  dim, min_base),
                               key=drill.key("ov_changes"), title="变化最大的项目", select=not screen,
                               downloads=not screen)
             drill.on_select(ev, "category" if dim == "category_l3" else "street")

@@ -23,6 +23,11 @@ BASELINE_LABELS = {"previous": "之前的若干个等长周期", "year": "去年
 GRAIN_LABELS = {"week": "按周", "month": "按月", "day": "按日"}
 
 
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def _words_problem(_cur, version: str) -> str | None:
+    return topics.words_problem(_cur)
+
+
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
 def _total(_cur, version: str, f: Filters) -> int:
     return topics.total_tickets(_cur, f)
@@ -64,11 +69,17 @@ cur = db.require_cursor()
 f = filters.current()
 version = db.db_version()
 
+
+def fig(name: str, build, *opts):
+    """A figure built once per store version, filters and options (ui.charts.cached_figure)."""
+    return charts.cached_figure(("topics", name, version, f, *opts), build)
+
+
 st.title("热点")
 st.caption(f"筛选条件：{f.describe()}")
 filters.undo_bar()
 
-problem = topics.words_problem(cur)
+problem = _words_problem(cur, version)
 if problem:
     st.error(problem)
     st.stop()
@@ -81,11 +92,12 @@ st.caption(f"共 {total:,} 件工单。词语计数为“包含该词的工单�
 # ---------------------------------------------------------------- categories
 st.subheader("高频问题分类")
 tree = _tree(cur, version, f)
-charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key="topics_treemap", title="高频问题分类")
+charts.chart(fig("treemap", lambda: tf.category_treemap(tree, subtitle=f.describe())), key="topics_treemap",
+             title="高频问题分类")
 st.caption("点击分类格放大查看下一级，点击上方路径栏返回。要按分类收窄筛选，请点击下方排行中的分类条（可撤销）。")
 level = st.radio("排行层级", [1, 2, 3], index=2, format_func=tf.LEVEL_LABELS.get, horizontal=True,
                  key="topics_cat_level")
-event = charts.chart(tf.category_bar(tree, level=level, subtitle=f.describe()),
+event = charts.chart(fig("category_bar", lambda: tf.category_bar(tree, level=level, subtitle=f.describe()), level),
                      key=drill.key("topics_cat_bar"), title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
 path = drill.value(event)
 if path:
@@ -99,7 +111,8 @@ c1, c2 = st.columns([2, 1])
 kind = c1.radio("对象", list(KIND_LABELS), format_func=KIND_LABELS.get, horizontal=True, key="topics_kind")
 limit = c2.slider("显示前几名", 10, 50, 20, step=5, key="topics_limit")
 words = _top_words(cur, version, f, kind, limit)
-event = charts.chart(tf.words_bar(words, title=f"高频{KIND_LABELS[kind][:2]}", subtitle=f.describe()),
+event = charts.chart(fig("words", lambda: tf.words_bar(words, title=f"高频{KIND_LABELS[kind][:2]}", subtitle=f.describe()),
+                         kind, limit),
                      key=drill.key("topics_words"), title=f"高频{KIND_LABELS[kind][:2]}", select=True)
 clicked = drill.value(event)
 if clicked:
@@ -136,14 +149,16 @@ picked_cats = t2.multiselect("分类", level2, default=level2[:3], key="topics_t
 ct1, ct2 = st.columns(2)
 with ct1:
     trend = _word_trend(cur, version, f, tuple(picked_words), grain)
-    event = charts.chart(tf.trend_lines(trend, grain=grain, title="词语趋势", subtitle=f.describe()),
+    event = charts.chart(fig("word_trend", lambda: tf.trend_lines(trend, grain=grain, title="词语趋势",
+                                                                 subtitle=f.describe()), tuple(picked_words), grain),
                          key=drill.key("topics_word_trend"), title="词语趋势", select=True)
     pts = drill.points(event)
     if pts and isinstance(pts[0].get("customdata"), list | tuple) and len(pts[0]["customdata"]) > 1:
         drill.go(*drill.period(f, date.fromisoformat(pts[0]["customdata"][1]), grain))
 with ct2:
     ctrend = _category_trend(cur, version, f, tuple(picked_cats), grain)
-    event = charts.chart(tf.trend_lines(ctrend, grain=grain, title="分类趋势", subtitle=f.describe()),
+    event = charts.chart(fig("cat_trend", lambda: tf.trend_lines(ctrend, grain=grain, title="分类趋势",
+                                                                subtitle=f.describe()), tuple(picked_cats), grain),
                          key=drill.key("topics_cat_trend"), title="分类趋势", select=True)
     pts = drill.points(event)
     if pts and isinstance(pts[0].get("customdata"), list | tuple) and len(pts[0]["customdata"]) > 1:
@@ -176,7 +191,8 @@ if meta.get("baseline_partial"):
 if meta.get("message"):
     st.info(meta["message"])
 else:
-    charts.chart(tf.emerging_chart(em, subtitle=meta["windows"].describe()), key="topics_emerging_chart",
+    charts.chart(fig("emerging", lambda: tf.emerging_chart(em, subtitle=meta["windows"].describe()),
+                     ekind, baseline, int(periods), int(min_count), float(alpha)), key="topics_emerging_chart",
                  title="新兴热点")
     shown = tf.emerging_table(em, top=50)
     rows = charts.table(shown, key=drill.key("topics_emerging_table"), title="新兴热点", select=True)

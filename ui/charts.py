@@ -102,6 +102,23 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
         on_click="ignore", type="tertiary", help="下载图表背后的数字（XLSX）")
 
 
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=3600)
+def _figure_cache(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `build()` makes, kept for the process under `key`.
+
+    Building a plotly figure costs 25-60 ms of validation, most of a page's Python
+    time once its queries are cached. `key` must hold everything the figure depends
+    on: a name, the store's version (ui.db.db_version), the Filters and the options
+    shown. The figure is shared by every session, so it must not be changed after
+    it is built (`chart()` only sets a height it was given, the same on every run).
+    """
+    return _figure_cache(key, build)
+
+
 def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, height: int | None = None,
           filters=None, export_name: str | None = None, downloads: bool = True, data: pd.DataFrame | None = None):
     """Draw a plotly figure with download buttons under it.

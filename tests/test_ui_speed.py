@@ -1,0 +1,59 @@
+"""The speed helpers of the pages: the fast house template, the UI-edge figure cache, the warm-up thread."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import plotly.graph_objects as go
+
+from analytics import theme
+from ui import charts, warmup
+
+
+def _slow_style(fig: go.Figure) -> go.Figure:
+    """theme.style() as it was: the template set through the public, validating path."""
+    fig.update_layout(template="plotly_white")
+    return theme.style(fig, title="标题", subtitle="副标题", legend=False, height=400)
+
+
+def test_style_gives_the_same_figure_as_the_validating_template_path():
+    a = theme.style(go.Figure(go.Bar(x=[1, 2], y=[3, 4])), title="标题", subtitle="副标题", legend=False, height=400)
+    b = _slow_style(go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
+    assert json.loads(a.to_json()) == json.loads(b.to_json())
+    assert a.layout.template.layout.plot_bgcolor == "white"
+    assert theme.empty_figure().layout.template.layout.plot_bgcolor == "white"
+
+
+def test_style_does_not_share_the_template_between_figures():
+    a = theme.style(go.Figure())
+    b = theme.style(go.Figure())
+    a.layout.template.layout.font.size = 99
+    assert b.layout.template.layout.font.size != 99
+    assert theme.style(go.Figure()).layout.template.layout.font.size != 99
+
+
+def test_cached_figure_builds_once_per_key():
+    calls = []
+
+    def build(n):
+        calls.append(n)
+        return go.Figure(go.Bar(x=[n], y=[n]))
+
+    key = ("test_ui_speed", "v1", n := 1)
+    f1 = charts.cached_figure(key, lambda: build(n))
+    f2 = charts.cached_figure(key, lambda: build(n))
+    assert f1 is f2 and calls == [1]
+    f3 = charts.cached_figure(("test_ui_speed", "v2", 1), lambda: build(2))   # a new store version
+    assert f3 is not f1 and calls == [1, 2]
+    assert list(f3.data[0].x) == [2]
+
+
+def test_warmup_imports_the_other_pages_modules_once(monkeypatch):
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "done", warmup.threading.Event())
+    assert warmup.start(delay=0) is True
+    assert warmup.start(delay=0) is False          # once per process
+    assert warmup.done.wait(120)
+    for name in ("analytics.topics", "analytics.topic_figures", "analytics.funnel", "ui.charts"):
+        assert name in sys.modules, name
