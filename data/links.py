@@ -34,6 +34,9 @@ use the joins of the ledgers again until the store is upgraded.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+
 import duckdb
 
 TABLE = "funnel_tickets"
@@ -143,12 +146,38 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     return int(n)
 
 
-def ready(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when `funnel_tickets` was built after the last change of the clue links."""
+# Readiness answers of read-only connections: the store cannot change while one is open (DuckDB lets no
+# other process write it meanwhile, and the dashboard reopens the file when it changes), so each is asked
+# once per connection instead of on every query of every page view (a few ms each).
+_KNOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ACCESS_SQL = "SELECT current_setting('access_mode')"
+
+
+def _once(con: duckdb.DuckDBPyConnection, name: str, check: Callable[[], bool]) -> bool:
+    try:
+        known = _KNOWN.get(con)
+        if known is None:
+            known = {"read_only": con.execute(_ACCESS_SQL).fetchone()[0] == "read_only"}
+            _KNOWN[con] = known
+    except TypeError:   # not weak-referenceable: ask every time
+        return check()
+    if not known["read_only"]:
+        return check()
+    if name not in known:
+        known[name] = check()
+    return known[name]
+
+
+def _ready(con: duckdb.DuckDBPyConnection) -> bool:
     try:
         return bool(con.execute(READY_SQL).fetchone()[0])
     except duckdb.CatalogException:  # a store without the meta table
         return False
+
+
+def ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when `funnel_tickets` was built after the last change of the clue links."""
+    return _once(con, "links", lambda: _ready(con))
 
 
 def source(con: duckdb.DuckDBPyConnection) -> str:
@@ -172,10 +201,14 @@ def _ledger_state(con: duckdb.DuckDBPyConnection) -> str:
     return _state_rows(con)[0]
 
 
-def clues_ready(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when `funnel_clues` (and the clue numbers of `funnel_tickets`) match the ledgers as they are now."""
+def _clues_ready(con: duckdb.DuckDBPyConnection) -> bool:
     try:
         state, stored = _state_rows(con)
     except duckdb.CatalogException:  # a store without the meta table
         return False
     return stored is not None and stored == state
+
+
+def clues_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when `funnel_clues` (and the clue numbers of `funnel_tickets`) match the ledgers as they are now."""
+    return _once(con, "clues", lambda: _clues_ready(con))
