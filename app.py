@@ -26,6 +26,7 @@ page = st.navigation(PAGES)
 if page.url_path != "import":
     cur = db.require_cursor()
     filters.sidebar(cur)
-# Once per process: load the other pages' heavy modules in the background (ui/warmup.py).
-warmup.start()
 page.run()
+# Once per process, after a page ran to its end (so its own imports are complete and the thread
+# cannot import the same packages concurrently): load the other pages' heavy modules (ui/warmup.py).
+warmup.start()

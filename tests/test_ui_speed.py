@@ -57,3 +57,32 @@ def test_warmup_imports_the_other_pages_modules_once(monkeypatch):
     assert warmup.done.wait(120)
     for name in ("analytics.topics", "analytics.topic_figures", "analytics.funnel", "ui.charts"):
         assert name in sys.modules, name
+
+
+def _tree(n1: int, n2: int, n3: int):
+    import pandas as pd
+
+    rows = []
+    for a in range(n1):
+        rows.append({"level": 1, "id": f"A{a}", "parent": "", "label": f"A{a}", "n": n2 * n3})
+        for b in range(n2):
+            rows.append({"level": 2, "id": f"A{a}/B{b}", "parent": f"A{a}", "label": f"B{b}", "n": n3})
+            for c in range(n3):
+                rows.append({"level": 3, "id": f"A{a}/B{b}/C{c}", "parent": f"A{a}/B{b}", "label": f"C{c}", "n": 1})
+    return pd.DataFrame(rows)
+
+
+def test_a_large_category_treemap_draws_two_levels_at_a_time(tiny_con):
+    from datetime import date
+
+    from analytics import topic_figures as tf
+    from analytics import topics
+    from analytics.filters import Filters
+
+    small = topics.category_tree(tiny_con, Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31)))
+    assert len(small) == 16 and tf.category_treemap(small).data[0].maxdepth == 3
+    big = _tree(5, 3, 3)                                    # 5 + 15 + 45 = 65 cells
+    fig = tf.category_treemap(big)
+    assert fig.data[0].maxdepth == 2
+    assert list(fig.data[0].ids) == big["id"].tolist()     # every cell is still there, one click away
+    assert tf.category_treemap(_tree(2, 3, 5)).data[0].maxdepth == 3   # 2 + 6 + 30 = 38 cells

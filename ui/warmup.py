@@ -1,11 +1,11 @@
 """Load the other pages' heavy modules in the background once the dashboard has started.
 
 The first run of each page in a fresh server process pays for its imports
-(scipy and jieba's word tables for 热点, geopandas, shapely, folium and the
-boundary files for 地图, the export code under every chart): 1–3 s that the
-user would otherwise wait through on the first visit of each page. Once the
-first page has been drawn, one daemon thread imports them (and reads the
-boundaries) so later first visits only run their queries. Nothing here
+(scipy for 热点, geopandas, shapely, folium and the boundary files for 地图,
+the export code under every chart): 1–3 s that the user would otherwise wait
+through on the first visit of each page. Once a page has run to its end
+(app.py), one daemon thread imports them (and reads the boundaries) so later
+first visits only run their queries. Nothing here
 touches Streamlit or the store; a module that fails to import is skipped (the
 page itself will show the error when visited).
 """
@@ -23,7 +23,7 @@ MODULES = (
     "analytics.funnel", "analytics.tickets",
     "analytics.maps", "analytics.mapviz", "analytics.hotspots", "analytics.visits", "streamlit_folium",
 )
-DELAY_S = 1.5   # let the first page's script finish and its charts reach the browser first
+DELAY_S = 1.0   # let the first page's charts reach the browser first
 
 _lock = threading.Lock()
 _started = False
