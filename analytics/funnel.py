@@ -6,6 +6,11 @@ through `clue_tickets` to at least one selected ticket, restricted to the
 chosen procuratorial functions if any; cases are filed from those clues;
 rectified cases have a rectification with a date and a result other than
 未整改. One rule everywhere, so the overview's KPIs and this page agree.
+
+Where the rows come from: the selected links from `funnel_tickets`, then the
+clues, cases and rectifications behind them from `funnel_clues` (one row per
+clue and case, data/links.py) when it is current, else from the ledgers
+joined by id (same answers; tests/test_funnel_clues.py checks all paths).
 """
 
 from __future__ import annotations
