@@ -235,6 +235,10 @@ CREATE TABLE IF NOT EXISTS funnel_clues (
     rectified_at  TIMESTAMP     -- earliest rectification with a date and a result other than 未整改
 );
 
+-- hotspot_tickets and hotspot_cells (the located tickets by problem and time, and their day x street x 500 m
+-- cell counts, for the hotspot view) are created by data/positions.py (derived.refresh / upgrade), never here:
+-- readers use them only when meta 'hotspot_tickets_state' matches the tickets (positions.ready).
+
 CREATE TABLE IF NOT EXISTS meta (
     key    VARCHAR,
     value  VARCHAR
