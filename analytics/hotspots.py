@@ -623,7 +623,7 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     w = f.where(prefix="h")
     # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
     # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
-    back = "back" if src.fast else f"ticket_id IN ({hpos.BACK_IDS_SQL})"
+    back = "back" if src.fast else f"ticket_id IN ({hpos.back_ids_sql(w.sql)})"
     sql = f"""
         t AS (SELECT ticket_id, received_at, closed_at, district, street, address, {PROBLEM_SQL} AS problem,
                      {back} AS back,

@@ -73,6 +73,25 @@ FROM located r ASOF JOIN closes c
 WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
 """
 
+
+
+def back_ids_sql(where: str) -> str:
+    """`BACK_IDS_SQL` for the located tickets matching `where` only (a WHERE clause over `tickets`): the closes
+    are still looked for among every located ticket of the same problems, so the flags are the stored ones."""
+    return f"""
+WITH {_LOCATED_CTE},
+r AS (SELECT {PROBLEM_SQL} AS problem, CAST(floor(lat / $p_dlat) AS BIGINT) AS pi,
+             CAST(floor(lon / $p_dlon) AS BIGINT) AS pj, ticket_id, received_at
+      FROM tickets WHERE ({where}) AND {LOCATED_SQL}),
+closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
+           FROM located WHERE closed_at IS NOT NULL AND problem IN (SELECT DISTINCT problem FROM r))
+SELECT r.ticket_id
+FROM r ASOF JOIN closes c
+     ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
+WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
+"""
+
+
 _TICKETS_SQL = f"""
 CREATE OR REPLACE TABLE {TABLE} AS
 WITH back AS ({BACK_IDS_SQL})
