@@ -21,8 +21,10 @@ MODULES = (
     "analytics.figures", "ui.charts", "ui.drill", "analytics.export", "analytics.tables",
     "analytics.topics", "analytics.topic_figures",
     "analytics.funnel", "analytics.tickets",
-    "analytics.maps", "analytics.mapviz", "analytics.hotspots", "analytics.visits", "streamlit_folium",
+    "analytics.maps", "analytics.hotspots", "analytics.visits",
 )
+# Not here: streamlit_folium and analytics.mapviz (folium). Imported from this thread before the map page,
+# the map page opened by URL never drew its Leaflet map (seen in Chromium at 25 M); the map page imports them.
 DELAY_S = 1.0   # let the first page's charts reach the browser first
 
 _lock = threading.Lock()
