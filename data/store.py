@@ -44,6 +44,9 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
         raise StoreError(f"无法打开数据库文件 {p}：{msg}") from exc
     # TIMESTAMPTZ values (ISO times with an offset) display and convert in Beijing time.
     con.execute("SET TimeZone = 'Asia/Shanghai'")
+    # No terminal progress bars from long statements (an upgrade, a rebuild): they flood the dashboard's and
+    # the CLI's logs; the import pipeline and the CLI report progress themselves.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         init_schema(con)
     elif _needs_upgrade(con):
