@@ -210,16 +210,32 @@ K03,C03,2025-03-26 09:00,刑事,诉前检察建议,2025-03-27 09:00,,,否
 """
 
 
-def test_case_import_marks_the_table_stale_until_upgrade(tiny_db_path, tmp_path):
-    """A case import does not rebuild the derived tables: readers join the ledgers (same numbers) until
-    the store is upgraded, which rebuilds funnel_clues."""
+def test_case_import_refreshes_the_table(tiny_db_path, tmp_path):
+    """A case import rebuilds funnel_clues at once (data/ingest/pipeline.py): the new case counts."""
+    p = shutil.copy(tiny_db_path, tmp_path / "cases_fresh.duckdb")
+    march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    con = store.connect(p)
+    try:
+        f = tmp_path / "cases_new.csv"
+        f.write_text(CASE_FILE, encoding="utf-8")
+        (rep,) = ingest_files(con, [f], kind="cases")
+        assert rep.ok and rep.inserted == 1, rep.message
+        assert links.ready(con) and links.clues_ready(con) and derived.outdated(con) == []
+        assert funnel.stages(con, march)["n"].tolist() == [12, 5, 3, 2]
+    finally:
+        con.close()
+
+
+def test_case_import_without_refresh_marks_the_table_stale_until_upgrade(tiny_db_path, tmp_path):
+    """With refresh=False (bulk loads) the derived tables are not rebuilt: readers join the ledgers (same
+    numbers) until the store is upgraded, which rebuilds funnel_clues."""
     p = shutil.copy(tiny_db_path, tmp_path / "cases.duckdb")
     march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
     con = store.connect(p)
     assert links.clues_ready(con)
     f = tmp_path / "cases_new.csv"
     f.write_text(CASE_FILE, encoding="utf-8")
-    (rep,) = ingest_files(con, [f], kind="cases")
+    (rep,) = ingest_files(con, [f], kind="cases", refresh=False)
     assert rep.ok and rep.inserted == 1, rep.message
     assert links.ready(con) and not links.clues_ready(con)
     assert derived.outdated(con) == [links.CLUES_TABLE]

@@ -311,7 +311,8 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
         from data import derived
 
         derived.refresh(con, new_ticket_ids_table="_changed_ids")
-    if refresh and K.name == "clues" and changed:  # the linked tickets (data/links.py; derived.refresh for tickets)
+    if refresh and K.name in ("clues", "cases", "rectifications") and changed:
+        # The linked tickets and the per-clue funnel table (data/links.py; derived.refresh does it for tickets).
         from data import links
 
         links.refresh(con)
