@@ -49,7 +49,7 @@ def load(con, *, words: bool = True, compact: bool = False) -> dict[str, pd.Data
     if compact:
         # Batch by batch, so the plain strings of the low-cardinality columns never exist all at once.
         batches = []
-        for batch in con.sql(sql).fetch_arrow_reader(1_000_000):
+        for batch in con.sql(sql).to_arrow_reader(1_000_000):
             cols = [batch.column(i).dictionary_encode() if name in LOW_CARDINALITY else batch.column(i)
                     for i, name in enumerate(batch.schema.names)]
             batches.append(pa.RecordBatch.from_arrays(cols, names=batch.schema.names))
