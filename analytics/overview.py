@@ -214,21 +214,19 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
         params[f"pa{i}"], params[f"pb{i}"] = pf.date_from, pf.date_to
         conds.append(f"(t.received_at >= $pa{i}::TIMESTAMP AND t.received_at < ($pb{i}::DATE + INTERVAL 1 DAY))")
     idx = range(len(periods))
+    parts = {"flags": ", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
+             "where": w.sql, "any_period": " OR ".join(conds), "fn": fn.sql,
+             "bool_ors": ", ".join(f"bool_or(p{i}) AS p{i}" for i in idx)}
     if links.clues_ready(con):
         sql = FUNNEL_PERIODS_CLUES_SQL.format(
-            flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
-            where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
-            bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
+            **parts,
             sums_link=", ".join(f"count(*) FILTER (WHERE c.clue_row AND p{i})" for i in idx),
             sums_cs=", ".join(f"count(c.case_id) FILTER (WHERE p{i})" for i in idx),
             sums_done=", ".join(f"count(c.rectified_at) FILTER (WHERE p{i})" for i in idx),
         )
     else:
         sql = FUNNEL_PERIODS_SQL.format(
-            links=links.source(con),
-            flags=", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
-            where=w.sql, any_period=" OR ".join(conds), fn=fn.sql,
-            bool_ors=", ".join(f"bool_or(p{i}) AS p{i}" for i in idx),
+            **parts, links=links.source(con),
             sums_link=", ".join(f"count(*) FILTER (WHERE p{i}) AS l{i}" for i in idx),
             sums_cs=", ".join(f"count(*) FILTER (WHERE p{i}) AS c{i}" for i in idx),
             sums_done=", ".join(f"count(*) FILTER (WHERE p{i}) AS d{i}" for i in idx),

@@ -131,18 +131,22 @@ SELECT (SELECT max(value) FROM meta WHERE key = '{META_KEY}') = (SELECT CAST(cou
 """
 
 
+DROP_STAGE_SQL = f"DROP TABLE IF EXISTS {_STAGE}"
+COUNT_SQL = f"SELECT count(*) FROM {TABLE}"
+
+
 def refresh(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild `funnel_tickets` and `funnel_clues` from the ledgers and tickets; returns the link count."""
     state = _ledger_state(con)   # before the build: a change made during it leaves the tables stale
     con.execute(STAGE_SQL)
     con.execute(CLUES_REFRESH_SQL)
     con.execute(REFRESH_SQL)
-    con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    con.execute(DROP_STAGE_SQL)
     (n_links,) = con.execute("SELECT count(*) FROM clue_tickets").fetchone()
     for key, value in ((META_KEY, str(n_links)), (CLUES_META_KEY, state)):
         con.execute("DELETE FROM meta WHERE key = $k", {"k": key})
         con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": value})
-    (n,) = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+    (n,) = con.execute(COUNT_SQL).fetchone()
     return int(n)
 
 

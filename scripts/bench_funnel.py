@@ -22,25 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import duckdb
 
 from analytics import funnel, overview
 from bench import harness
 from bench.states import filter_states
 from data import links
-
-
-def build_side(src: str, out: str) -> None:
-    con = duckdb.connect(out)
-    con.execute("ATTACH $p AS src (READ_ONLY)", {"p": src})
-    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
-    con.execute("SET search_path = 'main,src.main'")
-    t, c = time.perf_counter(), time.process_time()
-    n = links.refresh(con)
-    print(f"funnel_tickets ({n:,} links) and funnel_clues built in {time.perf_counter() - t:.1f} s wall, "
-          f"{time.process_time() - c:.1f} s CPU")
-    con.close()
-
 
 CALLS = {   # bench/duck_side.py funnel_page, call by call, and the overview's KPIs (with their funnel counts)
     "stages": lambda con, f: funnel.stages(con, f),
@@ -62,18 +48,10 @@ def main() -> int:
     ap.add_argument("--build-side", default="", help="build the side file from DB and exit")
     a = ap.parse_args()
     if a.build_side:
-        build_side(a.db, a.build_side)
+        n, wall, cpu = harness.build_side(a.db, a.build_side)
+        print(f"funnel_tickets ({n:,} links) and funnel_clues built in {wall:.1f} s wall, {cpu:.1f} s CPU")
         return 0
-    con = duckdb.connect(a.db, read_only=True)
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    if a.side:
-        (db,) = con.execute("SELECT current_database()").fetchone()
-        con.execute("ATTACH $p AS lk (READ_ONLY)", {"p": a.side})
-        sql = f"SET search_path = 'lk.main,{db}.main'"   # db: the store's own catalog name
-        con.execute(sql)
-    if a.threads:
-        sql = f"SET threads = {int(a.threads)}"
-        con.execute(sql)
+    con = harness.open_with_side(a.db, a.side, a.threads)
     clock = time.process_time if a.cpu else time.perf_counter
     print(f"{a.db}: funnel_clues {'used' if links.clues_ready(con) else 'NOT current (ledgers joined)'}; "
           f"{'CPU' if a.cpu else 'wall'} ms, threads {a.threads or 'default'}, median of {a.repeat} per state")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import duckdb
 
 from analytics import funnel, tickets
+from bench import harness
 from bench.states import filter_states
 from data import links
 
@@ -34,17 +34,6 @@ AS_OF = datetime(2026, 11, 22)
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def build_links(src: str, out: str) -> None:
-    con = duckdb.connect(out)
-    con.execute("ATTACH $p AS src (READ_ONLY)", {"p": src})
-    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
-    con.execute("SET search_path = 'main,src.main'")
-    t = time.perf_counter()
-    n = links.refresh(con)
-    print(f"funnel_tickets: {n:,} rows in {time.perf_counter() - t:.1f} s")
-    con.close()
 
 
 def calls(f, stage_view: bool):
@@ -70,16 +59,10 @@ def main() -> int:
     ap.add_argument("--build-links", default="", help="build the side file from DB and exit")
     a = ap.parse_args()
     if a.build_links:
-        build_links(a.db, a.build_links)
+        n, wall, _cpu_s = harness.build_side(a.db, a.build_links)
+        print(f"funnel_tickets: {n:,} rows in {wall:.1f} s")
         return 0
-    con = duckdb.connect(a.db, read_only=True)
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    if a.links:
-        (db,) = con.execute("SELECT current_database()").fetchone()
-        con.execute("ATTACH $p AS lk (READ_ONLY)", {"p": a.links})
-        con.execute(f"SET search_path = 'lk.main,{db}.main'")  # db: the store's own catalog name
-    if a.threads:
-        con.execute(f"SET threads = {int(a.threads)}")
+    con = harness.open_with_side(a.db, a.links, a.threads)
     print(f"{a.db}: linked tickets table {'used' if links.ready(con) else 'MISSING (inline rows)'}; "
           f"{'CPU' if a.cpu else 'wall'} ms, median of {a.repeat}")
     clock = _cpu if a.cpu else time.perf_counter
