@@ -85,7 +85,7 @@ def five_years(one_year_db: Path, out_db: Path, log=print) -> float:
 
 
 def _extend(con, one_year_db: Path, log) -> None:
-    from data import derived, links, words
+    from data import derived, links, positions, words
 
     con.execute("SET enable_progress_bar = false")
     first_day, last_day = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
@@ -102,7 +102,8 @@ def _extend(con, one_year_db: Path, log) -> None:
         con.execute("CHECKPOINT")
     t1 = time.perf_counter()
     derived.refresh_daily(con)      # ticket_daily and its cubes, from the tickets
-    links.refresh(con)              # funnel_tickets, from the links and the tickets
+    links.refresh(con)              # funnel_tickets and funnel_clues, from the links and the tickets
+    positions.refresh(con)          # hotspot_tickets and hotspot_cells, from the tickets
     words.refresh_summaries(con)    # the monthly word tables, from word_daily
     log(f"  summaries rebuilt ({time.perf_counter() - t1:.0f} s)")
     (n,) = con.execute("SELECT count(*) FROM tickets").fetchone()
