@@ -124,7 +124,7 @@ CREATE OR REPLACE TEMP TABLE {out} AS
 WITH r AS (
     SELECT {row} AS _row,
            array_to_string(list_sort(list_distinct(regexp_extract_all({content}, $tp_pattern))), chr(31)) AS k
-    FROM {table} WHERE regexp_matches({content}, $tp_pattern)
+    FROM {table} WHERE ({only}) AND regexp_matches({content}, $tp_pattern)
 ), m AS (
     SELECT k, unnest(string_split(k, chr(31))) AS token FROM (SELECT DISTINCT k FROM r)
 ), s AS (
@@ -143,14 +143,17 @@ SELECT r._row, best.word_topic FROM r JOIN best ON best.k = r.k
 """
 
 
-def classify(con, rules: Rules, *, table: str, out: str, row: str = "_row", content: str = "content") -> None:
+def classify(con, rules: Rules, *, table: str, out: str, row: str = "_row", content: str = "content",
+             only: str = "true") -> None:
     """Create temp table `out` (_row, word_topic) for the rows of `table` whose text qualifies by words.
 
     Also registers `_topic_cats` (category, cat_topic, cat_rank) for the category part of the rule.
-    `table`, `out`, `row` and `content` are identifiers chosen by the caller, never user input.
+    `table`, `out`, `row` and `content` are identifiers chosen by the caller, never user input;
+    `only` is a fixed SQL condition of the caller's (it may use `_topic_cats`) that limits the
+    text search to the rows whose topic the words would decide.
     """
     pattern, vocab, cats = vocabulary(rules)
     con.register("_topic_vocab", vocab)
     con.register("_topic_cats", cats)
-    sql = HITS_SQL.format(out=out, row=row, content=content, table=table)
+    sql = HITS_SQL.format(out=out, row=row, content=content, table=table, only=only)
     con.execute(sql, {"tp_pattern": pattern, "tp_min": rules.min_words})

@@ -364,11 +364,22 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
         if K.name in ("tickets", "clues"):
             _resolve_names(con, K)
         if K.name == "tickets":
-            topics.classify(con, rules, table="_stage", out="_topic_hits")
+            topics.classify(con, rules, table="_stage", out="_topic_hits", only=WORDS_DECIDE_SQL)
         sql = ("CREATE OR REPLACE TEMP TABLE _clean AS " if i == 0 else "INSERT INTO _clean ") + final_sql
         con.execute(sql, _used(sql, params))
         _progress(progress, hi, src.rows, f"清洗 {hi:,} / {src.rows:,} 行")
     return K
+
+
+# The rows whose topic the text's words decide: no topic given and neither the third nor the second
+# category level names one (the final SQL prefers a given topic, then the categories; see _final_sql).
+# Only these need the regex search of the text, which is the costliest step of a chunk.
+WORDS_DECIDE_SQL = """
+topic IS NULL AND NOT EXISTS (
+    SELECT 1 FROM _topic_cats tc
+    WHERE tc.category IN (coalesce(category_l3, nullif(trim(split_part(category_path, '/', 3)), '')),
+                          coalesce(category_l2, nullif(trim(split_part(category_path, '/', 2)), ''))))
+"""
 
 
 def _used(sql: str, params: dict) -> dict:
