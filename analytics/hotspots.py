@@ -141,18 +141,28 @@ def peak_labels(z: np.ndarray) -> np.ndarray:
             best = np.where(better, nb, best)
             to_i = np.where(better, to_i + di, to_i)
             to_j = np.where(better, to_j + dj, to_j)
-    flat = to_i * w + to_j
-    flat = np.where(valid, flat, np.arange(h * w).reshape(h, w)).ravel()
-    for _ in range(64):  # pointer jumping: log2 of the longest climb
-        nxt = flat[flat]
-        if np.array_equal(nxt, flat):
+    # follow the pointers from the significant cells only (pointer jumping: log2 of the longest climb steps);
+    # a cell pointed at that is not significant points at itself. Same answer as jumping over the whole raster
+    # (negative raster indices wrap the way numpy indexing does).
+    n = h * w
+    cells = np.flatnonzero(valid.ravel())
+    target = (to_i * w + to_j).ravel()[cells] % n
+    nodes = np.union1d(cells, target)
+    compact = np.full(n, -1, dtype=np.int64)
+    compact[nodes] = np.arange(nodes.size)
+    up = np.arange(nodes.size)
+    up[compact[cells]] = compact[target]
+    for _ in range(64):
+        nxt = up[up]
+        if np.array_equal(nxt, up):
             break
-        flat = nxt
-    peaks = np.zeros(h * w, dtype=bool)
-    peaks[np.unique(flat[valid.ravel()])] = True
+        up = nxt
+    top = nodes[up[compact[cells]]]  # where each significant cell's climb ends (raster index)
+    peaks = np.zeros(n, dtype=bool)
+    peaks[top] = True
     peak_lab, _ = ndimage.label(peaks.reshape(h, w), structure=np.ones((3, 3)))
-    labels = peak_lab.ravel()[flat].reshape(h, w)
-    return np.where(valid, labels, 0)
+    labels.ravel()[cells] = peak_lab.ravel()[top]
+    return labels
 
 
 @dataclass(frozen=True)
@@ -220,17 +230,21 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     counts = cell_counts(con, f, grid, src)
     area = _study_area(grid, f)
     # cells with tickets whose centre lies just outside the polygons still belong to the study area
-    area = pd.concat([area, counts[["gi", "gj"]]]).drop_duplicates()
+    agi = np.concatenate([area["gi"].to_numpy(np.int64), counts["gi"].to_numpy(np.int64)])
+    agj = np.concatenate([area["gj"].to_numpy(np.int64), counts["gj"].to_numpy(np.int64)])
     empty_cols = ["gi", "gj", "lon", "lat", "n", "local", "z", "p", "q", "hot", "cluster"]
     total = int(counts["n"].sum())
-    if total == 0 or len(area) < 2:
+    if agi.size:
+        i0, j0 = int(agi.min()) - radius, int(agj.min()) - radius
+        shape = (int(agi.max()) - i0 + radius + 1, int(agj.max()) - j0 + radius + 1)
+        mask = np.zeros(shape, dtype=bool)
+        mask[agi - i0, agj - j0] = True
+    else:
+        mask = np.zeros((0, 0), dtype=bool)
+    if total == 0 or mask.sum() < 2:
         return GiStar(grid, pd.DataFrame(columns=empty_cols),
                       pd.DataFrame(columns=["cluster", "cells", "n", "peak", "z_max", "p_min", "lon", "lat"]),
-                      len(area), total, 0, alpha, radius, ["所选条件下没有带坐标的工单"])
-    i0, j0 = int(area["gi"].min()) - radius, int(area["gj"].min()) - radius
-    shape = (int(area["gi"].max()) - i0 + radius + 1, int(area["gj"].max()) - j0 + radius + 1)
-    mask = np.zeros(shape, dtype=bool)
-    mask[area["gi"].to_numpy() - i0, area["gj"].to_numpy() - j0] = True
+                      int(mask.sum()), total, 0, alpha, radius, ["所选条件下没有带坐标的工单"])
     x = np.zeros(shape)
     x[counts["gi"].to_numpy() - i0, counts["gj"].to_numpy() - j0] = counts["n"].to_numpy()
     z, local = getis_ord_gi_star(x, mask, radius)
@@ -272,7 +286,9 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
         # renumber 1..k by rank
         renum = {old: k + 1 for k, old in enumerate(clusters["cluster"].tolist())}
         clusters["cluster"] = clusters["cluster"].map(renum)
-        cells["cluster"] = cells["cluster"].map(lambda c: renum.get(c, 0))
+        lookup = np.zeros(int(cells["cluster"].max()) + 1, dtype=np.int64)
+        lookup[list(renum)] = list(renum.values())
+        cells["cluster"] = lookup[cells["cluster"].to_numpy(np.int64)]
         clusters = clusters.reset_index(drop=True)
     else:
         clusters = pd.DataFrame(columns=["cluster", "cells", "n", "peak", "z_max", "p_min", "lon", "lat"])
@@ -396,8 +412,8 @@ def expected_in_disc(places: pd.DataFrame, counts: pd.DataFrame, radius_m: float
     by_city = c.groupby("problem")["n"].sum().to_dict()
     disc = np.pi * radius_m * radius_m
     out = np.empty(len(places))
-    for k, (pr, d, s) in enumerate(zip(places["problem"], places["district"].fillna(""),
-                                       places["street"].fillna(""), strict=True)):
+    for k, (pr, d, s) in enumerate(zip(places["problem"].tolist(), places["district"].fillna("").tolist(),
+                                       places["street"].fillna("").tolist(), strict=True)):
         if s and (d, s) in streets:
             out[k] = by_street.get((pr, d, s), 0) / streets[(d, s)] * disc
         elif d and d in districts:
@@ -487,6 +503,14 @@ SQL_PI = "(CAST(floor(lat / $p_dlat) AS BIGINT) >> $p_shift)"
 SQL_PJ = "(CAST(floor(lon / $p_dlon) AS BIGINT) >> $p_shift)"
 
 
+def _pos_sql(src: Source, shift: int) -> tuple[str, str, str, dict]:
+    """(problem, pi, pj) expressions on `src` and their parameters: `hotspot_tickets` stores the three
+    (the same expressions, evaluated at import), `tickets` computes them."""
+    if src.fast:
+        return "problem", "(pi >> $p_shift)", "(pj >> $p_shift)", {"p_shift": int(shift)}
+    return PROBLEM_SQL, SQL_PI, SQL_PJ, {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, "p_shift": int(shift)}
+
+
 def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     """Located tickets of the selection counted per problem and 20 m position (one SQL GROUP BY).
 
@@ -494,16 +518,16 @@ def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     """
     src = src or source(con, f)
     w = f.where(prefix="h")
+    problem, pi, pj, pp = _pos_sql(src, 0)
     sql = f"""
-        SELECT {PROBLEM_SQL} AS problem, {SQL_PI} AS pi, {SQL_PJ} AS pj, count(*) AS n,
+        SELECT {problem} AS problem, {pi} AS pi, {pj} AS pj, count(*) AS n,
                avg(lon) AS lon, avg(lat) AS lat, min(received_at) AS first, max(received_at) AS last
         FROM {src.table}
         WHERE {w.sql} AND {src.located}
         GROUP BY ALL
         ORDER BY problem, pi, pj  -- a fixed order: the greedy grouping breaks ties by position
     """
-    params = {**w.params, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, "p_shift": 0}
-    return con.execute(sql, params).df()
+    return con.execute(sql, {**w.params, **pp}).df()
 
 
 def _coarsen(pos: pd.DataFrame, shift: int) -> pd.DataFrame:
@@ -536,25 +560,34 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     if n == 0:
         return place, 0
     xy = _xy_m(lon, lat)
-    pairs = cKDTree(xy).query_pairs(radius_m, output_type="ndarray")
-    a = np.concatenate([pairs[:, 0], pairs[:, 1]]) if len(pairs) else np.zeros(0, np.int64)
-    b = np.concatenate([pairs[:, 1], pairs[:, 0]]) if len(pairs) else np.zeros(0, np.int64)
-    order = np.argsort(a, kind="stable")
-    nbr = b[order]  # neighbours of position i: nbr[ptr[i]:ptr[i + 1]]
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=n))])
-    degree = w - 1 + np.bincount(a, weights=w[b], minlength=n).astype(np.int64)
+    tree = cKDTree(xy)
+    # weighted degrees from the pairs; the neighbours themselves are asked of the tree for the few positions
+    # that lead a place (sorting ~10^6 pairs into neighbour lists cost more than those queries)
+    pairs = tree.query_pairs(radius_m, output_type="ndarray")
+    degree = w - 1
+    if len(pairs):
+        a, b = pairs[:, 0], pairs[:, 1]
+        degree = degree + (np.bincount(a, weights=w[b], minlength=n)
+                           + np.bincount(b, weights=w[a], minlength=n)).astype(np.int64)
+    order = np.lexsort((-w, -degree))
+    order = order[:int(np.count_nonzero(degree > 0))]  # the rest have no neighbour and hold one ticket
+    cap = n if max_places is None else max_places
     next_id = 0
-    for idx in np.lexsort((-w, -degree)):
-        if degree[idx] == 0 or (max_places is not None and next_id >= max_places):
+    for start in range(0, len(order), 512):  # skip positions already placed a block at a time
+        block = order[start:start + 512]
+        for idx in block[place[block] < 0].tolist():
+            if next_id >= cap:
+                break
+            if place[idx] >= 0:
+                continue
+            nb = np.asarray(tree.query_ball_point(xy[idx], radius_m, return_sorted=False), dtype=np.int64)
+            nb = nb[place[nb] < 0]  # idx itself included (distance 0)
+            if w[nb].sum() < 2:
+                continue
+            place[nb] = next_id
+            next_id += 1
+        if next_id >= cap:
             break
-        if place[idx] >= 0:
-            continue
-        nb = nbr[ptr[idx]:ptr[idx + 1]]
-        nb = np.append(nb[place[nb] < 0], idx)
-        if w[nb].sum() < 2:
-            continue
-        place[nb] = next_id
-        next_id += 1
     formed = next_id
     alone = place < 0
     place[alone] = np.arange(next_id, next_id + int(alone.sum()))
@@ -624,18 +657,18 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
     # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
     back = "back" if src.fast else f"ticket_id IN ({hpos.back_ids_sql(w.sql)})"
+    problem, pi, pj, pp = _pos_sql(src, shift)
+    if not src.fast:  # back_ids_sql bins the positions itself
+        pp = {**pp, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
     sql = f"""
-        t AS (SELECT ticket_id, received_at, closed_at, district, street, address, {PROBLEM_SQL} AS problem,
-                     {back} AS back,
-                     {SQL_PI} AS pi, {SQL_PJ} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
+        t AS (SELECT ticket_id, received_at, district, street, address, {problem} AS problem,
+                     {back} AS back, {pi} AS pi, {pj} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
               FROM {src.table} WHERE {w.sql} AND {src.located}),
         m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
               UNION ALL
               SELECT k.key, t.* FROM t JOIN {place_keys} k USING (problem, pi, pj))
     """
-    params = {**w.params, **grid.sql_params(), "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon,
-              "p_shift": int(shift)}
-    return sql, params
+    return sql, {**w.params, **grid.sql_params(), **pp}
 
 
 def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> dict:
@@ -653,12 +686,28 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
               GROUP BY ALL"""
     params = {**w.params, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
     months = con.execute(sql, params).df()
-    g = months.groupby("key")
-    base = pd.DataFrame({"n": g["n"].sum(), "first": g["first"].min(), "last": g["last"].max(),
-                         "late": g["late"].sum()})
+    base = _key_totals(months)
     base["ids"] = [[] for _ in range(len(base))]
     return {"months": months, "base": base, "where": pd.DataFrame(columns=["district", "street", "address"]),
             "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64")}
+
+
+def _keyed(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` indexed by its `key` column as plain Python strings (isin/alignment on pandas' Arrow strings are
+    10x slower, and the keys are only looked up)."""
+    out = df.set_index("key")
+    out.index = out.index.astype(object)
+    return out
+
+
+def _key_totals(months: pd.DataFrame) -> pd.DataFrame:
+    """n, first, last, late (and n_back when present) per key from the per-key-and-month rows."""
+    g = months.groupby(months["key"].astype(object))
+    cols = [c for c in ("n", "late", "n_back") if c in months.columns]
+    out = g[cols].sum()
+    out["first"] = g["first"].min()
+    out["last"] = g["last"].max()
+    return out[["n", "first", "last", "late", *cols[2:]]]
 
 
 MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table ...
@@ -680,7 +729,7 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
     hot_keys = pd.DataFrame({"gi": hot_cells["gi"].to_numpy("int64"),  # noqa: F841 - read by the SQL below
                              "gj": hot_cells["gj"].to_numpy("int64"),
                              "key": ("h" + hot_cells["cluster"].astype(str)).to_numpy(object)})
-    place_keys = pd.DataFrame({"problem": places["problem"].to_numpy(object),  # noqa: F841 - read by the SQL
+    place_keys = pd.DataFrame({"problem": places["problem"].to_numpy(object),
                                "pi": places["pi"].to_numpy("int64"),
                                "pj": places["pj"].to_numpy("int64"),
                                "key": ("p" + places["place"].astype(str)).to_numpy(object)})
@@ -695,25 +744,27 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             return _light_stats(con, f, hk, k, mid)
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
-            SELECT key, ticket_id, received_at, closed_at, problem, coalesce(district, '') AS district,
+            SELECT key, ticket_id, received_at, problem, coalesce(district, '') AS district,
                    coalesce(street, '') AS street, coalesce(address, '') AS address, back
             FROM m"""
-        if expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY):
+        in_memory = expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY)
+        if in_memory:
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
             con.execute(sql, params)
             src, sp = mt, {}
         else:
             src, sp = f"({select}) AS members", params
         out: dict = {}
+        # per key and month; with the places, how many came back after a fix (the members received 30-90 days
+        # after a close at their problem and 20 m position: `back`)
+        n_back = "" if light else ", count(*) FILTER (WHERE back) AS n_back"
         sql = f"""SELECT key, date_trunc('month', received_at)::DATE AS month, count(*) AS n,
                          min(received_at) AS first, max(received_at) AS last,
-                         count(*) FILTER (WHERE received_at >= $mid) AS late
+                         count(*) FILTER (WHERE received_at >= $mid) AS late{n_back}
                   FROM {src} GROUP BY ALL"""
         months = con.execute(sql, {**sp, "mid": mid.to_pydatetime()}).df()
         out["months"] = months
-        g = months.groupby("key")
-        base = pd.DataFrame({"n": g["n"].sum(), "first": g["first"].min(), "last": g["last"].max(),
-                             "late": g["late"].sum()})
+        base = _key_totals(months)
         if light:
             base["ids"] = [[] for _ in range(len(base))]
             out["base"] = base
@@ -722,11 +773,11 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             out["after"] = pd.Series(dtype="int64")
             return out
         sql = f"SELECT key, max_by(ticket_id, received_at, $max_ids) AS ids FROM {src} GROUP BY key"
-        ids = con.execute(sql, {**sp, "max_ids": int(max_ids)}).df().set_index("key")["ids"].map(list)
+        ids = _keyed(con.execute(sql, {**sp, "max_ids": int(max_ids)}).df())["ids"].map(list)
         base["ids"] = ids.reindex(base.index)
         out["base"] = base
         if src == mt:
-            modes_src, mp = mt, {}
+            modes_src = mt
         else:  # too many tickets to group them all: modes and clues from each row's latest `max_ids` tickets
             w = f.where(prefix="x")
             pairs = ids.explode()
@@ -737,24 +788,29 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                      USING (ticket_id)
                 WHERE {w.sql}"""
             con.execute(sql, {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()})
-            modes_src, mp = lt, {}
-        # the most frequent (district, street, address) and problem of each row (ties: alphabetical)
+            modes_src = lt
+        # the most frequent (district, street, address) and problem of each row (ties: alphabetical); a place's
+        # members all have its problem (they are joined on it)
         sql = f"""WITH c AS (SELECT key, district, street, address, count(*) AS c FROM {modes_src} GROUP BY ALL)
                   SELECT key, district, street, address FROM c
                   QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, district, street, address) = 1"""
-        out["where"] = con.execute(sql, mp).df().set_index("key")
-        sql = f"""WITH c AS (SELECT key, problem, count(*) AS c FROM {modes_src} GROUP BY ALL)
+        out["where"] = _keyed(con.execute(sql).df())
+        sql = f"""WITH c AS (SELECT key, problem, count(*) AS c FROM {modes_src} WHERE key LIKE 'h%' GROUP BY ALL)
                   SELECT key, problem FROM c QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, problem) = 1"""
-        out["problem"] = con.execute(sql, mp).df().set_index("key")["problem"]
-        sql = f"""WITH l AS (SELECT DISTINCT key, ct.clue_id FROM {modes_src} JOIN clue_tickets ct USING (ticket_id))
+        hot_problem = _keyed(con.execute(sql).df())["problem"]
+        place_problem = _keyed(place_keys.drop_duplicates("key"))["problem"]
+        out["problem"] = pd.concat([hot_problem, place_problem[place_problem.index.isin(base.index)]]).astype("str")
+        # linked clues; the members' id range lets DuckDB skip row groups of clue_tickets (ids carry the date)
+        sql = f"SELECT min(ticket_id), max(ticket_id) FROM {modes_src}"
+        lo, hi = con.execute(sql).fetchall()[0]
+        sql = f"""WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM {modes_src} x JOIN clue_tickets ct USING (ticket_id)
+                             WHERE ct.ticket_id BETWEEN $lo AND $hi)
                   SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
-        out["clues"] = con.execute(sql, mp).df().set_index("key")["clues"]
-        # back after a fix: the members received 30-90 days after a close at their problem and 20 m position
+        out["clues"] = _keyed(con.execute(sql, {"lo": lo or "", "hi": hi or ""}).df())["clues"]
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
-        sql = f"SELECT key, count(*) FILTER (WHERE back) AS n_after_close FROM {src} WHERE key LIKE 'p%' GROUP BY key"
-        out["after"] = con.execute(sql, sp).df().set_index("key")["n_after_close"]
+        out["after"] = base.loc[base.index.str.startswith("p"), "n_back"].rename("n_after_close")
     finally:
         for name in (mt, lt, hk, pk):
             sql = f"DROP TABLE IF EXISTS {name}"
@@ -905,7 +961,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
         places = pd.DataFrame({"wlon": g["wlon"].sum(), "wlat": g["wlat"].sum(), "npos": g["n"].sum()})
         places["lon"] = places["wlon"] / places["npos"]
         places["lat"] = places["wlat"] / places["npos"]
-        places["key"] = "p" + places.index.astype(str)
+        places["key"] = np.array([f"p{i}" for i in places.index], dtype=object)
         places = places.reset_index(drop=True).set_index("key")
         places["n"] = base["n"].reindex(places.index).fillna(0).astype(int)
         places["first"] = base["first"].reindex(places.index)
@@ -946,7 +1002,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
     if heads.empty:
         return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes)
-    table = heads.set_index("key")
+    table = _keyed(heads)
     table = table[table.index.isin(base.index)]
     table["n"] = base["n"].reindex(table.index).astype(int)
     table["first"] = base["first"].reindex(table.index)
