@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import db, filters, warmup
+from ui import warmup
+
+# Started by the launcher (ui/launch.py), a thread may still be importing the first page's modules and
+# opening the store: wait for it rather than import the same modules from two threads (at once without it).
+warmup.wait_early()
+
+from ui import db, filters, preload  # noqa: E402
 
 st.set_page_config(page_title="12345热线检察监督分析平台", layout="wide")
 
@@ -21,8 +27,13 @@ PAGES = [
     st.Page("pages/map.py", title="地图", url_path="map"),
     st.Page("pages/import_data.py", title="导入", url_path="import"),
 ]
+CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 
 page = st.navigation(PAGES)
+if page.url_path not in CHART_PAGES:
+    # A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next
+    # chart page only draws its charts (ui/preload.py, issue 4). Chart pages load it themselves.
+    preload.plotly_chunk()
 if page.url_path != "import":
     cur = db.require_cursor()
     filters.sidebar(cur)

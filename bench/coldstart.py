@@ -6,19 +6,54 @@ free port against the database and stops when the first page's KPI tiles are
 drawn. Then every page is visited and the Streamlit process's peak resident
 memory (VmHWM) is read.
 
-`python -m bench.coldstart DB [DB ...]` prints where the time goes: server
-start (until /_stcore/health answers), page load (Streamlit's HTML and
-JavaScript), the first script run until the title, and until the KPI tiles, and
-the server's CPU seconds until then (the load-independent part, for a busy machine).
+`python -m bench.coldstart DB [DB ...] [--how launch|streamlit]` prints where the
+time goes: server start (until /_stcore/health answers), page load (Streamlit's
+HTML and JavaScript), the first script run until the title, and until the KPI
+tiles, and the server's CPU seconds until then (the load-independent part, for
+a busy machine). `--how launch` (default) starts the app as `make run` does
+(`python -m ui.launch`: the first page's modules and the store load while
+Streamlit starts); `--how streamlit` as a bare `streamlit run app.py`.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 PAGES = ("/", "/topics", "/funnel", "/tickets", "/map")
+ROOT = Path(__file__).resolve().parent.parent
+HOW = {
+    "launch": ["-m", "ui.launch"],                       # what `make run` does
+    "streamlit": ["-m", "streamlit", "run", "app.py"],   # a bare `streamlit run app.py`
+}
+
+
+@contextmanager
+def serve(db: Path, log: Path, *, how: str = "launch", timeout: float = 60):
+    """Start the dashboard against `db` on a free loopback port the `how` way; yields (base URL, process)."""
+    from tests.browser.helpers import _wait_http, free_port
+
+    port = free_port()
+    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, *HOW[how], "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url, proc, log, timeout)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -36,7 +71,8 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = None) -> tuple[float, float]:
+def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = None,
+               how: str = "launch") -> tuple[float, float]:
     """(seconds from process start to the first page's KPI tiles, peak RSS MB after all pages).
 
     `marks`, if given, receives the seconds from process start to each step (server up, page loaded,
@@ -46,7 +82,7 @@ def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = 
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, serve_app, wait_for_app
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, wait_for_app
 
     marks = {} if marks is None else marks
     with sync_playwright() as pw:
@@ -56,7 +92,7 @@ def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = 
         page.goto("about:blank")
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            with serve_app(db, Path(tmp) / "streamlit.log", timeout=timeout) as (url, proc):
+            with serve(db, Path(tmp) / "streamlit.log", how=how, timeout=timeout) as (url, proc):
                 marks["server answers"] = time.perf_counter() - t0
                 page.goto(url + "/", wait_until="domcontentloaded")
                 marks["page loaded"] = time.perf_counter() - t0
@@ -76,11 +112,16 @@ def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    for db in argv if argv is not None else sys.argv[1:]:
+    ap = argparse.ArgumentParser(description="Cold start to the first page's KPI tiles in headless Chromium.")
+    ap.add_argument("db", nargs="+")
+    ap.add_argument("--how", choices=sorted(HOW), default="launch",
+                    help="launch: python -m ui.launch (make run); streamlit: streamlit run app.py")
+    args = ap.parse_args(argv)
+    for db in args.db:
         marks: dict[str, float] = {}
-        first, rss = cold_start(Path(db), marks=marks)
+        first, rss = cold_start(Path(db), marks=marks, how=args.how)
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
-        print(f"{db}: first page {first:.1f} s ({steps}); peak RSS {rss:.0f} MB", flush=True)
+        print(f"{db} ({args.how}): first page {first:.1f} s ({steps}); peak RSS {rss:.0f} MB", flush=True)
     return 0
 
 

@@ -26,17 +26,22 @@ def db_version() -> str:
         return f"{p}:missing"
 
 
-def cursor():
-    """This session's cursor on the store, or raises store.StoreError with a user message."""
+def shared_connection():
+    """The process's read-only connection (opened once, upgrade check included), or raises store.StoreError."""
     p = settings.db_path()
     if not p.exists():
         raise store.StoreError(
             f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或在“导入”页导入工单数据。"
         )
+    return _connection(str(p), p.stat().st_mtime)
+
+
+def cursor():
+    """This session's cursor on the store, or raises store.StoreError with a user message."""
     key = db_version()
     cur = st.session_state.get("_db_cursor")
     if cur is None or st.session_state.get("_db_key") != key:
-        con = _connection(str(p), p.stat().st_mtime)
+        con = shared_connection()
         cur = con.cursor()
         st.session_state["_db_cursor"] = cur
         st.session_state["_db_key"] = key

@@ -1,4 +1,15 @@
-"""Load the other pages' heavy modules in the background once the dashboard has started.
+"""Load the dashboard's heavy modules in the background: before the first page, and after it.
+
+Two phases, each once per process:
+
+- `start_early()` (called by the launcher, ui/launch.py, before Streamlit starts):
+  a thread does what the first page's first script run would otherwise do while
+  the user waits: import pandas, duckdb, plotly and the overview's modules, open
+  the store (with its upgrade check) and load the sidebar's filter options into
+  their cache. It starts once Streamlit's server is up and runs while the browser
+  loads the page; the first script run waits for it (`wait_early()` in app.py)
+  so no module is imported by two threads at once.
+- `start()` (app.py, after a page ran to its end): the other pages' modules.
 
 The first run of each page in a fresh server process pays for its imports
 (scipy for 热点, geopandas, shapely, folium and the boundary files for 地图,
@@ -13,6 +24,7 @@ page itself will show the error when visited).
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import time
 
@@ -27,9 +39,99 @@ MODULES = (
 # the map page opened by URL never drew its Leaflet map (seen in Chromium at 25 M); the map page imports them.
 DELAY_S = 1.0   # let the first page's charts reach the browser first
 
+# What the first page (总览) needs, in the order its first run would import it. The upgrade check of
+# store.connect (data.derived.outdated) imports data.positions and with it geo.grid (geopandas, shapely).
+EARLY_MODULES = (
+    "pandas", "pyarrow", "duckdb", "numpy",
+    "data.settings", "data.store", "data.derived", "data.links", "data.positions", "data.words",
+    "analytics.filters", "analytics.options", "analytics.overview",
+    "plotly.graph_objects", "analytics.theme", "analytics.figures",
+    "streamlit.emojis",   # segmented_control's first call compiles its emoji regex (0.4-1 s)
+    "ui.db", "ui.filters", "ui.charts", "ui.drill",
+)
+RUNTIME_WAIT_S = 60.0
+
 _lock = threading.Lock()
 _started = False
 done = threading.Event()
+_early_started = False
+early_done = threading.Event()
+early_steps: dict[str, float] = {}   # step -> seconds it took (for bench/coldstart.py and the docs)
+
+
+def _step(name: str, t0: float) -> float:
+    now = time.perf_counter()
+    early_steps[name] = round(now - t0, 3)
+    return now
+
+
+def _runtime_started(timeout: float) -> bool:
+    """True once Streamlit's runtime has started (server listening; its data caches live there)."""
+    from streamlit import runtime
+
+    deadline = time.monotonic() + timeout
+    while not (runtime.exists() and runtime.get_instance().state.name != "INITIAL"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _run_early() -> None:
+    try:
+        # Let Streamlit start its server first (the thread would slow it down, both need the GIL): the
+        # work below then overlaps the browser loading the page, when the server has nothing to do.
+        if not _runtime_started(RUNTIME_WAIT_S):
+            return
+        t = time.perf_counter()
+        for name in EARLY_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the page reports a broken module itself
+                continue
+        t = _step("imports", t)
+        from data import store
+        from ui import db, filters
+
+        try:
+            cur = db.shared_connection().cursor()   # the process's connection (st.cache_resource), upgrade check included
+        except store.StoreError:
+            return   # missing or locked store: the first page says so
+        t = _step("store open", t)
+        # The sidebar's choices, into the same st.cache_data entry the first run reads.
+        filters.options(cur, db.db_version())
+        _step("filter options", t)
+        try:
+            # Streamlit's one-off "is this a REPL?" check walks the calling stack with its source lines:
+            # 0.4 s from the deep stack of a script run, nothing from this thread.
+            from streamlit import delta_generator
+
+            delta_generator._maybe_print_use_warning()
+        except Exception:
+            pass
+    except Exception:  # never let the warm-up break the app: the first run does the same work itself
+        pass
+    finally:
+        early_done.set()
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in early_steps.items())
+        print(f"hotline warm-up before the first page: {steps or 'skipped'}", file=sys.stderr, flush=True)
+
+
+def start_early() -> bool:
+    """Start the early warm-up thread once per process; True if this call started it."""
+    global _early_started
+    with _lock:
+        if _early_started:
+            return False
+        _early_started = True
+    threading.Thread(target=_run_early, name="hotline-warmup-early", daemon=True).start()
+    return True
+
+
+def wait_early(timeout: float = 60.0) -> None:
+    """Let the first script run wait for the early thread (if one was started), so imports do not race."""
+    if _early_started:
+        early_done.wait(timeout)
 
 
 def _run(delay: float) -> None:

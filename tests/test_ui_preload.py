@@ -1,0 +1,95 @@
+"""The plotly preload (ui/preload.py) and the early warm-up of the launcher (ui/warmup.start_early)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from ui import preload, warmup
+
+APP = str(ROOT / "app.py")
+
+
+def test_the_chunk_named_is_the_plotly_chunk_streamlit_serves():
+    name = preload.chunk_name()
+    assert name is not None and name.startswith("PlotlyChart.") and name.endswith(".js")
+    served = Path(streamlit.__file__).parent / "static" / "static" / "js" / name
+    assert served.is_file() and served.stat().st_size > 1_000_000   # the whole plotly.js bundle
+
+
+def test_the_script_imports_only_that_chunk_relative_to_the_app():
+    js = preload.script()
+    assert f'"{preload.chunk_name()}"' in js
+    assert "://" not in js            # no absolute URL: the chunk comes from the app's own server
+    assert "requestIdleCallback" in js and f"const delay = {preload.IDLE_DELAY_MS};" in js
+    assert "const delay = 0;" in preload.script(0)
+    assert js.count("import(") == 1 and "window.__hotlinePlotly" in js   # once per browser tab
+
+
+@pytest.fixture()
+def app_db(tiny_db_path, tmp_path, monkeypatch):
+    p = tmp_path / "app.duckdb"
+    shutil.copy(tiny_db_path, p)
+    monkeypatch.setenv("HOTLINE_DB", str(p))
+    return p
+
+
+def _preload_html(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "__hotlinePlotly" in h.proto.body]
+
+
+def test_pages_without_charts_carry_the_hidden_preload_and_chart_pages_do_not(app_db):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception and not at.error
+    assert _preload_html(at) == []                        # 总览 loads plotly.js itself
+    assert len(at.get("plotly_chart")) >= 4
+    at.switch_page("pages/tickets.py").run()
+    assert not at.exception and not at.error
+    assert len(_preload_html(at)) == 1
+    # In the sidebar, inside the keyed container that the CSS next to it hides.
+    first = next(iter(at.sidebar.children.values()))
+    assert first.proto.id.endswith(preload.KEY)
+    css = [h.proto.body for h in at.get("html") if f".st-key-{preload.KEY}" in h.proto.body]
+    assert css and "display: none" in css[0]
+    assert at.dataframe, "the ticket list is still drawn"
+
+
+def test_the_early_warm_up_opens_the_store_and_loads_the_first_page_modules(app_db, monkeypatch):
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    monkeypatch.setattr(warmup, "early_steps", {})
+    monkeypatch.setattr(warmup, "_runtime_started", lambda timeout: True)   # no Streamlit server in this test
+    assert warmup.start_early() is True
+    assert warmup.start_early() is False                  # once per process
+    warmup.wait_early(120)
+    assert warmup.early_done.is_set()
+    assert list(warmup.early_steps) == ["imports", "store open", "filter options"]
+    for name in ("pandas", "duckdb", "plotly.graph_objects", "analytics.overview", "analytics.figures"):
+        assert name in sys.modules, name
+
+
+def test_the_early_warm_up_gives_up_quietly_on_a_missing_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "missing.duckdb"))
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    monkeypatch.setattr(warmup, "early_steps", {})
+    monkeypatch.setattr(warmup, "_runtime_started", lambda timeout: True)
+    warmup.start_early()
+    warmup.wait_early(120)
+    assert warmup.early_done.is_set() and "store open" not in warmup.early_steps
+
+
+def test_wait_early_returns_at_once_without_the_launcher(monkeypatch):
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    t0 = time.monotonic()
+    warmup.wait_early(5)                                   # would block 5 s if it waited on the unset event
+    assert time.monotonic() - t0 < 1 and not warmup.early_done.is_set()
