@@ -56,31 +56,28 @@ def watch_requests(target, sink: list) -> None:
         target.on("websocket", lambda ws: sink.append(ws.url) if is_external(ws.url) else None)
 
 
-def new_tabs(url: str, visits: int, profile: str | None) -> tuple[list, list]:
+def new_tabs(pw, url: str, visits: int, profile: str | None) -> tuple[list, list]:
     """(rows of (visit, path, usable s), external requests) for `visits` browser starts (see --new-tabs)."""
-    from playwright.sync_api import sync_playwright
-
     from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, wait_for_app
 
     rows, external = [], []
-    with sync_playwright() as pw:
-        for visit in range(1, visits + 1):
-            with tempfile.TemporaryDirectory() as fresh:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile or fresh, executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, DEAD_PROXY], headless=True,
-                    viewport={"width": 1600, "height": 1000})
-                watch_requests(ctx, external)
-                for path in NEW_TAB_PAGES:
-                    page = ctx.new_page()
-                    watch_requests(page, external)
-                    t0 = time.monotonic()
-                    page.goto(url + path, wait_until="domcontentloaded")
-                    page.wait_for_selector(FIRST_CONTENT[path], timeout=600_000)
-                    usable = time.monotonic() - t0
-                    wait_for_app(page, timeout=600_000)
-                    rows.append((visit, path, usable))
-                    print(f"visit {visit} {path:8s} new tab by URL: usable {usable:5.1f} s", flush=True)
-                ctx.close()
+    for visit in range(1, visits + 1):
+        with tempfile.TemporaryDirectory() as fresh:
+            ctx = pw.chromium.launch_persistent_context(
+                profile or fresh, executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, DEAD_PROXY], headless=True,
+                viewport={"width": 1600, "height": 1000})
+            watch_requests(ctx, external)
+            for path in NEW_TAB_PAGES:
+                page = ctx.new_page()
+                watch_requests(page, external)
+                t0 = time.monotonic()
+                page.goto(url + path, wait_until="domcontentloaded")
+                page.wait_for_selector(FIRST_CONTENT[path], timeout=600_000)
+                usable = time.monotonic() - t0
+                wait_for_app(page, timeout=600_000)
+                rows.append((visit, path, usable))
+                print(f"visit {visit} {path:8s} new tab by URL: usable {usable:5.1f} s", flush=True)
+            ctx.close()
     return rows, external
 
 
@@ -118,7 +115,7 @@ def main(argv=None) -> int:
             print(f"server warm-up (first overview, cold): {time.monotonic() - t0:.1f} s", flush=True)
             if args.new_tabs:
                 browser.close()
-                tab_rows, external = new_tabs(url, args.new_tabs, args.profile)
+                tab_rows, external = new_tabs(pw, url, args.new_tabs, args.profile)
                 print(f"| visit | profile | {' | '.join(NEW_TAB_PAGES)} |\n|---|---|{'---:|' * len(NEW_TAB_PAGES)}")
                 kind = "persistent" if args.profile else "brand-new"
                 for v in range(1, args.new_tabs + 1):

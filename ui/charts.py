@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Callable
 
 import pandas as pd
@@ -119,6 +120,32 @@ def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     return _figure_cache(key, build)
 
 
+FIRST_CHART_PAUSE_S = 1.0
+_TAB_HAS_CHARTS = "_charts_tab_has_plotly"
+
+
+def _let_the_tab_draw_first() -> None:
+    """Before the first chart of a browser tab (a Streamlit session), pause once so the tab draws the rest.
+
+    A fresh tab loads Streamlit's plotly code (≈ 4.7 MB) only when its first chart
+    arrives, and Streamlit's frontend holds every element that arrived together
+    with that chart until the code is fetched, compiled and run: 2-5 s on a
+    2-core VM in which the KPI tiles, the sidebar and the page's text stay
+    blank. Sent a moment after the rest, the chart no longer holds them back: the
+    tab draws them while plotly loads (docs/performance.md, "Cold start"). Later
+    charts of the session are sent at once; no pause without a browser (AppTest).
+    """
+    if st.session_state.get(_TAB_HAS_CHARTS):
+        return
+    st.session_state[_TAB_HAS_CHARTS] = True
+    try:
+        attached = bool(st.context.headers)
+    except Exception:  # outside a script run
+        attached = False
+    if attached:
+        time.sleep(FIRST_CHART_PAUSE_S)
+
+
 def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, height: int | None = None,
           filters=None, export_name: str | None = None, downloads: bool = True, data: pd.DataFrame | None = None):
     """Draw a plotly figure with download buttons under it.
@@ -130,6 +157,7 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
     """
     if height:
         fig.update_layout(height=height)
+    _let_the_tab_draw_first()
     event = None
     if select:
         event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",),
