@@ -951,36 +951,34 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid,
                        max_ids=max_ids, expected=expected, light=light, source=src)
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
-    ids = base["ids"]
 
-    # ---- places (>= 2 tickets within radius_m of a leader)
+    # ---- places (>= 2 tickets within radius_m of a leader); frames built whole from arrays (pandas' per-column
+    # assignment and alignment cost more than the numbers here)
     cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
     if len(pp.places):
         p = pp.places.assign(wlon=pp.places["lon"] * pp.places["n"], wlat=pp.places["lat"] * pp.places["n"])
-        g = p.groupby("place")
-        places = pd.DataFrame({"wlon": g["wlon"].sum(), "wlat": g["wlat"].sum(), "npos": g["n"].sum()})
-        places["lon"] = places["wlon"] / places["npos"]
-        places["lat"] = places["wlat"] / places["npos"]
-        places["key"] = np.array([f"p{i}" for i in places.index], dtype=object)
-        places = places.reset_index(drop=True).set_index("key")
-        places["n"] = base["n"].reindex(places.index).fillna(0).astype(int)
-        places["first"] = base["first"].reindex(places.index)
-        places["last"] = base["last"].reindex(places.index)
-        places["n_after_close"] = after.reindex(places.index).fillna(0).astype(int)
-        for c in ("district", "street", "address"):
-            places[c] = where[c].reindex(places.index)
-        places["problem"] = problem.reindex(places.index)
-        places["ticket_ids"] = ids.reindex(places.index)
-        places["ticket_ids"] = places["ticket_ids"].map(lambda x: x if isinstance(x, list) else [])
-        places = places[places["n"] >= 2].copy()
+        sums = p.groupby("place")[["wlon", "wlat", "n"]].sum()
+        keys = pd.Index([f"p{i}" for i in sums.index], dtype=object)
+        b = base.reindex(keys)
+        wh = where.reindex(keys)
+        npos = sums["n"].to_numpy()
+        places = pd.DataFrame({
+            "key": keys, "lon": sums["wlon"].to_numpy() / npos, "lat": sums["wlat"].to_numpy() / npos,
+            "n": b["n"].fillna(0).astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
+            "n_after_close": after.reindex(keys).fillna(0).astype(int).to_numpy(),
+            "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
+            "address": wh["address"].to_numpy(), "problem": problem.reindex(keys).to_numpy(),
+            "ticket_ids": [x if isinstance(x, list) else [] for x in b["ids"].tolist()],
+        })
+        places = places[places["n"].to_numpy() >= 2].reset_index(drop=True)
         places["expected"] = expected_in_disc(places, problem_counts(con, f, src, places["problem"].unique()),
                                               radius_m)
         places["repeat"], places["q"] = repeat_flags(places["n"].to_numpy(), places["expected"].to_numpy(),
                                                      places["n_after_close"].to_numpy(), min_count=min_count)
         places = places.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
         p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
-        places["cluster"] = [cell_cluster.get((int(a), int(b)), 0) for a, b in zip(p_gi, p_gj, strict=True)]
-        places = places.reset_index()
+        places["cluster"] = [cell_cluster.get(ij, 0) for ij in zip(p_gi.tolist(), p_gj.tolist(), strict=True)]
+        places = places.reset_index(drop=True)
         places["place"] = np.arange(1, len(places) + 1)
         for c in ("district", "street", "address"):
             places[c] = places[c].replace("", None)
@@ -988,45 +986,52 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
         places = _empty_places().assign(key=pd.Series(dtype=object), cluster=pd.Series(dtype="int64"))
 
     # ---- table rows: hotspots, then flagged places outside every hotspot
-    hot_rows = gi.clusters[["cluster", "z_max", "lon", "lat"]].copy()
-    hot_rows["key"] = "h" + hot_rows["cluster"].astype(str)
-    hot_rows["hotspot"] = hot_rows["cluster"].astype(int)
-    inside = places[places["repeat"].astype(bool) & (places["cluster"] > 0)].groupby("cluster")
-    hot_rows["repeat"] = hot_rows["cluster"].map(inside.size()).fillna(0) > 0
-    hot_rows["n_after_close"] = hot_rows["cluster"].map(inside["n_after_close"].sum()).fillna(0).astype(int)
-    lone = places[places["repeat"].astype(bool) & (places["cluster"] == 0)]
-    rep_rows = pd.DataFrame({"key": lone["key"], "z_max": np.nan, "lon": lone["lon"], "lat": lone["lat"],
-                             "repeat": True, "n_after_close": lone["n_after_close"], "hotspot": 0})
-    heads = pd.concat([hot_rows.assign(kind="统计热点").drop(columns=["cluster"]),
-                       rep_rows.assign(kind="重复点位")], ignore_index=True)
     places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
-    if heads.empty:
+    flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
+    p_cluster = places["cluster"].to_numpy(np.int64)
+    p_after = places["n_after_close"].to_numpy(np.int64)
+    h_cluster = gi.clusters["cluster"].to_numpy(np.int64)
+    inside = flagged & (p_cluster > 0)
+    size = max(int(h_cluster.max()) if h_cluster.size else 0, int(p_cluster.max()) if p_cluster.size else 0) + 1
+    h_repeat = np.bincount(p_cluster[inside], minlength=size)[h_cluster] > 0
+    h_after = np.bincount(p_cluster[inside], weights=p_after[inside], minlength=size)[h_cluster].astype(np.int64)
+    lone = flagged & (p_cluster == 0)
+    n_hot, n_lone = h_cluster.size, int(lone.sum())
+    if n_hot + n_lone == 0:
         return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes)
-    table = _keyed(heads)
-    table = table[table.index.isin(base.index)]
-    table["n"] = base["n"].reindex(table.index).astype(int)
-    table["first"] = base["first"].reindex(table.index)
-    table["last"] = base["last"].reindex(table.index)
-    table["ticket_ids"] = ids.reindex(table.index).map(lambda x: x if isinstance(x, list) else [])
-    for c in ("district", "street", "address"):
-        table[c] = where[c].reindex(table.index).fillna("")
+    keys = pd.Index([f"h{c}" for c in h_cluster.tolist()] + places["key"].to_numpy(object)[lone].tolist(),
+                    dtype=object)
+    kept = keys.isin(base.index)
+    keys = keys[kept]
+    b = base.reindex(keys)
+    wh = where.reindex(keys).fillna("")
+    table = pd.DataFrame({
+        "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
+        "z": np.concatenate([gi.clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
+        "lon": np.concatenate([gi.clusters["lon"].to_numpy(float), places["lon"].to_numpy(float)[lone]])[kept],
+        "lat": np.concatenate([gi.clusters["lat"].to_numpy(float), places["lat"].to_numpy(float)[lone]])[kept],
+        "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
+        "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
+        "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
+        "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
+        "ticket_ids": [x if isinstance(x, list) else [] for x in b["ids"].tolist()],
+        "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(), "address": wh["address"].to_numpy(),
+        "problem": problem.reindex(keys).fillna("全部问题" if light else "").to_numpy(),
+        "clues": clues.reindex(keys).fillna("").to_numpy(),
+    })
     if light and len(table):  # where the hotspot's centre lies
         at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
         table["district"] = at["district"].fillna("").to_numpy()
         table["street"] = at["street"].fillna("").to_numpy()
-    table["problem"] = problem.reindex(table.index).fillna("全部问题" if light else "")
     mon = st["months"]
-    kpos = table.index.get_indexer(mon["key"])
+    kpos = keys.get_indexer(mon["key"].to_numpy(object))
     mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
     ok = (kpos >= 0) & (mpos >= 0)
     monthly = np.zeros((len(table), len(months)), dtype=np.int64)
     np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
     table["monthly"] = monthly.tolist()
-    late = base["late"].reindex(table.index).astype(int)
-    table["trend"] = [_trend_text(int(n - b), int(b)) for n, b in zip(table["n"], late, strict=True)]
-    table["clues"] = clues.reindex(table.index).fillna("")
-    table = table.rename(columns={"z_max": "z", "hotspot": "cluster"}).reset_index(drop=True)
-    table["cluster"] = table["cluster"].astype(int)
+    late = b["late"].astype(int).to_numpy()
+    table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return Hotspots(gi, places_out, table[TABLE_COLUMNS], gi.total, notes)
