@@ -178,9 +178,6 @@ class GiStar:
     alpha: float
     radius: int
     notes: list[str] = field(default_factory=list)
-    # with `mid` and the day x cell counts: located tickets per cell and month (gi, gj, month, n, first, last,
-    # late = received at or after `mid`), which the capped all-problem table reads instead of a second scan
-    cell_months: pd.DataFrame | None = None
 
     @property
     def method(self) -> str:
@@ -223,41 +220,14 @@ def cell_counts(con, f: Filters, grid: Grid, src: Source | None = None) -> pd.Da
     return con.execute(sql, {**w.params, **grid.sql_params()}).df()
 
 
-def _half_day(mid: pd.Timestamp | None) -> bool:
-    return mid is not None and mid in (mid.normalize(), mid.normalize() + pd.Timedelta(hours=12))
-
-
-def _cell_months(con, f: Filters, k: int, mid: pd.Timestamp) -> pd.DataFrame:
-    """Located tickets per cell (2**k x 2**k cells of `hotspot_cells`) and month: gi, gj, month, n, first, last,
-    late (received at or after `mid`; exact: `mid` is a midnight or a noon and the cells count the afternoon)."""
-    w = f.where(prefix="c", time_column="day")
-    sql = f"""SELECT gi >> $k AS gi, gj >> $k AS gj, date_trunc('month', day)::DATE AS month,
-                     CAST(sum(n) AS BIGINT) AS n, min(first) AS first, max(last) AS last,
-                     CAST(sum(CASE WHEN day > $midday THEN n
-                                   WHEN day = $midday THEN (CASE WHEN $noon THEN n_pm ELSE n END)
-                                   ELSE 0 END) AS BIGINT) AS late
-              FROM {hpos.CELLS} WHERE {w.sql} GROUP BY ALL"""
-    params = {**w.params, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
-    return con.execute(sql, params).df()
-
-
 def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
-            radius: int = 1, src: Source | None = None, mid: pd.Timestamp | None = None) -> GiStar:
-    """Getis-Ord Gi* hotspots of the located tickets matching `f` on a grid of `cell_m` metres.
-
-    `mid` (the middle of the period): also keep the per-cell monthly counts when they come from
-    `hotspot_cells` (`GiStar.cell_months`)."""
+            radius: int = 1, src: Source | None = None) -> GiStar:
+    """Getis-Ord Gi* hotspots of the located tickets matching `f` on a grid of `cell_m` metres."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     src = src or source(con, f)
     grid = Grid(cell_m)
-    k = _cells_shift(src, grid)
-    cell_months = None
-    if k is not None and _half_day(mid):  # one scan of the day x cell counts for the cells and their months
-        cell_months = _cell_months(con, f, k, mid)
-        counts = cell_months.groupby(["gi", "gj"], sort=False)["n"].sum().reset_index()
-    else:
-        counts = cell_counts(con, f, grid, src)
+    counts = cell_counts(con, f, grid, src)
     area = _study_area(grid, f)
     # cells with tickets whose centre lies just outside the polygons still belong to the study area
     agi = np.concatenate([area["gi"].to_numpy(np.int64), counts["gi"].to_numpy(np.int64)])
@@ -323,7 +293,7 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     else:
         clusters = pd.DataFrame(columns=["cluster", "cells", "n", "peak", "z_max", "p_min", "lon", "lat"])
     notes = [] if len(clusters) else ["未发现统计显著的聚集（热点）"]
-    return GiStar(grid, cells, clusters, n_cells, total, floor, alpha, radius, notes, cell_months)
+    return GiStar(grid, cells, clusters, n_cells, total, floor, alpha, radius, notes)
 
 
 # ---------------------------------------------------------------- tickets
@@ -701,12 +671,21 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     return sql, {**w.params, **grid.sql_params(), **pp}
 
 
-def _light_stats(cell_months: pd.DataFrame, hot_keys: pd.DataFrame) -> dict:
-    """`_member_stats(light=True)` from the per-cell monthly counts of `gi_star` (`GiStar.cell_months`)."""
-    m = cell_months.merge(hot_keys, on=["gi", "gj"])
-    g = m.groupby(["key", "month"], sort=False)
-    months = pd.DataFrame({"n": g["n"].sum(), "first": g["first"].min(), "last": g["last"].max(),
-                           "late": g["late"].sum()}).reset_index()
+def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> dict:
+    """`_member_stats(light=True)` from the day x street x cell counts (`hotspot_cells`, cells 2**k of them).
+
+    Exact: `mid` is a midnight or a noon, and the cells carry the tickets received after noon."""
+    w = f.where(prefix="c", time_column="day")
+    sql = f"""SELECT k.key, date_trunc('month', c.day)::DATE AS month, CAST(sum(c.n) AS BIGINT) AS n,
+                     min(c.first) AS first, max(c.last) AS last,
+                     CAST(sum(CASE WHEN c.day > $midday THEN c.n
+                                   WHEN c.day = $midday THEN (CASE WHEN $noon THEN c.n_pm ELSE c.n END)
+                                   ELSE 0 END) AS BIGINT) AS late
+              FROM {hpos.CELLS} c JOIN {hot_keys} k ON (c.gi >> $k) = k.gi AND (c.gj >> $k) = k.gj
+              WHERE {w.sql}
+              GROUP BY ALL"""
+    params = {**w.params, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
+    months = con.execute(sql, params).df()
     base = _key_totals(months)
     base["ids"] = [[] for _ in range(len(base))]
     return {"months": months, "base": base, "where": pd.DataFrame(columns=["district", "street", "address"]),
@@ -737,7 +716,7 @@ MEMBERS_IN_MEMORY_FAST = 600_000  # ... or this many when they come from the nar
 
 def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
                   mid: pd.Timestamp, max_ids: int, expected: int, light: bool = False,
-                  source: Source = TICKETS_SOURCE, cell_months: pd.DataFrame | None = None) -> dict:
+                  source: Source = TICKETS_SOURCE) -> dict:
     """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
 
     The (key, ticket) pairs are computed once into a temporary table when there are at most
@@ -747,21 +726,22 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
     """
     hk, pk, mt, lt = (_temp_name(p) for p in ("hs_hot", "hs_place", "hs_members", "hs_latest"))
     # the keys from two small frames (a replacement scan of the local frame: no list parameters to bind)
-    hot_keys = pd.DataFrame({"gi": hot_cells["gi"].to_numpy("int64"),
+    hot_keys = pd.DataFrame({"gi": hot_cells["gi"].to_numpy("int64"),  # noqa: F841 - read by the SQL below
                              "gj": hot_cells["gj"].to_numpy("int64"),
                              "key": ("h" + hot_cells["cluster"].astype(str)).to_numpy(object)})
     place_keys = pd.DataFrame({"problem": places["problem"].to_numpy(object),
                                "pi": places["pi"].to_numpy("int64"),
                                "pj": places["pj"].to_numpy("int64"),
                                "key": ("p" + places["place"].astype(str)).to_numpy(object)})
-    if light and cell_months is not None:  # the Gi* step already read the day x cell counts by month
-        return _light_stats(cell_months, hot_keys)
     # Temp table names come from _temp_name (fixed prefixes), never from the user.
     sql = f"CREATE TEMP TABLE {hk} AS SELECT gi, gj, key FROM hot_keys"
     con.execute(sql)
     sql = f"CREATE TEMP TABLE {pk} AS SELECT problem, pi, pj, key FROM place_keys"
     con.execute(sql)
     try:
+        k = _cells_shift(source, grid)
+        if light and k is not None and mid in (mid.normalize(), mid.normalize() + pd.Timedelta(hours=12)):
+            return _light_stats(con, f, hk, k, mid)
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, problem, coalesce(district, '') AS district,
@@ -939,11 +919,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     follows the number of cells and positions, not of tickets.
     """
     src = source(con, f)
-    half = None  # the middle of the period, known upfront when both dates are (the day x cell counts need them)
-    if f.date_from and f.date_to:
-        d0, d1 = pd.Timestamp(f.date_from), pd.Timestamp(f.date_to) + pd.Timedelta(days=1)
-        half = d0 + (d1 - d0) / 2
-    gi = gi_star(con, f, cell_m, alpha=alpha, src=src, mid=half)
+    gi = gi_star(con, f, cell_m, alpha=alpha, src=src)
     notes = list(gi.notes)
     if gi.total == 0:
         return Hotspots(gi, _empty_places(), pd.DataFrame(columns=TABLE_COLUMNS), 0, notes)
@@ -972,8 +948,8 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
 
     hot_cells = gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]]
     expected = int(gi.cells.loc[gi.cells["hot"], "n"].sum()) + (int(pp.places["n"].sum()) if len(pp.places) else 0)
-    st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid, max_ids=max_ids, expected=expected,
-                       light=light, source=src, cell_months=gi.cell_months)
+    st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid,
+                       max_ids=max_ids, expected=expected, light=light, source=src)
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
 
     # ---- places (>= 2 tickets within radius_m of a leader); frames built whole from arrays (pandas' per-column
