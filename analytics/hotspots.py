@@ -514,14 +514,14 @@ def _pos_sql(src: Source, shift: int) -> tuple[str, str, str, dict]:
 def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     """Located tickets of the selection counted per problem and 20 m position (one SQL GROUP BY).
 
-    Columns: problem, pi, pj, n, lon, lat (mean of the tickets), first, last.
+    Columns: problem, pi, pj, n, lon, lat (mean of the tickets).
     """
     src = src or source(con, f)
     w = f.where(prefix="h")
     problem, pi, pj, pp = _pos_sql(src, 0)
     sql = f"""
         SELECT {problem} AS problem, {pi} AS pi, {pj} AS pj, count(*) AS n,
-               avg(lon) AS lon, avg(lat) AS lat, min(received_at) AS first, max(received_at) AS last
+               avg(lon) AS lon, avg(lat) AS lat
         FROM {src.table}
         WHERE {w.sql} AND {src.located}
         GROUP BY ALL
@@ -535,8 +535,7 @@ def _coarsen(pos: pd.DataFrame, shift: int) -> pd.DataFrame:
     p = pos.assign(pi=pos["pi"].to_numpy() >> shift, pj=pos["pj"].to_numpy() >> shift,
                    wlon=pos["lon"] * pos["n"], wlat=pos["lat"] * pos["n"])
     g = p.groupby(["problem", "pi", "pj"], sort=False)
-    out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum(),
-                        "first": g["first"].min(), "last": g["last"].max()}).reset_index()
+    out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum()}).reset_index()
     out["lon"] = out["wlon"] / out["n"]
     out["lat"] = out["wlat"] / out["n"]
     return out.drop(columns=["wlon", "wlat"])
