@@ -186,13 +186,21 @@ class GiStar:
                 f"（Benjamini-Hochberg，研究区 {self.n_cells:,} 格，热点邻域至少 {self.floor} 件）")
 
 
-def _study_area(grid: Grid, f: Filters) -> pd.DataFrame:
-    cells = beijing_cells(grid.cell_m)
-    if f.districts:
-        cells = cells[cells["district"].isin(f.districts)]
-    if f.streets:
-        cells = cells[cells["street"].isin(f.streets)]
-    return cells[["gi", "gj"]]
+@lru_cache(maxsize=64)
+def _study_cells(cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(gi, gj) of the study area's cells (read-only arrays, cached: they depend only on the boundaries)."""
+    cells = beijing_cells(cell_m)
+    if districts:
+        cells = cells[cells["district"].isin(districts)]
+    if streets:
+        cells = cells[cells["street"].isin(streets)]
+    gi, gj = cells["gi"].to_numpy(np.int64).copy(), cells["gj"].to_numpy(np.int64).copy()
+    gi.flags.writeable = gj.flags.writeable = False
+    return gi, gj
+
+
+def _study_area(grid: Grid, f: Filters) -> tuple[np.ndarray, np.ndarray]:
+    return _study_cells(grid.cell_m, tuple(f.districts), tuple(f.streets))
 
 
 def _cells_shift(src: Source, grid: Grid) -> int | None:
@@ -230,8 +238,8 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
     counts = cell_counts(con, f, grid, src)
     area = _study_area(grid, f)
     # cells with tickets whose centre lies just outside the polygons still belong to the study area
-    agi = np.concatenate([area["gi"].to_numpy(np.int64), counts["gi"].to_numpy(np.int64)])
-    agj = np.concatenate([area["gj"].to_numpy(np.int64), counts["gj"].to_numpy(np.int64)])
+    agi = np.concatenate([area[0], counts["gi"].to_numpy(np.int64)])
+    agj = np.concatenate([area[1], counts["gj"].to_numpy(np.int64)])
     empty_cols = ["gi", "gj", "lon", "lat", "n", "local", "z", "p", "q", "hot", "cluster"]
     total = int(counts["n"].sum())
     if agi.size:
