@@ -16,8 +16,10 @@ numbers this store gives are query costs, not a demo of five years.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 
 YEARS_BACK = (4, 3, 2, 1)   # oldest copy first
@@ -64,33 +66,68 @@ STEPS = (("tickets", TICKETS_SQL), ("ticket_words", WORDS_SQL), ("word_daily", W
          ("clue_tickets", LINKS_SQL), ("cases", CASES_SQL), ("rectifications", RECTIFICATIONS_SQL))
 
 
+COPIES_KEY = "five_year_copies"   # meta key written once the four copies are in (a build can resume after it)
+
+
 def five_years(one_year_db: Path, out_db: Path, log=print) -> float:
-    """Write the five-year store at `out_db` from the one-year store; returns the seconds it took."""
+    """Write the five-year store at `out_db` from the one-year store; returns the seconds it took.
+
+    The store is built at `<out_db stem>.building` and renamed when complete. If a
+    build was interrupted after the copies were written (an hour of work at 125 M),
+    the next call resumes there and only rebuilds the summaries.
+    """
     from data import store
 
     t0 = time.perf_counter()
     tmp = out_db.with_suffix(".building")
-    shutil.copyfile(one_year_db, tmp)
-    try:
-        con = store.connect(tmp)
-        try:
-            _extend(con, one_year_db, log)
-        finally:
-            con.close()
-    except BaseException:
+    if tmp.exists() and _copies_done(tmp):
+        log(f"  resuming {tmp}: the four copies are in; rebuilding the summaries")
+    else:
         tmp.unlink(missing_ok=True)
-        raise
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        shutil.copyfile(one_year_db, tmp)
+        try:
+            con = store.connect(tmp)
+            try:
+                _copy_years(con, one_year_db, log)
+            finally:
+                con.close()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    con = _open_plain(tmp)
+    try:
+        _summaries(con, log)
+    finally:
+        con.close()
     tmp.rename(out_db)
     return time.perf_counter() - t0
 
 
-def _extend(con, one_year_db: Path, log) -> None:
-    from data import derived, links, positions, words
+def _open_plain(path: Path):
+    """The store without `store.connect`'s upgrade on open (it would rebuild each summary in one piece)."""
+    import duckdb
 
+    con = duckdb.connect(str(path))
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
     con.execute("SET enable_progress_bar = false")
     # Appending needs little memory; without a limit DuckDB keeps up to 80% of RAM of cached blocks
     # (20 GB seen here), which leaves the dashboard and a browser on the same machine short.
-    con.execute("SET memory_limit = '6GB'")
+    con.execute("SET memory_limit = '8GB'")
+    return con
+
+
+def _copies_done(path: Path) -> bool:
+    con = _open_plain(path)
+    try:
+        sql = "SELECT count(*) FROM meta WHERE key = $k"
+        return bool(con.execute(sql, {"k": COPIES_KEY}).fetchone()[0])
+    finally:
+        con.close()
+
+
+def _copy_years(con, one_year_db: Path, log) -> None:
+    con.execute("SET memory_limit = '8GB'")
     first_day, last_day = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
     if first_day is None or (last_day - first_day).days > 365:
         raise ValueError(f"{one_year_db} must hold at most one year of tickets ({first_day} .. {last_day})")
@@ -103,11 +140,47 @@ def _extend(con, one_year_db: Path, log) -> None:
             con.execute(sql)
             log(f"  year -{k}: {table} copied ({time.perf_counter() - t1:.0f} s)")
         con.execute("CHECKPOINT")
-    t1 = time.perf_counter()
-    derived.refresh_daily(con)      # ticket_daily and its cubes, from the tickets
-    links.refresh(con)              # funnel_tickets and funnel_clues, from the links and the tickets
-    positions.refresh(con)          # hotspot_tickets and hotspot_cells, from the tickets
-    words.refresh_summaries(con)    # the monthly word tables, from word_daily
-    log(f"  summaries rebuilt ({time.perf_counter() - t1:.0f} s)")
+    sql = "INSERT INTO meta (key, value) VALUES ($k, 'done')"
+    con.execute(sql, {"k": COPIES_KEY})
+    con.execute("CHECKPOINT")
+
+
+# `derived.DAILY_SQL` for one year of tickets at a time: the groups include the day, so the years' groups are
+# disjoint, and appending them oldest first keeps the table sorted by day. In one piece, the aggregate and
+# sort of 125 M tickets spilled more than 21 GB to disk and was still running after 10 minutes.
+_DAILY_PART = " WHERE received_at >= $lo AND received_at < $hi\nGROUP BY ALL"
+
+
+def _daily_by_year(con, log) -> None:
+    from data import derived
+
+    assert derived.DAILY_SQL.count("\nGROUP BY ALL") == 1
+    create = derived.DAILY_SQL.replace("\nGROUP BY ALL", _DAILY_PART)
+    insert = create.replace("CREATE OR REPLACE TABLE ticket_daily AS", "INSERT INTO ticket_daily")
+    lo, hi = con.execute("SELECT min(received_at), max(received_at) FROM tickets").fetchone()
+    bounds = [lo.replace(year=lo.year + i, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+              for i in range(1, hi.year - lo.year + 1)]
+    edges = [lo, *bounds, hi + timedelta(seconds=1)]
+    for i, (a, b) in enumerate(itertools.pairwise(edges)):
+        t1 = time.perf_counter()
+        con.execute(create if i == 0 else insert, {"lo": a, "hi": b})
+        log(f"  ticket_daily {a:%Y-%m-%d} .. {b:%Y-%m-%d} ({time.perf_counter() - t1:.0f} s)")
+
+
+def _summaries(con, log) -> None:
+    from data import derived, links, positions, words
+
+    steps = (
+        ("ticket_daily", lambda: _daily_by_year(con, log)),
+        ("the smaller cubes", lambda: derived.refresh_cubes(con)),
+        ("funnel_tickets and funnel_clues", lambda: links.refresh(con)),
+        ("the monthly word tables", lambda: words.refresh_summaries(con)),
+        ("hotspot_tickets and hotspot_cells", lambda: positions.refresh(con)),
+    )
+    for name, step in steps:
+        t1 = time.perf_counter()
+        step()
+        con.execute("CHECKPOINT")
+        log(f"  {name} rebuilt ({time.perf_counter() - t1:.0f} s)")
     (n,) = con.execute("SELECT count(*) FROM tickets").fetchone()
     log(f"  {n:,} tickets")
