@@ -1,6 +1,7 @@
 """Time every page in headless Chromium: when its first content is drawn ("usable") and when the app is idle.
 
-Usage: .venv/bin/python scripts/time_pages_browser.py DB [--rounds N] [--keep-cache] [--new-tabs N [--profile DIR]]
+Usage: .venv/bin/python scripts/time_pages_browser.py DB [--rounds N] [--pages /,/topics,...] [--read S]
+       [--keep-cache] [--new-tabs N [--profile DIR]] [--how launch|streamlit]
 Starts the app (`python -m ui.launch`, as `make run`) against DB on a free loopback port, blocks every
 request outside 127.0.0.1 (and fails if one is attempted), opens the overview once to start the server's
 caches and Chromium, then
@@ -96,6 +97,9 @@ def main(argv=None) -> int:
                     help="instead of the rounds: N browser starts, each opening 总览 and 热点 by URL in new tabs")
     ap.add_argument("--profile", help="with --new-tabs: one persistent Chromium profile for every start")
     ap.add_argument("--how", choices=sorted(HOW), default="launch", help="how the app is started (bench/coldstart.py)")
+    ap.add_argument("--pages", default=",".join(FIRST_CONTENT), help="comma-separated paths, in this order")
+    ap.add_argument("--read", type=float, default=0.0, metavar="S",
+                    help="seconds the user reads each page before the next sidebar click (default 0: click once idle)")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, serve(Path(args.db), Path(tmp) / "app.log", how=args.how) as (url, _proc):
@@ -126,11 +130,15 @@ def main(argv=None) -> int:
                     return 1
                 return 0
             for rnd in range(1, args.rounds + 1):
-                for path, selector in FIRST_CONTENT.items():
+                for path in args.pages.split(","):
+                    selector = FIRST_CONTENT[path]
                     t0 = time.monotonic()
                     if rnd == 1:
                         page.goto(url + path, wait_until="domcontentloaded")
                     else:
+                        if args.read:
+                            page.wait_for_timeout(args.read * 1000)
+                            t0 = time.monotonic()
                         nav = page.locator("[data-testid='stSidebarNav'] a")
                         nav.filter(has_text=TITLES[path]).first.click()
                         page.wait_for_timeout(150)   # let the old page's elements go

@@ -6,6 +6,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import streamlit
@@ -93,3 +94,39 @@ def test_wait_early_returns_at_once_without_the_launcher(monkeypatch):
     t0 = time.monotonic()
     warmup.wait_early(5)                                   # would block 5 s if it waited on the unset event
     assert time.monotonic() - t0 < 1 and not warmup.early_done.is_set()
+
+
+class _Ctx:
+    def __init__(self, headers: dict):
+        self.headers = headers
+
+
+class _St:
+    """The two parts of streamlit that charts._let_the_tab_draw_first reads."""
+
+    def __init__(self, headers: dict):
+        self.session_state: dict = {}
+        self.context = _Ctx(headers)
+
+
+def _pauses(monkeypatch, fake: _St, runs: int) -> list[float]:
+    from ui import charts
+
+    slept: list[float] = []
+    monkeypatch.setattr(charts, "st", fake)
+    monkeypatch.setattr(charts, "time", SimpleNamespace(sleep=slept.append))
+    for _ in range(runs):
+        charts._let_the_tab_draw_first()
+    return slept
+
+
+def test_the_first_chart_of_a_browser_tab_waits_once(monkeypatch):
+    from ui import charts
+
+    tab = _St({"Host": "127.0.0.1:8501"})
+    assert _pauses(monkeypatch, tab, 3) == [charts.FIRST_CHART_PAUSE_S]    # once per session
+    assert _pauses(monkeypatch, _St({"Host": "127.0.0.1:8501"}), 1) == [charts.FIRST_CHART_PAUSE_S]   # a new tab
+
+
+def test_no_pause_without_a_browser(monkeypatch):
+    assert _pauses(monkeypatch, _St({}), 2) == []     # AppTest, scripts: no headers, no pause

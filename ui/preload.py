@@ -11,10 +11,12 @@ import that same chunk once the page is drawn and the browser is idle
 (`requestIdleCallback` after `IDLE_DELAY_MS`); the browser keeps one module per
 URL, so the next chart page's own import finds it ready and only draws.
 
-Not on chart pages: they load the chunk themselves, and starting it earlier
-there would block the main thread just when the first numbers (the KPI tiles
-of a cold start) arrive. Only a loopback URL is built (the chunk Streamlit
-itself serves, found next to its index script), and nothing is shown.
+Not on chart pages: they load the chunk themselves. Started there at once
+(tried), the compile blocked the tab's main thread just when the KPI tiles
+arrived and they were drawn no sooner; instead the first chart of a tab is sent
+a moment after the rest of the page (ui/charts.py), so the tab draws the rest
+while plotly loads. Only a loopback URL is built (the chunk Streamlit itself
+serves, found next to its index script), and nothing is shown.
 """
 
 from __future__ import annotations

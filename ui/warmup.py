@@ -50,6 +50,8 @@ EARLY_MODULES = (
     "ui.db", "ui.filters", "ui.charts", "ui.drill",
 )
 RUNTIME_WAIT_S = 60.0
+SWITCH_INTERVAL_S = 0.0005
+_DEFAULT_SWITCH_S = sys.getswitchinterval()
 
 _lock = threading.Lock()
 _started = False
@@ -83,6 +85,8 @@ def _run_early() -> None:
         # work below then overlaps the browser loading the page, when the server has nothing to do.
         if not _runtime_started(RUNTIME_WAIT_S):
             return
+        # The server serves the page's ~60 JavaScript files meanwhile: hand it the GIL sooner (0.5 ms, not 5 ms).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         t = time.perf_counter()
         for name in EARLY_MODULES:
             try:
@@ -112,6 +116,7 @@ def _run_early() -> None:
     except Exception:  # never let the warm-up break the app: the first run does the same work itself
         pass
     finally:
+        sys.setswitchinterval(_DEFAULT_SWITCH_S)
         early_done.set()
         steps = ", ".join(f"{k} {v:.2f} s" for k, v in early_steps.items())
         print(f"hotline warm-up before the first page: {steps or 'skipped'}", file=sys.stderr, flush=True)
