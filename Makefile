@@ -35,10 +35,9 @@ assets: static/vendor/.installed
 demo: setup
 	@test -f "$(HOTLINE_DB)" || $(BIN)/python manage.py demo --tickets $(DEMO_TICKETS) --years $(DEMO_YEARS) --seed $(DEMO_SEED) --db "$(HOTLINE_DB)"
 
-## run: start the dashboard on http://127.0.0.1:$(PORT) (`streamlit run app.py`, with the first page's
-## modules and the store loaded while Streamlit starts: ui/launch.py)
+## run: start the dashboard on http://127.0.0.1:$(PORT)
 run: demo
-	$(BIN)/python -m ui.launch --server.address 127.0.0.1 --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## test: every test (unit, AppTest and headless Chromium)
 test: setup

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python scripts/time_pages_browser.py DB [--rounds N] [--pages /,/topics,...] [--read S]
        [--keep-cache] [--new-tabs N [--profile DIR]] [--how launch|streamlit]
-Starts the app (`python -m ui.launch`, as `make run`) against DB on a free loopback port, blocks every
+Starts the app (`streamlit run app.py`, as `make run`; `--how launch`: ui/launch.py) against DB on a free loopback port, blocks every
 request outside 127.0.0.1 (and fails if one is attempted), opens the overview once to start the server's
 caches and Chromium, then
 opens every page: round 1 by URL in the same tab (a new Streamlit session each time: page reload, plotly.js
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     ap.add_argument("--new-tabs", type=int, default=0, metavar="N",
                     help="instead of the rounds: N browser starts, each opening 总览 and 热点 by URL in new tabs")
     ap.add_argument("--profile", help="with --new-tabs: one persistent Chromium profile for every start")
-    ap.add_argument("--how", choices=sorted(HOW), default="launch", help="how the app is started (bench/coldstart.py)")
+    ap.add_argument("--how", choices=sorted(HOW), default="streamlit", help="how the app is started (bench/coldstart.py)")
     ap.add_argument("--pages", default=",".join(FIRST_CONTENT), help="comma-separated paths, in this order")
     ap.add_argument("--read", type=float, default=0.0, metavar="S",
                     help="seconds the user reads each page before the next sidebar click (default 0: click once idle)")

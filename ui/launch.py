@@ -3,11 +3,13 @@
 `streamlit run app.py` runs nothing of ours until the first browser session
 arrives: the first script run then imports pandas, duckdb and plotly, opens
 the store with its upgrade check and reads the filter options while the user
-waits (≈ 3 s of CPU). `python -m ui.launch [streamlit options]` (what `make run`
-uses) starts that work in a background thread (ui/warmup.start_early) and then
+waits (≈ 3 s of CPU). `python -m ui.launch [streamlit options]` starts that work in a background thread (ui/warmup.start_early) and then
 starts Streamlit in the same process, the same way `streamlit run app.py` does:
 the work overlaps Streamlit's own start and the browser's page load, and the
-first script run finds it done.
+first script run finds it done. Not what `make run` starts: under the loaded
+machine of session 4 it drew the first page no sooner (the thread shares the
+GIL with the server, which is busy serving the page's JavaScript meanwhile);
+`python -m bench.coldstart DB --how launch` measures it (docs/performance.md).
 
 Usage: .venv/bin/python -m ui.launch --server.address 127.0.0.1 --server.port 8501
 """
