@@ -131,7 +131,8 @@ def peak_labels(z: np.ndarray) -> np.ndarray:
     zz = np.where(valid, z, -np.inf)
     pad = np.pad(zz, 1, constant_values=-np.inf)
     best = zz.copy()
-    to_i, to_j = np.indices(z.shape)
+    own_i, own_j = np.indices(z.shape)
+    to_i, to_j = own_i, own_j
     for di in (-1, 0, 1):
         for dj in (-1, 0, 1):
             if di == 0 and dj == 0:
@@ -139,14 +140,15 @@ def peak_labels(z: np.ndarray) -> np.ndarray:
             nb = pad[1 + di:1 + di + h, 1 + dj:1 + dj + w]
             better = nb > best
             best = np.where(better, nb, best)
-            to_i = np.where(better, to_i + di, to_i)
-            to_j = np.where(better, to_j + dj, to_j)
-    # follow the pointers from the significant cells only (pointer jumping: log2 of the longest climb steps);
-    # a cell pointed at that is not significant points at itself. Same answer as jumping over the whole raster
-    # (negative raster indices wrap the way numpy indexing does).
+            # the neighbour's offset from the cell itself (not from the best neighbour found so far)
+            to_i = np.where(better, own_i + di, to_i)
+            to_j = np.where(better, own_j + dj, to_j)
+    # Follow the pointers from the significant cells only (pointer jumping: log2 of the longest climb steps).
+    # A cell only ever points at a significant neighbour inside the raster (the padding and the
+    # non-significant cells are -inf, never better), and z strictly rises along a climb, so there are no cycles.
     n = h * w
     cells = np.flatnonzero(valid.ravel())
-    target = (to_i * w + to_j).ravel()[cells] % n
+    target = (to_i * w + to_j).ravel()[cells]
     nodes = np.union1d(cells, target)
     compact = np.full(n, -1, dtype=np.int64)
     compact[nodes] = np.arange(nodes.size)

@@ -371,6 +371,22 @@ def test_peak_labels_split_two_summits_and_keep_a_plateau_whole():
     assert (hs.peak_labels(np.full((2, 2), np.nan)) == 0).all()
 
 
+def test_peak_labels_climb_to_the_best_neighbour_not_past_it():
+    # The centre's better neighbours come in scan order (-1,-1) = 2, then (-1,0) = 3: it must point at
+    # (0,1), the best one, not at (0,0) moved by (-1,0) (off the raster). Every cell climbs to the one summit.
+    z = np.array([[2.0, 3.0, 0.5],
+                  [0.1, 1.0, 0.2],
+                  [0.3, 0.4, 0.6]])
+    assert (hs.peak_labels(z) == 1).all()
+    # Two summits apart: each side climbs to its own, through best neighbours only.
+    z = np.full((3, 7), np.nan)
+    z[1, :] = [1.0, 2.0, 5.0, 0.5, 6.0, 2.0, 1.0]
+    z[0, 1], z[2, 5] = 3.0, 4.0
+    lab = hs.peak_labels(z)
+    assert lab[1, 0] == lab[1, 1] == lab[0, 1] == lab[1, 2] != lab[1, 4] == lab[1, 5] == lab[2, 5] == lab[1, 6]
+    assert lab[1, 3] == lab[1, 4]   # the saddle's best neighbour is 6.0, on the right
+
+
 # ---------------------------------------------------------------- the demo's planted truth
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):
