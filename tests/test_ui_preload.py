@@ -130,3 +130,17 @@ def test_the_first_chart_of_a_browser_tab_waits_once(monkeypatch):
 
 def test_no_pause_without_a_browser(monkeypatch):
     assert _pauses(monkeypatch, _St({}), 2) == []     # AppTest, scripts: no headers, no pause
+
+
+def test_streamlit_repl_check_runs_from_a_fresh_thread(monkeypatch):
+    import threading
+
+    from streamlit import delta_generator
+
+    import ui
+
+    threads: list[str] = []
+    monkeypatch.setattr(delta_generator, "_maybe_print_use_warning",
+                        lambda: threads.append(threading.current_thread().name))
+    ui._repl_check_from_a_short_stack()
+    assert threads == ["hotline-repl-check"]      # not the caller's (deep) script stack

@@ -22,7 +22,28 @@ def leave_pages_v1_mode() -> None:
         import streamlit as st
 
         PagesManager.uses_pages_directory = False
+        _repl_check_from_a_short_stack()
         st.rerun()
+
+
+def _repl_check_from_a_short_stack() -> None:
+    """Run Streamlit's once-per-process "is this a REPL?" check from a fresh thread.
+
+    Streamlit makes it on the first element a process sends (here: the rerun's
+    placeholder, on every cold start) with `inspect.stack()`, which reads the source
+    lines of every frame: 0.4-0.5 s from a script run's deep stack, nothing from a
+    new thread's. Same answer (not a REPL), same one-off warning logic.
+    """
+    import threading
+
+    try:
+        from streamlit import delta_generator
+
+        t = threading.Thread(target=delta_generator._maybe_print_use_warning, name="hotline-repl-check")
+        t.start()
+        t.join(5)
+    except Exception:  # pragma: no cover - streamlit internals moved: Streamlit checks itself, slower
+        pass
 
 
 leave_pages_v1_mode()
