@@ -27,6 +27,8 @@ read the slow way (`tickets`) until `derived.upgrade()` builds it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
 from geo.grid import Grid
@@ -55,14 +57,18 @@ CELL_FILTER_COLUMNS = ("district", "street")
 REOPEN_MIN_DAYS = 30   # a ticket is "back after a close" when received 30-90 days after a ticket about the
 REOPEN_MAX_DAYS = 90   # same problem at the same 20 m position was closed (sooner: the same complaint unsettled)
 
+# A rebuild step's problems: `refresh` works through the problems a few at a time (see PART_ROWS).
+IN_PART_SQL = f"list_contains($problems, {PROBLEM_SQL})"
+
 _LOCATED_CTE = f"""located AS (
     SELECT {PROBLEM_SQL} AS problem,
            CAST(floor(lat / $p_dlat) AS BIGINT) AS pi, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj,
            ticket_id, received_at, closed_at
-    FROM tickets WHERE {LOCATED_SQL})"""
+    FROM tickets WHERE {LOCATED_SQL} AND {IN_PART_SQL})"""
 
 # The located tickets received 30-90 days after a close at the same problem and 20 m position, over the whole
 # store (the close may lie before the analysed period): the latest close at least 30 days earlier, by ASOF.
+# Only the problems of the current part: a ticket's flag depends on the closes of its own problem only.
 BACK_IDS_SQL = f"""
 WITH {_LOCATED_CTE},
 closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
@@ -78,8 +84,9 @@ WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
 def back_ids_sql(where: str) -> str:
     """`BACK_IDS_SQL` for the located tickets matching `where` only (a WHERE clause over `tickets`): the closes
     are still looked for among every located ticket of the same problems, so the flags are the stored ones."""
+    located = _LOCATED_CTE.replace(f" AND {IN_PART_SQL}", "")
     return f"""
-WITH {_LOCATED_CTE},
+WITH {located},
 r AS (SELECT {PROBLEM_SQL} AS problem, CAST(floor(lat / $p_dlat) AS BIGINT) AS pi,
              CAST(floor(lon / $p_dlon) AS BIGINT) AS pj, ticket_id, received_at
       FROM tickets WHERE ({where}) AND {LOCATED_SQL}),
@@ -92,28 +99,56 @@ WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
 """
 
 
-_TICKETS_SQL = f"""
-CREATE OR REPLACE TABLE {TABLE} AS
+# Both tables are built in parts, so a rebuild's memory and spill stay bounded at any store size (in one
+# piece, five years of tickets spilled more than 28 GB to disk sorting them): `hotspot_tickets` a few problems
+# at a time, in problem order (the table stays sorted by problem then time), `hotspot_cells` a year at a
+# time, oldest first (its groups include the day, so the years' groups are disjoint and it stays sorted by day).
+PART_ROWS = 8_000_000   # located tickets per part at most (a problem larger than that is one part)
+
+_PROBLEMS_SQL = f"""
+SELECT {PROBLEM_SQL} AS problem, count(*) AS n FROM tickets WHERE {LOCATED_SQL} GROUP BY ALL ORDER BY problem
+"""
+
+_TICKETS_PART_SQL = f"""
 WITH back AS ({BACK_IDS_SQL})
 SELECT {PROBLEM_SQL} AS problem,
        CAST(floor(lat / $p_dlat) AS BIGINT) AS pi, CAST(floor(lon / $p_dlon) AS BIGINT) AS pj,
        ticket_id, received_at, closed_at, lon, lat, address, {", ".join(FILTER_COLUMNS)},
        ticket_id IN (SELECT ticket_id FROM back) AS back
 FROM tickets
-WHERE {LOCATED_SQL}
+WHERE {LOCATED_SQL} AND {IN_PART_SQL}
 ORDER BY problem, received_at, ticket_id
 """
+_TICKETS_SQL = f"CREATE OR REPLACE TABLE {TABLE} AS {_TICKETS_PART_SQL}"
+_TICKETS_MORE_SQL = f"INSERT INTO {TABLE} {_TICKETS_PART_SQL}"
 
-_CELLS_SQL = f"""
-CREATE OR REPLACE TABLE {CELLS} AS
+_CELLS_PART_SQL = f"""
 SELECT CAST(received_at AS DATE) AS day, district, street,
        CAST(floor(lat / $g_dlat) AS BIGINT) AS gi, CAST(floor(lon / $g_dlon) AS BIGINT) AS gj,
        count(*) AS n, count(*) FILTER (WHERE hour(received_at) >= 12) AS n_pm,
        min(received_at) AS first, max(received_at) AS last
 FROM {TABLE}
+WHERE received_at >= $lo AND received_at < $hi
 GROUP BY ALL
 ORDER BY day, district, street, gi, gj
 """
+_CELLS_SQL = f"CREATE OR REPLACE TABLE {CELLS} AS {_CELLS_PART_SQL}"
+_CELLS_MORE_SQL = f"INSERT INTO {CELLS} {_CELLS_PART_SQL}"
+_YEARS_SQL = f"SELECT DISTINCT year(received_at) AS y FROM {TABLE} ORDER BY y"
+_EMPTY_PROBLEMS: list[str] = []
+
+
+def parts(counts: list[tuple[str, int]], limit: int = PART_ROWS) -> list[list[str]]:
+    """Consecutive runs of (problem, located tickets), in the given order, of at most `limit` tickets each."""
+    out: list[list[str]] = []
+    size = limit + 1
+    for problem, n in counts:
+        if size + n > limit:
+            out.append([])
+            size = 0
+        out[-1].append(problem)
+        size += n
+    return out or [_EMPTY_PROBLEMS]
 
 # A fingerprint of `tickets` answered from DuckDB's statistics (about 2 ms at 25 M rows): changes when rows
 # are added or removed, or tickets are closed later than any before.
@@ -122,9 +157,14 @@ _READY_SQL = f"SELECT max(value) FROM meta WHERE key = '{META_KEY}'"
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild both tables from `tickets`; returns the number of located tickets."""
-    con.execute(_TICKETS_SQL, {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon})
-    con.execute(_CELLS_SQL, CELL_GRID.sql_params())
+    """Rebuild both tables from `tickets`, in parts (see PART_ROWS); returns the number of located tickets."""
+    grid = {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
+    for i, problems in enumerate(parts(con.execute(_PROBLEMS_SQL).fetchall(), PART_ROWS)):
+        con.execute(_TICKETS_SQL if i == 0 else _TICKETS_MORE_SQL, {**grid, "problems": problems})
+    years = [y for (y,) in con.execute(_YEARS_SQL).fetchall()] or [2000]
+    for i, y in enumerate(years):
+        bounds = {"lo": dt.datetime(y, 1, 1), "hi": dt.datetime(y + 1, 1, 1)}
+        con.execute(_CELLS_SQL if i == 0 else _CELLS_MORE_SQL, {**CELL_GRID.sql_params(), **bounds})
     (state,) = con.execute(_STATE_SQL).fetchone()
     con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})

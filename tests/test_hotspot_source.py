@@ -135,3 +135,52 @@ def test_stale_table_is_detected_and_rebuilt(generated, tmp_path):
         assert con.execute(f"SELECT count(*) FROM {positions.TABLE} WHERE ticket_id = 'NEW1'").fetchone()[0] == 1
     finally:
         con.close()
+
+
+def test_parts_are_consecutive_runs_under_the_limit():
+    assert positions.parts([("a", 3), ("b", 3), ("c", 5), ("d", 1)], 6) == [["a", "b"], ["c", "d"]]
+    assert positions.parts([("a", 9), ("b", 1)], 6) == [["a"], ["b"]]   # a problem over the limit is one part
+    assert positions.parts([], 6) == [[]]
+
+
+def test_rebuild_in_parts_gives_the_same_tables_in_the_same_order(generated, tmp_path, monkeypatch):
+    """One problem per part and one year per cells step (as at 125 M) = the tables built in one piece."""
+    path = tmp_path / "parts.duckdb"
+    shutil.copy(generated, path)
+    con = store.connect(path)
+    try:
+        # a second year, so the cells are built in two steps and closes of 2024 flag tickets of 2025
+        sql = """INSERT INTO tickets (ticket_id, received_at, topic, channel, district, street, street_code,
+                                      address, lon, lat, closed_at)
+                 SELECT 'P' || ticket_id, received_at - INTERVAL 300 DAY, topic, channel, district, street,
+                        street_code, address, lon, lat, closed_at - INTERVAL 300 DAY
+                 FROM tickets WHERE ticket_id < 'G01000'"""
+        con.execute(sql)
+        monkeypatch.setattr(positions, "PART_ROWS", 10**9)
+        positions.refresh(con)
+        one_t = con.execute(f"SELECT * FROM {positions.TABLE}").fetchall()
+        one_c = con.execute(f"SELECT * FROM {positions.CELLS}").fetchall()
+        monkeypatch.setattr(positions, "PART_ROWS", 1)
+        n = positions.refresh(con)
+        assert con.execute(f"SELECT * FROM {positions.TABLE}").fetchall() == one_t   # same rows, same order
+        assert con.execute(f"SELECT * FROM {positions.CELLS}").fetchall() == one_c
+        assert n == len(one_t) and sum(r[-1] for r in one_t) > 0                   # some tickets came back
+        years = con.execute(f"SELECT count(DISTINCT year(day)) FROM {positions.CELLS}").fetchone()[0]
+        assert years == 2
+        # and the cells are the whole table's counts, whatever the steps
+        sql = positions._CELLS_PART_SQL
+        whole = con.execute(sql, {**positions.CELL_GRID.sql_params(), "lo": date(1900, 1, 1),
+                                  "hi": date(2100, 1, 1)}).fetchall()
+        assert whole == one_c
+        assert positions.ready(con)
+    finally:
+        con.close()
+
+
+def test_rebuild_of_a_store_without_located_tickets(empty_db_path):
+    con = store.connect(empty_db_path)
+    try:
+        assert positions.refresh(con) == 0 and positions.ready(con)
+        assert con.execute(f"SELECT count(*) FROM {positions.CELLS}").fetchone()[0] == 0
+    finally:
+        con.close()
