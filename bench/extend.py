@@ -177,9 +177,16 @@ def _summaries(con, log) -> None:
         ("the monthly word tables", lambda: words.refresh_summaries(con)),
         ("hotspot_tickets and hotspot_cells", lambda: positions.refresh(con)),
     )
+    done_sql = "SELECT count(*) FROM meta WHERE key = $k"
+    mark_sql = "INSERT INTO meta (key, value) VALUES ($k, 'done')"
     for name, step in steps:
+        key = f"five_year_summary:{name}"   # a resumed build skips the summaries built before it stopped
+        if con.execute(done_sql, {"k": key}).fetchone()[0]:
+            log(f"  {name}: built before")
+            continue
         t1 = time.perf_counter()
         step()
+        con.execute(mark_sql, {"k": key})
         con.execute("CHECKPOINT")
         log(f"  {name} rebuilt ({time.perf_counter() - t1:.0f} s)")
     (n,) = con.execute("SELECT count(*) FROM tickets").fetchone()

@@ -117,14 +117,18 @@ def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_p
     finally:
         con.close()
 
-    # An interrupted build resumes after its copies: only the summaries are rebuilt, nothing is copied twice.
+    # A build interrupted while building the cubes resumes there: nothing is copied twice, and only the
+    # summaries not marked as built are built again.
     out.rename(out.with_suffix(".building"))
     con = store.connect(out.with_suffix(".building"))
     con.execute("DROP TABLE ticket_daily_core")
+    con.execute("DELETE FROM meta WHERE key = 'five_year_summary:the smaller cubes'")
     con.close()
     logs = []
     five_years(one_year, out, log=logs.append)
     assert any("resuming" in m for m in logs) and not any("copied" in m for m in logs)
+    assert any(m.startswith("  the smaller cubes rebuilt") for m in logs)
+    assert sum("built before" in m for m in logs) == 4
     con = store.connect(out, read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM tickets").fetchone()[0] == 75
