@@ -17,8 +17,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from geo import boundaries
-
 M_PER_DEG_LAT = 111_320.0
 REF_LAT = 40.0
 CELL_SIZES_M = (100, 250, 500, 1000, 2000, 4000, 8000)
@@ -94,6 +92,8 @@ def beijing_cells(cell_m: int) -> pd.DataFrame:
 
     Computed once per size (about 0.4 s for 500 m cells, 134 k candidates).
     """
+    from geo import boundaries  # geopandas: imported when cells are first needed, not by every store open
+
     grid = Grid(cell_m)
     lon0, lat0, lon1, lat1 = boundaries.BBOX
     i0, j0 = grid.index(lon0, lat0)

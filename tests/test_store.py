@@ -45,3 +45,20 @@ def test_a_new_connection_has_no_pending_result(tiny_db_path, tmp_path):
             con.register("_probe", pa.table({"x": [1]}))
         finally:
             con.close()
+
+
+def test_opening_a_store_loads_no_geometry_or_text_libraries(tiny_db_path):
+    # Opening a store runs the upgrade check (derived.outdated) before the first page is drawn: it must not pull
+    # in geopandas/shapely (about 1 s of a cold start) or jieba.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom data import store\n"
+            f"con = store.connect({str(tiny_db_path)!r}, read_only=True)\n"
+            "from data import derived\nassert derived.outdated(con) == []\n"
+            "heavy = [m for m in ('geopandas', 'shapely', 'jieba') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
