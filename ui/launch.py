@@ -6,10 +6,11 @@ the store with its upgrade check and reads the filter options while the user
 waits (≈ 3 s of CPU). `python -m ui.launch [streamlit options]` starts that work in a background thread (ui/warmup.start_early) and then
 starts Streamlit in the same process, the same way `streamlit run app.py` does:
 the work overlaps Streamlit's own start and the browser's page load, and the
-first script run finds it done. Not what `make run` starts: under the loaded
-machine of session 4 it drew the first page no sooner (the thread shares the
-GIL with the server, which is busy serving the page's JavaScript meanwhile);
-`python -m bench.coldstart DB --how launch` measures it (docs/performance.md).
+first script run finds it done. `make run` starts it: on an idle machine the first
+page's KPI tiles appeared 5.0-5.9 s after the start, against 6.5-7.8 s with plain
+`streamlit run app.py` (`python -m bench.coldstart DB --how launch|streamlit`,
+docs/performance.md). Under heavy load it gave no gain (the thread shares the GIL
+with the server while the server sends the page's JavaScript).
 
 Usage: .venv/bin/python -m ui.launch --server.address 127.0.0.1 --server.port 8501
 """
