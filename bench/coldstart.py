@@ -20,41 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
+from tests.browser.helpers import APP_COMMANDS, serve_app
+
 PAGES = ("/", "/topics", "/funnel", "/tickets", "/map")
-ROOT = Path(__file__).resolve().parent.parent
-HOW = {
-    "streamlit": ["-m", "streamlit", "run", "app.py"],   # what `make run` does
-    "launch": ["-m", "ui.launch"],                       # the launcher with the early warm-up (ui/launch.py)
-}
+HOW = APP_COMMANDS   # launch: what `make run` starts; streamlit: plain `streamlit run app.py`
 
 
-@contextmanager
 def serve(db: Path, log: Path, *, how: str = "launch", timeout: float = 60):
     """Start the dashboard against `db` on a free loopback port the `how` way; yields (base URL, process)."""
-    from tests.browser.helpers import _wait_http, free_port
-
-    port = free_port()
-    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, *HOW[how], "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(url, proc, log, timeout)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return serve_app(db, log, how=how, timeout=timeout)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -66,7 +44,6 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) the process has used so far: a load-independent measure."""
-    import os
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -48,3 +48,14 @@ def empty_db_path(tmp_path) -> Path:
     p = tmp_path / "empty.duckdb"
     store.connect(p).close()
     return p
+
+
+@pytest.fixture()
+def app_db(tiny_db_path, tmp_path, monkeypatch) -> Path:
+    """A private copy of the tiny store that the app (AppTest) opens through HOTLINE_DB."""
+    import shutil
+
+    p = tmp_path / "app.duckdb"
+    shutil.copy(tiny_db_path, p)
+    monkeypatch.setenv("HOTLINE_DB", str(p))
+    return p

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -26,14 +25,6 @@ from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
-
-
-@pytest.fixture()
-def app_db(tiny_db_path, tmp_path, monkeypatch):
-    p = tmp_path / "app.duckdb"
-    shutil.copy(tiny_db_path, p)
-    monkeypatch.setenv("HOTLINE_DB", str(p))
-    return p
 
 
 def _run(page: str | None = None, **query) -> AppTest:

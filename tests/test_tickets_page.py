@@ -5,23 +5,12 @@ selection) goes back to page 1, a text search with no match says so.
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
-
-
-@pytest.fixture()
-def app_db(tiny_db_path, tmp_path, monkeypatch):
-    p = tmp_path / "app.duckdb"
-    shutil.copy(tiny_db_path, p)
-    monkeypatch.setenv("HOTLINE_DB", str(p))
-    return p
 
 
 def _run(**query) -> AppTest:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
@@ -32,14 +30,6 @@ def test_the_script_imports_only_that_chunk_relative_to_the_app():
     assert "requestIdleCallback" in js and f"const delay = {preload.IDLE_DELAY_MS};" in js
     assert "const delay = 0;" in preload.script(0)
     assert js.count("import(") == 1 and "window.__hotlinePlotly" in js   # once per browser tab
-
-
-@pytest.fixture()
-def app_db(tiny_db_path, tmp_path, monkeypatch):
-    p = tmp_path / "app.duckdb"
-    shutil.copy(tiny_db_path, p)
-    monkeypatch.setenv("HOTLINE_DB", str(p))
-    return p
 
 
 def _preload_html(at: AppTest) -> list[str]:

@@ -155,13 +155,21 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
     raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+# How the app is started: plain Streamlit, or the launcher `make run` uses (ui/launch.py: the first page's
+# modules and the store load while Streamlit starts).
+APP_COMMANDS = {
+    "streamlit": ["-m", "streamlit", "run", "app.py"],
+    "launch": ["-m", "ui.launch"],
+}
+
+
 @contextmanager
-def serve_app(db: Path, log: Path, *, timeout: float = 60):
-    """Run `streamlit run app.py` against `db` on a free loopback port; yields (base URL, process)."""
+def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60):
+    """Start the app (`APP_COMMANDS[how]`) against `db` on a free loopback port; yields (base URL, process)."""
     root = Path(__file__).resolve().parents[2]
     port = free_port()
     env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    cmd = [sys.executable, *APP_COMMANDS[how], "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT)
