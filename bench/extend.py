@@ -16,10 +16,8 @@ numbers this store gives are query costs, not a demo of five years.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import time
-from datetime import timedelta
 from pathlib import Path
 
 YEARS_BACK = (4, 3, 2, 1)   # oldest copy first
@@ -145,33 +143,11 @@ def _copy_years(con, one_year_db: Path, log) -> None:
     con.execute("CHECKPOINT")
 
 
-# `derived.DAILY_SQL` for one year of tickets at a time: the groups include the day, so the years' groups are
-# disjoint, and appending them oldest first keeps the table sorted by day. In one piece, the aggregate and
-# sort of 125 M tickets spilled more than 21 GB to disk and was still running after 10 minutes.
-_DAILY_PART = " WHERE received_at >= $lo AND received_at < $hi\nGROUP BY ALL"
-
-
-def _daily_by_year(con, log) -> None:
-    from data import derived
-
-    assert derived.DAILY_SQL.count("\nGROUP BY ALL") == 1
-    create = derived.DAILY_SQL.replace("\nGROUP BY ALL", _DAILY_PART)
-    insert = create.replace("CREATE OR REPLACE TABLE ticket_daily AS", "INSERT INTO ticket_daily")
-    lo, hi = con.execute("SELECT min(received_at), max(received_at) FROM tickets").fetchone()
-    bounds = [lo.replace(year=lo.year + i, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-              for i in range(1, hi.year - lo.year + 1)]
-    edges = [lo, *bounds, hi + timedelta(seconds=1)]
-    for i, (a, b) in enumerate(itertools.pairwise(edges)):
-        t1 = time.perf_counter()
-        con.execute(create if i == 0 else insert, {"lo": a, "hi": b})
-        log(f"  ticket_daily {a:%Y-%m-%d} .. {b:%Y-%m-%d} ({time.perf_counter() - t1:.0f} s)")
-
-
 def _summaries(con, log) -> None:
     from data import derived, links, positions, words
 
     steps = (
-        ("ticket_daily", lambda: _daily_by_year(con, log)),
+        ("ticket_daily", lambda: derived.build_daily(con)),   # a year at a time
         ("the smaller cubes", lambda: derived.refresh_cubes(con)),
         ("funnel_tickets and funnel_clues", lambda: links.refresh(con)),
         ("the monthly word tables", lambda: words.refresh_summaries(con)),

@@ -19,10 +19,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
-DAILY_SQL = """
-CREATE OR REPLACE TABLE ticket_daily AS
+# One year of tickets at a time (`build_daily`): the groups include the day, so the years' groups are disjoint,
+# and appending them oldest first keeps the table sorted by day. In one piece, the aggregate and sort of five
+# years (125 M tickets) spilled more than 21 GB to disk.
+DAILY_PART_SQL = """
 SELECT CAST(received_at AS DATE) AS day,
        district, street, category_l1, category_l2, category_l3, topic, channel, appeal_type,
        count(*)                                              AS n,
@@ -33,9 +37,13 @@ SELECT CAST(received_at AS DATE) AS day,
        count(satisfaction)                                   AS n_rated,
        count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意')) AS n_satisfied
 FROM tickets
+WHERE received_at >= $lo AND received_at < $hi
 GROUP BY ALL
 ORDER BY day, district, street
 """
+_DAILY_CREATE_SQL = "CREATE OR REPLACE TABLE ticket_daily AS " + DAILY_PART_SQL
+_DAILY_INSERT_SQL = "INSERT INTO ticket_daily " + DAILY_PART_SQL
+_YEARS_SQL = "SELECT DISTINCT year(received_at) AS y FROM tickets ORDER BY y"
 
 
 MEASURES = ("n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")
@@ -56,9 +64,25 @@ def _cube_sql(table: str, dims: tuple[str, ...]) -> str:
             f"FROM ticket_daily GROUP BY ALL ORDER BY day, {cols}")
 
 
+def build_by_year(con: duckdb.DuckDBPyConnection, years_sql: str, create_sql: str, insert_sql: str,
+                  params: dict | None = None) -> None:
+    """Build a table a year at a time: `create_sql` for the first year `years_sql` lists, `insert_sql` for the
+    others, each bound to `params` plus `lo`/`hi` (the year's first instant and the next year's). A table whose
+    groups include the day gets the same rows as in one piece, sorted by day, with bounded memory and spill."""
+    years = [y for (y,) in con.execute(years_sql).fetchall()] or [2000]   # no rows: an empty table
+    for i, y in enumerate(years):
+        bounds = {"lo": dt.datetime(y, 1, 1), "hi": dt.datetime(y + 1, 1, 1)}
+        con.execute(create_sql if i == 0 else insert_sql, {**(params or {}), **bounds})
+
+
+def build_daily(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild `ticket_daily` from the tickets, a year at a time (see DAILY_PART_SQL)."""
+    build_by_year(con, _YEARS_SQL, _DAILY_CREATE_SQL, _DAILY_INSERT_SQL)
+
+
 def refresh_daily(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the daily summary from the tickets, then its smaller cubes from it."""
-    con.execute(DAILY_SQL)
+    build_daily(con)
     refresh_cubes(con)
 
 

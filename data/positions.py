@@ -27,8 +27,6 @@ read the slow way (`tickets`) until `derived.upgrade()` builds it.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import duckdb
 
 from geo.grid import Grid
@@ -161,10 +159,9 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     grid = {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
     for i, problems in enumerate(parts(con.execute(_PROBLEMS_SQL).fetchall(), PART_ROWS)):
         con.execute(_TICKETS_SQL if i == 0 else _TICKETS_MORE_SQL, {**grid, "problems": problems})
-    years = [y for (y,) in con.execute(_YEARS_SQL).fetchall()] or [2000]
-    for i, y in enumerate(years):
-        bounds = {"lo": dt.datetime(y, 1, 1), "hi": dt.datetime(y + 1, 1, 1)}
-        con.execute(_CELLS_SQL if i == 0 else _CELLS_MORE_SQL, {**CELL_GRID.sql_params(), **bounds})
+    from data import derived
+
+    derived.build_by_year(con, _YEARS_SQL, _CELLS_SQL, _CELLS_MORE_SQL, CELL_GRID.sql_params())
     (state,) = con.execute(_STATE_SQL).fetchone()
     con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})

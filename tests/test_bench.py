@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -109,11 +110,12 @@ def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_p
         assert orphans == 0
         assert derived.outdated(con) == []   # every derived table built from the five years, none stale
         # ticket_daily, built a year at a time, is the one a single rebuild gives
-        whole = f"({derived.DAILY_SQL.split(' AS', 1)[1]})"
+        whole = f"({derived.DAILY_PART_SQL})"
         sql = (f"SELECT (SELECT count(*) FROM ({whole} EXCEPT ALL (SELECT * FROM ticket_daily))), "
                f"(SELECT count(*) FROM ((SELECT * FROM ticket_daily) EXCEPT ALL {whole})), "
                "(SELECT count(*) FROM ticket_daily)")
-        assert con.execute(sql).fetchone()[:2] == (0, 0) and con.execute(sql).fetchone()[2] > 0
+        every_day = {"lo": datetime(1900, 1, 1), "hi": datetime(2100, 1, 1)}
+        assert con.execute(sql, every_day).fetchone()[:2] == (0, 0) and con.execute(sql, every_day).fetchone()[2] > 0
     finally:
         con.close()
 
