@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 
 import duckdb
 
@@ -138,15 +140,193 @@ def upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
     return todo
 
 
-def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> None:
-    """Bring every derived table up to date after tickets changed.
+def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None,
+            old_tickets_table: str | None = None, before: dict | None = None) -> dict:
+    """Bring every derived table up to date after tickets changed; returns what was done and its timings.
 
     `new_ticket_ids_table` names a table or view with a `ticket_id` column of
-    the tickets inserted or updated; words are computed only for those.
+    the tickets inserted or updated; words are computed only for those. With
+    `old_tickets_table` (the rows of the updated tickets as they were before the
+    import, same columns as `tickets`) and `before` (`state_before(con)` taken
+    before the import changed anything), the other tables are updated only where
+    those tickets were or are now (see `refresh_incremental`), when
+    `can_increment` allows it; otherwise they are rebuilt from every ticket.
     """
     from data import links, positions, words
 
-    refresh_daily(con)
-    links.refresh(con)
-    positions.refresh(con)
-    words.refresh(con, new_ticket_ids_table=new_ticket_ids_table)
+    out: dict = {"mode": "full", "seconds": {}}
+    t0 = time.perf_counter()
+    if new_ticket_ids_table is not None and old_tickets_table is not None and before is not None:
+        why = can_increment(con, new_ticket_ids_table, before)
+        if why is None:
+            out = refresh_incremental(con, new_ticket_ids_table, old_tickets_table)
+            _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table))
+            out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
+            return out
+        out["why_full"] = why
+    _timed(out, "ticket_daily", lambda: build_daily(con))
+    _timed(out, "cubes", lambda: refresh_cubes(con))
+    _timed(out, "links", lambda: links.refresh(con))
+    _timed(out, "hotspot", lambda: positions.refresh(con))
+    _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table))
+    _write_state(con)
+    out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def _timed(out: dict, name: str, fn) -> None:
+    t = time.perf_counter()
+    fn()
+    out["seconds"][name] = round(time.perf_counter() - t, 3)
+
+
+# ------------------------------------------------------------------ incremental refresh
+# After an import, the derived tables change only where the changed tickets were before it or are now: their
+# days x groups in ticket_daily and the cubes, their problems' 20 m positions in hotspot_tickets, their days x
+# 500 m cells in hotspot_cells, their days and months in the word tables, and the funnel tables only when one
+# of them is linked to a clue. `refresh_incremental` updates just that, and gives the same rows as a full
+# rebuild (tests/test_incremental.py). Above INCREMENTAL_MAX_SHARE of the tickets a rebuild is cheaper.
+INCREMENTAL_MAX_SHARE = 0.25
+STATE_KEY = "derived_tickets_state"   # meta: tickets_state() when the derived tables were last brought up to date
+TICKETS_STATE_SQL = "SELECT concat_ws('|', count(*), max(import_id)) FROM tickets"
+_IDS = "_incr_ids"
+
+
+def state_before(con: duckdb.DuckDBPyConnection) -> dict:
+    """What `can_increment` compares, taken before an import changes `tickets` (two cheap queries)."""
+    from data import positions
+
+    return {"tickets": con.execute(TICKETS_STATE_SQL).fetchone()[0],
+            "hotspot": con.execute(positions.STATE_SQL).fetchone()[0]}
+
+
+def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    return con.execute("SELECT max(value) FROM meta WHERE key = $k", {"k": key}).fetchone()[0]
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("DELETE FROM meta WHERE key = $k", {"k": key})
+    con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": value})
+
+
+def _write_state(con: duckdb.DuckDBPyConnection) -> None:
+    _set_meta(con, STATE_KEY, con.execute(TICKETS_STATE_SQL).fetchone()[0])
+
+
+def can_increment(con: duckdb.DuckDBPyConnection, ids_table: str, before: dict) -> str | None:
+    """None when the derived tables can be updated for the tickets of `ids_table` only, else why not.
+
+    They must have been up to date before the import: the stored state is the
+    tickets' state before it (an import without a refresh, `--no-refresh`, leaves
+    them behind, and only a full rebuild catches up). A store written before the
+    state was recorded is trusted when its hotspot tables were current (their own
+    fingerprint, positions.ready, taken before the import).
+    """
+    from data import positions
+
+    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    have = {r[0] for r in con.execute(sql).fetchall()}
+    missing = [t for t in (*dict(SUMMARY_TABLES), positions.TABLE, positions.CELLS) if t not in have]
+    if missing:
+        return "missing " + ", ".join(missing)
+    stored = _meta(con, STATE_KEY)
+    if stored is not None:
+        if stored != before["tickets"]:
+            return "derived tables not current before the import"
+    elif _meta(con, positions.META_KEY) != before["hotspot"]:
+        return "derived tables not known to be current before the import"
+    sql = f"SELECT count(DISTINCT ticket_id) FROM {_ident(ids_table)}"
+    (n_changed,) = con.execute(sql).fetchone()
+    (n_all,) = con.execute("SELECT count(*) FROM tickets").fetchone()
+    if n_changed > INCREMENTAL_MAX_SHARE * max(n_all, 1):
+        return f"{n_changed} of {n_all} tickets changed"
+    return None
+
+
+def _ident(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"bad table name {name!r}")
+    return name
+
+
+# One row per changed ticket, before (-1) and after (+1) the import, with ticket_daily's group and measures.
+_SIGNED_ROWS = """
+SELECT CAST(received_at AS DATE) AS day, district, street, category_l1, category_l2, category_l3, topic, channel,
+       appeal_type, {sign} AS n, {sign} * CAST(lon IS NOT NULL AS BIGINT) AS n_located,
+       {sign} * CAST(responded_at IS NOT NULL AS BIGINT) AS n_responded,
+       {sign} * CAST(closed_at IS NOT NULL AS BIGINT) AS n_closed,
+       {sign} * CAST(coalesce(resolved, false) AS BIGINT) AS n_resolved,
+       {sign} * CAST(satisfaction IS NOT NULL AS BIGINT) AS n_rated,
+       {sign} * CAST(coalesce(satisfaction IN ('满意', '基本满意'), false) AS BIGINT) AS n_satisfied
+FROM {source} WHERE received_at IS NOT NULL
+"""
+_DELTA_SQL = ("CREATE OR REPLACE TEMP TABLE _daily_delta AS SELECT day, " + ", ".join(_ALL_DIMS) + ", "
+              + ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES) + " FROM ("
+              + _SIGNED_ROWS.format(sign="1", source=f"tickets WHERE ticket_id IN (SELECT ticket_id FROM {_IDS})"
+                                    ).replace("WHERE received_at IS NOT NULL", "AND received_at IS NOT NULL")
+              + " UNION ALL " + _SIGNED_ROWS.format(sign="-1", source="{old}")
+              + ") GROUP BY ALL HAVING " + " OR ".join(f"sum({m}) <> 0" for m in MEASURES))
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...]) -> int:
+    """Add `_daily_delta`, summed over `dims`, to the summary `table` (identifiers from SUMMARY_TABLES): the
+    touched groups are deleted and written again with their new counts (groups left with no ticket dropped).
+    Returns the rows written."""
+    on = " AND ".join(["t.day = d.day", *(f"t.{c} IS NOT DISTINCT FROM d.{c}" for c in dims)])
+    cols = ", ".join(dims)
+    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES)
+    new = ", ".join(f"CAST(coalesce(t.{m}, 0) + d.{m} AS BIGINT) AS {m}" for m in MEASURES)
+    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_groups AS SELECT day, {cols}, {sums} FROM _daily_delta "
+           "GROUP BY ALL")
+    con.execute(sql)
+    lo, hi = con.execute("SELECT min(day), max(day) FROM _delta_groups").fetchone()
+    if lo is None:
+        return 0
+    bounds = {"lo": lo, "hi": hi}
+    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_rows AS SELECT d.day, {', '.join(f'd.{c}' for c in dims)}, {new} "
+           f"FROM _delta_groups d LEFT JOIN (SELECT * FROM {table} WHERE day >= $lo AND day <= $hi) t ON {on}")
+    con.execute(sql, bounds)
+    sql = f"DELETE FROM {table} t USING _delta_groups d WHERE t.day >= $lo AND t.day <= $hi AND {on}"
+    con.execute(sql, bounds)
+    sql = f"INSERT INTO {table} SELECT * FROM _delta_rows WHERE n > 0 ORDER BY day, {cols}"
+    (n,) = con.execute(sql).fetchone()
+    con.execute("DROP TABLE IF EXISTS _delta_groups")
+    con.execute("DROP TABLE IF EXISTS _delta_rows")
+    return int(n)
+
+
+def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_table: str) -> dict:
+    """Update ticket_daily, the cubes, the hotspot tables and (if needed) the funnel tables for the tickets of
+    `ids_table` only; `old_table` holds the rows of the updated ones as they were before the import. The words
+    are left to `words.refresh` (it works on the same ids)."""
+    from data import links, positions
+
+    out: dict = {"mode": "incremental", "seconds": {}}
+    sql = f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT DISTINCT ticket_id FROM {_ident(ids_table)}"
+    con.execute(sql)
+    old = _ident(old_table)
+
+    def daily() -> None:
+        con.execute(_DELTA_SQL.format(old=old))
+        out["daily_rows"] = _apply_delta(con, "ticket_daily", _ALL_DIMS)
+
+    def cubes() -> None:
+        for table, dims in SUMMARY_TABLES:
+            if table != "ticket_daily":
+                _apply_delta(con, table, dims)
+        con.execute("DROP TABLE IF EXISTS _daily_delta")
+
+    def funnel() -> None:
+        sql = f"SELECT count(*) FROM clue_tickets WHERE ticket_id IN (SELECT ticket_id FROM {_IDS})"
+        (linked,) = con.execute(sql).fetchone()
+        out["links_rebuilt"] = bool(linked)
+        if linked:   # a linked ticket's columns and its clue's first ticket may change: rebuild (cheap, ~1% rows)
+            links.refresh(con)
+
+    _timed(out, "ticket_daily", daily)
+    _timed(out, "cubes", cubes)
+    _timed(out, "links", funnel)
+    _timed(out, "hotspot", lambda: out.update(positions.refresh_for(con, _IDS)))
+    _write_state(con)
+    con.execute(f"DROP TABLE IF EXISTS {_IDS}")
+    return out

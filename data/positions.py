@@ -180,3 +180,83 @@ def ready(con: duckdb.DuckDBPyConnection) -> bool:
     except duckdb.CatalogException:  # a store without the meta table
         return False
     return built == state
+
+
+# ------------------------------------------------------------------ incremental refresh (data/derived.py)
+STATE_SQL = _STATE_SQL
+
+# After an import, a located ticket's row changes only if the ticket changed, or if its `back` flag did, which
+# depends only on the closes at the same problem and 20 m position: the rows to write again are those of every
+# (problem, position) where a changed ticket was before the import (its row in hotspot_tickets) or is now.
+# The flags are computed over exactly those rows, with the same ASOF join as the full build.
+_HOT_COLS = ("problem, pi, pj, ticket_id, received_at, closed_at, lon, lat, address, " + ", ".join(FILTER_COLUMNS))
+_INCR_SQL = (
+    f"CREATE OR REPLACE TEMP TABLE _hot_old AS SELECT {_HOT_COLS} FROM {TABLE} "
+    "WHERE ticket_id IN (SELECT ticket_id FROM {ids})",
+    f"""CREATE OR REPLACE TEMP TABLE _hot_new AS
+    SELECT {PROBLEM_SQL} AS problem, CAST(floor(lat / $p_dlat) AS BIGINT) AS pi,
+           CAST(floor(lon / $p_dlon) AS BIGINT) AS pj, ticket_id, received_at, closed_at, lon, lat, address,
+           {", ".join(FILTER_COLUMNS)}
+    FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM {{ids}}) AND {LOCATED_SQL}""",
+    "CREATE OR REPLACE TEMP TABLE _hot_keys AS SELECT DISTINCT problem, pi, pj FROM "
+    "(SELECT problem, pi, pj FROM _hot_old UNION ALL SELECT problem, pi, pj FROM _hot_new)",
+    f"""CREATE OR REPLACE TEMP TABLE _hot_rows AS
+    SELECT {_HOT_COLS} FROM {TABLE} h SEMI JOIN _hot_keys k USING (problem, pi, pj)
+    WHERE h.ticket_id NOT IN (SELECT ticket_id FROM {{ids}})
+    UNION ALL SELECT * FROM _hot_new""",
+    f"""CREATE OR REPLACE TEMP TABLE _hot_back AS
+    WITH closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
+                    FROM _hot_rows WHERE closed_at IS NOT NULL)
+    SELECT r.ticket_id
+    FROM _hot_rows r ASOF JOIN closes c
+         ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
+    WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY""",
+    f"DELETE FROM {TABLE} h USING _hot_keys k WHERE h.problem = k.problem AND h.pi = k.pi AND h.pj = k.pj",
+    f"""INSERT INTO {TABLE}
+    SELECT *, ticket_id IN (SELECT ticket_id FROM _hot_back) AS back FROM _hot_rows
+    ORDER BY problem, received_at, ticket_id""",
+    # the day x cell groups where a changed ticket was or is: counted again from hotspot_tickets
+    """CREATE OR REPLACE TEMP TABLE _hot_cells AS
+    SELECT DISTINCT CAST(received_at AS DATE) AS day, district, street,
+           CAST(floor(lat / $g_dlat) AS BIGINT) AS gi, CAST(floor(lon / $g_dlon) AS BIGINT) AS gj
+    FROM (SELECT received_at, district, street, lat, lon FROM _hot_old
+          UNION ALL SELECT received_at, district, street, lat, lon FROM _hot_new)
+    WHERE received_at IS NOT NULL""",
+)
+_CELL_ON = ("c.day = k.day AND c.district IS NOT DISTINCT FROM k.district "
+            "AND c.street IS NOT DISTINCT FROM k.street AND c.gi = k.gi AND c.gj = k.gj")
+_INCR_CELLS_DELETE_SQL = f"DELETE FROM {CELLS} c USING _hot_cells k WHERE c.day >= $lo AND c.day <= $hi AND {_CELL_ON}"
+_INCR_CELLS_INSERT_SQL = f"""
+INSERT INTO {CELLS}
+SELECT * FROM ({_CELLS_PART_SQL.replace("ORDER BY day, district, street, gi, gj", "")}) c
+SEMI JOIN _hot_cells k ON {_CELL_ON}
+ORDER BY day, district, street, gi, gj
+"""
+_INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_rows", "_hot_back", "_hot_cells")
+
+
+def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
+    """Bring both tables up to date after the tickets of `ids_table` (a temp table with `ticket_id`, a fixed
+    name from data/derived.py) were inserted or updated, rewriting only the rows they touch (same rows as
+    `refresh`; written at the end of the tables, see docs/performance.md). Returns the rows rewritten."""
+    import datetime as dt
+
+    params = {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, **CELL_GRID.sql_params()}
+    for sql in _INCR_SQL:
+        sql = sql.replace("{ids}", ids_table)
+        con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    (n_rows,) = con.execute("SELECT count(*) FROM _hot_rows").fetchone()
+    lo, hi = con.execute("SELECT min(day), max(day) FROM _hot_cells").fetchone()
+    n_cells = 0
+    if lo is not None:
+        bounds = {"lo": dt.datetime.combine(lo, dt.time()), "hi": dt.datetime.combine(hi, dt.time()) + dt.timedelta(days=1)}
+        con.execute(_INCR_CELLS_DELETE_SQL, {"lo": lo, "hi": hi})
+        sql = _INCR_CELLS_INSERT_SQL
+        (n_cells,) = con.execute(sql, {**CELL_GRID.sql_params(), **bounds}).fetchone()
+    for t in _INCR_DROP:
+        sql = f"DROP TABLE IF EXISTS {t}"
+        con.execute(sql)
+    (state,) = con.execute(_STATE_SQL).fetchone()
+    con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
+    con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})
+    return {"hotspot_rows": int(n_rows), "hotspot_cells": int(n_cells)}

@@ -104,6 +104,7 @@ class ImportReport:
     status: str = "running"
     message: str = ""
     seconds: float = 0.0
+    refresh: dict = field(default_factory=dict)   # derived.refresh's mode and timings (not stored in `imports`)
 
     @property
     def ok(self) -> bool:
@@ -259,12 +260,13 @@ VALUES ($import_id, $started, $finished, $file, $kind, $format, $encoding, $shee
 
 def _record(con, rep: ImportReport, started) -> None:
     d = rep.to_dict()
+    d.pop("refresh", None)
     d.update(started=started, finished=_now(), reasons=json.dumps(rep.reasons, ensure_ascii=False),
              flags=json.dumps(rep.flags, ensure_ascii=False))
     con.execute(RECORD_SQL, d)
 
 
-TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_dups",
+TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_changed_old", "_dups",
                "_rej", "_rejscan", "_topic_hits")
 
 
@@ -300,6 +302,11 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
     verify(con, K)
     quarantine(con, rep, K, src)
     _progress(progress, src.rows, src.rows, "写入数据库…")
+    before = None
+    if refresh and K.name == "tickets":
+        from data import derived
+
+        before = derived.state_before(con)   # were the derived tables current before this import?
     changed = merge(con, rep, K)
     rep.flags = _flags(con, K)
     if K.name == "clues":
@@ -310,7 +317,9 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
         _progress(progress, src.rows, src.rows, "更新汇总表与词表…")
         from data import derived
 
-        derived.refresh(con, new_ticket_ids_table="_changed_ids")
+        # only what the changed tickets touch, before (their old rows, _changed_old) and after the merge
+        rep.refresh = derived.refresh(con, new_ticket_ids_table="_changed_ids", old_tickets_table="_changed_old",
+                                      before=before)
     if refresh and K.name in ("clues", "cases", "rectifications") and changed:
         # The linked tickets and the per-clue funnel table (data/links.py; derived.refresh does it for tickets).
         from data import links
@@ -763,6 +772,11 @@ def merge(con, rep: ImportReport, K: Kind) -> bool:
     con.execute(sql)  # key is one of KEYS' fixed column names
     if not ins and not upd:
         return False
+    if K.name == "tickets":
+        # the updated tickets as they were: the derived tables must lose what they counted for them
+        sql = "CREATE OR REPLACE TEMP TABLE _changed_old AS SELECT * FROM tickets WHERE ticket_id IN " \
+              "(SELECT k FROM _cmp WHERE changed)"
+        con.execute(sql)
     if upd:
         sql = f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM _cmp WHERE changed)"
         con.execute(sql)
