@@ -10,7 +10,13 @@ memory (VmHWM) is read.
 time goes: server start (until /_stcore/health answers), page load (Streamlit's
 HTML and JavaScript), the first script run until the title, and until the KPI
 tiles, and the server's CPU seconds until then (the load-independent part, for
-a busy machine). `--how launch` (default) starts the app as `make run` does,
+a busy machine). `--browser fresh` (default) times a browser that has never
+opened the dashboard (no HTTP cache: every request goes through Playwright's
+routing, which also turns the cache off); `--browser returning` a user whose
+browser opened it before: a persistent Chromium profile first opens the pages
+of an earlier server on the same port (twice, so Chromium's HTTP cache and V8's
+code cache hold Streamlit's JavaScript), then the app is restarted and timed;
+non-loopback requests go to a dead proxy there and are recorded instead. `--how launch` (default) starts the app as `make run` does,
 `python -m ui.launch` (the first page's modules and the store load while
 Streamlit starts: 5.0-5.9 s against 6.5-7.8 s on an idle machine,
 docs/performance.md); `--how streamlit` as plain `streamlit run app.py`.
@@ -30,9 +36,16 @@ PAGES = ("/", "/topics", "/funnel", "/tickets", "/map")
 HOW = APP_COMMANDS   # launch: what `make run` starts; streamlit: plain `streamlit run app.py`
 
 
-def serve(db: Path, log: Path, *, how: str = "launch", timeout: float = 60):
-    """Start the dashboard against `db` on a free loopback port the `how` way; yields (base URL, process)."""
-    return serve_app(db, log, how=how, timeout=timeout)
+BROWSERS = ("fresh", "returning")
+# --browser returning: every non-loopback request goes to this dead proxy (nothing listens on port 9) and fails,
+# without request routing (which would turn Chromium's HTTP cache off); Chromium reaches 127.0.0.1 directly.
+DEAD_PROXY = "--proxy-server=http://127.0.0.1:9"
+
+
+def serve(db: Path, log: Path, *, how: str = "launch", timeout: float = 60, port: int | None = None):
+    """Start the dashboard against `db` on `port` (default: a free loopback port) the `how` way; yields (base
+    URL, process)."""
+    return serve_app(db, log, how=how, timeout=timeout, port=port)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -49,43 +62,67 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _returning_browser(pw, db: Path, profile: str, how: str, port: int, timeout: float):
+    """A persistent-profile browser that has opened every page of the app on `port` twice; (context, page)."""
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, is_external, wait_for_app
+
+    ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, DEAD_PROXY],
+                                                headless=True, viewport={"width": 1600, "height": 1000})
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    page.external_requests = []
+    ctx.on("request", lambda r: page.external_requests.append(r.url) if is_external(r.url) else None)
+    with serve(db, Path(profile) / "earlier-server.log", how=how, timeout=timeout, port=port) as (url, _proc):
+        for _ in range(2):
+            for path in PAGES:
+                page.goto(url + path, wait_until="domcontentloaded")
+                wait_for_app(page, timeout=timeout * 1000)
+    page.goto("about:blank")
+    return ctx, page
+
+
 def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = None,
-               how: str = "launch") -> tuple[float, float]:
+               how: str = "launch", browser: str = "fresh") -> tuple[float, float]:
     """(seconds from process start to the first page's KPI tiles, peak RSS MB after all pages).
 
     `marks`, if given, receives the seconds from process start to each step (server up, page loaded,
-    title drawn, KPI tiles drawn) and the CPU seconds the server used until the KPI tiles.
+    title drawn, KPI tiles drawn) and the CPU seconds the server used until the KPI tiles. `browser`:
+    "fresh" (never opened the dashboard) or "returning" (see the module docstring).
     """
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, wait_for_app
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, free_port, wait_for_app
 
+    if browser not in BROWSERS:
+        raise ValueError(f"browser must be one of {BROWSERS}")
     marks = {} if marks is None else marks
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        block_external(page)
-        page.goto("about:blank")
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            with serve(db, Path(tmp) / "streamlit.log", how=how, timeout=timeout) as (url, proc):
-                marks["server answers"] = time.perf_counter() - t0
-                page.goto(url + "/", wait_until="domcontentloaded")
-                marks["page loaded"] = time.perf_counter() - t0
-                page.wait_for_selector("h1", timeout=timeout * 1000)
-                marks["title drawn"] = time.perf_counter() - t0
-                page.wait_for_selector("[data-testid='stMetric']", timeout=timeout * 1000)
-                first = marks["KPI tiles drawn"] = time.perf_counter() - t0
-                marks["server CPU until then"] = _cpu_s(proc.pid)
-                for path in PAGES[1:]:
-                    page.goto(url + path, wait_until="domcontentloaded")
-                    wait_for_app(page, timeout=timeout * 1000)
-                if page.external_requests:
-                    raise RuntimeError(f"external requests attempted: {page.external_requests[:3]}")
-                rss = _peak_rss_mb(proc.pid)
-        browser.close()
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        if browser == "returning":
+            ctx, page = _returning_browser(pw, db, str(Path(tmp) / "profile"), how, port, timeout)
+        else:
+            ctx = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = ctx.new_page(viewport={"width": 1600, "height": 1000})
+            block_external(page)
+            page.goto("about:blank")
+        t0 = time.perf_counter()
+        with serve(db, Path(tmp) / "streamlit.log", how=how, timeout=timeout, port=port) as (url, proc):
+            marks["server answers"] = time.perf_counter() - t0
+            page.goto(url + "/", wait_until="domcontentloaded")
+            marks["page loaded"] = time.perf_counter() - t0
+            page.wait_for_selector("h1", timeout=timeout * 1000)
+            marks["title drawn"] = time.perf_counter() - t0
+            page.wait_for_selector("[data-testid='stMetric']", timeout=timeout * 1000)
+            first = marks["KPI tiles drawn"] = time.perf_counter() - t0
+            marks["server CPU until then"] = _cpu_s(proc.pid)
+            for path in PAGES[1:]:
+                page.goto(url + path, wait_until="domcontentloaded")
+                wait_for_app(page, timeout=timeout * 1000)
+            if page.external_requests:
+                raise RuntimeError(f"external requests attempted: {page.external_requests[:3]}")
+            rss = _peak_rss_mb(proc.pid)
+        ctx.close()
     return first, rss
 
 
@@ -94,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("db", nargs="+")
     ap.add_argument("--how", choices=sorted(HOW), default="launch",
                     help="launch: python -m ui.launch (make run); streamlit: plain streamlit run app.py")
+    ap.add_argument("--browser", choices=BROWSERS, default="fresh",
+                    help="fresh: a browser that never opened the dashboard; returning: one that did (HTTP and code cache)")
     args = ap.parse_args(argv)
     for db in args.db:
         marks: dict[str, float] = {}
-        first, rss = cold_start(Path(db), marks=marks, how=args.how)
+        first, rss = cold_start(Path(db), marks=marks, how=args.how, browser=args.browser)
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
-        print(f"{db} ({args.how}): first page {first:.1f} s ({steps}); peak RSS {rss:.0f} MB", flush=True)
+        print(f"{db} ({args.how}, {args.browser} browser): first page {first:.1f} s ({steps}); peak RSS {rss:.0f} MB", flush=True)
     return 0
 
 

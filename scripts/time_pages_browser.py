@@ -42,9 +42,6 @@ FIRST_CONTENT = {
     "/map": "iframe",
 }
 TITLES = {"/": "总览", "/topics": "热点", "/funnel": "漏斗", "/tickets": "工单", "/map": "地图"}
-# --keep-cache: every non-loopback request goes to this dead proxy (nothing listens on port 9) and fails;
-# Chromium bypasses proxies for loopback addresses by default.
-DEAD_PROXY = "--proxy-server=http://127.0.0.1:9"
 NEW_TAB_PAGES = ("/", "/topics")
 
 
@@ -59,6 +56,7 @@ def watch_requests(target, sink: list) -> None:
 
 def new_tabs(pw, url: str, visits: int, profile: str | None) -> tuple[list, list]:
     """(rows of (visit, path, usable s), external requests) for `visits` browser starts (see --new-tabs)."""
+    from bench.coldstart import DEAD_PROXY
     from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, wait_for_app
 
     rows, external = [], []
@@ -85,7 +83,7 @@ def new_tabs(pw, url: str, visits: int, profile: str | None) -> tuple[list, list
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from bench.coldstart import HOW, serve
+    from bench.coldstart import DEAD_PROXY, HOW, serve
     from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, map_frame, wait_for_app
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -164,10 +164,11 @@ APP_COMMANDS = {
 
 
 @contextmanager
-def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60):
-    """Start the app (`APP_COMMANDS[how]`) against `db` on a free loopback port; yields (base URL, process)."""
+def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60, port: int | None = None):
+    """Start the app (`APP_COMMANDS[how]`) against `db` on `port` (default: a free loopback port); yields
+    (base URL, process)."""
     root = Path(__file__).resolve().parents[2]
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, *APP_COMMANDS[how], "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
