@@ -36,6 +36,7 @@ from scipy.spatial import cKDTree
 from analytics import privacy
 from analytics.filters import Filters
 from analytics.maps import LOCATED_SQL
+from data import links
 from data import positions as hpos
 from geo import boundaries
 from geo.grid import SQL_GI, SQL_GJ, Grid, beijing_cells
@@ -660,18 +661,21 @@ def _temp_name(prefix: str) -> str:
 
 
 def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int,
-                src: Source = TICKETS_SOURCE) -> tuple[str, dict]:
-    """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place."""
+                src: Source = TICKETS_SOURCE, *, lean: bool = False) -> tuple[str, dict]:
+    """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place.
+
+    `lean`: only the ids, times and positions (for `ticket_ids`), not the address columns nor `back`."""
     w = f.where(prefix="h")
     # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
     # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
     back = "back" if src.fast else f"ticket_id IN ({hpos.back_ids_sql(w.sql)})"
     problem, pi, pj, pp = _pos_sql(src, shift)
-    if not src.fast:  # back_ids_sql bins the positions itself
+    if not src.fast and not lean:  # back_ids_sql bins the positions itself
         pp = {**pp, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
+    cols = "" if lean else f"district, street, address, {back} AS back, "
     sql = f"""
-        t AS (SELECT ticket_id, received_at, district, street, address, {problem} AS problem,
-                     {back} AS back, {pi} AS pi, {pj} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
+        t AS (SELECT ticket_id, received_at, {cols}{problem} AS problem,
+                     {pi} AS pi, {pj} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
               FROM {src.table} WHERE {w.sql} AND {src.located}),
         m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
               UNION ALL
@@ -719,14 +723,44 @@ def _key_totals(months: pd.DataFrame) -> pd.DataFrame:
     return out[["n", "first", "last", "late", *cols[2:]]]
 
 
+CLUES_SQL = """WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM {members} x JOIN {links} ct USING (ticket_id))
+                SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
+
+
+def _key_clues(con, f: Filters, members: str, src: Source) -> pd.Series:
+    """The linked clues of each key ("、"-joined, sorted) from a (key, ticket_id) table `members`.
+
+    The selection's links come from `funnel_tickets` (data/links.py: one row per distinct clue-ticket link of
+    an existing ticket, with the ticket's filter columns, sorted by time) when it is current and the filters
+    are columns it has: a few thousand rows, so the join touches only linked members. Else from
+    `clue_tickets`, limited to the members' id range (ids carry the date: DuckDB skips row groups)."""
+    if src.fast and links.ready(con):
+        w = f.where(prefix="l")
+        sql = CLUES_SQL.format(members=members, links=f"(SELECT ticket_id, clue_id FROM {links.TABLE} WHERE {w.sql})")
+        return _keyed(con.execute(sql, w.params).df())["clues"]
+    sql = f"SELECT min(ticket_id), max(ticket_id) FROM {members}"
+    lo, hi = con.execute(sql).fetchall()[0]
+    sql = CLUES_SQL.format(members=members, links="(SELECT DISTINCT ticket_id, clue_id FROM clue_tickets "
+                                                  "WHERE ticket_id BETWEEN $lo AND $hi)")
+    return _keyed(con.execute(sql, {"lo": lo or "", "hi": hi or ""}).df())["clues"]
+
+
 MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table ...
 MEMBERS_IN_MEMORY_FAST = 600_000  # ... or this many when they come from the narrow hotspot_tickets
 
 
+# The latest `max_ids` ticket ids of each key, newest first (ties on the time: the larger id first, so the lists
+# do not depend on the order DuckDB reads the members in: the eager and the lazy path give the same lists).
+IDS_SQL = "SELECT key, max_by(ticket_id, (received_at, ticket_id), $max_ids) AS ids FROM {src} GROUP BY key"
+
+
 def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
                   mid: pd.Timestamp, max_ids: int, expected: int, light: bool = False,
-                  source: Source = TICKETS_SOURCE) -> dict:
+                  source: Source = TICKETS_SOURCE, ids: bool = True) -> dict:
     """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
+
+    `ids=False`: the ticket ids are not listed (None per key; `ticket_ids()` fetches them for the rows a user
+    opens) unless the modes need them (more members than fit the temporary table).
 
     The (key, ticket) pairs are computed once into a temporary table when there are at most
     MEMBERS_IN_MEMORY of them (`expected`); above that every aggregate streams over the tickets again,
@@ -781,9 +815,12 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             out["problem"] = out["clues"] = pd.Series(dtype=object)
             out["after"] = pd.Series(dtype="int64")
             return out
-        sql = f"SELECT key, max_by(ticket_id, received_at, $max_ids) AS ids FROM {src} GROUP BY key"
-        ids = _keyed(con.execute(sql, {**sp, "max_ids": int(max_ids)}).df())["ids"].map(list)
-        base["ids"] = ids.reindex(base.index)
+        if ids or src != mt:
+            sql = IDS_SQL.format(src=src)
+            ids = _keyed(con.execute(sql, {**sp, "max_ids": int(max_ids)}).df())["ids"].map(list)
+            base["ids"] = ids.reindex(base.index)
+        else:
+            base["ids"] = None
         out["base"] = base
         if src == mt:
             modes_src = mt
@@ -809,13 +846,7 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
         hot_problem = _keyed(con.execute(sql).df())["problem"]
         place_problem = _keyed(place_keys.drop_duplicates("key"))["problem"]
         out["problem"] = pd.concat([hot_problem, place_problem[place_problem.index.isin(base.index)]]).astype("str")
-        # linked clues; the members' id range lets DuckDB skip row groups of clue_tickets (ids carry the date)
-        sql = f"SELECT min(ticket_id), max(ticket_id) FROM {modes_src}"
-        lo, hi = con.execute(sql).fetchall()[0]
-        sql = f"""WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM {modes_src} x JOIN clue_tickets ct USING (ticket_id)
-                             WHERE ct.ticket_id BETWEEN $lo AND $hi)
-                  SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
-        out["clues"] = _keyed(con.execute(sql, {"lo": lo or "", "hi": hi or ""}).df())["clues"]
+        out["clues"] = _key_clues(con, f, modes_src, source)
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
@@ -892,15 +923,35 @@ TABLE_COLUMNS = ["rank", "kind", "district", "street", "address", "n", "first", 
                  "repeat", "n_after_close", "clues", "z", "lon", "lat", "problem", "ticket_ids", "cluster"]
 
 
+@dataclass(frozen=True, eq=False)
+class Members:
+    """What `ticket_ids()` needs to list the tickets of a table row or place after the fact: the selection,
+    the hotspot cells and place positions the rows were joined on, and each row's key (h<cluster>/p<place>)."""
+
+    f: Filters
+    grid: Grid
+    shift: int
+    src: Source
+    hot_cells: pd.DataFrame     # gi, gj, cluster
+    positions: pd.DataFrame     # problem, pi, pj, place (the grouping's place ids)
+    table_keys: tuple[str, ...]
+    place_keys: tuple[str, ...]
+    max_ids: int
+
+
 @dataclass(frozen=True)
 class Hotspots:
-    """Everything the hotspot view and the visit list show."""
+    """Everything the hotspot view and the visit list show.
+
+    `ticket_ids` (table and places) is None per row when not listed (`hotspot_table(ids=False)`, the
+    default): `ticket_ids(con, hot, rows)` lists them for the rows a user opens, from `members`."""
 
     gi: GiStar
     places: pd.DataFrame   # repeat_places() output (all places with >= 2 tickets)
     table: pd.DataFrame    # TABLE_COLUMNS, ranked
     tickets_used: int
     notes: list[str] = field(default_factory=list)
+    members: Members | None = None
 
     @property
     def method(self) -> str:
@@ -914,7 +965,7 @@ def _empty_places() -> pd.DataFrame:
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
                   radius_m: float = REPEAT_RADIUS_M, min_count: int = REPEAT_MIN_COUNT,
                   max_positions: int = MAX_POSITIONS,
-                  max_places: int = MAX_PLACES, max_ids: int = MAX_IDS) -> Hotspots:
+                  max_places: int = MAX_PLACES, max_ids: int = MAX_IDS, ids: bool = False) -> Hotspots:
     """Gi* hotspots and repeat places of the selection, merged into one ranked table.
 
     A row is a Gi* hotspot (kind 统计热点: its cells' tickets) or a repeat place
@@ -926,6 +977,9 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     Python, to be grouped within `radius_m`), then one join of the tickets to
     the hotspot cells and place positions for the table's figures. The cost
     follows the number of cells and positions, not of tickets.
+
+    `ids`: list the latest `max_ids` ticket ids of every row and place (`ticket_ids` columns); by default
+    they are None and `ticket_ids()` lists them for the rows a user opens (the drill-down, the visit list).
     """
     src = source(con, f)
     gi = gi_star(con, f, cell_m, alpha=alpha, src=src)
@@ -958,8 +1012,12 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     hot_cells = gi.cells.loc[gi.cells["hot"], ["gi", "gj", "cluster"]]
     expected = int(gi.cells.loc[gi.cells["hot"], "n"].sum()) + (int(pp.places["n"].sum()) if len(pp.places) else 0)
     st = _member_stats(con, f, hot_cells, pp.places, grid, pp.shift, mid=mid,
-                       max_ids=max_ids, expected=expected, light=light, source=src)
+                       max_ids=max_ids, expected=expected, light=light, source=src, ids=ids)
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
+    listed = bool(len(base)) and bool(base["ids"].notna().any())  # ids listed (else None per row: lazy)
+
+    def id_lists(ids: pd.Series) -> list:
+        return [x if isinstance(x, list) else [] for x in ids.tolist()] if listed else [None] * len(ids)
 
     # ---- places (>= 2 tickets within radius_m of a leader); frames built whole from arrays (pandas' per-column
     # assignment and alignment cost more than the numbers here)
@@ -977,7 +1035,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
             "n_after_close": after.reindex(keys).fillna(0).astype(int).to_numpy(),
             "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
             "address": wh["address"].to_numpy(), "problem": problem.reindex(keys).to_numpy(),
-            "ticket_ids": [x if isinstance(x, list) else [] for x in b["ids"].tolist()],
+            "ticket_ids": id_lists(b["ids"]),
         })
         places = places[places["n"].to_numpy() >= 2].reset_index(drop=True)
         places["expected"] = expected_in_disc(places, problem_counts(con, f, src, places["problem"].unique()),
@@ -1007,7 +1065,10 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     lone = flagged & (p_cluster == 0)
     n_hot, n_lone = h_cluster.size, int(lone.sum())
     if n_hot + n_lone == 0:
-        return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes)
+        members = None if listed else Members(
+            f, grid, pp.shift, src, hot_cells.reset_index(drop=True), pp.places[["problem", "pi", "pj", "place"]],
+            (), tuple(places["key"].tolist()), int(max_ids))
+        return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes, members)
     keys = pd.Index([f"h{c}" for c in h_cluster.tolist()] + places["key"].to_numpy(object)[lone].tolist(),
                     dtype=object)
     kept = keys.isin(base.index)
@@ -1023,10 +1084,11 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
         "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
         "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
         "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
-        "ticket_ids": [x if isinstance(x, list) else [] for x in b["ids"].tolist()],
+        "ticket_ids": id_lists(b["ids"]),
         "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(), "address": wh["address"].to_numpy(),
         "problem": problem.reindex(keys).fillna("全部问题" if light else "").to_numpy(),
         "clues": clues.reindex(keys).fillna("").to_numpy(),
+        "_key": keys.to_numpy(object),
     })
     if light and len(table):  # where the hotspot's centre lies
         at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
@@ -1043,7 +1105,61 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return Hotspots(gi, places_out, table[TABLE_COLUMNS], gi.total, notes)
+    members = None if listed else Members(
+        f, grid, pp.shift, src, hot_cells.reset_index(drop=True), pp.places[["problem", "pi", "pj", "place"]],
+        tuple(table["_key"].tolist()), tuple(places["key"].tolist()), int(max_ids))
+    return Hotspots(gi, places_out, table[TABLE_COLUMNS], gi.total, notes, members)
+
+
+def _fetch_ids(con, m: Members, keys: list[str]) -> dict[str, list]:
+    """The latest `m.max_ids` ticket ids of these keys, newest first: the eager path's lists (`IDS_SQL` over the
+    same join), computed for these keys only."""
+    hot = m.hot_cells[m.hot_cells["cluster"].isin([int(k[1:]) for k in keys if k.startswith("h")])]
+    pos = m.positions[m.positions["place"].isin([int(k[1:]) for k in keys if k.startswith("p")])]
+    if hot.empty and pos.empty:
+        return {}
+    hot_keys = ("(SELECT unnest($hk_gi::BIGINT[]) AS gi, unnest($hk_gj::BIGINT[]) AS gj, "
+                "unnest($hk_key::VARCHAR[]) AS key)")
+    place_keys = ("(SELECT unnest($pk_problem::VARCHAR[]) AS problem, unnest($pk_pi::BIGINT[]) AS pi, "
+                  "unnest($pk_pj::BIGINT[]) AS pj, unnest($pk_key::VARCHAR[]) AS key)")
+    cte, params = _member_cte(m.f, hot_keys, place_keys, m.grid, m.shift, m.src, lean=True)
+    sql = f"WITH {cte} " + IDS_SQL.format(src="m")
+    params = {**params, "max_ids": m.max_ids,
+              "hk_gi": hot["gi"].astype("int64").tolist(), "hk_gj": hot["gj"].astype("int64").tolist(),
+              "hk_key": [f"h{c}" for c in hot["cluster"].tolist()],
+              "pk_problem": [str(x) for x in pos["problem"].tolist()], "pk_pi": pos["pi"].astype("int64").tolist(),
+              "pk_pj": pos["pj"].astype("int64").tolist(), "pk_key": [f"p{c}" for c in pos["place"].tolist()]}
+    df = con.execute(sql, params).df()
+    return {str(k): list(v) for k, v in zip(df["key"].tolist(), df["ids"].tolist(), strict=True)}
+
+
+def ticket_ids(con, hot: Hotspots, rows, *, places: bool = False) -> list[list[str]]:
+    """The latest ticket ids (newest first, at most MAX_IDS) of these rows (positions) of `hot.table`, or of
+    `hot.places` with `places=True`: what `hotspot_table(ids=True)` lists, fetched for the rows a user opens
+    (the drill-down, the visit list) instead of for every row. [] for a capped all-problem row (no ids: its
+    tickets are read by cell, `cluster_tickets`)."""
+    frame = hot.places if places else hot.table
+    rows = [int(r) for r in rows]
+    have = frame["ticket_ids"].tolist() if len(frame) else []
+    out: dict[int, list] = {r: list(have[r]) for r in rows if have[r] is not None}
+    missing = [r for r in rows if r not in out]
+    if missing:
+        m = hot.members
+        if m is None:
+            raise ValueError("these hotspots carry no member list to fetch ticket ids from")
+        row_keys = m.place_keys if places else m.table_keys
+        keys = [row_keys[r] for r in missing]
+        fetched = _fetch_ids(con, m, keys)
+        out.update({r: fetched.get(k, []) for r, k in zip(missing, keys, strict=True)})
+    return [out[r] for r in rows]
+
+
+def with_ticket_ids(con, hot: Hotspots, top: int) -> pd.DataFrame:
+    """The first `top` rows of the ranked table with their ticket ids listed (for the visit list)."""
+    t = hot.table.head(top).copy()
+    if len(t):
+        t["ticket_ids"] = ticket_ids(con, hot, range(len(t)))
+    return t
 
 
 TABLE_LABELS = {

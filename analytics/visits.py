@@ -45,7 +45,9 @@ class VisitList:
 
 def visit_rows(con, table: pd.DataFrame, top: int = DEFAULT_TOP, n_texts: int = LATEST_TEXTS,
                f: Filters | None = None) -> pd.DataFrame:
-    """The top rows of a ranked hotspot table with coordinates in both systems and the latest masked texts."""
+    """The top rows of a ranked hotspot table with coordinates in both systems and the latest masked texts.
+
+    `table` needs its ticket ids listed for these rows (`hotspots.with_ticket_ids`)."""
     t = table.head(top).copy()
     if t.empty:
         return pd.DataFrame(columns=[c for c, _, _ in COLUMNS] + ["ticket_ids"])
@@ -75,7 +77,7 @@ def build(con, f: Filters, *, top: int = DEFAULT_TOP, cell_m: int = hs.DEFAULT_C
           hot: hs.Hotspots | None = None) -> VisitList:
     """Compute hotspots for `f` (unless given) and keep the top `top` as the visit list."""
     hot = hot or hs.hotspot_table(con, f, cell_m)
-    rows = visit_rows(con, hot.table, top, f=f)
+    rows = visit_rows(con, hs.with_ticket_ids(con, hot, top), top, f=f)  # ids listed for these rows only
     notes = list(hot.notes)
     if len(hot.table) > top:
         notes.append(f"共 {len(hot.table)} 处热点/重复点位，清单列出前 {top} 处")

@@ -250,7 +250,7 @@ else:
         )
         if rows:
             r = hot.table.iloc[rows[0]]
-            ids = list(r["ticket_ids"])
+            ids = hs.ticket_ids(cur, hot, [rows[0]])[0]  # listed for the opened row only
             df = maps.tickets_by_ids(cur, ids, f=fm) if ids else hs.cluster_tickets(cur, fm, hot.gi, int(r["cluster"]))
             _show_tickets(df, f"#{r['rank']} {r['street']} {r['address']}")
             where = maps.street_at(float(r["lon"]), float(r["lat"]))

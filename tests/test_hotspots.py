@@ -167,7 +167,7 @@ def test_hotspot_table_ranks_and_links_tickets(planted):
 
     path, _, _ = planted
     con = store.connect(path, read_only=True)
-    h = hs.hotspot_table(con, Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)), 500)
+    h = hs.hotspot_table(con, Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)), 500, ids=True)
     con.close()
     t = h.table
     assert list(t.columns) == hs.TABLE_COLUMNS
@@ -274,7 +274,7 @@ def test_sql_repeat_places_match_the_ticket_level_reference(tmp_path):
     path = tmp_path / "crafted.duckdb"
     _store_of(path, df)
     con = store.connect(path, read_only=True)
-    h = hs.hotspot_table(con, Filters())
+    h = hs.hotspot_table(con, Filters(), ids=True)
     con.close()
     assert h.tickets_used == len(df) == 17
     assert _by_ids(h.places) == _by_ids(hs.repeat_places(df))
@@ -352,8 +352,10 @@ def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
     full = hs.hotspot_table(tiny_con, Filters())
     jgm = full.table[full.table["street"] == "建国门街道"].iloc[0]
     assert jgm["clues"] == "C01" and jgm["n"] == 4
-    row = full.table[full.table["street"] == "兴谷街道"].iloc[0]
-    assert sorted(row["ticket_ids"]) == ["T06", "T11", "T18"] and row["repeat"]
+    assert full.table["ticket_ids"].isna().all()  # listed on demand, for the rows a user opens
+    pos = int(np.flatnonzero(full.table["street"] == "兴谷街道")[0])
+    row = full.table.iloc[pos]
+    assert hs.ticket_ids(tiny_con, full, [pos]) == [["T11", "T06", "T18"]] and row["repeat"]  # newest first
     assert row["address"] == "兴谷农贸市场" and row["clues"] == "C03、C05" and row["n_after_close"] == 0
 
 
@@ -425,3 +427,46 @@ def test_detection_against_the_demo_truth(small_demo):
     assert recalled / planted_n >= 0.9, f"planted hotspots recalled {recalled}/{planted_n}"
     assert rep_found / rep_n >= 0.8, f"planted repeat places recalled {rep_found}/{rep_n}"
     assert tp / found >= 0.5, f"precision {tp}/{found}"
+
+
+def _lazy_equals_eager(con, f, **kw):
+    eager = hs.hotspot_table(con, f, ids=True, **kw)
+    lazy = hs.hotspot_table(con, f, **kw)
+    cols = [c for c in hs.TABLE_COLUMNS if c != "ticket_ids"]
+    pd.testing.assert_frame_equal(lazy.table[cols], eager.table[cols])
+    pcols = [c for c in hs.PLACE_COLUMNS if c != "ticket_ids"]
+    pd.testing.assert_frame_equal(lazy.places[pcols], eager.places[pcols])
+    assert lazy.notes == eager.notes and lazy.gi.cells.equals(eager.gi.cells)
+    if lazy.members is not None:  # not listed (they are when the modes need them: too many members)
+        assert lazy.table["ticket_ids"].isna().all() and lazy.places["ticket_ids"].isna().all()
+    assert hs.ticket_ids(con, lazy, range(len(lazy.table))) == eager.table["ticket_ids"].tolist()
+    assert hs.ticket_ids(con, lazy, range(len(lazy.places)), places=True) == eager.places["ticket_ids"].tolist()
+    # a few rows at a time, out of order, give the same lists
+    picked = list(range(len(lazy.table)))[::-2][:3]
+    assert hs.ticket_ids(con, lazy, picked) == [eager.table["ticket_ids"].iloc[r] for r in picked]
+    top = hs.with_ticket_ids(con, lazy, 2)
+    assert top["ticket_ids"].tolist() == eager.table["ticket_ids"].head(2).tolist()
+    return eager, lazy
+
+
+def test_lazily_listed_ticket_ids_equal_the_eager_lists(planted, tiny_con, monkeypatch):
+    from data import positions, store
+
+    path, _, _ = planted
+    con = store.connect(path, read_only=True)
+    try:
+        year = Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
+        eager, lazy = _lazy_equals_eager(con, year)
+        assert lazy.members is not None and len(eager.table) > 3 and sum(map(len, eager.table["ticket_ids"])) == eager.table["n"].sum()
+        _lazy_equals_eager(con, year, max_ids=5)           # cut to the latest 5 per row
+        _lazy_equals_eager(con, year, max_positions=500)   # coarser positions (shift > 0)
+        with monkeypatch.context() as m:                   # from `tickets` (store not yet upgraded)
+            m.setattr(positions, "ready", lambda con: False)
+            _lazy_equals_eager(con, year)
+        with monkeypatch.context() as m:                   # more members than the temporary table holds
+            m.setattr(hs, "MEMBERS_IN_MEMORY_FAST", 10)
+            assert _lazy_equals_eager(con, year, max_ids=7)[1].members is None
+    finally:
+        con.close()
+    for f in (Filters(), Filters(topics=("井盖",))):
+        _lazy_equals_eager(tiny_con, f)
