@@ -160,7 +160,8 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
         why = can_increment(con, new_ticket_ids_table, before)
         if why is None:
             out = refresh_incremental(con, new_ticket_ids_table, old_tickets_table)
-            _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table))
+            _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table,
+                                                       old_tickets_table=old_tickets_table))
             out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
             return out
         out["why_full"] = why
@@ -169,7 +170,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     _timed(out, "links", lambda: links.refresh(con))
     _timed(out, "hotspot", lambda: positions.refresh(con))
     _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table))
-    _write_state(con)
+    _write_state(con, rebuilt=True)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
     return out
 
@@ -209,8 +210,10 @@ def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": value})
 
 
-def _write_state(con: duckdb.DuckDBPyConnection) -> None:
+def _write_state(con: duckdb.DuckDBPyConnection, *, rebuilt: bool = False) -> None:
     _set_meta(con, STATE_KEY, con.execute(TICKETS_STATE_SQL).fetchone()[0])
+    if rebuilt:   # every table written in order again
+        con.execute("DELETE FROM meta WHERE starts_with(key, $k)", {"k": UNSORTED_KEY})
 
 
 def can_increment(con: duckdb.DuckDBPyConnection, ids_table: str, before: dict) -> str | None:
@@ -268,10 +271,11 @@ _DELTA_SQL = ("CREATE OR REPLACE TEMP TABLE _daily_delta AS SELECT day, " + ", "
               + ") GROUP BY ALL HAVING " + " OR ".join(f"sum({m}) <> 0" for m in MEASURES))
 
 
-def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...]) -> int:
+def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...], compacted: list) -> int:
     """Add `_daily_delta`, summed over `dims`, to the summary `table` (identifiers from SUMMARY_TABLES): the
-    touched groups are deleted and written again with their new counts (groups left with no ticket dropped).
-    Returns the rows written."""
+    touched groups are deleted and written again with their new counts (groups left with no ticket dropped),
+    at the end of the table, then `compact_if_needed` counts those of days before its last day.
+    Returns the rows written; appends `table` to `compacted` if it was sorted again."""
     on = " AND ".join(["t.day = d.day", *(f"t.{c} IS NOT DISTINCT FROM d.{c}" for c in dims)])
     cols = ", ".join(dims)
     sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES)
@@ -283,6 +287,8 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ..
     if lo is None:
         return 0
     bounds = {"lo": lo, "hi": hi}
+    sql = f"SELECT max(day) FROM {table}"
+    (last,) = con.execute(sql).fetchone()
     sql = (f"CREATE OR REPLACE TEMP TABLE _delta_rows AS SELECT d.day, {', '.join(f'd.{c}' for c in dims)}, {new} "
            f"FROM _delta_groups d LEFT JOIN (SELECT * FROM {table} WHERE day >= $lo AND day <= $hi) t ON {on}")
     con.execute(sql, bounds)
@@ -290,9 +296,38 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ..
     con.execute(sql, bounds)
     sql = f"INSERT INTO {table} SELECT * FROM _delta_rows WHERE n > 0 ORDER BY day, {cols}"
     (n,) = con.execute(sql).fetchone()
+    (early,) = con.execute("SELECT count(*) FROM _delta_rows WHERE n > 0 AND day < $last", {"last": last}
+                           ).fetchone() if last is not None else (0,)
     con.execute("DROP TABLE IF EXISTS _delta_groups")
     con.execute("DROP TABLE IF EXISTS _delta_rows")
+    if compact_if_needed(con, table, "day, " + ", ".join(dims), int(early)):
+        compacted.append(table)
     return int(n)
+
+
+# Rows an incremental refresh writes go to the end of a table. Those of a new day keep ticket_daily, the cubes
+# and hotspot_cells sorted by day; those of earlier days (updates) and every row of hotspot_tickets (sorted by
+# problem) do not, so the zonemaps of the last row groups cover a wide range and a query reads them whatever
+# it selects. Each table counts such rows in `meta` (`unsorted_rows:<table>`) and is rewritten in order once
+# they exceed COMPACT_SHARE of it: a sort of the table's own rows, far cheaper than a rebuild from the tickets.
+COMPACT_SHARE = 0.05
+UNSORTED_KEY = "unsorted_rows:"
+
+
+def compact_if_needed(con: duckdb.DuckDBPyConnection, table: str, order_by: str, n_unsorted: int) -> bool:
+    """Add `n_unsorted` rows written out of order to `table`'s count; rewrite it sorted by `order_by` (fixed
+    identifiers from this module and data/positions.py) when the count exceeds COMPACT_SHARE of its rows."""
+    key = UNSORTED_KEY + table
+    total = int(_meta(con, key) or 0) + n_unsorted
+    sql = f"SELECT count(*) FROM {table}"
+    (n_rows,) = con.execute(sql).fetchone()
+    compact = total > 0 and total > COMPACT_SHARE * n_rows
+    if compact:
+        sql = f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order_by}"
+        con.execute(sql)
+        total = 0
+    _set_meta(con, key, str(total))
+    return compact
 
 
 def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_table: str) -> dict:
@@ -301,19 +336,19 @@ def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_tabl
     are left to `words.refresh` (it works on the same ids)."""
     from data import links, positions
 
-    out: dict = {"mode": "incremental", "seconds": {}}
+    out: dict = {"mode": "incremental", "seconds": {}, "compacted": []}
     sql = f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT DISTINCT ticket_id FROM {_ident(ids_table)}"
     con.execute(sql)
     old = _ident(old_table)
 
     def daily() -> None:
         con.execute(_DELTA_SQL.format(old=old))
-        out["daily_rows"] = _apply_delta(con, "ticket_daily", _ALL_DIMS)
+        out["daily_rows"] = _apply_delta(con, "ticket_daily", _ALL_DIMS, out["compacted"])
 
     def cubes() -> None:
         for table, dims in SUMMARY_TABLES:
             if table != "ticket_daily":
-                _apply_delta(con, table, dims)
+                _apply_delta(con, table, dims, out["compacted"])
         con.execute("DROP TABLE IF EXISTS _daily_delta")
 
     def funnel() -> None:
@@ -326,7 +361,14 @@ def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_tabl
     _timed(out, "ticket_daily", daily)
     _timed(out, "cubes", cubes)
     _timed(out, "links", funnel)
-    _timed(out, "hotspot", lambda: out.update(positions.refresh_for(con, _IDS)))
+    def hotspot() -> None:
+        out.update(positions.refresh_for(con, _IDS))
+        out["compacted"] += [t for t, order, n in (
+            (positions.TABLE, positions.TICKETS_ORDER, out["hotspot_rows"]),
+            (positions.CELLS, positions.CELLS_ORDER, out.pop("hotspot_cells_early")))
+            if compact_if_needed(con, t, order, n)]
+
+    _timed(out, "hotspot", hotspot)
     _write_state(con)
     con.execute(f"DROP TABLE IF EXISTS {_IDS}")
     return out

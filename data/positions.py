@@ -184,6 +184,8 @@ def ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 # ------------------------------------------------------------------ incremental refresh (data/derived.py)
 STATE_SQL = _STATE_SQL
+TICKETS_ORDER = "problem, received_at, ticket_id"       # the order of a full build (_TICKETS_PART_SQL)
+CELLS_ORDER = "day, district, street, gi, gj"           # (_CELLS_PART_SQL)
 
 # After an import, a located ticket's row changes only if the ticket changed, or if its `back` flag did, which
 # depends only on the closes at the same problem and 20 m position: the rows to write again are those of every
@@ -226,12 +228,21 @@ _INCR_SQL = (
 _CELL_ON = ("c.day = k.day AND c.district IS NOT DISTINCT FROM k.district "
             "AND c.street IS NOT DISTINCT FROM k.street AND c.gi = k.gi AND c.gj = k.gj")
 _INCR_CELLS_DELETE_SQL = f"DELETE FROM {CELLS} c USING _hot_cells k WHERE c.day >= $lo AND c.day <= $hi AND {_CELL_ON}"
+# The touched cells' tickets are picked before they are counted (grouping the whole period first costs a scan
+# and an aggregate of every located ticket of it).
 _INCR_CELLS_INSERT_SQL = f"""
 INSERT INTO {CELLS}
-SELECT * FROM ({_CELLS_PART_SQL.replace("ORDER BY day, district, street, gi, gj", "")}) c
+SELECT day, district, street, gi, gj,
+       count(*) AS n, count(*) FILTER (WHERE hour(received_at) >= 12) AS n_pm,
+       min(received_at) AS first, max(received_at) AS last
+FROM (SELECT CAST(received_at AS DATE) AS day, district, street,
+             CAST(floor(lat / $g_dlat) AS BIGINT) AS gi, CAST(floor(lon / $g_dlon) AS BIGINT) AS gj, received_at
+      FROM {TABLE} WHERE received_at >= $lo AND received_at < $hi) c
 SEMI JOIN _hot_cells k ON {_CELL_ON}
+GROUP BY ALL
 ORDER BY day, district, street, gi, gj
 """
+_LAST_DAY_SQL = f"SELECT max(day) FROM {CELLS}"
 _INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_rows", "_hot_back", "_hot_cells")
 
 
@@ -247,16 +258,19 @@ def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
         con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     (n_rows,) = con.execute("SELECT count(*) FROM _hot_rows").fetchone()
     lo, hi = con.execute("SELECT min(day), max(day) FROM _hot_cells").fetchone()
-    n_cells = 0
+    n_cells = n_early = 0
     if lo is not None:
+        (last,) = con.execute(_LAST_DAY_SQL).fetchone()
         bounds = {"lo": dt.datetime.combine(lo, dt.time()), "hi": dt.datetime.combine(hi, dt.time()) + dt.timedelta(days=1)}
         con.execute(_INCR_CELLS_DELETE_SQL, {"lo": lo, "hi": hi})
         sql = _INCR_CELLS_INSERT_SQL
         (n_cells,) = con.execute(sql, {**CELL_GRID.sql_params(), **bounds}).fetchone()
+        if last is not None:   # cells written at the end before the table's last day (derived.COMPACT_SHARE)
+            (n_early,) = con.execute("SELECT count(*) FROM _hot_cells WHERE day < $last", {"last": last}).fetchone()
     for t in _INCR_DROP:
         sql = f"DROP TABLE IF EXISTS {t}"
         con.execute(sql)
     (state,) = con.execute(_STATE_SQL).fetchone()
     con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})
-    return {"hotspot_rows": int(n_rows), "hotspot_cells": int(n_cells)}
+    return {"hotspot_rows": int(n_rows), "hotspot_cells": int(n_cells), "hotspot_cells_early": int(n_early)}

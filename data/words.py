@@ -344,7 +344,8 @@ def _by_window(con: duckdb.DuckDBPyConnection, sqls: list[str], col: str, lo: da
         _run(con, sql.format(win=f"{col} IS NULL"), params)
 
 
-def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None) -> dict:
+def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None = None,
+            old_tickets_table: str | None = None) -> dict:
     """Segment tickets and store their words, then bring `word_daily` and the monthly summaries up to date.
 
     With `new_ticket_ids_table` (a table/view with a `ticket_id` column) only
@@ -353,6 +354,12 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     `word_daily` (and their months in the monthly tables). Without it every
     ticket is done again. Runs on the caller's connection (its temp tables and
     open transaction are seen). Returns counts and timings.
+
+    With `old_tickets_table` too (the updated tickets' rows as they were before
+    the import: data/derived.py's incremental refresh), `word_daily` and the
+    monthly and weekly tables get signed deltas instead (`_apply_word_deltas`):
+    the changed tickets' words counted as they are now, minus as they were, so
+    updates spread over a year do not recount the year.
     """
     t0 = time.perf_counter()
     ensure_schema(con)
@@ -365,6 +372,8 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
         _run(con, sql)
         _run(con, OLD_DAYS_SQL)
         (had_words,) = con.execute(OLD_WORDS_SQL).fetchone()
+        if old_tickets_table is not None:
+            _run(con, OLD_ACC_SQL.format(old=_ident(old_tickets_table)))
         _run(con, DELETE_OLD_SQL)
         only_new = ONLY_NEW
     _run(con, ACC_CREATE_SQL)
@@ -378,6 +387,10 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
         lo, hi = con.execute("SELECT min(day), max(day) FROM _words_acc").fetchone()
         _by_window(con, [WORD_DAILY_FROM_ACC_SQL], "day", lo, hi)
         refresh_summaries(con)
+    elif old_tickets_table is not None:
+        _apply_word_deltas(con)
+        _run(con, "DROP TABLE IF EXISTS _words_days")
+        _run(con, "DROP TABLE IF EXISTS _words_ids")
     else:
         lo, hi = con.execute("SELECT min(day), max(day) FROM _words_days").fetchone()
         if had_words:
@@ -398,6 +411,79 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
              "tickets_per_second": round(n_tickets / (t1 - t0)) if n_tickets and t1 > t0 else None}
     log.info("words: %s", stats)
     return stats
+
+
+# Incremental refresh (data/derived.py): the changed tickets' words as counted before the import (their old
+# ticket_words rows with their old district/topic/category), minus from the new counts (_words_acc).
+OLD_ACC_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_old_acc AS
+SELECT w.day, o.district, o.topic, o.category_l1, w.word, count(*) AS n
+FROM ticket_words w JOIN {old} o USING (ticket_id)
+WHERE w.ticket_id IN (SELECT ticket_id FROM _words_ids)
+GROUP BY ALL
+"""
+WORDS_DELTA_SQL = """
+CREATE OR REPLACE TEMP TABLE _words_delta AS
+SELECT day, district, topic, category_l1, word, CAST(sum(n) AS BIGINT) AS n FROM (
+    SELECT day, district, topic, category_l1, word, n FROM _words_acc
+    UNION ALL
+    SELECT day, district, topic, category_l1, word, -n FROM _words_old_acc
+) GROUP BY ALL HAVING sum(n) <> 0
+"""
+
+
+def _delta_tables() -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(table, period column, dims, stored order) of every word count table a delta is added to."""
+    out = [("word_daily", "day", _DIMS, "day")]
+    for grain, tables in SUMMARY_GRAINS.items():
+        for table, dims in tables:
+            order = ", ".join((grain, *dims)) if grain == "month" else f"word, {grain}"
+            out.append((table, grain, dims, order))
+    return out
+
+
+def _apply_word_deltas(con: duckdb.DuckDBPyConnection) -> None:
+    """Add `_words_delta` to word_daily and each summary: the touched groups are deleted and written again
+    with their new counts (empty ones dropped), at the end of the table (sorted again past
+    derived.COMPACT_SHARE). The same rows as a recount (tests/test_incremental.py)."""
+    _run(con, WORDS_DELTA_SQL)
+    if not has_summaries(con):   # an older store: build them whole after word_daily
+        _apply_word_delta(con, "word_daily", "day", _DIMS, "day")
+        refresh_summaries(con)
+    else:
+        for table, col, dims, order in _delta_tables():
+            _apply_word_delta(con, table, col, dims, order)
+    for t in ("_words_delta", "_words_old_acc"):
+        _run(con, f"DROP TABLE IF EXISTS {t}")
+
+
+def _apply_word_delta(con: duckdb.DuckDBPyConnection, table: str, col: str, dims: tuple[str, ...],
+                      order: str) -> None:
+    from data import derived
+
+    if not con.execute("SELECT count(*) FROM _words_delta").fetchone()[0]:
+        return
+    keys = (*dims, "word")
+    period = "day" if col == "day" else f"date_trunc('{col}', day)::DATE"
+    on = " AND ".join([f"t.{col} = g.p", *(f"t.{c} IS NOT DISTINCT FROM g.{c}" for c in keys)])
+    ks = ", ".join(keys)
+    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_groups AS SELECT {period} AS p, {ks}, "
+         "CAST(sum(n) AS BIGINT) AS n FROM _words_delta GROUP BY ALL")
+    lo, hi = con.execute("SELECT min(p), max(p) FROM _wd_groups").fetchone()
+    sql = f"SELECT max({col}) FROM {table}"
+    (last,) = con.execute(sql).fetchone()
+    b = {"lo": lo, "hi": hi}
+    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_rows AS SELECT g.p, {', '.join(f'g.{c}' for c in keys)}, "
+         f"CAST(coalesce(t.n, 0) + g.n AS BIGINT) AS n FROM _wd_groups g "
+         f"LEFT JOIN (SELECT * FROM {table} WHERE {col} >= $lo AND {col} <= $hi) t ON {on}", b)
+    _run(con, f"DELETE FROM {table} t USING _wd_groups g WHERE t.{col} >= $lo AND t.{col} <= $hi AND {on}", b)
+    _run(con, f"INSERT INTO {table} SELECT * FROM _wd_rows WHERE n > 0 ORDER BY {order.replace(col, 'p')}")
+    # out of order: rows of periods before the last one; in the weekly tables (sorted by word) every row
+    early = ("SELECT count(*) FROM _wd_rows WHERE n > 0" + ("" if col == "week" else " AND p < $last"))
+    (n_early,) = con.execute(early, {"last": last} if col != "week" else {}).fetchone() if last else (0,)
+    derived.compact_if_needed(con, table, order, int(n_early))
+    _run(con, "DROP TABLE IF EXISTS _wd_groups")
+    _run(con, "DROP TABLE IF EXISTS _wd_rows")
 
 
 WORD_DAILY_REBUILD_SQL = """

@@ -199,3 +199,58 @@ def test_tiny_store_new_and_moved_tickets(tmp_path):
     assert con.execute(april).fetchone()[0] == 1
     assert_same_as_full(con)
     con.close()
+
+
+ORDERS = {"ticket_daily": "day, district, street", "ticket_daily_core": None, "ticket_daily_street": None,
+          positions.TABLE: positions.TICKETS_ORDER, positions.CELLS: positions.CELLS_ORDER}
+
+
+def _physical(con, table: str, cols: str) -> list[tuple]:
+    sql = f"SELECT {cols} FROM {table}"   # no ORDER BY: the stored order
+    return con.execute(sql).fetchall()
+
+
+def _tiny_update(con, tmp_path: Path):
+    sql = """
+    SELECT * REPLACE ('TN' || ticket_id AS ticket_id, received_at + INTERVAL 1 DAY AS received_at) FROM tickets
+    WHERE ticket_id IN ('T01', 'T05', 'T09')
+    UNION ALL
+    SELECT * REPLACE (received_at - INTERVAL 300 DAY AS received_at) FROM tickets WHERE ticket_id IN ('T04', 'T12')
+    """
+    (rep,) = ingest_files(con, [export(con, tmp_path / "u.csv", sql)])
+    assert (rep.inserted, rep.updated) == (3, 2) and rep.refresh["mode"] == "incremental"
+    return rep
+
+
+def test_tables_rewritten_in_order_past_the_threshold(tmp_path, monkeypatch):
+    """With COMPACT_SHARE 0 every table an incremental refresh wrote out of order is sorted again: the stored
+    order of the sort keys is the full rebuild's."""
+    from tests.conftest import build_tiny
+
+    monkeypatch.setattr(derived, "COMPACT_SHARE", 0.0)
+    con = store.connect(build_tiny(tmp_path / "t.duckdb"))
+    rep = _tiny_update(con, tmp_path)
+    assert set(rep.refresh["compacted"]) == set(ORDERS)
+    orders = {t: o or "day, " + ", ".join(dict(derived.SUMMARY_TABLES)[t]) for t, o in ORDERS.items()}
+    got = {t: _physical(con, t, o) for t, o in orders.items()}
+    assert_same_as_full(con)
+    for t, o in orders.items():
+        assert got[t] == _physical(con, t, o), t
+    con.close()
+
+
+def test_unsorted_rows_are_counted_below_the_threshold(tmp_path, monkeypatch):
+    from tests.conftest import build_tiny
+
+    monkeypatch.setattr(derived, "COMPACT_SHARE", 1e9)
+    con = store.connect(build_tiny(tmp_path / "t.duckdb"))
+    rep = _tiny_update(con, tmp_path)
+    assert rep.refresh["compacted"] == []
+    sql = "SELECT key, CAST(value AS INTEGER) FROM meta WHERE starts_with(key, 'unsorted_rows:') ORDER BY key"
+    counts = dict(con.execute(sql).fetchall())
+    # T04 and T12 moved to 2024 (before the last day) in every summary; hotspot_tickets: every row rewritten
+    assert counts["unsorted_rows:ticket_daily"] >= 2 and counts["unsorted_rows:ticket_daily_core"] >= 2
+    assert counts["unsorted_rows:hotspot_tickets"] == rep.refresh["hotspot_rows"] > 0
+    derived.refresh(con)
+    assert con.execute(sql).fetchall() == []
+    con.close()
