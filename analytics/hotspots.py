@@ -661,10 +661,11 @@ def _temp_name(prefix: str) -> str:
 
 
 def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int,
-                src: Source = TICKETS_SOURCE, *, lean: bool = False) -> tuple[str, dict]:
+                src: Source = TICKETS_SOURCE, *, lean: bool = False, extra: str = "") -> tuple[str, dict]:
     """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place.
 
-    `lean`: only the ids, times and positions (for `ticket_ids`), not the address columns nor `back`."""
+    `lean`: only the ids, times and positions (for `ticket_ids`), not the address columns nor `back`.
+    `extra`: a further condition on the tickets (fixed SQL, e.g. " AND ticket_id IN (SELECT ... lk)")."""
     w = f.where(prefix="h")
     # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
     # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
@@ -676,7 +677,7 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     sql = f"""
         t AS (SELECT ticket_id, received_at, {cols}{problem} AS problem,
                      {pi} AS pi, {pj} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
-              FROM {src.table} WHERE {w.sql} AND {src.located}),
+              FROM {src.table} WHERE {w.sql} AND {src.located}{extra}),
         m AS (SELECT k.key, t.* FROM t JOIN {hot_keys} k USING (gi, gj)
               UNION ALL
               SELECT k.key, t.* FROM t JOIN {place_keys} k USING (problem, pi, pj))
@@ -727,22 +728,35 @@ CLUES_SQL = """WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM {members} x JOI
                 SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
 
 
-def _key_clues(con, f: Filters, members: str, src: Source) -> pd.Series:
-    """The linked clues of each key ("、"-joined, sorted) from a (key, ticket_id) table `members`.
+# the same from the members CTE restricted to the linked tickets (`lk`: the selection's links)
+LINKED_CLUES_SQL = """WITH lk AS (SELECT ticket_id, clue_id FROM {links} WHERE {where}), {cte}
+    SELECT key, string_agg(DISTINCT clue_id, '、' ORDER BY clue_id) AS clues FROM m JOIN lk USING (ticket_id)
+    GROUP BY key"""
+LINKED_ONLY = " AND ticket_id IN (SELECT ticket_id FROM lk)"
+
+
+def _key_clues(con, f: Filters, members: str, params: dict, src: Source,
+               linked: tuple[str, dict] | None = None) -> pd.Series:
+    """The linked clues of each key ("、"-joined, sorted) from a (key, ticket_id) relation `members`.
 
     The selection's links come from `funnel_tickets` (data/links.py: one row per distinct clue-ticket link of
     an existing ticket, with the ticket's filter columns, sorted by time) when it is current and the filters
-    are columns it has: a few thousand rows, so the join touches only linked members. Else from
-    `clue_tickets`, limited to the members' id range (ids carry the date: DuckDB skips row groups)."""
+    are columns it has (always so for `hotspot_tickets`): about a tenth of the members. `linked`: the members
+    CTE (`_member_cte(extra=LINKED_ONLY)`) and its parameters, so only the linked tickets are joined to the
+    keys. Else from `clue_tickets`, limited to the members' id range (ids carry the date: DuckDB skips row
+    groups)."""
     if src.fast and links.ready(con):
         w = f.where(prefix="l")
+        if linked is not None:
+            sql = LINKED_CLUES_SQL.format(links=links.TABLE, where=w.sql, cte=linked[0])
+            return _keyed(con.execute(sql, {**linked[1], **w.params}).df())["clues"]
         sql = CLUES_SQL.format(members=members, links=f"(SELECT ticket_id, clue_id FROM {links.TABLE} WHERE {w.sql})")
-        return _keyed(con.execute(sql, w.params).df())["clues"]
+        return _keyed(con.execute(sql, {**params, **w.params}).df())["clues"]
     sql = f"SELECT min(ticket_id), max(ticket_id) FROM {members}"
-    lo, hi = con.execute(sql).fetchall()[0]
+    lo, hi = con.execute(sql, params).fetchall()[0]
     sql = CLUES_SQL.format(members=members, links="(SELECT DISTINCT ticket_id, clue_id FROM clue_tickets "
                                                   "WHERE ticket_id BETWEEN $lo AND $hi)")
-    return _keyed(con.execute(sql, {"lo": lo or "", "hi": hi or ""}).df())["clues"]
+    return _keyed(con.execute(sql, {**params, "lo": lo or "", "hi": hi or ""}).df())["clues"]
 
 
 MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table ...
@@ -791,7 +805,10 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                    coalesce(street, '') AS street, coalesce(address, '') AS address, back
             FROM m"""
         in_memory = expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY)
-        if in_memory:
+        # From the narrow hotspot_tickets each query joins the selection to the keys again: that costs less than
+        # materialising the (key, ticket) pairs with their address strings (≈ 0.2 s CPU for 480 k pairs at 25 M).
+        direct = in_memory and source.fast
+        if in_memory and not direct:
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
             con.execute(sql, params)
             src, sp = mt, {}
@@ -815,15 +832,15 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
             out["problem"] = out["clues"] = pd.Series(dtype=object)
             out["after"] = pd.Series(dtype="int64")
             return out
-        if ids or src != mt:
+        if ids or not in_memory:
             sql = IDS_SQL.format(src=src)
             ids = _keyed(con.execute(sql, {**sp, "max_ids": int(max_ids)}).df())["ids"].map(list)
             base["ids"] = ids.reindex(base.index)
         else:
             base["ids"] = None
         out["base"] = base
-        if src == mt:
-            modes_src = mt
+        if in_memory:
+            modes_src, msp = src, sp
         else:  # too many tickets to group them all: modes and clues from each row's latest `max_ids` tickets
             w = f.where(prefix="x")
             pairs = ids.explode()
@@ -834,19 +851,24 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                      USING (ticket_id)
                 WHERE {w.sql}"""
             con.execute(sql, {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()})
-            modes_src = lt
+            modes_src, msp = lt, {}
         # the most frequent (district, street, address) and problem of each row (ties: alphabetical); a place's
         # members all have its problem (they are joined on it)
         sql = f"""WITH c AS (SELECT key, district, street, address, count(*) AS c FROM {modes_src} GROUP BY ALL)
                   SELECT key, district, street, address FROM c
                   QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, district, street, address) = 1"""
-        out["where"] = _keyed(con.execute(sql).df())
-        sql = f"""WITH c AS (SELECT key, problem, count(*) AS c FROM {modes_src} WHERE key LIKE 'h%' GROUP BY ALL)
+        out["where"] = _keyed(con.execute(sql, msp).df())
+        hot_src = modes_src
+        if direct:  # the hotspot rows' members only (the places' join to an empty key table)
+            hot_cte, _ = _member_cte(f, hk, f"(SELECT problem, pi, pj, key FROM {pk} LIMIT 0)", grid, shift, source)
+            hot_src = f"(WITH {hot_cte} SELECT key, problem FROM m) AS members"
+        sql = f"""WITH c AS (SELECT key, problem, count(*) AS c FROM {hot_src} WHERE key LIKE 'h%' GROUP BY ALL)
                   SELECT key, problem FROM c QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, problem) = 1"""
-        hot_problem = _keyed(con.execute(sql).df())["problem"]
+        hot_problem = _keyed(con.execute(sql, msp).df())["problem"]
         place_problem = _keyed(place_keys.drop_duplicates("key"))["problem"]
         out["problem"] = pd.concat([hot_problem, place_problem[place_problem.index.isin(base.index)]]).astype("str")
-        out["clues"] = _key_clues(con, f, modes_src, source)
+        linked = _member_cte(f, hk, pk, grid, shift, source, lean=True, extra=LINKED_ONLY) if direct else None
+        out["clues"] = _key_clues(con, f, modes_src, msp, source, linked)
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
