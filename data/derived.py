@@ -289,17 +289,23 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ..
     bounds = {"lo": lo, "hi": hi}
     sql = f"SELECT max(day) FROM {table}"
     (last,) = con.execute(sql).fetchone()
+    # one scan of the touched days finds the touched rows (kept with their row ids, then deleted by id)
+    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_old AS SELECT t.rowid AS rid, t.* FROM {table} t "
+           f"SEMI JOIN _delta_groups d ON {on} WHERE t.day >= $lo AND t.day <= $hi "
+           "AND t.day IN (SELECT DISTINCT day FROM _delta_groups)")
+    con.execute(sql, bounds)
     sql = (f"CREATE OR REPLACE TEMP TABLE _delta_rows AS SELECT d.day, {', '.join(f'd.{c}' for c in dims)}, {new} "
-           f"FROM _delta_groups d LEFT JOIN (SELECT * FROM {table} WHERE day >= $lo AND day <= $hi) t ON {on}")
-    con.execute(sql, bounds)
-    sql = f"DELETE FROM {table} t USING _delta_groups d WHERE t.day >= $lo AND t.day <= $hi AND {on}"
-    con.execute(sql, bounds)
+           f"FROM _delta_groups d LEFT JOIN _delta_old t ON {on}")
+    con.execute(sql)
+    sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _delta_old)"
+    con.execute(sql)
     sql = f"INSERT INTO {table} SELECT * FROM _delta_rows WHERE n > 0 ORDER BY day, {cols}"
     (n,) = con.execute(sql).fetchone()
     (early,) = con.execute("SELECT count(*) FROM _delta_rows WHERE n > 0 AND day < $last", {"last": last}
                            ).fetchone() if last is not None else (0,)
-    con.execute("DROP TABLE IF EXISTS _delta_groups")
-    con.execute("DROP TABLE IF EXISTS _delta_rows")
+    for t in ("_delta_groups", "_delta_old", "_delta_rows"):
+        sql = f"DROP TABLE IF EXISTS {t}"
+        con.execute(sql)
     if compact_if_needed(con, table, "day, " + ", ".join(dims), int(early)):
         compacted.append(table)
     return int(n)

@@ -202,9 +202,11 @@ _INCR_SQL = (
     FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM {{ids}}) AND {LOCATED_SQL}""",
     "CREATE OR REPLACE TEMP TABLE _hot_keys AS SELECT DISTINCT problem, pi, pj FROM "
     "(SELECT problem, pi, pj FROM _hot_old UNION ALL SELECT problem, pi, pj FROM _hot_new)",
+    f"""CREATE OR REPLACE TEMP TABLE _hot_at AS
+    SELECT h.rowid AS rid, ticket_id IN (SELECT ticket_id FROM {{ids}}) AS changed, {_HOT_COLS}
+    FROM {TABLE} h SEMI JOIN _hot_keys k USING (problem, pi, pj)""",
     f"""CREATE OR REPLACE TEMP TABLE _hot_rows AS
-    SELECT {_HOT_COLS} FROM {TABLE} h SEMI JOIN _hot_keys k USING (problem, pi, pj)
-    WHERE h.ticket_id NOT IN (SELECT ticket_id FROM {{ids}})
+    SELECT {_HOT_COLS} FROM _hot_at WHERE NOT changed
     UNION ALL SELECT * FROM _hot_new""",
     f"""CREATE OR REPLACE TEMP TABLE _hot_back AS
     WITH closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
@@ -213,7 +215,7 @@ _INCR_SQL = (
     FROM _hot_rows r ASOF JOIN closes c
          ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
     WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY""",
-    f"DELETE FROM {TABLE} h USING _hot_keys k WHERE h.problem = k.problem AND h.pi = k.pi AND h.pj = k.pj",
+    f"DELETE FROM {TABLE} WHERE rowid IN (SELECT rid FROM _hot_at)",
     f"""INSERT INTO {TABLE}
     SELECT *, ticket_id IN (SELECT ticket_id FROM _hot_back) AS back FROM _hot_rows
     ORDER BY problem, received_at, ticket_id""",
@@ -243,7 +245,7 @@ GROUP BY ALL
 ORDER BY day, district, street, gi, gj
 """
 _LAST_DAY_SQL = f"SELECT max(day) FROM {CELLS}"
-_INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_rows", "_hot_back", "_hot_cells")
+_INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_at", "_hot_rows", "_hot_back", "_hot_cells")
 
 
 def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:

@@ -473,17 +473,20 @@ def _apply_word_delta(con: duckdb.DuckDBPyConnection, table: str, col: str, dims
     sql = f"SELECT max({col}) FROM {table}"
     (last,) = con.execute(sql).fetchone()
     b = {"lo": lo, "hi": hi}
+    # one scan of the touched periods finds the touched rows (kept with their row ids, then deleted by id)
+    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_old AS SELECT t.rowid AS rid, t.* FROM {table} t "
+         f"SEMI JOIN _wd_groups g ON {on} WHERE t.{col} >= $lo AND t.{col} <= $hi "
+         f"AND t.{col} IN (SELECT DISTINCT p FROM _wd_groups)", b)
     _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_rows AS SELECT g.p, {', '.join(f'g.{c}' for c in keys)}, "
-         f"CAST(coalesce(t.n, 0) + g.n AS BIGINT) AS n FROM _wd_groups g "
-         f"LEFT JOIN (SELECT * FROM {table} WHERE {col} >= $lo AND {col} <= $hi) t ON {on}", b)
-    _run(con, f"DELETE FROM {table} t USING _wd_groups g WHERE t.{col} >= $lo AND t.{col} <= $hi AND {on}", b)
+         f"CAST(coalesce(t.n, 0) + g.n AS BIGINT) AS n FROM _wd_groups g LEFT JOIN _wd_old t ON {on}")
+    _run(con, f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _wd_old)")
     _run(con, f"INSERT INTO {table} SELECT * FROM _wd_rows WHERE n > 0 ORDER BY {order.replace(col, 'p')}")
     # out of order: rows of periods before the last one; in the weekly tables (sorted by word) every row
     early = ("SELECT count(*) FROM _wd_rows WHERE n > 0" + ("" if col == "week" else " AND p < $last"))
     (n_early,) = con.execute(early, {"last": last} if col != "week" else {}).fetchone() if last else (0,)
     derived.compact_if_needed(con, table, order, int(n_early))
-    _run(con, "DROP TABLE IF EXISTS _wd_groups")
-    _run(con, "DROP TABLE IF EXISTS _wd_rows")
+    for t in ("_wd_groups", "_wd_old", "_wd_rows"):
+        _run(con, f"DROP TABLE IF EXISTS {t}")
 
 
 WORD_DAILY_REBUILD_SQL = """
