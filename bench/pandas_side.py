@@ -22,6 +22,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.filters import Filters
 
@@ -35,35 +36,28 @@ LOW_CARDINALITY = ("channel", "appeal_type", "category_l1", "category_l2", "cate
                    "street", "status", "satisfaction")
 
 
-def load(con, *, words: bool = True, compact: bool = False) -> dict[str, pd.DataFrame]:
+def load(con, *, words: bool = True, compact: bool = False, slim: bool = False) -> dict[str, pd.DataFrame]:
     """Load every table a dashboard needs into DataFrames, once.
 
     `words=False`: no word statistics. `compact=True`: the low-cardinality
     text columns become categoricals (dictionary-encoded in Arrow before the
     conversion, which frees the Arrow buffers as it goes), what a careful user
-    does when the plain load does not fit in memory. The pages compute the same
-    answers either way (tests/test_bench.py).
+    does when the plain load does not fit in memory. `slim=True` (see
+    `load_slim`): what a careful user does when even that does not fit. The
+    pages compute the same answers every way (tests/test_bench.py).
     """
+    if slim:
+        return load_slim(con, words=words)
     con = con.cursor()   # a fresh cursor: con.sql() refuses a connection with an unfinished result
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # fixed column list
     if compact:
-        # Batch by batch, so the plain strings of the low-cardinality columns never exist all at once.
-        batches = []
-        for batch in con.sql(sql).to_arrow_reader(1_000_000):
-            cols = [batch.column(i).dictionary_encode() if name in LOW_CARDINALITY else batch.column(i)
-                    for i, name in enumerate(batch.schema.names)]
-            batches.append(pa.RecordBatch.from_arrays(cols, names=batch.schema.names))
-        table = pa.Table.from_batches(batches).unify_dictionaries()
-        del batches
-        tickets = table.to_pandas(self_destruct=True, split_blocks=True)
+        tickets = _arrow_to_pandas(con.sql(sql), LOW_CARDINALITY)
     else:
         table = con.sql(sql).to_arrow_table()   # con.sql: no extra copy of the rows
         tickets = table.to_pandas()
-    del table
+        del table
     out = {"tickets": tickets}
-    for t in ("clues", "clue_tickets", "cases", "rectifications", "districts"):
-        sql = "SELECT * FROM " + t
-        out[t] = con.sql(sql).to_arrow_table().to_pandas()
+    _load_funnel_tables(con, out)
     # The stored words with the ticket columns the word filters need, joined once at load, strings as
     # categoricals: what a careful user would do for 10^8 rows (filtering them by a set of ticket ids on
     # every rerun would cost pandas minutes per view).
@@ -72,6 +66,135 @@ def load(con, *, words: bool = True, compact: bool = False) -> dict[str, pd.Data
                "JOIN tickets t USING (ticket_id)")
         out["words"] = con.sql(sql).to_arrow_table().to_pandas(strings_to_categorical=True)
     return out
+
+
+# The slim load: every column a page filters or groups on, nothing a page only shows. The ticket id becomes
+# the store's row number (an int32 key, also in clue_tickets), the text columns stay in the store.
+SLIM_TICKET_COLUMNS = ("CAST(rowid AS INTEGER) AS ticket_id, received_at, channel, appeal_type, category_l1, "
+                       "category_l2, category_l3, topic, district, street, lon, lat, status, responded_at, "
+                       "closed_at, satisfaction, resolved")
+SLIM_LINKS_SQL = ("SELECT ct.* REPLACE (CAST(t.rowid AS INTEGER) AS ticket_id) FROM clue_tickets ct "
+                  "JOIN tickets t USING (ticket_id)")
+# The words with their day as a day number (int16: days since 1970-01-01) and the ticket's district and topic,
+# a month at a time: a word's day is its ticket's received day, so each month joins only that month's tickets
+# (one join of 2 x 10^8 words with 25 M tickets would spill gigabytes to disk under the load's 1 GB limit).
+SLIM_WORDS_SQL = ("SELECT w.word, CAST(w.day - DATE '1970-01-01' AS SMALLINT) AS day, t.district, t.topic "
+                  "FROM ticket_words w JOIN tickets t USING (ticket_id) "
+                  "WHERE w.day >= $lo AND w.day < $hi AND t.received_at >= $lo AND t.received_at < $hi")
+SLIM_WORD_MONTHS_SQL = ("SELECT DISTINCT CAST(date_trunc('month', day) AS DATE) AS m FROM ticket_words "
+                        "WHERE day IS NOT NULL ORDER BY m")
+SLIM_WORDS_ALL_SQL = ("SELECT w.word, CAST(w.day - DATE '1970-01-01' AS SMALLINT) AS day, t.district, t.topic "
+                      "FROM ticket_words w JOIN tickets t USING (ticket_id)")
+WORDS_COUNT_SQL = "SELECT count(*) FROM ticket_words"   # orphan words (none in a sound store) also fall back
+# The shown rows' text, by row number (the row range lets DuckDB read only the blocks holding them).
+SLIM_TEXT_SQL = ("SELECT CAST(rowid AS INTEGER) AS row, ticket_id, content, address FROM tickets "
+                 "WHERE rowid BETWEEN $lo AND $hi AND rowid = ANY($rows)")
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def load_slim(con, *, words: bool = True) -> dict[str, pd.DataFrame]:
+    """The pandas dashboard a careful user writes when the full load does not fit in memory (25 M tickets).
+
+    Loaded: every column a page filters, groups or counts on, with low-cardinality
+    strings as categoricals, `resolved` as a nullable boolean, and the ticket
+    id replaced by an int32 row key (the store's rowid, mapped in `clue_tickets`
+    too, so the funnel's joins are integer joins). The words are the same
+    stored `ticket_words` joined to their ticket's district and topic, strings
+    as categoricals and the day as an int16 day number.
+
+    Left out: the ticket text (`content`), the address and the string ticket
+    id. No default page filters or groups on them: the ticket list shows them
+    for its 50 rows only, so `tickets_page` reads them from the store for those
+    rows (`d["store"]`, a cursor kept open). The text search (the one filter
+    over `content`) is not among the benchmark's states; `_mask` refuses it here.
+    """
+    con = con.cursor()
+    # Each categorical's values first (a few dozen to a few thousand, in text order), so every batch is
+    # encoded straight into the final int8/int16 codes: no per-batch dictionaries to unify and re-sort.
+    cats = {c: _distinct(con, "tickets", c) for c in LOW_CARDINALITY}
+    sql = f"SELECT {SLIM_TICKET_COLUMNS} FROM tickets"   # fixed column list
+    out = {"tickets": _arrow_to_pandas(con.sql(sql), cats)}
+    _load_funnel_tables(con, out)
+    out["clue_tickets"] = con.sql(SLIM_LINKS_SQL).to_arrow_table().to_pandas()
+    if words:
+        out["words"] = _slim_words(con, {"word": _distinct(con, "ticket_words", "word"),
+                                         "district": cats["district"], "topic": cats["topic"]})
+    out["store"] = con.cursor()
+    return out
+
+
+def _distinct(con, table: str, column: str) -> list[str]:
+    if table not in ("tickets", "ticket_words") or column not in (*LOW_CARDINALITY, "word"):
+        raise ValueError(f"not a categorical column: {table}.{column}")
+    sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"   # whitelisted identifiers
+    return sorted(v for (v,) in con.execute(sql).fetchall())
+
+
+def _slim_words(con, cats: dict[str, list[str]]) -> pd.DataFrame:
+    months = [m for (m,) in con.execute(SLIM_WORD_MONTHS_SQL).fetchall()]
+    parts = [con.sql(SLIM_WORDS_SQL, params={"lo": m, "hi": (pd.Timestamp(m) + pd.DateOffset(months=1)).date()})
+             for m in months]
+    words = _arrow_to_pandas(parts, cats)
+    ((expected,),) = con.execute(WORDS_COUNT_SQL).fetchall()
+    if len(words) != expected:   # a word whose day is not its ticket's day: join them all at once instead
+        del words
+        words = _arrow_to_pandas(con.sql(SLIM_WORDS_ALL_SQL), cats)
+    return words
+
+
+def _arrow_to_pandas(rels, categorical: tuple[str, ...] | dict[str, list[str]]) -> pd.DataFrame:
+    """The rows of one relation (or of a list of them, one after the other) as a DataFrame, `categorical`
+    columns as categoricals (with these categories when given as a dict), booleans nullable.
+
+    Batch by batch, so the plain strings of the categorical columns never exist all at once; every kept
+    column is copied out of DuckDB's batch (an imported Arrow batch stays alive, strings and all, while any
+    of its columns does), and the Arrow buffers are freed column by column as pandas takes them over.
+    """
+    rels = rels if isinstance(rels, list) else [rels]
+    known = {c: (pa.array(v, pa.string()), _index_type(len(v))) for c, v in categorical.items()} \
+        if isinstance(categorical, dict) else {}
+    batches = []
+    for rel in rels:
+        for batch in rel.to_arrow_reader(1_000_000):
+            cols = []
+            for i, name in enumerate(batch.schema.names):
+                col = batch.column(i)
+                if name in known:
+                    values, index_type = known[name]
+                    codes = pc.index_in(col, value_set=values).cast(index_type)
+                    cols.append(pa.DictionaryArray.from_arrays(codes, values))
+                elif name in categorical:
+                    cols.append(col.dictionary_encode())
+                else:
+                    cols.append(pa.concat_arrays([col]))
+            batches.append(pa.RecordBatch.from_arrays(cols, names=batch.schema.names))
+            del batch, cols, col
+    if not batches:
+        return rels[0].to_arrow_table().to_pandas(types_mapper=_NULLABLE_BOOL.get)
+    table = pa.Table.from_batches(batches)
+    del batches
+    if not known:
+        table = table.unify_dictionaries()
+    df = table.to_pandas(self_destruct=True, split_blocks=True, types_mapper=_NULLABLE_BOOL.get)
+    if not known:
+        # Categories in text order (as Arrow found them, they are in order of appearance): groups then come
+        # out in the order plain strings give, so ties in a ranking fall the same way as in the plain load.
+        for c in categorical:
+            df[c] = df[c].cat.reorder_categories(sorted(df[c].cat.categories))
+    return df
+
+
+def _index_type(n: int) -> pa.DataType:
+    return pa.int8() if n < 2**7 else pa.int16() if n < 2**15 else pa.int32()
+
+
+_NULLABLE_BOOL = {pa.bool_(): pd.BooleanDtype()}   # 2 bytes a row, not a Python object per row
+
+
+def _load_funnel_tables(con, out: dict) -> None:
+    for t in ("clues", "clue_tickets", "cases", "rectifications", "districts"):
+        sql = "SELECT * FROM " + t
+        out[t] = con.sql(sql).to_arrow_table().to_pandas()
 
 
 def _mask(df: pd.DataFrame, f: Filters, *, dates: bool = True) -> pd.Series:
@@ -91,6 +214,8 @@ def _mask(df: pd.DataFrame, f: Filters, *, dates: bool = True) -> pd.Series:
     if f.appeal_types:
         m &= df["appeal_type"].isin(f.appeal_types)
     if f.text:
+        if "content" not in df.columns:
+            raise ValueError("the slim pandas dashboard leaves the ticket text in the store: no text search")
         for term in f.text.split():
             m &= df["content"].str.contains(term, regex=False, na=False)
     return m
@@ -140,15 +265,23 @@ def _word_counts(d: dict, f: Filters) -> pd.Series:
     w = d["words"]
     m = pd.Series(True, index=w.index)
     if f.date_from:
-        m &= w["day"] >= pd.Timestamp(f.date_from)
+        m &= w["day"] >= _day(w, f.date_from)
     if f.date_to:
-        m &= w["day"] <= pd.Timestamp(f.date_to)
+        m &= w["day"] <= _day(w, f.date_to)
     if f.districts:
         m &= w["district"].isin(f.districts)
     if f.topics:
         m &= w["topic"].isin(f.topics)
     counts = w.loc[m].groupby("word", observed=True).size()
-    return counts[~counts.index.astype(str).str.contains(" ", regex=False)]
+    counts.index = counts.index.astype(str)   # in text order, whatever the load's category order: ties fall alike
+    counts = counts.sort_index()
+    return counts[~counts.index.str.contains(" ", regex=False)]
+
+
+def _day(w: pd.DataFrame, day) -> pd.Timestamp | int:
+    """A filter date in the words' own day column type (the slim load keeps day numbers)."""
+    ts = pd.Timestamp(day)
+    return (ts - EPOCH).days if pd.api.types.is_integer_dtype(w["day"]) else ts
 
 
 def topics(d: dict, f: Filters) -> dict:
@@ -244,7 +377,22 @@ def funnel(d: dict, f: Filters, as_of: pd.Timestamp | None = None) -> dict:
 def tickets_page(d: dict, f: Filters) -> tuple[int, pd.DataFrame]:
     t = d["tickets"]
     cur = t[_mask(t, f)]
-    return len(cur), cur.nlargest(50, "received_at")
+    top = cur.nlargest(50, "received_at")
+    if "store" in d:   # slim: the shown rows' ticket id, text and address, read from the store
+        top = _with_text(d["store"], top)
+    return len(cur), top
+
+
+def _with_text(store, top: pd.DataFrame) -> pd.DataFrame:
+    rows = top["ticket_id"].astype("int64").tolist()
+    if not rows:
+        text = pd.DataFrame({"row": pd.Series(dtype="int32"), "ticket_id": pd.Series(dtype=str),
+                             "content": pd.Series(dtype=str), "address": pd.Series(dtype=str)})
+    else:
+        text = store.execute(SLIM_TEXT_SQL, {"lo": min(rows), "hi": max(rows), "rows": rows}).fetchdf()
+    shown = top.rename(columns={"ticket_id": "row"}).merge(text, on="row", how="left")
+    shown.index = top.index
+    return shown[[c.strip() for c in TICKET_COLUMNS.split(",")]]
 
 
 def map_aggregates(d: dict, f: Filters, cell: float = 0.01) -> pd.DataFrame:

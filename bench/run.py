@@ -20,6 +20,20 @@ from data import settings
 ROOT = settings.PROJECT_ROOT
 SIZES = {"1m": (1_000_000, 2), "25m": (25_000_000, 1), "125m": (125_000_000, 5)}
 
+# The pandas baseline's loads (bench/pandas_side.py, bench/worker.py): "full" loads every column as is;
+# "slim" loads every column a page filters or groups on, compactly, and leaves the ticket text, address and
+# string ids in the store (the ticket list reads them for its 50 rows); "lite" (older) is the compact load
+# without word statistics. "auto" picks full where it fits and slim where it would not.
+PANDAS_MODES = ("auto", "full", "slim", "lite")
+PANDAS_SIDE = {"full": "pandas", "slim": "pandas-slim", "lite": "pandas-lite"}
+PANDAS_MODE_TEXT = {
+    "full": "full load (every ticket column, text included)",
+    "slim": "slim load (no ticket text or address in memory: the ticket list reads them for its 50 shown rows)",
+    "lite": "lite load (no word statistics: its topics page has no top or emerging words)",
+}
+# The full load's peak at 1 M tickets was 2.1 GB (docs/performance.md), growing with the tickets.
+FULL_LOAD_GB_PER_MILLION = 2.2
+
 
 @dataclass
 class SizeResult:
@@ -31,7 +45,7 @@ class SizeResult:
     duck: dict = field(default_factory=dict)
     pandas: dict | None = None
     pandas_error: str | None = None
-    pandas_lite: bool = False          # the pandas figures are of the dashboard without word statistics
+    pandas_mode: str | None = None     # which load the pandas figures are of: full, slim or lite
     cold_start_s: float | None = None
     dashboard_rss_mb: float | None = None
 
@@ -73,6 +87,16 @@ def ensure_db(label: str, tickets: int, years: int, db_dir: Path, seed: int, log
     return db, time.perf_counter() - t0
 
 
+def memory_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def choose_pandas_mode(tickets: int, mem_gb: float | None = None) -> str:
+    """"full" when the full load's expected peak fits in half the machine's memory, else "slim"."""
+    mem_gb = memory_gb() if mem_gb is None else mem_gb
+    return "full" if tickets / 1e6 * FULL_LOAD_GB_PER_MILLION <= mem_gb / 2 else "slim"
+
+
 def run_side(side: str, db: Path, repeats: int, timeout: int = 7200) -> dict:
     cmd = [sys.executable, "-m", "bench.worker", side, str(db), str(repeats)]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
@@ -84,7 +108,9 @@ def run_side(side: str, db: Path, repeats: int, timeout: int = 7200) -> dict:
 
 
 def run(sizes: list[tuple[str, int, int]], *, repeats: int = 3, pandas: bool = True, browser: bool = True,
-        db_dir: Path | None = None, seed: int = 12345, log=print) -> list[SizeResult]:
+        db_dir: Path | None = None, seed: int = 12345, pandas_mode: str = "auto", log=print) -> list[SizeResult]:
+    if pandas_mode not in PANDAS_MODES:
+        raise ValueError(f"pandas_mode must be one of {PANDAS_MODES}")
     db_dir = db_dir or ROOT / "var" / "bench"
     results = []
     for label, tickets, years in sizes:
@@ -93,17 +119,18 @@ def run(sizes: list[tuple[str, int, int]], *, repeats: int = 3, pandas: bool = T
         log(f"[{label}] DuckDB pages ...")
         res.duck = run_side("duck", db, repeats)
         if pandas:
-            log(f"[{label}] pandas baseline ...")
+            mode = choose_pandas_mode(tickets) if pandas_mode == "auto" else pandas_mode
+            log(f"[{label}] pandas baseline, {PANDAS_MODE_TEXT[mode]} ...")
             try:
-                res.pandas = run_side("pandas", db, repeats)
+                res.pandas, res.pandas_mode = run_side(PANDAS_SIDE[mode], db, repeats), mode
             except Exception as exc:  # out of memory is a result too
-                res.pandas_error = str(exc)
-                log(f"[{label}] pandas baseline failed ({exc}); pandas without word statistics ...")
-                try:
-                    res.pandas = run_side("pandas-lite", db, repeats)
-                    res.pandas_lite = True
-                except Exception as exc2:
-                    res.pandas_error += f"; without words too: {exc2}"
+                res.pandas_error = f"{mode} load: {exc}"
+                if mode == "full":
+                    log(f"[{label}] pandas baseline failed ({exc}); the slim load ...")
+                    try:
+                        res.pandas, res.pandas_mode = run_side(PANDAS_SIDE["slim"], db, repeats), "slim"
+                    except Exception as exc2:
+                        res.pandas_error += f"; slim load: {exc2}"
         if browser:
             log(f"[{label}] cold start in Chromium ...")
             from bench.coldstart import cold_start
@@ -148,7 +175,8 @@ def report(results: list[SizeResult], command: str) -> str:
         lines.append(f"### {r.label}: {r.tickets:,} tickets (DB {r.db_mb:,.0f} MB"
                      + (f", built in {r.build_s:,.0f} s" if r.build_s else ", reused") + ")")
         lines.append("")
-        lines.append("| page | DuckDB p50 ms | DuckDB p95 ms | pandas p50 ms | pandas p95 ms | speed-up (p50) |")
+        pd_name = f"pandas ({r.pandas_mode})" if r.pandas_mode else "pandas"
+        lines.append(f"| page | DuckDB p50 ms | DuckDB p95 ms | {pd_name} p50 ms | {pd_name} p95 ms | speed-up (p50) |")
         lines.append("|---|---:|---:|---:|---:|---:|")
         rows = [*d["pages"].keys(), "all_pages"]
         for page in rows:
@@ -161,16 +189,14 @@ def report(results: list[SizeResult], command: str) -> str:
             lines.append(f"| {name} | {_fmt(ds['p50'])} | {_fmt(ds['p95'])} | {_fmt(ps and ps['p50'])} | "
                          f"{_fmt(ps and ps['p95'])} | {ratio} |")
         lines.append("")
-        if r.pandas_lite:
-            lines.append("- The pandas columns are the dashboard **without word statistics** (its topics page has no top "
-                         "or emerging words): the full pandas dashboard did not fit in memory.")
+        if r.pandas_mode:
+            lines.append(f"- pandas baseline: **{PANDAS_MODE_TEXT[r.pandas_mode]}**.")
         mem = f"DuckDB side peak RSS {d['peak_rss_mb']:,.0f} MB"
         if r.pandas_error:
             mem += f"; pandas baseline failed: {r.pandas_error}"
         if r.pandas:
             p = r.pandas
-            which = "pandas without word statistics" if r.pandas_lite else "pandas side"
-            mem += (f"; {which} peak RSS {p['peak_rss_mb']:,.0f} MB (load {p['load_s']:.1f} s), "
+            mem += (f"; pandas side peak RSS {p['peak_rss_mb']:,.0f} MB ({r.pandas_mode} load in {p['load_s']:.1f} s), "
                     f"{p['peak_rss_mb'] / d['peak_rss_mb']:.1f}× more")
         lines.append(f"- Memory: {mem}.")
         lines.append(f"- Largest map payload over the states: {d.get('map_features_max', '–'):,} features.")

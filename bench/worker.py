@@ -1,7 +1,9 @@
 """One side of the benchmark in its own process, so its peak memory is its own.
 
-`python -m bench.worker duck|pandas|pandas-lite DB REPEATS` prints one JSON object (pandas-lite: the
-pandas dashboard without word statistics, low-cardinality columns as categoricals).
+`python -m bench.worker duck|pandas|pandas-slim|pandas-lite DB REPEATS` prints one JSON object.
+The pandas sides (bench/pandas_side.py): `pandas` loads every column as is; `pandas-slim` loads every column a
+page filters or groups on, compactly (no ticket text or address: the ticket list reads those for its 50 rows
+from the store), what fits at 25 M; `pandas-lite` (older fallback) is the compact load without word statistics.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import warnings
 
 from bench import harness
 from bench.states import filter_states
+
+PANDAS_SIDES = ("pandas", "pandas-slim", "pandas-lite")
 
 
 def run(side: str, db: str, repeats: int) -> dict:
@@ -32,17 +36,21 @@ def run(side: str, db: str, repeats: int) -> dict:
 
         # DuckDB only streams the tables out here: keep its block cache small, so the peak is pandas' own.
         con.execute("SET memory_limit = '1GB'")
+        if side not in PANDAS_SIDES:
+            raise SystemExit(f"unknown side {side!r}; use duck or one of {PANDAS_SIDES}")
         lite = side == "pandas-lite"
-        ctx = load(con, words=not lite, compact=lite)
+        ctx = load(con, words=not lite, compact=lite, slim=side == "pandas-slim")
         pages = PAGES
     out["load_s"] = time.perf_counter() - t0
     out["rss_after_load_mb"] = harness.rss_mb()
+    _say(f"{side}: loaded in {out['load_s']:.1f} s, RSS {out['rss_after_load_mb']:,.0f} MB")
     timings: dict[str, list[float]] = {p: [] for p in pages}
     per_state: dict[str, list[float]] = {name: [] for name, _ in states}
     for _name, f in states:  # warm-up pass
         for fn in pages.values():
             fn(ctx, f)
-    for _ in range(repeats):
+    _say(f"{side}: warm-up pass done")
+    for i in range(repeats):
         for name, f in states:
             total = 0.0
             for page, fn in pages.items():
@@ -50,6 +58,7 @@ def run(side: str, db: str, repeats: int) -> dict:
                 timings[page].append(ms)
                 total += ms
             per_state[name].append(total)
+        _say(f"{side}: timed pass {i + 1}/{repeats} done, peak RSS {harness.peak_rss_mb():,.0f} MB")
     out["pages"] = {p: harness.summarise(ms) for p, ms in timings.items()}
     out["all_pages"] = harness.summarise([sum(x) for x in zip(*timings.values(), strict=True)])
     out["per_state"] = {k: harness.summarise(v) for k, v in per_state.items()}
@@ -59,6 +68,11 @@ def run(side: str, db: str, repeats: int) -> dict:
 
         out["map_features_max"] = max(maps.point_layer(con, f).shown for _, f in states)
     return out
+
+
+def _say(msg: str) -> None:
+    """Progress on stderr (stdout carries the one JSON result)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--years", type=int, default=2, help="years of the custom size (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the 8 states (default 3)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--pandas-mode", default="auto", choices=("auto", "full", "slim", "lite"),
+                        help="the pandas baseline's load: full (every column), slim (no ticket text or address "
+                             "in memory), lite (no word statistics); auto (default): full where it fits, else slim")
     parser.add_argument("--no-browser", action="store_true", help="skip the cold start in Chromium")
     parser.add_argument("--db-dir", default=None, help="where benchmark databases live (default var/bench)")
     parser.add_argument("--seed", type=int, default=12345)
@@ -50,6 +53,7 @@ def run(args) -> int:
         sizes = [(s, *bench_run.SIZES[s]) for s in labels]
     results = bench_run.run(sizes, repeats=args.repeats, pandas=not args.no_pandas, browser=not args.no_browser,
                             db_dir=Path(args.db_dir) if args.db_dir else None, seed=args.seed,
+                            pandas_mode=args.pandas_mode,
                             log=lambda m: print(m, file=sys.stderr, flush=True))
     text = bench_run.report(results, "python manage.py bench " + " ".join(sys.argv[2:]))
     if args.import_rows > 0:

@@ -40,9 +40,33 @@ def test_bench_runs_both_sides_and_prints_a_table(bench_dir, capsys):
     for page in ("overview", "topics", "funnel", "tickets", "map", "hotspots", "all pages together"):
         assert re.search(rf"\| \**{page}\** \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d,.]+ \| [\d.]+× \|", out), page
     assert "pandas side peak RSS" in out
+    assert "pandas baseline: **full load" in out and "| pandas (full) p50 ms |" in out   # auto: full fits at 40
     assert "Largest map payload" in out
     assert re.search(r"\| parquet \| 3,000 \| [\d,]+ \| [\d,]+ \|", out)
     assert re.search(r"\| csv \| 1,000 \| [\d,]+ \| [\d,]+ \|", out)
+
+
+def test_bench_runs_the_slim_pandas_load_and_says_so(bench_dir):
+    from bench import run as bench_run
+
+    shutil.copy(bench_dir / "demo_tiny.duckdb", bench_dir / "demo_slim.duckdb")
+    (res,) = bench_run.run([("slim", 20, 1)], repeats=1, browser=False, db_dir=bench_dir, pandas_mode="slim",
+                           log=lambda m: None)
+    assert res.pandas_mode == "slim" and res.pandas_error is None
+    assert set(res.pandas["pages"]) == set(res.duck["pages"]) and res.pandas["pages"]["topics"]["n"] == 8
+    text = bench_run.report([res], "test")
+    assert "| pandas (slim) p50 ms |" in text and "pandas baseline: **slim load (no ticket text" in text
+    assert "(slim load in " in text
+
+
+def test_auto_pandas_mode_is_full_where_it_fits_and_slim_where_not():
+    from bench.run import choose_pandas_mode
+
+    assert choose_pandas_mode(1_000_000, mem_gb=24) == "full"
+    assert choose_pandas_mode(5_000_000, mem_gb=24) == "full"     # 11 GB expected: fits in half of 24
+    assert choose_pandas_mode(6_000_000, mem_gb=24) == "slim"
+    assert choose_pandas_mode(25_000_000, mem_gb=24) == "slim"    # the full load was killed at 22.9 GB
+    assert choose_pandas_mode(25_000_000, mem_gb=128) == "full"
 
 
 def test_pandas_baseline_computes_what_the_pages_show(tiny_con):
@@ -184,6 +208,65 @@ def test_compact_pandas_load_gives_the_same_answers_on_every_page(tiny_con):
             assert _comparable(a) == _comparable(b), page
 
 
+def test_slim_pandas_load_gives_the_same_answers_on_every_page(tiny_con):
+    """The slim baseline (no ticket text or address loaded, int row keys, day numbers for the words) computes
+    what the full one computes, page by page and state by state, words included; the ticket list's rows
+    carry the same ids and text, read from the store."""
+    from bench import pandas_side
+    from bench.states import filter_states
+
+    full = pandas_side.load(tiny_con)
+    slim = pandas_side.load(tiny_con, slim=True)
+    t = slim["tickets"]
+    assert not {"content", "address"} & set(t.columns)
+    assert t["ticket_id"].dtype == "int32" and slim["clue_tickets"]["ticket_id"].dtype == "int32"
+    assert slim["words"]["day"].dtype == "int16" and isinstance(slim["words"]["word"].dtype, pd.CategoricalDtype)
+    assert len(slim["words"]) == len(full["words"]) > 0
+    states = filter_states(tiny_con)
+    compared = 0
+    for _name, f in states:
+        for page, fn in pandas_side.PAGES.items():
+            a, b = fn(full, f), fn(slim, f)
+            assert _comparable(a) == _comparable(b), page
+            compared += 1
+    assert compared == 8 * 6
+    # The words are really compared: March 2025 has top words, the same both ways.
+    from datetime import date
+
+    from analytics.filters import Filters
+
+    f = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    top = pandas_side.topics(slim, f)["top_words"]
+    assert len(top) > 0 and top.to_dict() == pandas_side.topics(full, f)["top_words"].to_dict()
+    n, rows = pandas_side.tickets_page(slim, f)
+    assert n == 12 and rows["ticket_id"].str.startswith("T").all() and rows["content"].notna().all()
+    with pytest.raises(ValueError, match="text"):
+        pandas_side.overview(slim, f.replace(text="井盖"))
+
+
+def test_slim_words_fall_back_to_one_join_when_a_word_day_is_not_its_ticket_day(tiny_db_path, tmp_path):
+    """The slim load joins the words a month at a time (a word's day is its ticket's received day); a store
+    where that does not hold still gets every word, counted as the full load counts it."""
+    from bench import pandas_side
+    from data import store
+
+    db = tmp_path / "odd_words.duckdb"
+    shutil.copy(tiny_db_path, db)
+    con = store.connect(db)
+    (moved,) = con.execute("UPDATE ticket_words SET day = day - INTERVAL 40 DAY WHERE ticket_id = 'T01'").fetchone()
+    con.close()
+    assert moved > 0
+    con = store.connect(db, read_only=True)
+    try:
+        full, slim = pandas_side.load(con), pandas_side.load(con, slim=True)
+        assert len(slim["words"]) == len(full["words"])
+        per_day = full["words"]["day"].dt.normalize().value_counts().sort_index()
+        slim_days = (pandas_side.EPOCH + pd.to_timedelta(slim["words"]["day"].astype(int), unit="D")).value_counts()
+        assert slim_days.sort_index().to_dict() == per_day.to_dict()
+    finally:
+        con.close()
+
+
 def _comparable(out):
     """A page's output as plain Python values (categoricals and object strings compare equal)."""
     if isinstance(out, tuple):
@@ -191,7 +274,17 @@ def _comparable(out):
     if isinstance(out, dict):
         return {k: _comparable(v) for k, v in out.items()}
     if isinstance(out, pd.DataFrame):
-        return {str(c): [str(v) for v in out[c].tolist()] for c in out.columns}
+        return {str(c): [_value(v) for v in out[c].tolist()] for c in out.columns}
     if isinstance(out, pd.Series):
-        return {str(k): str(v) for k, v in out.items()}
-    return str(out)
+        return {str(k): _value(v) for k, v in out.items()}
+    return _value(out)
+
+
+def _value(v) -> str:
+    """Missing is missing (None in an object column, <NA> in a nullable one); anything else as text."""
+    try:
+        if v is None or v is pd.NA or (not isinstance(v, str) and bool(pd.isna(v))):
+            return "<missing>"
+    except (TypeError, ValueError):
+        pass
+    return str(v)
