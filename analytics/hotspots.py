@@ -724,7 +724,8 @@ def _key_totals(months: pd.DataFrame) -> pd.DataFrame:
     return out[["n", "first", "last", "late", *cols[2:]]]
 
 
-CLUES_SQL = """WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM {members} x JOIN {links} ct USING (ticket_id))
+CLUES_SQL = """WITH l AS (SELECT DISTINCT x.key, ct.clue_id FROM (SELECT key, ticket_id FROM {members}) x
+                           JOIN {links} ct USING (ticket_id))
                 SELECT key, string_agg(clue_id, '、' ORDER BY clue_id) AS clues FROM l GROUP BY key"""
 
 
@@ -761,6 +762,7 @@ def _key_clues(con, f: Filters, members: str, params: dict, src: Source,
 
 MEMBERS_IN_MEMORY = 100_000  # at most this many (row, ticket) pairs are kept in a temporary table ...
 MEMBERS_IN_MEMORY_FAST = 600_000  # ... or this many when they come from the narrow hotspot_tickets
+MEMBERS_DIRECT_FROM = 200_000  # from hotspot_tickets, above this many pairs each query joins again (no temp table)
 
 
 # The latest `max_ids` ticket ids of each key, newest first (ties on the time: the larger id first, so the lists
@@ -805,9 +807,10 @@ def _member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame
                    coalesce(street, '') AS street, coalesce(address, '') AS address, back
             FROM m"""
         in_memory = expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY)
-        # From the narrow hotspot_tickets each query joins the selection to the keys again: that costs less than
-        # materialising the (key, ticket) pairs with their address strings (≈ 0.2 s CPU for 480 k pairs at 25 M).
-        direct = in_memory and source.fast
+        # From the narrow hotspot_tickets, with many pairs, each query joins the selection to the keys again: that
+        # costs less than materialising the (key, ticket) pairs with their address strings (≈ 0.2 s CPU for 480 k
+        # pairs at 25 M); below MEMBERS_DIRECT_FROM the temporary table is as cheap or cheaper.
+        direct = in_memory and source.fast and expected > MEMBERS_DIRECT_FROM
         if in_memory and not direct:
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
             con.execute(sql, params)

@@ -96,6 +96,40 @@ def test_generated_store_same_answers_from_derived_tables_and_tickets(generated,
         assert fast.places["n_after_close"].sum() > 0
 
 
+def test_generated_store_same_answers_with_and_without_the_members_table(generated, monkeypatch):
+    """Above MEMBERS_DIRECT_FROM pairs each figure joins hotspot_tickets to the keys again (no temporary table);
+    the figures are the same either way, and the same as from `tickets`."""
+    con = store.connect(generated, read_only=True)
+    try:
+        for f in (Filters(**YEAR, topics=("井盖",)), Filters(**YEAR, channels=("电话",))):
+            with monkeypatch.context() as m:
+                m.setattr(hs, "MEMBERS_DIRECT_FROM", 10**9)
+                temp = hs.hotspot_table(con, f, ids=True)
+            with monkeypatch.context() as m:
+                m.setattr(hs, "MEMBERS_DIRECT_FROM", 0)
+                direct, slow = _both(con, f, monkeypatch, ids=True)
+            _tables_equal(direct, temp)
+            _tables_equal(direct, slow)
+    finally:
+        con.close()
+
+
+def test_tiny_store_clues_the_same_from_links_and_clue_tickets(tiny_con, monkeypatch):
+    """The linked clues from funnel_tickets (direct and with the members table) equal those from clue_tickets."""
+    from data import links
+
+    assert links.ready(tiny_con)
+    f = Filters()
+    for direct_from in (0, 10**9):
+        with monkeypatch.context() as m:
+            m.setattr(hs, "MEMBERS_DIRECT_FROM", direct_from)
+            got = hs.hotspot_table(tiny_con, f, ids=True)
+            m.setattr(links, "ready", lambda con: False)
+            without = hs.hotspot_table(tiny_con, f, ids=True)
+        _tables_equal(got, without)
+        assert sorted(got.table["clues"]) == ["", "C01", "C02", "C03、C05"]
+
+
 def test_generated_store_light_path_from_cells(generated, monkeypatch):
     """The capped all-problem view from hotspot_cells equals the one from tickets (500 m and 1 km cells)."""
     monkeypatch.setattr(hs, "ALL_PROBLEMS_MAX_LOCATED", 100)

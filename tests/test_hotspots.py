@@ -463,6 +463,9 @@ def test_lazily_listed_ticket_ids_equal_the_eager_lists(planted, tiny_con, monke
         with monkeypatch.context() as m:                   # from `tickets` (store not yet upgraded)
             m.setattr(positions, "ready", lambda con: False)
             _lazy_equals_eager(con, year)
+        with monkeypatch.context() as m:                   # no temporary table: each figure joins again
+            m.setattr(hs, "MEMBERS_DIRECT_FROM", 0)
+            _lazy_equals_eager(con, year)
         with monkeypatch.context() as m:                   # more members than the temporary table holds
             m.setattr(hs, "MEMBERS_IN_MEMORY_FAST", 10)
             assert _lazy_equals_eager(con, year, max_ids=7)[1].members is None
