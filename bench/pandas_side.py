@@ -232,11 +232,11 @@ def overview(d: dict, f: Filters) -> dict:
     out["responded"] = cur["responded_at"].notna().mean() if len(cur) else None
     out["resolved"] = cur["resolved"].sum() / max(cur["closed_at"].notna().sum(), 1)
     out["satisfied"] = cur["satisfaction"].isin(["满意", "基本满意"]).sum() / max(cur["satisfaction"].notna().sum(), 1)
-    out["trend"] = cur.groupby(cur["received_at"].dt.date).size()
+    out["trend"] = cur.groupby(cur["received_at"].dt.normalize()).size()   # not .dt.date: no Python object a row
     yoy = f.year_ago()
     if yoy is not None:
         last = t[_mask(t, yoy)]
-        out["trend_last_year"] = last.groupby(last["received_at"].dt.date).size()
+        out["trend_last_year"] = last.groupby(last["received_at"].dt.normalize()).size()
     rank = cur.groupby("district").size().rename("n").reset_index().merge(d["districts"], on="district")
     rank["per_10k"] = rank["n"] / rank["population"] * 1e4
     out["ranking"] = rank.sort_values("n", ascending=False)
