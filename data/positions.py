@@ -190,7 +190,8 @@ CELLS_ORDER = "day, district, street, gi, gj"           # (_CELLS_PART_SQL)
 # After an import, a located ticket's row changes only if the ticket changed, or if its `back` flag did, which
 # depends only on the closes at the same problem and 20 m position: the rows to write again are those of every
 # (problem, position) where a changed ticket was before the import (its row in hotspot_tickets) or is now.
-# The flags are computed over exactly those rows, with the same ASOF join as the full build.
+# The flags are computed over exactly those rows, with the same ASOF join as the full build; then only the
+# changed tickets' rows and those whose flag changed are deleted and written again (at the end of the table).
 _HOT_COLS = ("problem, pi, pj, ticket_id, received_at, closed_at, lon, lat, address, " + ", ".join(FILTER_COLUMNS))
 _INCR_SQL = (
     f"CREATE OR REPLACE TEMP TABLE _hot_old AS SELECT {_HOT_COLS} FROM {TABLE} "
@@ -203,7 +204,7 @@ _INCR_SQL = (
     "CREATE OR REPLACE TEMP TABLE _hot_keys AS SELECT DISTINCT problem, pi, pj FROM "
     "(SELECT problem, pi, pj FROM _hot_old UNION ALL SELECT problem, pi, pj FROM _hot_new)",
     f"""CREATE OR REPLACE TEMP TABLE _hot_at AS
-    SELECT h.rowid AS rid, ticket_id IN (SELECT ticket_id FROM {{ids}}) AS changed, {_HOT_COLS}
+    SELECT h.rowid AS rid, ticket_id IN (SELECT ticket_id FROM {{ids}}) AS changed, back AS was_back, {_HOT_COLS}
     FROM {TABLE} h SEMI JOIN _hot_keys k USING (problem, pi, pj)""",
     f"""CREATE OR REPLACE TEMP TABLE _hot_rows AS
     SELECT {_HOT_COLS} FROM _hot_at WHERE NOT changed
@@ -215,9 +216,15 @@ _INCR_SQL = (
     FROM _hot_rows r ASOF JOIN closes c
          ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
     WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY""",
-    f"DELETE FROM {TABLE} WHERE rowid IN (SELECT rid FROM _hot_at)",
+    """CREATE OR REPLACE TEMP TABLE _hot_write AS
+    SELECT *, ticket_id IN (SELECT ticket_id FROM _hot_back) AS back FROM _hot_rows""",
+    # the unchanged tickets whose flag did not change either keep their row (most of them)
+    """CREATE OR REPLACE TEMP TABLE _hot_same AS
+    SELECT a.rid, a.ticket_id FROM _hot_at a JOIN _hot_write w ON w.ticket_id = a.ticket_id
+    WHERE NOT a.changed AND w.back = a.was_back""",
+    f"DELETE FROM {TABLE} WHERE rowid IN (SELECT rid FROM _hot_at) AND rowid NOT IN (SELECT rid FROM _hot_same)",
     f"""INSERT INTO {TABLE}
-    SELECT *, ticket_id IN (SELECT ticket_id FROM _hot_back) AS back FROM _hot_rows
+    SELECT * FROM _hot_write WHERE ticket_id NOT IN (SELECT ticket_id FROM _hot_same)
     ORDER BY problem, received_at, ticket_id""",
     # the day x cell groups where a changed ticket was or is: counted again from hotspot_tickets
     """CREATE OR REPLACE TEMP TABLE _hot_cells AS
@@ -245,7 +252,9 @@ GROUP BY ALL
 ORDER BY day, district, street, gi, gj
 """
 _LAST_DAY_SQL = f"SELECT max(day) FROM {CELLS}"
-_INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_at", "_hot_rows", "_hot_back", "_hot_cells")
+_WRITTEN_SQL = "SELECT (SELECT count(*) FROM _hot_write) - (SELECT count(*) FROM _hot_same)"
+_INCR_DROP = ("_hot_old", "_hot_new", "_hot_keys", "_hot_at", "_hot_rows", "_hot_back", "_hot_write", "_hot_same",
+              "_hot_cells")
 
 
 def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
@@ -258,7 +267,7 @@ def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
     for sql in _INCR_SQL:
         sql = sql.replace("{ids}", ids_table)
         con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    (n_rows,) = con.execute("SELECT count(*) FROM _hot_rows").fetchone()
+    (n_rows,) = con.execute(_WRITTEN_SQL).fetchone()
     lo, hi = con.execute("SELECT min(day), max(day) FROM _hot_cells").fetchone()
     n_cells = n_early = 0
     if lo is not None:
