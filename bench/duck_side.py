@@ -62,6 +62,7 @@ def map_page(con, f: Filters) -> None:
 
 
 def hotspots_page(con, f: Filters) -> None:
+    # the default view; ticket ids are listed only when a row is opened (hs.ticket_ids), not timed here
     hs.hotspot_table(con, f)
 
 
