@@ -13,6 +13,11 @@ durations and deadline report (compliance and the overdue list); the ticket
 list page; the map's grid and street counts; and
 the hotspot page's Gi* (the product's own numpy statistic, over counts
 grouped by pandas).
+
+Three loads, one set of page functions: the full load (every column as is),
+the slim load that fits one Beijing year (25 M tickets) in memory (`load_slim`:
+no ticket text or address in memory, integer row keys), and the older lite load
+(categoricals, no words). tests/test_bench.py checks they answer alike.
 """
 
 from __future__ import annotations
