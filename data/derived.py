@@ -238,7 +238,7 @@ def can_increment(con: duckdb.DuckDBPyConnection, ids_table: str, before: dict) 
             return "derived tables not current before the import"
     elif _meta(con, positions.META_KEY) != before["hotspot"]:
         return "derived tables not known to be current before the import"
-    sql = f"SELECT count(DISTINCT ticket_id) FROM {_ident(ids_table)}"
+    sql = f"SELECT count(DISTINCT ticket_id) FROM {table_name(ids_table)}"
     (n_changed,) = con.execute(sql).fetchone()
     (n_all,) = con.execute("SELECT count(*) FROM tickets").fetchone()
     if n_changed > INCREMENTAL_MAX_SHARE * max(n_all, 1):
@@ -246,8 +246,10 @@ def can_increment(con: duckdb.DuckDBPyConnection, ids_table: str, before: dict) 
     return None
 
 
-def _ident(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+def table_name(name: str) -> str:
+    """A table name given by a caller (data/ingest, data/words), used in SQL: only plain (optionally
+    schema-qualified) identifiers are accepted."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
         raise ValueError(f"bad table name {name!r}")
     return name
 
@@ -263,52 +265,66 @@ SELECT CAST(received_at AS DATE) AS day, district, street, category_l1, category
        {sign} * CAST(coalesce(satisfaction IN ('满意', '基本满意'), false) AS BIGINT) AS n_satisfied
 FROM {source} WHERE received_at IS NOT NULL
 """
+_CHANGED_NOW = f"(SELECT * FROM tickets WHERE ticket_id IN (SELECT ticket_id FROM {_IDS}))"
 _DELTA_SQL = ("CREATE OR REPLACE TEMP TABLE _daily_delta AS SELECT day, " + ", ".join(_ALL_DIMS) + ", "
               + ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES) + " FROM ("
-              + _SIGNED_ROWS.format(sign="1", source=f"tickets WHERE ticket_id IN (SELECT ticket_id FROM {_IDS})"
-                                    ).replace("WHERE received_at IS NOT NULL", "AND received_at IS NOT NULL")
+              + _SIGNED_ROWS.format(sign="1", source=_CHANGED_NOW)
               + " UNION ALL " + _SIGNED_ROWS.format(sign="-1", source="{old}")
               + ") GROUP BY ALL HAVING " + " OR ".join(f"sum({m}) <> 0" for m in MEASURES))
+_DROP_IDS_SQL = f"DROP TABLE IF EXISTS {_IDS}"
 
 
-def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...], compacted: list) -> int:
-    """Add `_daily_delta`, summed over `dims`, to the summary `table` (identifiers from SUMMARY_TABLES): the
-    touched groups are deleted and written again with their new counts (groups left with no ticket dropped),
-    at the end of the table, then `compact_if_needed` counts those of days before its last day.
-    Returns the rows written; appends `table` to `compacted` if it was sorted again."""
-    on = " AND ".join(["t.day = d.day", *(f"t.{c} IS NOT DISTINCT FROM d.{c}" for c in dims)])
-    cols = ", ".join(dims)
-    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in MEASURES)
-    new = ", ".join(f"CAST(coalesce(t.{m}, 0) + d.{m} AS BIGINT) AS {m}" for m in MEASURES)
-    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_groups AS SELECT day, {cols}, {sums} FROM _daily_delta "
-           "GROUP BY ALL")
+def add_deltas(con: duckdb.DuckDBPyConnection, table: str, *, delta: str, col: str, keys: tuple[str, ...],
+               measures: tuple[str, ...], order: str, period: str = "day", all_unsorted: bool = False
+               ) -> tuple[int, bool]:
+    """Add the signed counts of the temp table `delta` to the count table `table` (every identifier a fixed name
+    from this module or data/words.py): `table` has the columns `col`, `keys`, `measures` in that order;
+    `period` is `col`'s value computed from `delta`'s columns (default its `day`). The touched groups are
+    deleted and written again with their new counts (groups left with no ticket dropped), at the end of the
+    table; `compact_if_needed` then counts those out of order (of periods before the table's last one, or all
+    of them with `all_unsorted`, for a table not sorted by period) and sorts the table by `order` past
+    COMPACT_SHARE. Returns (rows written, whether the table was sorted again)."""
+    on = " AND ".join([f"t.{col} = g.{col}", *(f"t.{c} IS NOT DISTINCT FROM g.{c}" for c in keys)])
+    ks = ", ".join(keys)
+    sums = ", ".join(f"CAST(sum({m}) AS BIGINT) AS {m}" for m in measures)
+    new = ", ".join(f"CAST(coalesce(t.{m}, 0) + g.{m} AS BIGINT) AS {m}" for m in measures)
+    sql = f"CREATE OR REPLACE TEMP TABLE _delta_groups AS SELECT {period} AS {col}, {ks}, {sums} FROM {delta} GROUP BY ALL"
     con.execute(sql)
-    lo, hi = con.execute("SELECT min(day), max(day) FROM _delta_groups").fetchone()
-    if lo is None:
-        return 0
-    bounds = {"lo": lo, "hi": hi}
-    sql = f"SELECT max(day) FROM {table}"
-    (last,) = con.execute(sql).fetchone()
-    # one scan of the touched days finds the touched rows (kept with their row ids, then deleted by id)
-    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_old AS SELECT t.rowid AS rid, t.* FROM {table} t "
-           f"SEMI JOIN _delta_groups d ON {on} WHERE t.day >= $lo AND t.day <= $hi "
-           "AND t.day IN (SELECT DISTINCT day FROM _delta_groups)")
-    con.execute(sql, bounds)
-    sql = (f"CREATE OR REPLACE TEMP TABLE _delta_rows AS SELECT d.day, {', '.join(f'd.{c}' for c in dims)}, {new} "
-           f"FROM _delta_groups d LEFT JOIN _delta_old t ON {on}")
-    con.execute(sql)
-    sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _delta_old)"
-    con.execute(sql)
-    sql = f"INSERT INTO {table} SELECT * FROM _delta_rows WHERE n > 0 ORDER BY day, {cols}"
-    (n,) = con.execute(sql).fetchone()
-    (early,) = con.execute("SELECT count(*) FROM _delta_rows WHERE n > 0 AND day < $last", {"last": last}
-                           ).fetchone() if last is not None else (0,)
+    sql = f"SELECT min({col}), max({col}) FROM _delta_groups"
+    lo, hi = con.execute(sql).fetchone()
+    written = 0
+    if lo is not None:
+        sql = f"SELECT max({col}) FROM {table}"
+        (last,) = con.execute(sql).fetchone()
+        # one scan of the touched periods finds the touched rows (kept with their row ids, then deleted by id)
+        sql = (f"CREATE OR REPLACE TEMP TABLE _delta_old AS SELECT t.rowid AS rid, t.* FROM {table} t "
+               f"SEMI JOIN _delta_groups g ON {on} WHERE t.{col} >= $lo AND t.{col} <= $hi "
+               f"AND t.{col} IN (SELECT DISTINCT {col} FROM _delta_groups)")
+        con.execute(sql, {"lo": lo, "hi": hi})
+        sql = (f"CREATE OR REPLACE TEMP TABLE _delta_rows AS SELECT g.{col}, {', '.join(f'g.{c}' for c in keys)}, "
+               f"{new} FROM _delta_groups g LEFT JOIN _delta_old t ON {on}")
+        con.execute(sql)
+        sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _delta_old)"
+        con.execute(sql)
+        sql = f"INSERT INTO {table} SELECT * FROM _delta_rows WHERE {measures[0]} > 0 ORDER BY {order}"
+        (written,) = con.execute(sql).fetchone()
+        sql = f"SELECT count(*) FROM _delta_rows WHERE {measures[0]} > 0" + ("" if all_unsorted else f" AND {col} < $last")
+        (early,) = con.execute(sql, {} if all_unsorted else {"last": last}).fetchone() if last is not None else (0,)
     for t in ("_delta_groups", "_delta_old", "_delta_rows"):
         sql = f"DROP TABLE IF EXISTS {t}"
         con.execute(sql)
-    if compact_if_needed(con, table, "day, " + ", ".join(dims), int(early)):
+    sorted_again = bool(lo is not None and compact_if_needed(con, table, order, int(early)))
+    return int(written), sorted_again
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, table: str, dims: tuple[str, ...], compacted: list) -> int:
+    """Add `_daily_delta` to the summary `table` (identifiers from SUMMARY_TABLES, see `add_deltas`); appends
+    `table` to `compacted` if it was sorted again. Returns the rows written."""
+    written, sorted_again = add_deltas(con, table, delta="_daily_delta", col="day", keys=dims, measures=MEASURES,
+                                       order="day, " + ", ".join(dims))
+    if sorted_again:
         compacted.append(table)
-    return int(n)
+    return written
 
 
 # Rows an incremental refresh writes go to the end of a table. Those of a new day keep ticket_daily, the cubes
@@ -343,9 +359,9 @@ def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_tabl
     from data import links, positions
 
     out: dict = {"mode": "incremental", "seconds": {}, "compacted": []}
-    sql = f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT DISTINCT ticket_id FROM {_ident(ids_table)}"
+    sql = f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT DISTINCT ticket_id FROM {table_name(ids_table)}"
     con.execute(sql)
-    old = _ident(old_table)
+    old = table_name(old_table)
 
     def daily() -> None:
         con.execute(_DELTA_SQL.format(old=old))
@@ -367,6 +383,7 @@ def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_tabl
     _timed(out, "ticket_daily", daily)
     _timed(out, "cubes", cubes)
     _timed(out, "links", funnel)
+
     def hotspot() -> None:
         out.update(positions.refresh_for(con, _IDS))
         out["compacted"] += [t for t, order, n in (
@@ -376,5 +393,5 @@ def refresh_incremental(con: duckdb.DuckDBPyConnection, ids_table: str, old_tabl
 
     _timed(out, "hotspot", hotspot)
     _write_state(con)
-    con.execute(f"DROP TABLE IF EXISTS {_IDS}")
+    con.execute(_DROP_IDS_SQL)
     return out

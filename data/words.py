@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from data import settings
+from data import derived, settings
 
 DICT_DIR = Path(__file__).with_name("dict")
 DOMAIN_FILE = DICT_DIR / "domain.txt"
@@ -305,13 +305,6 @@ def _create_summary(con: duckdb.DuckDBPyConnection, table: str, grain: str, dims
     _run(con, f"CREATE OR REPLACE TABLE {table} ({grain} DATE, {cols}word VARCHAR, n BIGINT)")
 
 
-def _ident(name: str) -> str:
-    """A table name given by the caller; only plain identifiers are accepted."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
-        raise ValueError(f"bad table name {name!r}")
-    return name
-
-
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 refuses new work while one is pending)."""
     con.execute(sql, params or {}).fetchall()
@@ -368,12 +361,12 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
         _run(con, "DELETE FROM ticket_words")
         only_new = ""
     else:
-        sql = IDS_SQL.format(ids=_ident(new_ticket_ids_table))
+        sql = IDS_SQL.format(ids=derived.table_name(new_ticket_ids_table))
         _run(con, sql)
         _run(con, OLD_DAYS_SQL)
         (had_words,) = con.execute(OLD_WORDS_SQL).fetchone()
         if old_tickets_table is not None:
-            _run(con, OLD_ACC_SQL.format(old=_ident(old_tickets_table)))
+            _run(con, OLD_ACC_SQL.format(old=derived.table_name(old_tickets_table)))
         _run(con, DELETE_OLD_SQL)
         only_new = ONLY_NEW
     _run(con, ACC_CREATE_SQL)
@@ -459,34 +452,13 @@ def _apply_word_deltas(con: duckdb.DuckDBPyConnection) -> None:
 
 def _apply_word_delta(con: duckdb.DuckDBPyConnection, table: str, col: str, dims: tuple[str, ...],
                       order: str) -> None:
-    from data import derived
-
+    """Add `_words_delta` to one word count table (see derived.add_deltas); the weekly tables are sorted by
+    word, so every row written there is out of order."""
     if not con.execute("SELECT count(*) FROM _words_delta").fetchone()[0]:
         return
-    keys = (*dims, "word")
     period = "day" if col == "day" else f"date_trunc('{col}', day)::DATE"
-    on = " AND ".join([f"t.{col} = g.p", *(f"t.{c} IS NOT DISTINCT FROM g.{c}" for c in keys)])
-    ks = ", ".join(keys)
-    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_groups AS SELECT {period} AS p, {ks}, "
-         "CAST(sum(n) AS BIGINT) AS n FROM _words_delta GROUP BY ALL")
-    lo, hi = con.execute("SELECT min(p), max(p) FROM _wd_groups").fetchone()
-    sql = f"SELECT max({col}) FROM {table}"
-    (last,) = con.execute(sql).fetchone()
-    b = {"lo": lo, "hi": hi}
-    # one scan of the touched periods finds the touched rows (kept with their row ids, then deleted by id)
-    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_old AS SELECT t.rowid AS rid, t.* FROM {table} t "
-         f"SEMI JOIN _wd_groups g ON {on} WHERE t.{col} >= $lo AND t.{col} <= $hi "
-         f"AND t.{col} IN (SELECT DISTINCT p FROM _wd_groups)", b)
-    _run(con, f"CREATE OR REPLACE TEMP TABLE _wd_rows AS SELECT g.p, {', '.join(f'g.{c}' for c in keys)}, "
-         f"CAST(coalesce(t.n, 0) + g.n AS BIGINT) AS n FROM _wd_groups g LEFT JOIN _wd_old t ON {on}")
-    _run(con, f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _wd_old)")
-    _run(con, f"INSERT INTO {table} SELECT * FROM _wd_rows WHERE n > 0 ORDER BY {order.replace(col, 'p')}")
-    # out of order: rows of periods before the last one; in the weekly tables (sorted by word) every row
-    early = ("SELECT count(*) FROM _wd_rows WHERE n > 0" + ("" if col == "week" else " AND p < $last"))
-    (n_early,) = con.execute(early, {"last": last} if col != "week" else {}).fetchone() if last else (0,)
-    derived.compact_if_needed(con, table, order, int(n_early))
-    for t in ("_wd_groups", "_wd_old", "_wd_rows"):
-        _run(con, f"DROP TABLE IF EXISTS {t}")
+    derived.add_deltas(con, table, delta="_words_delta", col=col, keys=(*dims, "word"), measures=("n",),
+                       order=order, period=period, all_unsorted=col == "week")
 
 
 WORD_DAILY_REBUILD_SQL = """
@@ -522,7 +494,7 @@ def refresh_summaries(con: duckdb.DuckDBPyConnection, *, days_table: str | None 
                 _by_window(con, [sql], "day" if source == "word_daily" else grain, lo, hi, grain=grain)
         return
     if days_table != "_words_days":
-        _run(con, f"CREATE OR REPLACE TEMP TABLE _words_days AS SELECT DISTINCT day FROM {_ident(days_table)}")
+        _run(con, f"CREATE OR REPLACE TEMP TABLE _words_days AS SELECT DISTINCT day FROM {derived.table_name(days_table)}")
     for grain in SUMMARY_GRAINS:
         _run(con, PERIODS_SQL.format(grain=grain))
         lo, hi = con.execute("SELECT min(period), max(period) FROM _words_periods").fetchone()
