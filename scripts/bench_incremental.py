@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.batches import MOVED_UPDATES_SQL  # noqa: E402
+
 NEW_TICKETS = 70_000
 UPDATES = 5_000
 
@@ -34,27 +36,7 @@ SELECT * REPLACE ('N' || ticket_id AS ticket_id, received_at + to_days(CAST($shi
                   'wgs84' AS source_crs)
 FROM tickets WHERE received_at >= $since ORDER BY received_at, ticket_id LIMIT $n
 """
-UPDATE_SQL = """
-WITH s AS (SELECT *, row_number() OVER (ORDER BY hash(ticket_id)) AS k FROM tickets
-           WHERE lon IS NOT NULL AND hash(ticket_id) % 1000 = 7),
-pick AS (SELECT * FROM s WHERE k <= $n),
-donor AS (SELECT k - $n AS k, district, street, address, lon, lat, category_l1, category_l2, category_l3
-          FROM s WHERE k > $n AND k <= 2 * $n)
-SELECT p.* REPLACE (
-    CASE WHEN p.k % 4 = 0 THEN p.received_at - INTERVAL 40 DAY ELSE p.received_at END AS received_at,
-    CASE WHEN p.k % 4 = 1 THEN d.district ELSE p.district END AS district,
-    CASE WHEN p.k % 4 = 1 THEN d.street ELSE p.street END AS street,
-    CASE WHEN p.k % 4 = 1 THEN d.address ELSE p.address END AS address,
-    CASE WHEN p.k % 4 = 1 THEN d.lon ELSE p.lon END AS lon,
-    CASE WHEN p.k % 4 = 1 THEN d.lat ELSE p.lat END AS lat,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l1 ELSE p.category_l1 END AS category_l1,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l2 ELSE p.category_l2 END AS category_l2,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l3 ELSE p.category_l3 END AS category_l3,
-    CASE WHEN p.k % 4 = 3 THEN coalesce(p.closed_at, p.received_at) + INTERVAL 3 DAY ELSE p.closed_at END
-        AS closed_at,
-    'wgs84' AS source_crs)
-FROM pick p JOIN donor d USING (k)
-"""
+UPDATE_SQL = MOVED_UPDATES_SQL.format(sample="hash(ticket_id) % 1000 = 7")
 
 
 def _cpu() -> float:
@@ -71,9 +53,9 @@ def _timed(name: str, fn, rows: list) -> None:
 
 
 def main() -> int:
+    from bench.batches import export
     from data import derived, links, positions, store, words
     from data.ingest import ingest_files
-    from data.synth.build import TICKET_HEADERS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db", help="a COPY of a demo store (it is written to)")
@@ -87,16 +69,12 @@ def main() -> int:
     con.execute(sql)
     (n_before, last) = con.execute("SELECT count(*), max(received_at)::DATE FROM tickets").fetchone()
     print(f"store: {n_before:,} tickets, last day {last}")
-    cols = ", ".join(f'{c} AS "{h}"' for c, h in TICKET_HEADERS.items())
     tmp = Path(tempfile.mkdtemp(prefix="bench-incr-", dir=Path(args.db).parent))
     files = []
     for name, select, params in (
             ("new.csv", NEW_SQL, {"since": last, "shift": 1, "n": args.new}),
             ("updates.csv", UPDATE_SQL, {"n": args.updates})):
-        path = tmp / name
-        sql = f"COPY (SELECT {cols} FROM ({select})) TO '{path}' (HEADER, DELIMITER ',')"
-        con.execute(sql, params)
-        files.append(path)
+        files.append(export(con, tmp / name, select, params))
     (n_new_day,) = con.execute("SELECT count(*) FROM read_csv($f)", {"f": str(files[0])}).fetchone()
     print(f"batch: {n_new_day:,} new tickets (one day), {args.updates:,} updates; files in {tmp}")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.batches import MOVED_UPDATES_SQL, export
 from data import derived, links, positions, store, words
 from data.ingest import ingest_files
-from data.synth.build import TICKET_HEADERS
 
 # Every derived table with the columns that identify its rows' order in a full rebuild (the rest of the
 # comparison is on every column, as a multiset).
@@ -44,16 +44,6 @@ def assert_same_as_full(con, tables: list[str] = DERIVED) -> dict[str, list[tupl
     return got
 
 
-_EXPORT_COLS = ", ".join(f'{c} AS "{h}"' for c, h in TICKET_HEADERS.items())
-
-
-def export(con, path: Path, select: str, params: dict | None = None) -> Path:
-    """Write the tickets chosen by `select` (a query over `tickets` with the export's columns) as an export CSV."""
-    sql = f"COPY (SELECT {_EXPORT_COLS} FROM ({select})) TO '{path}' (HEADER, DELIMITER ',')"
-    con.execute(sql, params or {})
-    return path
-
-
 # New tickets: copies of the last month's with new ids, a day later (some after the store's last day) or
 # 20 days earlier.
 NEW_SQL = """
@@ -63,28 +53,8 @@ SELECT * REPLACE ('N' || ticket_id AS ticket_id,
                   'wgs84' AS source_crs)
 FROM tickets WHERE received_at >= $last_day - INTERVAL 30 DAY ORDER BY ticket_id LIMIT $n
 """
-# Updates: every fourth one of a sample moves in time, street, category, place or closing time, taking the
-# values of another ticket (so that they land on problems and 20 m positions that have tickets).
-UPDATE_SQL = """
-WITH s AS (SELECT *, row_number() OVER (ORDER BY hash(ticket_id)) AS k FROM tickets
-           WHERE ticket_id NOT LIKE 'N%' AND lon IS NOT NULL),
-pick AS (SELECT * FROM s WHERE k <= $n),
-donor AS (SELECT k - $n AS k, received_at, district, street, address, lon, lat, category_l1, category_l2,
-                 category_l3, closed_at FROM s WHERE k > $n AND k <= 2 * $n)
-SELECT p.* REPLACE (
-    CASE WHEN p.k % 4 = 0 THEN p.received_at - INTERVAL 40 DAY ELSE p.received_at END AS received_at,
-    CASE WHEN p.k % 4 = 1 THEN d.district ELSE p.district END AS district,
-    CASE WHEN p.k % 4 = 1 THEN d.street ELSE p.street END AS street,
-    CASE WHEN p.k % 4 = 1 THEN d.lon ELSE p.lon END AS lon,
-    CASE WHEN p.k % 4 = 1 THEN d.lat ELSE p.lat END AS lat,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l1 ELSE p.category_l1 END AS category_l1,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l2 ELSE p.category_l2 END AS category_l2,
-    CASE WHEN p.k % 4 = 2 THEN d.category_l3 ELSE p.category_l3 END AS category_l3,
-    CASE WHEN p.k % 4 = 3 THEN coalesce(p.closed_at, p.received_at) + INTERVAL 3 DAY ELSE p.closed_at END
-        AS closed_at,
-    'wgs84' AS source_crs)
-FROM pick p JOIN donor d USING (k)
-"""
+# Updates: every fourth one of a sample moves in time, place, category or closing time (bench/batches.py).
+UPDATE_SQL = MOVED_UPDATES_SQL.format(sample="ticket_id NOT LIKE 'N%'")
 # Unchanged: tickets received in WGS84 re-exported as they are stored.
 SAME_SQL = "SELECT * FROM tickets WHERE source_crs = 'wgs84' AND ticket_id NOT LIKE 'N%' ORDER BY ticket_id LIMIT $n"
 
