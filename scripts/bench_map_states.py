@@ -40,8 +40,7 @@ def main() -> int:
     warnings.filterwarnings("ignore")
     db, threads = sys.argv[1], int(sys.argv[2])
     what = sys.argv[3] if len(sys.argv) > 3 else "map,hot,presets"
-    con = duckdb.connect(db, read_only=True)
-    con.execute(f"SET threads={threads:d}")
+    con = duckdb.connect(db, read_only=True, config={"threads": threads})
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     for name, f in filter_states(con):
         parts = []
