@@ -67,15 +67,23 @@ _LOCATED_CTE = f"""located AS (
 # The located tickets received 30-90 days after a close at the same problem and 20 m position, over the whole
 # store (the close may lie before the analysed period): the latest close at least 30 days earlier, by ASOF.
 # Only the problems of the current part: a ticket's flag depends on the closes of its own problem only.
-BACK_IDS_SQL = f"""
-WITH {_LOCATED_CTE},
-closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
-           FROM located WHERE closed_at IS NOT NULL)
+def _back_sql(rows: str, closes_from: str, closes_where: str = "") -> str:
+    """The CTE `closes` (the closes of `closes_from`, with ` AND closes_where`) and the select of the ticket ids of
+    `rows` received 30-90 days after a close at their problem and 20 m position (the latest close at least 30
+    days earlier, by ASOF). Both relations have problem, pi, pj, ticket_id, received_at (and closed_at)."""
+    more = f" AND {closes_where}" if closes_where else ""
+    return f"""closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
+           FROM {closes_from} WHERE closed_at IS NOT NULL{more})
 SELECT r.ticket_id
-FROM located r ASOF JOIN closes c
+FROM {rows} r ASOF JOIN closes c
      ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
 WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
 """
+
+
+BACK_IDS_SQL = f"""
+WITH {_LOCATED_CTE},
+{_back_sql("located", "located")}"""
 
 
 
@@ -88,13 +96,7 @@ WITH {located},
 r AS (SELECT {PROBLEM_SQL} AS problem, CAST(floor(lat / $p_dlat) AS BIGINT) AS pi,
              CAST(floor(lon / $p_dlon) AS BIGINT) AS pj, ticket_id, received_at
       FROM tickets WHERE ({where}) AND {LOCATED_SQL}),
-closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
-           FROM located WHERE closed_at IS NOT NULL AND problem IN (SELECT DISTINCT problem FROM r))
-SELECT r.ticket_id
-FROM r ASOF JOIN closes c
-     ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
-WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY
-"""
+{_back_sql("r", "located", "problem IN (SELECT DISTINCT problem FROM r)")}"""
 
 
 # Both tables are built in parts, so a rebuild's memory and spill stay bounded at any store size (in one
@@ -209,13 +211,7 @@ _INCR_SQL = (
     f"""CREATE OR REPLACE TEMP TABLE _hot_rows AS
     SELECT {_HOT_COLS} FROM _hot_at WHERE NOT changed
     UNION ALL SELECT * FROM _hot_new""",
-    f"""CREATE OR REPLACE TEMP TABLE _hot_back AS
-    WITH closes AS (SELECT problem, pi, pj, closed_at, closed_at + INTERVAL {REOPEN_MIN_DAYS} DAY AS after_min
-                    FROM _hot_rows WHERE closed_at IS NOT NULL)
-    SELECT r.ticket_id
-    FROM _hot_rows r ASOF JOIN closes c
-         ON r.problem = c.problem AND r.pi = c.pi AND r.pj = c.pj AND r.received_at >= c.after_min
-    WHERE r.received_at <= c.closed_at + INTERVAL {REOPEN_MAX_DAYS} DAY""",
+    f"CREATE OR REPLACE TEMP TABLE _hot_back AS WITH {_back_sql('_hot_rows', '_hot_rows')}",
     """CREATE OR REPLACE TEMP TABLE _hot_write AS
     SELECT *, ticket_id IN (SELECT ticket_id FROM _hot_back) AS back FROM _hot_rows""",
     # the unchanged tickets whose flag did not change either keep their row (most of them)
