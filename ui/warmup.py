@@ -9,7 +9,8 @@ Two phases, each once per process:
   their cache. It starts once Streamlit's server is up and runs while the browser
   loads the page; the first script run waits for it (`wait_early()` in app.py)
   so no module is imported by two threads at once.
-- `start()` (app.py, after a page ran to its end): the other pages' modules.
+- `start()` (app.py, after a page ran to its end): the other pages' modules; then
+  everything alive is frozen out of the garbage collector's reach (`gc.freeze`).
 
 The first run of each page in a fresh server process pays for its imports
 (scipy for 热点, geopandas, shapely, folium and the boundary files for 地图,
@@ -23,6 +24,7 @@ page itself will show the error when visited).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import threading
@@ -153,6 +155,11 @@ def _run(delay: float) -> None:
         boundaries.districts()
     except Exception:  # the map page reports missing boundary files itself
         pass
+    # What is alive now (modules, boundary frames, the first page's caches) stays for the life of the process:
+    # move it out of the collector's reach. Otherwise every full collection, which allocation-heavy page runs
+    # trigger every second or third run, walks these ~2*10^5 objects again (0.1 s on this VM, docs/performance.md).
+    gc.collect()
+    gc.freeze()
     done.set()
 
 
