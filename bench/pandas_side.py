@@ -11,13 +11,22 @@ precomputed `ticket_words`, loaded once with the tickets: segmenting text per
 rerun would be unfair to pandas); the funnel's stages, district split, stage
 durations and deadline report (compliance and the overdue list); the ticket
 list page; the map's grid and street counts; and
-the hotspot page's Gi* (the product's own numpy statistic, over counts
-grouped by pandas).
+the hotspot page's ranked table (bench/pandas_hotspots.py: Gi* hotspots,
+repeat places within 100 m tested against the problem's local density, and
+per row its counts, dates, trend, months, "back after a close", most frequent
+place and problem, and linked clues), as the product's `hotspot_table`.
+
+Each load also carries what the hotspot page needs per ticket, computed once:
+`located` (the product's LOCATED_SQL), `problem` (its PROBLEM_SQL, mapped in
+pandas) and `back` (the product's per-ticket "back after a close" flag, a
+property of the whole store: loaded once like the words).
 
 Three loads, one set of page functions: the full load (every column as is),
 the slim load that fits one Beijing year (25 M tickets) in memory (`load_slim`:
-no ticket text or address in memory, integer row keys), and the older lite load
-(categoricals, no words). tests/test_bench.py checks they answer alike.
+no ticket text in memory, the address as a categorical, integer row keys), and
+the older lite load (categoricals, no words). tests/test_bench.py checks they
+answer alike; tests/test_bench_hotspots.py that the hotspot page answers as the
+product's.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.filters import Filters
+from data import positions as hpos
 
 TICKET_COLUMNS = ("ticket_id, received_at, channel, appeal_type, category_l1, category_l2, category_l3, topic, "
                   "content, district, street, address, lon, lat, status, responded_at, closed_at, satisfaction, "
@@ -39,6 +49,14 @@ TICKET_COLUMNS = ("ticket_id, received_at, channel, appeal_type, category_l1, ca
 # Columns with a few dozen to a few hundred distinct values: categoricals in the compact load.
 LOW_CARDINALITY = ("channel", "appeal_type", "category_l1", "category_l2", "category_l3", "topic", "district",
                    "street", "status", "satisfaction")
+# Which tickets a map may draw (and the hotspot page counts): the product's condition, evaluated once at load.
+LOCATED_COLUMN = f"{hpos.LOCATED_SQL} AS located"
+# The located tickets "back after a close" (data/positions.py): stored in hotspot_tickets when it is current,
+# else computed by the product's own ASOF join over the whole store; read once at load.
+BACK_STORED_SQL = f"SELECT ticket_id FROM {hpos.TABLE} WHERE back"
+# The problem of a ticket (hpos.PROBLEM_SQL: its topic, else its finest category), mapped in pandas.
+PROBLEM_FROM = ("topic", "category_l3", "category_l2", "category_l1")
+NO_PROBLEM = "未分类"
 
 
 def load(con, *, words: bool = True, compact: bool = False, slim: bool = False) -> dict[str, pd.DataFrame]:
@@ -54,14 +72,15 @@ def load(con, *, words: bool = True, compact: bool = False, slim: bool = False) 
     if slim:
         return load_slim(con, words=words)
     con = con.cursor()   # a fresh cursor: con.sql() refuses a connection with an unfinished result
-    sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # fixed column list
+    sql = f"SELECT {TICKET_COLUMNS}, {LOCATED_COLUMN} FROM tickets"  # fixed column list
     if compact:
         tickets = _arrow_to_pandas(con.sql(sql), LOW_CARDINALITY)
     else:
         table = con.sql(sql).to_arrow_table()   # con.sql: no extra copy of the rows
         tickets = table.to_pandas()
         del table
-    out = {"tickets": tickets}
+    _hotspot_columns(tickets, _back_ids(con).column(0).to_pandas())
+    out = {"tickets": tickets, "hot_fast": _hot_ready(con)}
     _load_funnel_tables(con, out)
     # The stored words with the ticket columns the word filters need, joined once at load, strings as
     # categoricals: what a careful user would do for 10^8 rows (filtering them by a set of ticket ids on
@@ -76,8 +95,11 @@ def load(con, *, words: bool = True, compact: bool = False, slim: bool = False) 
 # The slim load: every column a page filters or groups on, nothing a page only shows. The ticket id becomes
 # the store's row number (an int32 key, also in clue_tickets), the text columns stay in the store.
 SLIM_TICKET_COLUMNS = ("CAST(rowid AS INTEGER) AS ticket_id, received_at, channel, appeal_type, category_l1, "
-                       "category_l2, category_l3, topic, district, street, lon, lat, status, responded_at, "
-                       "closed_at, satisfaction, resolved")
+                       "category_l2, category_l3, topic, district, street, address, lon, lat, status, "
+                       "responded_at, closed_at, satisfaction, resolved")
+# The address as a categorical too (about a million distinct at 25 M): the hotspot page shows each row's most
+# frequent one.
+SLIM_CATEGORICAL = (*LOW_CARDINALITY, "address")
 SLIM_LINKS_SQL = ("SELECT ct.* REPLACE (CAST(t.rowid AS INTEGER) AS ticket_id) FROM clue_tickets ct "
                   "JOIN tickets t USING (ticket_id)")
 # The words with their day as a day number (int16: days since 1970-01-01) and the ticket's district and topic,
@@ -92,7 +114,7 @@ SLIM_WORDS_ALL_SQL = ("SELECT w.word, CAST(w.day - DATE '1970-01-01' AS SMALLINT
                       "FROM ticket_words w JOIN tickets t USING (ticket_id)")
 WORDS_COUNT_SQL = "SELECT count(*) FROM ticket_words"   # orphan words (none in a sound store) also fall back
 # The shown rows' text, by row number (the row range lets DuckDB read only the blocks holding them).
-SLIM_TEXT_SQL = ("SELECT CAST(rowid AS INTEGER) AS row, ticket_id, content, address FROM tickets "
+SLIM_TEXT_SQL = ("SELECT CAST(rowid AS INTEGER) AS row, ticket_id, content FROM tickets "
                  "WHERE rowid BETWEEN $lo AND $hi AND rowid = ANY($rows)")
 EPOCH = pd.Timestamp("1970-01-01")
 
@@ -107,18 +129,24 @@ def load_slim(con, *, words: bool = True) -> dict[str, pd.DataFrame]:
     stored `ticket_words` joined to their ticket's district and topic, strings
     as categoricals and the day as an int16 day number.
 
-    Left out: the ticket text (`content`), the address and the string ticket
-    id. No default page filters or groups on them: the ticket list shows them
-    for its 50 rows only, so `tickets_page` reads them from the store for those
-    rows (`d["store"]`, a cursor kept open). The text search (the one filter
-    over `content`) is not among the benchmark's states; `_mask` refuses it here.
+    Left out: the ticket text (`content`) and the string ticket id. No default
+    page filters or groups on them: the ticket list shows them for its 50 rows
+    only, so `tickets_page` reads them from the store for those rows
+    (`d["store"]`, a cursor kept open). The text search (the one filter over
+    `content`) is not among the benchmark's states; `_mask` refuses it here.
+    The address is kept as a categorical (the hotspot page shows each row's
+    most frequent one).
     """
     con = con.cursor()
-    # Each categorical's values first (a few dozen to a few thousand, in text order), so every batch is
-    # encoded straight into the final int8/int16 codes: no per-batch dictionaries to unify and re-sort.
-    cats = {c: _distinct(con, "tickets", c) for c in LOW_CARDINALITY}
-    sql = f"SELECT {SLIM_TICKET_COLUMNS} FROM tickets"   # fixed column list
-    out = {"tickets": _arrow_to_pandas(con.sql(sql), cats)}
+    # Each categorical's values first (a few dozen to a few thousand, a million addresses at 25 M, in text
+    # order), so every batch is encoded straight into its final codes: no per-batch dictionaries to unify.
+    cats = {c: _distinct(con, "tickets", c) for c in SLIM_CATEGORICAL}
+    sql = f"SELECT {SLIM_TICKET_COLUMNS}, {LOCATED_COLUMN} FROM tickets"   # fixed column list
+    tickets = _arrow_to_pandas(con.sql(sql), cats)
+    sql, params = _back_sql(con)
+    sql = f"SELECT CAST(rowid AS INTEGER) AS ticket_id FROM tickets WHERE ticket_id IN ({sql})"   # fixed SQL
+    _hotspot_columns(tickets, con.sql(sql, params=params).to_arrow_table().column(0).to_numpy())
+    out = {"tickets": tickets, "hot_fast": _hot_ready(con)}
     _load_funnel_tables(con, out)
     out["clue_tickets"] = con.sql(SLIM_LINKS_SQL).to_arrow_table().to_pandas()
     if words:
@@ -128,8 +156,60 @@ def load_slim(con, *, words: bool = True) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _back_sql(con) -> tuple[str, dict]:
+    """The query of the ticket ids "back after a close" and its parameters."""
+    if _hot_ready(con):
+        return BACK_STORED_SQL, {}
+    return hpos.back_ids_sql("TRUE"), {"p_dlat": hpos.POS_GRID.dlat, "p_dlon": hpos.POS_GRID.dlon}
+
+
+def _hot_ready(con) -> bool:
+    """`hotspot_tickets` is current (on a cursor of its own: the check leaves a result unfinished)."""
+    return hpos.ready(con.cursor())
+
+
+def _back_ids(con) -> pa.Table:
+    sql, params = _back_sql(con)
+    return con.sql(sql, params=params).to_arrow_table()
+
+
+def _hotspot_columns(t: pd.DataFrame, back_ids) -> None:
+    """Add what the hotspot page needs per ticket, once: `located` as a plain boolean, `problem` (a categorical
+    in text order) and `back` (the ticket's id is among `back_ids`)."""
+    t["located"] = t["located"].to_numpy(dtype=bool, na_value=False)
+    t["problem"] = _problems(t)
+    ids = t["ticket_id"]
+    if pd.api.types.is_integer_dtype(ids) and ids.is_monotonic_increasing:   # slim: sorted row keys
+        keys = ids.to_numpy()
+        back = np.asarray(back_ids, dtype=keys.dtype)
+        pos = np.minimum(np.searchsorted(keys, back), max(len(keys) - 1, 0))
+        flag = np.zeros(len(keys), dtype=bool)
+        if len(keys):
+            flag[pos[keys[pos] == back]] = True
+        t["back"] = flag
+    else:
+        t["back"] = ids.isin(pd.Series(back_ids)).to_numpy(bool)
+
+
+def _problems(t: pd.DataFrame) -> pd.Categorical:
+    """coalesce(topic, category_l3, category_l2, category_l1, '未分类') per ticket (hpos.PROBLEM_SQL), as a
+    categorical in text order, from the columns' codes (no string per row)."""
+    cols = [t[c] if isinstance(t[c].dtype, pd.CategoricalDtype) else pd.Categorical(t[c]) for c in PROBLEM_FROM]
+    cols = [c.array if isinstance(c, pd.Series) else c for c in cols]
+    names = sorted({NO_PROBLEM}.union(*(set(c.categories.tolist()) for c in cols)))
+    index = pd.Index(names)
+    out = np.full(len(t), -1, dtype=np.int32)
+    for c in cols:
+        lut = index.get_indexer(c.categories)
+        codes = np.asarray(c.codes)
+        take = (out < 0) & (codes >= 0)
+        out[take] = lut[codes[take]]
+    out[out < 0] = index.get_loc(NO_PROBLEM)
+    return pd.Categorical.from_codes(out, categories=index).remove_unused_categories()
+
+
 def _distinct(con, table: str, column: str) -> list[str]:
-    if table not in ("tickets", "ticket_words") or column not in (*LOW_CARDINALITY, "word"):
+    if table not in ("tickets", "ticket_words") or column not in (*SLIM_CATEGORICAL, "word"):
         raise ValueError(f"not a categorical column: {table}.{column}")
     sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"   # whitelisted identifiers
     return sorted(v for (v,) in con.execute(sql).fetchall())
@@ -379,25 +459,28 @@ def funnel(d: dict, f: Filters, as_of: pd.Timestamp | None = None) -> dict:
             "deadlines": items.groupby(["rule", "state"]).size(), "overdue": overdue}
 
 
+PAGE_COLUMNS = [c.strip() for c in TICKET_COLUMNS.split(",")]
+
+
 def tickets_page(d: dict, f: Filters) -> tuple[int, pd.DataFrame]:
     t = d["tickets"]
     cur = t[_mask(t, f)]
     top = cur.nlargest(50, "received_at")
-    if "store" in d:   # slim: the shown rows' ticket id, text and address, read from the store
+    if "store" in d:   # slim: the shown rows' ticket id and text, read from the store
         top = _with_text(d["store"], top)
-    return len(cur), top
+    return len(cur), top[PAGE_COLUMNS]
 
 
 def _with_text(store, top: pd.DataFrame) -> pd.DataFrame:
     rows = top["ticket_id"].astype("int64").tolist()
     if not rows:
         text = pd.DataFrame({"row": pd.Series(dtype="int32"), "ticket_id": pd.Series(dtype=str),
-                             "content": pd.Series(dtype=str), "address": pd.Series(dtype=str)})
+                             "content": pd.Series(dtype=str)})
     else:
         text = store.execute(SLIM_TEXT_SQL, {"lo": min(rows), "hi": max(rows), "rows": rows}).fetchdf()
     shown = top.rename(columns={"ticket_id": "row"}).merge(text, on="row", how="left")
     shown.index = top.index
-    return shown[[c.strip() for c in TICKET_COLUMNS.split(",")]]
+    return shown[PAGE_COLUMNS]
 
 
 def map_aggregates(d: dict, f: Filters, cell: float = 0.01) -> pd.DataFrame:
@@ -409,22 +492,11 @@ def map_aggregates(d: dict, f: Filters, cell: float = 0.01) -> pd.DataFrame:
     return pd.DataFrame({"gx": gx, "gy": gy}).groupby(["gx", "gy"]).size().reset_index(name="n"), streets
 
 
-def hotspots(d: dict, f: Filters, cell: float = 0.005) -> pd.DataFrame:
-    from analytics.hotspots import getis_ord_gi_star
+def hotspots(d: dict, f: Filters) -> dict:
+    """The hotspot page: the product's ranked table, computed the pandas way (bench/pandas_hotspots.py)."""
+    from bench.pandas_hotspots import hotspot_table
 
-    t = d["tickets"]
-    cur = t[_mask(t, f) & t["lon"].notna()]
-    gx = np.floor(cur["lon"] / cell).astype(int)
-    gy = np.floor(cur["lat"] / cell).astype(int)
-    cells = pd.DataFrame({"gx": gx, "gy": gy}).groupby(["gx", "gy"]).size().reset_index(name="n")
-    if len(cells) < 2:
-        return cells
-    x0, y0 = cells["gx"].min(), cells["gy"].min()
-    raster = np.zeros((cells["gy"].max() - y0 + 1, cells["gx"].max() - x0 + 1))
-    raster[cells["gy"] - y0, cells["gx"] - x0] = cells["n"]
-    z, _local = getis_ord_gi_star(raster, np.ones(raster.shape, dtype=bool))
-    cells["z"] = z[cells["gy"] - y0, cells["gx"] - x0]
-    return cells.sort_values("z", ascending=False).head(50)
+    return hotspot_table(d, f)
 
 
 PAGES = {

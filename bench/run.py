@@ -21,14 +21,16 @@ ROOT = settings.PROJECT_ROOT
 SIZES = {"1m": (1_000_000, 2), "25m": (25_000_000, 1), "125m": (125_000_000, 5)}
 
 # The pandas baseline's loads (bench/pandas_side.py, bench/worker.py): "full" loads every column as is;
-# "slim" loads every column a page filters or groups on, compactly, and leaves the ticket text, address and
-# string ids in the store (the ticket list reads them for its 50 rows); "lite" (older) is the compact load
+# "slim" loads every column a page filters or groups on, compactly (the address as a categorical), and leaves
+# the ticket text and string ids in the store (the ticket list reads them for its 50 rows); "lite" (older) is
+# the compact load
 # without word statistics. "auto" picks full where it fits and slim where it would not.
 PANDAS_MODES = ("auto", "full", "slim", "lite")
 PANDAS_SIDE = {"full": "pandas", "slim": "pandas-slim", "lite": "pandas-lite"}
 PANDAS_MODE_TEXT = {
     "full": "full load (every ticket column, text included)",
-    "slim": "slim load (no ticket text or address in memory: the ticket list reads them for its 50 shown rows)",
+    "slim": "slim load (no ticket text in memory, the address as a categorical: the ticket list reads the text "
+            "for its 50 shown rows)",
     "lite": "lite load (no word statistics: its topics page has no top or emerging words)",
 }
 # The full load's peak at 1 M tickets was 2.1 GB (docs/performance.md), growing with the tickets.

@@ -1,9 +1,12 @@
 """One side of the benchmark in its own process, so its peak memory is its own.
 
-`python -m bench.worker duck|pandas|pandas-slim|pandas-lite DB REPEATS` prints one JSON object.
+`python -m bench.worker duck|pandas|pandas-slim|pandas-lite DB REPEATS [PAGE,PAGE...]` prints one JSON object
+(with a page list, only those pages are replayed: e.g. `hotspots` to time one page at 25 M without the others'
+quarter of an hour on the pandas side; the peak memory is then that of the load and those pages).
 The pandas sides (bench/pandas_side.py): `pandas` loads every column as is; `pandas-slim` loads every column a
-page filters or groups on, compactly (no ticket text or address: the ticket list reads those for its 50 rows
-from the store), what fits at 25 M; `pandas-lite` (older fallback) is the compact load without word statistics.
+page filters or groups on, compactly (no ticket text: the ticket list reads it for its 50 rows from the store;
+the address as a categorical), what fits at 25 M; `pandas-lite` (older fallback) is the compact load without
+word statistics. Every side's hotspot page computes the product's ranked table (bench/pandas_hotspots.py).
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from bench.states import filter_states
 PANDAS_SIDES = ("pandas", "pandas-slim", "pandas-lite")
 
 
-def run(side: str, db: str, repeats: int) -> dict:
+def run(side: str, db: str, repeats: int, only: list[str] | None = None) -> dict:
+    from bench.duck_side import PAGES as DUCK_PAGES  # the pandas side has the same pages
     from data import store
 
+    unknown = sorted(set(only or ()) - set(DUCK_PAGES))
+    if unknown:
+        raise SystemExit(f"unknown page(s) {unknown}; use some of {list(DUCK_PAGES)}")
     con = store.connect(db, read_only=True)
     states = filter_states(con)
     out: dict = {"side": side, "states": [name for name, _ in states]}
@@ -41,6 +48,8 @@ def run(side: str, db: str, repeats: int) -> dict:
         lite = side == "pandas-lite"
         ctx = load(con, words=not lite, compact=lite, slim=side == "pandas-slim")
         pages = PAGES
+    if only:
+        pages = {p: fn for p, fn in pages.items() if p in only}
     out["load_s"] = time.perf_counter() - t0
     out["rss_after_load_mb"] = harness.rss_mb()
     _say(f"{side}: loaded in {out['load_s']:.1f} s, RSS {out['rss_after_load_mb']:,.0f} MB")
@@ -78,4 +87,5 @@ def _say(msg: str) -> None:
 if __name__ == "__main__":
     warnings.filterwarnings("ignore")
     side, db, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    print(json.dumps(run(side, db, repeats), ensure_ascii=False, default=str))
+    only = sys.argv[4].split(",") if len(sys.argv) > 4 else None
+    print(json.dumps(run(side, db, repeats, only), ensure_ascii=False, default=str))

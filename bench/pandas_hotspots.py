@@ -1,0 +1,434 @@
+"""The hotspot page of the pandas baseline: the product's ranked hotspot table, computed the pandas way.
+
+Why a module of its own: the product's page (`analytics.hotspots.hotspot_table`) is more than Gi* on a grid,
+and a baseline that stopped there measured unequal work. This computes the same table from the tickets
+loaded once (bench/pandas_side.py): the selection is a boolean mask on the frame, and every count, grouping
+and join is a pandas operation on it (cells, 20 m positions per problem, the members of each hotspot and
+place, their months, modes and linked clues). What a pandas user would reuse rather than rewrite is reused:
+the product's pure numpy/scipy functions on arrays (`getis_ord_gi_star`, `count_floor`, `peak_labels`,
+`group_positions`, `expected_in_disc`, `repeat_flags`), `geo.grid` and `geo.boundaries` (the study area,
+where a hotspot's centre lies), and its constants and limits, read at call time so both sides apply the
+same ones: MAX_POSITIONS coarsening, MAX_PLACES, the "light" all-problems case above
+ALL_PROBLEMS_MAX_LOCATED, and modes and clues from each row's latest MAX_IDS tickets when the members are
+more than the product keeps in memory. Nothing here runs SQL.
+
+The per-ticket inputs the loads add for this page: `located` (the product's LOCATED_SQL), `problem` (its
+PROBLEM_SQL, mapped in pandas), `back` (received 30-90 days after a close at the same problem and 20 m
+position: a property of the whole store, loaded once like the words) and `address` (a categorical in the
+slim load). tests/test_bench_hotspots.py checks the table equals the product's.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics import hotspots as hs
+from analytics.filters import Filters
+from geo.grid import Grid, beijing_cells
+
+GI_COLUMNS = ["gi", "gj", "lon", "lat", "n", "local", "z", "p", "q", "hot", "cluster"]
+CLUSTER_COLUMNS = ["cluster", "cells", "n", "peak", "z_max", "p_min", "lon", "lat"]
+
+
+# ---------------------------------------------------------------- Gi* on the grid
+@lru_cache(maxsize=64)
+def _study_cells(cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(gi, gj) of the study area: every cell of Beijing (or of the chosen districts/streets)."""
+    cells = beijing_cells(cell_m)
+    if districts:
+        cells = cells[cells["district"].isin(districts)]
+    if streets:
+        cells = cells[cells["street"].isin(streets)]
+    return cells["gi"].to_numpy(np.int64), cells["gj"].to_numpy(np.int64)
+
+
+def gi_star(gi: np.ndarray, gj: np.ndarray, f: Filters, grid: Grid, alpha: float, radius: int = 1) -> dict:
+    """Gi* hotspots of the located tickets in grid cells (gi, gj): the product's `gi_star` after its SQL count,
+    with the count per cell done by pandas. Returns cells, clusters, total, notes."""
+    counts = pd.DataFrame({"gi": gi, "gj": gj}).groupby(["gi", "gj"]).size().reset_index(name="n")
+    area = _study_cells(grid.cell_m, tuple(f.districts), tuple(f.streets))
+    agi = np.concatenate([area[0], counts["gi"].to_numpy(np.int64)])
+    agj = np.concatenate([area[1], counts["gj"].to_numpy(np.int64)])
+    total = int(counts["n"].sum())
+    if agi.size:
+        i0, j0 = int(agi.min()) - radius, int(agj.min()) - radius
+        shape = (int(agi.max()) - i0 + radius + 1, int(agj.max()) - j0 + radius + 1)
+        mask = np.zeros(shape, dtype=bool)
+        mask[agi - i0, agj - j0] = True
+    else:
+        mask = np.zeros((0, 0), dtype=bool)
+    if total == 0 or mask.sum() < 2:
+        return {"cells": pd.DataFrame(columns=GI_COLUMNS), "clusters": pd.DataFrame(columns=CLUSTER_COLUMNS),
+                "total": total, "notes": ["所选条件下没有带坐标的工单"]}
+    x = np.zeros(shape)
+    x[counts["gi"].to_numpy() - i0, counts["gj"].to_numpy() - j0] = counts["n"].to_numpy()
+    z, local = hs.getis_ord_gi_star(x, mask, radius)
+    ii, jj = np.nonzero(mask)
+    zc = z[ii, jj]
+    p = stats.norm.sf(zc)
+    q = stats.false_discovery_control(p, method="bh")
+    n_cells = int(mask.sum())
+    floor = max(2, hs.count_floor(total, n_cells, (2 * radius + 1) ** 2, alpha))
+    hot = np.zeros(shape, dtype=bool)
+    hot[ii, jj] = (q < alpha) & (zc > 0) & (local[ii, jj] >= floor)
+    labels = hs.peak_labels(np.where(hot, z, np.nan))
+    cells = pd.DataFrame({"gi": ii + i0, "gj": jj + j0, "n": x[ii, jj].astype(int), "local": local[ii, jj],
+                          "z": zc, "p": p, "q": q, "hot": hot[ii, jj], "cluster": labels[ii, jj]})
+    clon, clat = grid.centre(cells["gi"].to_numpy(), cells["gj"].to_numpy())
+    cells.insert(2, "lon", clon)
+    cells.insert(3, "lat", clat)
+    cells = cells[(cells["n"] > 0) | cells["hot"]].reset_index(drop=True)
+    hot_cells = cells[cells["hot"]]
+    if len(hot_cells):
+        g = hot_cells.assign(wn=hot_cells["n"] * hot_cells["lon"], wa=hot_cells["n"] * hot_cells["lat"]) \
+            .groupby("cluster")
+        clusters = pd.DataFrame({
+            "cells": g.size(), "n": g["n"].sum(), "peak": g["local"].max(), "z_max": g["z"].max(),
+            "p_min": g["p"].min(), "wn": g["wn"].sum(), "wa": g["wa"].sum(),
+        }).reset_index()
+        clusters = clusters[(clusters["peak"] >= floor) & (clusters["n"] > 0)].copy()
+        clusters["lon"] = clusters["wn"] / clusters["n"]
+        clusters["lat"] = clusters["wa"] / clusters["n"]
+        clusters = clusters.drop(columns=["wn", "wa"]).sort_values(["n", "z_max"], ascending=False)
+        kept = set(clusters["cluster"].tolist())
+        drop = cells["hot"] & ~cells["cluster"].isin(kept)   # significant cells of clusters below the floor
+        cells.loc[drop, "hot"] = False
+        cells.loc[~cells["hot"], "cluster"] = 0
+        cells = cells[(cells["n"] > 0) | cells["hot"]].reset_index(drop=True)
+        renum = {old: k + 1 for k, old in enumerate(clusters["cluster"].tolist())}   # 1..k by rank
+        clusters["cluster"] = clusters["cluster"].map(renum)
+        lookup = np.zeros(int(cells["cluster"].max()) + 1, dtype=np.int64)
+        lookup[list(renum)] = list(renum.values())
+        cells["cluster"] = lookup[cells["cluster"].to_numpy(np.int64)]
+        clusters = clusters.reset_index(drop=True)
+    else:
+        clusters = pd.DataFrame(columns=CLUSTER_COLUMNS)
+    notes = [] if len(clusters) else ["未发现统计显著的聚集（热点）"]
+    return {"cells": cells, "clusters": clusters, "total": total, "notes": notes}
+
+
+# ---------------------------------------------------------------- repeat places
+def _coarsen(pos: pd.DataFrame) -> pd.DataFrame:
+    """Positions merged into cells twice as large (weighted mean position), in order of first appearance."""
+    p = pos.assign(pi=pos["pi"].to_numpy() >> 1, pj=pos["pj"].to_numpy() >> 1,
+                   wlon=pos["lon"] * pos["n"], wlat=pos["lat"] * pos["n"])
+    g = p.groupby(["problem", "pi", "pj"], sort=False, observed=True)
+    out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum()}).reset_index()
+    out["lon"] = out["wlon"] / out["n"]
+    out["lat"] = out["wlat"] / out["n"]
+    return out.drop(columns=["wlon", "wlat"])
+
+
+def place_positions(sel: pd.DataFrame, radius_m: float, max_positions: int, max_places: int) -> tuple:
+    """The selection's tickets per problem and 20 m position, grouped into places within `radius_m`.
+    Returns (positions in a place of >= 2 tickets: problem, pi, pj, n, lon, lat, place; shift; notes)."""
+    pi, pj = hs.POS_GRID.index(sel["lon"].to_numpy(), sel["lat"].to_numpy())
+    pos = (pd.DataFrame({"problem": sel["problem"].to_numpy(), "pi": pi, "pj": pj,
+                         "lon": sel["lon"].to_numpy(), "lat": sel["lat"].to_numpy()})
+           .groupby(["problem", "pi", "pj"], observed=True)   # sorted: the grouping breaks ties by position
+           .agg(n=("lon", "size"), lon=("lon", "mean"), lat=("lat", "mean")).reset_index())
+    located = int(pos["n"].sum()) if len(pos) else 0
+    notes: list[str] = []
+    shift = 0
+    while len(pos) > max_positions and shift < 3:
+        shift += 1
+        pos = _coarsen(pos)
+    if shift:
+        notes.append(f"带坐标工单 {located:,} 件，重复点位先按 {hs.POS_CELL_M << shift} 米位置合并后再按 "
+                     f"{radius_m:.0f} 米聚合")
+    cols = ["problem", "pi", "pj", "n", "lon", "lat"]
+    pieces = []
+    offset = formed_all = 0
+    # problems with the most tickets first, so a cap on places keeps the busiest problems whole
+    order = pos.groupby("problem", observed=True)["n"].sum().sort_values(ascending=False, kind="stable").index
+    groups = pos.groupby("problem", sort=False, observed=True).indices
+    for problem in order:
+        sub = pos.iloc[groups[problem]]
+        ids, formed = hs.group_positions(sub["lon"], sub["lat"], sub["n"], radius_m,
+                                         max_places=max(max_places - formed_all, 0))
+        keep = ids < formed
+        pieces.append(sub.loc[keep, cols].assign(place=ids[keep] + offset))
+        offset += formed
+        formed_all += formed
+    places = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*cols, "place"])
+    if formed_all >= max_places:
+        notes.append(f"重复点位只计算最密集的前 {max_places:,} 处")
+    return places, shift, notes
+
+
+# ---------------------------------------------------------------- per row: counts, months, modes, clues
+def _text_codes(s: pd.Series) -> tuple[np.ndarray, object]:
+    """(codes, values): integer codes in text order where a missing value and "" both code 0, and a function
+    giving the values of an array of codes. A categorical's codes are used as they are when its categories are
+    in text order (the loads make them so): no sort of a million addresses per view."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.is_monotonic_increasing:
+        cats = s.cat.categories
+        codes = s.cat.codes.to_numpy().astype(np.int64) + 1
+        if len(cats) and cats[0] == "":
+            codes[codes == 1] = 0
+
+        def values(c: np.ndarray) -> np.ndarray:
+            out = np.full(len(c), "", dtype=object)
+            out[c > 0] = cats.take(c[c > 0] - 1).to_numpy(object)
+            return out
+
+        return codes, values
+    codes, uniq = pd.factorize(s.astype(object).where(s.notna(), "").to_numpy(object), sort=True)
+    uniq = np.asarray(uniq, dtype=object)
+    if not len(uniq) or uniq[0] != "":
+        uniq, codes = np.concatenate([np.array([""], dtype=object), uniq]), codes + 1
+    return codes, uniq.take
+
+
+def _modes(key: np.ndarray, cols: list[pd.Series]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The most frequent combination of `cols` per key (missing counts as ""; ties: alphabetical).
+    Returns (keys, one value array per column)."""
+    coded = [_text_codes(c) for c in cols]
+    names = [f"c{i}" for i in range(len(cols))]
+    frame = pd.DataFrame({"key": key, **{n: c for n, (c, _) in zip(names, coded, strict=True)}})
+    c = frame.value_counts().reset_index(name="count")
+    c = c.sort_values(["key", "count", *names], ascending=[True, False, *[True] * len(names)]) \
+        .drop_duplicates("key")
+    return c["key"].to_numpy(), [vals(c[n].to_numpy()) for n, (_, vals) in zip(names, coded, strict=True)]
+
+
+def _members(sel: pd.DataFrame, gi: np.ndarray, gj: np.ndarray, hot_cells: pd.DataFrame, places: pd.DataFrame,
+             shift: int, n_hot_keys: int) -> pd.DataFrame:
+    """(key, row of `sel`) for every selected ticket in a hotspot's cells (key = cluster) or at a place's
+    positions (key = n_hot_keys + place): a ticket in both is a member of both."""
+    at = pd.Index(hot_cells["gi"].to_numpy(np.int64) << 32 | hot_cells["gj"].to_numpy(np.int64)) \
+        .get_indexer(gi << 32 | gj)
+    rows_h = np.flatnonzero(at >= 0)
+    key_h = hot_cells["cluster"].to_numpy(np.int64)[at[rows_h]]
+    if len(places):
+        pi, pj = hs.POS_GRID.index(sel["lon"].to_numpy(), sel["lat"].to_numpy())
+        problem = sel["problem"]
+        pcode = pd.Index(problem.cat.categories).get_indexer(places["problem"].astype(object))   # the same categories
+        pos = pd.Index(pcode.astype(np.int64) << 42 | places["pi"].to_numpy(np.int64) << 21
+                       | places["pj"].to_numpy(np.int64))
+        mine = problem.cat.codes.to_numpy().astype(np.int64) << 42 | (pi >> shift) << 21 | (pj >> shift)
+        at_p = pos.get_indexer(mine)
+        rows_p = np.flatnonzero(at_p >= 0)
+        key_p = n_hot_keys + places["place"].to_numpy(np.int64)[at_p[rows_p]]
+    else:
+        rows_p = key_p = np.zeros(0, dtype=np.int64)
+    rows = np.concatenate([rows_h, rows_p])
+    return pd.DataFrame({"key": np.concatenate([key_h, key_p]), "row": rows})
+
+
+def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | None, mid: pd.Timestamp,
+                 month0: int, *, light: bool, latest: int | None) -> dict:
+    """Per key: n, first, last, late, n_back, months (month number - month0, n); unless `light`: the
+    (district, street, address) mode, the problem mode, the linked clues; with `latest`, modes and clues from
+    each key's latest `latest` tickets (and their ids listed), as the product does above its in-memory limit."""
+    rows = mem["row"].to_numpy()
+    got = sel["received_at"].iloc[rows]
+    m = pd.DataFrame({"key": mem["key"].to_numpy(), "received_at": got.to_numpy(),
+                      "late": (got >= mid).to_numpy(),
+                      "month": (got.dt.year * 12 + got.dt.month - 1 - month0).to_numpy()})
+    if not light:
+        m["back"] = sel["back"].to_numpy()[rows]
+    g = m.groupby("key")
+    base = pd.DataFrame({"n": g.size(), "first": g["received_at"].min(), "last": g["received_at"].max(),
+                         "late": g["late"].sum()})
+    if not light:
+        base["n_back"] = g["back"].sum()
+    out = {"base": base, "months": m.groupby(["key", "month"]).size().rename("n").reset_index()}
+    if light:   # no ids for these rows (the product lists [] for them: their tickets are read by cell)
+        out["ids"] = pd.Series([[] for _ in range(len(base))], index=base.index, dtype=object)
+        return out
+    cols = ["district", "street", "address"] if "address" in sel.columns else ["district", "street"]
+    pick = np.arange(len(m))
+    if latest is not None:   # each key's latest tickets: time, then the larger id first
+        ids = sel["ticket_id"].to_numpy()[rows]
+        order = m.assign(tid=ids).sort_values(["key", "received_at", "tid"], ascending=[True, False, False])
+        pick = order.groupby("key").head(latest).index.to_numpy()
+        lists = pd.Series(ids[pick]).groupby(m["key"].to_numpy()[pick], sort=True).agg(list)
+        out["ids"] = lists
+    key = m["key"].to_numpy()[pick]
+    prow = rows[pick]
+    k, vals = _modes(key, [sel[c].iloc[prow].reset_index(drop=True) for c in cols])
+    out["where"] = pd.DataFrame(dict(zip(cols, vals, strict=True)), index=k)
+    k, (prob,) = _modes(key, [sel["problem"].iloc[prow].reset_index(drop=True)])
+    out["problem"] = pd.Series(prob, index=k)
+    out["clues"] = pd.Series(dtype=object)
+    if links is not None and len(links):
+        pairs = pd.DataFrame({"key": key, "ticket_id": sel["ticket_id"].to_numpy()[prow]})
+        lk = pairs.merge(links, on="ticket_id")[["key", "clue_id"]].drop_duplicates()
+        if len(lk):
+            lk = lk.assign(clue_id=lk["clue_id"].astype(str)).sort_values(["key", "clue_id"])
+            out["clues"] = lk.groupby("key")["clue_id"].agg("、".join)
+    return out
+
+
+def _trend_text(a: int, b: int) -> str:
+    if b >= max(a * 1.25, a + 2):
+        word = "↑ 上升"
+    elif a >= max(b * 1.25, b + 2):
+        word = "↓ 下降"
+    else:
+        word = "→ 持平"
+    return f"{word}（前半期 {a} → 后半期 {b}）"
+
+
+# ---------------------------------------------------------------- the page
+def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: float | None = None,
+                  radius_m: float | None = None, min_count: int | None = None, max_positions: int | None = None,
+                  max_places: int | None = None, max_ids: int | None = None) -> dict:
+    """The product's hotspot table (`analytics.hotspots.hotspot_table`) from the loaded frames.
+
+    Returns {"table": TABLE_COLUMNS (ticket_ids listed only where the product lists them by default, in the
+    load's id type), "places": the places with >= 2 tickets, "cells": the Gi* cells, "notes"}."""
+    cell_m = hs.DEFAULT_CELL_M if cell_m is None else cell_m
+    alpha = hs.DEFAULT_ALPHA if alpha is None else alpha
+    radius_m = hs.REPEAT_RADIUS_M if radius_m is None else radius_m
+    min_count = hs.REPEAT_MIN_COUNT if min_count is None else min_count
+    max_positions = hs.MAX_POSITIONS if max_positions is None else max_positions
+    max_places = hs.MAX_PLACES if max_places is None else max_places
+    max_ids = hs.MAX_IDS if max_ids is None else max_ids
+    from bench.pandas_side import _mask
+
+    t = d["tickets"]
+    m = _mask(t, f) & t["located"]
+    geo = t.loc[m, ["lon", "lat"]]
+    grid = Grid(cell_m)
+    cell_i, cell_j = grid.index(geo["lon"].to_numpy(), geo["lat"].to_numpy())   # the tickets' Gi* cells
+    del geo
+    gi = gi_star(cell_i, cell_j, f, grid, alpha)
+    notes = list(gi["notes"])
+    total = gi["total"]
+    if total == 0:
+        return {"table": pd.DataFrame(columns=hs.TABLE_COLUMNS), "places": pd.DataFrame(columns=hs.PLACE_COLUMNS),
+                "cells": gi["cells"], "notes": notes}
+    light = not (f.topics or f.categories or f.text) and total > hs.ALL_PROBLEMS_MAX_LOCATED
+    if light:
+        sel = t.loc[m, ["received_at", "lon", "lat"]]
+        places, shift = pd.DataFrame(columns=["problem", "pi", "pj", "n", "lon", "lat", "place"]), 0
+        notes.append(f"未选择具体问题且带坐标工单达 {total:,} 件（超过 {hs.ALL_PROBLEMS_MAX_LOCATED:,} 件）：只计算统计"
+                     "热点及其工单量、日期和趋势，未计算重复点位、最常见地址和关联线索；点击热点行查看其网格内的工单。"
+                     "请选择具体问题后查看完整结果")
+    else:
+        cols = ["ticket_id", "received_at", "lon", "lat", "problem", "district", "street", "back"]
+        sel = t.loc[m, cols + (["address"] if "address" in t.columns else [])]
+        places, shift, more = place_positions(sel, radius_m, max_positions, max_places)
+        notes += more
+    del m
+
+    start = pd.Timestamp(f.date_from) if f.date_from else sel["received_at"].min()
+    end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else sel["received_at"].max()
+    last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
+    months = pd.date_range(start.to_period("M").to_timestamp(), last_day.to_period("M").to_timestamp(), freq="MS")
+    month0 = months[0].year * 12 + months[0].month - 1
+    mid = start + (end - start) / 2
+
+    cells, clusters = gi["cells"], gi["clusters"]
+    hot_cells = cells.loc[cells["hot"], ["gi", "gj", "cluster"]]
+    n_hot_keys = int(clusters["cluster"].max()) + 1 if len(clusters) else 1
+    expected = int(cells.loc[cells["hot"], "n"].sum()) + (int(places["n"].sum()) if len(places) else 0)
+    in_memory = expected <= (hs.MEMBERS_IN_MEMORY_FAST if d.get("hot_fast") and f.uses_summary
+                             else hs.MEMBERS_IN_MEMORY)
+    mem = _members(sel, cell_i, cell_j, hot_cells, places, shift, n_hot_keys)
+    del cell_i, cell_j
+    st = member_stats(sel, mem, d.get("clue_tickets"), mid, month0, light=light,
+                      latest=None if in_memory or light else max_ids)
+    base = st["base"]
+    listed = "ids" in st
+
+    # ---- places (>= 2 tickets), flagged against the problem's local density
+    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
+    if len(places):
+        p = places.assign(wlon=places["lon"] * places["n"], wlat=places["lat"] * places["n"])
+        sums = p.groupby("place")[["wlon", "wlat", "n"]].sum()
+        keys = n_hot_keys + sums.index.to_numpy(np.int64)
+        b = base.reindex(keys)
+        wh = st["where"].reindex(keys)
+        npos = sums["n"].to_numpy()
+        pl = pd.DataFrame({
+            "key": keys, "lon": sums["wlon"].to_numpy() / npos, "lat": sums["wlat"].to_numpy() / npos,
+            "n": b["n"].fillna(0).astype(int).to_numpy(), "first": b["first"].to_numpy(),
+            "last": b["last"].to_numpy(), "n_after_close": b["n_back"].fillna(0).astype(int).to_numpy(),
+            "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
+            "address": wh["address"].to_numpy() if "address" in wh else np.full(len(keys), None, dtype=object),
+            "problem": places.drop_duplicates("place").set_index("place")["problem"].astype(object)
+            .reindex(sums.index).to_numpy(),
+            "ticket_ids": (st["ids"].reindex(keys).tolist() if listed else [None] * len(keys)),
+        })
+        pl = pl[pl["n"].to_numpy() >= 2].reset_index(drop=True)
+        sp = sel[["problem", "district", "street"]]
+        sp = sp[sp["problem"].isin(pl["problem"].unique())]
+        counts = sp.groupby(["problem", "district", "street"], observed=True, dropna=False).size() \
+            .rename("n").reset_index()
+        counts = counts[counts["n"] > 0].astype({"problem": object, "district": object, "street": object})
+        pl["expected"] = hs.expected_in_disc(pl, counts, radius_m)
+        pl["repeat"], pl["q"] = hs.repeat_flags(pl["n"].to_numpy(), pl["expected"].to_numpy(),
+                                                pl["n_after_close"].to_numpy(), min_count=min_count)
+        pl = pl.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
+        p_gi, p_gj = grid.index(pl["lon"].to_numpy(float), pl["lat"].to_numpy(float))
+        pl["cluster"] = [cell_cluster.get(ij, 0) for ij in zip(p_gi.tolist(), p_gj.tolist(), strict=True)]
+        pl = pl.reset_index(drop=True)
+        pl["place"] = np.arange(1, len(pl) + 1)
+        for c in ("district", "street", "address"):
+            pl[c] = pl[c].replace("", None)
+    else:
+        pl = pd.DataFrame(columns=[*hs.PLACE_COLUMNS, "key", "cluster"])
+    places_out = pl[hs.PLACE_COLUMNS]
+
+    # ---- table rows: hotspots, then flagged places outside every hotspot
+    flagged = pl["repeat"].to_numpy(bool) if len(pl) else np.zeros(0, dtype=bool)
+    p_cluster = pl["cluster"].to_numpy(np.int64)
+    p_after = pl["n_after_close"].to_numpy(np.int64)
+    h_cluster = clusters["cluster"].to_numpy(np.int64)
+    inside = flagged & (p_cluster > 0)
+    size = max(int(h_cluster.max()) if h_cluster.size else 0, int(p_cluster.max()) if p_cluster.size else 0) + 1
+    h_repeat = np.bincount(p_cluster[inside], minlength=size)[h_cluster] > 0
+    h_after = np.bincount(p_cluster[inside], weights=p_after[inside], minlength=size)[h_cluster].astype(np.int64)
+    lone = flagged & (p_cluster == 0)
+    n_hot, n_lone = h_cluster.size, int(lone.sum())
+    if n_hot + n_lone == 0:
+        return {"table": pd.DataFrame(columns=hs.TABLE_COLUMNS), "places": places_out, "cells": cells,
+                "notes": notes}
+    keys = np.concatenate([h_cluster, pl["key"].to_numpy(np.int64)[lone]])
+    kept = np.isin(keys, base.index.to_numpy())
+    keys = keys[kept]
+    b = base.reindex(keys)
+    light_where = pd.DataFrame(columns=["district", "street", "address"])
+    wh = (light_where if light else st["where"]).reindex(keys).fillna("")
+    problem = (pd.Series(dtype=object) if light else st["problem"]).reindex(keys)
+    clues = (pd.Series(dtype=object) if light else st["clues"]).reindex(keys)
+    table = pd.DataFrame({
+        "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
+        "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
+        "lon": np.concatenate([clusters["lon"].to_numpy(float), pl["lon"].to_numpy(float)[lone]])[kept],
+        "lat": np.concatenate([clusters["lat"].to_numpy(float), pl["lat"].to_numpy(float)[lone]])[kept],
+        "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
+        "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
+        "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
+        "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
+        "ticket_ids": st["ids"].reindex(keys).tolist() if listed else [None] * len(keys),
+        "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
+        "address": wh["address"].to_numpy() if "address" in wh else np.full(len(keys), "", dtype=object),
+        "problem": problem.fillna("全部问题" if light else "").to_numpy(),
+        "clues": clues.fillna("").to_numpy(),
+    })
+    if light and len(table):  # where the hotspot's centre lies
+        from geo import boundaries
+
+        at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
+        table["district"] = at["district"].fillna("").to_numpy()
+        table["street"] = at["street"].fillna("").to_numpy()
+    mon = st["months"]
+    monthly = np.zeros((len(table), len(months)), dtype=np.int64)
+    kpos = pd.Index(keys).get_indexer(mon["key"].to_numpy())
+    mpos = mon["month"].to_numpy()
+    ok = (kpos >= 0) & (mpos >= 0) & (mpos < len(months))
+    np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
+    table["monthly"] = monthly.tolist()
+    late = b["late"].astype(int).to_numpy()
+    table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
+    table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return {"table": table[hs.TABLE_COLUMNS], "places": places_out, "cells": cells, "notes": notes}
