@@ -11,12 +11,13 @@ time goes: server start (until /_stcore/health answers), page load (Streamlit's
 HTML and JavaScript), the first script run until the title, and until the KPI
 tiles, and the server's CPU seconds until then (the load-independent part, for
 a busy machine). `--browser fresh` (default) times a browser that has never
-opened the dashboard (no HTTP cache: every request goes through Playwright's
-routing, which also turns the cache off); `--browser returning` a user whose
+opened the dashboard (a brand-new Chromium profile: no HTTP cache, no compiled
+code); `--browser returning` a user whose
 browser opened it before: a persistent Chromium profile first opens the pages
 of an earlier server on the same port (twice, so Chromium's HTTP cache and V8's
-code cache hold Streamlit's JavaScript), then the app is restarted and timed;
-non-loopback requests go to a dead proxy there and are recorded instead. `--how launch` (default) starts the app as `make run` does,
+code cache hold Streamlit's JavaScript), then the app is restarted and timed.
+Both send non-loopback requests to a dead proxy and record them (the run fails
+if one was attempted). `--how launch` (default) starts the app as `make run` does,
 `python -m ui.launch` (the first page's modules and the store load while
 Streamlit starts: 5.0-5.9 s against 6.5-7.8 s on an idle machine,
 docs/performance.md); `--how streamlit` as plain `streamlit run app.py`.
@@ -62,15 +63,24 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _returning_browser(pw, db: Path, profile: str, how: str, port: int, timeout: float):
-    """A persistent-profile browser that has opened every page of the app on `port` twice; (context, page)."""
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, is_external, wait_for_app
+def _browser(pw, profile: str):
+    """Chromium on the profile directory `profile` (a new directory: a browser that never opened the dashboard),
+    every non-loopback request sent to the dead proxy and recorded in `page.external_requests`; (context, page)."""
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, is_external
 
     ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, DEAD_PROXY],
                                                 headless=True, viewport={"width": 1600, "height": 1000})
     page = ctx.pages[0] if ctx.pages else ctx.new_page()
     page.external_requests = []
     ctx.on("request", lambda r: page.external_requests.append(r.url) if is_external(r.url) else None)
+    return ctx, page
+
+
+def _returning_browser(pw, db: Path, profile: str, how: str, port: int, timeout: float):
+    """A persistent-profile browser that has opened every page of the app on `port` twice; (context, page)."""
+    from tests.browser.helpers import wait_for_app
+
+    ctx, page = _browser(pw, profile)
     with serve(db, Path(profile) / "earlier-server.log", how=how, timeout=timeout, port=port) as (url, _proc):
         for _ in range(2):
             for path in PAGES:
@@ -92,7 +102,7 @@ def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = 
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, free_port, wait_for_app
+    from tests.browser.helpers import free_port, wait_for_app
 
     if browser not in BROWSERS:
         raise ValueError(f"browser must be one of {BROWSERS}")
@@ -101,10 +111,9 @@ def cold_start(db: Path, timeout: float = 120, marks: dict[str, float] | None = 
         port = free_port()
         if browser == "returning":
             ctx, page = _returning_browser(pw, db, str(Path(tmp) / "profile"), how, port, timeout)
-        else:
-            ctx = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = ctx.new_page(viewport={"width": 1600, "height": 1000})
-            block_external(page)
+        else:  # an empty profile: no HTTP cache, no compiled code (not Playwright's request routing, which adds a
+            # round trip to this process for each of the page's ~60 requests, a cost no user's browser has)
+            ctx, page = _browser(pw, str(Path(tmp) / "fresh-profile"))
             page.goto("about:blank")
         t0 = time.perf_counter()
         with serve(db, Path(tmp) / "streamlit.log", how=how, timeout=timeout, port=port) as (url, proc):
