@@ -30,10 +30,10 @@ PAGES = [
 CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 
 page = st.navigation(PAGES)
-if page.url_path not in CHART_PAGES:
-    # A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next
-    # chart page only draws its charts (ui/preload.py, issue 4). Chart pages load it themselves.
-    preload.plotly_chunk()
+# A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next chart page
+# only draws its charts; chart pages load it themselves. Every page marks the browser once plotly.js has run in
+# it, so its later tabs do not hold their first chart back (ui/preload.py, ui/charts.py, issue 4).
+preload.plotly_chunk(load=page.url_path not in CHART_PAGES)
 if page.url_path != "import":
     cur = db.require_cursor()
     filters.sidebar(cur)

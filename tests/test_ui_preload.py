@@ -33,7 +33,11 @@ def test_the_script_imports_only_that_chunk_relative_to_the_app():
 
 
 def _preload_html(at: AppTest) -> list[str]:
-    return [h.proto.body for h in at.get("html") if "__hotlinePlotly" in h.proto.body]
+    return [h.proto.body for h in at.get("html") if "import(" in h.proto.body]
+
+
+def _mark_html(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "__hotlineMark" in h.proto.body]
 
 
 def test_pages_without_charts_carry_the_hidden_preload_and_chart_pages_do_not(app_db):
@@ -41,10 +45,12 @@ def test_pages_without_charts_carry_the_hidden_preload_and_chart_pages_do_not(ap
     at.run()
     assert not at.exception and not at.error
     assert _preload_html(at) == []                        # 总览 loads plotly.js itself
+    assert len(_mark_html(at)) == 1                       # ... and marks the browser once it has
     assert len(at.get("plotly_chart")) >= 4
     at.switch_page("pages/tickets.py").run()
     assert not at.exception and not at.error
     assert len(_preload_html(at)) == 1
+    assert len(_mark_html(at)) == 1
     # In the sidebar, inside the keyed container that the CSS next to it hides.
     first = next(iter(at.sidebar.children.values()))
     assert first.proto.id.endswith(preload.KEY)
@@ -120,6 +126,35 @@ def test_the_first_chart_of_a_browser_tab_waits_once(monkeypatch):
 
 def test_no_pause_without_a_browser(monkeypatch):
     assert _pauses(monkeypatch, _St({}), 2) == []     # AppTest, scripts: no headers, no pause
+
+
+class _CookieSt:
+    def __init__(self, cookies: dict):
+        self.context = SimpleNamespace(cookies=cookies)
+
+
+def test_the_mark_sets_a_cookie_named_after_the_chunk_once_plotly_has_run():
+    js = preload.mark_script()
+    assert f'const name = "{preload.chunk_name()}";' in js and f"`{preload.COOKIE}=" in js
+    assert ".js-plotly-plot" in js and 'window.__hotlinePlotly === "loaded"' in js
+    assert f"max-age={preload.COOKIE_DAYS * 86400}" in js and "path=/" in js
+    assert "import(" not in js and "://" not in js     # it loads nothing
+
+
+def test_a_browser_that_ran_this_plotly_chunk_is_seen_before(monkeypatch):
+    monkeypatch.setattr(preload, "st", _CookieSt({preload.COOKIE: preload.chunk_name()}))
+    assert preload.seen_before()
+    monkeypatch.setattr(preload, "st", _CookieSt({preload.COOKIE: "PlotlyChart.older.js"}))   # another release
+    assert not preload.seen_before()
+    monkeypatch.setattr(preload, "st", _CookieSt({}))
+    assert not preload.seen_before()
+
+
+def test_no_pause_for_a_browser_that_ran_plotly_before(monkeypatch):
+    monkeypatch.setattr(preload, "seen_before", lambda: True)
+    tab = _St({"Host": "127.0.0.1:8501"})
+    assert _pauses(monkeypatch, tab, 2) == []
+    assert tab.session_state                           # the tab is still marked: later charts never pause
 
 
 def test_streamlit_repl_check_runs_from_a_fresh_thread(monkeypatch):

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import export, tables
+from ui import preload
 
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -133,11 +134,14 @@ def _let_the_tab_draw_first() -> None:
     2-core VM in which the KPI tiles, the sidebar and the page's text stay
     blank. Sent a moment after the rest, the chart no longer holds them back: the
     tab draws them while plotly loads (docs/performance.md, "Cold start"). Later
-    charts of the session are sent at once; no pause without a browser (AppTest).
+    charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
+    plotly.js before (ui/preload.seen_before: its cached, compiled copy loads in a few tenths of a second).
     """
     if st.session_state.get(_TAB_HAS_CHARTS):
         return
     st.session_state[_TAB_HAS_CHARTS] = True
+    if preload.seen_before():
+        return
     try:
         attached = bool(st.context.headers)
     except Exception:  # outside a script run

@@ -6,6 +6,7 @@ from tests.browser.helpers import assert_no_errors, goto, wait_for_app
 from ui import preload
 
 STATE_JS = "() => window.__hotlinePlotly || null"
+COOKIE_JS = f"() => document.cookie.split('; ').includes('{preload.COOKIE}=' + encodeURIComponent('{preload.chunk_name()}'))"
 BOX_JS = f"""() => {{
     const el = document.querySelector('.st-key-{preload.KEY}');
     if (!el) return null;
@@ -25,12 +26,14 @@ def test_a_page_without_charts_loads_plotly_when_idle_and_shows_nothing(page, ap
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     wait_for_app(page)
     assert_no_errors(page)
-    assert page.evaluate(BOX_JS) is None                  # chart pages carry no preload
+    assert page.evaluate(BOX_JS) == [0, 0, "none"]        # chart pages carry only the hidden mark
     assert page.evaluate(STATE_JS) == "loaded"            # same tab, same module: not loaded twice
+    assert page.evaluate(COOKIE_JS)                       # the browser is marked: its next tabs do not wait
 
 
-def test_a_chart_page_opened_first_has_no_preload(page, app_url):
+def test_a_chart_page_opened_first_has_no_preload_and_marks_the_browser(page, app_url):
     goto(page, app_url, "/funnel")
     assert_no_errors(page)
-    assert page.evaluate(BOX_JS) is None and page.evaluate(STATE_JS) is None
+    assert page.evaluate(BOX_JS) == [0, 0, "none"] and page.evaluate(STATE_JS) is None   # nothing imported
     assert page.locator(".js-plotly-plot").count() >= 1
+    page.wait_for_function(COOKIE_JS, timeout=10_000)     # plotly.js ran here: the cookie is set
