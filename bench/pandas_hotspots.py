@@ -229,7 +229,7 @@ def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | Non
     got = sel["received_at"].iloc[rows]
     m = pd.DataFrame({"key": mem["key"].to_numpy(), "received_at": got.to_numpy(),
                       "late": (got >= mid).to_numpy(),
-                      "month": (got.dt.year * 12 + got.dt.month - 1 - month0).to_numpy()})
+                      "month": got.to_numpy().astype("datetime64[M]").astype(np.int64) - month0})
     if not light:
         m["back"] = sel["back"].to_numpy()[rows]
     g = m.groupby("key")
@@ -294,35 +294,36 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
 
     t = d["tickets"]
     m = _mask(t, f) & t["located"]
-    geo = t.loc[m, ["lon", "lat"]]
+    # the located tickets of the selection, copied once with the columns this view needs: only the times and
+    # coordinates in the light all-problems case (above ALL_PROBLEMS_MAX_LOCATED: no places, no modes)
+    light = not (f.topics or f.categories or f.text) and int(m.sum()) > hs.ALL_PROBLEMS_MAX_LOCATED
+    cols = ["received_at", "lon", "lat"] if light else \
+        ["ticket_id", "received_at", "lon", "lat", "problem", "district", "street", "back"] \
+        + (["address"] if "address" in t.columns else [])
+    sel = t.loc[m, cols]
+    del m
     grid = Grid(cell_m)
-    cell_i, cell_j = grid.index(geo["lon"].to_numpy(), geo["lat"].to_numpy())   # the tickets' Gi* cells
-    del geo
+    cell_i, cell_j = grid.index(sel["lon"].to_numpy(), sel["lat"].to_numpy())   # the tickets' Gi* cells
     gi = gi_star(cell_i, cell_j, f, grid, alpha)
     notes = list(gi["notes"])
     total = gi["total"]
     if total == 0:
         return {"table": pd.DataFrame(columns=hs.TABLE_COLUMNS), "places": pd.DataFrame(columns=hs.PLACE_COLUMNS),
                 "cells": gi["cells"], "notes": notes}
-    light = not (f.topics or f.categories or f.text) and total > hs.ALL_PROBLEMS_MAX_LOCATED
     if light:
-        sel = t.loc[m, ["received_at", "lon", "lat"]]
         places, shift = pd.DataFrame(columns=["problem", "pi", "pj", "n", "lon", "lat", "place"]), 0
         notes.append(f"未选择具体问题且带坐标工单达 {total:,} 件（超过 {hs.ALL_PROBLEMS_MAX_LOCATED:,} 件）：只计算统计"
                      "热点及其工单量、日期和趋势，未计算重复点位、最常见地址和关联线索；点击热点行查看其网格内的工单。"
                      "请选择具体问题后查看完整结果")
     else:
-        cols = ["ticket_id", "received_at", "lon", "lat", "problem", "district", "street", "back"]
-        sel = t.loc[m, cols + (["address"] if "address" in t.columns else [])]
         places, shift, more = place_positions(sel, radius_m, max_positions, max_places)
         notes += more
-    del m
 
     start = pd.Timestamp(f.date_from) if f.date_from else sel["received_at"].min()
     end = (pd.Timestamp(f.date_to) + pd.Timedelta(days=1)) if f.date_to else sel["received_at"].max()
     last_day = end - pd.Timedelta(microseconds=1) if f.date_to else end
     months = pd.date_range(start.to_period("M").to_timestamp(), last_day.to_period("M").to_timestamp(), freq="MS")
-    month0 = months[0].year * 12 + months[0].month - 1
+    month0 = (months[0].year - 1970) * 12 + months[0].month - 1   # months since 1970-01, as datetime64[M]
     mid = start + (end - start) / 2
 
     cells, clusters = gi["cells"], gi["clusters"]
