@@ -238,7 +238,12 @@ def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEF
         raise ValueError("alpha must be between 0 and 1")
     src = src or source(con, f)
     grid = Grid(cell_m)
-    counts = cell_counts(con, f, grid, src)
+    return gi_star_of_counts(cell_counts(con, f, grid, src), grid, f, alpha=alpha, radius=radius)
+
+
+def gi_star_of_counts(counts: pd.DataFrame, grid: Grid, f: Filters, *, alpha: float = DEFAULT_ALPHA,
+                      radius: int = 1) -> GiStar:
+    """`gi_star` from the selection's tickets per grid cell (`counts`: gi, gj, n; however they were counted)."""
     area = _study_area(grid, f)
     # cells with tickets whose centre lies just outside the polygons still belong to the study area
     agi = np.concatenate([area[0], counts["gi"].to_numpy(np.int64)])
