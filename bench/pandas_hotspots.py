@@ -5,9 +5,9 @@ and a baseline that stopped there measured unequal work. This computes the same 
 loaded once (bench/pandas_side.py): the selection is a boolean mask on the frame, and every count, grouping
 and join is a pandas operation on it (cells, 20 m positions per problem, the members of each hotspot and
 place, their months, modes and linked clues). What a pandas user would reuse rather than rewrite is reused:
-the product's pure numpy/scipy functions on arrays (`getis_ord_gi_star`, `count_floor`, `peak_labels`,
-`group_positions`, `expected_in_disc`, `repeat_flags`), `geo.grid` and `geo.boundaries` (the study area,
-where a hotspot's centre lies), and its constants and limits, read at call time so both sides apply the
+the product's pure numpy/scipy functions on arrays or small frames (`gi_star_of_counts`: the Gi* statistic,
+FDR, count floor and peaks from the per-cell counts pandas made; `group_positions`, `expected_in_disc`,
+`repeat_flags`), `geo.grid` and `geo.boundaries` (where a hotspot's centre lies), and its constants and limits, read at call time so both sides apply the
 same ones: MAX_POSITIONS coarsening, MAX_PLACES, the "light" all-problems case above
 ALL_PROBLEMS_MAX_LOCATED, and modes and clues from each row's latest MAX_IDS tickets when the members are
 more than the product keeps in memory. Nothing here runs SQL.
@@ -20,95 +20,20 @@ slim load). tests/test_bench_hotspots.py checks the table equals the product's.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics import hotspots as hs
 from analytics.filters import Filters
-from geo.grid import Grid, beijing_cells
-
-GI_COLUMNS = ["gi", "gj", "lon", "lat", "n", "local", "z", "p", "q", "hot", "cluster"]
-CLUSTER_COLUMNS = ["cluster", "cells", "n", "peak", "z_max", "p_min", "lon", "lat"]
+from geo.grid import Grid
 
 
 # ---------------------------------------------------------------- Gi* on the grid
-@lru_cache(maxsize=64)
-def _study_cells(cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """(gi, gj) of the study area: every cell of Beijing (or of the chosen districts/streets)."""
-    cells = beijing_cells(cell_m)
-    if districts:
-        cells = cells[cells["district"].isin(districts)]
-    if streets:
-        cells = cells[cells["street"].isin(streets)]
-    return cells["gi"].to_numpy(np.int64), cells["gj"].to_numpy(np.int64)
-
-
-def gi_star(gi: np.ndarray, gj: np.ndarray, f: Filters, grid: Grid, alpha: float, radius: int = 1) -> dict:
-    """Gi* hotspots of the located tickets in grid cells (gi, gj): the product's `gi_star` after its SQL count,
-    with the count per cell done by pandas. Returns cells, clusters, total, notes."""
+def gi_star(gi: np.ndarray, gj: np.ndarray, f: Filters, grid: Grid, alpha: float) -> hs.GiStar:
+    """Gi* hotspots of the located tickets in grid cells (gi, gj): counted per cell by pandas, then the
+    product's statistic on those counts (`gi_star_of_counts`: study area, z, FDR, count floor, peaks)."""
     counts = pd.DataFrame({"gi": gi, "gj": gj}).groupby(["gi", "gj"]).size().reset_index(name="n")
-    area = _study_cells(grid.cell_m, tuple(f.districts), tuple(f.streets))
-    agi = np.concatenate([area[0], counts["gi"].to_numpy(np.int64)])
-    agj = np.concatenate([area[1], counts["gj"].to_numpy(np.int64)])
-    total = int(counts["n"].sum())
-    if agi.size:
-        i0, j0 = int(agi.min()) - radius, int(agj.min()) - radius
-        shape = (int(agi.max()) - i0 + radius + 1, int(agj.max()) - j0 + radius + 1)
-        mask = np.zeros(shape, dtype=bool)
-        mask[agi - i0, agj - j0] = True
-    else:
-        mask = np.zeros((0, 0), dtype=bool)
-    if total == 0 or mask.sum() < 2:
-        return {"cells": pd.DataFrame(columns=GI_COLUMNS), "clusters": pd.DataFrame(columns=CLUSTER_COLUMNS),
-                "total": total, "notes": ["所选条件下没有带坐标的工单"]}
-    x = np.zeros(shape)
-    x[counts["gi"].to_numpy() - i0, counts["gj"].to_numpy() - j0] = counts["n"].to_numpy()
-    z, local = hs.getis_ord_gi_star(x, mask, radius)
-    ii, jj = np.nonzero(mask)
-    zc = z[ii, jj]
-    p = stats.norm.sf(zc)
-    q = stats.false_discovery_control(p, method="bh")
-    n_cells = int(mask.sum())
-    floor = max(2, hs.count_floor(total, n_cells, (2 * radius + 1) ** 2, alpha))
-    hot = np.zeros(shape, dtype=bool)
-    hot[ii, jj] = (q < alpha) & (zc > 0) & (local[ii, jj] >= floor)
-    labels = hs.peak_labels(np.where(hot, z, np.nan))
-    cells = pd.DataFrame({"gi": ii + i0, "gj": jj + j0, "n": x[ii, jj].astype(int), "local": local[ii, jj],
-                          "z": zc, "p": p, "q": q, "hot": hot[ii, jj], "cluster": labels[ii, jj]})
-    clon, clat = grid.centre(cells["gi"].to_numpy(), cells["gj"].to_numpy())
-    cells.insert(2, "lon", clon)
-    cells.insert(3, "lat", clat)
-    cells = cells[(cells["n"] > 0) | cells["hot"]].reset_index(drop=True)
-    hot_cells = cells[cells["hot"]]
-    if len(hot_cells):
-        g = hot_cells.assign(wn=hot_cells["n"] * hot_cells["lon"], wa=hot_cells["n"] * hot_cells["lat"]) \
-            .groupby("cluster")
-        clusters = pd.DataFrame({
-            "cells": g.size(), "n": g["n"].sum(), "peak": g["local"].max(), "z_max": g["z"].max(),
-            "p_min": g["p"].min(), "wn": g["wn"].sum(), "wa": g["wa"].sum(),
-        }).reset_index()
-        clusters = clusters[(clusters["peak"] >= floor) & (clusters["n"] > 0)].copy()
-        clusters["lon"] = clusters["wn"] / clusters["n"]
-        clusters["lat"] = clusters["wa"] / clusters["n"]
-        clusters = clusters.drop(columns=["wn", "wa"]).sort_values(["n", "z_max"], ascending=False)
-        kept = set(clusters["cluster"].tolist())
-        drop = cells["hot"] & ~cells["cluster"].isin(kept)   # significant cells of clusters below the floor
-        cells.loc[drop, "hot"] = False
-        cells.loc[~cells["hot"], "cluster"] = 0
-        cells = cells[(cells["n"] > 0) | cells["hot"]].reset_index(drop=True)
-        renum = {old: k + 1 for k, old in enumerate(clusters["cluster"].tolist())}   # 1..k by rank
-        clusters["cluster"] = clusters["cluster"].map(renum)
-        lookup = np.zeros(int(cells["cluster"].max()) + 1, dtype=np.int64)
-        lookup[list(renum)] = list(renum.values())
-        cells["cluster"] = lookup[cells["cluster"].to_numpy(np.int64)]
-        clusters = clusters.reset_index(drop=True)
-    else:
-        clusters = pd.DataFrame(columns=CLUSTER_COLUMNS)
-    notes = [] if len(clusters) else ["未发现统计显著的聚集（热点）"]
-    return {"cells": cells, "clusters": clusters, "total": total, "notes": notes}
+    return hs.gi_star_of_counts(counts, grid, f, alpha=alpha)
 
 
 # ---------------------------------------------------------------- repeat places
@@ -305,11 +230,11 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     grid = Grid(cell_m)
     cell_i, cell_j = grid.index(sel["lon"].to_numpy(), sel["lat"].to_numpy())   # the tickets' Gi* cells
     gi = gi_star(cell_i, cell_j, f, grid, alpha)
-    notes = list(gi["notes"])
-    total = gi["total"]
+    notes = list(gi.notes)
+    total = gi.total
     if total == 0:
         return {"table": pd.DataFrame(columns=hs.TABLE_COLUMNS), "places": pd.DataFrame(columns=hs.PLACE_COLUMNS),
-                "cells": gi["cells"], "notes": notes}
+                "cells": gi.cells, "notes": notes}
     if light:
         places, shift = pd.DataFrame(columns=["problem", "pi", "pj", "n", "lon", "lat", "place"]), 0
         notes.append(f"未选择具体问题且带坐标工单达 {total:,} 件（超过 {hs.ALL_PROBLEMS_MAX_LOCATED:,} 件）：只计算统计"
@@ -326,7 +251,7 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     month0 = (months[0].year - 1970) * 12 + months[0].month - 1   # months since 1970-01, as datetime64[M]
     mid = start + (end - start) / 2
 
-    cells, clusters = gi["cells"], gi["clusters"]
+    cells, clusters = gi.cells, gi.clusters
     hot_cells = cells.loc[cells["hot"], ["gi", "gj", "cluster"]]
     n_hot_keys = int(clusters["cluster"].max()) + 1 if len(clusters) else 1
     expected = int(cells.loc[cells["hot"], "n"].sum()) + (int(places["n"].sum()) if len(places) else 0)
