@@ -15,10 +15,13 @@ more than the product keeps in memory. Nothing here runs SQL.
 The per-ticket inputs the loads add for this page: `located` (the product's LOCATED_SQL), `problem` (its
 PROBLEM_SQL, mapped in pandas), `back` (received 30-90 days after a close at the same problem and 20 m
 position: a property of the whole store, loaded once like the words) and `address` (a categorical in the
-slim load). tests/test_bench_hotspots.py checks the table equals the product's.
+slim load). tests/test_bench_hotspots.py checks the table equals the product's; on a real store,
+`python -m bench.pandas_hotspots DB [full|slim]` compares them in every bench state.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -358,3 +361,89 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return {"table": table[hs.TABLE_COLUMNS], "places": places_out, "cells": cells, "notes": notes}
+
+
+# ---------------------------------------------------------------- the check that both sides agree
+def _plain(v):
+    """A cell as a plain Python value (Timestamps whatever their unit, lists as tuples, missing as None)."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return tuple(_plain(x) for x in v)
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(v).as_unit("us")
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    return v
+
+
+def _same(a, b) -> bool:
+    """Equal; floats (means of coordinates: DuckDB and pandas sum in other orders) to 1e-9 relative."""
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is None and b is None
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def frame_difference(product: pd.DataFrame, ours: pd.DataFrame, what: str, skip=()) -> str | None:
+    """The first difference between two frames, row by row in their order, or None."""
+    if list(ours.columns) != list(product.columns):
+        return f"{what}: columns {list(ours.columns)}, the product {list(product.columns)}"
+    if len(ours) != len(product):
+        return f"{what}: {len(ours)} rows, the product {len(product)}"
+    cols = [c for c in product.columns if c not in skip]
+    for i, (p, o) in enumerate(zip(product[cols].to_dict("records"), ours[cols].to_dict("records"), strict=True)):
+        for c in cols:
+            x, y = _plain(p[c]), _plain(o[c])
+            if not _same(x, y):
+                return f"{what} row {i} column {c}: product {x!r}, pandas {y!r}"
+    return None
+
+
+def differences(product: hs.Hotspots, ours: dict, *, ids: bool = True) -> list[str]:
+    """Where this page's answer differs from the product's: the ranked table, the places, the Gi* cells, the
+    notes. `ids=False`: the ticket id lists are not compared (the slim load lists row keys)."""
+    skip = () if ids else ("ticket_ids",)
+    found = [frame_difference(product.table, ours["table"], "table", skip),
+             frame_difference(product.places, ours["places"], "places", skip),
+             frame_difference(product.gi.cells, ours["cells"], "Gi* cells")]
+    if ours["notes"] != product.notes:
+        found.append(f"notes: {ours['notes']}, the product {product.notes}")
+    return [x for x in found if x]
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.pandas_hotspots DB [full|slim]`: this page against the product's in every bench state."""
+    import time
+
+    from bench import pandas_side
+    from bench.states import filter_states
+    from data import store
+
+    db, load = argv[0], argv[1] if len(argv) > 1 else "full"
+    con = store.connect(db, read_only=True)
+    con.execute("SET memory_limit = '2GB'")
+    t0 = time.perf_counter()
+    d = pandas_side.load(con, slim=load == "slim", words=False)
+    print(f"{load} load in {time.perf_counter() - t0:.1f} s", flush=True)
+    bad = 0
+    for name, f in filter_states(con):
+        product = hs.hotspot_table(con, f)
+        diff = differences(product, hotspot_table(d, f), ids=load == "full")
+        bad += bool(diff)
+        print(f"{name}: {len(product.table)} rows, {len(product.places)} places: "
+              + ("; ".join(diff) if diff else "the same"), flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    import sys
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    sys.exit(main(sys.argv[1:]))

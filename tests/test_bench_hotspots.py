@@ -10,17 +10,15 @@ modes and clues from each row's latest tickets.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from analytics import hotspots as hs
 from analytics.filters import Filters
 from bench import pandas_side
-from bench.pandas_hotspots import hotspot_table
+from bench.pandas_hotspots import differences, frame_difference, hotspot_table
 from bench.states import filter_states
 from data import store
 
@@ -42,50 +40,24 @@ def gen(gen_path):
     con.close()
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is None and b is None
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def _plain(v):
-    """A cell as a plain Python value (Timestamps whatever their unit, lists as tuples, missing as None)."""
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return tuple(_plain(x) for x in v)
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(v).as_unit("us")
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v)
-    return v
-
-
-def _assert_frames_match(product: pd.DataFrame, ours: pd.DataFrame, what: str, skip=("ticket_ids",)) -> None:
-    cols = [c for c in product.columns if c not in skip]
-    assert list(ours.columns) == list(product.columns), what
-    assert len(ours) == len(product), f"{what}: {len(ours)} rows, the product {len(product)}"
-    for i, (p, o) in enumerate(zip(product[cols].to_dict("records"), ours[cols].to_dict("records"), strict=True)):
-        for c in cols:
-            x, y = _plain(p[c]), _plain(o[c])
-            assert _same(x, y), f"{what} row {i} column {c}: product {x!r}, pandas {y!r}"
-
-
 def _compare(con, d: dict, f: Filters, what: str, *, ids: bool = False, **kw) -> tuple[hs.Hotspots, dict]:
     product = hs.hotspot_table(con, f, **kw)
     ours = hotspot_table(d, f, **kw)
-    skip = () if ids else ("ticket_ids",)
-    _assert_frames_match(product.table, ours["table"], f"{what} table", skip)
-    _assert_frames_match(product.places, ours["places"], f"{what} places", skip)
-    _assert_frames_match(product.gi.cells, ours["cells"], f"{what} Gi* cells")
-    assert ours["notes"] == product.notes, what
+    assert differences(product, ours, ids=ids) == [], what
     return product, ours
+
+
+def test_differences_are_found():
+    """The comparison itself: a changed count, flag, clue, coordinate or note is reported."""
+    product = pd.DataFrame({"n": [3, 2], "repeat": [True, False], "clues": ["C1", ""], "lon": [116.4, 116.5],
+                            "first": pd.to_datetime(["2025-01-01", "2025-02-01"]).as_unit("us")})
+    assert frame_difference(product, product.copy(), "t") is None
+    ours = product.assign(first=pd.to_datetime(["2025-01-01", "2025-02-01"]).as_unit("ns"),
+                          lon=product["lon"] * (1 + 1e-12))   # another unit, a last-digit sum difference
+    assert frame_difference(product, ours, "t") is None
+    for col, value in (("n", [3, 3]), ("repeat", [True, True]), ("clues", ["C1", "C2"]), ("lon", [116.4, 116.51])):
+        assert f"column {col}" in frame_difference(product, product.assign(**{col: value}), "t")
+    assert "1 rows" in frame_difference(product, product.head(1), "t")
 
 
 TINY_EXTRA = [("March 2025", Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))),
