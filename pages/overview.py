@@ -122,6 +122,7 @@ def body() -> None:
     st.subheader("三率")
     rate_row(q("rates"))
     figures, charts, drill = _charts()
+    charts.tiles_first()   # the KPI tiles above are this page's first content: never held back with a chart
 
     def fig(name: str, build, *opts):
         """A figure built once per store version, filters and options (ui.charts.cached_figure)."""

@@ -150,11 +150,17 @@ def test_a_browser_that_ran_this_plotly_chunk_is_seen_before(monkeypatch):
     assert not preload.seen_before()
 
 
-def test_no_pause_for_a_browser_that_ran_plotly_before(monkeypatch):
+def test_no_pause_for_a_browser_that_ran_plotly_before_unless_tiles_come_first(monkeypatch):
+    from ui import charts
+
     monkeypatch.setattr(preload, "seen_before", lambda: True)
     tab = _St({"Host": "127.0.0.1:8501"})
     assert _pauses(monkeypatch, tab, 2) == []
     assert tab.session_state                           # the tab is still marked: later charts never pause
+    tiles = _St({"Host": "127.0.0.1:8501"})
+    monkeypatch.setattr(charts, "st", tiles)
+    charts.tiles_first()                               # 总览: its KPI tiles are drawn before any chart
+    assert _pauses(monkeypatch, tiles, 2) == [charts.FIRST_CHART_PAUSE_S]
 
 
 def test_streamlit_repl_check_runs_from_a_fresh_thread(monkeypatch):

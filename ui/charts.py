@@ -123,6 +123,14 @@ def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
 
 FIRST_CHART_PAUSE_S = 1.0
 _TAB_HAS_CHARTS = "_charts_tab_has_plotly"
+_TILES_FIRST = "_charts_tiles_first"
+
+
+def tiles_first() -> None:
+    """Declare that the page's first content is not a chart (总览's KPI tiles): its first chart in a tab is sent
+    after the pause even in a browser that has run plotly.js before, so the tiles are never held back with it
+    (a returning browser still takes a few tenths of a second to run its cached plotly.js)."""
+    st.session_state[_TILES_FIRST] = True
 
 
 def _let_the_tab_draw_first() -> None:
@@ -135,12 +143,13 @@ def _let_the_tab_draw_first() -> None:
     blank. Sent a moment after the rest, the chart no longer holds them back: the
     tab draws them while plotly loads (docs/performance.md, "Cold start"). Later
     charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
-    plotly.js before (ui/preload.seen_before: its cached, compiled copy loads in a few tenths of a second).
+    plotly.js before (ui/preload.seen_before: its cached, compiled copy runs in a few tenths of a second) and the
+    page's first content is a chart (not after `tiles_first()`).
     """
     if st.session_state.get(_TAB_HAS_CHARTS):
         return
     st.session_state[_TAB_HAS_CHARTS] = True
-    if preload.seen_before():
+    if preload.seen_before() and not st.session_state.get(_TILES_FIRST):
         return
     try:
         attached = bool(st.context.headers)
