@@ -175,3 +175,16 @@ def test_streamlit_repl_check_runs_from_a_fresh_thread(monkeypatch):
                         lambda: threads.append(threading.current_thread().name))
     ui._repl_check_from_a_short_stack()
     assert threads == ["hotline-repl-check"]      # not the caller's (deep) script stack
+
+
+def test_streamlit_repl_check_is_settled_without_a_stack_walk_when_served(monkeypatch):
+    from streamlit import delta_generator, runtime
+
+    import ui
+
+    called: list[bool] = []
+    monkeypatch.setattr(runtime, "exists", lambda: True)          # as under `streamlit run` / ui.launch
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(delta_generator, "_maybe_print_use_warning", lambda: called.append(True))
+    ui._repl_check_from_a_short_stack()
+    assert called == [] and delta_generator._use_warning_has_been_displayed is True

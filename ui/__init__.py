@@ -27,18 +27,25 @@ def leave_pages_v1_mode() -> None:
 
 
 def _repl_check_from_a_short_stack() -> None:
-    """Run Streamlit's once-per-process "is this a REPL?" check from a fresh thread.
+    """Settle Streamlit's once-per-process "is this a REPL?" check before the first element is sent.
 
     Streamlit makes it on the first element a process sends (here: the rerun's
     placeholder, on every cold start) with `inspect.stack()`, which reads the source
-    lines of every frame: 0.4-0.5 s from a script run's deep stack, nothing from a
-    new thread's. Same answer (not a REPL), same one-off warning logic.
+    lines of every frame and, the first time, maps every loaded module to its file:
+    0.4-0.5 s from a script run's deep stack, 0.2 s from a new thread's. It only
+    decides whether to warn that a script was not started with `streamlit run`. In a
+    process served by Streamlit's runtime (`streamlit run`, ui/launch.py) neither
+    warning applies, so the check is marked done; elsewhere (AppTest, a bare script)
+    it runs from a fresh thread: same answer (not a REPL), same one-off warning logic.
     """
     import threading
 
     try:
-        from streamlit import delta_generator
+        from streamlit import delta_generator, runtime
 
+        if runtime.exists():
+            delta_generator._use_warning_has_been_displayed = True
+            return
         t = threading.Thread(target=delta_generator._maybe_print_use_warning, name="hotline-repl-check")
         t.start()
         t.join(5)

@@ -107,14 +107,10 @@ def _run_early() -> None:
         # The sidebar's choices, into the same st.cache_data entry the first run reads.
         filters.options(cur, db.db_version())
         _step("filter options", t)
-        try:
-            # Streamlit's one-off "is this a REPL?" check walks the calling stack with its source lines:
-            # 0.4 s from the deep stack of a script run, nothing from this thread.
-            from streamlit import delta_generator
+        # Streamlit's one-off "is this a REPL?" check, settled before the first script run (ui/__init__.py).
+        import ui
 
-            delta_generator._maybe_print_use_warning()
-        except Exception:
-            pass
+        ui._repl_check_from_a_short_stack()
     except Exception:  # never let the warm-up break the app: the first run does the same work itself
         pass
     finally:
