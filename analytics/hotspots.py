@@ -550,7 +550,7 @@ def _coarsen(pos: pd.DataFrame, shift: int) -> pd.DataFrame:
     """Positions merged into cells 2**shift times larger (weighted mean position)."""
     p = pos.assign(pi=pos["pi"].to_numpy() >> shift, pj=pos["pj"].to_numpy() >> shift,
                    wlon=pos["lon"] * pos["n"], wlat=pos["lat"] * pos["n"])
-    g = p.groupby(["problem", "pi", "pj"], sort=False)
+    g = p.groupby(["problem", "pi", "pj"], sort=False, observed=True)  # (a categorical problem: only its rows)
     out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum()}).reset_index()
     out["lon"] = out["wlon"] / out["n"]
     out["lat"] = out["wlat"] / out["n"]

@@ -40,17 +40,6 @@ def gi_star(gi: np.ndarray, gj: np.ndarray, f: Filters, grid: Grid, alpha: float
 
 
 # ---------------------------------------------------------------- repeat places
-def _coarsen(pos: pd.DataFrame) -> pd.DataFrame:
-    """Positions merged into cells twice as large (weighted mean position), in order of first appearance."""
-    p = pos.assign(pi=pos["pi"].to_numpy() >> 1, pj=pos["pj"].to_numpy() >> 1,
-                   wlon=pos["lon"] * pos["n"], wlat=pos["lat"] * pos["n"])
-    g = p.groupby(["problem", "pi", "pj"], sort=False, observed=True)
-    out = pd.DataFrame({"n": g["n"].sum(), "wlon": g["wlon"].sum(), "wlat": g["wlat"].sum()}).reset_index()
-    out["lon"] = out["wlon"] / out["n"]
-    out["lat"] = out["wlat"] / out["n"]
-    return out.drop(columns=["wlon", "wlat"])
-
-
 def place_positions(sel: pd.DataFrame, radius_m: float, max_positions: int, max_places: int) -> tuple:
     """The selection's tickets per problem and 20 m position, grouped into places within `radius_m`.
     Returns (positions in a place of >= 2 tickets: problem, pi, pj, n, lon, lat, place; shift; notes)."""
@@ -64,7 +53,7 @@ def place_positions(sel: pd.DataFrame, radius_m: float, max_positions: int, max_
     shift = 0
     while len(pos) > max_positions and shift < 3:
         shift += 1
-        pos = _coarsen(pos)
+        pos = hs._coarsen(pos, 1)
     if shift:
         notes.append(f"带坐标工单 {located:,} 件，重复点位先按 {hs.POS_CELL_M << shift} 米位置合并后再按 "
                      f"{radius_m:.0f} 米聚合")
@@ -191,16 +180,6 @@ def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | Non
             lk = lk.assign(clue_id=lk["clue_id"].astype(str)).sort_values(["key", "clue_id"])
             out["clues"] = lk.groupby("key")["clue_id"].agg("、".join)
     return out
-
-
-def _trend_text(a: int, b: int) -> str:
-    if b >= max(a * 1.25, a + 2):
-        word = "↑ 上升"
-    elif a >= max(b * 1.25, b + 2):
-        word = "↓ 下降"
-    else:
-        word = "→ 持平"
-    return f"{word}（前半期 {a} → 后半期 {b}）"
 
 
 # ---------------------------------------------------------------- the page
@@ -357,7 +336,7 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
     table["monthly"] = monthly.tolist()
     late = b["late"].astype(int).to_numpy()
-    table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
+    table["trend"] = [hs._trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
     table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return {"table": table[hs.TABLE_COLUMNS], "places": places_out, "cells": cells, "notes": notes}
