@@ -25,6 +25,7 @@ frequent address), how many, first/last dates, trend, repeat flag, linked clues.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -546,6 +547,15 @@ def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     return con.execute(sql, {**w.params, **pp}).df()
 
 
+def _positions_on_own_cursor(con, f: Filters, src: Source) -> pd.DataFrame:
+    """`positions()` on a cursor of its own (a connection's statements run one at a time)."""
+    cur = con.cursor()
+    try:
+        return positions(cur, f, src)
+    finally:
+        cur.close()
+
+
 def _coarsen(pos: pd.DataFrame, shift: int) -> pd.DataFrame:
     """Positions merged into cells 2**shift times larger (weighted mean position)."""
     p = pos.assign(pi=pos["pi"].to_numpy() >> shift, pj=pos["pj"].to_numpy() >> shift,
@@ -619,8 +629,9 @@ class _Places:
 
 
 def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_places: int,
-                     src: Source | None = None) -> _Places:
-    pos = positions(con, f, src)
+                     src: Source | None = None, pos: pd.DataFrame | None = None) -> _Places:
+    """The repeat places of the selection (`pos`: its `positions()` when already counted)."""
+    pos = positions(con, f, src) if pos is None else pos
     located = int(pos["n"].sum()) if len(pos) else 0
     notes: list[str] = []
     shift = 0
@@ -1017,9 +1028,18 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     they are None and `ticket_ids()` lists them for the rows a user opens (the drill-down, the visit list).
     """
     src = source(con, f)
+    # With a chosen problem the places are always computed: their positions are counted by DuckDB on a second
+    # connection while this thread runs Gi* (mostly Python), the two overlapping on the two cores.
+    early = None
+    if f.topics or f.categories or f.text:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-positions")
+        early = pool.submit(_positions_on_own_cursor, con, f, src)
+        pool.shutdown(wait=False)
     gi = gi_star(con, f, cell_m, alpha=alpha, src=src)
     notes = list(gi.notes)
     if gi.total == 0:
+        if early is not None:
+            early.result()
         return Hotspots(gi, _empty_places(), pd.DataFrame(columns=TABLE_COLUMNS), 0, notes)
     grid = gi.grid
     light = not (f.topics or f.categories or f.text) and gi.total > ALL_PROBLEMS_MAX_LOCATED
@@ -1029,7 +1049,8 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
             "工单量、日期和趋势，未计算重复点位、最常见地址和关联线索；点击热点行查看其网格内的工单。"
             "请选择具体问题后查看完整结果"])
     else:
-        pp = _place_positions(con, f, radius_m, max_positions, max_places, src)
+        pp = _place_positions(con, f, radius_m, max_positions, max_places, src,
+                              early.result() if early is not None else None)
     notes += pp.notes
 
     start = pd.Timestamp(f.date_from) if f.date_from else None
