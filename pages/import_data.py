@@ -53,6 +53,11 @@ def _close_read_only_handles() -> None:
         cur.close()
     db.release()
     target = str(settings.db_path().resolve())
+    # The warm-up froze what was alive after the first page (ui/warmup.py) out of the collector's reach, the
+    # cached connection among it: frozen objects are neither listed by get_objects() nor collected. Thaw them
+    # for the search and freeze again after.
+    frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
     for obj in gc.get_objects():
         if isinstance(obj, duckdb.DuckDBPyConnection):
             try:
@@ -63,6 +68,8 @@ def _close_read_only_handles() -> None:
             except duckdb.Error:
                 continue  # closed already, or busy in another session's thread
     gc.collect()
+    if frozen:
+        gc.freeze()
 
 
 def _show_report(rep: dict) -> None:
