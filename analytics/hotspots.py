@@ -25,6 +25,7 @@ frequent address), how many, first/last dates, trend, repeat flag, linked clues.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1008,6 +1009,90 @@ def _empty_places() -> pd.DataFrame:
     return pd.DataFrame(columns=PLACE_COLUMNS)
 
 
+def flag_places(places: pd.DataFrame, counts_for: Callable[[np.ndarray], pd.DataFrame], grid: Grid,
+                hot_cells: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
+                min_count: int = REPEAT_MIN_COUNT) -> pd.DataFrame:
+    """The places of two or more tickets, tested against their problem's local density and ranked.
+
+    `places`: one row per place (key, lon, lat, n, first, last, n_after_close, district, street, address,
+    problem, ticket_ids); `counts_for(problems)`: the selection's located tickets per problem, district and
+    street for these problems (however they are counted). Adds expected, repeat, q, the Gi* cluster the place
+    lies in (0: none) and the rank `place`; blank names become None."""
+    places = places[places["n"].to_numpy() >= 2].reset_index(drop=True)
+    places["expected"] = expected_in_disc(places, counts_for(places["problem"].unique()), radius_m)
+    places["repeat"], places["q"] = repeat_flags(places["n"].to_numpy(), places["expected"].to_numpy(),
+                                                 places["n_after_close"].to_numpy(), min_count=min_count)
+    places = places.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
+    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
+    p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
+    places["cluster"] = [cell_cluster.get(ij, 0) for ij in zip(p_gi.tolist(), p_gj.tolist(), strict=True)]
+    places = places.reset_index(drop=True)
+    places["place"] = np.arange(1, len(places) + 1)
+    for c in ("district", "street", "address"):
+        places[c] = places[c].replace("", None)
+    return places
+
+
+def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Index, base: pd.DataFrame,
+                 where: pd.DataFrame, problem: pd.Series, clues: pd.Series, ids: pd.Series | None, *, light: bool,
+                 months: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> pd.DataFrame | None:
+    """The table's rows, ranked: every Gi* hotspot (`clusters`, keyed `hot_keys`), then the flagged places
+    outside every hotspot (`flag_places`, keyed by their `key`); None when there is neither.
+
+    Per key: `base` (n, first, last, late), `where` (district, street, address modes), `problem`, `clues`,
+    `ids` (lists, or None: not listed). `months`: (key, month position, count) of the per-key-and-month rows
+    and the number of months. A hotspot is a repeat when a flagged place lies in it. Adds `_key`."""
+    flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
+    p_cluster = places["cluster"].to_numpy(np.int64)
+    p_after = places["n_after_close"].to_numpy(np.int64)
+    h_cluster = clusters["cluster"].to_numpy(np.int64)
+    inside = flagged & (p_cluster > 0)
+    size = max(int(h_cluster.max()) if h_cluster.size else 0, int(p_cluster.max()) if p_cluster.size else 0) + 1
+    h_repeat = np.bincount(p_cluster[inside], minlength=size)[h_cluster] > 0
+    h_after = np.bincount(p_cluster[inside], weights=p_after[inside], minlength=size)[h_cluster].astype(np.int64)
+    lone = flagged & (p_cluster == 0)
+    n_hot, n_lone = h_cluster.size, int(lone.sum())
+    if n_hot + n_lone == 0:
+        return None
+    keys = pd.Index([*hot_keys.tolist(), *places["key"].to_numpy(object)[lone].tolist()], dtype=object)
+    kept = keys.isin(base.index)
+    keys = keys[kept]
+    b = base.reindex(keys)
+    wh = where.reindex(keys).fillna("")
+    listed = [x if isinstance(x, list) else [] for x in ids.reindex(keys).tolist()] if ids is not None \
+        else [None] * len(keys)
+    table = pd.DataFrame({
+        "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
+        "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
+        "lon": np.concatenate([clusters["lon"].to_numpy(float), places["lon"].to_numpy(float)[lone]])[kept],
+        "lat": np.concatenate([clusters["lat"].to_numpy(float), places["lat"].to_numpy(float)[lone]])[kept],
+        "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
+        "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
+        "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
+        "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
+        "ticket_ids": listed,
+        "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(), "address": wh["address"].to_numpy(),
+        "problem": problem.reindex(keys).fillna("全部问题" if light else "").to_numpy(),
+        "clues": clues.reindex(keys).fillna("").to_numpy(),
+        "_key": keys.to_numpy(object),
+    })
+    if light and len(table):  # where the hotspot's centre lies
+        at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
+        table["district"] = at["district"].fillna("").to_numpy()
+        table["street"] = at["street"].fillna("").to_numpy()
+    mon_key, mpos, mon_n, n_months = months
+    kpos = keys.get_indexer(mon_key)
+    ok = (kpos >= 0) & (mpos >= 0) & (mpos < n_months)
+    monthly = np.zeros((len(table), n_months), dtype=np.int64)
+    np.add.at(monthly, (kpos[ok], mpos[ok]), mon_n[ok])
+    table["monthly"] = monthly.tolist()
+    late = b["late"].astype(int).to_numpy()
+    table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
+    table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table
+
+
 def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
                   radius_m: float = REPEAT_RADIUS_M, min_count: int = REPEAT_MIN_COUNT,
                   max_positions: int = MAX_POSITIONS,
@@ -1078,7 +1163,6 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
 
     # ---- places (>= 2 tickets within radius_m of a leader); frames built whole from arrays (pandas' per-column
     # assignment and alignment cost more than the numbers here)
-    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
     if len(pp.places):
         p = pp.places.assign(wlon=pp.places["lon"] * pp.places["n"], wlat=pp.places["lat"] * pp.places["n"])
         sums = p.groupby("place")[["wlon", "wlat", "n"]].sum()
@@ -1094,74 +1178,20 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
             "address": wh["address"].to_numpy(), "problem": problem.reindex(keys).to_numpy(),
             "ticket_ids": id_lists(b["ids"]),
         })
-        places = places[places["n"].to_numpy() >= 2].reset_index(drop=True)
-        places["expected"] = expected_in_disc(places, problem_counts(con, f, src, places["problem"].unique()),
-                                              radius_m)
-        places["repeat"], places["q"] = repeat_flags(places["n"].to_numpy(), places["expected"].to_numpy(),
-                                                     places["n_after_close"].to_numpy(), min_count=min_count)
-        places = places.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
-        p_gi, p_gj = grid.index(places["lon"].to_numpy(float), places["lat"].to_numpy(float))
-        places["cluster"] = [cell_cluster.get(ij, 0) for ij in zip(p_gi.tolist(), p_gj.tolist(), strict=True)]
-        places = places.reset_index(drop=True)
-        places["place"] = np.arange(1, len(places) + 1)
-        for c in ("district", "street", "address"):
-            places[c] = places[c].replace("", None)
+        places = flag_places(places, lambda problems: problem_counts(con, f, src, problems), grid, hot_cells,
+                             radius_m=radius_m, min_count=min_count)
     else:
         places = _empty_places().assign(key=pd.Series(dtype=object), cluster=pd.Series(dtype="int64"))
 
     # ---- table rows: hotspots, then flagged places outside every hotspot
     places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
-    flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
-    p_cluster = places["cluster"].to_numpy(np.int64)
-    p_after = places["n_after_close"].to_numpy(np.int64)
-    h_cluster = gi.clusters["cluster"].to_numpy(np.int64)
-    inside = flagged & (p_cluster > 0)
-    size = max(int(h_cluster.max()) if h_cluster.size else 0, int(p_cluster.max()) if p_cluster.size else 0) + 1
-    h_repeat = np.bincount(p_cluster[inside], minlength=size)[h_cluster] > 0
-    h_after = np.bincount(p_cluster[inside], weights=p_after[inside], minlength=size)[h_cluster].astype(np.int64)
-    lone = flagged & (p_cluster == 0)
-    n_hot, n_lone = h_cluster.size, int(lone.sum())
-    if n_hot + n_lone == 0:
-        members = None if listed else Members(
-            f, grid, pp.shift, src, hot_cells.reset_index(drop=True), pp.places[["problem", "pi", "pj", "place"]],
-            (), tuple(places["key"].tolist()), int(max_ids))
-        return Hotspots(gi, places_out, pd.DataFrame(columns=TABLE_COLUMNS), gi.total, notes, members)
-    keys = pd.Index([f"h{c}" for c in h_cluster.tolist()] + places["key"].to_numpy(object)[lone].tolist(),
-                    dtype=object)
-    kept = keys.isin(base.index)
-    keys = keys[kept]
-    b = base.reindex(keys)
-    wh = where.reindex(keys).fillna("")
-    table = pd.DataFrame({
-        "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
-        "z": np.concatenate([gi.clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
-        "lon": np.concatenate([gi.clusters["lon"].to_numpy(float), places["lon"].to_numpy(float)[lone]])[kept],
-        "lat": np.concatenate([gi.clusters["lat"].to_numpy(float), places["lat"].to_numpy(float)[lone]])[kept],
-        "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
-        "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
-        "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
-        "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
-        "ticket_ids": id_lists(b["ids"]),
-        "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(), "address": wh["address"].to_numpy(),
-        "problem": problem.reindex(keys).fillna("全部问题" if light else "").to_numpy(),
-        "clues": clues.reindex(keys).fillna("").to_numpy(),
-        "_key": keys.to_numpy(object),
-    })
-    if light and len(table):  # where the hotspot's centre lies
-        at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
-        table["district"] = at["district"].fillna("").to_numpy()
-        table["street"] = at["street"].fillna("").to_numpy()
     mon = st["months"]
-    kpos = keys.get_indexer(mon["key"].to_numpy(object))
     mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
-    ok = (kpos >= 0) & (mpos >= 0)
-    monthly = np.zeros((len(table), len(months)), dtype=np.int64)
-    np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
-    table["monthly"] = monthly.tolist()
-    late = b["late"].astype(int).to_numpy()
-    table["trend"] = [_trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
-    table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    table = ranked_table(gi.clusters, places, pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object),
+                         base, where, problem, clues, base["ids"] if listed else None, light=light,
+                         months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"), len(months)))
+    if table is None:
+        table = pd.DataFrame(columns=[*TABLE_COLUMNS, "_key"])
     members = None if listed else Members(
         f, grid, pp.shift, src, hot_cells.reset_index(drop=True), pp.places[["problem", "pi", "pj", "place"]],
         tuple(table["_key"].tolist()), tuple(places["key"].tolist()), int(max_ids))

@@ -6,8 +6,9 @@ loaded once (bench/pandas_side.py): the selection is a boolean mask on the frame
 and join is a pandas operation on it (cells, 20 m positions per problem, the members of each hotspot and
 place, their months, modes and linked clues). What a pandas user would reuse rather than rewrite is reused:
 the product's pure numpy/scipy functions on arrays or small frames (`gi_star_of_counts`: the Gi* statistic,
-FDR, count floor and peaks from the per-cell counts pandas made; `group_positions`, `expected_in_disc`,
-`repeat_flags`), `geo.grid` and `geo.boundaries` (where a hotspot's centre lies), and its constants and limits, read at call time so both sides apply the
+FDR, count floor and peaks from the per-cell counts pandas made; `group_positions`; `flag_places` and
+`ranked_table`, which test and rank the places and lay out the table from per-key figures pandas computed),
+`geo.grid`, and its constants and limits, read at call time so both sides apply the
 same ones: MAX_POSITIONS coarsening, MAX_PLACES, the "light" all-problems case above
 ALL_PROBLEMS_MAX_LOCATED, and modes and clues from each row's latest MAX_IDS tickets when the members are
 more than the product keeps in memory. Nothing here runs SQL.
@@ -182,6 +183,15 @@ def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | Non
     return out
 
 
+def _problem_counts(sel: pd.DataFrame, problems) -> pd.DataFrame:
+    """The selection's located tickets per problem, district and street, for these problems."""
+    sp = sel[["problem", "district", "street"]]
+    sp = sp[sp["problem"].isin(problems)]
+    counts = sp.groupby(["problem", "district", "street"], observed=True, dropna=False).size() \
+        .rename("n").reset_index()
+    return counts[counts["n"] > 0].astype({"problem": object, "district": object, "street": object})
+
+
 # ---------------------------------------------------------------- the page
 def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: float | None = None,
                   radius_m: float | None = None, min_count: int | None = None, max_positions: int | None = None,
@@ -247,7 +257,6 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     listed = "ids" in st
 
     # ---- places (>= 2 tickets), flagged against the problem's local density
-    cell_cluster = {(int(a), int(b)): int(c) for a, b, c in hot_cells.itertuples(index=False)}
     if len(places):
         p = places.assign(wlon=places["lon"] * places["n"], wlat=places["lat"] * places["n"])
         sums = p.groupby("place")[["wlon", "wlat", "n"]].sum()
@@ -265,81 +274,25 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
             .reindex(sums.index).to_numpy(),
             "ticket_ids": (st["ids"].reindex(keys).tolist() if listed else [None] * len(keys)),
         })
-        pl = pl[pl["n"].to_numpy() >= 2].reset_index(drop=True)
-        sp = sel[["problem", "district", "street"]]
-        sp = sp[sp["problem"].isin(pl["problem"].unique())]
-        counts = sp.groupby(["problem", "district", "street"], observed=True, dropna=False).size() \
-            .rename("n").reset_index()
-        counts = counts[counts["n"] > 0].astype({"problem": object, "district": object, "street": object})
-        pl["expected"] = hs.expected_in_disc(pl, counts, radius_m)
-        pl["repeat"], pl["q"] = hs.repeat_flags(pl["n"].to_numpy(), pl["expected"].to_numpy(),
-                                                pl["n_after_close"].to_numpy(), min_count=min_count)
-        pl = pl.sort_values(["repeat", "n_after_close", "n", "last"], ascending=False)
-        p_gi, p_gj = grid.index(pl["lon"].to_numpy(float), pl["lat"].to_numpy(float))
-        pl["cluster"] = [cell_cluster.get(ij, 0) for ij in zip(p_gi.tolist(), p_gj.tolist(), strict=True)]
-        pl = pl.reset_index(drop=True)
-        pl["place"] = np.arange(1, len(pl) + 1)
-        for c in ("district", "street", "address"):
-            pl[c] = pl[c].replace("", None)
+        pl = hs.flag_places(pl, lambda problems: _problem_counts(sel, problems), grid, hot_cells,
+                            radius_m=radius_m, min_count=min_count)
     else:
         pl = pd.DataFrame(columns=[*hs.PLACE_COLUMNS, "key", "cluster"])
     places_out = pl[hs.PLACE_COLUMNS]
 
     # ---- table rows: hotspots, then flagged places outside every hotspot
-    flagged = pl["repeat"].to_numpy(bool) if len(pl) else np.zeros(0, dtype=bool)
-    p_cluster = pl["cluster"].to_numpy(np.int64)
-    p_after = pl["n_after_close"].to_numpy(np.int64)
-    h_cluster = clusters["cluster"].to_numpy(np.int64)
-    inside = flagged & (p_cluster > 0)
-    size = max(int(h_cluster.max()) if h_cluster.size else 0, int(p_cluster.max()) if p_cluster.size else 0) + 1
-    h_repeat = np.bincount(p_cluster[inside], minlength=size)[h_cluster] > 0
-    h_after = np.bincount(p_cluster[inside], weights=p_after[inside], minlength=size)[h_cluster].astype(np.int64)
-    lone = flagged & (p_cluster == 0)
-    n_hot, n_lone = h_cluster.size, int(lone.sum())
-    if n_hot + n_lone == 0:
-        return {"table": pd.DataFrame(columns=hs.TABLE_COLUMNS), "places": places_out, "cells": cells,
-                "notes": notes}
-    keys = np.concatenate([h_cluster, pl["key"].to_numpy(np.int64)[lone]])
-    kept = np.isin(keys, base.index.to_numpy())
-    keys = keys[kept]
-    b = base.reindex(keys)
-    light_where = pd.DataFrame(columns=["district", "street", "address"])
-    wh = (light_where if light else st["where"]).reindex(keys).fillna("")
-    problem = (pd.Series(dtype=object) if light else st["problem"]).reindex(keys)
-    clues = (pd.Series(dtype=object) if light else st["clues"]).reindex(keys)
-    table = pd.DataFrame({
-        "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
-        "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
-        "lon": np.concatenate([clusters["lon"].to_numpy(float), pl["lon"].to_numpy(float)[lone]])[kept],
-        "lat": np.concatenate([clusters["lat"].to_numpy(float), pl["lat"].to_numpy(float)[lone]])[kept],
-        "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
-        "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
-        "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
-        "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
-        "ticket_ids": st["ids"].reindex(keys).tolist() if listed else [None] * len(keys),
-        "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
-        "address": wh["address"].to_numpy() if "address" in wh else np.full(len(keys), "", dtype=object),
-        "problem": problem.fillna("全部问题" if light else "").to_numpy(),
-        "clues": clues.fillna("").to_numpy(),
-    })
-    if light and len(table):  # where the hotspot's centre lies
-        from geo import boundaries
-
-        at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
-        table["district"] = at["district"].fillna("").to_numpy()
-        table["street"] = at["street"].fillna("").to_numpy()
+    where = pd.DataFrame(columns=["district", "street", "address"]) if light else st["where"]
+    if "address" not in where:
+        where = where.assign(address=None)
+    empty = pd.Series(dtype=object)
     mon = st["months"]
-    monthly = np.zeros((len(table), len(months)), dtype=np.int64)
-    kpos = pd.Index(keys).get_indexer(mon["key"].to_numpy())
-    mpos = mon["month"].to_numpy()
-    ok = (kpos >= 0) & (mpos >= 0) & (mpos < len(months))
-    np.add.at(monthly, (kpos[ok], mpos[ok]), mon["n"].to_numpy("int64")[ok])
-    table["monthly"] = monthly.tolist()
-    late = b["late"].astype(int).to_numpy()
-    table["trend"] = [hs._trend_text(n - lt, lt) for n, lt in zip(table["n"].tolist(), late.tolist(), strict=True)]
-    table = table.sort_values(["n", "repeat", "last"], ascending=False).reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return {"table": table[hs.TABLE_COLUMNS], "places": places_out, "cells": cells, "notes": notes}
+    table = hs.ranked_table(clusters, pl, pd.Index(clusters["cluster"].tolist(), dtype=object), base, where,
+                            empty if light else st["problem"], empty if light else st["clues"],
+                            st["ids"] if listed else None, light=light,
+                            months=(mon["key"].to_numpy(), mon["month"].to_numpy(), mon["n"].to_numpy("int64"),
+                                    len(months)))
+    table = pd.DataFrame(columns=hs.TABLE_COLUMNS) if table is None else table[hs.TABLE_COLUMNS]
+    return {"table": table, "places": places_out, "cells": cells, "notes": notes}
 
 
 # ---------------------------------------------------------------- the check that both sides agree
