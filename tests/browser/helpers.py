@@ -5,6 +5,7 @@ Import in browser tests: `from tests.browser.helpers import wait_for_app, assert
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -58,6 +59,39 @@ def assert_no_external_requests(page) -> None:
     ext = getattr(page, "external_requests", None)
     assert ext is not None, "page was not set up with block_external()"
     assert not ext, f"requests outside 127.0.0.1 were attempted: {ext[:10]}"
+
+
+# When an element is first drawn, seen from inside the page: the frame after it entered the document
+# (`requestAnimationFrame`), in epoch milliseconds. Playwright's wait_for_selector sees it only when the page's
+# main thread is next free, which on this VM can be 1-2 s later while plotly.js draws a page's other charts
+# (seen in CDP screencast frames: docs/performance.md, "Session 7"); the benchmarks report this instead.
+_PAINT_JS = """(() => {
+  const sels = %s;
+  const seen = window.__hotlinePaint = {};
+  const check = () => {
+    for (const s of sels) {
+      if (!(s in seen) && document.querySelector(s)) {
+        seen[s] = null;
+        requestAnimationFrame(() => { seen[s] = performance.timeOrigin + performance.now(); });
+      }
+    }
+  };
+  new MutationObserver(check).observe(document, {childList: true, subtree: true});
+})();"""
+
+
+def watch_paint(target, selectors) -> None:
+    """Record, in every document `target` (a page or a context) opens from now on, when each of `selectors`
+    is first drawn (`drawn_at`)."""
+    target.add_init_script(_PAINT_JS % json.dumps(list(selectors)))
+
+
+def drawn_at(page, selector: str, timeout: float = 600_000) -> float:
+    """Wait until `selector` is drawn in the page's current document (watched by `watch_paint`); the epoch
+    seconds of the frame that first drew it."""
+    page.wait_for_selector(selector, timeout=timeout)
+    page.wait_for_function("(s) => (window.__hotlinePaint || {})[s] != null", arg=selector, timeout=timeout)
+    return page.evaluate("(s) => window.__hotlinePaint[s]", selector) / 1000
 
 
 _READY_JS = """() => {

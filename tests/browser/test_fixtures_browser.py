@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.helpers import assert_no_errors, goto, is_external
+from tests.browser.helpers import assert_no_errors, drawn_at, goto, is_external, wait_for_app, watch_paint
 
 
 def test_is_external_classifies_hosts():
@@ -25,3 +25,20 @@ def test_app_serves_overview(page, app_url):
     goto(page, app_url, "/")
     assert page.locator("[data-testid='stSidebar']").count() == 1
     assert_no_errors(page)
+
+
+def test_drawn_at_is_the_frame_that_drew_the_element(page, app_url):
+    """The benchmarks' clock (helpers.watch_paint / drawn_at): after the navigation started, no later than
+    Playwright sees the element, and unset for a selector not on the page."""
+    import time
+
+    watch_paint(page, ("[data-testid='stMetric']", "h1", "#not-on-this-page"))
+    t0 = time.time()
+    page.goto(app_url + "/", wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+    seen = time.time()
+    tiles = drawn_at(page, "[data-testid='stMetric']")
+    title = drawn_at(page, "h1")
+    assert t0 < title <= tiles <= seen + 0.05     # the title is drawn before or with the tiles under it
+    assert page.evaluate("window.__hotlinePaint['#not-on-this-page']") is None
+    wait_for_app(page)
