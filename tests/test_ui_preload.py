@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import plotly.graph_objects as go
 import streamlit
 from streamlit.testing.v1 import AppTest
 
@@ -126,6 +127,37 @@ def test_the_first_chart_of_a_browser_tab_waits_once(monkeypatch):
 
 def test_no_pause_without_a_browser(monkeypatch):
     assert _pauses(monkeypatch, _St({}), 2) == []     # AppTest, scripts: no headers, no pause
+
+
+def _chart_pauses(monkeypatch, fake: _St, n_charts: int, *, seen: bool) -> list:
+    """What `chart()` does, in order, for `n_charts` charts of one run: pauses (seconds) and charts sent."""
+    from ui import charts
+
+    events: list = []
+    monkeypatch.setattr(preload, "seen_before", lambda: seen)
+    monkeypatch.setattr(charts, "st", SimpleNamespace(session_state=fake.session_state, context=fake.context,
+                                                     plotly_chart=lambda fig, **kw: events.append(kw["key"])))
+    monkeypatch.setattr(charts, "time", SimpleNamespace(sleep=events.append))
+    for i in range(n_charts):
+        charts.chart(go.Figure(), key=f"c{i}", downloads=False)
+    return events
+
+
+def test_the_first_chart_of_a_tab_is_drawn_alone_before_the_others_are_sent(monkeypatch):
+    from ui import charts
+
+    alone = charts.FIRST_CHART_ALONE_S
+    # a browser that has run plotly.js: no pause before the first chart, one after it, none later
+    assert _chart_pauses(monkeypatch, _St({"Host": "h"}), 3, seen=True) == ["c0", alone, "c1", "c2"]
+    # a first visit: the pause before (the rest of the page first), then the one after
+    assert _chart_pauses(monkeypatch, _St({"Host": "h"}), 2, seen=False) == [
+        charts.FIRST_CHART_PAUSE_S, "c0", alone, "c1"]
+    # the next run of the same tab (a rerun, another page): no pause at all
+    tab = _St({"Host": "h"})
+    _chart_pauses(monkeypatch, tab, 1, seen=True)
+    assert _chart_pauses(monkeypatch, tab, 2, seen=True) == ["c0", "c1"]
+    # no browser (AppTest): never
+    assert _chart_pauses(monkeypatch, _St({}), 2, seen=False) == ["c0", "c1"]
 
 
 class _CookieSt:

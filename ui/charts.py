@@ -122,6 +122,7 @@ def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
 
 
 FIRST_CHART_PAUSE_S = 1.0
+FIRST_CHART_ALONE_S = 1.0
 _TAB_HAS_CHARTS = "_charts_tab_has_plotly"
 _TILES_FIRST = "_charts_tiles_first"
 
@@ -133,7 +134,7 @@ def tiles_first() -> None:
     st.session_state[_TILES_FIRST] = True
 
 
-def _let_the_tab_draw_first() -> None:
+def _let_the_tab_draw_first() -> bool:
     """Before the first chart of a browser tab (a Streamlit session), pause once so the tab draws the rest.
 
     A fresh tab loads Streamlit's plotly code (≈ 4.7 MB) only when its first chart
@@ -145,18 +146,37 @@ def _let_the_tab_draw_first() -> None:
     charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
     plotly.js before (ui/preload.seen_before: its cached, compiled copy runs in a few tenths of a second) and the
     page's first content is a chart (not after `tiles_first()`).
+
+    True when this is the first chart of a tab in a browser: `_let_the_first_chart_draw_alone()` follows it.
     """
     if st.session_state.get(_TAB_HAS_CHARTS):
-        return
+        return False
     st.session_state[_TAB_HAS_CHARTS] = True
-    if preload.seen_before() and not st.session_state.get(_TILES_FIRST):
-        return
     try:
         attached = bool(st.context.headers)
     except Exception:  # outside a script run
         attached = False
-    if attached:
+    if not attached:
+        return False
+    if not preload.seen_before() or st.session_state.get(_TILES_FIRST):
         time.sleep(FIRST_CHART_PAUSE_S)
+    return True
+
+
+def _let_the_first_chart_draw_alone() -> None:
+    """After the first chart of a browser tab: pause once more, so the tab draws that chart before the next ones.
+
+    Streamlit's frontend mounts every chart that has arrived by the time its plotly
+    code is loaded in one go, and the browser paints none of them until plotly.js
+    has initialised and drawn them all: one 1-2 s main-thread task on this VM for
+    the six charts of 热点, the page blank meanwhile. Sent a second after the
+    first (0.6 s was too short about one time in six: plotly's code read from the
+    disk cache), the next charts are drawn in tasks of their own after it: 热点
+    opened by URL shows its first chart at 1.7-1.8 s instead of 2.5-3.1 s, 漏斗 at
+    1.7-2.0 instead of 2.2-2.3 (docs/performance.md, "Session 7"). Once per tab,
+    like the pause before it; the rest of that first page arrives a second later.
+    """
+    time.sleep(FIRST_CHART_ALONE_S)
 
 
 def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, height: int | None = None,
@@ -170,7 +190,7 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
     """
     if height:
         fig.update_layout(height=height)
-    _let_the_tab_draw_first()
+    first_in_tab = _let_the_tab_draw_first()
     event = None
     if select:
         event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",),
@@ -179,6 +199,8 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
         st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if downloads:
         chart_downloads(fig, key=key, title=title, filters=filters, export_name=export_name, data=data)
+    if first_in_tab:
+        _let_the_first_chart_draw_alone()
     return event
 
 
