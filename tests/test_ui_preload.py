@@ -120,9 +120,11 @@ def _pauses(monkeypatch, fake: _St, runs: int) -> list[float]:
 def test_the_first_chart_of_a_browser_tab_waits_once(monkeypatch):
     from ui import charts
 
+    # a browser's first visit (no cookie): the longer pause, once per session
     tab = _St({"Host": "127.0.0.1:8501"})
-    assert _pauses(monkeypatch, tab, 3) == [charts.FIRST_CHART_PAUSE_S]    # once per session
-    assert _pauses(monkeypatch, _St({"Host": "127.0.0.1:8501"}), 1) == [charts.FIRST_CHART_PAUSE_S]   # a new tab
+    assert _pauses(monkeypatch, tab, 3) == [charts.FIRST_VISIT_PAUSE_S]
+    assert _pauses(monkeypatch, _St({"Host": "127.0.0.1:8501"}), 1) == [charts.FIRST_VISIT_PAUSE_S]   # a new tab
+    assert charts.FIRST_VISIT_PAUSE_S > charts.FIRST_CHART_PAUSE_S
 
 
 def test_no_pause_without_a_browser(monkeypatch):
@@ -151,7 +153,7 @@ def test_the_first_chart_of_a_tab_is_drawn_alone_before_the_others_are_sent(monk
     assert _chart_pauses(monkeypatch, _St({"Host": "h"}), 3, seen=True) == ["c0", alone, "c1", "c2"]
     # a first visit: the pause before (the rest of the page first), then the one after
     assert _chart_pauses(monkeypatch, _St({"Host": "h"}), 2, seen=False) == [
-        charts.FIRST_CHART_PAUSE_S, "c0", alone, "c1"]
+        charts.FIRST_VISIT_PAUSE_S, "c0", alone, "c1"]
     # the next run of the same tab (a rerun, another page): no pause at all
     tab = _St({"Host": "h"})
     _chart_pauses(monkeypatch, tab, 1, seen=True)

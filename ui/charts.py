@@ -122,6 +122,7 @@ def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
 
 
 FIRST_CHART_PAUSE_S = 1.0
+FIRST_VISIT_PAUSE_S = 2.0   # a browser that has never run plotly.js here: it also compiles Streamlit's element code
 FIRST_CHART_ALONE_S = 1.0
 _TAB_HAS_CHARTS = "_charts_tab_has_plotly"
 _TILES_FIRST = "_charts_tiles_first"
@@ -142,8 +143,11 @@ def _let_the_tab_draw_first() -> bool:
     with that chart until the code is fetched, compiled and run: 2-5 s on a
     2-core VM in which the KPI tiles, the sidebar and the page's text stay
     blank. Sent a moment after the rest, the chart no longer holds them back: the
-    tab draws them while plotly loads (docs/performance.md, "Cold start"). Later
-    charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
+    tab draws them while plotly loads (docs/performance.md, "Cold start"); for two
+    seconds in a browser's first visit ever, which also fetches and compiles the
+    code of the tiles and widgets (with one second, the KPI tiles were held until
+    plotly had run in 5 of 12 cold starts at 25 M: 9-14 s; with two, in none of
+    11). Later charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
     plotly.js before (ui/preload.seen_before: its cached, compiled copy runs in a few tenths of a second) and the
     page's first content is a chart (not after `tiles_first()`).
 
@@ -158,7 +162,9 @@ def _let_the_tab_draw_first() -> bool:
         attached = False
     if not attached:
         return False
-    if not preload.seen_before() or st.session_state.get(_TILES_FIRST):
+    if not preload.seen_before():
+        time.sleep(FIRST_VISIT_PAUSE_S)
+    elif st.session_state.get(_TILES_FIRST):
         time.sleep(FIRST_CHART_PAUSE_S)
     return True
 
