@@ -36,12 +36,13 @@ MODULES = (
     "analytics.topics", "analytics.topic_figures",
     "analytics.funnel", "analytics.tickets",
     "analytics.maps", "analytics.hotspots", "analytics.visits",
-    "folium", "folium.plugins",   # ~0.8 s of the map page's first run: folium compiles ~100 Jinja templates
+    "folium", "folium.plugins", "analytics.mapviz",   # ~1 s of the map page's first run (folium compiles ~100
+    # Jinja templates)
 )
-# Not here: streamlit_folium (and analytics.mapviz, which imports nothing else slow). Imported from this thread
-# before the map page, with folium, the map page opened by URL never drew its Leaflet map (seen in Chromium at
-# 25 M); streamlit_folium registers its component when imported, so the map page imports it itself. folium alone
-# is plain Python (the map page opened by URL right after the first page draws its map: docs/performance.md).
+# Not here: streamlit_folium. Imported from this thread before the map page (with folium), the map page opened
+# by URL never drew its Leaflet map (seen in Chromium at 25 M); it registers its component when imported, so the
+# map page imports it itself. folium and analytics.mapviz are plain Python: with them here the map page opened
+# by URL right after the first page still draws its map (docs/performance.md, "Session 7").
 DELAY_S = 1.0   # let the first page's charts reach the browser first
 
 # What the first page (总览) needs, in the order its first run would import it. The upgrade check of
