@@ -3,8 +3,8 @@
 A user's browser is already open when the dashboard starts, so Chromium is
 launched first; the clock starts when the app is started (as `make run` does:
 `python -m ui.launch`) on a free port against the database and stops when the first page's KPI tiles are
-drawn. Then every page is visited and the Streamlit process's peak resident
-memory (VmHWM) is read.
+drawn (the frame that drew them, recorded inside the page: tests/browser/helpers.watch_paint). Then every
+page is visited and the Streamlit process's peak resident memory (VmHWM) is read.
 
 `python -m bench.coldstart DB [DB ...] [--how launch|streamlit]` prints where the
 time goes: server start (until /_stcore/health answers), page load (Streamlit's
