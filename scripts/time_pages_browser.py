@@ -11,8 +11,9 @@ user moves between pages; Streamlit's caches hold the results). "usable" is when
 is drawn (KPI tiles, a chart, the ticket table, the Leaflet map), "idle" when the script has finished and
 the page stayed quiet for 0.7 s (`wait_for_app`, the 0.7 s included). A page opened by URL is timed from
 inside the page (`helpers.watch_paint`: the frame that first drew the content; Playwright's own wait
-answers only once the main thread is free, up to 1-2 s later while plotly draws the other charts); the
-Leaflet map in its frame and the sidebar clicks (the old page's elements linger a moment) by Playwright's wait.
+answers only once the main thread is free, up to 1-2 s later while plotly draws the other charts), a sidebar
+click likewise (`helpers.arm_next`: the first new element after the click); the Leaflet map in its frame by
+Playwright's wait.
 
 How requests are blocked matters: Playwright's request routing (`page.route`, the default here and in the
 browser tests) turns off the browser's HTTP cache, so every URL open downloads Streamlit's JavaScript again
@@ -98,7 +99,16 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     from bench.coldstart import DEAD_PROXY, HOW, serve
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, block_external, map_frame, wait_for_app, watch_paint
+    from tests.browser.helpers import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        arm_next,
+        block_external,
+        map_frame,
+        next_drawn_after,
+        wait_for_app,
+        watch_paint,
+    )
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db")
@@ -154,13 +164,16 @@ def main(argv=None) -> int:
                         if args.read:
                             page.wait_for_timeout(args.read * 1000)
                             t0 = time.monotonic()
+                        arm_next(page, selector)
                         nav = page.locator("[data-testid='stSidebarNav'] a")
                         nav.filter(has_text=TITLES[path]).first.click()
-                        page.wait_for_timeout(150)   # let the old page's elements go
-                        page.wait_for_selector(selector, timeout=600_000)
-                        if path == "/map":
+                        if path == "/map":   # the Leaflet map drawn inside its new frame
+                            page.wait_for_timeout(150)   # let the old page's elements go
+                            page.wait_for_selector(selector, timeout=600_000)
                             map_frame(page, 21, timeout=600)
-                        usable = time.monotonic() - t0
+                            usable = time.monotonic() - t0
+                        else:
+                            usable = next_drawn_after(page)
                     wait_for_app(page, timeout=600_000)
                     idle = time.monotonic() - t0
                     rows.append((rnd, path, usable, idle))

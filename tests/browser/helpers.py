@@ -94,6 +94,36 @@ def drawn_at(page, selector: str, timeout: float = 600_000) -> float:
     return page.evaluate("(s) => window.__hotlinePaint[s]", selector) / 1000
 
 
+# The same for content that replaces a page's in the same document (a sidebar click): elements matching the
+# selector that were not there when armed (the old page's are removed a moment after the click).
+_ARM_JS = """(sel) => {
+  const old = new WeakSet(document.querySelectorAll(sel));
+  const mark = window.__hotlineNext = {t0: performance.timeOrigin + performance.now(), at: null};
+  const mo = new MutationObserver(() => {
+    for (const el of document.querySelectorAll(sel)) {
+      if (!old.has(el)) {
+        mo.disconnect();
+        requestAnimationFrame(() => { mark.at = performance.timeOrigin + performance.now(); });
+        return;
+      }
+    }
+  });
+  mo.observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def arm_next(page, selector: str) -> None:
+    """Before an action that replaces the page's content in the same document: watch for a new `selector`."""
+    page.evaluate(_ARM_JS, selector)
+
+
+def next_drawn_after(page, timeout: float = 600_000) -> float:
+    """Seconds from `arm_next` until the frame that first drew a new element of its selector (waits for it)."""
+    page.wait_for_function("() => window.__hotlineNext && window.__hotlineNext.at !== null", timeout=timeout)
+    mark = page.evaluate("window.__hotlineNext")
+    return (mark["at"] - mark["t0"]) / 1000
+
+
 _READY_JS = """() => {
     const app = document.querySelector("[data-testid='stApp']");
     if (!app) return "no-app";

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.browser.helpers import assert_no_errors, drawn_at, goto, is_external, wait_for_app, watch_paint
+from tests.browser.helpers import (
+    arm_next,
+    assert_no_errors,
+    drawn_at,
+    goto,
+    is_external,
+    next_drawn_after,
+    wait_for_app,
+    watch_paint,
+)
 
 
 def test_is_external_classifies_hosts():
@@ -41,4 +50,19 @@ def test_drawn_at_is_the_frame_that_drew_the_element(page, app_url):
     title = drawn_at(page, "h1")
     assert t0 < title <= tiles <= seen + 0.05     # the title is drawn before or with the tiles under it
     assert page.evaluate("window.__hotlinePaint['#not-on-this-page']") is None
+    wait_for_app(page)
+
+
+def test_next_drawn_after_times_the_new_page_of_a_sidebar_click(page, app_url):
+    """helpers.arm_next / next_drawn_after: the tickets table drawn after the click, no later than Playwright
+    sees it."""
+    import time
+
+    goto(page, app_url, "/")
+    arm_next(page, "[data-testid='stDataFrame']")
+    t0 = time.monotonic()
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text="工单").first.click()
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
+    seen = time.monotonic() - t0
+    assert 0 < next_drawn_after(page) <= seen + 0.05
     wait_for_app(page)
