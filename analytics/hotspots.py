@@ -1033,6 +1033,11 @@ def flag_places(places: pd.DataFrame, counts_for: Callable[[np.ndarray], pd.Data
     return places
 
 
+def _id_lists(ids: pd.Series | None, n: int) -> list:
+    """Each row's ticket id list (missing: an empty list), or None per row when the ids are not listed."""
+    return [x if isinstance(x, list) else [] for x in ids.tolist()] if ids is not None else [None] * n
+
+
 def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Index, base: pd.DataFrame,
                  where: pd.DataFrame, problem: pd.Series, clues: pd.Series, ids: pd.Series | None, *, light: bool,
                  months: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> pd.DataFrame | None:
@@ -1059,8 +1064,6 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
     keys = keys[kept]
     b = base.reindex(keys)
     wh = where.reindex(keys).fillna("")
-    listed = [x if isinstance(x, list) else [] for x in ids.reindex(keys).tolist()] if ids is not None \
-        else [None] * len(keys)
     table = pd.DataFrame({
         "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
         "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
@@ -1070,7 +1073,7 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
         "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
         "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
         "n": b["n"].astype(int).to_numpy(), "first": b["first"].to_numpy(), "last": b["last"].to_numpy(),
-        "ticket_ids": listed,
+        "ticket_ids": _id_lists(ids.reindex(keys) if ids is not None else None, len(keys)),
         "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(), "address": wh["address"].to_numpy(),
         "problem": problem.reindex(keys).fillna("全部问题" if light else "").to_numpy(),
         "clues": clues.reindex(keys).fillna("").to_numpy(),
@@ -1158,9 +1161,6 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     base, where, problem, after, clues = st["base"], st["where"], st["problem"], st["after"], st["clues"]
     listed = bool(len(base)) and bool(base["ids"].notna().any())  # ids listed (else None per row: lazy)
 
-    def id_lists(ids: pd.Series) -> list:
-        return [x if isinstance(x, list) else [] for x in ids.tolist()] if listed else [None] * len(ids)
-
     # ---- places (>= 2 tickets within radius_m of a leader); frames built whole from arrays (pandas' per-column
     # assignment and alignment cost more than the numbers here)
     if len(pp.places):
@@ -1176,7 +1176,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
             "n_after_close": after.reindex(keys).fillna(0).astype(int).to_numpy(),
             "district": wh["district"].to_numpy(), "street": wh["street"].to_numpy(),
             "address": wh["address"].to_numpy(), "problem": problem.reindex(keys).to_numpy(),
-            "ticket_ids": id_lists(b["ids"]),
+            "ticket_ids": _id_lists(b["ids"] if listed else None, len(b)),
         })
         places = flag_places(places, lambda problems: problem_counts(con, f, src, problems), grid, hot_cells,
                              radius_m=radius_m, min_count=min_count)

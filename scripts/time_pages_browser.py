@@ -58,13 +58,20 @@ def watch_requests(target, sink: list) -> None:
         target.on("websocket", lambda ws: sink.append(ws.url) if is_external(ws.url) else None)
 
 
+def wait_for_map(page) -> None:
+    """Until the Leaflet map is drawn inside its frame (timed by Playwright: the frame is another document)."""
+    from tests.browser.helpers import map_frame
+
+    page.wait_for_selector(FIRST_CONTENT["/map"], timeout=600_000)
+    map_frame(page, 21, timeout=600)
+
+
 def first_content(page, path: str, t0: float) -> float:
     """Seconds from `t0` (epoch) until the first content of `path` was drawn in the page opened by URL."""
-    from tests.browser.helpers import drawn_at, map_frame
+    from tests.browser.helpers import drawn_at
 
-    if path == "/map":   # the Leaflet map drawn inside its frame
-        page.wait_for_selector(FIRST_CONTENT[path], timeout=600_000)
-        map_frame(page, 21, timeout=600)
+    if path == "/map":
+        wait_for_map(page)
         return time.time() - t0
     return drawn_at(page, FIRST_CONTENT[path]) - t0
 
@@ -104,7 +111,6 @@ def main(argv=None) -> int:
         CHROMIUM_ARGS,
         arm_next,
         block_external,
-        map_frame,
         next_drawn_after,
         wait_for_app,
         watch_paint,
@@ -167,10 +173,9 @@ def main(argv=None) -> int:
                         arm_next(page, selector)
                         nav = page.locator("[data-testid='stSidebarNav'] a")
                         nav.filter(has_text=TITLES[path]).first.click()
-                        if path == "/map":   # the Leaflet map drawn inside its new frame
-                            page.wait_for_timeout(150)   # let the old page's elements go
-                            page.wait_for_selector(selector, timeout=600_000)
-                            map_frame(page, 21, timeout=600)
+                        if path == "/map":
+                            page.wait_for_timeout(150)   # let the old page's frame go
+                            wait_for_map(page)
                             usable = time.monotonic() - t0
                         else:
                             usable = next_drawn_after(page)

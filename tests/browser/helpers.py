@@ -89,9 +89,8 @@ def watch_paint(target, selectors) -> None:
 def drawn_at(page, selector: str, timeout: float = 600_000) -> float:
     """Wait until `selector` is drawn in the page's current document (watched by `watch_paint`); the epoch
     seconds of the frame that first drew it."""
-    page.wait_for_selector(selector, timeout=timeout)
-    page.wait_for_function("(s) => (window.__hotlinePaint || {})[s] != null", arg=selector, timeout=timeout)
-    return page.evaluate("(s) => window.__hotlinePaint[s]", selector) / 1000
+    drawn = page.wait_for_function("(s) => (window.__hotlinePaint || {})[s] ?? null", arg=selector, timeout=timeout)
+    return drawn.json_value() / 1000
 
 
 # The same for content that replaces a page's in the same document (a sidebar click): elements matching the
@@ -119,9 +118,9 @@ def arm_next(page, selector: str) -> None:
 
 def next_drawn_after(page, timeout: float = 600_000) -> float:
     """Seconds from `arm_next` until the frame that first drew a new element of its selector (waits for it)."""
-    page.wait_for_function("() => window.__hotlineNext && window.__hotlineNext.at !== null", timeout=timeout)
-    mark = page.evaluate("window.__hotlineNext")
-    return (mark["at"] - mark["t0"]) / 1000
+    m = "window.__hotlineNext"
+    after = page.wait_for_function(f"() => {m} && {m}.at !== null && {{ms: {m}.at - {m}.t0}}", timeout=timeout)
+    return after.json_value()["ms"] / 1000
 
 
 _READY_JS = """() => {
