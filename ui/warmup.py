@@ -111,10 +111,6 @@ def _run_early() -> None:
         # The sidebar's choices, into the same st.cache_data entry the first run reads.
         filters.options(cur, db.db_version())
         _step("filter options", t)
-        # Streamlit's one-off "is this a REPL?" check, settled before the first script run (ui/__init__.py).
-        import ui
-
-        ui._repl_check_from_a_short_stack()
     except Exception:  # never let the warm-up break the app: the first run does the same work itself
         pass
     finally:
