@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test
 from ui import preload, warmup
 
 APP = str(ROOT / "app.py")
@@ -42,7 +42,7 @@ def _mark_html(at: AppTest) -> list[str]:
 
 
 def test_pages_without_charts_carry_the_hidden_preload_and_chart_pages_do_not(app_db):
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = app_test(APP)
     at.run()
     assert not at.exception and not at.error
     assert _preload_html(at) == []                        # 总览 loads plotly.js itself

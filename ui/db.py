@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data import settings, store
+from data import scope, settings, store
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,12 +18,25 @@ def _connection(path: str, mtime: float):
 
 
 def db_version() -> str:
-    """Changes when the store file changes; part of every cache key at the UI edge."""
+    """Part of every cache key at the UI edge: changes when the store file changes, and differs by scope.
+
+    Cached answers are shared by sessions with the same key, so the signed-in user's scope is in it: a
+    district user never gets an answer computed for the whole city (or for another district).
+    """
     p = settings.db_path()
     try:
-        return f"{p}:{p.stat().st_mtime_ns}"
+        v = f"{p}:{p.stat().st_mtime_ns}"
     except FileNotFoundError:
-        return f"{p}:missing"
+        v = f"{p}:missing"
+    from ui import auth
+
+    who = auth.principal()
+    return f"{v}|{_scope_key(who.scope) if who is not None else 'nobody'}"
+
+
+def _scope_key(s: scope.Scope) -> str:
+    where = "city" if s.districts is None else "d:" + ",".join(sorted(s.districts))
+    return f"{where};texts={int(s.texts)}"
 
 
 def shared_connection():
@@ -37,12 +50,21 @@ def shared_connection():
 
 
 def cursor():
-    """This session's cursor on the store, or raises store.StoreError with a user message."""
+    """This session's cursor on the store, limited to the signed-in user's scope (data/scope.py).
+
+    Raises store.StoreError with a user message when the store cannot be opened. Without a signed-in
+    user (the sign-in gate in app.py has not passed) nothing may be read: PermissionError.
+    """
+    from ui import auth
+
+    p = auth.principal()
+    if p is None:
+        raise PermissionError("no signed-in user: the store is not readable")
     key = db_version()
     cur = st.session_state.get("_db_cursor")
     if cur is None or st.session_state.get("_db_key") != key:
         con = shared_connection()
-        cur = con.cursor()
+        cur = scope.scoped_cursor(con, p.scope)
         st.session_state["_db_cursor"] = cur
         st.session_state["_db_key"] = key
     return cur
