@@ -35,35 +35,39 @@ PAGES = [
 CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 NO_FILTER_PAGES = {"import", "users", "audit"}
 
-principal = auth.gate()   # the sign-in form until someone is signed in; the URL asked for is kept
+principal = auth.signed_in()
+if principal is None:
+    # Resolve the page the URL asks for (a page's identity is its URL path), so that after signing in the
+    # rerun opens that page with its query (`/tickets?id=...`); until then every page is the sign-in form.
+    asked = st.navigation([st.Page(auth.sign_in_page, title=t, url_path=u, default=(i == 0))
+                           for i, (_f, t, u) in enumerate(PAGES)], position="hidden")
+    st.session_state["app_asked_home"] = asked.url_path == ""   # "/" means "my home page", whatever the role
+    asked.run()
+    st.stop()
 auth.cookie_writer()
-
-
-def _denied(title: str, url_path: str):
-    def page() -> None:
-        auth.denied(principal, f"“{title}”页面")
-    page.__name__ = f"denied_{url_path}"
-    return st.Page(page, title=title, url_path=url_path)
-
 
 home = roles.home_page(principal.role)
 allowed = [(f, t, u) for f, t, u in PAGES if principal.can(roles.PAGES[u])]
-pages = [st.Page(f, title=t, url_path=u, default=(u == home)) for f, t, u in allowed]
-if not pages:   # e.g. the wall-screen account before its page exists: say so rather than show an empty app
-    pages = [st.Page(lambda: auth.denied(principal, "本系统的页面"), title="无权访问", url_path="none", default=True)]
-# A page of another role opened by URL answers "无权访问" under its own address (not the home page silently).
-hidden = [_denied(t, u) for f, t, u in PAGES if (f, t, u) not in allowed]
-denied_paths = {p.url_path for p in hidden}
-page = st.navigation(pages + hidden, position="hidden")
+# Every page is registered (so any URL resolves to its page), the menu lists only the role's own, and a page
+# of another role opened by URL answers "无权访问" under its own address instead of running.
+page = st.navigation([st.Page(f, title=t, url_path=u, default=(u == (home or PAGES[0][2]))) for f, t, u in PAGES],
+                     position="hidden")
+page_path = page.url_path or home or PAGES[0][2]
+may_open = principal.can(roles.PAGES[page_path])
+if not may_open and st.session_state.pop("app_asked_home", False) and allowed:
+    st.switch_page(allowed[0][0])   # signed in at "/": the role's own first page, not another role's
+st.session_state.pop("app_asked_home", None)
 with st.sidebar:
-    for p in pages:
-        st.page_link(p, label=p.title)
+    for f, t, _u in allowed:
+        st.page_link(f, label=t)
 auth.sidebar_identity(principal)
 # A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next chart page
 # only draws its charts; chart pages load it themselves. Every page marks the browser once plotly.js has run in
 # it, so its later tabs do not hold their first chart back (ui/preload.py, ui/charts.py, issue 4).
 preload.plotly_chunk(load=page.url_path not in CHART_PAGES)
-if page.url_path not in NO_FILTER_PAGES | denied_paths:
+if not may_open:
+    auth.denied(principal, f"“{page.title}”页面")   # stops the run
+if page_path not in NO_FILTER_PAGES:
     cur = db.require_cursor()
     filters.sidebar(cur)
 page.run()

@@ -316,7 +316,7 @@ def resume_session(con: sqlite3.Connection, token: str | None) -> tuple[Principa
     An idle session (no run for HOTLINE_SESSION_IDLE_MINUTES; the wall-screen role excepted) or one whose
     account was disabled ends here and is audited; a live one has its last_seen moved on.
     """
-    if not token:
+    if not isinstance(token, str) or not token:
         return None, "none"
     h = _token_hash(token)
     now = records.now()

@@ -64,13 +64,14 @@ def app_db(tiny_db_path, tmp_path, monkeypatch) -> Path:
 TEST_PASSWORD = "test-password-1"
 
 
-def account(role: str = "leader", districts: tuple[str, ...] = (), name: str | None = None):
-    """The account `name` (default: one per role and districts) in the records store of HOTLINE_DB, created
-    with TEST_PASSWORD when missing, with this role and these districts; returns its Principal."""
+def account(role: str = "leader", districts: tuple[str, ...] = (), name: str | None = None, *, db_path=None):
+    """The account `name` (default: one per role and districts) in the records store of `db_path` (default
+    HOTLINE_DB), created with TEST_PASSWORD when missing, with this role and these districts; returns its
+    Principal."""
     from data import audit, people, records
 
     name = name or "_".join(["t", role, *districts])
-    with records.session() as con:
+    with records.session(db_path) as con:
         acc = people.get(con, name)
         if acc is None:
             acc = people.add(con, audit.Actor("pytest"), name, role, password=TEST_PASSWORD, districts=districts)

@@ -159,3 +159,14 @@ def test_concurrent_writers_lose_nothing(rec, tmp_path):
     assert errors == []
     v = audit.verify(rec)
     assert v.ok and v.rows == 160
+
+
+def test_the_role_matrix_in_docs_security_md_is_the_one_in_the_code():
+    from data import roles
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    for perm in roles.PERMISSIONS:
+        line = next(x for x in doc.splitlines() if x.startswith(f"| `{perm}` "))
+        cells = [c.strip() for c in line.strip("|").split("|")][1:]
+        assert cells == ["✓" if roles.allowed(r, perm) else "" for r in roles.ROLES], perm

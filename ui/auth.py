@@ -58,8 +58,8 @@ def require() -> Principal:
     return p
 
 
-def gate() -> Principal:
-    """The signed-in principal, or draw the sign-in form and stop the run.
+def signed_in() -> Principal | None:
+    """The principal of this session's live sign-in, or None (then `sign_in_page` asks who you are).
 
     The session lives in the records store (data/people.py) under a random token that the browser keeps in
     a session cookie, so a reload or a new tab of the same browser stays signed in, and the idle timeout
@@ -80,17 +80,24 @@ def gate() -> Principal:
     else:
         st.session_state[KEY] = p
         st.session_state[TOKEN] = token
+    return p
+
+
+def gate() -> Principal:
+    """The signed-in principal, or draw the sign-in form and stop the run."""
+    p = signed_in()
     if p is None:
-        _sign_in_form()
+        sign_in_page()
         st.stop()
     return p
 
 
 def _cookie_token() -> str | None:
     try:
-        return st.context.cookies.get(COOKIE)
-    except Exception:   # no browser request behind this run (AppTest)
+        value = st.context.cookies.get(COOKIE)
+    except Exception:   # no browser request behind this run
         return None
+    return value if isinstance(value, str) and value else None
 
 
 def _start(p: Principal) -> None:
@@ -133,7 +140,8 @@ def _clear() -> None:
         st.session_state.pop(k, None)
 
 
-def _sign_in_form() -> None:
+def sign_in_page() -> None:
+    """The sign-in form (and the single sign-on button where it is set up); a success reruns the app."""
     if st.session_state.pop("auth_signed_out", False):
         _forget_cookie()
     st.title("12345热线检察监督分析平台")

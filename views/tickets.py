@@ -56,9 +56,6 @@ def show_detail(ticket_id: str) -> None:
     if st.session_state.get("tk_audited") != ticket_id:   # one audit row per opening, not per rerun
         audit.record(me, "ticket_view", ticket_id, {"district": d.get("district")})
         st.session_state["tk_audited"] = ticket_id
-    unmasked = _unmask_form(ticket_id) if me.can("unmask") else None
-    if unmasked is not None:
-        d = unmasked
     with st.container(border=True):
         top = st.columns([6, 1])
         top[0].subheader(f"工单 {d['ticket_id']}")
@@ -66,6 +63,9 @@ def show_detail(ticket_id: str) -> None:
             st.session_state.pop(drill.OPEN_STATE, None)
             st.query_params.pop("id", None)
             st.rerun()
+        unmasked = _unmask_form(ticket_id) if me.can("unmask") else None
+        if unmasked is not None:
+            d = unmasked
         st.markdown(f"**诉求内容**：{d['content'] or '（无）'}")
         info = {
             "受理时间": d["received_at"], "渠道": d["channel"], "诉求类型": d["appeal_type"],

@@ -61,7 +61,7 @@ def test_next_drawn_after_times_the_new_page_of_a_sidebar_click(page, app_url):
     goto(page, app_url, "/")
     arm_next(page, "[data-testid='stDataFrame']")
     t0 = time.monotonic()
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text="工单").first.click()
+    page.locator("[data-testid='stSidebar'] a").filter(has_text="工单").first.click()
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
     seen = time.monotonic() - t0
     assert 0 < next_drawn_after(page) <= seen + 0.05

@@ -22,7 +22,7 @@ def test_a_page_without_charts_loads_plotly_when_idle_and_shows_nothing(page, ap
     assert page.evaluate(BOX_JS) == [0, 0, "none"]        # the preload takes no room and shows nothing
     page.wait_for_function("() => window.__hotlinePlotly === 'loaded'", timeout=60_000)
     # The chunk it loaded is the one the chart page imports: a sidebar click draws the charts.
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text="总览").first.click()
+    page.locator("[data-testid='stSidebar'] a").filter(has_text="总览").first.click()
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     wait_for_app(page)
     assert_no_errors(page)
