@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import hotspots, maps, mapviz
+from analytics import hotspots, leaflet_assets, maps, mapviz
 from analytics.filters import Filters
 from geo import boundaries, crs
 from geo.grid import Grid, beijing_cells
@@ -214,15 +214,33 @@ def test_folium_maps_are_offline_with_local_assets(tiny_con):
     for name, m in built.items():
         html = _render(m)
         assert URL_RE.findall(html) == [], name
-        assert mapviz.LEAFLET_JS in html and mapviz.LEAFLET_CSS in html, name
+        assert leaflet_assets.LEAFLET_JS in html and leaflet_assets.LEAFLET_CSS in html, name
         assert '"maxZoom": 18' in html, name
         assert "tileLayer" not in html, name  # no tile server by default
         assert "hotline-legend" in html, name
-    assert mapviz.CLUSTER_JS in _render(built["points"])
-    assert mapviz.HEAT_JS in _render(built["heat"])
+    assert leaflet_assets.CLUSTER_JS in _render(built["points"])
+    assert leaflet_assets.HEAT_JS in _render(built["heat"])
     # the clustered points carry every located ticket
     html = _render(built["points"])
     assert all(t in html for t in ("T01", "T02", "T09", "T11", "T12")) and "T10" not in html  # T10 has no coordinates
+
+
+def test_building_maps_leaves_folium_own_classes_alone(tiny_con):
+    """The offline assets are per map (our subclasses), not patched into folium: a plain folium map built in
+    the same process still lists folium's own CDN links, and its classes keep their lists."""
+    import folium
+    import folium.plugins
+
+    before = {cls: (list(cls.default_js), list(cls.default_css)) for cls in (
+        folium.Map, folium.plugins.MarkerCluster, folium.plugins.FastMarkerCluster, folium.plugins.HeatMap)}
+    lay = maps.point_layer(tiny_con, MARCH, limit=100)
+    ours = _render(mapviz.points_map(lay)) + _render(mapviz.heat_map(lay))
+    assert URL_RE.findall(ours) == []
+    after = {cls: (list(cls.default_js), list(cls.default_css)) for cls in before}
+    assert after == before
+    assert any(url.startswith("https://") for _, url in folium.Map.default_js)
+    plain = _render(folium.Map(tiles=None))
+    assert leaflet_assets.LEAFLET_JS not in plain and URL_RE.findall(plain)
 
 
 def test_tile_server_setting_shifts_to_gcj02(tiny_con, monkeypatch):
