@@ -315,3 +315,16 @@ def test_automatic_layer_points_only_for_small_selections():
     city, district = Filters(), Filters(districts=("朝阳区",))
     assert maps.shows_points(city, 2000, 5000) and not maps.shows_points(city, 2001, 5000)
     assert maps.shows_points(district, 5000, 5000) and not maps.shows_points(district, 5001, 5000)
+
+
+def test_count_at_a_click_and_the_ticket_table(tiny_con):
+    districts = maps.area_values(tiny_con, MARCH, "district")
+    streets = maps.area_values(tiny_con, MARCH, "street")
+    wangjing = {"district": "朝阳区", "street": "望京街道"}
+    assert maps.count_at(districts, wangjing, "district") == 4
+    assert maps.count_at(streets, wangjing, "street") == 2
+    assert maps.count_at(streets, {"district": "延庆区", "street": "没有这条街"}, "street") == 0
+    near = maps.tickets_near(tiny_con, MARCH, 116.4, 39.9, 50_000)
+    shown = maps.ticket_table(near)
+    assert list(shown.columns[:3]) == ["工单编号", "受理时间", "区"] and shown.columns[-1] == "距点击处（米）"
+    assert "经度" not in shown.columns and len(shown) == len(near)
