@@ -23,8 +23,9 @@ class StoreError(RuntimeError):
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store at `path` (default: the HOTLINE_DB setting).
 
-    Read-write opens create the file and its schema; read-only opens require an
-    existing file.
+    Read-write opens create the file and its schema, and build the derived tables an
+    older store lacks. Read-only opens require an existing, current file and never
+    write: an outdated store raises StoreError naming `python manage.py init`.
     """
     p = Path(path) if path is not None else settings.db_path()
     if read_only and not p.exists():
@@ -49,23 +50,25 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     con.execute("SET enable_progress_bar = false")
     if not read_only:
         init_schema(con)
-    elif _needs_upgrade(con):
-        # A store written by an older version lacks derived tables the pages read: add them once.
-        con.close()
-        try:
-            connect(p).close()
-        except StoreError as exc:
-            raise StoreError(f"数据库 {p} 需要升级，但现在无法写入（{exc}）。请稍后刷新，"
-                             f"或运行 `python manage.py init --db {p}`。") from exc
-        return connect(p, read_only=True)
+    else:
+        missing = _needs_upgrade(con)
+        if missing:
+            # A read-only open never writes: a store written by an older version (or changed by an import
+            # without a refresh) is upgraded by a read-write open, which `init` does.
+            con.close()
+            raise StoreError(
+                f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+                f"请先运行 `python manage.py init --db {p}`，完成后刷新页面。")
     con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
 
 
-def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The derived tables a read-write open would build (`derived.outdated`); none for a store without
+    `ticket_daily` at all (never written by this product: its pages say it is empty)."""
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ticket_daily'"
     (has_daily,) = con.execute(sql).fetchone()
-    return bool(has_daily) and bool(derived.outdated(con))
+    return derived.outdated(con) if has_daily else []
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
