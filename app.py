@@ -15,7 +15,7 @@ from ui import warmup
 warmup.wait_early()
 
 from data import roles  # noqa: E402
-from ui import auth, db, filters, preload  # noqa: E402
+from ui import auth, db, filters  # noqa: E402
 
 st.set_page_config(page_title="12345热线检察监督分析平台", layout="wide")
 
@@ -32,7 +32,6 @@ PAGES = [
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 NO_FILTER_PAGES = {"import", "users", "audit"}
 
 principal = auth.signed_in()
@@ -61,10 +60,6 @@ with st.sidebar:
     for f, t, _u in allowed:
         st.page_link(f, label=t)
 auth.sidebar_identity(principal)
-# A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next chart page
-# only draws its charts; chart pages load it themselves. Every page marks the browser once plotly.js has run in
-# it, so its later tabs do not hold their first chart back (ui/preload.py, ui/charts.py, issue 4).
-preload.plotly_chunk(load=page.url_path not in CHART_PAGES)
 if not may_open:
     auth.denied(principal, f"“{page.title}”页面")   # stops the run
 if page_path not in NO_FILTER_PAGES:
