@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import duckdb
 
+from data.tablebuild import build_by_year
 from geo.grid import Grid
 
 TABLE = "hotspot_tickets"
@@ -161,9 +162,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     grid = {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
     for i, problems in enumerate(parts(con.execute(_PROBLEMS_SQL).fetchall(), PART_ROWS)):
         con.execute(_TICKETS_SQL if i == 0 else _TICKETS_MORE_SQL, {**grid, "problems": problems})
-    from data import derived
-
-    derived.build_by_year(con, _YEARS_SQL, _CELLS_SQL, _CELLS_MORE_SQL, CELL_GRID.sql_params())
+    build_by_year(con, _YEARS_SQL, _CELLS_SQL, _CELLS_MORE_SQL, CELL_GRID.sql_params())
     (state,) = con.execute(_STATE_SQL).fetchone()
     con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})

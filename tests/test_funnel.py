@@ -153,11 +153,11 @@ def test_overdue_list(tiny_con):
 
 
 def test_store_without_funnel_records(empty_db_path):
-    from data import derived, store
+    from data import store, summaries
 
     con = store.connect(empty_db_path)
     con.execute("INSERT INTO tickets (ticket_id, received_at, district) VALUES ('X1', '2025-03-02 10:00', '东城区')")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
     con.close()
     con = store.connect(empty_db_path, read_only=True)
     try:

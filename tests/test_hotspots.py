@@ -76,7 +76,7 @@ def _uniform_in_beijing(rng, n):
 
 
 def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
-    from data import derived, store
+    from data import store, summaries
 
     rng = np.random.default_rng(seed)
     n = len(pts)
@@ -94,7 +94,7 @@ def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
                    content, district, street, street_code, address, lon, lat, closed_at)
                    SELECT ticket_id, received_at, topic, category_l1, category_l2, category_l3, content, district,
                    street, street_code, address, lon, lat, closed_at FROM df""")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
     con.close()
 
 
@@ -249,7 +249,7 @@ def test_repeat_places_on_a_crafted_sequence():
 
 def _store_of(path, df):
     """A store holding these tickets (problem as topic), with its daily summary."""
-    from data import derived, store
+    from data import store, summaries
 
     where = boundaries.assign_points(df["lon"].to_numpy(), df["lat"].to_numpy())
     df = df.assign(topic=df["problem"], district=where["district"], street=where["street"],
@@ -258,7 +258,7 @@ def _store_of(path, df):
     con.execute("""INSERT INTO tickets (ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat) SELECT ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat FROM df""")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
     con.close()
 
 
