@@ -111,6 +111,7 @@ def generate(path: Path, seed: int = 7) -> Path:
         con.unregister("_df")
     summaries.refresh_daily(con)
     links.refresh(con)
+    derived.upgrade(con)   # the other derived tables, as `init` builds them
     con.close()
     return path
 
