@@ -15,9 +15,8 @@ import streamlit as st
 
 from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
-from data import settings, store
 from ui import charts, drill, filters
-from ui.db import db_version, require_cursor
+from ui.db import borrow, db_version, require_cursor
 
 cur = require_cursor()
 f = filters.current()
@@ -40,13 +39,10 @@ def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
 
 
-def _export_all(db: str, flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
-    """Every row of the list for the download button (runs outside the script thread: own connection)."""
-    con = store.connect(db, read_only=True)
-    try:
+def _export_all(flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
+    """Every row of the list for the download button (runs outside the script thread: its own cursor)."""
+    with borrow() as (con, _version):
         df = tickets.export_rows(con, flt, sort=sort, descending=desc, stage=stage or None)
-    finally:
-        con.close()
     return df.rename(columns={c: theme.label(c) for c in df.columns})
 
 
@@ -145,7 +141,7 @@ shown = rows.rename(columns={
     "topic": "专项", "appeal_type": "诉求类型", "status": "办理状态", "content": "诉求内容", "complainant_name": "诉求人"})
 sel = charts.table(shown, key=drill.key("tk_list"), title="工单清单", select=True,
                    column_config={"诉求内容": st.column_config.TextColumn(width="large")},
-                   export_data=functools.partial(_export_all, str(settings.db_path()), f, stage, sort, desc))
+                   export_data=functools.partial(_export_all, f, stage, sort, desc))
 total = _count(cur, db_version(), f, stage)
 pages = max(1, -(-total // size))
 if page_no > pages:  # fewer pages than before (filters or page size changed): back to the first one

@@ -104,13 +104,13 @@ def _run_early() -> None:
         from ui import db, filters
 
         try:
-            cur = db.shared_connection().cursor()   # the process's connection (st.cache_resource), upgrade check included
+            with db.borrow() as (cur, version):   # opens the process's read-only handle, upgrade check included
+                t = _step("store open", t)
+                # The sidebar's choices, into the same st.cache_data entry the first run reads.
+                filters.options(cur, version)
+                _step("filter options", t)
         except store.StoreError:
-            return   # missing or locked store: the first page says so
-        t = _step("store open", t)
-        # The sidebar's choices, into the same st.cache_data entry the first run reads.
-        filters.options(cur, db.db_version())
-        _step("filter options", t)
+            return   # missing or outdated store: the first page says so
         # Streamlit's one-off "is this a REPL?" check, settled before the first script run (ui/__init__.py).
         import ui
 
