@@ -20,12 +20,12 @@ st.set_page_config(page_title="12345热线检察监督分析平台", layout="wid
 # No page icons: emoji need an emoji font the users may lack, and Streamlit's dynamic Material icons
 # are fetched from fonts.gstatic.com when its icon font has not loaded yet (seen on a cold start).
 PAGES = [
-    st.Page("pages/overview.py", title="总览", url_path="overview", default=True),
-    st.Page("pages/topics.py", title="热点", url_path="topics"),
-    st.Page("pages/funnel.py", title="漏斗", url_path="funnel"),
-    st.Page("pages/tickets.py", title="工单", url_path="tickets"),
-    st.Page("pages/map.py", title="地图", url_path="map"),
-    st.Page("pages/import_data.py", title="导入", url_path="import"),
+    st.Page("views/overview.py", title="总览", url_path="overview", default=True),
+    st.Page("views/topics.py", title="热点", url_path="topics"),
+    st.Page("views/funnel.py", title="漏斗", url_path="funnel"),
+    st.Page("views/tickets.py", title="工单", url_path="tickets"),
+    st.Page("views/map.py", title="地图", url_path="map"),
+    st.Page("views/import_data.py", title="导入", url_path="import"),
 ]
 CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 

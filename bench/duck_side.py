@@ -1,6 +1,6 @@
 """The product side of the benchmark: each page's analytics calls, exactly as the pages make them.
 
-Keep this in step with pages/*.py: a page that adds a query adds it here too.
+Keep this in step with views/*.py: a page that adds a query adds it here too.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ import time
 
 from cli._common import add_db_argument
 
+BUSY_EN = ("The database file is open for writing by another process that does not import through this "
+           "command (an older version, a DuckDB shell). Wait for it to finish, then try again. The dashboard "
+           "reading the file is no obstacle: imports write a copy and swap it in.")
+
 NAME = "ingest"
 HELP = "import CSV/XLSX/Parquet files into the store (see docs/import.md)"
 
@@ -84,6 +88,8 @@ def run(args) -> int:
         return 2
     except store.StoreError as exc:
         print(str(exc), file=sys.stderr)
+        if isinstance(exc, store.StoreBusy):
+            print(BUSY_EN, file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))

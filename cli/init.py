@@ -1,6 +1,9 @@
-"""Create the store (schema and Beijing geography) if it does not exist, or upgrade an older store.
+"""Create the store (schema and Beijing geography) if it does not exist; upgrade an older one (its derived tables).
 
-Like every write, it works on a copy that replaces the store at the end, so the dashboard may stay up.
+The dashboard opens the store read-only and never writes: a store written by an older version, or changed by an
+import without a refresh, is upgraded by this command (data/store.py says so when it refuses to open it). Like
+every write, it works on a copy that replaces the store at the end (data/generations.py), so the dashboard may
+stay up.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 from cli._common import add_db_argument
 
 NAME = "init"
-HELP = "create an empty store with its schema and geography"
+HELP = "create an empty store with its schema and geography, or upgrade an older store's derived tables"
 
 
 def add_arguments(parser) -> None:

@@ -30,6 +30,7 @@ import errno
 import fcntl
 import os
 import shutil
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,10 +88,11 @@ def write(path: str | Path | None = None, *, purpose: str = "写入",
         try:
             if p.exists() and not fresh:
                 size = _check_room(p)
-                method = _copy(p, tmp)
-                wal = Path(str(p) + ".wal")
-                if wal.exists():
-                    shutil.copyfile(wal, str(tmp) + ".wal")
+                with _no_other_writer(p):
+                    method = _copy(p, tmp)
+                    wal = Path(str(p) + ".wal")
+                    if wal.exists():
+                        shutil.copyfile(wal, str(tmp) + ".wal")
             copy_s = time.perf_counter() - t0
             con = store.connect(tmp)
         except BaseException:
@@ -133,6 +135,27 @@ def _lock(p: Path, purpose: str, on_wait: Callable[[str], None] | None) -> Itera
             f.truncate()
             f.flush()
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _no_other_writer(p: Path) -> Iterator[None]:
+    """Hold a shared lock on the store while it is copied, as DuckDB's readers do; refuse if a writer has it open.
+
+    A process that opened the store read-write itself (not through this module: an older version, a DuckDB
+    shell) holds DuckDB's exclusive lock, and its file may be mid-write. An open-file-description lock (Linux),
+    so closing it leaves the locks of this process's own DuckDB readers of the file alone.
+    """
+    with open(p, "rb") as f:
+        flock = struct.pack("hhxxxxqqixxxx", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
+        try:
+            fcntl.fcntl(f.fileno(), getattr(fcntl, "F_OFD_SETLK", fcntl.F_SETLK), flock)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise store.StoreBusy(
+                f"数据库文件 {p} 正被另一个进程以写入方式直接打开（不是通过导入命令），复制它可能得到写了一半的数据。"
+                "请等该进程结束后重试；数据库未作任何修改。") from exc
+        yield
 
 
 def _check_room(p: Path) -> int:

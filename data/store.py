@@ -25,11 +25,16 @@ class StoreError(RuntimeError):
     """The store cannot be opened; the message is meant for the user (Chinese first)."""
 
 
+class StoreBusy(StoreError):
+    """Another process has the store open for writing by itself (not through data/generations.py)."""
+
+
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store at `path` (default: the HOTLINE_DB setting).
 
-    Read-write opens create the file and its schema; read-only opens require an
-    existing file.
+    Read-write opens create the file and its schema, and build the derived tables an
+    older store lacks. Read-only opens require an existing, current file and never
+    write: an outdated store raises StoreError naming `python manage.py init`.
     """
     p = Path(path) if path is not None else settings.db_path()
     if read_only and not p.exists():
@@ -41,29 +46,34 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     try:
         con = duckdb.connect(str(p), read_only=read_only)
     except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower() and read_only:
-            raise StoreError(f"数据库文件 {p} 正被另一个进程以写入方式打开，请等其结束后重试。") from exc
-        if "lock" in msg.lower():
-            raise StoreError(
-                f"数据库文件 {p} 正被其他进程打开（例如仪表盘正在读取它）。导入与重算请用 `python manage.py ingest` 等命令："
-                "它们写入副本后再替换数据库，无需关闭仪表盘。"
-            ) from exc
-        raise StoreError(f"无法打开数据库文件 {p}：{msg}") from exc
+        raise _open_error(p, exc, read_only) from exc
     _session_defaults(con)
     if not read_only:
         init_schema(con)
-    elif _needs_upgrade(con):
-        # A store written by an older version lacks derived tables the pages read: add them once.
-        con.close()
-        try:
-            connect(p).close()
-        except StoreError as exc:
-            raise StoreError(f"数据库 {p} 需要升级，但现在无法写入（{exc}）。请稍后刷新，"
-                             f"或运行 `python manage.py init --db {p}`。") from exc
-        return connect(p, read_only=True)
+    else:
+        missing = _needs_upgrade(con)
+        if missing:
+            # A read-only open never writes: a store written by an older version (or changed by an import
+            # without a refresh) is upgraded by a read-write open, which `init` does.
+            con.close()
+            raise StoreError(
+                f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+                f"请先运行 `python manage.py init --db {p}`，完成后刷新页面。")
     con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
+
+
+def _open_error(p: Path, exc: duckdb.Error, read_only: bool) -> StoreError:
+    msg = str(exc)
+    if "lock" in msg.lower() and read_only:
+        # Only a read-write open conflicts with readers: a process writing the file itself, not through
+        # data/generations.py.
+        return StoreError(f"数据库文件 {p} 正被另一个进程以写入方式打开，请等其结束后刷新页面。")
+    if "lock" in msg.lower():
+        return StoreError(
+            f"数据库文件 {p} 正被其他进程打开（例如仪表盘正在读取它）。导入与重算请用 `python manage.py ingest` "
+            "等命令：它们写入副本后再替换数据库，无需关闭仪表盘。")
+    return StoreError(f"无法打开数据库文件 {p}：{msg.splitlines()[0] if msg else exc}")
 
 
 def generation_key(path: str | Path) -> str | None:
@@ -99,16 +109,19 @@ def open_reader(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, str]:
             con.execute("DETACH memory")   # new cursors then default to the store too
         except duckdb.Error as exc:
             con.close()
-            raise StoreError(f"无法打开数据库文件 {p}：{exc}") from exc
+            raise _open_error(p, exc, True) from exc
         if generation_key(p) == before:   # not replaced while it was being opened
             break
         con.close()
     else:
         raise StoreError(f"数据库文件 {p} 在打开时不断被替换，请稍后刷新页面。")
     _session_defaults(con)
-    if _needs_upgrade(con):
+    missing = _needs_upgrade(con)
+    if missing:
         con.close()
-        raise StoreError(f"数据库 {p} 由旧版本生成，需要升级：请运行 `python manage.py init --db {p}`（可在仪表盘运行时进行）。")
+        raise StoreError(
+            f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+            f"请先运行 `python manage.py init --db {p}`（仪表盘可以继续运行），完成后刷新页面。")
     con.complete()
     return con, before
 
@@ -123,10 +136,12 @@ def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET enable_progress_bar = false")
 
 
-def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The derived tables a read-write open would build (`derived.outdated`); none for a store without
+    `ticket_daily` at all (never written by this product: its pages say it is empty)."""
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ticket_daily'"
     (has_daily,) = con.execute(sql).fetchone()
-    return bool(has_daily) and bool(derived.outdated(con))
+    return derived.outdated(con) if has_daily else []
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -176,7 +176,7 @@ def test_every_chart_and_table_on_the_pages_has_download_buttons(app_downloads):
     at, made = app_downloads
     at.run()
     seen = {}
-    for page in (None, "pages/topics.py", "pages/funnel.py", "pages/tickets.py"):
+    for page in (None, "views/topics.py", "views/funnel.py", "views/tickets.py"):
         if page:
             at.switch_page(page).run()
         assert not at.exception, page
@@ -186,7 +186,7 @@ def test_every_chart_and_table_on_the_pages_has_download_buttons(app_downloads):
         assert labels.count("⬇ 数据") == charts_n, page
         assert labels.count("⬇ XLSX") == labels.count("⬇ CSV") == tables_n, page
         seen[page or "overview"] = (charts_n, tables_n)
-    assert seen["overview"][0] >= 4 and seen["pages/funnel.py"][1] >= 1 and seen["pages/tickets.py"][1] == 1
+    assert seen["overview"][0] >= 4 and seen["views/funnel.py"][1] >= 1 and seen["views/tickets.py"][1] == 1
     # A chart's PNG is rendered on click with the house decoration, at 2x scale.
     png_name = next(n for n in made if n.endswith(".png"))
     img = Image.open(io.BytesIO(made[png_name]()))

@@ -243,7 +243,10 @@ def test_case_import_without_refresh_marks_the_table_stale_until_upgrade(tiny_db
     assert stale == [12, 5, 3, 2]
     overdue_stale = funnel.overdue(con, march, as_of=datetime(2025, 6, 30))
     con.close()
-    # a reader opening the store upgrades it once (data/store.py)
+    # a reader never writes: it is told to run `init`, which upgrades the store (data/store.py)
+    with pytest.raises(store.StoreError, match=r"python manage.py init --db"):
+        store.connect(p, read_only=True)
+    store.connect(p).close()
     con = store.connect(p, read_only=True)
     try:
         assert links.clues_ready(con) and derived.outdated(con) == []
@@ -265,6 +268,9 @@ def test_older_store_without_the_table_gets_it_when_opened(tiny_db_path, tmp_pat
     con = duckdb_ro = open_ro(p)
     assert links.ready(duckdb_ro) and not links.clues_ready(duckdb_ro)
     con.close()
+    with pytest.raises(store.StoreError, match=r"python manage.py init --db"):
+        store.connect(p, read_only=True)
+    store.connect(p).close()   # what `python manage.py init --db p` does
     con = store.connect(p, read_only=True)
     try:
         assert links.clues_ready(con)

@@ -238,3 +238,23 @@ def test_demo_force_replaces_the_store_in_one_step(tmp_path):
     reader.close()
     new.close()
     assert sorted(os.listdir(tmp_path)) == ["demo.duckdb", "demo.duckdb.import.lock"]
+
+
+def test_a_process_writing_the_store_by_itself_is_not_copied_mid_write(db):
+    # Not through this module (an older version, a DuckDB shell): its file may be half-written; refuse.
+    holder = subprocess.Popen([PY, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); "
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(store.StoreBusy, match="以写入方式直接打开"), generations.write(db):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    assert generations.copy_paths(db) == []
+    # this process's own readers of the store keep their locks (the copy's lock is per open file)
+    reader, _ = store.open_reader(db)
+    with generations.write(db) as gen:
+        _mark(gen.con)
+    assert _marks(reader) is None
+    reader.close()

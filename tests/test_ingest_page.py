@@ -20,7 +20,7 @@ from data.ingest import report as import_report
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ROOT / "tests" / "data" / "import"
-PAGE = str(ROOT / "pages" / "import_data.py")
+PAGE = str(ROOT / "views" / "import_data.py")
 
 
 @pytest.fixture()

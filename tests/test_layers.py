@@ -28,7 +28,7 @@ def test_core_module_does_not_import_streamlit(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         for n in names:
-            assert n.split(".")[0] not in ("streamlit", "streamlit_folium", "ui", "pages"), (
+            assert n.split(".")[0] not in ("streamlit", "streamlit_folium", "ui", "views"), (
                 f"{path.relative_to(ROOT)} imports {n}"
             )
 

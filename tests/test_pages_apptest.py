@@ -139,7 +139,7 @@ def test_overview_screen_mode(app_db):
 
 
 def test_funnel_page(app_db):
-    at = _run("pages/funnel.py", **{"from": "2025-03-01", "to": "2025-03-31"})
+    at = _run("views/funnel.py", **{"from": "2025-03-01", "to": "2025-03-31"})
     _no_errors(at)
     assert at.title[0].value == "漏斗"
     m = _metrics(at)
@@ -154,7 +154,7 @@ def test_funnel_page(app_db):
 
 
 def test_funnel_split_switch(app_db):
-    at = _run("pages/funnel.py", **{"from": "2025-03-01", "to": "2025-03-31"})
+    at = _run("views/funnel.py", **{"from": "2025-03-01", "to": "2025-03-31"})
     at.segmented_control(key="fn_split").set_value("function").run()
     _no_errors(at)
     table = next(d.value for d in at.dataframe if "检察职能" in d.value.columns).set_index("检察职能")
@@ -162,7 +162,7 @@ def test_funnel_split_switch(app_db):
 
 
 def test_tickets_page_list_and_detail_by_url(app_db):
-    at = _run("pages/tickets.py", **{"from": "2025-03-01", "to": "2025-03-31", "id": "T01"})
+    at = _run("views/tickets.py", **{"from": "2025-03-01", "to": "2025-03-31", "id": "T01"})
     _no_errors(at)
     assert "显示第 1-12 条，共 12 条" in " ".join(m.value for m in at.markdown)
     assert any(s.value == "工单 T01" for s in at.subheader)
@@ -178,7 +178,7 @@ def test_tickets_page_list_and_detail_by_url(app_db):
 
 
 def test_tickets_page_sorting_and_paging(app_db):
-    at = _run("pages/tickets.py", **{"from": "2025-03-01", "to": "2025-03-31"})
+    at = _run("views/tickets.py", **{"from": "2025-03-01", "to": "2025-03-31"})
     at.selectbox(key="tk_size").set_value(20).run()
     at.selectbox(key="tk_sort").set_value("ticket_id").run()
     at.toggle(key="tk_desc").set_value(False).run()
@@ -189,13 +189,13 @@ def test_tickets_page_sorting_and_paging(app_db):
 
 
 def test_ticket_without_coordinates(app_db):
-    at = _run("pages/tickets.py", id="T10")
+    at = _run("views/tickets.py", id="T10")
     _no_errors(at)
     assert any("该工单没有坐标" in i.value for i in at.info)
 
 
 def test_unknown_ticket_id(app_db):
-    at = _run("pages/tickets.py", id="NOPE")
+    at = _run("views/tickets.py", id="NOPE")
     _no_errors(at)
     assert any("未找到工单 NOPE" in w.value for w in at.warning)
 
@@ -205,10 +205,10 @@ def test_empty_store_pages(empty_db_path, monkeypatch):
     at = _run()
     _no_errors(at)
     assert any("数据库中还没有工单" in i.value for i in at.info)
-    at.switch_page("pages/funnel.py").run()
+    at.switch_page("views/funnel.py").run()
     _no_errors(at)
     assert any("还没有线索" in i.value for i in at.info)
-    at.switch_page("pages/tickets.py").run()
+    at.switch_page("views/tickets.py").run()
     _no_errors(at)
     assert any("没有工单" in w.value for w in at.warning)
 
@@ -222,15 +222,15 @@ def test_store_with_tickets_but_no_funnel(empty_db_path, monkeypatch):
     derived.refresh_daily(con)
     con.close()
     monkeypatch.setenv("HOTLINE_DB", str(empty_db_path))
-    at = _run("pages/funnel.py")
+    at = _run("views/funnel.py")
     _no_errors(at)
     assert any("有工单，但还没有线索" in i.value for i in at.info)
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("views/overview.py").run()
     _no_errors(at)
     assert _metrics(at)["工单量"] == "1" and _metrics(at)["线索"] == "0"
 
 
-@pytest.mark.parametrize("page", [None, "pages/funnel.py", "pages/tickets.py"])
+@pytest.mark.parametrize("page", [None, "views/funnel.py", "views/tickets.py"])
 def test_missing_store_says_so(tmp_path, monkeypatch, page):
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "nope.duckdb"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

@@ -62,3 +62,27 @@ def test_opening_a_store_loads_no_geometry_or_text_libraries(tiny_db_path):
     root = Path(__file__).resolve().parent.parent
     r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_read_only_never_writes_an_outdated_store(tiny_db_path, tmp_path):
+    """An outdated store opened read-only raises a clear error naming `init` and leaves the file as it was;
+    a read-write open (what `python manage.py init --db PATH` does) then upgrades it."""
+    import hashlib
+    import shutil
+
+    from data import derived
+
+    p = shutil.copy(tiny_db_path, tmp_path / "old.duckdb")
+    con = store.connect(p)
+    con.execute("DROP TABLE ticket_daily_core")   # as a store written before the cube existed
+    con.close()
+    digest = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    with pytest.raises(store.StoreError, match=f"需要升级.*ticket_daily_core.*python manage.py init --db {p}"):
+        store.connect(p, read_only=True)
+    assert hashlib.sha256(open(p, "rb").read()).hexdigest() == digest   # not reopened to write
+    store.connect(p).close()
+    con = store.connect(p, read_only=True)
+    try:
+        assert derived.outdated(con) == []
+    finally:
+        con.close()

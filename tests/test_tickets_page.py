@@ -18,7 +18,7 @@ def _run(**query) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/tickets.py").run()
+    at.switch_page("views/tickets.py").run()
     return at
 
 

@@ -356,7 +356,7 @@ def _page_with_sidebar(root: str) -> None:
     from ui import db, filters
 
     filters.sidebar(db.require_cursor())
-    runpy.run_path(f"{root}/pages/topics.py", run_name="__main__")
+    runpy.run_path(f"{root}/views/topics.py", run_name="__main__")
 
 
 def _topics_app(monkeypatch, db_path):
@@ -412,7 +412,7 @@ def test_app_routes_to_the_topics_page(monkeypatch, tiny_db_path):
     monkeypatch.setenv("HOTLINE_DB", str(tiny_db_path))
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/topics.py").run()
+    at.switch_page("views/topics.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "热点"
 
@@ -423,7 +423,7 @@ def test_page_with_missing_database(monkeypatch, tmp_path):
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "missing.duckdb"))
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/topics.py").run()
+    at.switch_page("views/topics.py").run()
     assert not at.exception
     assert any("数据库文件不存在" in e.value for e in at.error)
 

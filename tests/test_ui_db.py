@@ -37,7 +37,7 @@ def _session() -> AppTest:
     for k, v in QUERY.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/tickets.py").run()
+    at.switch_page("views/tickets.py").run()
     return at
 
 

@@ -48,7 +48,7 @@ def test_pages_without_charts_carry_the_hidden_preload_and_chart_pages_do_not(ap
     assert _preload_html(at) == []                        # 总览 loads plotly.js itself
     assert len(_mark_html(at)) == 1                       # ... and marks the browser once it has
     assert len(at.get("plotly_chart")) >= 4
-    at.switch_page("pages/tickets.py").run()
+    at.switch_page("views/tickets.py").run()
     assert not at.exception and not at.error
     assert len(_preload_html(at)) == 1
     assert len(_mark_html(at)) == 1
@@ -195,30 +195,3 @@ def test_no_pause_for_a_browser_that_ran_plotly_before_unless_tiles_come_first(m
     monkeypatch.setattr(charts, "st", tiles)
     charts.tiles_first()                               # 总览: its KPI tiles are drawn before any chart
     assert _pauses(monkeypatch, tiles, 2) == [charts.FIRST_CHART_PAUSE_S]
-
-
-def test_streamlit_repl_check_runs_from_a_fresh_thread(monkeypatch):
-    import threading
-
-    from streamlit import delta_generator
-
-    import ui
-
-    threads: list[str] = []
-    monkeypatch.setattr(delta_generator, "_maybe_print_use_warning",
-                        lambda: threads.append(threading.current_thread().name))
-    ui._repl_check_from_a_short_stack()
-    assert threads == ["hotline-repl-check"]      # not the caller's (deep) script stack
-
-
-def test_streamlit_repl_check_is_settled_without_a_stack_walk_when_served(monkeypatch):
-    from streamlit import delta_generator, runtime
-
-    import ui
-
-    called: list[bool] = []
-    monkeypatch.setattr(runtime, "exists", lambda: True)          # as under `streamlit run` / ui.launch
-    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
-    monkeypatch.setattr(delta_generator, "_maybe_print_use_warning", lambda: called.append(True))
-    ui._repl_check_from_a_short_stack()
-    assert called == [] and delta_generator._use_warning_has_been_displayed is True

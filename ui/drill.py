@@ -20,7 +20,7 @@ from analytics.filters import Filters
 from ui import filters as ui_filters
 
 _GEN = ui_filters.GEN_KEY
-TICKETS_PAGE = "pages/tickets.py"
+TICKETS_PAGE = "views/tickets.py"
 STAGE_STATE = "tickets_stage"       # funnel stage the ticket list is narrowed to ("" = all)
 OPEN_STATE = "tickets_open_id"      # ticket whose detail the tickets page opens
 

@@ -15,7 +15,6 @@ import streamlit as st
 from analytics.filters import _QUERY_KEYS as FILTER_QUERY_KEYS
 from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC, Filters
 from analytics.options import FilterOptions, filter_options
-from ui import leave_pages_v1_mode
 from ui.db import db_version
 
 _STATE = "flt_value"
@@ -129,7 +128,6 @@ def _keep_known(key: str, allowed: list[str]) -> None:
 
 def current() -> Filters:
     """The selection drawn by `sidebar()` in this run."""
-    leave_pages_v1_mode()
     return st.session_state.get(_STATE) or Filters()
 
 

@@ -111,10 +111,6 @@ def _run_early() -> None:
                 _step("filter options", t)
         except store.StoreError:
             return   # missing or outdated store: the first page says so
-        # Streamlit's one-off "is this a REPL?" check, settled before the first script run (ui/__init__.py).
-        import ui
-
-        ui._repl_check_from_a_short_stack()
     except Exception:  # never let the warm-up break the app: the first run does the same work itself
         pass
     finally:
