@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
@@ -39,9 +39,10 @@ class _Handle:
         self.cursors = 0        # cursors of it not yet closed or collected
         self.retired = False    # a newer generation replaced it
 
-    def new_cursor(self):
+    def new_cursor(self, make: Callable | None = None):
+        """A new cursor of this generation: `con.cursor()`, or `make(con)` (e.g. a cursor limited to a scope)."""
         with _lock:
-            cur = self.con.cursor()
+            cur = make(self.con) if make is not None else self.con.cursor()
             self.cursors += 1
         weakref.finalize(cur, _cursor_gone, self)
         return cur
