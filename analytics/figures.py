@@ -13,7 +13,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import theme
-from analytics.overview import GRAIN_LABELS
 
 _FMT_INT = "{:,}"
 
@@ -42,7 +41,7 @@ def trend_figure(df: pd.DataFrame, grain: str = "day", *, subtitle: str | None =
                                  hovertemplate="去年同期 %{y:,}<extra></extra>"))
     fig.update_yaxes(title_text="工单量", rangemode="tozero")
     fig.update_xaxes(title_text=None)
-    return theme.style(fig, title=f"工单量趋势（{GRAIN_LABELS.get(grain, grain)}）", subtitle=subtitle)
+    return theme.style(fig, title=f"工单量趋势（{theme.GRAIN_LABELS.get(grain, grain)}）", subtitle=subtitle)
 
 
 def ranking_figure(df: pd.DataFrame, metric: str = "n", *, subtitle: str | None = None,
