@@ -17,7 +17,6 @@ from streamlit_folium import st_folium
 from analytics import hotspots as hs
 from analytics import maps, mapviz, theme, visits
 from analytics.filters import Filters
-from data import settings, store
 from ui import charts, db, drill, filters
 
 ALL = "按侧栏筛选"
@@ -64,13 +63,10 @@ def _hotspots(_cur, version: str, f: Filters, cell_m: int):
     return hs.hotspot_table(_cur, f, cell_m)
 
 
-def _visit_bytes(path: str, f: Filters, cell_m: int) -> bytes:
-    """Runs on click, outside the script thread: opens its own read-only connection."""
-    con = store.connect(path, read_only=True)
-    try:
+def _visit_bytes(f: Filters, cell_m: int) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor."""
+    with db.borrow() as (con, _version):
         data, _ = visits.visit_xlsx(con, f, cell_m=cell_m)
-    finally:
-        con.close()
     return data
 
 
@@ -251,7 +247,7 @@ else:
                 _street_actions(where, "map_hot")
     st.download_button(
         "⬇ 下载走访清单（XLSX，含地图）",
-        data=functools.partial(_visit_bytes, str(settings.db_path()), fm, int(cell_m)),
+        data=functools.partial(_visit_bytes, fm, int(cell_m)),
         file_name=visits.title_for(fm) + ".xlsx", key="map_visits_dl", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help="热点与重复点位的地址、WGS84 与 GCJ-02 坐标、工单量、日期、最近诉求（已脱敏）和点位图，按 A4 横向排版",
