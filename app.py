@@ -13,7 +13,7 @@ from ui import warmup
 # opening the store: wait for it rather than import the same modules from two threads (at once without it).
 warmup.wait_early()
 
-from ui import db, filters, preload  # noqa: E402
+from ui import db, filters  # noqa: E402
 
 st.set_page_config(page_title="12345热线检察监督分析平台", layout="wide")
 
@@ -27,13 +27,8 @@ PAGES = [
     st.Page("views/map.py", title="地图", url_path="map"),
     st.Page("views/import_data.py", title="导入", url_path="import"),
 ]
-CHART_PAGES = {"overview", "topics", "funnel", ""}   # "" is the default page's path
 
 page = st.navigation(PAGES)
-# A page without charts: once it is drawn and the browser is idle, load plotly.js, so the tab's next chart page
-# only draws its charts; chart pages load it themselves. Every page marks the browser once plotly.js has run in
-# it, so its later tabs do not hold their first chart back (ui/preload.py, ui/charts.py, issue 4).
-preload.plotly_chunk(load=page.url_path not in CHART_PAGES)
 if page.url_path != "import":
     cur = db.require_cursor()
     filters.sidebar(cur)

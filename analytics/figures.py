@@ -13,7 +13,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import theme
-from analytics.overview import GRAIN_LABELS
 
 _FMT_INT = "{:,}"
 TICK_FORMATS = {"day": "%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
@@ -44,7 +43,7 @@ def trend_figure(df: pd.DataFrame, grain: str = "day", *, subtitle: str | None =
     fig.update_yaxes(title_text="工单量", rangemode="tozero")
     # numeric dates: plotly's default ticks name the months in English ("Oct 5")
     fig.update_xaxes(title_text=None, tickformat=TICK_FORMATS.get(grain, "%Y-%m-%d"))
-    return theme.style(fig, title=f"工单量趋势（{GRAIN_LABELS.get(grain, grain)}）", subtitle=subtitle)
+    return theme.style(fig, title=f"工单量趋势（{theme.GRAIN_LABELS.get(grain, grain)}）", subtitle=subtitle)
 
 
 def ranking_figure(df: pd.DataFrame, metric: str = "n", *, subtitle: str | None = None,

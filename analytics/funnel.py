@@ -20,26 +20,22 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from analytics import theme
 from analytics.filters import NO_TOPIC, Filters
 from analytics.overview import function_clause, source
 from data import links, settings
 
-STAGES = {"tickets": "诉求工单", "clues": "线索", "cases": "立案", "rectified": "整改"}
-SPLITS = {"district": "区", "topic": "专项", "function": "检察职能"}
-DURATIONS = {
-    "ticket_clue": "工单→线索登记",
-    "clue_review": "线索登记→审查",
-    "clue_case": "线索登记→立案",
-    "case_measure": "立案→监督措施",
-    "measure_reply": "措施→回复",
-    "case_rectified": "立案→整改",
-}
-RULES = {
-    "clue_review": ("线索审查", "HOTLINE_CLUE_REVIEW_DAYS"),
-    "suggestion_reply": ("检察建议回复", "HOTLINE_SUGGESTION_REPLY_DAYS"),
-    "urgent_reply": ("紧急检察建议回复", "HOTLINE_URGENT_REPLY_DAYS"),
-}
-STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
+# The stages, group-by dimensions, stage durations, deadline rules and deadline states (keys), with their labels
+# from analytics/theme.py.
+STAGES = theme.FUNNEL_STAGES
+SPLITS = theme.FUNNEL_SPLITS
+DURATIONS = theme.FUNNEL_DURATIONS
+RULES = {key: (theme.DEADLINE_RULES[key], setting) for key, setting in (
+    ("clue_review", "HOTLINE_CLUE_REVIEW_DAYS"),
+    ("suggestion_reply", "HOTLINE_SUGGESTION_REPLY_DAYS"),
+    ("urgent_reply", "HOTLINE_URGENT_REPLY_DAYS"),
+)}
+STATES = theme.DEADLINE_STATES
 
 # The selection: the links (clue, ticket) whose ticket matches the filters, read from the linked
 # tickets (`funnel_tickets`, data/links.py: ~1% of the tickets, with the ticket's filter columns), then

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics import privacy
+from analytics import privacy, theme
 from analytics.filters import Filters
 from data import positions as hpos
 from data import settings
@@ -27,7 +27,7 @@ LEVELS = ("district", "street")
 # Grid sizes of the point layer: each twice the one before, so one GROUP BY at the finest size tells how many
 # cells every size would have (a cell of 2^k fine cells is (gi >> k, gj >> k)).
 MAP_CELL_SIZES_M = tuple(125 * 2 ** k for k in range(7))  # 125 m … 8 km
-METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
+METRICS = theme.MAP_METRICS
 
 # Preset problems of the point map: label -> (topic name, keyword used when the topic is not in the data).
 PRESETS: dict[str, tuple[str, str]] = {
@@ -347,6 +347,26 @@ def street_at(lon: float, lat: float) -> dict | None:
     if r["street"] is None:
         return None
     return {"district": r["district"], "street": r["street"], "street_code": r["street_code"]}
+
+
+# The columns of a list of tickets under the map, in this order (those a frame has).
+SHOWN_TICKET_COLUMNS = ("ticket_id", "received_at", "district", "street", "address", "topic", "category_l3",
+                        "content", "status", "closed_at", "distance_m")
+
+
+def ticket_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Tickets from `tickets_near` / `tickets_in_cell` / `tickets_by_ids` as shown under the map: the columns of
+    SHOWN_TICKET_COLUMNS, with Chinese headers."""
+    cols = [c for c in SHOWN_TICKET_COLUMNS if c in df.columns]
+    return theme.labelled(df[cols], theme.FROM_CLICK)
+
+
+def count_at(areas: pd.DataFrame, where: dict, level: str) -> int:
+    """Tickets of the clicked area in `area_values`: the district's total, or the street's (level "street")."""
+    rows = areas["district"] == where["district"]
+    if level == "street":
+        rows &= areas["street"] == where["street"]
+    return int(areas.loc[rows, "n"].sum())
 
 
 def tickets_near(con, f: Filters, lon: float, lat: float, radius_m: float = 150.0, limit: int = 200) -> pd.DataFrame:

@@ -3,10 +3,11 @@
 Procuratorates work on networks without internet, so nothing here may point
 at a CDN or a public tile server:
 
-- folium's Leaflet, MarkerCluster and heat plugin are pointed at the copies the
-  app serves itself (static/vendor/, at /app/static/vendor/...); jQuery,
-  Bootstrap and the awesome-markers assets folium also lists are dropped
-  (we use no folium.Icon and no branca colormap: legends are our own HTML);
+- Leaflet, MarkerCluster and the heat plugin come from the copies the app
+  serves itself, through the folium subclasses of analytics/leaflet_assets.py
+  (folium's own classes are not changed); jQuery, Bootstrap and the
+  awesome-markers assets folium also lists are not loaded (we use no
+  folium.Icon and no branca colormap: legends are our own HTML);
 - the base map is the street and district outlines (GeoJSON), with tiles=None
   and maxZoom=18 (MarkerCluster needs a max zoom without a tile layer);
 - an internal tile server can be configured (HOTLINE_TILE_URL); when its tiles
@@ -35,37 +36,16 @@ import plotly.graph_objects as go
 import shapely
 from branca.element import MacroElement, Template
 
-from analytics import theme
+from analytics import leaflet_assets, theme
 from analytics.maps import METRICS, PointLayer
 from data import settings
 from geo import boundaries, crs
 from geo.grid import cells_geojson
 
-STATIC_PREFIX = "/app/static/vendor"
-LEAFLET_JS = f"{STATIC_PREFIX}/leaflet/leaflet.js"
-LEAFLET_CSS = f"{STATIC_PREFIX}/leaflet/leaflet.css"
-CLUSTER_JS = f"{STATIC_PREFIX}/leaflet.markercluster/leaflet.markercluster.js"
-CLUSTER_CSS = f"{STATIC_PREFIX}/leaflet.markercluster/MarkerCluster.css"
-CLUSTER_DEFAULT_CSS = f"{STATIC_PREFIX}/leaflet.markercluster/MarkerCluster.Default.css"
-HEAT_JS = f"{STATIC_PREFIX}/leaflet.heat/leaflet-heat.js"
-LOCAL_ASSETS = (LEAFLET_JS, LEAFLET_CSS, CLUSTER_JS, CLUSTER_CSS, CLUSTER_DEFAULT_CSS, HEAT_JS)
-
 MAX_ZOOM = 18
 CITY_ZOOM = 9
 OUTLINE = "#616161"
 NO_DATA = "#F5F5F5"
-
-
-def use_local_assets() -> None:
-    """Point folium and its plugins at the vendored copies (idempotent)."""
-    folium.Map.default_js = [("leaflet", LEAFLET_JS)]
-    folium.Map.default_css = [("leaflet_css", LEAFLET_CSS)]
-    cluster_css = [("markerclustercss", CLUSTER_CSS), ("markerclusterdefaultcss", CLUSTER_DEFAULT_CSS)]
-    for cls in (folium.plugins.MarkerCluster, folium.plugins.FastMarkerCluster):
-        cls.default_js = [("markerclusterjs", CLUSTER_JS)]
-        cls.default_css = cluster_css
-    folium.plugins.HeatMap.default_js = [("leaflet-heat.js", HEAT_JS)]
-    folium.plugins.HeatMap.default_css = []
 
 
 # ---------------------------------------------------------------- coordinates
@@ -195,11 +175,10 @@ def base_map(center: tuple[float, float] | None = None, zoom: int = CITY_ZOOM, *
 
     `center` is (lon, lat) in WGS84.
     """
-    use_local_assets()
     target = display_crs()
     lon, lat = center or boundaries.CITY_CENTRE
     dlon, dlat = to_display(lon, lat, target)
-    m = folium.Map(location=[dlat, dlon], zoom_start=zoom, tiles=None, maxZoom=MAX_ZOOM, max_zoom=MAX_ZOOM,
+    m = leaflet_assets.Map(location=[dlat, dlon], zoom_start=zoom, tiles=None, maxZoom=MAX_ZOOM, max_zoom=MAX_ZOOM,
                    min_zoom=7, control_scale=True, prefer_canvas=True)
     # without tiles Leaflet's grey container background would be the "land": make it paper white
     m.get_root().header.add_child(folium.Element(
@@ -262,7 +241,6 @@ def choropleth_map(df: pd.DataFrame, level: str = "district", metric: str = "n",
         feat["properties"] = {key: feat["properties"][key], "name": name, "n": f"{int(r['n']):,}",
                               "per_10k": per_s + ("（估算人口）" if level == "street" else ""),
                               "prev": prev_s, "fill": c}
-    use_local_assets()
     m = base_map(streets=False)
     folium.GeoJson(
         gj, name="分区着色",
@@ -386,7 +364,7 @@ def points_map(layer: PointLayer, *, fit: bool = True, title: str = "工单点�
     m = base_map()
     if layer.mode == "points":
         fg = folium.FeatureGroup(name="工单点位")
-        folium.plugins.FastMarkerCluster(_point_rows(layer.frame, target), callback=_POINT_CALLBACK,
+        leaflet_assets.FastMarkerCluster(_point_rows(layer.frame, target), callback=_POINT_CALLBACK,
                                          name="工单点位", options={"maxClusterRadius": 45}).add_to(fg)
         fg.add_to(m)
         _add_legend(m, legend_html(title, [(theme.PRIMARY, "未办结"), (theme.ACCENT, "已办结")],
@@ -411,7 +389,7 @@ def heat_map(layer: PointLayer, *, fit: bool = True) -> folium.Map:
         w = w / w.max()
         data = [[round(float(b), 6), round(float(a), 6), round(float(c), 4)] for a, b, c in zip(x, y, w, strict=True)]
         radius = 14 if layer.mode == "points" else 22
-        folium.plugins.HeatMap(data, name="热力图", radius=radius, blur=radius, min_opacity=0.35, max_zoom=12,
+        leaflet_assets.HeatMap(data, name="热力图", radius=radius, blur=radius, min_opacity=0.35, max_zoom=12,
                                gradient={0.2: "#FDD0C0", 0.45: "#FC9272", 0.7: "#EF3B2C", 1.0: "#99000D"}).add_to(m)
         _add_legend(m, legend_html("热力图", [("#FDD0C0", "较少"), ("#EF3B2C", "较多"), ("#99000D", "最集中")],
                                    layer.notes[0] if layer.notes else ""))

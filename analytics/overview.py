@@ -17,6 +17,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from analytics import theme
 from analytics.filters import Filters, Where
 from data import links
 
@@ -33,13 +34,13 @@ _MEASURES_TICKETS = {
     "n_satisfied": "count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意'))",
 }
 GRAINS = {"day": "day", "week": "week", "month": "month"}
-GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
-CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
+GRAIN_LABELS = theme.GRAIN_LABELS
+CHANGE_DIMENSIONS = theme.CHANGE_DIMENSIONS   # the dimensions `changes(by=)` accepts, with their labels
 # A level-3 category name is not unique across branches: key it by its full path.
 # Street names repeat across districts (八里庄街道 in 朝阳 and 海淀): key a street as district/street.
 _CHANGE_GROUPS = {"category_l3": ["category_l1", "category_l2", "category_l3"], "street": ["district", "street"]}
-KPI_LABELS = {"tickets": "工单量", "located": "已定位工单", "clues": "线索", "cases": "立案", "rectified": "已整改"}
-RATE_LABELS = {"response": "响应率", "resolution": "解决率", "satisfaction": "满意率"}
+KPI_LABELS = theme.KPI_LABELS
+RATE_LABELS = theme.RATE_LABELS
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,12 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
 
 
 # ---------------------------------------------------------------- rates
+def kpi_value(kpis_df: pd.DataFrame, key: str) -> int:
+    """One tile's value from `kpis` (e.g. "tickets"); 0 when the key is absent."""
+    hit = kpis_df.loc[kpis_df["key"] == key, "value"]
+    return int(hit.iloc[0]) if len(hit) else 0
+
+
 def rates(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = None) -> pd.DataFrame:
     """The hotline's three rates (三率) with numerator and denominator.
 
@@ -367,6 +374,11 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
 
 
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+
+
+def has_last_year(trend_df: pd.DataFrame) -> bool:
+    """True when the trend from `trend` has any same-period-last-year value to draw."""
+    return bool(trend_df["n_last_year"].notna().any())
 
 
 def _fill_buckets(df: pd.DataFrame, f: Filters, grain: str, has_last: bool) -> pd.DataFrame:

@@ -6,7 +6,9 @@ briefings look the same. Labels for column names live here too.
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from data import settings
 
@@ -23,6 +25,12 @@ DOWN = "#2E7D32"
 
 SOURCE_LINE = "数据来源：12345市民服务热线工单、检察机关线索案件台账"
 
+# ---------------------------------------------------------------- labels
+# Every column header and every name of a dimension or a choice shown to the user lives here; pages and
+# figure builders look them up instead of writing their own. Analytics modules keep the whitelists (which
+# keys exist, which SQL they mean) and take the Chinese words from here.
+
+# Column headers of the tables shown and exported: one meaning per column name.
 LABELS = {
     "ticket_id": "工单编号", "received_at": "受理时间", "channel": "渠道", "appeal_type": "诉求类型",
     "category_l1": "一级分类", "category_l2": "二级分类", "category_l3": "三级分类", "topic": "专项",
@@ -36,36 +44,84 @@ LABELS = {
     "replied_at": "回复时间", "rectified_at": "整改时间", "result": "整改结果", "followed_up_at": "回头看时间",
     "outcome": "整改成效", "n": "工单量", "count": "数量", "per_10k": "每万人工单量", "population": "常住人口",
     "day": "日期", "week": "周", "month": "月份", "share": "占比", "change": "变化", "word": "词语",
+    # the funnel's tables (analytics/funnel.py)
+    "tickets": "工单", "clues": "线索", "cases": "立案", "rectified": "整改",
+    "clue_rate": "工单→线索", "case_rate": "线索→立案",
+    "stage": "环节", "median_days": "中位数（天）", "p90_days": "90%分位（天）",
+    "rule": "期限", "days": "天数", "total": "件数", "on_time": "按期", "late": "超期办结", "overdue": "逾期未办",
+    "pending": "未到期", "compliance": "按期率",
+    "item_id": "编号", "start_at": "起算时间", "due_at": "到期时间", "done_at": "办结时间", "state": "状态",
+    "days_over": "超期天数",
+    # a ticket's way through clue, case and rectification (analytics/tickets.path)
+    "at": "时间", "step": "环节", "ref": "编号", "detail": "说明",
+    "distance_m": "距离（米）",
 }
+# Where one table gives a column a narrower meaning, its own headers (passed to `labelled`).
+ITEM_COUNT = {"n": "件数"}                              # the funnel's stage durations: items, not tickets
+FROM_CLICK = {"distance_m": "距点击处（米）"}            # the map's tickets near a click
 
-
-def font_family() -> str:
-    return f"{settings.get('HOTLINE_FONT')}, Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, sans-serif"
+# Dimensions and choices.
+GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
+GRAIN_UNITS = {"day": "日", "week": "周", "month": "月"}
+CATEGORY_LEVELS = {1: "一级分类", 2: "二级分类", 3: "三级分类"}
+CATEGORY_LEVELS_SHORT = {"category_l1": "一级", "category_l2": "二级", "category_l3": "三级"}
+CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
+RANK_METRICS = {"n": "工单量", "per_10k": "每万常住人口"}
+MAP_METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
+MAP_LEVELS = {"district": "区", "street": "街道/乡镇"}
+KPI_LABELS = {"tickets": "工单量", "located": "已定位工单", "clues": "线索", "cases": "立案", "rectified": "已整改"}
+RATE_LABELS = {"response": "响应率", "resolution": "解决率", "satisfaction": "满意率"}
+RATE_HELP = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已办结工单",
+             "satisfaction": "（满意 + 基本满意）÷ 已评价工单"}
+FUNNEL_STAGES = {"tickets": "诉求工单", "clues": "线索", "cases": "立案", "rectified": "整改"}
+FUNNEL_SPLITS = {"district": "区", "topic": "专项", "function": "检察职能"}
+FUNNEL_DURATIONS = {
+    "ticket_clue": "工单→线索登记",
+    "clue_review": "线索登记→审查",
+    "clue_case": "线索登记→立案",
+    "case_measure": "立案→监督措施",
+    "measure_reply": "措施→回复",
+    "case_rectified": "立案→整改",
+}
+DEADLINE_RULES = {"clue_review": "线索审查", "suggestion_reply": "检察建议回复", "urgent_reply": "紧急检察建议回复"}
+DEADLINE_STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
+TICKET_STAGES = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改"}
+TICKET_SORTS = {"received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
+                "topic": "专项", "status": "办理状态", "ticket_id": "工单编号"}
+WORD_KINDS = {"word": "词语", "phrase": "短语（相邻两词）"}
+EMERGING_KINDS = {"word": "词语", "phrase": "短语", "category": "三级分类"}
+BASELINES = {"previous": "之前的若干个等长周期", "year": "去年同期"}
+YES_NO = {True: "是", False: "否"}
 
 
 def label(col: str) -> str:
     return LABELS.get(col, col)
 
 
+def labelled(df: pd.DataFrame, own: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The frame with Chinese column headers: a table's `own` headers first, then LABELS; `drop` columns left out
+    (e.g. the English key behind a label)."""
+    own = own or {}
+    out = df.drop(columns=[c for c in drop if c in df.columns]) if drop else df
+    return out.rename(columns={c: own.get(c) or label(c) for c in out.columns})
+
+
+def font_family() -> str:
+    return f"{settings.get('HOTLINE_FONT')}, Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, sans-serif"
+
+
+TEMPLATE = "plotly_white"
+# Every figure built in this process starts from the house template: plotly's documented default-template
+# setting (`plotly.io.templates.default`), which assigns the registered (already valid) template when a figure
+# is created. Setting it per figure with `update_layout(template=...)` deep-copies and re-validates the whole
+# template: ~10 ms a figure, for the same figure JSON.
+pio.templates.default = TEMPLATE
+
+
 def _set_template(fig: go.Figure) -> None:
-    """Give the figure the plotly_white template without re-validating it.
-
-    `update_layout(template="plotly_white")` deep-copies and validates the whole
-    template on every call (≈40 ms a figure, most of a page's Python time on a
-    rerun). The registered template is valid already, so it is assigned the way
-    plotly assigns its default template (validation off); the figure JSON is the same.
-    """
-    import plotly.io as pio
-
-    lay = getattr(fig, "_layout_obj", None)
-    if lay is None or not hasattr(lay, "_validate"):  # plotly internals moved: the slow, public way
-        fig.update_layout(template="plotly_white")
-        return
-    lay._validate = False
-    try:
-        lay.template = pio.templates["plotly_white"]
-    finally:
-        lay._validate = getattr(fig, "_validate", True)
+    """Make sure the figure carries the house template (it does, unless someone changed plotly's default)."""
+    if pio.templates.default != TEMPLATE:
+        fig.update_layout(template=TEMPLATE)
 
 
 def style(fig: go.Figure, *, title: str | None = None, subtitle: str | None = None,

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from analytics import privacy
+from analytics import privacy, theme
 from analytics.filters import Filters
 from analytics.overview import data_range, source
 from data import links
@@ -42,8 +42,7 @@ SORTS = {
     "status": "status",
     "ticket_id": "ticket_id",
 }
-SORT_LABELS = {"received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
-               "topic": "专项", "status": "办理状态", "ticket_id": "工单编号"}
+SORT_LABELS = theme.TICKET_SORTS
 LIST_COLUMNS = ("ticket_id", "received_at", "district", "street", "category_l3", "topic", "appeal_type",
                 "status", "content", "complainant_name")
 DETAIL_COLUMNS = ("ticket_id", "received_at", "channel", "appeal_type", "category_l1", "category_l2",
@@ -59,7 +58,7 @@ STAGE_CLAUSES = {
                   "JOIN cases k ON k.clue_id = ct.clue_id JOIN rectifications r ON r.case_id = k.case_id "
                   "WHERE r.rectified_at IS NOT NULL AND coalesce(r.result, '') <> '未整改')"),
 }
-STAGE_LABELS = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改"}
+STAGE_LABELS = theme.TICKET_STAGES
 PAGE_SIZES = (20, 50, 100, 200)
 MAX_PAGE_SIZE = 500
 
@@ -235,6 +234,31 @@ def detail(con: duckdb.DuckDBPyConnection, ticket_id: str, *, mask: bool | None 
         return None
     rec = privacy.mask_frame(df, force=mask).iloc[0].to_dict()
     return {k: (None if _isna(v) else v) for k, v in rec.items()}
+
+
+def detail_fields(d: dict) -> pd.DataFrame:
+    """The fields of a ticket's detail (from `detail`) as a two-column table: 字段, 内容 ("—" when missing)."""
+    category = " / ".join(x for x in (d.get("category_l1"), d.get("category_l2"), d.get("category_l3")) if x)
+    values = {
+        "received_at": d.get("received_at"), "channel": d.get("channel"), "appeal_type": d.get("appeal_type"),
+        "category": category, "topic": d.get("topic") or "（无）", "district": d.get("district"),
+        "street": d.get("street"), "address": d.get("address"), "handling_unit": d.get("handling_unit"),
+        "status": d.get("status"), "responded_at": d.get("responded_at"), "closed_at": d.get("closed_at"),
+        "satisfaction": d.get("satisfaction"), "resolved": theme.YES_NO.get(d.get("resolved"), "—"),
+        "complainant_name": d.get("complainant_name"), "complainant_phone": d.get("complainant_phone"),
+    }
+    names = [("问题分类" if k == "category" else theme.label(k)) for k in values]
+    return pd.DataFrame({"字段": names, "内容": ["—" if v is None else str(v) for v in values.values()]})
+
+
+def formed_clue(path_df: pd.DataFrame) -> bool:
+    """True when a ticket's way (from `path`) reached a registered clue."""
+    return bool(len(path_df)) and bool((path_df["step"] == "线索登记").any())
+
+
+def page_count(total: int, size: int) -> int:
+    """Pages of `size` rows needed for `total` rows (at least one)."""
+    return max(1, -(-int(total) // int(size)))
 
 
 def _isna(v) -> bool:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from analytics import theme
 
-GRAIN_LABELS = {"day": "日", "week": "周", "month": "月"}
+GRAIN_LABELS = theme.GRAIN_UNITS
 
 
 # Above this many cells the treemap shows two levels at a time (a click opens the third): drawing all
@@ -135,7 +135,7 @@ def emerging_table(em: pd.DataFrame, *, top: int = 50) -> pd.DataFrame:
     })
 
 
-LEVEL_LABELS = {1: "一级分类", 2: "二级分类", 3: "三级分类"}
+LEVEL_LABELS = theme.CATEGORY_LEVELS
 
 
 def category_bar(tree: pd.DataFrame, *, level: int = 3, top: int = 15, title: str | None = None,

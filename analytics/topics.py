@@ -244,6 +244,11 @@ def category_tree(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- words
+def top_categories(tree: pd.DataFrame, max_level: int = 2) -> list[str]:
+    """Ids ("一级/二级") of the categories of `category_tree` down to `max_level`, largest first."""
+    return tree.loc[tree["level"] <= max_level].sort_values("n", ascending=False)["id"].tolist()
+
+
 TOP_WORDS_SQL = """
 SELECT w.word AS word, {count} AS n
 FROM {src}
@@ -494,6 +499,11 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
                           n_now, n_base, alpha=alpha, phi=phi)
     out.attrs.update(meta)
     return out
+
+
+def significant_count(em: pd.DataFrame) -> int:
+    """How many items of `emerging` rose significantly."""
+    return int(em["significant"].sum()) if len(em) else 0
 
 
 def dispersion(x, y, n_now: int, n_base: int) -> float:

@@ -11,7 +11,6 @@ word statistics. Every side's hotspot page computes the product's ranked table (
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import time
@@ -60,10 +59,6 @@ def run(side: str, db: str, repeats: int, only: list[str] | None = None) -> dict
         for fn in pages.values():
             fn(ctx, f)
     _say(f"{side}: warm-up pass done")
-    # As the dashboard process does once its first page has run (ui/warmup.py): what is alive now (modules, the
-    # loaded frames) is moved out of the garbage collector's reach, so full collections stay cheap. Both sides.
-    gc.collect()
-    gc.freeze()
     for i in range(repeats):
         for name, f in states:
             total = 0.0

@@ -271,7 +271,7 @@ def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
         con.execute(_INCR_CELLS_DELETE_SQL, {"lo": lo, "hi": hi})
         sql = _INCR_CELLS_INSERT_SQL
         (n_cells,) = con.execute(sql, {**CELL_GRID.sql_params(), **bounds}).fetchone()
-        if last is not None:   # cells written at the end before the table's last day (derived.COMPACT_SHARE)
+        if last is not None:   # cells written at the end before the table's last day (tablebuild.COMPACT_SHARE)
             (n_early,) = con.execute("SELECT count(*) FROM _hot_cells WHERE day < $last", {"last": last}).fetchone()
     for t in _INCR_DROP:
         sql = f"DROP TABLE IF EXISTS {t}"

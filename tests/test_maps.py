@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import hotspots, maps, mapviz
+from analytics import hotspots, leaflet_assets, maps, mapviz
 from analytics.filters import Filters
 from geo import boundaries, crs
 from geo.grid import Grid, beijing_cells
@@ -214,15 +214,33 @@ def test_folium_maps_are_offline_with_local_assets(tiny_con):
     for name, m in built.items():
         html = _render(m)
         assert URL_RE.findall(html) == [], name
-        assert mapviz.LEAFLET_JS in html and mapviz.LEAFLET_CSS in html, name
+        assert leaflet_assets.LEAFLET_JS in html and leaflet_assets.LEAFLET_CSS in html, name
         assert '"maxZoom": 18' in html, name
         assert "tileLayer" not in html, name  # no tile server by default
         assert "hotline-legend" in html, name
-    assert mapviz.CLUSTER_JS in _render(built["points"])
-    assert mapviz.HEAT_JS in _render(built["heat"])
+    assert leaflet_assets.CLUSTER_JS in _render(built["points"])
+    assert leaflet_assets.HEAT_JS in _render(built["heat"])
     # the clustered points carry every located ticket
     html = _render(built["points"])
     assert all(t in html for t in ("T01", "T02", "T09", "T11", "T12")) and "T10" not in html  # T10 has no coordinates
+
+
+def test_building_maps_leaves_folium_own_classes_alone(tiny_con):
+    """The offline assets are per map (our subclasses), not patched into folium: a plain folium map built in
+    the same process still lists folium's own CDN links, and its classes keep their lists."""
+    import folium
+    import folium.plugins
+
+    before = {cls: (list(cls.default_js), list(cls.default_css)) for cls in (
+        folium.Map, folium.plugins.MarkerCluster, folium.plugins.FastMarkerCluster, folium.plugins.HeatMap)}
+    lay = maps.point_layer(tiny_con, MARCH, limit=100)
+    ours = _render(mapviz.points_map(lay)) + _render(mapviz.heat_map(lay))
+    assert URL_RE.findall(ours) == []
+    after = {cls: (list(cls.default_js), list(cls.default_css)) for cls in before}
+    assert after == before
+    assert any(url.startswith("https://") for _, url in folium.Map.default_js)
+    plain = _render(folium.Map(tiles=None))
+    assert leaflet_assets.LEAFLET_JS not in plain and URL_RE.findall(plain)
 
 
 def test_tile_server_setting_shifts_to_gcj02(tiny_con, monkeypatch):
@@ -297,3 +315,16 @@ def test_automatic_layer_points_only_for_small_selections():
     city, district = Filters(), Filters(districts=("朝阳区",))
     assert maps.shows_points(city, 2000, 5000) and not maps.shows_points(city, 2001, 5000)
     assert maps.shows_points(district, 5000, 5000) and not maps.shows_points(district, 5001, 5000)
+
+
+def test_count_at_a_click_and_the_ticket_table(tiny_con):
+    districts = maps.area_values(tiny_con, MARCH, "district")
+    streets = maps.area_values(tiny_con, MARCH, "street")
+    wangjing = {"district": "朝阳区", "street": "望京街道"}
+    assert maps.count_at(districts, wangjing, "district") == 4
+    assert maps.count_at(streets, wangjing, "street") == 2
+    assert maps.count_at(streets, {"district": "延庆区", "street": "没有这条街"}, "street") == 0
+    near = maps.tickets_near(tiny_con, MARCH, 116.4, 39.9, 50_000)
+    shown = maps.ticket_table(near)
+    assert list(shown.columns[:3]) == ["工单编号", "受理时间", "区"] and shown.columns[-1] == "距点击处（米）"
+    assert "经度" not in shown.columns and len(shown) == len(near)

@@ -217,3 +217,12 @@ def test_funnel_still_open_only_for_recent_periods():
     assert not overview.funnel_still_open(Filters(date_to=date(2024, 12, 31)), last)    # 90 days before
     assert overview.funnel_still_open(Filters(), last)                                 # open end = last day
     assert not overview.funnel_still_open(Filters(), None)                             # empty store
+
+
+def test_kpi_value_and_last_year(tiny_con):
+    k = overview.kpis(tiny_con, MARCH)
+    assert overview.kpi_value(k, "tickets") == 12 and overview.kpi_value(k, "rectified") == 2
+    assert overview.kpi_value(k, "no such tile") == 0
+    assert overview.has_last_year(overview.trend(tiny_con, MARCH, "month"))          # March 2024: T16-T20
+    early = Filters(date_from=date(2024, 3, 5), date_to=date(2024, 3, 31))
+    assert not overview.has_last_year(overview.trend(tiny_con, early, "month"))      # before the data

@@ -191,3 +191,21 @@ def test_time_spans():
     assert spans[0][0] == many[0] and spans[-1][1] == many[-1]
     assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))  # disjoint, in order
     assert all(any(lo <= t <= hi for lo, hi in spans) for t in many)       # every time covered
+
+
+def test_detail_fields_in_chinese_with_dashes_for_missing(tiny_con, monkeypatch):
+    monkeypatch.delenv("HOTLINE_MASK_PII", raising=False)
+    rows = tickets.detail_fields(tickets.detail(tiny_con, "T07")).set_index("字段")["内容"]
+    assert rows["问题分类"].endswith("/ 拖欠工资") and rows["承办单位"] == "平谷区人力社保局"
+    assert rows["诉求人"] == "周*" and rows["联系电话"] == "134****5555"
+    assert list(rows.index[:3]) == ["受理时间", "渠道", "诉求类型"]
+    t12 = tickets.detail_fields(tickets.detail(tiny_con, "T12")).set_index("字段")["内容"]
+    assert t12["办结时间"] == "—" and t12["响应时间"] == "—"      # T12 not yet responded
+    assert "None" not in set(t12)
+
+
+def test_formed_clue_and_page_count(tiny_con):
+    assert tickets.formed_clue(tickets.path(tiny_con, "T01"))
+    assert not tickets.formed_clue(tickets.path(tiny_con, "T08"))
+    assert not tickets.formed_clue(tickets.path(tiny_con, "NOPE"))      # empty path
+    assert [tickets.page_count(n, 50) for n in (0, 1, 50, 51, 100)] == [1, 1, 1, 2, 2]

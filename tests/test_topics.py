@@ -169,6 +169,7 @@ def test_interval_contains_the_ratio_and_large_surges_are_significant():
     assert ((out["ci_low"] <= out["ratio"]) & (out["ratio"] <= out["ci_high"])).all()
     big = T.rate_ratio_test(["a"], [60], [20], 1000, 1000)       # 3x on decent counts
     assert big.loc[0, "p"] < 1e-4 and big.loc[0, "significant"]
+    assert T.significant_count(big) == 1 and T.significant_count(big.iloc[0:0]) == 0
 
 
 def test_calibration_under_the_null():
@@ -438,3 +439,11 @@ def test_page_on_a_store_without_word_tables(monkeypatch, tiny_db_path, tmp_path
     con.close()
     at = _topics_app(monkeypatch, p)
     assert any("manage.py words" in e.value for e in at.error)
+
+
+def test_top_categories_largest_first(tiny_con):
+    tree = T.category_tree(tiny_con, MARCH)
+    top = T.top_categories(tree, max_level=2)
+    assert top[:2] == ["城乡建设", "生态环境"] and "城乡建设/市政设施" in top
+    assert all(c.count("/") <= 1 for c in top) and len(top) == 4 + 6
+    assert T.top_categories(tree.iloc[0:0]) == []

@@ -1,4 +1,4 @@
-"""The speed helpers of the pages: the fast house template, the UI-edge figure cache, the warm-up thread."""
+"""The speed helpers of the pages: the house template as plotly's default, the warm-up threads (plain imports)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import plotly.graph_objects as go
 
 from analytics import theme
-from ui import charts, warmup
+from ui import warmup
 
 
 def _slow_style(fig: go.Figure) -> go.Figure:
@@ -34,34 +34,82 @@ def test_style_does_not_share_the_template_between_figures():
     assert theme.style(go.Figure()).layout.template.layout.font.size != 99
 
 
-def test_cached_figure_builds_once_per_key():
-    calls = []
-
-    def build(n):
-        calls.append(n)
-        return go.Figure(go.Bar(x=[n], y=[n]))
-
-    key = ("test_ui_speed", "v1", n := 1)
-    f1 = charts.cached_figure(key, lambda: build(n))
-    f2 = charts.cached_figure(key, lambda: build(n))
-    assert f1 is f2 and calls == [1]
-    f3 = charts.cached_figure(("test_ui_speed", "v2", 1), lambda: build(2))   # a new store version
-    assert f3 is not f1 and calls == [1, 2]
-    assert list(f3.data[0].x) == [2]
-
-
 def test_warmup_imports_the_other_pages_modules_once(monkeypatch):
     monkeypatch.setattr(warmup, "_started", False)
     monkeypatch.setattr(warmup, "done", warmup.threading.Event())
-    assert warmup.start(delay=0) is True
-    assert warmup.start(delay=0) is False          # once per process
+    assert warmup.start() is True
+    assert warmup.start() is False          # once per process
     assert warmup.done.wait(120)
-    for name in ("analytics.topics", "analytics.topic_figures", "analytics.funnel", "ui.charts"):
+    for name in ("analytics.topics", "analytics.topic_figures", "analytics.funnel", "ui.charts", "folium"):
         assert name in sys.modules, name
-    # what was alive then (the modules) is out of the collector's reach: full collections stay cheap
-    frozen = gc.get_freeze_count()
-    gc.unfreeze()   # give this test process its collector back
-    assert frozen > 10_000
+    assert gc.get_freeze_count() == 0       # plain imports: the collector is left alone
+
+
+def test_the_early_warm_up_imports_the_first_page_modules_once(monkeypatch):
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    monkeypatch.setattr(warmup, "early_seconds", None)
+    assert warmup.start_early() is True
+    assert warmup.start_early() is False                  # once per process
+    warmup.wait_early(120)
+    assert warmup.early_done.is_set() and warmup.early_seconds is not None
+    for name in ("pandas", "duckdb", "plotly.graph_objects", "analytics.overview", "analytics.figures"):
+        assert name in sys.modules, name
+
+
+def test_the_early_warm_up_waits_for_the_server_health_check(monkeypatch):
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200 if len(hits) >= 3 else 503)   # "up" at the third try
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(warmup, "_early_started", False)
+        monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+        url = f"http://127.0.0.1:{server.server_port}/_stcore/health"
+        assert warmup.start_early(url) is True
+        warmup.wait_early(120)
+        assert warmup.early_done.is_set() and hits == ["/_stcore/health"] * 3
+    finally:
+        server.shutdown()
+    # A server that never answers: the thread stops waiting after SERVER_WAIT_S and imports anyway.
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    monkeypatch.setattr(warmup, "SERVER_WAIT_S", 0.3)
+    warmup.start_early(f"http://127.0.0.1:{server.server_port}/_stcore/health")
+    warmup.wait_early(60)
+    assert warmup.early_done.is_set() and warmup.early_seconds is not None
+
+
+def test_the_launcher_finds_the_health_check_of_its_command_line():
+    from ui import launch
+
+    assert launch.health_url(["--server.port", "8611", "--server.address", "127.0.0.1"]) == \
+        "http://127.0.0.1:8611/_stcore/health"
+    assert launch.health_url(["--server.port=9000", "--server.address=0.0.0.0", "--server.baseUrlPath=/hotline/"]) == \
+        "http://127.0.0.1:9000/hotline/_stcore/health"
+
+
+def test_wait_early_returns_at_once_without_the_launcher(monkeypatch):
+    import time
+
+    monkeypatch.setattr(warmup, "_early_started", False)
+    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
+    t0 = time.monotonic()
+    warmup.wait_early(5)                                   # would block 5 s if it waited on the unset event
+    assert time.monotonic() - t0 < 1 and not warmup.early_done.is_set()
 
 
 def _tree(n1: int, n2: int, n3: int):

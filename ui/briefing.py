@@ -2,7 +2,7 @@
 
 The pack takes the period and (one) district from the sidebar; it is built
 only when the button is clicked (Streamlit runs the callable outside the
-script thread, so it opens its own read-only connection).
+script thread, so it borrows its own cursor from ui.db).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics import briefing, export
 from analytics.filters import Filters
-from data import settings, store
+from ui import db
 
 
 def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
@@ -31,12 +31,10 @@ def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
     return pf, note + "。"
 
 
-def _make(db_path: str, pf: Filters, fmt: str) -> bytes:
-    con = store.connect(db_path, read_only=True)
-    try:
+def _make(pf: Filters, fmt: str) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor."""
+    with db.borrow() as (con, _version):
         return briefing.make(con, pf, fmt)
-    finally:
-        con.close()
 
 
 def briefing_button(cur, f: Filters) -> None:
@@ -54,13 +52,12 @@ def briefing_button(cur, f: Filters) -> None:
         return
     st.caption(note + " 内容：封面、核心指标、趋势、区排名、专项工单、转化漏斗、井盖/污水/假冒伪劣分布图、工单密集网格；"
                "生成约需 10–20 秒。")
-    db_path = str(settings.db_path())
     stem = f"简报_{pf.date_from}_{pf.date_to}" + (f"_{pf.districts[0]}" if pf.districts else "")
     row = st.container(horizontal=True, gap="small")
-    row.download_button("⬇ 生成简报（PDF）", data=functools.partial(_make, db_path, pf, "pdf"),
+    row.download_button("⬇ 生成简报（PDF）", data=functools.partial(_make, pf, "pdf"),
                         file_name=f"{stem}.pdf", mime="application/pdf", key="briefing_pdf",
                         on_click="ignore", type="primary", help="A4 简报，可直接交新闻发言人使用")
-    row.download_button("⬇ 生成简报（PPTX）", data=functools.partial(_make, db_path, pf, "pptx"),
+    row.download_button("⬇ 生成简报（PPTX）", data=functools.partial(_make, pf, "pptx"),
                         file_name=f"{stem}.pptx", key="briefing_pptx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
                         help="同样内容的 16:9 幻灯片")

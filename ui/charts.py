@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import time
 from collections.abc import Callable
 
 import pandas as pd
@@ -22,7 +21,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import export, tables
-from ui import preload
 
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -104,87 +102,6 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
         on_click="ignore", type="tertiary", help="下载图表背后的数字（XLSX）")
 
 
-@st.cache_resource(show_spinner=False, max_entries=512, ttl=3600)
-def _figure_cache(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
-    return _build()
-
-
-def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """The figure `build()` makes, kept for the process under `key`.
-
-    Building a plotly figure costs 25-60 ms of validation, most of a page's Python
-    time once its queries are cached. `key` must hold everything the figure depends
-    on: a name, the store's version (ui.db.db_version), the Filters and the options
-    shown. The figure is shared by every session, so it must not be changed after
-    it is built (`chart()` only sets a height it was given, the same on every run).
-    """
-    return _figure_cache(key, build)
-
-
-FIRST_CHART_PAUSE_S = 1.0
-FIRST_VISIT_PAUSE_S = 2.0   # a browser that has never run plotly.js here: it also compiles Streamlit's element code
-FIRST_CHART_ALONE_S = 1.0
-_TAB_HAS_CHARTS = "_charts_tab_has_plotly"
-_TILES_FIRST = "_charts_tiles_first"
-
-
-def tiles_first() -> None:
-    """Declare that the page's first content is not a chart (总览's KPI tiles): its first chart in a tab is sent
-    after the pause even in a browser that has run plotly.js before, so the tiles are never held back with it
-    (a returning browser still takes a few tenths of a second to run its cached plotly.js)."""
-    st.session_state[_TILES_FIRST] = True
-
-
-def _let_the_tab_draw_first() -> bool:
-    """Before the first chart of a browser tab (a Streamlit session), pause once so the tab draws the rest.
-
-    A fresh tab loads Streamlit's plotly code (≈ 4.7 MB) only when its first chart
-    arrives, and Streamlit's frontend holds every element that arrived together
-    with that chart until the code is fetched, compiled and run: 2-5 s on a
-    2-core VM in which the KPI tiles, the sidebar and the page's text stay
-    blank. Sent a moment after the rest, the chart no longer holds them back: the
-    tab draws them while plotly loads (docs/performance.md, "Cold start"); for two
-    seconds in a browser's first visit ever, which also fetches and compiles the
-    code of the tiles and widgets (with one second, the KPI tiles were held until
-    plotly had run in 5 of 12 cold starts at 25 M: 9-14 s; with two, in none of
-    11). Later charts of the session are sent at once; no pause without a browser (AppTest), nor when the browser has run
-    plotly.js before (ui/preload.seen_before: its cached, compiled copy runs in a few tenths of a second) and the
-    page's first content is a chart (not after `tiles_first()`).
-
-    True when this is the first chart of a tab in a browser: `_let_the_first_chart_draw_alone()` follows it.
-    """
-    if st.session_state.get(_TAB_HAS_CHARTS):
-        return False
-    st.session_state[_TAB_HAS_CHARTS] = True
-    try:
-        attached = bool(st.context.headers)
-    except Exception:  # outside a script run
-        attached = False
-    if not attached:
-        return False
-    if not preload.seen_before():
-        time.sleep(FIRST_VISIT_PAUSE_S)
-    elif st.session_state.get(_TILES_FIRST):
-        time.sleep(FIRST_CHART_PAUSE_S)
-    return True
-
-
-def _let_the_first_chart_draw_alone() -> None:
-    """After the first chart of a browser tab: pause once more, so the tab draws that chart before the next ones.
-
-    Streamlit's frontend mounts every chart that has arrived by the time its plotly
-    code is loaded in one go, and the browser paints none of them until plotly.js
-    has initialised and drawn them all: one 1-2 s main-thread task on this VM for
-    the six charts of 热点, the page blank meanwhile. Sent a second after the
-    first (0.6 s was too short about one time in six: plotly's code read from the
-    disk cache), the next charts are drawn in tasks of their own after it: 热点
-    opened by URL shows its first chart at 1.7-1.8 s instead of 2.5-3.1 s, 漏斗 at
-    1.7-2.0 instead of 2.2-2.3 (docs/performance.md, "Session 7"). Once per tab,
-    like the pause before it; the rest of that first page arrives a second later.
-    """
-    time.sleep(FIRST_CHART_ALONE_S)
-
-
 def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, height: int | None = None,
           filters=None, export_name: str | None = None, downloads: bool = True, data: pd.DataFrame | None = None):
     """Draw a plotly figure with download buttons under it.
@@ -196,7 +113,6 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
     """
     if height:
         fig.update_layout(height=height)
-    first_in_tab = _let_the_tab_draw_first()
     event = None
     if select:
         event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",),
@@ -205,8 +121,6 @@ def chart(fig: go.Figure, *, key: str, title: str = "", select: bool = False, he
         st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if downloads:
         chart_downloads(fig, key=key, title=title, filters=filters, export_name=export_name, data=data)
-    if first_in_tab:
-        _let_the_first_chart_draw_alone()
     return event
 
 

@@ -1,58 +1,147 @@
-"""The dashboard's read-only handle on the store, with a cursor per session.
+"""Every database connection of the dashboard: one read-only handle per generation of the store, a cursor per session.
 
 DuckDB allows one writer process or many readers, and one connection must not
 be shared by threads; Streamlit runs each session in its own thread, so each
-session gets its own cursor of one cached read-only connection.
+session gets its own cursor of one read-only handle that the process shares.
+
+Writers never touch the file the handle reads: they write a copy and rename it
+over the store (data/generations.py). So the handle notices a new generation
+(`store.generation_key` changed), opens it read-only once, and hands new cursors
+from it; a session moves to it when its next run asks for its cursor, and keeps
+reading the old file until then. The old handle is closed once no cursor of it
+is left: cursors are never closed under a session's feet, they close when
+nothing refers to them any more (the session moved on, or ended).
+
+Pages get their cursor from `cursor()` (or `require_cursor()`), once at the top of
+a run, and key their caches with `db_version()`. Work outside a session's run (a
+download button's callback, the warm-up) borrows a cursor with `borrow()`.
 """
 
 from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
 from data import settings, store
 
-
-@st.cache_resource(show_spinner=False)
-def _connection(path: str, mtime: float):
-    return store.connect(path, read_only=True)
+SESSION_KEY = "_db_cursor"   # this session's _Slot
 
 
-def db_version() -> str:
-    """Changes when the store file changes; part of every cache key at the UI edge."""
+class _Handle:
+    """One generation of one store file, opened read-only once for the process."""
+
+    def __init__(self, path: str, con, key: str):
+        self.path, self.con, self.key = path, con, key
+        self.cursors = 0        # cursors of it not yet closed or collected
+        self.retired = False    # a newer generation replaced it
+
+    def new_cursor(self, make: Callable | None = None):
+        """A new cursor of this generation: `con.cursor()`, or `make(con)` (e.g. a cursor limited to a scope)."""
+        with _lock:
+            cur = make(self.con) if make is not None else self.con.cursor()
+            self.cursors += 1
+        weakref.finalize(cur, _cursor_gone, self)
+        return cur
+
+
+class _Slot:
+    """A session's cursor and the generation it reads.
+
+    One object for the session's life, changed in place: Streamlit keeps a replaced session-state value
+    until the session's next run, which would keep an old generation open that long.
+    """
+
+    def __init__(self):
+        self.key: str | None = None
+        self.cursor = None
+
+
+_lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
+_handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
+_retired: list[_Handle] = []         # older generations some cursor still reads
+
+
+def _cursor_gone(handle: _Handle) -> None:
+    with _lock:
+        handle.cursors -= 1
+        _close_if_unused(handle)
+
+
+def _close_if_unused(handle: _Handle) -> None:
+    if handle.retired and handle.cursors <= 0 and handle in _retired:
+        _retired.remove(handle)
+        handle.con.close()
+
+
+def _handle() -> _Handle:
+    """The handle on the store's current generation (opened on first use and after every write)."""
     p = settings.db_path()
-    try:
-        return f"{p}:{p.stat().st_mtime_ns}"
-    except FileNotFoundError:
-        return f"{p}:missing"
-
-
-def shared_connection():
-    """The process's read-only connection (opened once, upgrade check included), or raises store.StoreError."""
-    p = settings.db_path()
-    if not p.exists():
+    key = store.generation_key(p)
+    if key is None:
         raise store.StoreError(
             f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或在“导入”页导入工单数据。"
         )
-    return _connection(str(p), p.stat().st_mtime)
+    with _lock:
+        current = _handles.get(str(p))
+        if current is not None and current.key == key:
+            return current
+        con, key = store.open_reader(p)
+        handle = _Handle(str(p), con, key)
+        _handles[str(p)] = handle
+        if current is not None:
+            current.retired = True
+            _retired.append(current)
+            _close_if_unused(current)
+        return handle
+
+
+def open_generations() -> list[tuple[str, str, int]]:
+    """(path, generation key, open cursors) of every handle still open, newest per path first (tests, status)."""
+    with _lock:
+        return [(h.path, h.key, h.cursors) for h in [*_handles.values(), *_retired]]
 
 
 def cursor():
-    """This session's cursor on the store, or raises store.StoreError with a user message."""
-    key = db_version()
-    cur = st.session_state.get("_db_cursor")
-    if cur is None or st.session_state.get("_db_key") != key:
-        con = shared_connection()
-        cur = con.cursor()
-        st.session_state["_db_cursor"] = cur
-        st.session_state["_db_key"] = key
-    return cur
+    """This session's cursor on the store, or raises store.StoreError with a user message.
+
+    A session keeps its cursor while the store is unchanged; after a write it gets a cursor of the new
+    generation here (the old cursor stays usable by whatever still holds it, and closes when dropped).
+    """
+    handle = _handle()
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None:
+        slot = st.session_state[SESSION_KEY] = _Slot()
+    if slot.key != handle.key:
+        slot.key, slot.cursor = handle.key, handle.new_cursor()
+    return slot.cursor
 
 
-def release() -> None:
-    """Close the cached read-only handle so this process can write (import page)."""
-    _connection.clear()
-    st.session_state.pop("_db_cursor", None)
-    st.session_state.pop("_db_key", None)
+def db_version() -> str:
+    """The generation this session reads: part of every cache key at the UI edge.
+
+    It is the generation of the session's cursor, not of the file on disk, so results read from one generation
+    are never cached under the key of another.
+    """
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None or slot.key is None:
+        cursor()
+        slot = st.session_state[SESSION_KEY]
+    return slot.key
+
+
+@contextlib.contextmanager
+def borrow() -> Iterator[tuple[object, str]]:
+    """A cursor on the current generation and its key, for work outside a session's script run; closed after."""
+    handle = _handle()
+    cur = handle.new_cursor()
+    try:
+        yield cur, handle.key
+    finally:
+        cur.close()
 
 
 def require_cursor():

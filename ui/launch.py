@@ -1,37 +1,59 @@
 """Start the dashboard so that its first page appears sooner after a cold start (issue 7).
 
 `streamlit run app.py` runs nothing of ours until the first browser session
-arrives: the first script run then imports pandas, duckdb and plotly, opens
-the store with its upgrade check and reads the filter options while the user
-waits (≈ 3 s of CPU). `python -m ui.launch [streamlit options]` starts that work in a background thread (ui/warmup.start_early) and then
-starts Streamlit in the same process, the same way `streamlit run app.py` does:
-the work overlaps Streamlit's own start and the browser's page load, and the
-first script run finds it done. `make run` starts it: on an idle machine the first
-page's KPI tiles appeared 5.0-5.9 s after the start, against 6.5-7.8 s with plain
-`streamlit run app.py` (`python -m bench.coldstart DB --how launch|streamlit`,
-docs/performance.md). Under heavy load it gave no gain (the thread shares the GIL
-with the server while the server sends the page's JavaScript).
+arrives: the first script run then imports pandas, duckdb, pyarrow and plotly
+while the user waits. `python -m ui.launch [streamlit options]` starts Streamlit in the
+same process exactly as `python -m streamlit run app.py` does (its documented
+command line, run with runpy) and a background thread (ui/warmup.start_early)
+that imports them once the server answers its health check: the imports
+overlap the browser's page load. `make run` starts it; `python -m bench.coldstart DB --how
+launch|streamlit` compares the two (docs/performance.md).
 
 Usage: .venv/bin/python -m ui.launch --server.address 127.0.0.1 --server.port 8501
 """
 
 from __future__ import annotations
 
+import runpy
 import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+def _flag(args: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` on the command line, or None."""
+    for i, a in enumerate(args):
+        if a == f"--{name}" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def health_url(args: list[str]) -> str:
+    """The server's health check (`/_stcore/health`) for these command-line options, else Streamlit's settings
+    (.streamlit/config.toml, STREAMLIT_* variables)."""
+    import streamlit as st
+
+    port = _flag(args, "server.port") or st.get_option("server.port")
+    address = _flag(args, "server.address") or st.get_option("server.address") or ""
+    host = "127.0.0.1" if address in ("", "0.0.0.0", "::", "localhost") else address
+    base = (_flag(args, "server.baseUrlPath") or st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"http://{host}:{port}/{base + '/' if base else ''}_stcore/health"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from ui import warmup
 
-    warmup.start_early()
-    from streamlit.web import cli
-
+    warmup.start_early(health_url(args))
     sys.argv = ["streamlit", "run", str(APP), *args]
-    return cli.main()
+    try:
+        runpy.run_module("streamlit", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:   # the command line exits through click
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":

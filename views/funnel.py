@@ -75,11 +75,10 @@ with right:
                       key=drill.key(f"fn_split_{by}"), title=f"按{funnel.SPLITS[by]}分组", select=True)
     drill.on_select(ev, by)
 
-shown = sp.rename(columns={"key": funnel.SPLITS[by], "tickets": "工单", "clues": "线索", "cases": "立案",
-                           "rectified": "整改", "clue_rate": "工单→线索", "case_rate": "线索→立案"})
-charts.table(shown, key=f"fn_split_table_{by}", title=f"漏斗（按{funnel.SPLITS[by]}）",
-             column_config={"工单→线索": st.column_config.NumberColumn(format="percent"),
-                            "线索→立案": st.column_config.NumberColumn(format="percent")})
+charts.table(theme.labelled(sp, {"key": funnel.SPLITS[by]}), key=f"fn_split_table_{by}",
+             title=f"漏斗（按{funnel.SPLITS[by]}）",
+             column_config={theme.label("clue_rate"): st.column_config.NumberColumn(format="percent"),
+                            theme.label("case_rate"): st.column_config.NumberColumn(format="percent")})
 
 st.subheader("各环节用时")
 du = q("durations")
@@ -87,11 +86,9 @@ left, right = st.columns([3, 2])
 with left:
     charts.chart(figures.durations_figure(du, subtitle=f.describe()), key="fn_durations", title="各环节用时")
 with right:
-    charts.table(du.drop(columns=["key"]).rename(columns={"stage": "环节", "n": "件数", "median_days": "中位数（天）",
-                                                         "p90_days": "90%分位（天）"}),
-                 key="fn_durations_table", title="各环节用时",
-                 column_config={"中位数（天）": st.column_config.NumberColumn(format="%.1f"),
-                                "90%分位（天）": st.column_config.NumberColumn(format="%.1f")})
+    charts.table(theme.labelled(du, theme.ITEM_COUNT, drop=("key",)), key="fn_durations_table", title="各环节用时",
+                 column_config={theme.label(c): st.column_config.NumberColumn(format="%.1f")
+                                for c in ("median_days", "p90_days")})
 
 st.subheader("期限与逾期")
 as_of = datetime.now().replace(microsecond=0)
@@ -101,17 +98,11 @@ st.caption(f"期限取自设置：线索审查 {settings.get('HOTLINE_CLUE_REVIE
            f"紧急检察建议回复 {settings.get('HOTLINE_URGENT_REPLY_DAYS')} 天；统计截至 {as_of:%Y-%m-%d %H:00}。"
            "按期率 = 按期 ÷（按期 + 超期办结 + 逾期未办），未到期的不计入。书面告知期限"
            f"（{settings.get('HOTLINE_NOTIFY_DAYS')} 天）暂无告知时间数据，未统计。")
-charts.table(dl.drop(columns=["key"]).rename(columns={
-    "rule": "期限", "days": "天数", "total": "件数", "on_time": "按期", "late": "超期办结", "overdue": "逾期未办",
-    "pending": "未到期", "compliance": "按期率"}),
-    key="fn_deadlines", title="期限执行情况",
-    column_config={"按期率": st.column_config.NumberColumn(format="percent")})
+charts.table(theme.labelled(dl, drop=("key",)), key="fn_deadlines", title="期限执行情况",
+             column_config={theme.label("compliance"): st.column_config.NumberColumn(format="percent")})
 if od.empty:
     st.success("所选范围内没有逾期或超期办结的事项。")
 else:
     st.markdown(f"**逾期清单**（{len(od):,} 项）")
-    charts.table(od.rename(columns={c: theme.label(c) for c in od.columns} | {
-        "rule": "期限", "item_id": "编号", "district": "区", "start_at": "起算时间", "due_at": "到期时间",
-        "done_at": "办结时间", "state": "状态", "days_over": "超期天数"}),
-        key="fn_overdue", title="逾期清单",
-        column_config={"超期天数": st.column_config.NumberColumn(format="%.1f")})
+    charts.table(theme.labelled(od), key="fn_overdue", title="逾期清单",
+                 column_config={theme.label("days_over"): st.column_config.NumberColumn(format="%.1f")})

@@ -15,19 +15,14 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from analytics import hotspots as hs
-from analytics import maps, mapviz, visits
+from analytics import maps, mapviz, theme, visits
 from analytics.filters import Filters
-from data import settings, store
 from ui import charts, db, drill, filters
 
 ALL = "按侧栏筛选"
 VIEWS = ("分布地图", "月度点位图谱", "热点与走访清单")
 LAYERS = ("自动", "分区着色", "点位", "热力图")
-LEVELS = {"district": "区", "street": "街道/乡镇"}
 MAP_HEIGHT = 620
-TICKET_LABELS = {"ticket_id": "工单编号", "received_at": "受理时间", "district": "区", "street": "街道/乡镇",
-                 "address": "详细地址", "topic": "专项", "category_l3": "三级分类", "content": "诉求内容",
-                 "status": "办理状态", "closed_at": "办结时间", "distance_m": "距点击处（米）"}
 
 
 # ---------------------------------------------------------------- cached data
@@ -68,13 +63,10 @@ def _hotspots(_cur, version: str, f: Filters, cell_m: int):
     return hs.hotspot_table(_cur, f, cell_m)
 
 
-def _visit_bytes(path: str, f: Filters, cell_m: int) -> bytes:
-    """Runs on click, outside the script thread: opens its own read-only connection."""
-    con = store.connect(path, read_only=True)
-    try:
+def _visit_bytes(f: Filters, cell_m: int) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor."""
+    with db.borrow() as (con, _version):
         data, _ = visits.visit_xlsx(con, f, cell_m=cell_m)
-    finally:
-        con.close()
     return data
 
 
@@ -83,8 +75,7 @@ def _show_tickets(df, title: str) -> None:
         st.info("此处没有符合条件的工单。")
         return
     st.markdown(f"**{title}**（{len(df):,} 件）")
-    cols = [c for c in TICKET_LABELS if c in df.columns]
-    charts.table(df[cols].rename(columns=TICKET_LABELS), key=drill.key("map_tickets"), title=title,
+    charts.table(maps.ticket_table(df), key=drill.key("map_tickets"), title=title,
                  height=min(420, 38 + 35 * len(df)))
 
 
@@ -146,8 +137,8 @@ if view == VIEWS[0]:
         layer_choice = "点位" if small else "分区着色"
         st.caption(f"自动：{'所选范围较小，显示点位' if small else '全市范围，显示分区着色；选择区/街道或专题后显示点位'}")
     if layer_choice == "分区着色":
-        level = c2.segmented_control("层级", list(LEVELS), default="street" if fm.districts else "district",
-                                     format_func=LEVELS.get, key="map_level") or "district"
+        level = c2.segmented_control("层级", list(theme.MAP_LEVELS), default="street" if fm.districts else "district",
+                                     format_func=theme.MAP_LEVELS.get, key="map_level") or "district"
         metric = c3.segmented_control("指标", list(maps.METRICS), default="n", format_func=maps.METRICS.get,
                                       key="map_metric") or "n"
         if metric == "change" and fm.previous_period() is None:
@@ -169,9 +160,7 @@ if view == VIEWS[0]:
             if where is None:
                 st.info("点击位置不在北京市范围内。")
             else:
-                row = areas[(areas["district"] == where["district"])
-                            & ((areas["street"] == where["street"]) if level == "street" else True)]
-                n = int(row["n"].sum()) if len(row) else 0
+                n = maps.count_at(areas, where, level)
                 unit = where["street"] if level == "street" else where["district"]
                 st.markdown(f"**点击位置：{where['district']} {where['street']}** — {unit}工单 {n:,} 件")
                 _street_actions(where, "map_choro")
@@ -258,7 +247,7 @@ else:
                 _street_actions(where, "map_hot")
     st.download_button(
         "⬇ 下载走访清单（XLSX，含地图）",
-        data=functools.partial(_visit_bytes, str(settings.db_path()), fm, int(cell_m)),
+        data=functools.partial(_visit_bytes, fm, int(cell_m)),
         file_name=visits.title_for(fm) + ".xlsx", key="map_visits_dl", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help="热点与重复点位的地址、WGS84 与 GCJ-02 坐标、工单量、日期、最近诉求（已脱敏）和点位图，按 A4 横向排版",

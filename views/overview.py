@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import overview
+from analytics import overview, theme
 from analytics.filters import Filters
 from data import settings
 from ui import filters
@@ -91,11 +91,9 @@ def kpi_row(df: pd.DataFrame, lo) -> None:
 
 def rate_row(df: pd.DataFrame) -> None:
     cols = st.columns(len(df))
-    helps = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已办结工单",
-             "satisfaction": "（满意 + 基本满意）÷ 已评价工单"}
     for col, row in zip(cols, df.itertuples(), strict=True):
         shown = "—" if pd.isna(row.rate) else f"{row.rate:.1%}"
-        col.metric(row.label, shown, help=helps[row.key])
+        col.metric(row.label, shown, help=theme.RATE_HELP[row.key])
         col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}")
 
 
@@ -112,7 +110,7 @@ def body() -> None:
         st.info("数据库中还没有工单。请在“导入”页导入 12345 工单，或运行 `make demo` 生成演示数据。")
         return
     k = q("kpis")
-    if int(k.loc[k["key"] == "tickets", "value"].iloc[0]) == 0:
+    if overview.kpi_value(k, "tickets") == 0:
         st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
         return
     kpi_row(k, lo)
@@ -122,20 +120,14 @@ def body() -> None:
     st.subheader("三率")
     rate_row(q("rates"))
     figures, charts, drill = _charts()
-    charts.tiles_first()   # the KPI tiles above are this page's first content: never held back with a chart
-
-    def fig(name: str, build, *opts):
-        """A figure built once per store version, filters and options (ui.charts.cached_figure)."""
-        return charts.cached_figure((name, db_version(), f, *opts), build)
 
     # ---- trend
     grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
                                  format_func=overview.GRAIN_LABELS.get, key="ov_grain") or "day"
     tr = q("trend", grain=grain)
-    if tr["n_last_year"].isna().all():
+    if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
-    ev = charts.chart(fig("trend", lambda: figures.trend_figure(tr, grain, subtitle=f.describe()), grain),
-                      key=drill.key("ov_trend"),
+    ev = charts.chart(figures.trend_figure(tr, grain, subtitle=f.describe()), key=drill.key("ov_trend"),
                       title="工单量趋势", select=not screen, downloads=not screen)
     start = drill.value(ev, "x")
     if start is not None:  # a point of the line: narrow the dates to that day/week/month
@@ -146,29 +138,26 @@ def body() -> None:
     # ---- district ranking
     left, right = st.columns(2)
     with left:
-        metric = st.segmented_control("排名口径", ["n", "per_10k"], default="n", key="ov_rank_metric",
-                                      format_func={"n": "工单量", "per_10k": "每万常住人口"}.get) or "n"
+        metric = st.segmented_control("排名口径", list(theme.RANK_METRICS), default="n", key="ov_rank_metric",
+                                      format_func=theme.RANK_METRICS.get) or "n"
         rk = q("district_ranking")
-        ev = charts.chart(fig("ranking", lambda: figures.ranking_figure(rk, metric, subtitle=f.describe()), metric),
-                          key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
+        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
         if not screen:
             st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
         drill.on_select(ev, "district", open_tickets=True)
     with right:
-        by = st.segmented_control("高频分类层级", ["category_l1", "category_l2", "category_l3"],
-                                  default="category_l3", key="ov_top_level",
-                                  format_func={"category_l1": "一级", "category_l2": "二级",
-                                               "category_l3": "三级"}.get) or "category_l3"
-        ev = charts.chart(fig("top_cat", lambda: figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
-                                                                subtitle=f.describe()), by),
+        by = st.segmented_control("高频分类层级", list(theme.CATEGORY_LEVELS_SHORT), default="category_l3",
+                                  key="ov_top_level", format_func=theme.CATEGORY_LEVELS_SHORT.get) or "category_l3"
+        ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
+                                             subtitle=f.describe()),
                           key=drill.key("ov_top_cat"), title="高频问题分类", select=not screen,
                           downloads=not screen)
         drill.on_select(ev, "category")
 
     left, right = st.columns(2)
     with left:
-        ev = charts.chart(fig("top_topic", lambda: figures.top_figure(q("top_values", by="topic", limit=12),
-                                                                  title="专项工单量", subtitle=f.describe())),
+        ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
+                                             subtitle=f.describe()),
                           key=drill.key("ov_top_topic"), title="专项工单量", select=not screen,
                           downloads=not screen)
         drill.on_select(ev, "topic")
@@ -183,9 +172,8 @@ def body() -> None:
         else:
             ch = q("changes", by=dim, min_base=min_base)
             up, down = overview.risers_fallers(ch, k=6)
-            ev = charts.chart(fig("changes", lambda: figures.changes_figure(
-                                  up, down, dimension=overview.CHANGE_DIMENSIONS[dim], subtitle=f.describe()),
-                                  dim, min_base),
+            ev = charts.chart(figures.changes_figure(up, down, dimension=overview.CHANGE_DIMENSIONS[dim],
+                                                     subtitle=f.describe()),
                               key=drill.key("ov_changes"), title="变化最大的项目", select=not screen,
                               downloads=not screen)
             drill.on_select(ev, "category" if dim == "category_l3" else "street")

@@ -15,9 +15,8 @@ import streamlit as st
 
 from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
-from data import settings, store
 from ui import charts, drill, filters
-from ui.db import db_version, require_cursor
+from ui.db import borrow, db_version, require_cursor
 
 cur = require_cursor()
 f = filters.current()
@@ -40,14 +39,11 @@ def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
 
 
-def _export_all(db: str, flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
-    """Every row of the list for the download button (runs outside the script thread: own connection)."""
-    con = store.connect(db, read_only=True)
-    try:
+def _export_all(flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
+    """Every row of the list for the download button (runs outside the script thread: its own cursor)."""
+    with borrow() as (con, _version):
         df = tickets.export_rows(con, flt, sort=sort, descending=desc, stage=stage or None)
-    finally:
-        con.close()
-    return df.rename(columns={c: theme.label(c) for c in df.columns})
+    return theme.labelled(df)
 
 
 def show_detail(ticket_id: str) -> None:
@@ -63,19 +59,9 @@ def show_detail(ticket_id: str) -> None:
             st.query_params.pop("id", None)
             st.rerun()
         st.markdown(f"**诉求内容**：{d['content'] or '（无）'}")
-        info = {
-            "受理时间": d["received_at"], "渠道": d["channel"], "诉求类型": d["appeal_type"],
-            "问题分类": " / ".join(x for x in (d["category_l1"], d["category_l2"], d["category_l3"]) if x),
-            "专项": d["topic"] or "（无）", "区": d["district"], "街道/乡镇": d["street"], "详细地址": d["address"],
-            "承办单位": d["handling_unit"], "办理状态": d["status"], "响应时间": d["responded_at"],
-            "办结时间": d["closed_at"], "满意度": d["satisfaction"],
-            "是否解决": {True: "是", False: "否"}.get(d["resolved"], "—"),
-            "诉求人": d["complainant_name"], "联系电话": d["complainant_phone"],
-        }
         left, right = st.columns([3, 2])
         with left:
-            rows = pd.DataFrame({"字段": list(info), "内容": ["—" if v is None else str(v) for v in info.values()]})
-            st.dataframe(rows, hide_index=True, width="stretch", key="tk_detail_fields")
+            st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields")
             if privacy.enabled():
                 st.caption("个人信息已脱敏显示（设置 HOTLINE_MASK_PII=0 可关闭）。")
         with right:
@@ -90,21 +76,18 @@ def show_detail(ticket_id: str) -> None:
                 st.caption(f"坐标（WGS84）：{d['lon']:.6f}, {d['lat']:.6f}；灰线为街道/乡镇边界，无底图。")
         st.markdown("**办理与监督进程**")
         pth = tickets.path(cur, ticket_id)
-        if len(pth) <= 3 and not pth["step"].isin(["线索登记"]).any():
+        if not tickets.formed_clue(pth):
             st.caption("该工单未形成线索。")
-        charts.table(pth.rename(columns={"at": "时间", "step": "环节", "ref": "编号", "detail": "说明"}),
-                     key="tk_path", title=f"工单 {ticket_id} 办理进程", downloads=False)
+        charts.table(theme.labelled(pth), key="tk_path", title=f"工单 {ticket_id} 办理进程", downloads=False)
         st.markdown("**同一地点的其他工单**（100 米内，不限时间和筛选条件）")
         if d["lon"] is None:
             st.caption("无坐标，无法查找同地点工单。")
         elif near.empty:
             st.caption("100 米内没有其他工单。")
         else:
-            shown = near.drop(columns=["lon", "lat"]).rename(columns={
-                "ticket_id": "工单编号", "received_at": "受理时间", "category_l3": "三级分类", "status": "办理状态",
-                "address": "详细地址", "content": "诉求内容", "complainant_name": "诉求人", "distance_m": "距离（米）"})
-            sel = charts.table(shown, key=drill.key("tk_near"), title="同一地点的其他工单", select=True,
-                               column_config={"距离（米）": st.column_config.NumberColumn(format="%.0f")})
+            sel = charts.table(theme.labelled(near, drop=("lon", "lat")), key=drill.key("tk_near"),
+                               title="同一地点的其他工单", select=True,
+                               column_config={theme.label("distance_m"): st.column_config.NumberColumn(format="%.0f")})
             if sel:
                 _open(str(near["ticket_id"].iloc[sel[0]]))
 
@@ -140,14 +123,11 @@ rows = _page(cur, db_version(), f, stage, sort, desc, size, offset, privacy.enab
 if rows.empty and offset == 0:
     st.warning("所选条件下没有工单。请放宽筛选条件或点击侧栏“重置筛选”。")
     st.stop()
-shown = rows.rename(columns={
-    "ticket_id": "工单编号", "received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
-    "topic": "专项", "appeal_type": "诉求类型", "status": "办理状态", "content": "诉求内容", "complainant_name": "诉求人"})
-sel = charts.table(shown, key=drill.key("tk_list"), title="工单清单", select=True,
-                   column_config={"诉求内容": st.column_config.TextColumn(width="large")},
-                   export_data=functools.partial(_export_all, str(settings.db_path()), f, stage, sort, desc))
+sel = charts.table(theme.labelled(rows), key=drill.key("tk_list"), title="工单清单", select=True,
+                   column_config={theme.label("content"): st.column_config.TextColumn(width="large")},
+                   export_data=functools.partial(_export_all, f, stage, sort, desc))
 total = _count(cur, db_version(), f, stage)
-pages = max(1, -(-total // size))
+pages = tickets.page_count(total, size)
 if page_no > pages:  # fewer pages than before (filters or page size changed): back to the first one
     st.session_state.pop("tk_page", None)
     st.rerun()

@@ -11,16 +11,12 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import theme, topics
 from analytics import topic_figures as tf
-from analytics import topics
 from analytics.filters import Filters
 from ui import charts, db, drill, filters
 
 WORD_STATE = "topics_word"
-KIND_LABELS = {"word": "词语", "phrase": "短语（相邻两词）"}
-EMERGING_KINDS = {"word": "词语", "phrase": "短语", "category": "三级分类"}
-BASELINE_LABELS = {"previous": "之前的若干个等长周期", "year": "去年同期"}
-GRAIN_LABELS = {"week": "按周", "month": "按月", "day": "按日"}
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
@@ -70,11 +66,6 @@ f = filters.current()
 version = db.db_version()
 
 
-def fig(name: str, build, *opts):
-    """A figure built once per store version, filters and options (ui.charts.cached_figure)."""
-    return charts.cached_figure(("topics", name, version, f, *opts), build)
-
-
 st.title("热点")
 st.caption(f"筛选条件：{f.describe()}")
 filters.undo_bar()
@@ -92,13 +83,12 @@ st.caption(f"共 {total:,} 件工单。词语计数为“包含该词的工单�
 # ---------------------------------------------------------------- categories
 st.subheader("高频问题分类")
 tree = _tree(cur, version, f)
-charts.chart(fig("treemap", lambda: tf.category_treemap(tree, subtitle=f.describe())), key="topics_treemap",
-             title="高频问题分类")
+charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key="topics_treemap", title="高频问题分类")
 st.caption("点击分类格放大查看下一级，点击上方路径栏返回。要按分类收窄筛选，请点击下方排行中的分类条（可撤销）。")
 level = st.radio("排行层级", [1, 2, 3], index=2, format_func=tf.LEVEL_LABELS.get, horizontal=True,
                  key="topics_cat_level")
-event = charts.chart(fig("category_bar", lambda: tf.category_bar(tree, level=level, subtitle=f.describe()), level),
-                     key=drill.key("topics_cat_bar"), title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
+event = charts.chart(tf.category_bar(tree, level=level, subtitle=f.describe()), key=drill.key("topics_cat_bar"),
+                     title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
 path = drill.value(event)
 if path:
     parts = [p for p in str(path).split("/") if p != topics.UNCATEGORISED]
@@ -108,12 +98,12 @@ if path:
 # ---------------------------------------------------------------- words
 st.subheader("高频词语与短语")
 c1, c2 = st.columns([2, 1])
-kind = c1.radio("对象", list(KIND_LABELS), format_func=KIND_LABELS.get, horizontal=True, key="topics_kind")
+kind = c1.radio("对象", list(theme.WORD_KINDS), format_func=theme.WORD_KINDS.get, horizontal=True,
+                key="topics_kind")
 limit = c2.slider("显示前几名", 10, 50, 20, step=5, key="topics_limit")
 words = _top_words(cur, version, f, kind, limit)
-event = charts.chart(fig("words", lambda: tf.words_bar(words, title=f"高频{KIND_LABELS[kind][:2]}", subtitle=f.describe()),
-                         kind, limit),
-                     key=drill.key("topics_words"), title=f"高频{KIND_LABELS[kind][:2]}", select=True)
+event = charts.chart(tf.words_bar(words, title=f"高频{theme.WORD_KINDS[kind][:2]}", subtitle=f.describe()),
+                     key=drill.key("topics_words"), title=f"高频{theme.WORD_KINDS[kind][:2]}", select=True)
 clicked = drill.value(event)
 if clicked:
     st.session_state[WORD_STATE] = str(clicked)
@@ -139,26 +129,25 @@ if word:
 
 # ---------------------------------------------------------------- trends
 st.subheader("词语与分类趋势")
-grain = st.radio("时间粒度", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get, horizontal=True, key="topics_grain")
+grain = st.radio("时间粒度", ["week", "month", "day"], format_func=theme.GRAIN_LABELS.get, horizontal=True,
+                 key="topics_grain")
 t1, t2 = st.columns(2)
 word_options = list(dict.fromkeys([*([word] if word else []), *words["word"].tolist()]))
 picked_words = t1.multiselect("词语", word_options, default=word_options[:3], key="topics_trend_words",
                               placeholder="选择词语")
-level2 = tree.loc[tree["level"] <= 2].sort_values("n", ascending=False)["id"].tolist()
+level2 = topics.top_categories(tree, max_level=2)
 picked_cats = t2.multiselect("分类", level2, default=level2[:3], key="topics_trend_cats", placeholder="选择分类")
 ct1, ct2 = st.columns(2)
 with ct1:
     trend = _word_trend(cur, version, f, tuple(picked_words), grain)
-    event = charts.chart(fig("word_trend", lambda: tf.trend_lines(trend, grain=grain, title="词语趋势",
-                                                                 subtitle=f.describe()), tuple(picked_words), grain),
+    event = charts.chart(tf.trend_lines(trend, grain=grain, title="词语趋势", subtitle=f.describe()),
                          key=drill.key("topics_word_trend"), title="词语趋势", select=True)
     pts = drill.points(event)
     if pts and isinstance(pts[0].get("customdata"), list | tuple) and len(pts[0]["customdata"]) > 1:
         drill.go(*drill.period(f, date.fromisoformat(pts[0]["customdata"][1]), grain))
 with ct2:
     ctrend = _category_trend(cur, version, f, tuple(picked_cats), grain)
-    event = charts.chart(fig("cat_trend", lambda: tf.trend_lines(ctrend, grain=grain, title="分类趋势",
-                                                                subtitle=f.describe()), tuple(picked_cats), grain),
+    event = charts.chart(tf.trend_lines(ctrend, grain=grain, title="分类趋势", subtitle=f.describe()),
                          key=drill.key("topics_cat_trend"), title="分类趋势", select=True)
     pts = drill.points(event)
     if pts and isinstance(pts[0].get("customdata"), list | tuple) and len(pts[0]["customdata"]) > 1:
@@ -168,8 +157,8 @@ st.caption("首尾两个时间段可能不完整（只含筛选范围内的日�
 # ---------------------------------------------------------------- emerging
 st.subheader("新兴热点")
 e1, e2, e3, e4, e5 = st.columns([1.2, 1.6, 1, 1, 1])
-ekind = e1.selectbox("对象", list(EMERGING_KINDS), format_func=EMERGING_KINDS.get, key="topics_em_kind")
-baseline = e2.selectbox("比较基线", list(BASELINE_LABELS), format_func=BASELINE_LABELS.get, key="topics_em_base")
+ekind = e1.selectbox("对象", list(theme.EMERGING_KINDS), format_func=theme.EMERGING_KINDS.get, key="topics_em_kind")
+baseline = e2.selectbox("比较基线", list(theme.BASELINES), format_func=theme.BASELINES.get, key="topics_em_base")
 periods = e3.number_input("基线周期数", 1, 12, 3, key="topics_em_periods", disabled=baseline != "previous")
 min_count = e4.number_input("本期最少工单数", 1, 1000, 5, key="topics_em_min")
 alpha = e5.selectbox("错误发现率 q", [0.01, 0.05, 0.1], index=1, key="topics_em_alpha")
@@ -191,12 +180,11 @@ if meta.get("baseline_partial"):
 if meta.get("message"):
     st.info(meta["message"])
 else:
-    charts.chart(fig("emerging", lambda: tf.emerging_chart(em, subtitle=meta["windows"].describe()),
-                     ekind, baseline, int(periods), int(min_count), float(alpha)), key="topics_emerging_chart",
+    charts.chart(tf.emerging_chart(em, subtitle=meta["windows"].describe()), key="topics_emerging_chart",
                  title="新兴热点")
     shown = tf.emerging_table(em, top=50)
     rows = charts.table(shown, key=drill.key("topics_emerging_table"), title="新兴热点", select=True)
-    n_sig = int(em["significant"].sum())
+    n_sig = topics.significant_count(em)
     st.caption(f"显著上升 {n_sig} 项；表中显示前 {len(shown)} 项 / 共 {len(em):,} 项。选中一行查看示例工单。")
     if rows:
         key = str(em.iloc[rows[0]]["key"])
