@@ -56,8 +56,7 @@ def run(args) -> int:
             print(f"数据库文件已存在：{db}。加 --force 覆盖，或换一个 --db 路径。 (database exists; use --force)",
                   file=sys.stderr)
             return 2
-        db.unlink()
-        Path(str(db) + ".wal").unlink(missing_ok=True)
+        # --force: the new store is built beside the old one and replaces it when complete (data/generations.py)
     t0 = time.perf_counter()
     try:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,

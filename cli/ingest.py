@@ -18,11 +18,13 @@ import time
 
 from cli._common import add_db_argument
 
+BUSY_EN = ("The database file is open for writing by another process that does not import through this "
+           "command (an older version, a DuckDB shell). Wait for it to finish, then try again. The dashboard "
+           "reading the file is no obstacle: imports write a copy and swap it in.")
+
 NAME = "ingest"
 HELP = "import CSV/XLSX/Parquet files into the store (see docs/import.md)"
 
-LOCKED_EN = ("The database file is locked by another process (is the dashboard or another import running?). "
-             "Stop it, or import from the dashboard's 导入 page, then try again.")
 
 
 def add_arguments(parser) -> None:
@@ -66,26 +68,29 @@ class _Bar:
         sys.stderr.flush()
 
 
+def _waiting(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def run(args) -> int:
-    from data import store
+    from data import generations, store
     from data.ingest import IngestError, ingest_files
 
+    names = ", ".join(args.files)
     try:
-        con = store.connect(args.db)
-    except store.StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        if "占用" in str(exc):
-            print(LOCKED_EN, file=sys.stderr)
-        return 2
-    try:
-        reports = ingest_files(con, args.files, kind=args.kind, mapping=args.mapping, crs=args.crs,
-                               sheet=args.sheet, progress=None if args.json else _Bar(),
-                               refresh=not args.no_refresh)
+        # A copy of the store is written and swapped in at the end: the dashboard may keep reading meanwhile.
+        with generations.write(args.db, purpose=f"命令行导入 {names}", on_wait=_waiting) as gen:
+            reports = ingest_files(gen.con, args.files, kind=args.kind, mapping=args.mapping, crs=args.crs,
+                                   sheet=args.sheet, progress=None if args.json else _Bar(),
+                                   refresh=not args.no_refresh)
     except IngestError as exc:
         print(f"导入未开始：{exc}", file=sys.stderr)
         return 2
-    finally:
-        con.close()
+    except store.StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        if isinstance(exc, store.StoreBusy):
+            print(BUSY_EN, file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:

@@ -23,7 +23,6 @@ tables current?), which must see whole tables.
 from __future__ import annotations
 
 import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -163,17 +162,16 @@ def _q(ident: str) -> str:
     return '"' + str(ident).replace('"', '""') + '"'
 
 
-@contextmanager
-def open_scoped(db_path, scope: Scope):
-    """A scoped cursor on its own read-only connection, closed at the end of the block.
 
-    For work that runs outside a session's script thread (a download's bytes made on click): it cannot use
-    the session's cursor, and must not read more than the session may.
+def records_filter(scope: Scope, column: str = "district") -> tuple[str, list]:
+    """A WHERE condition (and its parameters) limiting a records-store table (SQLite) to the scope's districts.
+
+    `column` must be a fixed column name of the caller's (not user text). Whole city: always true.
     """
-    from data import store
-
-    con = store.connect(db_path, read_only=True)
-    try:
-        yield scoped_cursor(con, scope)
-    finally:
-        con.close()
+    if not column.replace("_", "").isalnum():
+        raise ValueError(f"bad column name {column!r}")
+    if scope.districts is None:
+        return "1 = 1", []
+    if not scope.districts:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join('?' for _ in scope.districts)})", list(scope.districts)

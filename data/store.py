@@ -1,12 +1,17 @@
 """Opening the DuckDB store, creating its schema and loading the reference geography.
 
-The dashboard opens the file read-only (many readers may share it); imports
-open it read-write for short transactions. DuckDB allows one writer process or
-many reader processes, so a locked file is reported with a clear message.
+DuckDB allows one read-write process or many read-only ones, never both. The
+dashboard keeps the store open read-only (`open_reader`, one handle per
+generation of the file, see ui/db.py); every writer works on a copy that then
+replaces the file (data/generations.py), so imports never need the file the
+readers hold. `connect` opens a file directly: read-only for the command-line
+readers, read-write for a file nobody else reads (a new store, a generation's
+copy, a test's own file). A locked file is reported with a clear message.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -18,6 +23,10 @@ SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 class StoreError(RuntimeError):
     """The store cannot be opened; the message is meant for the user (Chinese first)."""
+
+
+class StoreBusy(StoreError):
+    """Another process has the store open for writing by itself (not through data/generations.py)."""
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -37,17 +46,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     try:
         con = duckdb.connect(str(p), read_only=read_only)
     except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower():
-            raise StoreError(
-                f"数据库文件 {p} 正被另一个进程以写入方式占用（例如正在导入）。请等待导入结束后刷新页面。"
-            ) from exc
-        raise StoreError(f"无法打开数据库文件 {p}：{msg}") from exc
-    # TIMESTAMPTZ values (ISO times with an offset) display and convert in Beijing time.
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    # No terminal progress bars from long statements (an upgrade, a rebuild): they flood the dashboard's and
-    # the CLI's logs; the import pipeline and the CLI report progress themselves.
-    con.execute("SET enable_progress_bar = false")
+        raise _open_error(p, exc, read_only) from exc
+    _session_defaults(con)
     if not read_only:
         init_schema(con)
     else:
@@ -61,6 +61,79 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
                 f"请先运行 `python manage.py init --db {p}`，完成后刷新页面。")
     con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
+
+
+def _open_error(p: Path, exc: duckdb.Error, read_only: bool) -> StoreError:
+    msg = str(exc)
+    if "lock" in msg.lower() and read_only:
+        # Only a read-write open conflicts with readers: a process writing the file itself, not through
+        # data/generations.py.
+        return StoreError(f"数据库文件 {p} 正被另一个进程以写入方式打开，请等其结束后刷新页面。")
+    if "lock" in msg.lower():
+        return StoreError(
+            f"数据库文件 {p} 正被其他进程打开（例如仪表盘正在读取它）。导入与重算请用 `python manage.py ingest` "
+            "等命令：它们写入副本后再替换数据库，无需关闭仪表盘。")
+    return StoreError(f"无法打开数据库文件 {p}：{msg.splitlines()[0] if msg else exc}")
+
+
+def generation_key(path: str | Path) -> str | None:
+    """Identifies the file now at `path` (inode, modification time, size), or None if there is none.
+
+    A writer replaces the store by renaming a new file over it (data/generations.py), so the key changes
+    with every committed write; readers compare it to the key of the handle they hold.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def open_reader(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A read-only handle on the store's current file and that file's generation key.
+
+    The handle is its own DuckDB instance with the file attached read-only as the default database. Not
+    `duckdb.connect(path, read_only=True)`: DuckDB keeps one instance per path and process, so after a
+    write replaced the file, that call would hand back the instance still open on the old file (old data),
+    or refuse a different configuration. Cursors of the handle (`con.cursor()`) see the same database.
+    """
+    p = Path(path)
+    for _ in range(5):
+        before = generation_key(p)
+        if before is None:
+            raise StoreError(f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或导入工单数据。")
+        con = duckdb.connect()
+        try:
+            con.execute("ATTACH $path AS store (READ_ONLY)", {"path": str(p)})
+            con.execute("USE store")
+            con.execute("DETACH memory")   # new cursors then default to the store too
+        except duckdb.Error as exc:
+            con.close()
+            raise _open_error(p, exc, True) from exc
+        if generation_key(p) == before:   # not replaced while it was being opened
+            break
+        con.close()
+    else:
+        raise StoreError(f"数据库文件 {p} 在打开时不断被替换，请稍后刷新页面。")
+    _session_defaults(con)
+    missing = _needs_upgrade(con)
+    if missing:
+        con.close()
+        raise StoreError(
+            f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+            f"请先运行 `python manage.py init --db {p}`（仪表盘可以继续运行），完成后刷新页面。")
+    con.complete()
+    return con, before
+
+
+def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
+    """Settings of the connection and of the cursors made from it."""
+    # TIMESTAMPTZ values (ISO times with an offset) display and convert in Beijing time; GLOBAL, so that cursors
+    # made later (one per dashboard session) get it too.
+    con.execute("SET GLOBAL TimeZone = 'Asia/Shanghai'")
+    # No terminal progress bars from long statements (an upgrade, a rebuild): they flood the dashboard's and
+    # the CLI's logs; the import pipeline and the CLI report progress themselves. (Cursors start without one.)
+    con.execute("SET enable_progress_bar = false")
 
 
 def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:

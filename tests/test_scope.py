@@ -23,7 +23,9 @@ from data.scope import Scope
 
 # Tables a district-limited cursor sees none of (no district column and no rule): say so here on purpose.
 HIDDEN = {"imports", "quarantine"}
-MODULES = ("overview", "topics", "funnel", "tickets", "maps", "hotspots", "options", "visits", "briefing")
+# Every analytics module (found, not listed: a new module is covered the day it lands).
+MODULES = tuple(sorted(m.name for m in __import__("pkgutil").iter_modules(
+    [str(__import__("pathlib").Path(__file__).resolve().parents[1] / "analytics")])))
 # Not called: renderings of what `build` returns (PDF/PPTX/XLSX through Chromium) — `build` itself is.
 SKIP = {("briefing", "make"), ("visits", "visit_xlsx")}
 

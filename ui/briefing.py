@@ -2,7 +2,7 @@
 
 The pack takes the period and (one) district from the sidebar; it is built
 only when the button is clicked (Streamlit runs the callable outside the
-script thread, so it opens its own read-only connection, limited to the user's scope, and the download is
+script thread, so it borrows its own cursor from ui.db, limited to the user's scope, and the download is
 audited).
 """
 
@@ -14,8 +14,8 @@ import streamlit as st
 
 from analytics import briefing, export
 from analytics.filters import Filters
-from data import scope, settings
-from ui import auth
+from data import scope
+from ui import auth, db
 
 
 def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
@@ -36,9 +36,10 @@ def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
     return pf, note + "。"
 
 
-def _make(db_path: str, pf: Filters, fmt: str, sc: scope.Scope) -> bytes:
-    with scope.open_scoped(db_path, sc) as cur:
-        return briefing.make(cur, pf, fmt)
+def _make(pf: Filters, fmt: str, sc: scope.Scope) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor, in the user's scope."""
+    with db.borrow(sc) as (con, _version):
+        return briefing.make(con, pf, fmt)
 
 
 def briefing_button(cur, f: Filters) -> None:
@@ -54,16 +55,15 @@ def briefing_button(cur, f: Filters) -> None:
     except export.ExportError as exc:
         st.warning(f"简报不可用：{exc}")
         return
-    st.caption(note + " 内容：封面、核心指标、趋势、区排名、热点专项、转化漏斗、井盖/污水/假冒伪劣分布图、重点点位；"
+    st.caption(note + " 内容：封面、核心指标、趋势、区排名、专项工单、转化漏斗、井盖/污水/假冒伪劣分布图、工单密集网格；"
                "生成约需 10–20 秒。")
-    db_path = str(settings.db_path())
     stem = f"简报_{pf.date_from}_{pf.date_to}" + (f"_{pf.districts[0]}" if pf.districts else "")
     row = st.container(horizontal=True, gap="small")
     p = auth.require()
 
     def made(fmt: str):
         return auth.audited(p, "download", f"{stem}.{fmt}", {"what": "briefing", "filters": pf.to_query()},
-                            functools.partial(_make, db_path, pf, fmt, p.scope))
+                            functools.partial(_make, pf, fmt, p.scope))
 
     row.download_button("⬇ 生成简报（PDF）", data=made("pdf"),
                         file_name=f"{stem}.pdf", mime="application/pdf", key="briefing_pdf",

@@ -1,37 +1,131 @@
-"""The dashboard's read-only handle on the store, with a cursor per session.
+"""Every database connection of the dashboard: one read-only handle per generation of the store, a cursor per session.
 
 DuckDB allows one writer process or many readers, and one connection must not
 be shared by threads; Streamlit runs each session in its own thread, so each
-session gets its own cursor of one cached read-only connection.
+session gets its own cursor of one read-only handle that the process shares.
+
+Writers never touch the file the handle reads: they write a copy and rename it
+over the store (data/generations.py). So the handle notices a new generation
+(`store.generation_key` changed), opens it read-only once, and hands new cursors
+from it; a session moves to it when its next run asks for its cursor, and keeps
+reading the old file until then. The old handle is closed once no cursor of it
+is left: cursors are never closed under a session's feet, they close when
+nothing refers to them any more (the session moved on, or ended).
+
+Pages get their cursor from `cursor()` (or `require_cursor()`), once at the top of
+a run, and key their caches with `db_version()`. Work outside a session's run (a
+download button's callback, the warm-up) borrows a cursor with `borrow()`.
 """
 
 from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
 from data import scope, settings, store
 
-
-@st.cache_resource(show_spinner=False)
-def _connection(path: str, mtime: float):
-    return store.connect(path, read_only=True)
+SESSION_KEY = "_db_cursor"   # this session's _Slot
 
 
-def db_version() -> str:
-    """Part of every cache key at the UI edge: changes when the store file changes, and differs by scope.
+class _Handle:
+    """One generation of one store file, opened read-only once for the process."""
 
-    Cached answers are shared by sessions with the same key, so the signed-in user's scope is in it: a
-    district user never gets an answer computed for the whole city (or for another district).
+    def __init__(self, path: str, con, key: str):
+        self.path, self.con, self.key = path, con, key
+        self.cursors = 0        # cursors of it not yet closed or collected
+        self.retired = False    # a newer generation replaced it
+
+    def new_cursor(self, make: Callable | None = None):
+        """A new cursor of this generation: `con.cursor()`, or `make(con)` (e.g. a cursor limited to a scope)."""
+        with _lock:
+            cur = make(self.con) if make is not None else self.con.cursor()
+            self.cursors += 1
+        weakref.finalize(cur, _cursor_gone, self)
+        return cur
+
+
+class _Slot:
+    """A session's cursor and the generation it reads.
+
+    One object for the session's life, changed in place: Streamlit keeps a replaced session-state value
+    until the session's next run, which would keep an old generation open that long.
     """
+
+    def __init__(self):
+        self.key: str | None = None
+        self.cursor = None
+
+
+_lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
+_handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
+_retired: list[_Handle] = []         # older generations some cursor still reads
+
+
+def _cursor_gone(handle: _Handle) -> None:
+    with _lock:
+        handle.cursors -= 1
+        _close_if_unused(handle)
+
+
+def _close_if_unused(handle: _Handle) -> None:
+    if handle.retired and handle.cursors <= 0 and handle in _retired:
+        _retired.remove(handle)
+        handle.con.close()
+
+
+def _handle() -> _Handle:
+    """The handle on the store's current generation (opened on first use and after every write)."""
     p = settings.db_path()
-    try:
-        v = f"{p}:{p.stat().st_mtime_ns}"
-    except FileNotFoundError:
-        v = f"{p}:missing"
+    key = store.generation_key(p)
+    if key is None:
+        raise store.StoreError(
+            f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或在“导入”页导入工单数据。"
+        )
+    with _lock:
+        current = _handles.get(str(p))
+        if current is not None and current.key == key:
+            return current
+        con, key = store.open_reader(p)
+        handle = _Handle(str(p), con, key)
+        _handles[str(p)] = handle
+        if current is not None:
+            current.retired = True
+            _retired.append(current)
+            _close_if_unused(current)
+        return handle
+
+
+def open_generations() -> list[tuple[str, str, int]]:
+    """(path, generation key, open cursors) of every handle still open, newest per path first (tests, status)."""
+    with _lock:
+        return [(h.path, h.key, h.cursors) for h in [*_handles.values(), *_retired]]
+
+
+def cursor():
+    """This session's cursor on the store, limited to the signed-in user's scope (data/scope.py).
+
+    Raises store.StoreError with a user message when the store cannot be opened, and PermissionError when
+    nobody is signed in (the sign-in gate in app.py has not passed): nothing may be read then.
+    A session keeps its cursor while the store and its scope are unchanged; after a write it gets a cursor of
+    the new generation here (the old cursor stays usable by whatever still holds it, and closes when dropped).
+    """
     from ui import auth
 
     who = auth.principal()
-    return f"{v}|{_scope_key(who.scope) if who is not None else 'nobody'}"
+    if who is None:
+        raise PermissionError("no signed-in user: the store is not readable")
+    handle = _handle()
+    key = f"{handle.key}|{_scope_key(who.scope)}"
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None:
+        slot = st.session_state[SESSION_KEY] = _Slot()
+    if slot.key != key:
+        slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope))
+    return slot.cursor
 
 
 def _scope_key(s: scope.Scope) -> str:
@@ -39,42 +133,30 @@ def _scope_key(s: scope.Scope) -> str:
     return f"{where};texts={int(s.texts)}"
 
 
-def shared_connection():
-    """The process's read-only connection (opened once, upgrade check included), or raises store.StoreError."""
-    p = settings.db_path()
-    if not p.exists():
-        raise store.StoreError(
-            f"数据库文件不存在：{p}。请先运行 `make demo` 生成演示数据，或在“导入”页导入工单数据。"
-        )
-    return _connection(str(p), p.stat().st_mtime)
+def db_version() -> str:
+    """The generation and the scope this session reads: part of every cache key at the UI edge.
 
-
-def cursor():
-    """This session's cursor on the store, limited to the signed-in user's scope (data/scope.py).
-
-    Raises store.StoreError with a user message when the store cannot be opened. Without a signed-in
-    user (the sign-in gate in app.py has not passed) nothing may be read: PermissionError.
+    It is the generation of the session's cursor, not of the file on disk, so results read from one generation
+    are never cached under the key of another; and it carries the signed-in user's scope, so sessions of
+    different districts (or without ticket texts) never share a cached answer.
     """
-    from ui import auth
-
-    p = auth.principal()
-    if p is None:
-        raise PermissionError("no signed-in user: the store is not readable")
-    key = db_version()
-    cur = st.session_state.get("_db_cursor")
-    if cur is None or st.session_state.get("_db_key") != key:
-        con = shared_connection()
-        cur = scope.scoped_cursor(con, p.scope)
-        st.session_state["_db_cursor"] = cur
-        st.session_state["_db_key"] = key
-    return cur
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None or slot.key is None:
+        cursor()
+        slot = st.session_state[SESSION_KEY]
+    return slot.key
 
 
-def release() -> None:
-    """Close the cached read-only handle so this process can write (import page)."""
-    _connection.clear()
-    st.session_state.pop("_db_cursor", None)
-    st.session_state.pop("_db_key", None)
+@contextlib.contextmanager
+def borrow(sc: scope.Scope) -> Iterator[tuple[object, str]]:
+    """A cursor on the current generation limited to `sc`, and its generation key, for work outside a
+    session's script run (a download made on click: pass the user's `Principal.scope`); closed after."""
+    handle = _handle()
+    cur = handle.new_cursor(lambda con: scope.scoped_cursor(con, sc))
+    try:
+        yield cur, handle.key
+    finally:
+        cur.close()
 
 
 def require_cursor():

@@ -4,20 +4,20 @@ Upload → preview of the first rows as they will be stored (same cleaning as th
 import, nothing written) → import with a progress bar → the report (counts,
 reasons, quarantined rows) and the list of past imports. The logic lives in
 data/ingest; this page only lays it out. The dashboard holds the store
-read-only, so the page releases its handle before opening it for writing.
+read-only; an import writes a copy of the store and swaps it in when it is done
+(data/generations.py), so other sessions keep working and see the new data on
+their next run. The upload is on disk only while this run reads it (data/uploads.py).
 """
 
 from __future__ import annotations
 
-import gc
-import tempfile
 from pathlib import Path
 
 import duckdb
 import streamlit as st
 
 from analytics import privacy, theme
-from data import settings, store
+from data import generations, settings, store, uploads
 from data.ingest import IngestError, ingest_files, preview, readers
 from data.ingest import report as import_report
 from ui import db
@@ -27,49 +27,6 @@ KIND_CHOICES = {"自动识别": None, "工单": "tickets", "线索": "clues", "�
 CRS_CHOICES = {"wgs84": "WGS84（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}
 PREVIEW_ROWS = 20
 PREVIEW_LABELS = {"_row": "行号", "_reason": "隔离原因", "_detail": "说明", "_dup": "重复行", "ticket_ids": "关联工单"}
-
-
-def _save(uploaded) -> Path:
-    """Write an uploaded file to this session's temp folder under its own name."""
-    folder = st.session_state.get("_import_dir")
-    if not folder or not Path(folder).exists():
-        folder = tempfile.mkdtemp(prefix="hotline-upload-")
-        st.session_state["_import_dir"] = folder
-    p = Path(folder) / Path(uploaded.name).name
-    p.write_bytes(uploaded.getvalue())
-    return p
-
-
-def _close_read_only_handles() -> None:
-    """Close every read-only handle this process holds on the store, so it can be opened for writing.
-
-    DuckDB refuses a read-write connection while the same process still has the
-    file open read-only (this session's cursor, the cached connection, cursors of
-    other browser tabs). Other tabs reconnect by themselves on their next run:
-    their cache key includes the file's modification time, which the import changes.
-    """
-    cur = st.session_state.get("_db_cursor")
-    if cur is not None:
-        cur.close()
-    db.release()
-    target = str(settings.db_path().resolve())
-    # The warm-up froze what was alive after the first page (ui/warmup.py) out of the collector's reach, the
-    # cached connection among it: frozen objects are neither listed by get_objects() nor collected. Thaw them
-    # for the search and freeze again after.
-    frozen = gc.get_freeze_count() > 0
-    gc.unfreeze()
-    for obj in gc.get_objects():
-        if isinstance(obj, duckdb.DuckDBPyConnection):
-            try:
-                sql = "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                row = obj.execute(sql).fetchone()
-                if row and row[0] and str(Path(row[0]).resolve()) == target:
-                    obj.close()
-            except duckdb.Error:
-                continue  # closed already, or busy in another session's thread
-    gc.collect()
-    if frozen:
-        gc.freeze()
 
 
 def _show_report(rep: dict) -> None:
@@ -107,16 +64,14 @@ crs = c2.selectbox("坐标系（文件未注明时）", list(CRS_CHOICES), forma
 uploaded = st.file_uploader("数据文件", type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
 mapping_file = c3.file_uploader("映射文件（可选）", type=["yaml", "yml"], key="imp_mapping")
 
-if uploaded is not None:
-    path = _save(uploaded)
-    mapping_path = _save(mapping_file) if mapping_file is not None else None
+def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     sheet = None
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             sheets = readers.xlsx_sheets(path)
         except readers.ReadError as exc:
             st.error(str(exc))
-            st.stop()
+            return
         choice = st.selectbox("工作表", ["全部工作表", *sheets], key="imp_sheet")
         sheet = None if choice == "全部工作表" else choice
     kind = KIND_CHOICES[kind_label]
@@ -125,7 +80,7 @@ if uploaded is not None:
         df, info = preview(path, kind=kind, mapping=mapping_path, crs=crs, sheet=sheet, rows=PREVIEW_ROWS)
     except (IngestError, readers.ReadError) as exc:
         st.error(f"无法读取该文件：{exc}")
-        st.stop()
+        return
     st.caption(f"识别为 **{info['label']}** 文件（{info['format']}"
                + (f"，编码 {info['encoding']}" if info["encoding"] else "")
                + (f"，工作表 {info['sheet']}" if info["sheet"] else "")
@@ -137,28 +92,34 @@ if uploaded is not None:
     shown = privacy.mask_frame(df).rename(columns=lambda c: PREVIEW_LABELS.get(c) or theme.label(c))
     table(shown, key="imp_preview", title="导入预览", downloads=False)
 
-    if st.button("开始导入", type="primary", key="imp_go"):
-        _close_read_only_handles()
-        try:
-            con = store.connect()
-        except (store.StoreError, duckdb.Error) as exc:
-            st.error(f"无法以写入方式打开数据库：{exc}\n\n如有命令行程序或其他进程在使用数据库，请关闭后重试。")
-            st.stop()
-        bar = st.progress(0.0, text="准备导入…")
+    if not st.button("开始导入", type="primary", key="imp_go"):
+        return
+    waiting = st.empty()
+    bar = st.progress(0.0, text="准备导入…")
 
-        def _progress(done, total, message):
-            bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+    def _progress(done, total, message):
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message)
 
-        try:
-            reports = ingest_files(con, [path], kind=kind, mapping=mapping_path, crs=crs, sheet=sheet,
+    reports = []
+    try:
+        with generations.write(purpose=f"导入 {path.name}", on_wait=waiting.info) as gen:
+            waiting.empty()
+            reports = ingest_files(gen.con, [path], kind=kind, mapping=mapping_path, crs=crs, sheet=sheet,
                                    progress=_progress)
-        except IngestError as exc:
-            reports = []
-            st.error(f"导入未开始：{exc}")
-        finally:
-            con.close()
-        bar.empty()
-        st.session_state["imp_reports"] = [r.to_dict() for r in reports]
+    except IngestError as exc:
+        st.error(f"导入未开始：{exc}")
+    except (store.StoreError, duckdb.Error, OSError) as exc:
+        st.error(f"导入失败，数据库未作任何修改：{exc}")
+    bar.empty()
+    st.session_state["imp_reports"] = [r.to_dict() for r in reports]
+
+
+if uploaded is not None:
+    named = {uploaded.name: uploaded}
+    if mapping_file is not None:
+        named[mapping_file.name] = mapping_file
+    with uploads.staged(named) as staged:
+        _preview_and_import(staged[uploaded.name], staged.get(mapping_file.name) if mapping_file else None)
 
 for rep in st.session_state.get("imp_reports", []):
     _show_report(rep)

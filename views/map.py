@@ -17,7 +17,7 @@ from streamlit_folium import st_folium
 from analytics import hotspots as hs
 from analytics import maps, mapviz, theme, visits
 from analytics.filters import Filters
-from data import scope, settings
+from data import scope
 from ui import auth, charts, db, drill, filters
 
 ALL = "按侧栏筛选"
@@ -64,10 +64,10 @@ def _hotspots(_cur, version: str, f: Filters, cell_m: int):
     return hs.hotspot_table(_cur, f, cell_m)
 
 
-def _visit_bytes(path: str, f: Filters, cell_m: int, sc: scope.Scope) -> bytes:
-    """Runs on click, outside the script thread: its own read-only connection, in the user's scope."""
-    with scope.open_scoped(path, sc) as cur:
-        data, _ = visits.visit_xlsx(cur, f, cell_m=cell_m)
+def _visit_bytes(f: Filters, cell_m: int, sc: scope.Scope) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor, in the user's scope."""
+    with db.borrow(sc) as (con, _version):
+        data, _ = visits.visit_xlsx(con, f, cell_m=cell_m)
     return data
 
 
@@ -250,7 +250,7 @@ else:
     st.download_button(
         "⬇ 下载走访清单（XLSX，含地图）",
         data=auth.audited(me, "download", visits.title_for(fm) + ".xlsx", {"what": "visits", "filters": fm.to_query()},
-                          functools.partial(_visit_bytes, str(settings.db_path()), fm, int(cell_m), me.scope)),
+                          functools.partial(_visit_bytes, fm, int(cell_m), me.scope)),
         file_name=visits.title_for(fm) + ".xlsx", key="map_visits_dl", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help="热点与重复点位的地址、WGS84 与 GCJ-02 坐标、工单量、日期、最近诉求（已脱敏）和点位图，按 A4 横向排版",

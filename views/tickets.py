@@ -15,9 +15,9 @@ import streamlit as st
 
 from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
-from data import audit, scope, settings
+from data import audit, scope
 from ui import auth, charts, drill, filters
-from ui.db import db_version, require_cursor
+from ui.db import borrow, db_version, require_cursor
 
 me = auth.require()
 cur = require_cursor()
@@ -41,9 +41,9 @@ def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
 
 
-def _export_all(db: str, flt: Filters, stage: str, sort: str, desc: bool, sc: scope.Scope) -> pd.DataFrame:
-    """Every row of the list for the download button (runs outside the script thread: own connection, same scope)."""
-    with scope.open_scoped(db, sc) as con:
+def _export_all(flt: Filters, stage: str, sort: str, desc: bool, sc: scope.Scope) -> pd.DataFrame:
+    """Every row of the list for the download button (runs outside the script thread: its own cursor, same scope)."""
+    with borrow(sc) as (con, _version):
         df = tickets.export_rows(con, flt, sort=sort, descending=desc, stage=stage or None)
     return theme.labelled(df)
 
@@ -150,7 +150,7 @@ if rows.empty and offset == 0:
     st.stop()
 sel = charts.table(theme.labelled(rows), key=drill.key("tk_list"), title="工单清单", select=True,
                    column_config={theme.label("content"): st.column_config.TextColumn(width="large")},
-                   export_data=functools.partial(_export_all, str(settings.db_path()), f, stage, sort, desc, me.scope))
+                   export_data=functools.partial(_export_all, f, stage, sort, desc, me.scope))
 total = _count(cur, db_version(), f, stage)
 pages = tickets.page_count(total, size)
 if page_no > pages:  # fewer pages than before (filters or page size changed): back to the first one

@@ -279,59 +279,61 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
     import shutil
     import tempfile
 
-    from data import derived, store
+    from data import derived, generations
     from data.ingest import ingest_files
 
     from . import timeline
 
     say = log or (lambda _m: None)
     end = end or timeline.default_end()
+    limit = _checked_limit(memory_limit) if memory_limit else None
     tmp = None
     if out_dir is None:
         tmp = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
         out_dir = tmp
-    limit = _checked_limit(memory_limit) if memory_limit else None
-    con = store.connect(db_path)
-    if limit:
-        # DuckDB would otherwise cache up to 80% of RAM; the build's memory must not grow with its size
-        sql = f"SET memory_limit = '{limit}'"   # SET takes no parameters; the value is checked above
-        con.execute(sql)
-    reports: list = []
-    try:
-        def load_chunk(path: Path, i: int, n: int) -> None:
-            rep = ingest_files(con, [path], kind="tickets", refresh=False)
-            reports.extend(rep)
-            r = rep[0]
-            say(f"  chunk {i + 1}/{n}: {path.name} read={r.rows_read:,} inserted={r.inserted:,} "
-                f"quarantined={r.quarantined:,} ({r.seconds:.1f}s)")
-            if not keep_files and tmp is not None:
-                path.unlink(missing_ok=True)
+    # A fresh store written beside the old one and swapped in at the end: a dashboard reading the old one
+    # keeps working meanwhile, and a failed build leaves it as it was.
+    with generations.write(db_path, purpose="生成演示数据", fresh=True) as gen:
+        con = gen.con
+        if limit:
+            # DuckDB would otherwise cache up to 80% of RAM; the build's memory must not grow with its size
+            sql = f"SET memory_limit = '{limit}'"   # SET takes no parameters; the value is checked above
+            con.execute(sql)
+        reports: list = []
+        try:
+            def load_chunk(path: Path, i: int, n: int) -> None:
+                rep = ingest_files(con, [path], kind="tickets", refresh=False)
+                reports.extend(rep)
+                r = rep[0]
+                say(f"  chunk {i + 1}/{n}: {path.name} read={r.rows_read:,} inserted={r.inserted:,} "
+                    f"quarantined={r.quarantined:,} ({r.seconds:.1f}s)")
+                if not keep_files and tmp is not None:
+                    path.unlink(missing_ok=True)
 
-        kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows)
-        if parallel and tickets > chunk_rows:   # one chunk: nothing to overlap
-            res = _generate_in_worker(out_dir, kwargs, load_chunk, say)
-        else:
-            res = generate(out_dir, on_chunk=load_chunk, log=log, **kwargs)
-        t1 = time.perf_counter()
-        for path, kind in zip(res.funnel_files, ("clues", "cases", "rectifications"), strict=True):
-            rep = ingest_files(con, [path], kind=kind, refresh=False)
-            reports.extend(rep)
-            r = rep[0]
-            say(f"  {path.name}: read={r.rows_read:,} inserted={r.inserted:,} quarantined={r.quarantined:,}")
-        store_truth(con, res.truth)
-        con.execute("DELETE FROM meta WHERE key LIKE 'demo_%'")
-        for k, v in {"demo_seed": seed, "demo_tickets": tickets, "demo_years": years,
-                     "demo_end": end.isoformat()}.items():
-            con.execute(META_SQL, [k, str(v)])
-        say("refreshing derived tables …")
-        derived.refresh(con)
-        res.seconds_import += time.perf_counter() - t1
-        res.reports = reports
-        return res
-    finally:
-        con.close()
-        if tmp is not None and not keep_files:
-            shutil.rmtree(tmp, ignore_errors=True)
+            kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows)
+            if parallel and tickets > chunk_rows:   # one chunk: nothing to overlap
+                res = _generate_in_worker(out_dir, kwargs, load_chunk, say)
+            else:
+                res = generate(out_dir, on_chunk=load_chunk, log=log, **kwargs)
+            t1 = time.perf_counter()
+            for path, kind in zip(res.funnel_files, ("clues", "cases", "rectifications"), strict=True):
+                rep = ingest_files(con, [path], kind=kind, refresh=False)
+                reports.extend(rep)
+                r = rep[0]
+                say(f"  {path.name}: read={r.rows_read:,} inserted={r.inserted:,} quarantined={r.quarantined:,}")
+            store_truth(con, res.truth)
+            con.execute("DELETE FROM meta WHERE key LIKE 'demo_%'")
+            for k, v in {"demo_seed": seed, "demo_tickets": tickets, "demo_years": years,
+                         "demo_end": end.isoformat()}.items():
+                con.execute(META_SQL, [k, str(v)])
+            say("refreshing derived tables …")
+            derived.refresh(con)
+            res.seconds_import += time.perf_counter() - t1
+            res.reports = reports
+            return res
+        finally:
+            if tmp is not None and not keep_files:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def content_hash(con, tables=("tickets", "clues", "clue_tickets", "cases", "rectifications", "demo_truth")) -> str:

@@ -1,0 +1,131 @@
+"""The dashboard's connections (ui/db.py) across a write: sessions move to the new generation, nothing breaks.
+
+Issue 22 item 1: an import from the 导入 page broke every other open session
+(the page closed their connections; reopening with another configuration
+failed). Now an import writes a copy and swaps it in; each session keeps its
+cursor until its next run, then reads the new generation; the old handle
+closes once no cursor of it is left.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data import generations, scope, store
+from data.ingest import ingest_files
+from tests.conftest import ROOT, app_test, sign_in
+from ui import db
+
+APP = str(ROOT / "app.py")
+QUERY = {"from": "2025-03-01", "to": "2025-03-31"}
+
+
+def _csv(tmp_path: Path) -> Path:
+    p = tmp_path / "new.csv"
+    p.write_text("工单编号,受理时间,所属区,诉求内容\nNEW-1,2025-03-20 10:00:00,东城区,路口井盖松动\n", encoding="utf-8")
+    return p
+
+
+def _session() -> AppTest:
+    at = app_test(APP)
+    for k, v in QUERY.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("views/tickets.py").run()
+    return at
+
+
+def _label(at: AppTest) -> str:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return " ".join(m.value for m in at.markdown if "共" in m.value)
+
+
+def _deleted_store_files(p: Path) -> list[str]:
+    """Open file descriptors of this process on a store file that was replaced (an old generation)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(p)) and target.endswith("(deleted)"):
+            out.append(target)
+    return out
+
+
+def test_two_sessions_read_the_new_generation_after_an_import_and_the_old_one_closes(app_db, tmp_path):
+    a, b = _session(), _session()
+    assert "共 12 条" in _label(a) and "共 12 条" in _label(b)
+    (old_key,) = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+    with generations.write(app_db, purpose="测试导入") as gen:
+        (rep,) = ingest_files(gen.con, [_csv(tmp_path)])
+        assert rep.inserted == 1
+        b.run()   # a session's run during the import reads the old generation
+        assert "共 12 条" in _label(b)
+    a.run()
+    b.run()
+    assert "共 13 条" in _label(a) and "共 13 条" in _label(b)
+    # The old cursors go with the previous runs' page namespaces (garbage once each script thread let go of
+    # its frame): then the old handle closes, and with it the replaced file.
+    deadline = time.monotonic() + 20
+    while True:
+        gc.collect()
+        gens = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+        if len(gens) == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(gens) == 1 and gens[0] != old_key
+    assert _deleted_store_files(app_db) == []
+
+
+def test_a_cursor_in_use_is_not_closed_when_the_store_changes(app_db, tmp_path):
+    """Within one run a page may still hold its cursor when a newer generation appears: it keeps working."""
+
+    def script():
+        import os
+
+        import streamlit as st
+
+        from data import generations
+        from data.ingest import ingest_files
+        from ui import db
+
+        cur = db.cursor()
+        before = db.db_version()
+        with generations.write(os.environ["HOTLINE_DB"]) as gen:
+            ingest_files(gen.con, [os.environ["TEST_CSV"]])
+        new = db.cursor()
+        st.write(f"old={cur.execute('SELECT count(*) FROM tickets').fetchone()[0]}")
+        st.write(f"new={new.execute('SELECT count(*) FROM tickets').fetchone()[0]}")
+        st.write(f"moved={db.db_version() != before}")
+
+    os.environ["TEST_CSV"] = str(_csv(tmp_path))
+    try:
+        at = AppTest.from_function(script, default_timeout=120)
+        sign_in(at)
+        at.run()
+    finally:
+        os.environ.pop("TEST_CSV")
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.markdown] == ["old=20", "new=21", "moved=True"]
+
+
+def test_borrowed_cursors_close_and_a_missing_store_says_so(app_db, tmp_path, monkeypatch):
+    with db.borrow(scope.CITY) as (cur, key):
+        assert cur.execute("SELECT count(*) FROM tickets").fetchone()[0] == 20
+        (n_open,) = [n for path, k, n in db.open_generations() if path == str(app_db) and k == key]
+        assert n_open >= 1
+    del cur
+    gc.collect()
+    (n_after,) = [n for path, k, n in db.open_generations() if path == str(app_db) and k == key]
+    assert n_after == n_open - 1
+    monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "none.duckdb"))
+    with pytest.raises(store.StoreError, match="数据库文件不存在"), db.borrow(scope.CITY):
+        pass
