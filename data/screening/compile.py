@@ -147,7 +147,7 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
         params.update(layer.params)
         target_where.append(f"ticket_id IN (SELECT ticket_id FROM ({layer.sql}) layer_hits)")
 
-    ctes = [f"base AS (SELECT {COLUMNS}, {PROBLEM_SQL} AS problem FROM tickets WHERE {_and(base_where)})",
+    ctes = [f"base AS (SELECT {COLUMNS}, import_id, {PROBLEM_SQL} AS problem FROM tickets WHERE {_and(base_where)})",
             f"target AS (SELECT * FROM base WHERE {_and(target_where)})"]
     trigger_from = "target"
     if c.after_close:
