@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 
 from data.screening import rule as R
-from data.screening.compile import Target
+from data.screening.compile import EVERYTHING, Target
 from data.screening.run import find
 
 
-def hits(con, conditions: dict, target: Target = Target(), **top) -> list[str]:
+def hits(con, conditions: dict, target: Target = EVERYTHING, **top) -> list[str]:
     r = R.parse({"key": "test-rule", "name": "测试", "conditions": conditions, **top})
     return sorted(find(con, r, target)["ticket_id"])
 

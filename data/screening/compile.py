@@ -58,6 +58,9 @@ class Compiled:
     params: dict = field(default_factory=dict)
 
 
+EVERYTHING = Target()
+
+
 def haversine_sql(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
     """Great-circle distance in metres between two points given as SQL expressions (fixed names only)."""
     return (f"(2 * {EARTH_RADIUS_M} * asin(sqrt(power(sin(radians({lat2} - {lat1}) / 2), 2) + "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data.screening import places
-from data.screening.compile import Target
+from data.screening.compile import EVERYTHING, Target
 from data.screening.rule import Rule
 from data.screening.run import find
 from geo.crs import haversine_m
@@ -44,7 +44,7 @@ def planted(con, project: str) -> pd.DataFrame:
                        {"t": project}).fetch_df()
 
 
-def score(con, rule: Rule, target: Target = Target(), *, slack_m: float = 200.0) -> Score:
+def score(con, rule: Rule, target: Target = EVERYTHING, *, slack_m: float = 200.0) -> Score:
     """Precision and recall of `rule`'s items against the places planted for its project."""
     hits = find(con, rule, target)
     items = places.group(hits, rule.group_by)
