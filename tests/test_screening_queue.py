@@ -152,3 +152,27 @@ def test_import_screens_new_and_changed_tickets(tiny_db_path, tmp_path, monkeypa
         assert hits == {"N01": 1, "T01": 0, "T02": 0, "T13": 0}
         runs = rec.execute("SELECT trigger, status FROM screening_runs").fetchall()
         assert [tuple(r) for r in runs] == [("import", "ok")]
+
+
+def test_register_a_clue_from_a_batch_of_items_and_attach_another(tiny_con, rec):
+    from data import ledger
+    from data.scope import CITY
+
+    library.save(rec, ME, manhole())
+    run.screen(tiny_con, rec, ME, FEB)
+    (first,) = [int(i) for i in queue.items(rec)[0]["item_id"]]
+    run.screen(tiny_con, rec, ME, MARCH)
+    second = [int(i) for i in queue.items(rec)[0]["item_id"] if int(i) != first]
+    with pytest.raises(queue.DecisionError, match="检察职能"):
+        queue.register(rec, ME, [first], function="民政", summary="x")
+    assert queue.item(rec, first)["state"] == "waiting"          # nothing half-done
+    clue = queue.register(rec, ME, [first], function="公益诉讼", department="第八检察部",
+                          summary="建国门路口井盖反复破损")
+    got = ledger.get_clue(rec, clue.clue_no, CITY)
+    assert got.source == "rule" and got.district == "东城区" and got.topic == "井盖"
+    assert sorted(got.ticket_ids) == ["T01", "T02", "T13"]
+    assert got.source_ref["queue_items"] == [first] and got.source_ref["rule_version"] == 1
+    assert queue.item(rec, first)["state"] == "register" and queue.item(rec, first)["clue_id"] == clue.clue_no
+    queue.attach(rec, ME, second, clue.clue_no, reason="同属城区井盖专项")
+    assert sorted(ledger.get_clue(rec, clue.clue_no, CITY).ticket_ids) == ["T01", "T02", "T03", "T13"]
+    assert queue.clues_at(rec, first)["clue_id"].tolist() == [clue.clue_no]

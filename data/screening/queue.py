@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 
-from data import audit, records
+from data import audit, ledger, records
 from data.scope import CITY, Scope, records_filter
 
 DECISIONS = {"dismiss": "排除", "attach": "并入已有线索", "register": "登记为新线索", "returned": "有新工单，重回队列"}
@@ -134,14 +136,9 @@ def decide(rec: sqlite3.Connection, actor, item_ids: list[int], decision: str, *
         raise DecisionError("请指明线索编号。")
     if not item_ids:
         raise DecisionError("请先选择待研判事项。")
-    with records.transaction(rec):
+    with _tx(rec):
+        _waiting(rec, item_ids, scope)
         for i in item_ids:
-            it = item(rec, i, scope)
-            if it is None:
-                raise DecisionError(f"待研判事项 {i} 不存在。")
-            if it["state"] != "waiting":
-                raise DecisionError(f"事项 {i} 已{STATES[it['state']].removeprefix('已')}（{it['decided_by']}，"
-                                    f"{it['decided_at']}），不能重复研判。")
             rec.execute("INSERT INTO queue_decisions (item_id, decision, reason, clue_id, at, actor, role) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (int(i), decision, reason, clue_id, records.now_text(), getattr(actor, "name", str(actor)),
@@ -149,6 +146,84 @@ def decide(rec: sqlite3.Connection, actor, item_ids: list[int], decision: str, *
         audit.record(actor, "queue_decision", ",".join(map(str, item_ids)),
                      {"decision": decision, "reason": reason, "clue_id": clue_id}, con=rec)
     return len(item_ids)
+
+
+@contextmanager
+def _tx(rec: sqlite3.Connection):
+    """A write transaction, or the caller's (a clue registered and the decision on its items commit together)."""
+    if rec.in_transaction:
+        yield rec
+    else:
+        with records.transaction(rec):
+            yield rec
+
+
+def _waiting(rec, item_ids: list[int], scope: Scope) -> list[dict]:
+    out = []
+    for i in item_ids:
+        it = item(rec, i, scope)
+        if it is None:
+            raise DecisionError(f"待研判事项 {i} 不存在。")
+        if it["state"] != "waiting":
+            raise DecisionError(f"事项 {i} {STATES[it['state']]}（{it['decided_by']}，{it['decided_at']}），"
+                                "不能重复研判。")
+        out.append(it)
+    return out
+
+
+def register(rec: sqlite3.Connection, actor, item_ids: list[int], *, function: str, summary: str,
+             department: str | None = None, district: str | None = None, scope: Scope = CITY,
+             store=None) -> ledger.Clue:
+    """Register one new clue in the ledger from one or a batch of waiting items (their tickets linked) and
+    record the decision on each: one transaction, so the clue and the decisions exist together or not at all."""
+    if not item_ids:
+        raise DecisionError("请先选择待研判事项。")
+    with _tx(rec):
+        its = _waiting(rec, item_ids, scope)
+        rule_ids = list(dict.fromkeys(it["rule_id"] for it in its if it["rule_id"] is not None))
+        first = its[0]
+        ref = {"queue_items": [int(i) for i in item_ids]}
+        if rule_ids:
+            ref |= {"rule_id": rule_ids[0], "rule_version": first.get("version"), "rule_key": first["rule_key"]}
+            if len(rule_ids) > 1:
+                ref["rule_ids"] = rule_ids
+        collisions = [it["collision_id"] for it in its if it["collision_id"] is not None]
+        if collisions:
+            ref["collisions"] = collisions
+        districts = Counter(it["district"] for it in its if it["district"])
+        where = district or (districts.most_common(1)[0][0] if districts else None)
+        if not where:
+            raise DecisionError("无法确定线索所属区：请指定。")
+        places = list(dict.fromkeys(it["label"] for it in its if it["label"]))
+        located = [it for it in its if it["lon"] is not None]
+        try:
+            clue = ledger.register_clue(
+                rec, actor, source="rule" if rule_ids else "other", source_ref=ref, district=where,
+                function=function, department=department, topic=first.get("project") or None,
+                place="、".join(places)[:300] or None, lon=located[0]["lon"] if located else None,
+                lat=located[0]["lat"] if located else None, summary=summary, ticket_ids=ticket_ids(rec, item_ids))
+        except ledger.LedgerError as exc:
+            raise DecisionError(str(exc)) from exc
+        decide(rec, actor, item_ids, "register", reason=summary, clue_id=clue.clue_no, scope=scope)
+    return clue
+
+
+def attach(rec: sqlite3.Connection, actor, item_ids: list[int], clue_no: str, *, reason: str = "",
+           scope: Scope = CITY, store=None) -> ledger.Clue:
+    """Link the items' tickets to an existing clue and record the decision on each (one transaction)."""
+    if not item_ids:
+        raise DecisionError("请先选择待研判事项。")
+    with _tx(rec):
+        _waiting(rec, item_ids, scope)
+        if ledger.get_clue(rec, clue_no, scope, store=store) is None:
+            raise DecisionError(f"线索 {clue_no} 不存在。")
+        why = (reason or "").strip() or f"研判并入（待研判事项 {', '.join(map(str, item_ids))}）"
+        try:
+            clue = ledger.attach_tickets(rec, actor, clue_no, ticket_ids(rec, item_ids), why, store=store)
+        except ledger.LedgerError as exc:
+            raise DecisionError(str(exc)) from exc
+        decide(rec, actor, item_ids, "attach", reason=why, clue_id=clue.clue_no, scope=scope)
+    return clue
 
 
 def ticket_ids(rec: sqlite3.Connection, item_ids: list[int]) -> list[str]:
