@@ -9,7 +9,8 @@ from tests.conftest import TEST_PASSWORD, account, app_test
 
 PAGE_FILES = {"overview": "views/overview.py", "topics": "views/topics.py", "funnel": "views/funnel.py",
               "tickets": "views/tickets.py", "map": "views/map.py", "import": "views/import_data.py",
-              "users": "views/users.py", "audit": "views/audit.py"}
+              "users": "views/users.py", "audit": "views/audit.py", "rules": "views/rules.py",
+              "queue": "views/queue.py", "collide": "views/collide.py"}
 
 
 @pytest.fixture()
