@@ -60,7 +60,7 @@ def test_the_role_matrix_of_pages(app_db, role):
     links = [p.proto.label for p in at.get("page_link")]
     allowed = [p for p, perm in roles.PAGES.items() if roles.allowed(role, perm)]
     titles = {"overview": "总览", "topics": "热点", "funnel": "漏斗", "tickets": "工单", "map": "地图",
-              "import": "导入", "users": "用户", "audit": "审计"}
+              "import": "导入", "users": "用户", "audit": "审计", "rules": "规则", "queue": "研判", "collide": "碰撞"}
     assert links == [titles[p] for p in allowed]
     for page, file in PAGE_FILES.items():
         at.switch_page(file).run()
