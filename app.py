@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import warmup
 
-# Started by the launcher (ui/launch.py), a thread may still be importing the first page's modules and
+# Started by serve.py (`make run`) once the server is up, a thread may still be importing the first page's modules and
 # opening the store: wait for it rather than import the same modules from two threads (at once without it).
 warmup.wait_early()
 
