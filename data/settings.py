@@ -34,8 +34,6 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_DEMO_SEED", "12345", "Random seed of the default demo database.", int),
         Setting("HOTLINE_TOPIC_RULES", "data/topics.yaml",
                 "YAML file with the special-project (topic) rules used at import: categories and signal words."),
-        Setting("HOTLINE_MASK_PII", "1",
-                "1 masks complainant names, phones and ID numbers on screen and in exports; 0 shows them."),
         Setting("HOTLINE_MAP_MAX_FEATURES", "5000",
                 "Most features one map may send to the browser; above it points are aggregated.", int),
         Setting("HOTLINE_TILE_URL", "",
@@ -57,15 +55,44 @@ SETTINGS: dict[str, Setting] = {
                 "Reply period of a pre-litigation suggestion (two months), days.", int),
         Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
                 "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_LOOKBACK_DAYS", "60",
+                "Days after a rectification by which the on-site follow-up check (回头看) is due.", int),
+        Setting("HOTLINE_DUE_SOON_DAYS", "3",
+                "A ledger deadline this many days away or fewer is listed as due soon (即将到期).", int),
         Setting("HOTLINE_CHROMIUM", "/usr/bin/chromium",
                 "Chromium used by chart export (kaleido) and the briefing PDF."),
         Setting("HOTLINE_FONT", "Noto Sans CJK SC",
                 "CJK font family used in charts and exports."),
         Setting("HOTLINE_IMPORT_CHUNK_ROWS", "200000",
                 "Rows per chunk when importing large files (bounds memory).", int),
+        Setting("HOTLINE_RECORDS_DB", "",
+                "SQLite file of the records people write (accounts, audit, rules, queue, clue ledger, 12309); "
+                "empty means `<HOTLINE_DB without .duckdb>.records.sqlite` beside the ticket store."),
+        Setting("HOTLINE_AUDIT_KEY_FILE", "",
+                "File holding the secret key of the audit trail's hash chain; empty means "
+                "`<records file>.audit-key`, created with mode 0600 on first use. Keep a copy apart."),
+        Setting("HOTLINE_SESSION_IDLE_MINUTES", "30",
+                "A signed-in session that has been idle this long must sign in again.", int),
+        Setting("HOTLINE_LOCKOUT_ATTEMPTS", "5",
+                "Failed sign-ins in a row after which an account is locked.", int),
+        Setting("HOTLINE_LOCKOUT_MINUTES", "15",
+                "How long a locked account stays locked, minutes.", int),
+        Setting("HOTLINE_PASSWORD_MIN_LENGTH", "10",
+                "Shortest password accepted for an account.", int),
         Setting("HOTLINE_WORDS_WORKERS", "1",
                 "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
                 "Imports of fewer than 50,000 tickets always use one.", int),
+        Setting("HOTLINE_RULES_REGION", "beijing",
+                "Region whose starter library of screening rules (data/rules/<region>/) is offered and installed."),
+        Setting("HOTLINE_SCREEN_AFTER_IMPORT", "1",
+                "Run the active screening rules over the new and changed tickets after every import (0 = only "
+                "on demand)."),
+        Setting("HOTLINE_SCREEN_PLACE_M", "200",
+                "Grid cell of a queue item's place, metres: hits of one rule in the same or a neighbouring cell "
+                "join one item.", int),
+        Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
+                "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
+                "reported (too broad for a queue).", int),
     ]
 }
 
