@@ -10,8 +10,8 @@ import streamlit as st
 
 from ui import warmup
 
-# Started by the launcher (ui/launch.py), a thread may still be importing the first page's modules and
-# opening the store: wait for it rather than import the same modules from two threads (at once without it).
+# Started by serve.py (`make run`) once the server is up, a thread may still be importing the first page's modules:
+# wait for it rather than import the same modules from two threads at once.
 warmup.wait_early()
 
 from data import roles  # noqa: E402
