@@ -81,3 +81,20 @@ def test_queue_page_registers_a_clue_from_an_item(app_db):
         assert clue.summary == "建国门路口井盖反复破损" and sorted(clue.ticket_ids) == ["T01", "T02"]
         assert queue.item(rec, crossing)["state"] == "register"
         assert queue.queue_summary(rec).waiting == 1
+
+
+def test_overview_says_how_many_items_wait(app_db):
+    from data import store
+    from data.screening import run
+    from data.screening.compile import Target
+
+    me = audit.Actor("t_prosecutor", "prosecutor")
+    with records.session() as rec:
+        library.save(rec, me, R.parse({"key": "manhole", "name": "井盖", "conditions": {"topics": ["井盖"]}}))
+        con = store.connect(app_db, read_only=True)
+        run.screen(con, rec, me, Target())
+        con.close()
+    at = app_test(role="leader")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("筛查待研判 **2** 项，最久已等待 0 天" in c.value for c in at.caption)
