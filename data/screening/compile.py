@@ -198,7 +198,7 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
            screened AND count(*) OVER (PARTITION BY grid, ci, cj ORDER BY received_at
                                        RANGE BETWEEN {span} PRECEDING AND CURRENT ROW) >= {n} AS is_trigger
     FROM placed)""",
-        f"""windowed AS (
+        """windowed AS (
     SELECT ticket_id, received_at,
            min(CASE WHEN is_trigger THEN received_at END) OVER (
                PARTITION BY grid, ci, cj ORDER BY received_at
