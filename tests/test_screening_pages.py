@@ -19,6 +19,7 @@ def test_rule_form_counts_live_and_saves_a_version(app_db):
     at.switch_page("views/rules.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "尚无规则" in _text(at)
+    at.radio(key="ru_view").set_value("编写规则").run()
     at.text_input(key="ru_f_key").set_value("manhole")
     at.text_input(key="ru_f_name").set_value("井盖反复")
     at.multiselect(key="ru_f_topics").set_value(["井盖"])
@@ -44,6 +45,7 @@ def test_malformed_rule_in_the_form_shows_its_message(app_db):
     at = app_test(role="prosecutor")
     at.run()
     at.switch_page("views/rules.py").run()
+    at.radio(key="ru_view").set_value("编写规则").run()
     at.text_input(key="ru_f_key").set_value("井盖")
     at.text_input(key="ru_f_name").set_value("x")
     at.run()
@@ -58,6 +60,7 @@ def test_queue_page_registers_a_clue_from_an_item(app_db):
     at = app_test(role="prosecutor")
     at.run()
     at.switch_page("views/rules.py").run()
+    at.radio(key="ru_view").set_value("运行筛查").run()
     at.button(key="ru_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     # The last 30 days of data (2-31 March 2025): T01, T02 at the 建国门 crossing, T03 at 八里庄.

@@ -50,9 +50,13 @@ def _period(label: str, key: str, days: int) -> Target:
     return Target(got[0] if got else None, got[-1] if got else None)
 
 
-tab_list, tab_edit, tab_test, tab_files, tab_run = st.tabs(["规则列表", "编写规则", "回测", "导入导出", "运行筛查"])
+# A view chosen on the server (not st.tabs): each widget change reruns the page, and the view stays.
+VIEWS = ["规则列表", "编写规则", "回测", "导入导出", "运行筛查"]
+view = st.radio("查看", VIEWS, horizontal=True, key="ru_view", label_visibility="collapsed")
+if view != "编写规则":
+    st.session_state.pop("ru_loaded", None)   # the form's widgets are gone: load the rule again on return
 
-with tab_list:
+if view == "规则列表":
     if rules_df.empty:
         st.info("尚无规则。可在“导入导出”中导入示例规则库或规则文件，或在“编写规则”中新建。")
     else:
@@ -83,7 +87,7 @@ with tab_list:
                     library.set_active(rec, me, pick, not s.active, "在规则页面切换")
                 st.rerun()
 
-with tab_edit:
+if view == "编写规则":
     if not may_edit:
         st.info("您可以查看规则；编写和修改规则需要“编写、修改筛查规则”权限。")
     else:
@@ -174,7 +178,7 @@ with tab_edit:
                     st.session_state["ru_loaded"] = None
                     st.success(f"已保存规则 {saved.key}，版本 {saved.version}（{'启用' if saved.active else '停用'}）。")
 
-with tab_test:
+if view == "回测":
     if not keys:
         st.info("尚无规则。")
     elif opts.has_data:
@@ -195,7 +199,7 @@ with tab_test:
                          title=f"{s.rule.name} 回测")
         st.caption("形成线索、立案按导入的线索与案件数据（线索关联工单）计算；本系统中由此规则登记的线索见“规则列表”。")
 
-with tab_files:
+if view == "导入导出":
     with records.session() as rec:
         text = library.export_text(rec, None, "yaml") if keys else ""
     if keys:
@@ -226,7 +230,7 @@ with tab_files:
             st.success(f"已导入示例规则库 {len(done)} 条规则并启用。")
             st.rerun()
 
-with tab_run:
+if view == "运行筛查":
     if not may_edit:
         st.info("运行筛查需要“编写、修改筛查规则，运行筛查”权限。")
     elif opts.has_data:
