@@ -17,6 +17,7 @@ from scipy import ndimage, stats
 from scipy.spatial import cKDTree
 
 from analytics.filters import Filters
+from data import after_close
 from data import positions as hpos
 from geo import boundaries
 from geo.grid import Grid, beijing_cells
@@ -26,14 +27,14 @@ DEFAULT_ALPHA = 0.05
 REPEAT_RADIUS_M = 100.0
 REPEAT_MIN_COUNT = 3
 REPEAT_ALPHA = 0.05   # a place repeats when its count is above chance for the problem's local density (BH q)
-# "polluted again a month after a fix": a ticket received 30-90 days after a ticket about the same problem at
-# the same 20 m position was closed (sooner is the same complaint not yet settled); data/positions.py
-REOPEN_DAYS = hpos.REOPEN_MAX_DAYS
-REOPEN_MIN_DAYS = hpos.REOPEN_MIN_DAYS
+# "Polluted again a month after a fix" (办结后再诉): the window and radius are settings (data/after_close.py).
 
 POS_CELL_M = hpos.POS_CELL_M  # tickets are first snapped to positions of this size (SQL GROUP BY)
 
 POS_GRID = hpos.POS_GRID
+# A hotspot row's point (the visit list, the table, the map's marks) is where its tickets are: the centre of the
+# densest disc of this radius among its tickets (`densest_points`), not the centre of its Gi* cells.
+DENSE_RADIUS_M = 50.0
 
 
 # ---------------------------------------------------------------- statistics
@@ -295,22 +296,6 @@ def _lists(df: pd.DataFrame, key: str, col: str) -> pd.Series:
         if len(df) else pd.Series([], dtype=object)
 
 
-def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64,
-              min_window: np.timedelta64 | None = None, spot: np.ndarray | None = None) -> np.ndarray:
-    """Per ticket: received between `min_window` and `window` after a ticket there was closed
-    (with `spot`, a position id per ticket: a ticket at the same position)."""
-    k = received.size
-    if k < 2:
-        return np.zeros(k, dtype=bool)
-    gap = received[:, None] - closed[None, :]                     # [i, j]: time from j's close to i's arrival
-    ok = ~np.isnat(gap) & (gap <= window) & (gap > np.timedelta64(0, "s"))
-    if min_window is not None:
-        ok &= gap >= min_window
-    if spot is not None:
-        ok &= spot[:, None] == spot[None, :]
-    return ok.any(axis=1)
-
-
 @lru_cache(maxsize=1)
 def _area_m2() -> tuple[dict, dict, float]:
     """Areas in m² of Beijing's streets (by district and name), of its districts, and of the city."""
@@ -361,42 +346,40 @@ PLACE_COLUMNS = ["place", "problem", "n", "first", "last", "n_after_close", "rep
 
 
 def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
-                  min_count: int = REPEAT_MIN_COUNT, reopen_days: int = REOPEN_DAYS,
+                  min_count: int = REPEAT_MIN_COUNT, rule: after_close.Rule | None = None,
                   alpha: float = REPEAT_ALPHA) -> pd.DataFrame:
     """Places where the same problem was reported at least twice within `radius_m`.
 
     `tickets` has ticket_id, received_at, closed_at, lon, lat, problem, district,
     street, address (see `located_tickets`). Returns one row per place with n,
-    first, last, n_after_close (tickets received within `reopen_days` after an
-    earlier ticket there had been closed: the problem came back after a fix),
+    first, last, n_after_close (tickets back after a close by `rule`, default the
+    settings', among all these tickets: the problem came back after a fix),
     repeat (n >= min_count, or back after a fix), lon/lat (mean), district,
     street, address (most frequent) and ticket_ids.
     """
     cols = PLACE_COLUMNS
     if tickets.empty:
         return pd.DataFrame(columns=cols)
+    rule = rule or after_close.Rule.from_settings()
     t = tickets.reset_index(drop=True).copy()
     counts = t.assign(n=1).groupby(["problem", "district", "street"], dropna=False)["n"].sum().reset_index()
+    # back after a close, among every ticket of the same problem (a close may belong to another place)
+    rec = t["received_at"].to_numpy("datetime64[s]")
+    clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
+    lon, lat = t["lon"].to_numpy(float), t["lat"].to_numpy(float)
+    after = np.zeros(len(t), dtype=bool)
     t["place"] = -1
     offset = 0
     for _, idx in t.groupby("problem", sort=True).indices.items():
+        after[idx] = after_close.flags(rec[idx], clo[idx], lon[idx], lat[idx], rule)
         ids = group_places(t["lon"].to_numpy()[idx], t["lat"].to_numpy()[idx], radius_m)
         t.loc[idx, "place"] = ids + offset
         offset += int(ids.max()) + 1
+    t["after_close"] = after
     sizes = t["place"].map(t["place"].value_counts())
     t = t[sizes >= 2].sort_values(["place", "received_at", "ticket_id"]).reset_index(drop=True)
     if t.empty:
         return pd.DataFrame(columns=cols)
-    rec = t["received_at"].to_numpy("datetime64[s]")
-    clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
-    window = np.timedelta64(int(reopen_days) * 86400, "s")
-    min_window = np.timedelta64(REOPEN_MIN_DAYS * 86400, "s")
-    pi, pj = POS_GRID.index(t["lon"].to_numpy(float), t["lat"].to_numpy(float))
-    spot = pi * (1 << 32) + pj
-    after = np.zeros(len(t), dtype=bool)
-    for idx in t.groupby("place", sort=False).indices.values():
-        after[idx] = _reopened(rec[idx], clo[idx], window, min_window, spot[idx])
-    t["after_close"] = after
     g = t.groupby("place")
     out = pd.DataFrame({
         "problem": g["problem"].first(), "n": g.size(), "first": g["received_at"].min(),
@@ -474,6 +457,44 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     alone = place < 0
     place[alone] = np.arange(next_id, next_id + int(alone.sum()))
     return place, formed
+
+
+def densest_points(pos: pd.DataFrame, radius_m: float = DENSE_RADIUS_M) -> pd.DataFrame:
+    """Per key, the point where its tickets are densest: the weighted mean position of the tickets within
+    `radius_m` of the position with most tickets within `radius_m` (ties: most tickets at the position itself,
+    then the lower position).
+
+    `pos`: key, pi, pj (the position's cell), n, lon, lat (the mean of its tickets), one row per key and
+    position. Returns lon, lat indexed by key. Every position is within `radius_m` of the chosen one, so when a
+    key's tickets all lie within a few tens of metres of one spot the point does too (the mean of points within
+    d of a spot is within d of it); the grid cells of a Gi* hotspot only carry the statistic.
+    """
+    if pos.empty:
+        return pd.DataFrame({"lon": pd.Series(dtype=float), "lat": pd.Series(dtype=float)},
+                            index=pd.Index([], dtype=object, name="key"))
+    p = pos.sort_values(["key", "pi", "pj"], kind="stable").reset_index(drop=True)
+    kc, keys = pd.factorize(p["key"], sort=False)
+    w = p["n"].to_numpy(np.int64)
+    xy = _xy_m(p["lon"].to_numpy(float), p["lat"].to_numpy(float))
+    xy[:, 0] += kc * (100.0 * radius_m + 1e6)   # keys far apart: one tree, no pair across two keys
+    tree = cKDTree(xy)
+    pairs = tree.query_pairs(radius_m, output_type="ndarray")
+    near = w.copy()
+    if len(pairs):
+        a, b = pairs[:, 0], pairs[:, 1]
+        near += (np.bincount(a, weights=w[b], minlength=len(p)) + np.bincount(b, weights=w[a], minlength=len(p))
+                 ).astype(np.int64)
+    # the best position of each key: most tickets within the radius, then most at the position, then first
+    order = np.lexsort((np.arange(len(p)), -w, -near, kc))
+    first = order[np.r_[True, kc[order][1:] != kc[order][:-1]]]
+    lon = np.empty(len(first))
+    lat = np.empty(len(first))
+    for i, idx in enumerate(tree.query_ball_point(xy[first], radius_m)):
+        idx = np.asarray(idx, dtype=np.int64)
+        ww = w[idx].astype(float)
+        lon[i] = float(np.dot(ww, p["lon"].to_numpy(float)[idx]) / ww.sum())
+        lat[i] = float(np.dot(ww, p["lat"].to_numpy(float)[idx]) / ww.sum())
+    return pd.DataFrame({"lon": lon, "lat": lat}, index=pd.Index(np.asarray(keys, dtype=object)[kc[first]], name="key"))
 
 
 def trend_text(a: int, b: int) -> str:
