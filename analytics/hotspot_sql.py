@@ -15,7 +15,7 @@ import pandas as pd
 
 from analytics import privacy
 from analytics.filters import Filters
-from analytics.hotspot_stats import POS_GRID, GiStar, densest_points
+from analytics.hotspot_stats import POS_GRID, GiStar
 from analytics.maps import LOCATED_SQL
 from data import links
 from data import positions as hpos
@@ -188,13 +188,11 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
     base = _key_totals(months)
     base["ids"] = [[] for _ in range(len(base))]
     return {"months": months, "base": base, "where": pd.DataFrame(columns=["district", "street", "address"]),
-            "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64"),
-            "points": mean_points(base)}
+            "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64")}
 
 
 def mean_points(base: pd.DataFrame) -> pd.DataFrame:
-    """lon, lat per key: the mean of its tickets (`base` with n and the sums slon, slat), the capped all-problem
-    rows' point (no positions are read there)."""
+    """lon, lat per key: the mean of its tickets (`base` with n and the sums slon, slat)."""
     n = base["n"].astype(float)
     return pd.DataFrame({"lon": base["slon"] / n, "lat": base["slat"] / n}, index=base.index)
 
@@ -295,7 +293,7 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, problem, coalesce(district, '') AS district,
-                   coalesce(street, '') AS street, coalesce(address, '') AS address, back, pi, pj, lon, lat
+                   coalesce(street, '') AS street, coalesce(address, '') AS address, back, lon, lat
             FROM m"""
         in_memory = expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY)
         # From the narrow hotspot_tickets, with many pairs, each query joins the selection to the keys again: that
@@ -309,9 +307,9 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         else:
             src, sp = f"({select}) AS members", params
         out: dict = {}
-        # per key and month; with the places, how many came back after a fix (the members back after a close:
-        # `back`); in the light case the sums of the coordinates (a row's point is the mean of its tickets)
-        extra = ", sum(lon) AS slon, sum(lat) AS slat" if light else ", count(*) FILTER (WHERE back) AS n_back"
+        # per key and month: counts, dates, the sums of the coordinates (a hotspot's mean point), and with the
+        # places how many came back after a fix (the members back after a close: `back`)
+        extra = ", sum(lon) AS slon, sum(lat) AS slat" + ("" if light else ", count(*) FILTER (WHERE back) AS n_back")
         sql = f"""SELECT key, date_trunc('month', received_at)::DATE AS month, count(*) AS n,
                          min(received_at) AS first, max(received_at) AS last,
                          count(*) FILTER (WHERE received_at >= $mid) AS late{extra}
@@ -325,7 +323,6 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
             out["where"] = pd.DataFrame(columns=["district", "street", "address"])
             out["problem"] = out["clues"] = pd.Series(dtype=object)
             out["after"] = pd.Series(dtype="int64")
-            out["points"] = mean_points(base)
             return out
         if ids or not in_memory:
             sql = IDS_SQL.format(src=src)
@@ -353,14 +350,6 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
                   SELECT key, district, street, address FROM c
                   QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, district, street, address) = 1"""
         out["where"] = _keyed(con.execute(sql, msp).df())
-        # where each hotspot row's tickets are densest (its members per position; hotspot_stats.densest_points)
-        hot_src = src
-        if direct:  # the hotspot rows' members only (the places' join to an empty key table)
-            hot_cte, _ = _member_cte(f, hk, f"(SELECT problem, pi, pj, key FROM {pk} LIMIT 0)", grid, shift, source)
-            hot_src = f"(WITH {hot_cte} SELECT key, pi, pj, lon, lat FROM m) AS members"
-        sql = f"""SELECT key, pi, pj, count(*) AS n, avg(lon) AS lon, avg(lat) AS lat FROM {hot_src}
-                  WHERE key LIKE 'h%' GROUP BY ALL"""
-        out["points"] = densest_points(con.execute(sql, sp).df())
         if problem is not None:
             hot = base.index[base.index.str.startswith("h")]
             hot_problem = pd.Series(problem, index=hot, dtype=object)

@@ -32,9 +32,6 @@ REPEAT_ALPHA = 0.05   # a place repeats when its count is above chance for the p
 POS_CELL_M = hpos.POS_CELL_M  # tickets are first snapped to positions of this size (SQL GROUP BY)
 
 POS_GRID = hpos.POS_GRID
-# A hotspot row's point (the visit list, the table, the map's marks) is where its tickets are: the centre of the
-# densest disc of this radius among its tickets (`densest_points`), not the centre of its Gi* cells.
-DENSE_RADIUS_M = 50.0
 
 
 # ---------------------------------------------------------------- statistics
@@ -459,42 +456,28 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     return place, formed
 
 
-def densest_points(pos: pd.DataFrame, radius_m: float = DENSE_RADIUS_M) -> pd.DataFrame:
-    """Per key, the point where its tickets are densest: the weighted mean position of the tickets within
-    `radius_m` of the position with most tickets within `radius_m` (ties: most tickets at the position itself,
-    then the lower position).
+def hotspot_points(hot_keys: pd.Index, clusters, places: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
+    """Where each Gi* hotspot's tickets are: the point of its busiest place (the place of two or more tickets with
+    the most tickets among those lying in its cells, ties by place rank), else the mean of its tickets.
 
-    `pos`: key, pi, pj (the position's cell), n, lon, lat (the mean of its tickets), one row per key and
-    position. Returns lon, lat indexed by key. Every position is within `radius_m` of the chosen one, so when a
-    key's tickets all lie within a few tens of metres of one spot the point does too (the mean of points within
-    d of a spot is within d of it); the grid cells of a Gi* hotspot only carry the statistic.
+    `hot_keys` and `clusters`: each hotspot row's key and Gi* cluster number, aligned. `places`: cluster, n, lon,
+    lat, place of every place (`flag_places`: its cluster is the hotspot its point lies in, 0 for none; its
+    point is the mean of its tickets). `means`: lon, lat of each key's tickets. Returns lon, lat indexed by
+    key. A place's members lie within 100 m of its leader, so a hotspot whose tickets gather within a few tens
+    of metres of one spot points within those metres of it; the grid cells carry the Gi* statistic only.
     """
-    if pos.empty:
-        return pd.DataFrame({"lon": pd.Series(dtype=float), "lat": pd.Series(dtype=float)},
-                            index=pd.Index([], dtype=object, name="key"))
-    p = pos.sort_values(["key", "pi", "pj"], kind="stable").reset_index(drop=True)
-    kc, keys = pd.factorize(p["key"], sort=False)
-    w = p["n"].to_numpy(np.int64)
-    xy = _xy_m(p["lon"].to_numpy(float), p["lat"].to_numpy(float))
-    xy[:, 0] += kc * (100.0 * radius_m + 1e6)   # keys far apart: one tree, no pair across two keys
-    tree = cKDTree(xy)
-    pairs = tree.query_pairs(radius_m, output_type="ndarray")
-    near = w.copy()
-    if len(pairs):
-        a, b = pairs[:, 0], pairs[:, 1]
-        near += (np.bincount(a, weights=w[b], minlength=len(p)) + np.bincount(b, weights=w[a], minlength=len(p))
-                 ).astype(np.int64)
-    # the best position of each key: most tickets within the radius, then most at the position, then first
-    order = np.lexsort((np.arange(len(p)), -w, -near, kc))
-    first = order[np.r_[True, kc[order][1:] != kc[order][:-1]]]
-    lon = np.empty(len(first))
-    lat = np.empty(len(first))
-    for i, idx in enumerate(tree.query_ball_point(xy[first], radius_m)):
-        idx = np.asarray(idx, dtype=np.int64)
-        ww = w[idx].astype(float)
-        lon[i] = float(np.dot(ww, p["lon"].to_numpy(float)[idx]) / ww.sum())
-        lat[i] = float(np.dot(ww, p["lat"].to_numpy(float)[idx]) / ww.sum())
-    return pd.DataFrame({"lon": lon, "lat": lat}, index=pd.Index(np.asarray(keys, dtype=object)[kc[first]], name="key"))
+    hot_keys = pd.Index(hot_keys, dtype=object)
+    out = means.reindex(hot_keys)[["lon", "lat"]].astype(float)
+    if len(places) and len(hot_keys):
+        inside = places[places["cluster"].to_numpy(np.int64) > 0]
+        if len(inside):
+            busiest = inside.sort_values(["cluster", "n", "place"], ascending=[True, False, True],
+                                         kind="stable").drop_duplicates("cluster").set_index("cluster")
+            at = busiest.reindex(np.asarray(clusters, dtype=np.int64))
+            found = at["n"].notna().to_numpy()
+            out.loc[found, "lon"] = at["lon"].to_numpy(float)[found]
+            out.loc[found, "lat"] = at["lat"].to_numpy(float)[found]
+    return out
 
 
 def trend_text(a: int, b: int) -> str:

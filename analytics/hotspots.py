@@ -43,6 +43,7 @@ from analytics.hotspot_sql import (
     fetch_ids,
     latest_texts,
     located_tickets,
+    mean_points,
     member_stats,
     positions,
     positions_on_own_cursor,
@@ -63,6 +64,7 @@ from analytics.hotspot_stats import (
     expected_in_disc,
     gi_star_of_counts,
     group_positions,
+    hotspot_points,
     repeat_flags,
     trend_text,
 )
@@ -212,9 +214,9 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
 
     Per key: `base` (n, first, last, late), `where` (district, street, address modes), `problem`, `clues`,
     `ids` (lists, or None: not listed). `months`: (key, month position, count) of the per-key-and-month rows
-    and the number of months. `points`: lon, lat of each hotspot row, where its tickets are (`densest_points`;
-    the capped all-problem rows: their tickets' mean); a place's point is the mean of its tickets. The Gi* cells
-    carry the statistic only. A hotspot is a repeat when a flagged place lies in it. Adds `_key`."""
+    and the number of months. `points`: lon, lat of each hotspot row, where its tickets are (`hotspot_points`);
+    a place's point is the mean of its tickets. The Gi* cells carry the statistic only. A hotspot is a repeat
+    when a flagged place lies in it. Adds `_key`."""
     flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
     p_cluster = places["cluster"].to_numpy(np.int64)
     p_after = places["n_after_close"].to_numpy(np.int64)
@@ -358,10 +360,11 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
     mon = st["months"]
     mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
-    table = ranked_table(gi.clusters, places, pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object),
-                         base, where, problem, clues, base["ids"] if listed else None, light=light,
-                         months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"), len(months)),
-                         points=st["points"])
+    hot_keys = pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object)
+    points = hotspot_points(hot_keys, gi.clusters["cluster"], places, mean_points(base))
+    table = ranked_table(gi.clusters, places, hot_keys, base, where, problem, clues, base["ids"] if listed else None,
+                         light=light, months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"),
+                                              len(months)), points=points)
     if table is None:
         table = pd.DataFrame(columns=[*TABLE_COLUMNS, "_key"])
     members = None if listed else Members(

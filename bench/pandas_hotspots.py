@@ -141,12 +141,11 @@ def _members(sel: pd.DataFrame, gi: np.ndarray, gj: np.ndarray, hot_cells: pd.Da
 
 
 def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | None, mid: pd.Timestamp,
-                 month0: int, *, light: bool, latest: int | None, n_hot_keys: int = 0, shift: int = 0) -> dict:
-    """Per key: n, first, last, late, n_back, months (month number - month0, n), the hotspot rows' points (the
-    product's `densest_points` of their members per position; `light`: the mean of their tickets); unless
-    `light`: the (district, street, address) mode, the problem mode, the linked clues; with `latest`, modes
-    and clues from each key's latest `latest` tickets (and their ids listed), as the product does above its
-    in-memory limit. Keys below `n_hot_keys` are hotspot rows; `shift`: the places' position coarsening."""
+                 month0: int, *, light: bool, latest: int | None) -> dict:
+    """Per key: n, first, last, late, n_back, the sums of the coordinates (slon, slat), months (month number -
+    month0, n); unless `light`: the (district, street, address) mode, the problem mode, the linked clues; with
+    `latest`, modes and clues from each key's latest `latest` tickets (and their ids listed), as the product
+    does above its in-memory limit."""
     rows = mem["row"].to_numpy()
     got = sel["received_at"].iloc[rows]
     m = pd.DataFrame({"key": mem["key"].to_numpy(), "received_at": got.to_numpy(),
@@ -159,19 +158,13 @@ def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | Non
                          "late": g["late"].sum()})
     if not light:
         base["n_back"] = g["back"].sum()
+    sums = pd.DataFrame({"key": m["key"].to_numpy(), "slon": sel["lon"].to_numpy()[rows],
+                         "slat": sel["lat"].to_numpy()[rows]}).groupby("key")[["slon", "slat"]].sum()
+    base[["slon", "slat"]] = sums
     out = {"base": base, "months": m.groupby(["key", "month"]).size().rename("n").reset_index()}
-    lon, lat = sel["lon"].to_numpy()[rows], sel["lat"].to_numpy()[rows]
     if light:   # no ids for these rows (the product lists [] for them: their tickets are read by cell)
         out["ids"] = pd.Series([[] for _ in range(len(base))], index=base.index, dtype=object)
-        sums = pd.DataFrame({"key": m["key"].to_numpy(), "lon": lon, "lat": lat}).groupby("key")[["lon", "lat"]].sum()
-        out["points"] = sums.div(base["n"].astype(float), axis=0)
         return out
-    hot = m["key"].to_numpy() < n_hot_keys
-    pi, pj = hs.POS_GRID.index(lon[hot], lat[hot])
-    pos = (pd.DataFrame({"key": m["key"].to_numpy()[hot], "pi": pi >> shift, "pj": pj >> shift, "lon": lon[hot],
-                         "lat": lat[hot]})
-           .groupby(["key", "pi", "pj"]).agg(n=("lon", "size"), lon=("lon", "mean"), lat=("lat", "mean")).reset_index())
-    out["points"] = hstats.densest_points(pos)
     cols = ["district", "street", "address"] if "address" in sel.columns else ["district", "street"]
     pick = np.arange(len(m))
     if latest is not None:   # each key's latest tickets: time, then the larger id first
@@ -265,7 +258,7 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     mem = _members(sel, cell_i, cell_j, hot_cells, places, shift, n_hot_keys)
     del cell_i, cell_j
     st = member_stats(sel, mem, d.get("clue_tickets"), mid, month0, light=light,
-                      latest=None if in_memory or light else max_ids, n_hot_keys=n_hot_keys, shift=shift)
+                      latest=None if in_memory or light else max_ids)
     base = st["base"]
     listed = "ids" in st
 
@@ -299,11 +292,15 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
         where = where.assign(address=None)
     empty = pd.Series(dtype=object)
     mon = st["months"]
-    table = hs.ranked_table(clusters, pl, pd.Index(clusters["cluster"].tolist(), dtype=object), base, where,
+    hot_keys = pd.Index(clusters["cluster"].tolist(), dtype=object)
+    points = hstats.hotspot_points(hot_keys, clusters["cluster"], pl,
+                                   base[["slon", "slat"]].div(base["n"].astype(float), axis=0)
+                                   .rename(columns={"slon": "lon", "slat": "lat"}))
+    table = hs.ranked_table(clusters, pl, hot_keys, base, where,
                             empty if light else st["problem"], empty if light else st["clues"],
                             st["ids"] if listed else None, light=light,
                             months=(mon["key"].to_numpy(), mon["month"].to_numpy(), mon["n"].to_numpy("int64"),
-                                    len(months)), points=st["points"])
+                                    len(months)), points=points)
     table = pd.DataFrame(columns=hs.TABLE_COLUMNS) if table is None else table[hs.TABLE_COLUMNS]
     return {"table": table, "places": places_out, "cells": cells, "notes": notes}
 

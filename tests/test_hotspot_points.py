@@ -118,13 +118,13 @@ def test_the_capped_all_problem_rows_point_at_their_tickets_mean(planted, monkey
         con.close()
 
 
-def test_densest_points_pick_the_densest_disc_and_average_it():
-    # key h1: a dense spot of 5 tickets (two positions) and a lone ticket 300 m away; key h2: one position
-    pos = pd.DataFrame({
-        "key": ["h1", "h1", "h1", "h2"], "pi": [10, 11, 30, 5], "pj": [10, 10, 10, 5], "n": [3, 2, 1, 4],
-        "lon": [116.4000, 116.4000, 116.4035, 116.5], "lat": [39.9000, 39.9002, 39.9000, 39.95]})
-    got = hotspot_stats.densest_points(pos)
-    assert got.loc["h1", "lon"] == pytest.approx(116.4000)
-    assert got.loc["h1", "lat"] == pytest.approx((3 * 39.9000 + 2 * 39.9002) / 5)
-    assert tuple(got.loc["h2"]) == (116.5, 39.95)
-    assert hotspot_stats.densest_points(pos.iloc[:0]).empty
+def test_a_hotspot_points_at_its_busiest_place_else_at_its_tickets_mean():
+    places = pd.DataFrame({"place": [1, 2, 3, 4], "cluster": [1, 1, 0, 2], "n": [3, 5, 9, 2],
+                           "lon": [116.40, 116.41, 116.42, 116.43], "lat": [39.90, 39.91, 39.92, 39.93]})
+    means = pd.DataFrame({"lon": [116.5, 116.6, 116.7], "lat": [40.0, 40.1, 40.2]}, index=["h1", "h2", "h3"])
+    got = hotspot_stats.hotspot_points(pd.Index(["h1", "h2", "h3"]), [1, 2, 3], places, means)
+    assert got.loc["h1"].tolist() == [116.41, 39.91]     # place 2 (5 tickets), not place 3 (outside every hotspot)
+    assert got.loc["h2"].tolist() == [116.43, 39.93]
+    assert got.loc["h3"].tolist() == [116.7, 40.2]       # no place inside: the mean of its tickets
+    assert hotspot_stats.hotspot_points(pd.Index(["h1"]), [1], places.iloc[:0], means).loc["h1"].tolist() == [
+        116.5, 40.0]
