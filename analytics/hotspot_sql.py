@@ -191,12 +191,6 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
             "problem": pd.Series(dtype=object), "clues": pd.Series(dtype=object), "after": pd.Series(dtype="int64")}
 
 
-def mean_points(base: pd.DataFrame) -> pd.DataFrame:
-    """lon, lat per key: the mean of its tickets (`base` with n and the sums slon, slat)."""
-    n = base["n"].astype(float)
-    return pd.DataFrame({"lon": base["slon"] / n, "lat": base["slat"] / n}, index=base.index)
-
-
 def _keyed(df: pd.DataFrame) -> pd.DataFrame:
     """`df` indexed by its `key` column as plain Python strings (isin/alignment on pandas' Arrow strings are
     10x slower, and the keys are only looked up)."""

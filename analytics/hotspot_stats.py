@@ -456,28 +456,32 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     return place, formed
 
 
-def hotspot_points(hot_keys: pd.Index, clusters, places: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
+def hotspot_points(clusters, places: pd.DataFrame, mean_lon, mean_lat) -> tuple[np.ndarray, np.ndarray]:
     """Where each Gi* hotspot's tickets are: the point of its busiest place (the place of two or more tickets with
     the most tickets among those lying in its cells, ties by place rank), else the mean of its tickets.
 
-    `hot_keys` and `clusters`: each hotspot row's key and Gi* cluster number, aligned. `places`: cluster, n, lon,
-    lat, place of every place (`flag_places`: its cluster is the hotspot its point lies in, 0 for none; its
-    point is the mean of its tickets). `means`: lon, lat of each key's tickets. Returns lon, lat indexed by
-    key. A place's members lie within 100 m of its leader, so a hotspot whose tickets gather within a few tens
-    of metres of one spot points within those metres of it; the grid cells carry the Gi* statistic only.
+    `clusters`: each hotspot row's Gi* cluster number; `mean_lon`, `mean_lat`: the mean of each row's tickets,
+    aligned with it. `places`: cluster, n, lon, lat, place of every place (`flag_places`: its cluster is the
+    hotspot its point lies in, 0 for none; its point is the mean of its tickets). Returns (lon, lat) aligned
+    with `clusters`. A place's members lie within 100 m of its leader, so a hotspot whose tickets gather within a
+    few tens of metres of one spot points within those metres of it; the grid cells carry the Gi* statistic only.
     """
-    hot_keys = pd.Index(hot_keys, dtype=object)
-    out = means.reindex(hot_keys)[["lon", "lat"]].astype(float)
-    if len(places) and len(hot_keys):
-        inside = places[places["cluster"].to_numpy(np.int64) > 0]
-        if len(inside):
-            busiest = inside.sort_values(["cluster", "n", "place"], ascending=[True, False, True],
-                                         kind="stable").drop_duplicates("cluster").set_index("cluster")
-            at = busiest.reindex(np.asarray(clusters, dtype=np.int64))
-            found = at["n"].notna().to_numpy()
-            out.loc[found, "lon"] = at["lon"].to_numpy(float)[found]
-            out.loc[found, "lat"] = at["lat"].to_numpy(float)[found]
-    return out
+    lon = np.array(mean_lon, dtype=float, copy=True)
+    lat = np.array(mean_lat, dtype=float, copy=True)
+    if len(places) and lon.size:
+        pc = places["cluster"].to_numpy(np.int64)
+        inside = np.flatnonzero(pc > 0)
+        if inside.size:
+            order = inside[np.lexsort((places["place"].to_numpy(np.int64)[inside],
+                                       -places["n"].to_numpy(np.int64)[inside], pc[inside]))]
+            first = order[np.r_[True, pc[order][1:] != pc[order][:-1]]]   # the busiest place of each cluster
+            at = {int(c): int(i) for c, i in zip(pc[first], first, strict=True)}
+            rows = [(k, at[int(c)]) for k, c in enumerate(np.asarray(clusters, dtype=np.int64)) if int(c) in at]
+            if rows:
+                k, i = (np.array(x, dtype=np.int64) for x in zip(*rows, strict=True))
+                lon[k] = places["lon"].to_numpy(float)[i]
+                lat[k] = places["lat"].to_numpy(float)[i]
+    return lon, lat
 
 
 def trend_text(a: int, b: int) -> str:

@@ -43,7 +43,6 @@ from analytics.hotspot_sql import (
     fetch_ids,
     latest_texts,
     located_tickets,
-    mean_points,
     member_stats,
     positions,
     positions_on_own_cursor,
@@ -208,13 +207,15 @@ def _id_lists(ids: pd.Series | None, n: int) -> list:
 
 def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Index, base: pd.DataFrame,
                  where: pd.DataFrame, problem: pd.Series, clues: pd.Series, ids: pd.Series | None, *, light: bool,
-                 months: tuple[np.ndarray, np.ndarray, np.ndarray, int], points: pd.DataFrame) -> pd.DataFrame | None:
+                 months: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+                 points: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame | None:
     """The table's rows, ranked: every Gi* hotspot (`clusters`, keyed `hot_keys`), then the flagged places
     outside every hotspot (`flag_places`, keyed by their `key`); None when there is neither.
 
     Per key: `base` (n, first, last, late), `where` (district, street, address modes), `problem`, `clues`,
     `ids` (lists, or None: not listed). `months`: (key, month position, count) of the per-key-and-month rows
-    and the number of months. `points`: lon, lat of each hotspot row, where its tickets are (`hotspot_points`);
+    and the number of months. `points`: (lon, lat) of each hotspot, aligned with `clusters`: where its tickets
+    are (`hotspot_points`);
     a place's point is the mean of its tickets. The Gi* cells carry the statistic only. A hotspot is a repeat
     when a flagged place lies in it. Adds `_key`."""
     flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
@@ -234,9 +235,7 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
     keys = keys[kept]
     b = base.reindex(keys)
     wh = where.reindex(keys).fillna("")
-    at = points.reindex(pd.Index(hot_keys, dtype=object))
-    h_lon = at["lon"].fillna(clusters["lon"].reset_index(drop=True).set_axis(at.index)).to_numpy(float)
-    h_lat = at["lat"].fillna(clusters["lat"].reset_index(drop=True).set_axis(at.index)).to_numpy(float)
+    h_lon, h_lat = points
     table = pd.DataFrame({
         "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
         "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
@@ -361,7 +360,9 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     mon = st["months"]
     mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
     hot_keys = pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object)
-    points = hotspot_points(hot_keys, gi.clusters["cluster"], places, mean_points(base))
+    means = base.reindex(hot_keys)
+    points = hotspot_points(gi.clusters["cluster"], places, (means["slon"] / means["n"]).to_numpy(float),
+                            (means["slat"] / means["n"]).to_numpy(float))
     table = ranked_table(gi.clusters, places, hot_keys, base, where, problem, clues, base["ids"] if listed else None,
                          light=light, months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"),
                                               len(months)), points=points)

@@ -293,9 +293,9 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     empty = pd.Series(dtype=object)
     mon = st["months"]
     hot_keys = pd.Index(clusters["cluster"].tolist(), dtype=object)
-    points = hstats.hotspot_points(hot_keys, clusters["cluster"], pl,
-                                   base[["slon", "slat"]].div(base["n"].astype(float), axis=0)
-                                   .rename(columns={"slon": "lon", "slat": "lat"}))
+    means = base.reindex(hot_keys)
+    points = hstats.hotspot_points(clusters["cluster"], pl, (means["slon"] / means["n"]).to_numpy(float),
+                                   (means["slat"] / means["n"]).to_numpy(float))
     table = hs.ranked_table(clusters, pl, hot_keys, base, where,
                             empty if light else st["problem"], empty if light else st["clues"],
                             st["ids"] if listed else None, light=light,

@@ -121,10 +121,9 @@ def test_the_capped_all_problem_rows_point_at_their_tickets_mean(planted, monkey
 def test_a_hotspot_points_at_its_busiest_place_else_at_its_tickets_mean():
     places = pd.DataFrame({"place": [1, 2, 3, 4], "cluster": [1, 1, 0, 2], "n": [3, 5, 9, 2],
                            "lon": [116.40, 116.41, 116.42, 116.43], "lat": [39.90, 39.91, 39.92, 39.93]})
-    means = pd.DataFrame({"lon": [116.5, 116.6, 116.7], "lat": [40.0, 40.1, 40.2]}, index=["h1", "h2", "h3"])
-    got = hotspot_stats.hotspot_points(pd.Index(["h1", "h2", "h3"]), [1, 2, 3], places, means)
-    assert got.loc["h1"].tolist() == [116.41, 39.91]     # place 2 (5 tickets), not place 3 (outside every hotspot)
-    assert got.loc["h2"].tolist() == [116.43, 39.93]
-    assert got.loc["h3"].tolist() == [116.7, 40.2]       # no place inside: the mean of its tickets
-    assert hotspot_stats.hotspot_points(pd.Index(["h1"]), [1], places.iloc[:0], means).loc["h1"].tolist() == [
-        116.5, 40.0]
+    lon, lat = hotspot_stats.hotspot_points([1, 2, 3], places, [116.5, 116.6, 116.7], [40.0, 40.1, 40.2])
+    assert (lon[0], lat[0]) == (116.41, 39.91)     # place 2 (5 tickets), not place 3 (outside every hotspot)
+    assert (lon[1], lat[1]) == (116.43, 39.93)
+    assert (lon[2], lat[2]) == (116.7, 40.2)       # no place inside: the mean of its tickets
+    lon, lat = hotspot_stats.hotspot_points([1], places.iloc[:0], [116.5], [40.0])
+    assert (lon[0], lat[0]) == (116.5, 40.0)
