@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import duckdb
 
-from data import after_close
+from data import after_close, scope
 from data.tablebuild import build_by_year
 from geo.grid import Grid
 
@@ -177,6 +177,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
 
 def ready(con: duckdb.DuckDBPyConnection) -> bool:
     """True when both tables were built from the current `tickets` with the current back-after-a-close rule."""
+    con = scope.bookkeeping_cursor(con)   # whole tables, also from a district-scoped cursor
     try:
         (built,) = con.execute(_READY_SQL).fetchone()
         if built is None:

@@ -69,6 +69,10 @@ def sidebar(cur) -> Filters:
             d = default_filters(opts)
             f = f.replace(date_from=d.date_from, date_to=d.date_to)
         _to_state(f)
+    elif K["dates"] not in st.session_state:
+        # A page drawn without the sidebar (import, users, a page the role may not open) let Streamlit drop
+        # the widgets' state: draw them again with the selection kept from before.
+        _to_state(st.session_state[_STATE])
     pending = st.session_state.pop(_PENDING, None)
     if pending is not None:
         _to_state(pending)
