@@ -20,12 +20,12 @@ for a ticket that meets every condition itself, false for a repeat-window member
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from analytics.filters import Filters
+from data import after_close
 from data.screening.rule import Rule
 
 EARTH_RADIUS_M = 6371008.8     # as geo/crs.haversine_m
@@ -33,8 +33,8 @@ M_PER_DEG_LAT = 111_320.0
 PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"   # as data/positions.py
 LOCATED_SQL = "lon IS NOT NULL AND lat IS NOT NULL"
 COLUMNS = "ticket_id, received_at, closed_at, district, street, address, lon, lat"
-REF_LAT = 40.0
-SHIFTS = ((0.0, 0.0), (0.0, 0.5), (0.5, 0.0), (0.5, 0.5))   # (rows, columns) of each grid, in cells
+SHIFTS = after_close.SHIFTS   # the four half-shifted grids of "the same place" (data/after_close.py)
+REF_LAT = after_close.REF_LAT
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,6 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
 def _after_close_cte(a, params: dict, prefix: str) -> str:
     """`back_ids`: target tickets received again after a close of a `base` ticket about the same problem near
     them (data/after_close.py, the hotspot tables' own rule, with this rule's window and radius)."""
-    after_close = importlib.import_module("data.after_close")
     rule = after_close.Rule(a.min_days, a.max_days, a.radius_m)
     ac = f"{prefix}ac"
     params.update(rule.params(ac))

@@ -7,8 +7,14 @@ import re
 
 import pytest
 
-from tests.browser.helpers import assert_no_errors, assert_no_external_requests, block_external, goto, sign_in, \
-    wait_for_app
+from tests.browser.helpers import (
+    assert_no_errors,
+    assert_no_external_requests,
+    block_external,
+    goto,
+    sign_in,
+    wait_for_app,
+)
 from tests.conftest import TEST_PASSWORD, account, build_tiny
 
 
