@@ -104,7 +104,7 @@ if view == "编写规则":
         c[1].text_input("规则名称", key=k["name"])
         c[2].text_input("专项", key=k["project"])
         c = st.columns(3)
-        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"])
+        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"], format_func=lambda x: x or "（未指定）")
         c[1].text_input("建立单位", key=k["owner"])
         c[2].text_input("地区", key=k["region"])
         st.text_area("法律依据", key=k["legal_basis"], height=68)
@@ -140,7 +140,8 @@ if view == "编写规则":
         c[2].number_input("纬度（WGS84）", format="%.6f", key=k["near_lat"])
         c[3].number_input("半径（米）", min_value=1.0, max_value=50000.0, key=k["near_radius"])
         c = st.columns(3)
-        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"])
+        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"],
+                     format_func=lambda x: x or "（不分层：全部工单）")
         c[1].selectbox("归并方式", list(rule.GROUP_BY), format_func=rule.GROUP_BY.get, key=k["group_by"])
         c[2].number_input("只看最近多少天（0 = 不限）", min_value=0, max_value=3660, key=k["last_days"])
 
