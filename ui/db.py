@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 import streamlit as st
 
 from data import settings, store
+from ui.plain import md
 
 SESSION_KEY = "_db_cursor"   # this session's _Slot
 
@@ -149,5 +150,5 @@ def require_cursor():
     try:
         return cursor()
     except store.StoreError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()

@@ -19,6 +19,7 @@ from analytics.filters import Filters
 from data import settings
 from ui import filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 cur = require_cursor()
 f = filters.current()
@@ -101,7 +102,7 @@ def body() -> None:
     if screen:
         st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     st.title("总览")
-    st.caption(f.describe())
+    st.caption(md(f.describe()))
     if not screen:
         filters.undo_bar()
 

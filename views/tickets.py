@@ -17,6 +17,7 @@ from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
 from ui import charts, drill, filters
 from ui.db import borrow, db_version, require_cursor
+from ui.plain import md
 
 cur = require_cursor()
 f = filters.current()
@@ -49,16 +50,18 @@ def _export_all(flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame
 def show_detail(ticket_id: str) -> None:
     d = tickets.detail(cur, ticket_id)
     if d is None:
-        st.warning(f"未找到工单 {ticket_id}。")
+        st.warning(f"未找到工单 {md(ticket_id)}。")
         return
     with st.container(border=True):
         top = st.columns([6, 1])
-        top[0].subheader(f"工单 {d['ticket_id']}")
+        top[0].subheader(f"工单 {md(d['ticket_id'])}")
         if top[1].button("关闭详情", key="tk_close"):
             st.session_state.pop(drill.OPEN_STATE, None)
             st.query_params.pop("id", None)
             st.rerun()
-        st.markdown(f"**诉求内容**：{d['content'] or '（无）'}")
+        # The citizen's words as plain text: no Markdown image, link, bold or HTML of theirs is drawn.
+        st.markdown("**诉求内容**")
+        st.text(d["content"] or "（无）", width="stretch")
         left, right = st.columns([3, 2])
         with left:
             st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields")
@@ -100,7 +103,7 @@ def _open(ticket_id: str) -> None:
 
 
 st.title("工单")
-st.caption(f.describe())
+st.caption(md(f.describe()))
 filters.undo_bar()
 
 opened = st.query_params.get("id") or st.session_state.get(drill.OPEN_STATE)
