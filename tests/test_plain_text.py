@@ -8,22 +8,15 @@ spaces was shown unmasked. The hostile texts are made here, not shipped.
 
 from __future__ import annotations
 
-import shutil
-
 import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import figures, privacy, theme
-from data import derived, store
 from tests.conftest import ROOT
+from tests.hostile import HOSTILE, build_hostile
 from ui import drill
 from ui.plain import JOINER, md, shown
-
-HOSTILE = ("井盖丢了 ![追踪](http://evil.example/pixel.png) [点我领补贴](https://evil.example/login) "
-           "**加粗** <b>粗体</b> <img src=http://evil.example/x.png> <script>alert(1)</script> "
-           ":material/home: :smile: :red[红字] $x^2$ www.evil.example 联系 a@evil.example "
-           "电话 138 1234 5678 身份证 110105 19800101 1234 # 标题 > 引用 `代码` 138****5678 与 139****1234")
 
 
 @pytest.mark.parametrize("text", [
@@ -104,18 +97,7 @@ def test_numbers_in_chart_traces_are_untouched():
 
 @pytest.fixture()
 def hostile_db(tiny_db_path, tmp_path, monkeypatch):
-    p = tmp_path / "hostile.duckdb"
-    shutil.copy(tiny_db_path, p)
-    con = store.connect(p)
-    con.execute(
-        "INSERT INTO tickets (ticket_id, received_at, channel, appeal_type, category_l1, category_l2, category_l3, "
-        "content, district, street, address, lon, lat, status, complainant_name, complainant_phone) VALUES "
-        "('EVIL1', TIMESTAMP '2025-03-21 10:00:00', '电话', '投诉', '城乡建设', '![类](http://evil.example/c.png)', "
-        "'[链接](http://evil.example)', $content, '东城区', '建国门街道', '<img src=http://evil.example/a.png>', "
-        "116.4207, 39.9088, '已办结', '**坏人**', '138 1234 5678')",
-        {"content": HOSTILE})
-    derived.refresh(con)
-    con.close()
+    p = build_hostile(tiny_db_path, tmp_path / "hostile.duckdb")
     monkeypatch.setenv("HOTLINE_DB", str(p))
     return p
 
