@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from analytics import theme
 
 _FMT_INT = "{:,}"
+TICK_FORMATS = {"day": "%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
 
 def _room(values: pd.Series, factor: float = 1.3) -> float:
@@ -40,7 +41,8 @@ def trend_figure(df: pd.DataFrame, grain: str = "day", *, subtitle: str | None =
                                  line={"color": theme.GREY, "width": 2, "dash": "dash"},
                                  hovertemplate="去年同期 %{y:,}<extra></extra>"))
     fig.update_yaxes(title_text="工单量", rangemode="tozero")
-    fig.update_xaxes(title_text=None)
+    # numeric dates: plotly's default ticks name the months in English ("Oct 5")
+    fig.update_xaxes(title_text=None, tickformat=TICK_FORMATS.get(grain, "%Y-%m-%d"))
     return theme.style(fig, title=f"工单量趋势（{theme.GRAIN_LABELS.get(grain, grain)}）", subtitle=subtitle)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from data.derived import SUMMARY_TABLES
+from data.summaries import SUMMARY_TABLES
 
 FUNCTIONS = ("刑事", "民事", "行政", "公益诉讼")
 APPEAL_TYPES = ("投诉", "求助", "咨询", "建议")

@@ -197,3 +197,12 @@ def empty_figure(message: str = "所选条件下暂无数据") -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return style(fig, legend=False)
+
+
+def print_style(fig: go.Figure, *, height: int | None = None) -> go.Figure:
+    """The house style for print (the briefing pack), applied in place over `style()`: no chart title (the
+    page's heading and caption say what it shows), no click selection, room for the axis labels."""
+    fig.update_layout(title=None, clickmode="none", margin={"l": 70, "r": 40, "t": 40, "b": 50})
+    if height:
+        fig.update_layout(height=height)
+    return fig

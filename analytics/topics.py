@@ -35,7 +35,7 @@ from scipy import stats
 from analytics import privacy
 from analytics.filters import Filters, Where
 from analytics.overview import data_range
-from data.words import SUMMARY_GRAINS, has_summaries
+from data.word_tables import SUMMARY_GRAINS, has_summaries
 
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 KINDS = ("word", "phrase", "category")

@@ -144,13 +144,13 @@ def _copy_years(con, one_year_db: Path, log) -> None:
 
 
 def _summaries(con, log) -> None:
-    from data import derived, links, positions, words
+    from data import links, positions, summaries, word_tables
 
     steps = (
-        ("ticket_daily", lambda: derived.build_daily(con)),   # a year at a time
-        ("the smaller cubes", lambda: derived.refresh_cubes(con)),
+        ("ticket_daily", lambda: summaries.build_daily(con)),   # a year at a time
+        ("the smaller cubes", lambda: summaries.refresh_cubes(con)),
         ("funnel_tickets and funnel_clues", lambda: links.refresh(con)),
-        ("the monthly word tables", lambda: words.refresh_summaries(con)),
+        ("the monthly word tables", lambda: word_tables.refresh_summaries(con)),
         ("hotspot_tickets and hotspot_cells", lambda: positions.refresh(con)),
     )
     done_sql = "SELECT count(*) FROM meta WHERE key = $k"

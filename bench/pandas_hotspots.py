@@ -27,6 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from analytics import hotspot_sql as hsql
+from analytics import hotspot_stats as hstats
 from analytics import hotspots as hs
 from analytics.filters import Filters
 from geo.grid import Grid
@@ -54,7 +56,7 @@ def place_positions(sel: pd.DataFrame, radius_m: float, max_positions: int, max_
     shift = 0
     while len(pos) > max_positions and shift < 3:
         shift += 1
-        pos = hs._coarsen(pos, 1)
+        pos = hstats.coarsen(pos, 1)
     if shift:
         notes.append(f"带坐标工单 {located:,} 件，重复点位先按 {hs.POS_CELL_M << shift} 米位置合并后再按 "
                      f"{radius_m:.0f} 米聚合")
@@ -247,8 +249,8 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
     hot_cells = cells.loc[cells["hot"], ["gi", "gj", "cluster"]]
     n_hot_keys = int(clusters["cluster"].max()) + 1 if len(clusters) else 1
     expected = int(cells.loc[cells["hot"], "n"].sum()) + (int(places["n"].sum()) if len(places) else 0)
-    in_memory = expected <= (hs.MEMBERS_IN_MEMORY_FAST if d.get("hot_fast") and f.uses_summary
-                             else hs.MEMBERS_IN_MEMORY)
+    in_memory = expected <= (hsql.MEMBERS_IN_MEMORY_FAST if d.get("hot_fast") and f.uses_summary
+                             else hsql.MEMBERS_IN_MEMORY)
     mem = _members(sel, cell_i, cell_j, hot_cells, places, shift, n_hot_keys)
     del cell_i, cell_j
     st = member_stats(sel, mem, d.get("clue_tickets"), mid, month0, light=light,

@@ -33,23 +33,23 @@ def run(args) -> int:
 
 
 def _recompute(con, args) -> int:
-    from data import words
+    from data import segment, word_tables, words
 
     if args.summaries:
         t0 = time.perf_counter()
         if args.daily:
-            words.rebuild_daily(con)
-        words.refresh_summaries(con)
+            word_tables.rebuild_daily(con)
+        word_tables.refresh_summaries(con)
         counts = []
-        for t, _ in words.WORD_SUMMARIES:   # table names from the module's fixed list
+        for t, _ in word_tables.WORD_SUMMARIES:   # table names from the module's fixed list
             sql = f"SELECT count(*) FROM {t}"
             counts.append(f"{t} {con.execute(sql).fetchone()[0]:,} rows")
         sizes = ", ".join(counts)
         print(f"monthly word summaries rebuilt in {time.perf_counter() - t0:.1f} s: {sizes}")
         return 0
-    words.tokenizer()  # load the dictionaries first, so the timing below is segmentation only
+    segment.tokenizer()  # load the dictionaries first, so the timing below is segmentation only
     stats = words.refresh(con)
     print(f"{stats['tickets']:,} tickets, {stats['word_rows']:,} word rows; segmentation "
           f"{stats['segment_seconds']} s ({stats['tickets_per_second'] or 0:,} tickets/s), "
-          f"summaries {stats['summary_seconds']} s ({words.backend()})")
+          f"summaries {stats['summary_seconds']} s ({segment.backend()})")
     return 0

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import duckdb
 
+from data.tablebuild import build_by_year
 from geo.grid import Grid
 
 TABLE = "hotspot_tickets"
@@ -161,9 +162,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     grid = {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
     for i, problems in enumerate(parts(con.execute(_PROBLEMS_SQL).fetchall(), PART_ROWS)):
         con.execute(_TICKETS_SQL if i == 0 else _TICKETS_MORE_SQL, {**grid, "problems": problems})
-    from data import derived
-
-    derived.build_by_year(con, _YEARS_SQL, _CELLS_SQL, _CELLS_MORE_SQL, CELL_GRID.sql_params())
+    build_by_year(con, _YEARS_SQL, _CELLS_SQL, _CELLS_MORE_SQL, CELL_GRID.sql_params())
     (state,) = con.execute(_STATE_SQL).fetchone()
     con.execute("DELETE FROM meta WHERE key = $k", {"k": META_KEY})
     con.execute("INSERT INTO meta (key, value) VALUES ($k, $v)", {"k": META_KEY, "v": state})
@@ -272,7 +271,7 @@ def refresh_for(con: duckdb.DuckDBPyConnection, ids_table: str) -> dict:
         con.execute(_INCR_CELLS_DELETE_SQL, {"lo": lo, "hi": hi})
         sql = _INCR_CELLS_INSERT_SQL
         (n_cells,) = con.execute(sql, {**CELL_GRID.sql_params(), **bounds}).fetchone()
-        if last is not None:   # cells written at the end before the table's last day (derived.COMPACT_SHARE)
+        if last is not None:   # cells written at the end before the table's last day (tablebuild.COMPACT_SHARE)
             (n_early,) = con.execute("SELECT count(*) FROM _hot_cells WHERE day < $last", {"last": last}).fetchone()
     for t in _INCR_DROP:
         sql = f"DROP TABLE IF EXISTS {t}"

@@ -54,7 +54,7 @@ def _timed(name: str, fn, rows: list) -> None:
 
 def main() -> int:
     from bench.batches import export
-    from data import derived, links, positions, store, words
+    from data import links, positions, store, summaries, word_tables
     from data.ingest import ingest_files
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,11 +95,11 @@ def main() -> int:
         tmp.rmdir()
         return 0
     print("full rebuild of the same tables (what every import did before):")
-    _timed("ticket_daily", lambda: derived.build_daily(con), rows)
-    _timed("cubes", lambda: derived.refresh_cubes(con), rows)
+    _timed("ticket_daily", lambda: summaries.build_daily(con), rows)
+    _timed("cubes", lambda: summaries.refresh_cubes(con), rows)
     _timed("links", lambda: links.refresh(con), rows)
     _timed("hotspot tables", lambda: positions.refresh(con), rows)
-    _timed("word summaries (all months)", lambda: words.refresh_summaries(con), rows)
+    _timed("word summaries (all months)", lambda: word_tables.refresh_summaries(con), rows)
     print(f"  total: {sum(r[1] for r in rows):.1f} s wall, {sum(r[2] for r in rows):.1f} CPU-s")
     con.close()
     for f in files:

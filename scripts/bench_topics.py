@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics import topics
 from analytics.filters import Filters
-from data import store, words
+from data import segment, store
 
 
 def page_queries(con, f: Filters) -> dict[str, callable]:
@@ -89,13 +89,13 @@ def main() -> int:
     if args.segment:
         sql = f"SELECT content, complainant_name FROM tickets USING SAMPLE {int(args.segment)} ROWS"
         rows = con.execute(sql).fetchall()
-        words.tokenizer()
-        words._segment.cache_clear()
+        segment.tokenizer()
+        segment._segment.cache_clear()
         t0, c0 = time.perf_counter(), time.process_time()
         for text, name in rows:
-            words.words_of(text, name)
+            segment.words_of(text, name)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
-        print(f"\nsegmentation ({words.backend()}, one process): {len(rows):,} texts in {dt:.2f} s wall = "
+        print(f"\nsegmentation ({segment.backend()}, one process): {len(rows):,} texts in {dt:.2f} s wall = "
               f"{len(rows) / dt:,.0f} tickets/s; {dc:.2f} s CPU = {len(rows) / dc:,.0f} tickets per CPU-second")
     con.close()
     return 0

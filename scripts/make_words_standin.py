@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb
 
-from data import derived, words
+from data import summaries, word_tables
 
 WORD_DAILY_SQL = """
 CREATE TABLE word_daily AS
@@ -53,12 +53,12 @@ def main() -> int:
     (d0,) = con.execute("SELECT min(day) FROM src.ticket_daily").fetchone()
     con.execute(WORD_DAILY_SQL, {"d0": d0})
     con.execute(TICKET_DAILY_SQL, {"d0": d0})
-    derived.refresh_cubes(con)
-    words.refresh_summaries(con)
+    summaries.refresh_cubes(con)
+    word_tables.refresh_summaries(con)
     for table in ("ticket_words", "tickets", "clue_tickets", "clues"):
         sql = f"CREATE TABLE {table} AS SELECT * FROM src.{table} LIMIT 0"
         con.execute(sql)
-    for table in ("word_daily", "ticket_daily", *(t for t, _ in words.WORD_SUMMARIES + words.WORD_WEEKLY)):
+    for table in ("word_daily", "ticket_daily", *(t for t, _ in word_tables.WORD_SUMMARIES + word_tables.WORD_WEEKLY)):
         sql = f"SELECT count(*) FROM {table}"
         print(f"{table}: {con.execute(sql).fetchone()[0]:,} rows")
     con.close()

@@ -94,7 +94,7 @@ def test_pandas_baseline_computes_what_the_pages_show(tiny_con):
 
 def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_path):
     from bench.extend import five_years
-    from data import derived, store
+    from data import derived, store, summaries
 
     one_year = tmp_path / "one_year.duckdb"
     shutil.copy(tiny_db_path, one_year)
@@ -124,7 +124,7 @@ def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_p
         assert (lo, str(hi)) == (first.replace(year=first.year - 4), "2025-03-31")
         by_year = con.execute("SELECT year(day), sum(n) FROM ticket_daily GROUP BY 1 ORDER BY 1").fetchall()
         assert by_year == [(2021, 15), (2022, 15), (2023, 15), (2024, 15), (2025, 15)]
-        for table, _ in derived.SUMMARY_TABLES:
+        for table, _ in summaries.SUMMARY_TABLES:
             assert con.execute(f"SELECT sum(n) FROM {table}").fetchone()[0] == 75, table
         assert con.execute("SELECT sum(n) FROM word_daily").fetchone()[0] == 5 * words_base
         # A shifted copy keeps its funnel: every link joins a clue and a ticket of the same copy.
@@ -134,7 +134,7 @@ def test_five_year_store_is_the_year_and_four_shifted_copies(tiny_db_path, tmp_p
         assert orphans == 0
         assert derived.outdated(con) == []   # every derived table built from the five years, none stale
         # ticket_daily, built a year at a time, is the one a single rebuild gives
-        whole = f"({derived.DAILY_PART_SQL})"
+        whole = f"({summaries.DAILY_PART_SQL})"
         sql = (f"SELECT (SELECT count(*) FROM ({whole} EXCEPT ALL (SELECT * FROM ticket_daily))), "
                f"(SELECT count(*) FROM ((SELECT * FROM ticket_daily) EXCEPT ALL {whole})), "
                "(SELECT count(*) FROM ticket_daily)")

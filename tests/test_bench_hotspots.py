@@ -15,6 +15,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from analytics import hotspot_sql as hsql
 from analytics import hotspots as hs
 from analytics.filters import Filters
 from bench import pandas_side
@@ -105,9 +106,9 @@ def test_pandas_hotspot_page_keeps_the_product_limits(gen, monkeypatch):
     places capped, the light all-problems case, modes and clues from each row's latest tickets (ids listed)."""
     con, loads = gen
     monkeypatch.setattr(hs, "ALL_PROBLEMS_MAX_LOCATED", 3_000)
-    monkeypatch.setattr(hs, "MEMBERS_IN_MEMORY", 150)
-    monkeypatch.setattr(hs, "MEMBERS_IN_MEMORY_FAST", 150)
-    monkeypatch.setattr(hs, "MEMBERS_DIRECT_FROM", 100)
+    monkeypatch.setattr(hsql, "MEMBERS_IN_MEMORY", 150)
+    monkeypatch.setattr(hsql, "MEMBERS_IN_MEMORY_FAST", 150)
+    monkeypatch.setattr(hsql, "MEMBERS_DIRECT_FROM", 100)
     kw = {"max_positions": 400, "max_places": 40, "max_ids": 5}
     notes, light, listed = set(), 0, 0
     for load in ("full", "slim"):

@@ -50,7 +50,7 @@ def test_numbers_of_march_2025(pack, tiny_con):
     assert (k["tickets"], k["clues"], k["cases"], k["rectified"]) == (12, 5, 2, 2)
     stages = briefing.funnel_stages(tiny_con, MARCH)
     assert stages["n"].tolist() == [12, 7, 5, 2, 2]  # T01 T02 T04 T05 T06 T07 T11 feed clues
-    hot = pack.hotspots
+    hot = pack.cells
     assert hot[["topic", "district", "n", "days"]].values.tolist() == [
         ["假冒伪劣", "平谷区", 2, 2], ["污水", "朝阳区", 2, 2], ["井盖", "东城区", 2, 2]]
 
@@ -104,9 +104,9 @@ def test_pdf_has_six_a4_pages_and_the_captions(pdf, pack, tmp_path):
     text = _pdftext(pdf, tmp_path)
     for needle in [pack.title, "统计期间：2025年3月1日至2025年3月31日", pack.headline, "第6页/共6页"]:
         assert _norm(needle) in text
-    for key in ("kpis", "trend", "ranking", "topics", "funnel", "map_井盖", "map_污水", "map_假冒伪劣", "hotspots"):
+    for key in ("kpis", "trend", "ranking", "topics", "funnel", "map_井盖", "map_污水", "map_假冒伪劣", "cells"):
         assert _norm(pack.sections[key].caption) in text, key
-    assert "兴谷农贸市场" in text  # the top hotspot's address in the table
+    assert "兴谷农贸市场" in text  # the busiest cell's address in the table
 
 
 def test_command_district_pptx_and_errors(tiny_db_path, tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_command_district_pptx_and_errors(tiny_db_path, tmp_path, capsys):
     headline = "本期共受理工单 4 件，同比上升 300.0%，八里庄街道居首。"  # T03 T04 T05 T10 against T19
     assert headline in capsys.readouterr().out
     prs = Presentation(str(out))
-    assert len(prs.slides) == 2 + 4 + 3 + 1  # cover, KPIs, 4 charts, 3 maps, hotspots
+    assert len(prs.slides) == 2 + 4 + 3 + 1  # cover, KPIs, 4 charts, 3 maps, busiest cells
     texts = ["".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame) for slide in prs.slides]
     assert headline in texts[0] and "统计范围：朝阳区" in texts[0]
     assert "三、各街道（乡镇）工单量排名" in texts[3]
@@ -143,7 +143,34 @@ def test_empty_store_gives_a_pack_that_says_so(empty_db_path, tmp_path):
     b = briefing.build(con, MARCH, today=TODAY)
     con.close()
     assert b.headline == "本期无工单。"
-    assert b.sections["hotspots"].caption == "本期没有两件以上专项工单集中的点位。"
-    assert b.hotspots.empty
+    assert b.sections["cells"].caption == "本期没有两件以上专项工单的 250 米网格。"
+    assert b.cells.empty
     html = briefing.to_html(b, briefing.render_images(b))
     assert "本期无井盖类工单。" in html
+
+
+def test_figures_are_the_pages_builders_in_the_print_style(pack, tiny_con):
+    """The pack draws with analytics/figures.py (no figures of its own), printed without chart titles."""
+    from analytics import figures, overview
+
+    trend = pack.sections["trend"].figure
+    page = figures.trend_figure(overview.trend(tiny_con, MARCH, "day"), "day")
+    assert [t.name for t in trend.data] == [t.name for t in page.data] == ["本期", "去年同期"]
+    assert list(trend.data[0].y) == list(page.data[0].y)
+    for key in ("trend", "ranking", "topics", "funnel"):
+        fig = pack.sections[key].figure
+        assert fig.layout.title.text is None and fig.layout.clickmode == "none", key
+    funnel = pack.sections["funnel"].figure.data[0]
+    assert list(funnel.y) == ["受理工单", "形成线索的工单", "登记线索", "立案", "完成整改"]
+    assert list(funnel.x) == [12, 7, 5, 2, 2]
+    ranking = pack.sections["ranking"].figure.data[0]
+    assert list(ranking.y)[-1] == "朝阳区" and list(ranking.x)[-1] == 4   # biggest on top
+
+
+def test_the_busiest_cells_are_not_called_hotspots(pack):
+    """One meaning of 热点: the pack's busiest 250 m cells are 工单密集网格, not the map's Gi* 统计热点 or 重复点位."""
+    s = pack.sections["cells"]
+    assert s.heading == "七、工单密集网格（250 米）"
+    assert "热点" not in s.heading + s.caption and "点位" not in s.heading + s.caption
+    html = briefing.to_html(pack, {})
+    assert "重点点位" not in html and "不是地图页的统计热点或重复点位" in html

@@ -153,11 +153,12 @@ def test_overdue_list(tiny_con):
 
 
 def test_store_without_funnel_records(empty_db_path):
-    from data import derived, store
+    from data import derived, store, summaries
 
     con = store.connect(empty_db_path)
     con.execute("INSERT INTO tickets (ticket_id, received_at, district) VALUES ('X1', '2025-03-02 10:00', '东城区')")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
+    derived.upgrade(con)   # the other derived tables, as `init` builds them
     con.close()
     con = store.connect(empty_db_path, read_only=True)
     try:

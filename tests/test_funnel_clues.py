@@ -19,7 +19,7 @@ import pytest
 
 from analytics import funnel, overview
 from analytics.filters import FUNCTIONS, NO_TOPIC, Filters
-from data import derived, links, store
+from data import derived, links, store, summaries
 from data.ingest import ingest_files
 from tests.test_links import open_ro, variant_copy
 
@@ -109,8 +109,9 @@ def generate(path: Path, seed: int = 7) -> Path:
         sql = f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _df"  # fixed table names, generated columns
         con.execute(sql)
         con.unregister("_df")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
     links.refresh(con)
+    derived.upgrade(con)   # the other derived tables, as `init` builds them
     con.close()
     return path
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics import hotspot_sql as hsql
 from analytics import hotspots as hs
 from analytics.filters import Filters
 from data import derived, positions, store
@@ -103,10 +104,10 @@ def test_generated_store_same_answers_with_and_without_the_members_table(generat
     try:
         for f in (Filters(**YEAR, topics=("井盖",)), Filters(**YEAR, channels=("电话",))):
             with monkeypatch.context() as m:
-                m.setattr(hs, "MEMBERS_DIRECT_FROM", 10**9)
+                m.setattr(hsql, "MEMBERS_DIRECT_FROM", 10**9)
                 temp = hs.hotspot_table(con, f, ids=True)
             with monkeypatch.context() as m:
-                m.setattr(hs, "MEMBERS_DIRECT_FROM", 0)
+                m.setattr(hsql, "MEMBERS_DIRECT_FROM", 0)
                 direct, slow = _both(con, f, monkeypatch, ids=True)
             _tables_equal(direct, temp)
             _tables_equal(direct, slow)
@@ -122,7 +123,7 @@ def test_tiny_store_clues_the_same_from_links_and_clue_tickets(tiny_con, monkeyp
     f = Filters()
     for direct_from in (0, 10**9):
         with monkeypatch.context() as m:
-            m.setattr(hs, "MEMBERS_DIRECT_FROM", direct_from)
+            m.setattr(hsql, "MEMBERS_DIRECT_FROM", direct_from)
             got = hs.hotspot_table(tiny_con, f, ids=True)
             m.setattr(links, "ready", lambda con: False)
             without = hs.hotspot_table(tiny_con, f, ids=True)

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analytics import hotspot_sql as hsql
+from analytics import hotspot_stats as hstats
 from analytics import hotspots as hs
 from analytics.filters import Filters
 from geo import boundaries
@@ -45,19 +47,19 @@ def test_gi_star_matches_the_published_formula():
     mask[0, :4] = False
     mask[10:, 12:] = False
     for r in (1, 2):
-        z, local = hs.getis_ord_gi_star(x, mask, r)
+        z, local = hstats.getis_ord_gi_star(x, mask, r)
         ref = _gi_star_bruteforce(np.where(mask, x, 0), mask, r)
         np.testing.assert_allclose(z[mask], ref[mask], rtol=1e-10)
         assert np.isnan(z[~mask]).all()
         assert local[5, 8] >= 36
-    z, _ = hs.getis_ord_gi_star(x, mask, 1)
+    z, _ = hstats.getis_ord_gi_star(x, mask, 1)
     assert np.unravel_index(np.nanargmax(z), z.shape) in {(4, 7), (4, 8), (5, 7), (5, 8)}
 
 
 def test_count_floor_grows_with_density():
-    assert hs.count_floor(0, 1000, 9, 0.05) == 1
-    low = hs.count_floor(500, 65_000, 9, 0.05)
-    high = hs.count_floor(50_000, 65_000, 9, 0.05)
+    assert hstats.count_floor(0, 1000, 9, 0.05) == 1
+    low = hstats.count_floor(500, 65_000, 9, 0.05)
+    high = hstats.count_floor(50_000, 65_000, 9, 0.05)
     assert 2 <= low < high
     lam = 50_000 / 65_000 * 9
     assert stats.poisson.sf(high - 1, lam) * 65_000 < 0.05 <= stats.poisson.sf(high - 2, lam) * 65_000
@@ -76,7 +78,7 @@ def _uniform_in_beijing(rng, n):
 
 
 def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
-    from data import derived, store
+    from data import derived, store, summaries
 
     rng = np.random.default_rng(seed)
     n = len(pts)
@@ -94,7 +96,8 @@ def _load(path, pts, *, topic="井盖", seed=0, closed_after_days=None):
                    content, district, street, street_code, address, lon, lat, closed_at)
                    SELECT ticket_id, received_at, topic, category_l1, category_l2, category_l3, content, district,
                    street, street_code, address, lon, lat, closed_at FROM df""")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
+    derived.upgrade(con)   # the other derived tables, as `init` builds them
     con.close()
 
 
@@ -230,7 +233,7 @@ def _crafted_rows():
 
 
 def test_repeat_places_on_a_crafted_sequence():
-    p = hs.repeat_places(_tickets(_crafted_rows()))
+    p = hstats.repeat_places(_tickets(_crafted_rows()))
     by_ids = {tuple(sorted(r.ticket_ids)): r for r in p.itertuples(index=False)}
     assert set(by_ids) == {("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2"), ("F1", "F2"), ("G1", "G2"),
                            ("H1", "H2")}
@@ -249,7 +252,7 @@ def test_repeat_places_on_a_crafted_sequence():
 
 def _store_of(path, df):
     """A store holding these tickets (problem as topic), with its daily summary."""
-    from data import derived, store
+    from data import derived, store, summaries
 
     where = boundaries.assign_points(df["lon"].to_numpy(), df["lat"].to_numpy())
     df = df.assign(topic=df["problem"], district=where["district"], street=where["street"],
@@ -258,7 +261,8 @@ def _store_of(path, df):
     con.execute("""INSERT INTO tickets (ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat) SELECT ticket_id, received_at, closed_at, topic, district, street, street_code,
                    address, lon, lat FROM df""")
-    derived.refresh_daily(con)
+    summaries.refresh_daily(con)
+    derived.upgrade(con)   # the other derived tables, as `init` builds them
     con.close()
 
 
@@ -277,7 +281,7 @@ def test_sql_repeat_places_match_the_ticket_level_reference(tmp_path):
     h = hs.hotspot_table(con, Filters(), ids=True)
     con.close()
     assert h.tickets_used == len(df) == 17
-    assert _by_ids(h.places) == _by_ids(hs.repeat_places(df))
+    assert _by_ids(h.places) == _by_ids(hstats.repeat_places(df))
     assert _by_ids(h.places)[("A1", "A2", "A3")] == (3, 1, True)
     # each flagged place is a table row of its own, or lies in a Gi* hotspot row flagged as repeat
     for ids in [("A1", "A2", "A3"), ("B1", "B2", "B3"), ("E1", "E2")]:
@@ -321,18 +325,18 @@ def test_caps_say_what_they_did(planted, monkeypatch):
 
 def test_group_places_does_not_chain():
     lon, lat = zip(*[_at(x) for x in (0, 80, 160, 240, 320)], strict=True)
-    place = hs.group_places(np.array(lon), np.array(lat), 100)
+    place = hstats.group_places(np.array(lon), np.array(lat), 100)
     for pid in np.unique(place):
         xs = np.array([0, 80, 160, 240, 320])[place == pid]
         assert xs.max() - xs.min() <= 200  # every member within 100 m of its leader
     assert len(np.unique(place)) >= 2
-    assert hs.group_places(np.array([]), np.array([])).size == 0
+    assert hstats.group_places(np.array([]), np.array([])).size == 0
 
 
 def test_repeat_places_and_table_on_the_tiny_store(tiny_con):
     t = hs.located_tickets(tiny_con, Filters())
     assert len(t) == 19
-    p = hs.repeat_places(t)
+    p = hstats.repeat_places(t)
     got = {tuple(sorted(r.ticket_ids)): (r.n, r.n_after_close, r.repeat) for r in p.itertuples(index=False)}
     # "after close" = 30-90 days after a close at the same 20 m position: the tiny store's returns all came
     # sooner (T01/T02 19/20 days after T13's close, T04/T05 6/10 days after T15's, T11 13 days after T06's),
@@ -363,14 +367,14 @@ def test_peak_labels_split_two_summits_and_keep_a_plateau_whole():
     z = np.full((5, 9), np.nan)
     z[2, :] = [5, 8, 6, 4, 3, 4, 7, 9, 5]  # a ridge of significant cells with two summits
     z[1, 1] = 6
-    lab = hs.peak_labels(z)
+    lab = hstats.peak_labels(z)
     assert lab[2, 0] == lab[2, 1] == lab[2, 2] == lab[1, 1] == lab[2, 3] != 0
     assert lab[2, 5] == lab[2, 6] == lab[2, 7] == lab[2, 8] != lab[2, 1]
     assert set(np.unique(lab)) == {0, 1, 2}
     assert (lab[np.isnan(z)] == 0).all()
     flat = np.full((3, 3), 4.0)  # a plateau is one hotspot, not nine
-    assert set(np.unique(hs.peak_labels(flat))) == {1}
-    assert (hs.peak_labels(np.full((2, 2), np.nan)) == 0).all()
+    assert set(np.unique(hstats.peak_labels(flat))) == {1}
+    assert (hstats.peak_labels(np.full((2, 2), np.nan)) == 0).all()
 
 
 def test_peak_labels_climb_to_the_best_neighbour_not_past_it():
@@ -379,12 +383,12 @@ def test_peak_labels_climb_to_the_best_neighbour_not_past_it():
     z = np.array([[2.0, 3.0, 0.5],
                   [0.1, 1.0, 0.2],
                   [0.3, 0.4, 0.6]])
-    assert (hs.peak_labels(z) == 1).all()
+    assert (hstats.peak_labels(z) == 1).all()
     # Two summits apart: each side climbs to its own, through best neighbours only.
     z = np.full((3, 7), np.nan)
     z[1, :] = [1.0, 2.0, 5.0, 0.5, 6.0, 2.0, 1.0]
     z[0, 1], z[2, 5] = 3.0, 4.0
-    lab = hs.peak_labels(z)
+    lab = hstats.peak_labels(z)
     assert lab[1, 0] == lab[1, 1] == lab[0, 1] == lab[1, 2] != lab[1, 4] == lab[1, 5] == lab[2, 5] == lab[1, 6]
     assert lab[1, 3] == lab[1, 4]   # the saddle's best neighbour is 6.0, on the right
 
@@ -464,10 +468,10 @@ def test_lazily_listed_ticket_ids_equal_the_eager_lists(planted, tiny_con, monke
             m.setattr(positions, "ready", lambda con: False)
             _lazy_equals_eager(con, year)
         with monkeypatch.context() as m:                   # no temporary table: each figure joins again
-            m.setattr(hs, "MEMBERS_DIRECT_FROM", 0)
+            m.setattr(hsql, "MEMBERS_DIRECT_FROM", 0)
             _lazy_equals_eager(con, year)
         with monkeypatch.context() as m:                   # more members than the temporary table holds
-            m.setattr(hs, "MEMBERS_IN_MEMORY_FAST", 10)
+            m.setattr(hsql, "MEMBERS_IN_MEMORY_FAST", 10)
             assert _lazy_equals_eager(con, year, max_ids=7)[1].members is None
     finally:
         con.close()

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from bench.batches import MOVED_UPDATES_SQL, export
-from data import derived, links, positions, store, words
+from data import derived, links, positions, store, summaries, tablebuild, word_tables
 from data.ingest import ingest_files
 
 # Every derived table with the columns that identify its rows' order in a full rebuild (the rest of the
 # comparison is on every column, as a multiset).
-SUMMARIES = [t for t, _ in derived.SUMMARY_TABLES]
-WORD_TABLES = ["word_daily", *(t for t, _ in words.WORD_SUMMARIES + words.WORD_WEEKLY)]
+SUMMARIES = [t for t, _ in summaries.SUMMARY_TABLES]
+WORD_TABLES = ["word_daily", *(t for t, _ in word_tables.WORD_SUMMARIES + word_tables.WORD_WEEKLY)]
 DERIVED = [*SUMMARIES, positions.TABLE, positions.CELLS, links.TABLE, links.CLUES_TABLE, "ticket_words",
            *WORD_TABLES]
 
@@ -197,11 +197,11 @@ def test_tables_rewritten_in_order_past_the_threshold(tmp_path, monkeypatch):
     order of the sort keys is the full rebuild's."""
     from tests.conftest import build_tiny
 
-    monkeypatch.setattr(derived, "COMPACT_SHARE", 0.0)
+    monkeypatch.setattr(tablebuild, "COMPACT_SHARE", 0.0)
     con = store.connect(build_tiny(tmp_path / "t.duckdb"))
     rep = _tiny_update(con, tmp_path)
     assert set(rep.refresh["compacted"]) == set(ORDERS)
-    orders = {t: o or "day, " + ", ".join(dict(derived.SUMMARY_TABLES)[t]) for t, o in ORDERS.items()}
+    orders = {t: o or "day, " + ", ".join(dict(summaries.SUMMARY_TABLES)[t]) for t, o in ORDERS.items()}
     got = {t: _physical(con, t, o) for t, o in orders.items()}
     assert_same_as_full(con)
     for t, o in orders.items():
@@ -212,7 +212,7 @@ def test_tables_rewritten_in_order_past_the_threshold(tmp_path, monkeypatch):
 def test_unsorted_rows_are_counted_below_the_threshold(tmp_path, monkeypatch):
     from tests.conftest import build_tiny
 
-    monkeypatch.setattr(derived, "COMPACT_SHARE", 1e9)
+    monkeypatch.setattr(tablebuild, "COMPACT_SHARE", 1e9)
     con = store.connect(build_tiny(tmp_path / "t.duckdb"))
     rep = _tiny_update(con, tmp_path)
     assert rep.refresh["compacted"] == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import store
+from data import derived, store
 from data.ingest import ingest_files
 from data.ingest import report as import_report
 
@@ -28,6 +28,7 @@ def db_with_imports(tmp_path, monkeypatch):
     p = tmp_path / "page.duckdb"
     con = store.connect(p)
     ingest_files(con, [FILES / "tickets_defects.csv", FILES / "enc_gbk.csv"], refresh=False)
+    derived.upgrade(con)   # what a read-write open (`init`) does: the page opens the store read-only
     con.close()
     monkeypatch.setenv("HOTLINE_DB", str(p))
     return p

@@ -86,7 +86,7 @@ def test_point_layer_shows_points_under_the_cap(tiny_con):
 
 
 def test_only_drawable_coordinates_are_located(empty_db_path):
-    from data import derived, store
+    from data import store, summaries
 
     con = store.connect(empty_db_path)
     sql = ("INSERT INTO tickets (ticket_id, received_at, lon, lat, geo_flag) VALUES "
@@ -94,7 +94,7 @@ def test_only_drawable_coordinates_are_located(empty_db_path):
            "('C', '2025-03-01', 116.42, 39.90, 'district_mismatch'), ('D', '2025-03-01', 116.42, 39.90, "
            "'outside_polygons'), ('E', '2025-03-01', NULL, NULL, 'no_coords')")
     con.execute(sql)
-    derived.refresh_daily(con)  # the total comes from the daily summary, as after every import
+    summaries.refresh_daily(con)  # the total comes from the daily summary, as after every import
     assert maps.quick_counts(con, Filters()) == (5, 4)  # D has coordinates, outside every street: not drawn
     lay = maps.point_layer(con, Filters(), limit=100)
     assert (lay.total, lay.located) == (5, 3)

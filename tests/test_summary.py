@@ -10,7 +10,7 @@ import pytest
 
 from analytics import overview
 from analytics.filters import Filters
-from data import derived, store
+from data import derived, store, summaries
 
 MARCH = {"date_from": date(2025, 3, 1), "date_to": date(2025, 3, 31)}
 
@@ -34,10 +34,10 @@ def test_summary_table_is_the_smallest_that_answers(filters, group, table):
 
 
 def test_every_cube_holds_the_tickets_counts(tiny_con):
-    measures = ", ".join(f"sum({m})" for m in derived.MEASURES)
+    measures = ", ".join(f"sum({m})" for m in summaries.MEASURES)
     full = tiny_con.execute(f"SELECT {measures} FROM ticket_daily").fetchone()
     assert full[0] == 20 and full[1] == 19          # 20 tickets, 19 located (tiny DB)
-    for table, dims in derived.SUMMARY_TABLES:
+    for table, dims in summaries.SUMMARY_TABLES:
         assert tiny_con.execute(f"SELECT {measures} FROM {table}").fetchone() == full, table
         for dim in dims:
             sql_cube = f"SELECT {dim}, day, sum(n) FROM {table} GROUP BY ALL ORDER BY ALL"
@@ -63,27 +63,30 @@ def test_overview_is_the_same_from_any_cube_and_from_tickets(tiny_con, filters):
         assert a.to_dict("records") == b.to_dict("records")
 
 
-def test_an_older_store_without_derived_tables_is_upgraded_on_open(tiny_db_path, tmp_path):
-    from data import links, words
+def test_an_older_store_without_derived_tables_is_upgraded_by_init(tiny_db_path, tmp_path):
+    from data import links, word_tables
 
     path = tmp_path / "old.duckdb"
     shutil.copy(tiny_db_path, path)
     con = store.connect(path)
     assert derived.outdated(con) == []
-    for table, _ in derived.SUMMARY_TABLES[:-1] + words.WORD_SUMMARIES:
+    for table, _ in summaries.SUMMARY_TABLES[:-1] + word_tables.WORD_SUMMARIES:
         con.execute(f"DROP TABLE {table}")
     con.execute(f"DROP TABLE {links.TABLE}")
     con.execute("DELETE FROM meta WHERE key = $k", {"k": links.META_KEY})
     assert set(derived.outdated(con)) == {"ticket_daily_core", "ticket_daily_street", "word_monthly", links.TABLE}
     con.close()
-    con = store.connect(path, read_only=True)   # what the dashboard does
+    with pytest.raises(store.StoreError, match=r"python manage\.py init"):   # the dashboard never writes
+        store.connect(path, read_only=True)
+    store.connect(path).close()                  # what `python manage.py init --db PATH` does
+    con = store.connect(path, read_only=True)
     try:
         assert derived.outdated(con) == []
         assert con.execute("SELECT sum(n) FROM ticket_daily_core").fetchone()[0] == 20
         assert con.execute("SELECT sum(n_located) FROM ticket_daily_street").fetchone()[0] == 19
         assert con.execute(f"SELECT count(*) FROM {links.TABLE}").fetchone()[0] == 8   # the 8 clue_tickets rows
         word_total = con.execute("SELECT sum(n) FROM word_daily").fetchone()[0]
-        for table, _ in words.WORD_SUMMARIES:
+        for table, _ in word_tables.WORD_SUMMARIES:
             assert con.execute(f"SELECT sum(n) FROM {table}").fetchone()[0] == word_total, table
     finally:
         con.close()

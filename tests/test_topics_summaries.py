@@ -10,7 +10,7 @@ import pytest
 
 from analytics import topics as T
 from analytics.filters import Filters
-from data import derived, store, words
+from data import derived, store, word_tables
 from tests.test_topics import BACKGROUND, GEN_SQL
 
 
@@ -118,7 +118,7 @@ def test_store_without_monthly_tables_uses_word_daily(gen_path, gen_ro, tmp_path
     p = tmp_path / "old.duckdb"
     shutil.copy(gen_path, p)
     con = store.connect(p)
-    for table, _ in words.WORD_SUMMARIES + words.WORD_WEEKLY:
+    for table, _ in word_tables.WORD_SUMMARIES + word_tables.WORD_WEEKLY:
         con.execute(f"DROP TABLE {table}")
     con.close()
     con = duckdb.connect(str(p), read_only=True)  # not store.connect: it would add them back on open
@@ -131,7 +131,7 @@ def test_store_without_monthly_tables_uses_word_daily(gen_path, gen_ro, tmp_path
     # refresh_summaries adds them back (what `manage.py words --summaries` runs).
     con = store.connect(p)
     try:
-        words.refresh_summaries(con)
+        word_tables.refresh_summaries(con)
         assert T._has_monthly(con)
     finally:
         con.close()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from data import store, words
+from data import segment, store, word_tables, words
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -18,40 +18,40 @@ from data import store, words
     ("八里庄街道有个井盖坏了", ["八里庄街道", "井盖"]),
 ])
 def test_words_of_exact(text, expected):
-    assert words.words_of(text) == expected
+    assert segment.words_of(text) == expected
 
 
 @pytest.mark.parametrize("word", ["井盖", "消防通道", "欠薪", "拖欠工资", "农民工", "点位", "偷排", "三无产品",
                                   "电话卡", "银行卡", "预付卡", "校园欺凌", "养老院", "喷淋", "灭火器",
                                   "电动自行车", "红绿灯"])
 def test_domain_words_stay_whole(word):
-    assert word in words.words_of(f"有人反映{word}的问题，希望相关部门尽快处理")
+    assert word in segment.words_of(f"有人反映{word}的问题，希望相关部门尽快处理")
 
 
 def test_stopwords_numbers_and_single_characters_are_dropped():
-    got = words.words_of("您好，请问小区问题反映给相关部门处理了吗？谢谢。电话13812341234，3个月了，井盖")
+    got = segment.words_of("您好，请问小区问题反映给相关部门处理了吗？谢谢。电话13812341234，3个月了，井盖")
     assert got == ["井盖"]
     for w in ("问题", "反映", "小区", "您好", "请问", "希望", "相关部门", "处理", "谢谢", "市民", "来电", "表示"):
-        assert w in words.stopwords()
+        assert w in segment.stopwords()
 
 
 def test_place_names_are_words():
-    assert "八里庄" in words.place_words() and "八里庄街道" in words.place_words()
-    assert "望京" in words.words_of("望京西园门口垃圾没人清理")
+    assert "八里庄" in segment.place_words() and "八里庄街道" in segment.place_words()
+    assert "望京" in segment.words_of("望京西园门口垃圾没人清理")
 
 
 def test_complainant_name_never_becomes_a_word():
     text = "我叫欧阳娜娜，小区门口井盖破损"
-    assert "欧阳" in words.words_of(text)       # without the name, it would be counted
-    masked = words.words_of(text, "欧阳娜娜")
+    assert "欧阳" in segment.words_of(text)       # without the name, it would be counted
+    masked = segment.words_of(text, "欧阳娜娜")
     assert not any("欧阳" in w or "娜娜" in w for w in masked)
     assert "井盖" in masked
 
 
 def test_empty_text():
-    assert words.words_of(None) == []
-    assert words.words_of("") == []
-    assert words.words_of("。。。 123") == []
+    assert segment.words_of(None) == []
+    assert segment.words_of("") == []
+    assert segment.words_of("。。。 123") == []
 
 
 # --------------------------------------------------------------------------- storage (tiny DB)
@@ -102,7 +102,7 @@ def _snapshot(con):
     wd = con.execute("SELECT day, district, topic, category_l1, word, sum(n) FROM word_daily "
                      "GROUP BY ALL ORDER BY ALL").fetchall()
     monthly = [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-               for t, _ in words.WORD_SUMMARIES + words.WORD_WEEKLY]
+               for t, _ in word_tables.WORD_SUMMARIES + word_tables.WORD_WEEKLY]
     return tw, wd, monthly
 
 
@@ -248,7 +248,7 @@ def test_manage_words_command_recomputes(tiny_db_path, tmp_path, capsys):
 
 
 def test_monthly_summaries_are_word_daily_by_month(tiny_con):
-    for grain, tables in words.SUMMARY_GRAINS.items():
+    for grain, tables in word_tables.SUMMARY_GRAINS.items():
         for table, dims in tables:
             cols = "".join(f"{d}, " for d in dims)
             got = tiny_con.execute(f"SELECT {grain}, {cols}word, n FROM {table} ORDER BY ALL").fetchall()
@@ -290,9 +290,9 @@ def test_store_without_monthly_summaries_gets_all_months_on_the_next_import(tiny
     shutil.copy(tiny_db_path, p)
     con = store.connect(p)
     try:
-        for table, _ in words.WORD_SUMMARIES:
+        for table, _ in word_tables.WORD_SUMMARIES:
             con.execute(f"DROP TABLE {table}")
-        assert not words.has_summaries(con)
+        assert not word_tables.has_summaries(con)
         con.execute("DELETE FROM word_weekly_all")  # stale: must be rebuilt whole too
         con.execute("INSERT INTO tickets (ticket_id, received_at, category_l1, content, district) VALUES "
                     "('T21', TIMESTAMP '2025-04-02 09:00:00', '城乡建设', '消防通道被堵塞', '朝阳区')")

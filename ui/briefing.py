@@ -51,7 +51,7 @@ def briefing_button(cur, f: Filters) -> None:
     except export.ExportError as exc:
         st.warning(f"简报不可用：{md(exc)}")
         return
-    st.caption(md(note) + " 内容：封面、核心指标、趋势、区排名、热点专项、转化漏斗、井盖/污水/假冒伪劣分布图、重点点位；"
+    st.caption(md(note) + " 内容：封面、核心指标、趋势、区排名、专项工单、转化漏斗、井盖/污水/假冒伪劣分布图、工单密集网格；"
                "生成约需 10–20 秒。")
     stem = f"简报_{pf.date_from}_{pf.date_to}" + (f"_{pf.districts[0]}" if pf.districts else "")
     row = st.container(horizontal=True, gap="small")

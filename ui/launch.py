@@ -2,11 +2,11 @@
 
 `streamlit run app.py` runs nothing of ours until the first browser session
 arrives: the first script run then imports pandas, duckdb, pyarrow and plotly
-while the user waits. `python -m ui.launch [streamlit options]` imports them
-in a background thread (ui/warmup.start_early) and starts Streamlit in the same
-process exactly as `python -m streamlit run app.py` does (its documented command
-line, run with runpy): the imports overlap Streamlit's own start and the
-browser's page load. `make run` starts it; `python -m bench.coldstart DB --how
+while the user waits. `python -m ui.launch [streamlit options]` starts Streamlit in the
+same process exactly as `python -m streamlit run app.py` does (its documented
+command line, run with runpy) and a background thread (ui/warmup.start_early)
+that imports them once the server answers its health check: the imports
+overlap the browser's page load. `make run` starts it; `python -m bench.coldstart DB --how
 launch|streamlit` compares the two (docs/performance.md).
 
 Usage: .venv/bin/python -m ui.launch --server.address 127.0.0.1 --server.port 8501
@@ -21,13 +21,33 @@ from pathlib import Path
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+def _flag(args: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` on the command line, or None."""
+    for i, a in enumerate(args):
+        if a == f"--{name}" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def health_url(args: list[str]) -> str:
+    """The server's health check (`/_stcore/health`) for these command-line options, else Streamlit's settings
+    (.streamlit/config.toml, STREAMLIT_* variables)."""
+    import streamlit as st
+
+    port = _flag(args, "server.port") or st.get_option("server.port")
+    address = _flag(args, "server.address") or st.get_option("server.address") or ""
+    host = "127.0.0.1" if address in ("", "0.0.0.0", "::", "localhost") else address
+    base = (_flag(args, "server.baseUrlPath") or st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"http://{host}:{port}/{base + '/' if base else ''}_stcore/health"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    import streamlit  # noqa: F401  (Streamlit's own imports first: the server starts as soon as without the thread)
-
     from ui import warmup
 
-    warmup.start_early()
+    warmup.start_early(health_url(args))
     sys.argv = ["streamlit", "run", str(APP), *args]
     try:
         runpy.run_module("streamlit", run_name="__main__", alter_sys=True)

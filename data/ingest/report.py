@@ -10,8 +10,8 @@ import json
 
 import pandas as pd
 
+from data.ingest.accounting import FLAGS, REASONS
 from data.ingest.fields import KINDS
-from data.ingest.pipeline import FLAGS, REASONS
 
 RECENT_SQL = """
 SELECT import_id, started_at, file, sheet, kind, format, encoding, status,

@@ -1,12 +1,16 @@
-"""The browser fixtures themselves: offline guard and app start-up."""
+"""The browser fixtures themselves: the offline guard, and the benchmarks' clock (one page session for both).
+
+That every page opens offline is tests/browser/test_dashboard_browser.py's job.
+"""
 
 from __future__ import annotations
+
+import time
 
 from tests.browser.helpers import (
     arm_next,
     assert_no_errors,
     drawn_at,
-    goto,
     is_external,
     next_drawn_after,
     wait_for_app,
@@ -22,25 +26,12 @@ def test_is_external_classifies_hosts():
     assert is_external("https://fonts.googleapis.com/css")
 
 
-def test_external_request_is_blocked_and_recorded(page, app_url):
-    goto(page, app_url, "/")
-    page.evaluate("() => fetch('https://example.com/x').catch(() => null)")
-    page.wait_for_timeout(500)
-    assert any("example.com" in u for u in page.external_requests)
-    page.external_requests.clear()  # this test provoked it on purpose
-
-
-def test_app_serves_overview(page, app_url):
-    goto(page, app_url, "/")
-    assert page.locator("[data-testid='stSidebar']").count() == 1
-    assert_no_errors(page)
-
-
-def test_drawn_at_is_the_frame_that_drew_the_element(page, app_url):
-    """The benchmarks' clock (helpers.watch_paint / drawn_at): after the navigation started, no later than
-    Playwright sees the element, and unset for a selector not on the page."""
-    import time
-
+def test_the_guard_records_external_requests_and_the_clock_times_what_was_drawn(page, app_url):
+    """- An external request is blocked and recorded (the `page` fixture fails a test that makes one).
+    - helpers.watch_paint / drawn_at: the frame that drew an element, after the navigation started and no later
+      than Playwright sees it; unset for a selector not on the page.
+    - helpers.arm_next / next_drawn_after: the tickets table drawn after a sidebar click, no later than
+      Playwright sees it."""
     watch_paint(page, ("[data-testid='stMetric']", "h1", "#not-on-this-page"))
     t0 = time.time()
     page.goto(app_url + "/", wait_until="domcontentloaded")
@@ -51,18 +42,18 @@ def test_drawn_at_is_the_frame_that_drew_the_element(page, app_url):
     assert t0 < title <= tiles <= seen + 0.05     # the title is drawn before or with the tiles under it
     assert page.evaluate("window.__hotlinePaint['#not-on-this-page']") is None
     wait_for_app(page)
+    assert page.locator("[data-testid='stSidebar']").count() == 1
+    assert_no_errors(page)
 
+    page.evaluate("() => fetch('https://example.com/x').catch(() => null)")
+    page.wait_for_timeout(500)
+    assert any("example.com" in u for u in page.external_requests)
+    page.external_requests.clear()  # this test provoked it on purpose
 
-def test_next_drawn_after_times_the_new_page_of_a_sidebar_click(page, app_url):
-    """helpers.arm_next / next_drawn_after: the tickets table drawn after the click, no later than Playwright
-    sees it."""
-    import time
-
-    goto(page, app_url, "/")
     arm_next(page, "[data-testid='stDataFrame']")
-    t0 = time.monotonic()
+    t1 = time.monotonic()
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text="工单").first.click()
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
-    seen = time.monotonic() - t0
-    assert 0 < next_drawn_after(page) <= seen + 0.05
+    after = time.monotonic() - t1
+    assert 0 < next_drawn_after(page) <= after + 0.05
     wait_for_app(page)
