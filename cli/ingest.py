@@ -73,8 +73,10 @@ def _waiting(message: str) -> None:
 
 
 def run(args) -> int:
-    from data import generations, store
+    from data import generations, store, uploads
     from data.ingest import IngestError, ingest_files
+
+    uploads.remove_stale()   # copies with personal data left by an import that was killed
 
     names = ", ".join(args.files)
     try:

@@ -55,6 +55,8 @@ def _to_state(f: Filters) -> None:
 
 def _from_state(opts: FilterOptions) -> Filters:
     dates = st.session_state.get(K["dates"]) or ()
+    if isinstance(dates, date):   # a client that sent no widget state leaves the widget's single value
+        dates = (dates,)
     d_from = dates[0] if len(dates) >= 1 else None
     d_to = dates[1] if len(dates) >= 2 else d_from
     return Filters(

@@ -2,8 +2,8 @@
 
 Streamlit draws the text of st.markdown, st.caption, st.info/warning/error/success,
 headers and widget labels as Markdown, with extras: images, links, bold, raw HTML
-shown as text, LaTeX between dollar signs, emoji shortcodes, Material icons
-(`:material/home:`, whose font may be fetched from the internet), coloured text
+shown as text, LaTeX between dollar signs, emoji shortcodes, Material icon
+directives (whose font may be fetched from the internet), coloured text
 (`:red[...]`) and bare URLs turned into links. A ticket's words, a file's column
 names, a URL's filter values or an error quoting a file are none of that: a
 Markdown image in a ticket would make the browser fetch an outside address.

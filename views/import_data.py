@@ -63,8 +63,11 @@ st.caption("数据接收 → 数据清洗 → 数据核查。支持 CSV（UTF-8/
 c1, c2, c3 = st.columns(3)
 kind_label = c1.selectbox("数据类型", list(KIND_CHOICES), key="imp_kind")
 crs = c2.selectbox("坐标系（文件未注明时）", list(CRS_CHOICES), format_func=CRS_CHOICES.get, key="imp_crs")
-uploaded = st.file_uploader("数据文件", type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
-mapping_file = c3.file_uploader("映射文件（可选）", type=["yaml", "yml"], key="imp_mapping")
+max_mb = int(settings.get("HOTLINE_UPLOAD_MAX_MB"))
+uploaded = st.file_uploader("数据文件", type=["csv", "txt", "xlsx", "parquet"], key="imp_file", max_upload_size=max_mb,
+                            help=f"单个文件不超过 {max_mb:,} MB（设置 HOTLINE_UPLOAD_MAX_MB）；更大的文件请用命令 "
+                                 "`python manage.py ingest` 导入。")
+mapping_file = c3.file_uploader("映射文件（可选）", type=["yaml", "yml"], key="imp_mapping", max_upload_size=1)
 
 def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     sheet = None
@@ -116,7 +119,10 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     st.session_state["imp_reports"] = [r.to_dict() for r in reports]
 
 
-if uploaded is not None:
+if uploaded is not None and uploaded.size > max_mb * 2**20:
+    st.error(f"文件有 {uploaded.size / 2**20:,.0f} MB，超过上传上限 {max_mb:,} MB（设置 HOTLINE_UPLOAD_MAX_MB）。"
+             "请用命令 `python manage.py ingest` 导入，或拆分文件。")
+elif uploaded is not None:
     named = {uploaded.name: uploaded}
     if mapping_file is not None:
         named[mapping_file.name] = mapping_file
