@@ -37,8 +37,12 @@ NEW_TICKETS = ("工单编号,受理时间,所属区,街道,问题分类,诉求�
 def hostile_app(tiny_db_path, tmp_path_factory):
     d = tmp_path_factory.mktemp("hostile-app")
     db = build_hostile(tiny_db_path, d / "hostile.duckdb")
-    with serve_app(db, d / "streamlit.log") as (url, _proc):
-        yield url, d
+    tmp = d / "tmp"   # the server's temporary folder: where uploads would be left behind
+    tmp.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(tmp))
+        with serve_app(db, d / "streamlit.log") as (url, _proc):
+            yield url, d
 
 
 def _page(browser):
@@ -80,7 +84,7 @@ def test_a_hostile_ticket_is_shown_literally_and_offline(browser, hostile_app):
 
 
 def test_an_import_while_two_sessions_are_open_breaks_neither(browser, hostile_app, tmp_path):
-    url, _ = hostile_app
+    url, server_dir = hostile_app
     readers = [_page(browser) for _ in range(2)]
     importer = _page(browser)
     try:
@@ -97,6 +101,9 @@ def test_an_import_while_two_sessions_are_open_breaks_neither(browser, hostile_a
         imp.get_by_text(re.compile("导入完成")).wait_for(timeout=120_000)
         wait_for_app(imp)
         assert_no_errors(imp)
+        # the upload (names and phones) is gone from the server's disk once the run that imported it ended
+        left = [p.name for p in (server_dir / "tmp").iterdir() if p.name.startswith(("hotline-upload", "hotline-import"))]
+        assert left == []
         for _, page in readers:
             # the open sessions: still working (a rerun by a click), no error box, old data until a refresh
             page.get_by_role("button", name="重置筛选").click()
