@@ -1,12 +1,14 @@
 """Masking of personal data: the one place the screen and every export use.
 
-Complainant names, mobile and landline numbers and ID-card numbers are masked
-by default (setting HOTLINE_MASK_PII), in their own fields and inside ticket
-text: 张三 -> 张*, 欧阳娜娜 -> 欧阳**, 13812341234 -> 138****1234,
-110105198001011234 -> 110105********1234. Numbers written in groups (spaces,
-dashes, dots) or in full-width digits are masked digit by digit, their
-separators kept: `110105 19800101 1234` -> `110105 ******** 1234`,
-`138-1234-5678` -> `138-****-5678`.
+Complainant names, mobile and landline numbers and ID-card numbers are always
+masked, in their own fields and inside ticket text (there is no switch: seeing
+them is a per-ticket permission of some roles, with a stated reason, recorded
+in the audit trail; views/tickets.py calls `mask_frame(..., force=False)` for
+that one view): 张三 -> 张*, 欧阳娜娜 -> 欧阳**, 13812341234 -> 138****1234,
+110105198001011234 -> 110105********1234.
+Numbers written in groups (spaces, dashes, dots) or in full-width digits are
+masked digit by digit, their separators kept: `110105 19800101 1234` ->
+`110105 ******** 1234`, `138-1234-5678` -> `138-****-5678`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import re
 import unicodedata
 
 import pandas as pd
-
-from data import settings
 
 # 18-digit ID (last may be X) or old 15-digit ID; not part of a longer digit run.
 _ID_RE = re.compile(r"(?<![0-9])([1-9]\d{5})(\d{8}|\d{5})(\d{3}[0-9Xx]|\d)(?![0-9Xx])")
@@ -35,7 +35,8 @@ TEXT_COLUMNS = ("content", "summary", "outcome")
 
 
 def enabled() -> bool:
-    return settings.flag("HOTLINE_MASK_PII")
+    """Masking is on everywhere (kept as a function for the callers that pass it on)."""
+    return True
 
 
 def mask_name(name) -> str | None:
@@ -156,7 +157,7 @@ def mask_names_in_text(text, names) -> str | None:
 
 
 def mask_frame(df: pd.DataFrame, *, force: bool | None = None) -> pd.DataFrame:
-    """A copy of `df` with personal data masked (no-op when masking is off).
+    """A copy of `df` with personal data masked (force=False: unmasked, for an audited unmask only).
 
     Masks the complainant columns, and phone/ID numbers and the complainant's
     own name inside the text columns present.

@@ -180,7 +180,7 @@ def to_xlsx(v: VisitList, *, image: bytes | None = None, title: str | None = Non
         ("筛选条件", v.filters.describe()),
         ("方法", v.method),
         ("坐标", "WGS84 为卫星定位坐标；GCJ-02 为高德、腾讯等手机地图使用的坐标，可直接输入手机地图导航。"),
-        ("隐私", "诉求内容中的姓名、电话、身份证号已按规定脱敏（HOTLINE_MASK_PII）。"),
+        ("隐私", "诉求内容中的姓名、电话、身份证号已按规定脱敏。"),
         ("热点总数", f"{v.total_hotspots} 处（清单列出 {len(v.rows)} 处）"),
         *[("提示", n) for n in v.notes],
     ]

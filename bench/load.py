@@ -10,9 +10,11 @@ its queries, under the load of the other sessions, plus serialisation and the
 loopback hop. The client only parses message envelopes, so 20 of them cost
 little CPU next to the server.
 
-Each user opens the app, then visits the pages in its own shuffled order, round
-after round, without pause (a harsher load than people clicking). Errors are
-counted: an exception element, or a run that does not finish in time.
+Each user is signed in (an account `bench_<role>` in the store's records, one
+session per user, its token in the session cookie as a browser keeps it), opens
+the app, then visits the pages in its own shuffled order, round after round,
+without pause (a harsher load than people clicking). Errors are counted: an
+exception element, or a run that does not finish in time.
 
 Tool only: the product never imports this. Streamlit's wire protocol is not a
 public API, so a Streamlit upgrade may need this client updated
@@ -20,7 +22,7 @@ public API, so a Streamlit upgrade may need this client updated
 
 Usage:
   python -m bench.load DB [--users 20] [--rounds 5] [--pages overview,topics,...] [--query 'from=...&to=...']
-  python -m bench.load --url http://127.0.0.1:8501 ...     (an app that is already running)
+  python -m bench.load DB --url http://127.0.0.1:8501 ...     (an app already running on DB)
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGES = ("overview", "topics", "funnel", "tickets", "map", "import")
+PAGES = ("overview", "topics", "funnel", "tickets", "map")
 TIMEOUT_S = 120.0
 
 
@@ -89,8 +91,11 @@ def _rerun(page: str, query: str) -> bytes:
     return msg.SerializeToString()
 
 
+SIGN_IN_LABEL = "账号"   # the sign-in form's first field (ui/auth.py): a run that draws it was not signed in
+
+
 async def _run_page(ws, page: str, query: str) -> tuple[float, bool, int]:
-    """Ask for one run of `page`; (seconds until the server finished it, finished?, exception elements)."""
+    """Ask for one run of `page`; (seconds until the server finished it, finished?, exceptions or sign-in forms)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     t0 = time.perf_counter()
@@ -108,9 +113,11 @@ async def _run_page(ws, page: str, query: str) -> tuple[float, bool, int]:
         fm = ForwardMsg()
         fm.ParseFromString(data)
         kind = fm.WhichOneof("type")
-        if kind == "delta" and fm.delta.WhichOneof("type") == "new_element" \
-                and fm.delta.new_element.WhichOneof("type") == "exception":
-            exceptions += 1
+        if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+            el = fm.delta.new_element
+            what = el.WhichOneof("type")
+            if what == "exception" or (what == "text_input" and el.text_input.label == SIGN_IN_LABEL):
+                exceptions += 1
         elif kind == "script_finished":
             # FINISHED_SUCCESSFULLY, FINISHED_WITH_COMPILE_ERROR, FINISHED_EARLY_FOR_RERUN, ...
             if fm.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
@@ -118,13 +125,30 @@ async def _run_page(ws, page: str, query: str) -> tuple[float, bool, int]:
             return time.perf_counter() - t0, fm.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY, exceptions
 
 
-async def _user(i: int, url: str, pages: list[str], rounds: int, query: str, result: Result,
+def sessions(db: Path, n: int, role: str = "leader") -> list[str]:
+    """Tokens of `n` signed-in sessions of the account `bench_<role>` (created with a random password)."""
+    import secrets
+
+    from data import audit, people, records
+
+    name = f"bench_{role}"
+    with records.session(db) as con:
+        acc = people.get(con, name)
+        if acc is None:
+            acc = people.add(con, audit.Actor("bench"), name, role, password=secrets.token_urlsafe(18))
+        return [people.open_session(con, acc.principal()) for _ in range(n)]
+
+
+async def _user(i: int, url: str, token: str, pages: list[str], rounds: int, query: str, result: Result,
                 warmed: list[int], start: asyncio.Event, seed: int) -> None:
     import websockets
 
+    from ui.auth import COOKIE
+
     ws_url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
     rng = random.Random(seed + i)
-    async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60) as ws:
+    async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60,
+                                  additional_headers={"Cookie": f"{COOKIE}={token}"}) as ws:
         # the first visit starts the session (its sidebar, its cursor): not counted
         await _run_page(ws, "", query)
         warmed.append(i)
@@ -137,16 +161,17 @@ async def _user(i: int, url: str, pages: list[str], rounds: int, query: str, res
                 result.runs.append(Run(page, i, s, ok, exc))
 
 
-def run(url: str, *, users: int = 20, rounds: int = 5, pages: list[str] | None = None, query: str = "",
-        seed: int = 1) -> Result:
-    """Drive `users` concurrent sessions against the app at `url`; the per-page timings."""
+def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str] | None = None, query: str = "",
+        seed: int = 1, role: str = "leader") -> Result:
+    """Drive `users` concurrent signed-in sessions against the app at `url` (serving `db`); per-page timings."""
     pages = list(pages or PAGES)
+    tokens = sessions(db, users, role)
 
     async def main() -> Result:
         result = Result(users)
         start = asyncio.Event()
         warmed: list[int] = []
-        tasks = [asyncio.create_task(_user(i, url, pages, rounds, query, result, warmed, start, seed))
+        tasks = [asyncio.create_task(_user(i, url, tokens[i], pages, rounds, query, result, warmed, start, seed))
                  for i in range(users)]
         # Every session opens and runs its first page before the clock starts.
         deadline = time.perf_counter() + TIMEOUT_S + 5 * users
@@ -165,8 +190,9 @@ def run(url: str, *, users: int = 20, rounds: int = 5, pages: list[str] | None =
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("db", nargs="?", type=Path, help="store to serve (the app is started on a free port)")
-    ap.add_argument("--url", help="an app already running (instead of DB)")
+    ap.add_argument("db", type=Path, help="the store (the app is started on it on a free port, unless --url)")
+    ap.add_argument("--url", help="an app already running on DB")
+    ap.add_argument("--role", default="leader", help="role of the signed-in bench account")
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5, help="visits of every page per user")
     ap.add_argument("--pages", default=",".join(PAGES), help="URL paths of the pages to visit, comma-separated")
@@ -175,13 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
-    if args.url:
-        res = run(args.url, users=args.users, rounds=args.rounds, pages=pages, query=args.query, seed=args.seed)
-    else:
-        if args.db is None:
-            ap.error("give DB or --url")
-        res = serve_and_run(args.db, users=args.users, rounds=args.rounds, pages=pages, query=args.query,
-                            seed=args.seed)
+    kw = dict(users=args.users, rounds=args.rounds, pages=pages, query=args.query, seed=args.seed, role=args.role)
+    res = run(args.url, args.db, **kw) if args.url else serve_and_run(args.db, **kw)
     rows = res.table()
     if args.json:
         print(json.dumps({"users": res.users, "wall_s": round(res.wall_s, 1), "errors": res.errors(), "pages": rows},
@@ -202,7 +223,7 @@ def serve_and_run(db: Path, **kwargs) -> Result:
     from tests.browser.helpers import serve_app
 
     with tempfile.TemporaryDirectory() as d, serve_app(Path(db), Path(d) / "streamlit.log", how="launch") as (url, _p):
-        return run(url, **kwargs)
+        return run(url, Path(db), **kwargs)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from data import scope
+
 TABLE = "funnel_tickets"
 META_KEY = "funnel_tickets_links"   # meta value: number of clue_tickets rows at the last build
 
@@ -181,7 +183,8 @@ def _ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 def ready(con: duckdb.DuckDBPyConnection) -> bool:
     """True when `funnel_tickets` was built after the last change of the clue links."""
-    return _once(con, "links", lambda: _ready(con))
+    # Asked of the whole store, also from a district-scoped cursor (data/scope.py), once per connection.
+    return _once(scope.base(con), "links", lambda: _ready(scope.bookkeeping_cursor(con)))
 
 
 def source(con: duckdb.DuckDBPyConnection) -> str:
@@ -215,4 +218,4 @@ def _clues_ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 def clues_ready(con: duckdb.DuckDBPyConnection) -> bool:
     """True when `funnel_clues` (and the clue numbers of `funnel_tickets`) match the ledgers as they are now."""
-    return _once(con, "clues", lambda: _clues_ready(con))
+    return _once(scope.base(con), "clues", lambda: _clues_ready(scope.bookkeeping_cursor(con)))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import duckdb
 
+from data import scope
 from data.tablebuild import build_by_year
 from geo.grid import Grid
 
@@ -173,6 +174,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
 
 def ready(con: duckdb.DuckDBPyConnection) -> bool:
     """True when both tables were built from the current `tickets`."""
+    con = scope.bookkeeping_cursor(con)   # whole tables, also from a district-scoped cursor
     try:
         (built,) = con.execute(_READY_SQL).fetchone()
         if built is None:

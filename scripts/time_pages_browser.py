@@ -171,7 +171,7 @@ def main(argv=None) -> int:
                             page.wait_for_timeout(args.read * 1000)
                             t0 = time.monotonic()
                         arm_next(page, selector)
-                        nav = page.locator("[data-testid='stSidebarNav'] a")
+                        nav = page.locator("[data-testid='stSidebar'] a")
                         nav.filter(has_text=TITLES[path]).first.click()
                         if path == "/map":
                             page.wait_for_timeout(150)   # let the old page's frame go

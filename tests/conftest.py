@@ -59,3 +59,45 @@ def app_db(tiny_db_path, tmp_path, monkeypatch) -> Path:
     shutil.copy(tiny_db_path, p)
     monkeypatch.setenv("HOTLINE_DB", str(p))
     return p
+
+
+TEST_PASSWORD = "test-password-1"
+
+
+def account(role: str = "leader", districts: tuple[str, ...] = (), name: str | None = None, *, db_path=None):
+    """The account `name` (default: one per role and districts) in the records store of `db_path` (default
+    HOTLINE_DB), created with TEST_PASSWORD when missing, with this role and these districts; returns its
+    Principal."""
+    from data import audit, people, records
+
+    name = name or "_".join(["t", role, *districts])
+    with records.session(db_path) as con:
+        acc = people.get(con, name)
+        if acc is None:
+            acc = people.add(con, audit.Actor("pytest"), name, role, password=TEST_PASSWORD, districts=districts)
+        if acc.role != role:
+            acc = people.set_role(con, audit.Actor("pytest"), name, role)
+        if tuple(acc.districts) != tuple(districts):
+            acc = people.set_districts(con, audit.Actor("pytest"), name, districts)
+    return acc.principal()
+
+
+def sign_in(at, role: str = "leader", districts: tuple[str, ...] = (), name: str | None = None):
+    """Sign an AppTest in (a live session of `account(...)`), as the sign-in form would; returns the Principal."""
+    from data import people, records
+
+    p = account(role, districts, name)
+    with records.session() as con:
+        at.session_state["auth_token"] = people.open_session(con, p)
+    return p
+
+
+def app_test(path: str | Path | None = None, *, role: str = "leader", districts: tuple[str, ...] = (),
+             timeout: float = 120, signed_in: bool = True):
+    """An AppTest of app.py (or `path`), signed in as `role` unless signed_in=False. Set HOTLINE_DB first."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(path or ROOT / "app.py"), default_timeout=timeout)
+    if signed_in:
+        sign_in(at, role, districts)
+    return at

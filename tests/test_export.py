@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from analytics import export, theme
 from analytics.filters import Filters
+from tests.conftest import app_test
 
 F = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31), districts=("朝阳区",))
 
@@ -152,10 +153,8 @@ def test_safe_filename():
 def app_downloads(tiny_db_path, monkeypatch):
     """Run the app on the tiny store; collect every download button's deferred callable by file name."""
     from streamlit.runtime import media_file_manager as mfm
-    from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("HOTLINE_DB", str(tiny_db_path))
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     made: dict = {}
     original = mfm.MediaFileManager.add_deferred
 
@@ -164,7 +163,7 @@ def app_downloads(tiny_db_path, monkeypatch):
         return original(self, data_callable, mimetype, coordinates, file_name, **kw)
 
     monkeypatch.setattr(mfm.MediaFileManager, "add_deferred", add_deferred)
-    at = AppTest.from_file("../app.py", default_timeout=120)
+    at = app_test()
     return at, made
 
 

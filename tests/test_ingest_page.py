@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from data import derived, store
 from data.ingest import ingest_files
 from data.ingest import report as import_report
+from tests.conftest import app_test
 from ui.plain import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def db_with_imports(tmp_path, monkeypatch):
 
 
 def test_page_renders_widgets_and_past_imports(db_with_imports):
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = app_test(PAGE, role="admin").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "导入"
     assert [s.label for s in at.selectbox] == ["数据类型", "坐标系（文件未注明时）"]
@@ -49,7 +49,7 @@ def test_page_renders_widgets_and_past_imports(db_with_imports):
 
 def test_page_without_store_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "none.duckdb"))
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = app_test(PAGE, role="admin").run()
     assert not at.exception
     assert any("尚无数据库" in i.value for i in at.info)
 
@@ -73,7 +73,7 @@ def test_page_shows_a_report_after_import(db_with_imports, tmp_path):
     shutil.copy(FILES / "clues.csv", tmp_path / "clues.csv")
     (rep,) = ingest_files(con, [tmp_path / "clues.csv"])
     con.close()
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = app_test(PAGE, role="admin")
     at.session_state["imp_reports"] = [rep.to_dict()]
     at.run()
     assert not at.exception, [e.value for e in at.exception]

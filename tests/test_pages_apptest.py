@@ -21,14 +21,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 
 
 def _run(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = app_test(APP, timeout=TIMEOUT)
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
@@ -234,7 +234,7 @@ def test_store_with_tickets_but_no_funnel(empty_db_path, monkeypatch):
 @pytest.mark.parametrize("page", [None, "views/funnel.py", "views/tickets.py"])
 def test_missing_store_says_so(tmp_path, monkeypatch, page):
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "nope.duckdb"))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = app_test(APP, timeout=TIMEOUT)
     at.run()
     if page:
         at.switch_page(page).run()

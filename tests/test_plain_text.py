@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analytics import figures, privacy, theme
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test
 from tests.hostile import HOSTILE, build_hostile
 from ui import drill
 from ui.plain import JOINER, md, shown
@@ -103,7 +102,7 @@ def hostile_db(tiny_db_path, tmp_path, monkeypatch):
 
 
 def test_ticket_detail_shows_the_citizens_words_as_plain_text(hostile_db):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = app_test(ROOT / "app.py")
     at.query_params["id"] = "EVIL1"
     at.query_params["from"] = "2025-03-01"
     at.query_params["to"] = "2025-03-31"

@@ -29,8 +29,8 @@ def test_settings_read_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("HOTLINE_MAP_MAX_FEATURES", "many")
     with pytest.raises(ValueError, match="HOTLINE_MAP_MAX_FEATURES"):
         settings.get("HOTLINE_MAP_MAX_FEATURES")
-    monkeypatch.setenv("HOTLINE_MASK_PII", "0")
-    assert settings.flag("HOTLINE_MASK_PII") is False
+    monkeypatch.setenv("HOTLINE_LOCKOUT_ATTEMPTS", "0")
+    assert settings.flag("HOTLINE_LOCKOUT_ATTEMPTS") is False
 
 
 def test_every_manage_command_is_documented_in_readme():

@@ -25,7 +25,6 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def test_csv_has_bom_chinese_headers_and_masks(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     data = tables.to_csv_bytes(RISKY)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = _csv_rows(data)
@@ -37,7 +36,6 @@ def test_csv_has_bom_chinese_headers_and_masks(monkeypatch):
 
 
 def test_csv_neutralises_formula_cells_but_not_numbers(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     rows = _csv_rows(tables.to_csv_bytes(RISKY))
     contents = [r[1] for r in rows[1:]]
     assert contents[0] == "'=HYPERLINK(\"http://x\",\"点我\")"
@@ -47,14 +45,13 @@ def test_csv_neutralises_formula_cells_but_not_numbers(monkeypatch):
     assert [r[4] for r in rows[1:]] == ["3", "-2", "0", "1"]  # real numbers stay numbers
 
 
-def test_masking_off_shows_raw_values(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "0")
+def test_masking_cannot_be_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("HOTLINE_MASK_PII", "0")   # the old switch: ignored now (roles decide, per ticket)
     rows = _csv_rows(tables.to_csv_bytes(RISKY))
-    assert rows[1][2] == "张三" and rows[1][3] == "13812341234"
+    assert rows[1][2] == "张*" and rows[1][3] == "138****1234"
 
 
 def test_xlsx_formula_like_cells_are_text(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     data = tables.to_xlsx_bytes(RISKY, title="工单清单", note="2025-03-01 至 2025-03-31")
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert ws["A1"].value == "工单清单"
@@ -79,7 +76,6 @@ def test_xlsx_without_title_starts_with_header():
 
 
 def test_masks_columns_already_labelled_in_chinese(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     df = RISKY.rename(columns={"complainant_phone": "联系电话", "complainant_name": "诉求人"})
     rows = _csv_rows(tables.to_csv_bytes(df))
     assert rows[0][2:4] == ["诉求人", "联系电话"]
@@ -87,7 +83,6 @@ def test_masks_columns_already_labelled_in_chinese(monkeypatch):
 
 
 def test_same_masking_code_as_the_screen(monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     exported = tables.prepare(RISKY, labels=False)
     screen = privacy.mask_frame(RISKY)
     pd.testing.assert_series_equal(exported["complainant_name"], screen["complainant_name"])
@@ -97,7 +92,6 @@ def test_same_masking_code_as_the_screen(monkeypatch):
 
 
 def test_tickets_of_tiny_db_export_masked(tiny_con, monkeypatch):
-    monkeypatch.setenv("HOTLINE_MASK_PII", "1")
     sql = ("SELECT ticket_id, received_at, content, complainant_name, complainant_phone, resolved "
            "FROM tickets WHERE ticket_id IN ('T01', 'T07', 'T12') ORDER BY ticket_id")
     df = tiny_con.execute(sql).fetchdf()

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test
 
 APP = str(ROOT / "app.py")
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
 
 
 def _run(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = app_test(APP)
     for k, v in query.items():
         at.query_params[k] = v
     at.run()

@@ -12,6 +12,7 @@ from analytics import topic_figures as tf
 from analytics import topics as T
 from analytics.filters import Filters
 from data import derived, store
+from tests.conftest import app_test
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
 ALL_CHANNELS = ("电话", "网络")  # every channel of the tiny DB: same tickets, but forces the ticket_words path
@@ -354,8 +355,9 @@ def _page_with_sidebar(root: str) -> None:
 
     if root not in sys.path:
         sys.path.insert(0, root)
-    from ui import db, filters
+    from ui import auth, db, filters
 
+    auth.gate()
     filters.sidebar(db.require_cursor())
     runpy.run_path(f"{root}/views/topics.py", run_name="__main__")
 
@@ -363,10 +365,11 @@ def _page_with_sidebar(root: str) -> None:
 def _topics_app(monkeypatch, db_path):
     from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, sign_in
 
     monkeypatch.setenv("HOTLINE_DB", str(db_path))
     at = AppTest.from_function(_page_with_sidebar, args=(str(ROOT),), default_timeout=60)
+    sign_in(at)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -408,10 +411,9 @@ def test_page_without_matching_tickets_says_so(monkeypatch, tiny_db_path):
 
 
 def test_app_routes_to_the_topics_page(monkeypatch, tiny_db_path):
-    from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("HOTLINE_DB", str(tiny_db_path))
-    at = AppTest.from_file("../app.py", default_timeout=60)
+    at = app_test(timeout=60)
     at.run()
     at.switch_page("views/topics.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -419,10 +421,9 @@ def test_app_routes_to_the_topics_page(monkeypatch, tiny_db_path):
 
 
 def test_page_with_missing_database(monkeypatch, tmp_path):
-    from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "missing.duckdb"))
-    at = AppTest.from_file("../app.py", default_timeout=60)
+    at = app_test(timeout=60)
     at.run()
     at.switch_page("views/topics.py").run()
     assert not at.exception

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import generations, store
+from data import generations, scope, store
 from data.ingest import ingest_files
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test, sign_in
 from ui import db
 
 APP = str(ROOT / "app.py")
@@ -33,7 +33,7 @@ def _csv(tmp_path: Path) -> Path:
 
 
 def _session() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = app_test(APP)
     for k, v in QUERY.items():
         at.query_params[k] = v
     at.run()
@@ -108,7 +108,9 @@ def test_a_cursor_in_use_is_not_closed_when_the_store_changes(app_db, tmp_path):
 
     os.environ["TEST_CSV"] = str(_csv(tmp_path))
     try:
-        at = AppTest.from_function(script, default_timeout=120).run()
+        at = AppTest.from_function(script, default_timeout=120)
+        sign_in(at)
+        at.run()
     finally:
         os.environ.pop("TEST_CSV")
     assert not at.exception, [e.value for e in at.exception]
@@ -116,7 +118,7 @@ def test_a_cursor_in_use_is_not_closed_when_the_store_changes(app_db, tmp_path):
 
 
 def test_borrowed_cursors_close_and_a_missing_store_says_so(app_db, tmp_path, monkeypatch):
-    with db.borrow() as (cur, key):
+    with db.borrow(scope.CITY) as (cur, key):
         assert cur.execute("SELECT count(*) FROM tickets").fetchone()[0] == 20
         (n_open,) = [n for path, k, n in db.open_generations() if path == str(app_db) and k == key]
         assert n_open >= 1
@@ -125,5 +127,5 @@ def test_borrowed_cursors_close_and_a_missing_store_says_so(app_db, tmp_path, mo
     (n_after,) = [n for path, k, n in db.open_generations() if path == str(app_db) and k == key]
     assert n_after == n_open - 1
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "none.duckdb"))
-    with pytest.raises(store.StoreError, match="数据库文件不存在"), db.borrow():
+    with pytest.raises(store.StoreError, match="数据库文件不存在"), db.borrow(scope.CITY):
         pass

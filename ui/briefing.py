@@ -2,7 +2,8 @@
 
 The pack takes the period and (one) district from the sidebar; it is built
 only when the button is clicked (Streamlit runs the callable outside the
-script thread, so it borrows its own cursor from ui.db).
+script thread, so it borrows its own cursor from ui.db, limited to the user's scope, and the download is
+audited).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import streamlit as st
 
 from analytics import briefing, export
 from analytics.filters import Filters
-from ui import db
+from data import scope
+from ui import auth, db
 from ui.plain import md
 
 
@@ -22,6 +24,9 @@ def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
     if not (f.date_from and f.date_to):
         return None, "请先在侧栏选择时间段。"
     district = f.districts[0] if len(f.districts) == 1 else None
+    p = auth.principal()
+    if district is None and p is not None and len(p.districts) == 1:   # a district user's pack is its district's
+        district = p.districts[0]
     pf = briefing.pack_filters(f.date_from, f.date_to, district)
     note = f"简报范围：{briefing.period_label(pf)}，{briefing.scope_label(pf)}"
     if len(f.districts) > 1:
@@ -32,9 +37,9 @@ def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
     return pf, note + "。"
 
 
-def _make(pf: Filters, fmt: str) -> bytes:
-    """Runs on click, outside the script thread: borrows its own cursor."""
-    with db.borrow() as (con, _version):
+def _make(pf: Filters, fmt: str, sc: scope.Scope) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor, in the user's scope."""
+    with db.borrow(sc) as (con, _version):
         return briefing.make(con, pf, fmt)
 
 
@@ -55,10 +60,16 @@ def briefing_button(cur, f: Filters) -> None:
                "生成约需 10–20 秒。")
     stem = f"简报_{pf.date_from}_{pf.date_to}" + (f"_{pf.districts[0]}" if pf.districts else "")
     row = st.container(horizontal=True, gap="small")
-    row.download_button("⬇ 生成简报（PDF）", data=functools.partial(_make, pf, "pdf"),
+    p = auth.require()
+
+    def made(fmt: str):
+        return auth.audited(p, "download", f"{stem}.{fmt}", {"what": "briefing", "filters": pf.to_query()},
+                            functools.partial(_make, pf, fmt, p.scope))
+
+    row.download_button("⬇ 生成简报（PDF）", data=made("pdf"),
                         file_name=f"{stem}.pdf", mime="application/pdf", key="briefing_pdf",
                         on_click="ignore", type="primary", help="A4 简报，可直接交新闻发言人使用")
-    row.download_button("⬇ 生成简报（PPTX）", data=functools.partial(_make, pf, "pptx"),
+    row.download_button("⬇ 生成简报（PPTX）", data=made("pptx"),
                         file_name=f"{stem}.pptx", key="briefing_pptx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
                         help="同样内容的 16:9 幻灯片")

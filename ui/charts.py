@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import export, tables
+from ui import auth
 
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -92,12 +93,14 @@ def chart_downloads(fig: go.Figure, *, key: str, title: str = "", filters=None, 
     row = st.container(horizontal=True, gap="small")
     for fmt in export.FORMATS:
         row.download_button(
-            f"⬇ {fmt.upper()}", data=functools.partial(_chart_bytes, fig, fmt, name, sub),
+            f"⬇ {fmt.upper()}",
+            data=_audited(export.safe_filename(base, fmt), filters, functools.partial(_chart_bytes, fig, fmt, name, sub)),
             file_name=export.safe_filename(base, fmt), mime=export.MIME[fmt], key=f"{key}__dl_{fmt}",
             on_click="ignore", type="tertiary", help=f"下载图表（{fmt.upper()}，含标题、筛选条件、数据来源和导出日期）")
     note = filters.describe() if filters is not None else sub
     row.download_button(
-        "⬇ 数据", data=functools.partial(_chart_data, fig, data, name, note),
+        "⬇ 数据", data=_audited(export.safe_filename(base, "xlsx"), filters,
+                                 functools.partial(_chart_data, fig, data, name, note)),
         file_name=export.safe_filename(base, "xlsx"), mime=tables.XLSX_MIME, key=f"{key}__dl_data",
         on_click="ignore", type="tertiary", help="下载图表背后的数字（XLSX）")
 
@@ -140,9 +143,19 @@ def table_downloads(df: pd.DataFrame, *, key: str, title: str = "", filters=None
     row = st.container(horizontal=True, gap="small")
     for fmt, mime in (("xlsx", tables.XLSX_MIME), ("csv", tables.CSV_MIME)):
         row.download_button(
-            f"⬇ {fmt.upper()}", data=functools.partial(_table_export, source, fmt, title or base, note),
+            f"⬇ {fmt.upper()}", data=_audited(export.safe_filename(base, fmt), filters,
+                                             functools.partial(_table_export, source, fmt, title or base, note)),
             file_name=export.safe_filename(base, fmt), mime=mime, key=f"{key}__dl_{fmt}", on_click="ignore",
             type="tertiary", help=f"下载表格（{fmt.upper()}，个人信息已按屏幕显示规则脱敏）")
+
+
+def _audited(file_name: str, filters, make):
+    """The download's bytes, recorded in the audit trail (who, file, filters) when they are made on click."""
+    p = auth.principal()
+    if p is None:   # no signed-in user (a page run outside the app): nothing to attribute
+        return make
+    return auth.audited(p, "download", file_name,
+                        {"filters": filters.to_query() if hasattr(filters, "to_query") else {}}, make)
 
 
 def table(df: pd.DataFrame, *, key: str, title: str = "", select: bool = False, height: int | str = "auto",

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 
 import streamlit as st
 
-from data import settings, store
+from data import scope, settings, store
 from ui.plain import md
 
 SESSION_KEY = "_db_cursor"   # this session's _Slot
@@ -107,25 +107,39 @@ def open_generations() -> list[tuple[str, str, int]]:
 
 
 def cursor():
-    """This session's cursor on the store, or raises store.StoreError with a user message.
+    """This session's cursor on the store, limited to the signed-in user's scope (data/scope.py).
 
-    A session keeps its cursor while the store is unchanged; after a write it gets a cursor of the new
-    generation here (the old cursor stays usable by whatever still holds it, and closes when dropped).
+    Raises store.StoreError with a user message when the store cannot be opened, and PermissionError when
+    nobody is signed in (the sign-in gate in app.py has not passed): nothing may be read then.
+    A session keeps its cursor while the store and its scope are unchanged; after a write it gets a cursor of
+    the new generation here (the old cursor stays usable by whatever still holds it, and closes when dropped).
     """
+    from ui import auth
+
+    who = auth.principal()
+    if who is None:
+        raise PermissionError("no signed-in user: the store is not readable")
     handle = _handle()
+    key = f"{handle.key}|{_scope_key(who.scope)}"
     slot = st.session_state.get(SESSION_KEY)
     if slot is None:
         slot = st.session_state[SESSION_KEY] = _Slot()
-    if slot.key != handle.key:
-        slot.key, slot.cursor = handle.key, handle.new_cursor()
+    if slot.key != key:
+        slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope))
     return slot.cursor
 
 
+def _scope_key(s: scope.Scope) -> str:
+    where = "city" if s.districts is None else "d:" + ",".join(sorted(s.districts))
+    return f"{where};texts={int(s.texts)}"
+
+
 def db_version() -> str:
-    """The generation this session reads: part of every cache key at the UI edge.
+    """The generation and the scope this session reads: part of every cache key at the UI edge.
 
     It is the generation of the session's cursor, not of the file on disk, so results read from one generation
-    are never cached under the key of another.
+    are never cached under the key of another; and it carries the signed-in user's scope, so sessions of
+    different districts (or without ticket texts) never share a cached answer.
     """
     slot = st.session_state.get(SESSION_KEY)
     if slot is None or slot.key is None:
@@ -135,10 +149,11 @@ def db_version() -> str:
 
 
 @contextlib.contextmanager
-def borrow() -> Iterator[tuple[object, str]]:
-    """A cursor on the current generation and its key, for work outside a session's script run; closed after."""
+def borrow(sc: scope.Scope) -> Iterator[tuple[object, str]]:
+    """A cursor on the current generation limited to `sc`, and its generation key, for work outside a
+    session's script run (a download made on click: pass the user's `Principal.scope`); closed after."""
     handle = _handle()
-    cur = handle.new_cursor()
+    cur = handle.new_cursor(lambda con: scope.scoped_cursor(con, sc))
     try:
         yield cur, handle.key
     finally:

@@ -81,6 +81,10 @@ def sidebar(cur) -> Filters:
                 notes = [n for n in notes if "超出可查询的范围" not in n] + more
         st.session_state[_NOTES] = notes
         _to_state(f)
+    elif K["dates"] not in st.session_state:
+        # A page drawn without the sidebar (import, users, a page the role may not open) let Streamlit drop
+        # the widgets' state: draw them again with the selection kept from before.
+        _to_state(st.session_state[_STATE])
     pending = st.session_state.pop(_PENDING, None)
     if pending is not None:
         _to_state(pending)
@@ -178,12 +182,15 @@ def _notices(f: Filters, opts: FilterOptions) -> None:
 
 
 def record_refused_search(text: str) -> None:
-    """The audit hook of a refused personal-number search: the one call site for the audit trail.
+    """Record a refused personal-number search in the audit trail (who, when; the search with its digits as "*":
+    the digits are personal data themselves)."""
+    from data import audit
+    from ui import auth
 
-    The searched digits are personal data themselves: the record keeps the search with every digit as "*".
-    """
     masked = "".join("*" if c.isdigit() else c for c in text)
-    _ = masked   # wired to data/audit.record(principal, "search_refused", "keyword", {"text": masked}) with sign-in
+    who = auth.principal()
+    audit.record(who if who is not None else audit.Actor("unknown"), "search_refused", "keyword",
+                 {"text": masked, "digits": sum(c.isdigit() for c in text)})
 
 
 def _keep_known(key: str, allowed: list[str]) -> None:

@@ -21,6 +21,19 @@ from pathlib import Path
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+def first_admin() -> None:
+    """On a store whose records have no account yet, create `admin` and print its password once."""
+    from data import people, records
+
+    with records.session() as con:
+        password = people.ensure_first_admin(con)
+    if password:
+        bar = "=" * 64
+        print(f"{bar}\n首个管理员账号已创建（仅显示这一次，请登录后在“用户”页为同事建账号）：\n"
+              f"  账号：admin\n  密码：{password}\n"
+              f"忘记密码：python manage.py users reset-password admin\n{bar}", flush=True)
+
+
 def _flag(args: list[str], name: str) -> str | None:
     """The value of `--name VALUE` or `--name=VALUE` on the command line, or None."""
     for i, a in enumerate(args):
@@ -45,6 +58,7 @@ def health_url(args: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    first_admin()
     from ui import warmup
 
     warmup.start_early(health_url(args))

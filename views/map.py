@@ -17,7 +17,8 @@ from streamlit_folium import st_folium
 from analytics import hotspots as hs
 from analytics import maps, mapviz, theme, visits
 from analytics.filters import Filters
-from ui import charts, db, drill, filters
+from data import scope
+from ui import auth, charts, db, drill, filters
 from ui.plain import md
 
 ALL = "按侧栏筛选"
@@ -64,9 +65,9 @@ def _hotspots(_cur, version: str, f: Filters, cell_m: int):
     return hs.hotspot_table(_cur, f, cell_m)
 
 
-def _visit_bytes(f: Filters, cell_m: int) -> bytes:
-    """Runs on click, outside the script thread: borrows its own cursor."""
-    with db.borrow() as (con, _version):
+def _visit_bytes(f: Filters, cell_m: int, sc: scope.Scope) -> bytes:
+    """Runs on click, outside the script thread: borrows its own cursor, in the user's scope."""
+    with db.borrow(sc) as (con, _version):
         data, _ = visits.visit_xlsx(con, f, cell_m=cell_m)
     return data
 
@@ -103,6 +104,7 @@ def _draw(m, key: str, *, returned=("last_clicked",)):
 
 
 # ---------------------------------------------------------------- page
+me = auth.require()
 cur = db.require_cursor()
 f = filters.current()
 version = db.db_version()
@@ -248,7 +250,8 @@ else:
                 _street_actions(where, "map_hot")
     st.download_button(
         "⬇ 下载走访清单（XLSX，含地图）",
-        data=functools.partial(_visit_bytes, fm, int(cell_m)),
+        data=auth.audited(me, "download", visits.title_for(fm) + ".xlsx", {"what": "visits", "filters": fm.to_query()},
+                          functools.partial(_visit_bytes, fm, int(cell_m), me.scope)),
         file_name=visits.title_for(fm) + ".xlsx", key="map_visits_dl", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help="热点与重复点位的地址、WGS84 与 GCJ-02 坐标、工单量、日期、最近诉求（已脱敏）和点位图，按 A4 横向排版",

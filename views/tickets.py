@@ -15,10 +15,12 @@ import streamlit as st
 
 from analytics import figures, privacy, theme, tickets
 from analytics.filters import Filters
-from ui import charts, drill, filters
+from data import audit, scope
+from ui import auth, charts, drill, filters
 from ui.db import borrow, db_version, require_cursor
 from ui.plain import md
 
+me = auth.require()
 cur = require_cursor()
 f = filters.current()
 
@@ -40,18 +42,21 @@ def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
 
 
-def _export_all(flt: Filters, stage: str, sort: str, desc: bool) -> pd.DataFrame:
-    """Every row of the list for the download button (runs outside the script thread: its own cursor)."""
-    with borrow() as (con, _version):
+def _export_all(flt: Filters, stage: str, sort: str, desc: bool, sc: scope.Scope) -> pd.DataFrame:
+    """Every row of the list for the download button (runs outside the script thread: its own cursor, same scope)."""
+    with borrow(sc) as (con, _version):
         df = tickets.export_rows(con, flt, sort=sort, descending=desc, stage=stage or None)
     return theme.labelled(df)
 
 
 def show_detail(ticket_id: str) -> None:
     d = tickets.detail(cur, ticket_id)
-    if d is None:
-        st.warning(f"未找到工单 {md(ticket_id)}。")
+    if d is None:   # unknown, or outside the user's districts: the same answer, so nothing is revealed
+        st.warning(f"未找到工单 {md(ticket_id)}（或不在您的辖区内）。")
         return
+    if st.session_state.get("tk_audited") != ticket_id:   # one audit row per opening, not per rerun
+        audit.record(me, "ticket_view", ticket_id, {"district": d.get("district")})
+        st.session_state["tk_audited"] = ticket_id
     with st.container(border=True):
         top = st.columns([6, 1])
         top[0].subheader(f"工单 {md(d['ticket_id'])}")
@@ -59,14 +64,19 @@ def show_detail(ticket_id: str) -> None:
             st.session_state.pop(drill.OPEN_STATE, None)
             st.query_params.pop("id", None)
             st.rerun()
+        unmasked = _unmask_form(ticket_id) if me.can("unmask") else None
+        if unmasked is not None:
+            d = unmasked
         # The citizen's words as plain text: no Markdown image, link, bold or HTML of theirs is drawn.
         st.markdown("**诉求内容**")
         st.text(d["content"] or "（无）", width="stretch")
         left, right = st.columns([3, 2])
         with left:
             st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields")
-            if privacy.enabled():
-                st.caption("个人信息已脱敏显示（设置 HOTLINE_MASK_PII=0 可关闭）。")
+            if unmasked is not None:
+                st.caption("本次查看显示了个人信息（已记入审计日志）；刷新或离开后重新脱敏。")
+            else:
+                st.caption("个人信息已脱敏显示。" + ("如确需查看，请在上方说明理由。" if me.can("unmask") else ""))
         with right:
             if d["lon"] is None or d["lat"] is None:
                 st.info("该工单没有坐标，无法在地图上显示位置"
@@ -93,6 +103,21 @@ def show_detail(ticket_id: str) -> None:
                                column_config={theme.label("distance_m"): st.column_config.NumberColumn(format="%.0f")})
             if sel:
                 _open(str(near["ticket_id"].iloc[sel[0]]))
+
+
+def _unmask_form(ticket_id: str) -> dict | None:
+    """The reason form; on a stated reason, the ticket unmasked for this view only (audited), else None."""
+    with st.expander("查看个人信息（需说明理由，记入审计日志）"):
+        with st.form(f"tk_unmask_{ticket_id}", clear_on_submit=True):
+            reason = st.text_input("查看理由", placeholder="例如：核实诉求人身份，联系回访", max_chars=200)
+            go = st.form_submit_button("查看")
+        if go:
+            if len((reason or "").strip()) < 4:
+                st.error("请填写查看理由（至少 4 个字）。")
+                return None
+            audit.record(me, "unmask", ticket_id, {"reason": reason.strip()})
+            return tickets.detail(cur, ticket_id, mask=False)
+    return None
 
 
 def _open(ticket_id: str) -> None:
@@ -128,7 +153,7 @@ if rows.empty and offset == 0:
     st.stop()
 sel = charts.table(theme.labelled(rows), key=drill.key("tk_list"), title="工单清单", select=True,
                    column_config={theme.label("content"): st.column_config.TextColumn(width="large")},
-                   export_data=functools.partial(_export_all, f, stage, sort, desc))
+                   export_data=functools.partial(_export_all, f, stage, sort, desc, me.scope))
 total = _count(cur, db_version(), f, stage)
 pages = tickets.page_count(total, size)
 if page_no > pages:  # fewer pages than before (filters or page size changed): back to the first one

@@ -15,8 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, assert_no_external_requests, block_external, serve_app
-from tests.conftest import build_tiny
+from tests.browser.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_no_external_requests,
+    block_external,
+    serve_app,
+    signed_in_state,
+)
+from tests.conftest import TEST_PASSWORD, account, build_tiny
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +37,12 @@ def browser_db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_server(browser_db_path, tmp_path_factory):
-    """A running `streamlit run app.py` on a free loopback port; yields its base URL."""
+    """A running `streamlit run app.py` on a free loopback port; yields its base URL.
+
+    The store's records hold one account per role (tests.conftest.account: `t_<role>`, TEST_PASSWORD).
+    """
+    for role in ("leader", "prosecutor", "clue_admin", "press", "admin", "display"):
+        account(role, db_path=browser_db_path)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make sysdeps`")
     log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
@@ -54,14 +66,22 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="session")
+def leader_state(browser, app_url) -> dict:
+    """Cookies of a browser signed in as the city-wide leader account (signed in once per session)."""
+    return signed_in_state(browser, app_url, "t_leader", TEST_PASSWORD)
+
+
 @pytest.fixture()
-def page(browser, app_url):
-    """A fresh page (1600x1000, zh-CN) with every non-loopback request blocked and recorded.
+def page(browser, app_url, leader_state):
+    """A fresh page (1600x1000, zh-CN), signed in as the city-wide leader, with every non-loopback request
+    blocked and recorded.
 
     Fails the test at teardown if any request left 127.0.0.1; `page.external_requests`
     lists them and `page.console_errors` collects console errors and page exceptions.
     """
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN",
+                                  storage_state=leader_state)
     pg = context.new_page()
     block_external(pg)
     pg.set_default_timeout(20_000)

@@ -247,3 +247,26 @@ def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 6
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def sign_in(page, url: str, name: str, password: str) -> None:
+    """Sign in through the form at `url` (Enter submits it) and wait until the page asked for is shown."""
+    page.goto(url)
+    page.get_by_label("账号").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_label("密码").press("Enter")
+    page.get_by_text("当前用户").first.wait_for()
+    wait_for_app(page)
+
+
+def signed_in_state(browser, url: str, name: str, password: str) -> dict:
+    """The cookies of a browser context signed in as `name`: new contexts made with it start signed in."""
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        block_external(page)
+        sign_in(page, url, name, password)
+        assert_no_external_requests(page)
+        return context.storage_state()
+    finally:
+        context.close()

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.helpers import assert_no_errors, assert_no_external_requests, goto, wait_for_app
 
-PAGES = ["/", "/topics", "/funnel", "/tickets", "/map", "/import"]
+PAGES = ["/", "/topics", "/funnel", "/tickets", "/map"]   # the leader's pages (the `page` fixture's account)
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -20,6 +20,13 @@ def test_every_page_opens_offline_without_errors(page, app_url, path):
     goto(page, app_url, path)
     assert page.locator("[data-testid='stMain'] h1").count() >= 1, f"{path}: no page title shown"
     assert_no_errors(page)
+    assert_no_external_requests(page)
+
+
+def test_another_roles_page_by_url_says_no_access(page, app_url):
+    goto(page, app_url, "/import")
+    assert "无权访问" in page.locator("[data-testid='stMain']").inner_text()
+    assert page.locator("[data-testid='stSidebar'] a").filter(has_text="导入").count() == 0
     assert_no_external_requests(page)
 
 

@@ -52,7 +52,7 @@ def test_the_guard_records_external_requests_and_the_clock_times_what_was_drawn(
 
     arm_next(page, "[data-testid='stDataFrame']")
     t1 = time.monotonic()
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text="工单").first.click()
+    page.locator("[data-testid='stSidebar'] a").filter(has_text="工单").first.click()
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
     after = time.monotonic() - t1
     assert 0 < next_drawn_after(page) <= after + 0.05

@@ -22,8 +22,10 @@ from tests.browser.helpers import (
     block_external,
     goto,
     serve_app,
+    sign_in,
     wait_for_app,
 )
+from tests.conftest import TEST_PASSWORD, account
 from tests.hostile import HOSTILE, HOSTILE_ID, build_hostile
 
 MARCH = "from=2025-03-01&to=2025-03-31"
@@ -37,6 +39,8 @@ NEW_TICKETS = ("工单编号,受理时间,所属区,街道,问题分类,诉求�
 def hostile_app(tiny_db_path, tmp_path_factory):
     d = tmp_path_factory.mktemp("hostile-app")
     db = build_hostile(tiny_db_path, d / "hostile.duckdb")
+    account("leader", db_path=db)   # reads the tickets and their texts
+    account("admin", db_path=db)    # imports
     tmp = d / "tmp"   # the server's temporary folder: where uploads would be left behind
     tmp.mkdir()
     with pytest.MonkeyPatch.context() as mp:
@@ -45,11 +49,13 @@ def hostile_app(tiny_db_path, tmp_path_factory):
             yield url, d
 
 
-def _page(browser):
+def _page(browser, url: str, who: str = "t_leader", path: str = "/"):
+    """A new browser (context) signed in as `who`, showing `path`."""
     context = browser.new_context(viewport={"width": 1600, "height": 1100}, locale="zh-CN")
     page = context.new_page()
     block_external(page)
     page.set_default_timeout(60_000)
+    sign_in(page, url + path, who, TEST_PASSWORD)
     return context, page
 
 
@@ -60,7 +66,7 @@ def _kpi(page, label: str) -> str:
 
 def test_a_hostile_ticket_is_shown_literally_and_offline(browser, hostile_app):
     url, _ = hostile_app
-    context, page = _page(browser)
+    context, page = _page(browser, url)
     try:
         for path in ("/", "/topics", f"/tickets?{MARCH}"):   # its category in charts, its words, the list
             goto(page, url, path if "?" in path else f"{path}?{MARCH}")
@@ -85,8 +91,8 @@ def test_a_hostile_ticket_is_shown_literally_and_offline(browser, hostile_app):
 
 def test_an_import_while_two_sessions_are_open_breaks_neither(browser, hostile_app, tmp_path):
     url, server_dir = hostile_app
-    readers = [_page(browser) for _ in range(2)]
-    importer = _page(browser)
+    readers = [_page(browser, url) for _ in range(2)]
+    importer = _page(browser, url, "t_admin", "/import")
     try:
         for _, page in readers:
             goto(page, url, "/")

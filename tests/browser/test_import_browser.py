@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.helpers import assert_no_external_requests, block_external, serve_app, wait_for_app
-from tests.conftest import ROOT, build_tiny
+from tests.browser.helpers import assert_no_external_requests, block_external, serve_app, sign_in, wait_for_app
+from tests.conftest import ROOT, TEST_PASSWORD, account, build_tiny
 
 FILES = ROOT / "tests" / "data" / "import"
 
@@ -18,6 +18,7 @@ FILES = ROOT / "tests" / "data" / "import"
 def import_app(tmp_path_factory):
     d = tmp_path_factory.mktemp("import-app")
     db = build_tiny(d / "import.duckdb")
+    account("admin", db_path=db)
     with serve_app(db, d / "streamlit.log") as (url, _proc):
         yield url, db
 
@@ -29,9 +30,8 @@ def test_upload_preview_import_report(browser, import_app):
     block_external(page)
     page.set_default_timeout(60_000)
     try:
-        # the overview first: this process now holds the store read-only
-        page.goto(url + "/")
-        wait_for_app(page)
+        # the overview first (signed in as the administrator): this process now holds the store read-only
+        sign_in(page, url + "/", "t_admin", TEST_PASSWORD)
         page.goto(url + "/import")
         wait_for_app(page)
         page.get_by_text("导入记录", exact=True).wait_for()
