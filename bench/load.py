@@ -34,6 +34,7 @@ import math
 import random
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +186,23 @@ def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str
         result.wall_s = time.perf_counter() - t0
         return result
 
-    return asyncio.run(main())
+    # In a thread of its own: the caller's thread may already run an event loop (a test process that also
+    # drives Playwright's sync API), and asyncio.run refuses to start a second one there.
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(_capture(lambda: asyncio.run(main()))))
+    worker.start()
+    worker.join()
+    ok, value = out[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _capture(fn):
+    try:
+        return True, fn()
+    except BaseException as exc:   # re-raised in the caller's thread
+        return False, exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,3 +113,14 @@ def test_an_ordinary_keyword_still_searches(app_db):
     at = _open("views/tickets.py", **{"from": "2025-03-01", "to": "2025-03-31", "q": "井盖"})
     assert not at.error
     assert any("共 3 条" in m.value for m in at.markdown), [m.value for m in at.markdown]
+
+
+def test_a_district_user_s_link_outside_the_scope_is_left_out_with_a_note(app_db):
+    at = app_test(APP, role="leader", districts=("朝阳区",))
+    for k, v in {"from": "2025-03-01", "to": "2025-03-31", "district": "东城区,不存在区"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert any("2 个区或街道/乡镇不在您的辖区内" in shown(i.value) for i in at.info), [i.value for i in at.info]
+    assert not any("东城区" in x.value or "不存在区" in x.value for x in [*at.info, *at.warning, *at.caption])
+    assert {m.label: m.value for m in at.metric}["工单量"] == "4"   # 朝阳区's March tickets: T03, T04, T05, T10

@@ -15,7 +15,7 @@ import streamlit as st
 from analytics import privacy
 from analytics.filters import _QUERY_KEYS as FILTER_QUERY_KEYS
 from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC, Filters
-from analytics.options import FilterOptions, describe_unknown, filter_options, unknown_values
+from analytics.options import FilterOptions, describe_unknown, filter_options, known_values, unknown_values
 from ui.db import db_version
 from ui.plain import md
 
@@ -79,6 +79,8 @@ def sidebar(cur) -> Filters:
             f, more = _within_data(f, opts)
             if more:   # says it all: the notes on dates beyond DATE_MIN/DATE_MAX would only repeat it
                 notes = [n for n in notes if "超出可查询的范围" not in n] + more
+        f, more = _within_scope(f, opts)
+        notes += more
         st.session_state[_NOTES] = notes
         _to_state(f)
     elif K["dates"] not in st.session_state:
@@ -155,6 +157,24 @@ def _within_data(f: Filters, opts: FilterOptions) -> tuple[Filters, list[str]]:
         return f, []
     note = f"链接中的日期超出数据覆盖的范围（{lo} 至 {hi}），按 {d_from or '…'} 至 {d_to or '…'} 显示"
     return f.replace(date_from=d_from, date_to=d_to), [note]
+
+
+def _within_scope(f: Filters, opts: FilterOptions) -> tuple[Filters, list[str]]:
+    """For a user limited to some districts, a link's districts and streets outside them are left out (a link
+    cannot widen the scope, and the page does not repeat names from outside it), with a note."""
+    from ui import auth
+
+    who = auth.principal()
+    if who is None or who.scope.districts is None:
+        return f, []
+    known = known_values(opts)   # read through the user's scoped cursor: their districts and streets only
+    districts = tuple(v for v in f.districts if v in known["districts"])
+    streets = tuple(v for v in f.streets if v in known["streets"])
+    gone = len(f.districts) - len(districts) + len(f.streets) - len(streets)
+    if not gone:
+        return f, []
+    return f.replace(districts=districts, streets=streets), [
+        f"链接中有 {gone} 个区或街道/乡镇不在您的辖区内（或数据中没有），已略去，按您的辖区显示"]
 
 
 def _selected() -> Filters:
