@@ -55,6 +55,15 @@ SETTINGS: dict[str, Setting] = {
                 "Reply period of a pre-litigation suggestion (two months), days.", int),
         Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
                 "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_RETURN_MIN_DAYS", "7",
+                "Back after a close (办结后再诉): a ticket counts when received more than this many days after a "
+                "ticket about the same problem nearby was closed (sooner: the same episode).", int),
+        Setting("HOTLINE_RETURN_MAX_DAYS", "90",
+                "Back after a close: ... and at most this many days after it (later: a new episode).", int),
+        Setting("HOTLINE_RETURN_RADIUS_M", "50",
+                "Back after a close: the closed ticket lies within about this many metres (every pair closer counts, "
+                "none beyond 2.83 times it); changing a HOTLINE_RETURN_* setting needs `python manage.py init` "
+                "to recompute the stored flags.", int),
         Setting("HOTLINE_LOOKBACK_DAYS", "60",
                 "Days after a rectification by which the on-site follow-up check (回头看) is due.", int),
         Setting("HOTLINE_DUE_SOON_DAYS", "3",
@@ -95,6 +104,17 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_WORDS_WORKERS", "1",
                 "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
                 "Imports of fewer than 50,000 tickets always use one.", int),
+        Setting("HOTLINE_RULES_REGION", "beijing",
+                "Region whose starter library of screening rules (data/rules/<region>/) is offered and installed."),
+        Setting("HOTLINE_SCREEN_AFTER_IMPORT", "1",
+                "Run the active screening rules over the new and changed tickets after every import (0 = only "
+                "on demand)."),
+        Setting("HOTLINE_SCREEN_PLACE_M", "200",
+                "Grid cell of a queue item's place, metres: hits of one rule in the same or a neighbouring cell "
+                "join one item.", int),
+        Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
+                "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
+                "reported (too broad for a queue).", int),
     ]
 }
 
