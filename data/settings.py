@@ -74,6 +74,19 @@ SETTINGS: dict[str, Setting] = {
                 "CJK font family used in charts and exports."),
         Setting("HOTLINE_IMPORT_CHUNK_ROWS", "200000",
                 "Rows per chunk when importing large files (bounds memory).", int),
+        Setting("HOTLINE_UPLOAD_MAX_MB", "200",
+                "Largest file the 导入 page accepts, MB (larger exports: `python manage.py ingest`).", int),
+        Setting("HOTLINE_IMPORT_MAX_FILE_MB", "4096",
+                "Largest file any import reads, MB; a larger one is refused before it is read.", int),
+        Setting("HOTLINE_IMPORT_MAX_XLSX_MB", "1024",
+                "Largest unpacked size of an XLSX workbook, MB; one that would expand past it (a zip bomb) "
+                "is refused before it is parsed.", int),
+        Setting("HOTLINE_IMPORT_MAX_ROWS", "5000000",
+                "Most data rows in one imported file or sheet; a file with more is refused before anything "
+                "is stored (an XLSX sheet also stops at Excel's 1,048,575).", int),
+        Setting("HOTLINE_IMPORT_MEMORY_MB", "2048",
+                "DuckDB memory limit of a write to the store (an import, a recount), MB; past it DuckDB "
+                "spills to disk.", int),
         Setting("HOTLINE_RECORDS_DB", "",
                 "SQLite file of the records people write (accounts, audit, rules, queue, clue ledger, 12309); "
                 "empty means `<HOTLINE_DB without .duckdb>.records.sqlite` beside the ticket store."),

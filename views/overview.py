@@ -20,6 +20,7 @@ from data import records, settings
 from data.screening import queue
 from ui import auth, filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 cur = require_cursor()
 f = filters.current()
@@ -117,7 +118,7 @@ def body() -> None:
     if screen:
         st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     st.title("总览")
-    st.caption(f.describe())
+    st.caption(md(f.describe()))
     if not screen:
         filters.undo_bar()
 

@@ -17,6 +17,7 @@ from data.screening import library, queue
 from data.screening.rule import FUNCTIONS
 from ui import auth, charts
 from ui.db import require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -67,23 +68,23 @@ with records.session() as rec:
     earlier = queue.clues_at(rec, item_id)
     stored = library.by_id(rec, it["rule_id"]) if it and it["rule_id"] else None
 if it is None:
-    st.warning(f"未找到事项 {item_id}（或不在您的辖区内）。")
+    st.warning(f"未找到事项 {md(item_id)}（或不在您的辖区内）。")
     st.stop()
 
 with st.container(border=True):
-    st.subheader(f"事项 #{item_id}：{it['label'] or '—'}")
-    st.caption(f"{it['district'] or '—'} {it['street'] or ''} · 状态：{queue.STATES[it['state']]}"
+    st.subheader(f"事项 #{md(item_id)}：{md(it['label'] or '—')}")
+    st.caption(f"{md(it['district'] or '—')} {md(it['street'] or '')} · 状态：{queue.STATES[it['state']]}"
                + (" · 此地点曾研判，因新工单重回队列" if it["seen_before"] else ""))
     if stored is not None:
         versions = hits["version"].value_counts().sort_index()
-        st.markdown(f"**为何命中**：规则“{stored.rule.name}”（{stored.key}），"
+        st.markdown(f"**为何命中**：规则“{md(stored.rule.name)}”（{md(stored.key)}），"
                     + "、".join(f"版本 {v}（{n} 件）" for v, n in versions.items()))
         with records.session() as rec:
             at_version = library.by_id(rec, it["rule_id"], int(versions.index.max())) or stored
         st.text("\n".join(at_version.rule.describe()))
         ids = list(hits["ticket_id"])
     else:
-        st.markdown(f"**为何命中**：数据碰撞“{it['source_name']}”")
+        st.markdown(f"**为何命中**：数据碰撞“{md(it['source_name'])}”")
         ids = list(matches["ticket_id"]) if matches is not None else []
         if matches is not None and not matches.empty:
             charts.table(queue.evidence_table(matches), key="qu_matches", title="碰撞证据", downloads=False)
@@ -156,7 +157,7 @@ if action == "登记为新线索":
                 clue = queue.register(rec, me, [item_id, *batch], function=function, department=department or None,
                                       summary=summary_text, scope=me.scope)
         except queue.DecisionError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.success(f"已登记线索 {clue.clue_no}（{len(clue.ticket_ids)} 件工单），可在线索台账中查看。")
 if action == "并入已有线索":
@@ -176,7 +177,7 @@ if action == "并入已有线索":
                 with records.session() as rec:
                     clue = queue.attach(rec, me, [item_id], pick, reason=why, scope=me.scope, store=cur)
             except queue.DecisionError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.success(f"已并入线索 {clue.clue_no}。")
 if action == "排除":
@@ -186,6 +187,6 @@ if action == "排除":
             with records.session() as rec:
                 queue.decide(rec, me, [item_id], "dismiss", reason=reason, scope=me.scope)
         except queue.DecisionError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.success("已排除。此地点如再有新工单，会重回队列并标记“曾研判”。")

@@ -19,6 +19,7 @@ from data.screening.compile import Target
 from geo.names import district_names
 from ui import auth, charts, filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -69,12 +70,12 @@ if view == "规则列表":
             s = library.get(rec, pick)
             vers = library.versions(rec, pick)
             outcome = queue.rule_outcomes(rec, s.rule_id)
-        st.markdown(f"**{s.rule.name}**（{s.key}，版本 {s.version}，{'启用' if s.active else '停用'}）")
+        st.markdown(f"**{md(s.rule.name)}**（{md(s.key)}，版本 {s.version}，{'启用' if s.active else '停用'}）")
         st.text("\n".join(s.rule.describe()))
         if s.rule.legal_basis:
-            st.caption(f"法律依据：{s.rule.legal_basis}")
+            st.caption(f"法律依据：{md(s.rule.legal_basis)}")
         if s.rule.background:
-            st.caption(f"背景要旨：{s.rule.background}")
+            st.caption(f"背景要旨：{md(s.rule.background)}")
         st.caption(f"待研判事项：共 {outcome['items']} 项，待研判 {outcome['waiting']} 项，登记线索 {outcome['register']} 项，"
                    f"并入线索 {outcome['attach']} 项，排除 {outcome['dismiss']} 项。")
         charts.table(vers.drop(columns=["definition"]).rename(columns={
@@ -150,16 +151,16 @@ if view == "编写规则":
             draft = form.to_rule(values)
         except rule.RuleError as exc:
             draft = None
-            st.warning(str(exc))
+            st.warning(md(exc))
         if draft is not None and opts.has_data:
             target = _period("试算期间", "ru_try_period", 90)
             try:
                 n, n_places = screening.count(cur, draft, target, resolve=_resolve)
                 examples = screening.find(cur, draft, target, resolve=_resolve, limit=5)
             except rule.RuleError as exc:
-                st.warning(str(exc))
+                st.warning(md(exc))
             else:
-                st.markdown(f"**试算：{target.describe()} 命中 {n:,} 件工单，{n_places:,} 处地点**")
+                st.markdown(f"**试算：{md(target.describe())} 命中 {n:,} 件工单，{n_places:,} 处地点**")
                 if n:
                     ex = sa.item_tickets(cur, list(examples["ticket_id"][:5]))
                     st.caption(f"示例工单（显示 {min(n, 5)} / {n:,}）")
@@ -174,7 +175,7 @@ if view == "编写规则":
                             library.import_rules(rec, me, [draft], note or "在规则页面保存")
                         saved = library.save(rec, me, draft, note or "在规则页面保存")
                 except rule.RuleError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     st.session_state["ru_loaded"] = None
                     st.success(f"已保存规则 {saved.key}，版本 {saved.version}（{'启用' if saved.active else '停用'}）。")
@@ -213,7 +214,7 @@ if view == "导入导出":
             try:
                 incoming = rule.loads(up.getvalue().decode("utf-8"), f"规则文件 {up.name} ")
             except (rule.RuleError, UnicodeDecodeError) as exc:
-                st.error(f"规则有误：{exc}")
+                st.error(f"规则有误：{md(exc)}")
             else:
                 st.success(f"检查通过：{len(incoming)} 条规则（{'、'.join(r.key for r in incoming)}）。")
                 if st.button("导入这些规则", key="ru_import"):
@@ -221,7 +222,7 @@ if view == "导入导出":
                         with records.session() as rec:
                             done = library.import_rules(rec, me, incoming, f"导入文件 {up.name}")
                     except rule.RuleError as exc:
-                        st.error(str(exc))
+                        st.error(md(exc))
                     else:
                         st.success("已导入：" + "、".join(f"{d.key}（版本 {d.version}）" for d in done))
         region = library.starter_dir().name
