@@ -360,3 +360,18 @@ def sync(cur, fr: Frames) -> bool:
 
 def loaded_version(cur) -> int | None:
     return _LOADED.get(cur)
+
+
+def ledger_cursor(con, sc=None, db_path=None):
+    """A cursor of `con` (a ticket store opened by a command) that reads the whole ledger within scope `sc`
+    (default: the whole city): what the dashboard's cursors read, for commands that print or export figures."""
+    from data import scope as scopes
+
+    cur = scopes.scoped_cursor(con, sc or scopes.CITY, ledger=True)
+    base = con.cursor()
+    try:
+        with records.session(db_path) as rc:
+            sync(cur, frames(base, rc))
+    finally:
+        base.close()
+    return cur
