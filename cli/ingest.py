@@ -97,4 +97,6 @@ def run(args) -> int:
         for r in reports:
             print(r.summary())
             print()
+        if gen.after is not None and gen.after.describe():
+            print(gen.after.describe())
     return 0 if all(r.ok for r in reports) else 1

@@ -82,6 +82,17 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_WORDS_WORKERS", "1",
                 "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
                 "Imports of fewer than 50,000 tickets always use one.", int),
+        Setting("HOTLINE_RULES_REGION", "beijing",
+                "Region whose starter library of screening rules (data/rules/<region>/) is offered and installed."),
+        Setting("HOTLINE_SCREEN_AFTER_IMPORT", "1",
+                "Run the active screening rules over the new and changed tickets after every import (0 = only "
+                "on demand)."),
+        Setting("HOTLINE_SCREEN_PLACE_M", "200",
+                "Grid cell of a queue item's place, metres: hits of one rule in the same or a neighbouring cell "
+                "join one item.", int),
+        Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
+                "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
+                "reported (too broad for a queue).", int),
     ]
 }
 
