@@ -28,11 +28,13 @@ PAGES = [
     ("views/funnel.py", "漏斗", "funnel"),
     ("views/tickets.py", "工单", "tickets"),
     ("views/map.py", "地图", "map"),
+    ("views/ledger.py", "线索台账", "ledger"),
+    ("views/clue.py", "线索详情", "clue"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit"}
+NO_FILTER_PAGES = {"import", "users", "audit", "ledger", "clue"}
 
 principal = auth.signed_in()
 if principal is None:

@@ -59,7 +59,7 @@ base AS (
            pr.rectified_at, pr.result, pr.followed_up_at,
            x.assessed_at, x.notified_at, x.closed_at, x.transfer_to, x.addressee,
            coalesce(x.conflict, false) AS conflict, coalesce(nt.tickets, 0) AS tickets,
-           x.serial
+           x.serial, x.source_ref
     FROM clues c
     LEFT JOIN pc ON pc.clue_id = c.clue_id
     LEFT JOIN pr ON pr.case_id = pc.case_id
@@ -130,6 +130,7 @@ class LedgerFilters:
     due_states: tuple[str, ...] = ()    # DUE_STATES keys
     origin: str | None = None           # app / import
     text: str = ""
+    conflict: bool = False              # only imported clues with an import conflict to decide
 
     def where(self) -> tuple[str, dict]:
         conds, p = ["TRUE"], {}
@@ -145,6 +146,8 @@ class LedgerFilters:
             if vals:
                 conds.append(f"{col} IN (SELECT unnest(${name}::VARCHAR[]))")
                 p[name] = list(vals)
+        if self.conflict:
+            conds.append("conflict")
         if self.origin:
             conds.append("origin = $lf_origin")
             p["lf_origin"] = self.origin
@@ -221,6 +224,52 @@ def has_clues(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM clues").fetchone()[0] > 0
 
 
+# ------------------------------------------------------------------------------------------- every deadline
+ITEMS = f"""
+items AS (
+    SELECT 'clue_review' AS rule, clue_id, district, registered_at AS start_at,
+           {_d('registered_at', '$review')} AS due_day, decided_at AS done_at, closed_at FROM judged
+    WHERE registered_at IS NOT NULL
+    UNION ALL
+    SELECT 'notify', clue_id, district, decided_at, {_d('decided_at', '$notify')}, notified_at, closed_at FROM judged
+    WHERE decided_at IS NOT NULL AND source IN ({_NOTIFY})
+    UNION ALL
+    SELECT CASE WHEN urgent THEN 'urgent_reply' ELSE 'suggestion_reply' END, clue_id, district, suggested_at,
+           {_d('suggested_at', 'CASE WHEN urgent THEN $urgent ELSE $suggestion END')}, replied_at, closed_at
+    FROM judged WHERE suggested_at IS NOT NULL
+    UNION ALL
+    SELECT 'follow_up', clue_id, district, rectified_at, {_d('rectified_at', '$lookback')}, followed_up_at, closed_at
+    FROM judged WHERE rectified_at IS NOT NULL
+),
+item_states AS (
+    SELECT rule, clue_id, district, start_at, due_day, done_at,
+           CASE WHEN done_at IS NOT NULL THEN
+                    CASE WHEN CAST(done_at AS DATE) <= due_day THEN 'on_time' ELSE 'late' END
+                WHEN CAST($today AS DATE) > due_day THEN 'overdue'
+                WHEN date_diff('day', CAST($today AS DATE), due_day) <= $soon THEN 'due_soon'
+                ELSE 'pending' END AS state
+    FROM items WHERE done_at IS NOT NULL OR closed_at IS NULL   -- a clue closed without the step owes nothing
+)
+"""
+
+
+def deadline_items(con: duckdb.DuckDBPyConnection, lf: LedgerFilters | None = None, as_of=None, *,
+                   due_from: date | None = None, due_to: date | None = None) -> pd.DataFrame:
+    """Every deadline the selected clues' stages opened (due day within [due_from, due_to] when given):
+    rule, clue_id, district, start_at, due_day, done_at, state (on_time / late / overdue / due_soon / pending)."""
+    where, p = (lf or LedgerFilters()).where()
+    cond, extra = ["TRUE"], {}
+    if due_from:
+        cond.append("due_day >= $due_from")
+        extra["due_from"] = due_from
+    if due_to:
+        cond.append("due_day <= $due_to")
+        extra["due_to"] = due_to
+    sql = (f"WITH {SHEET}, {ITEMS} SELECT * FROM item_states WHERE {' AND '.join(cond)} "
+           f"AND clue_id IN (SELECT clue_id FROM judged WHERE {where}) ORDER BY due_day, clue_id, rule")
+    return con.execute(sql, {**params(as_of), **p, **extra}).fetchdf()
+
+
 # ------------------------------------------------------------------------------------------- rectification results
 OUTCOMES_SQL = """
 SELECT r.outcome AS item, coalesce(r.outcome_unit, '') AS unit, count(DISTINCT r.case_id) AS cases,
@@ -263,3 +312,32 @@ def ledger_summary(con: duckdb.DuckDBPyConnection, month: date, as_of=None) -> d
     totals = due_totals(con, as_of)
     return {"month": first.strftime("%Y-%m"), "registered": int(reg), "filed": int(filed), "rectified": int(rect),
             **totals, "results": rectification_results(con, first, last.date() if hasattr(last, "date") else last)}
+
+
+# ------------------------------------------------------------------------------------------- for display
+ORIGINS = {"app": "本系统登记", "import": "案件系统导入"}
+OUTCOME_LABELS = {"file": "立案", "not_file": "不立案", "transfer": "移送"}
+
+
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """The sheet's codes in words (origin, next deadline, its state, decision, conflict), headers in Chinese."""
+    from analytics import theme
+
+    out = df.copy()
+    maps = {"origin": ORIGINS, "next_rule": DUE_RULES, "due_state": DUE_STATES, "outcome": OUTCOME_LABELS}
+    for col, m in maps.items():
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, m=m: m.get(v, v) if isinstance(v, str) else None)
+    if "conflict" in out.columns:
+        out["conflict"] = out["conflict"].map(lambda v: "待处理" if bool(v) else "")
+    if "urgent" in out.columns:
+        out["urgent"] = out["urgent"].map(lambda v: "是" if bool(v) else "否")
+    for col in out.columns:
+        kind = out[col].dtype.kind
+        if kind == "M" or col in ("next_due",):
+            fmt = "%Y-%m-%d" if col == "next_due" else "%Y-%m-%d %H:%M"
+            out[col] = pd.to_datetime(out[col]).map(lambda v, fmt=fmt: "—" if pd.isna(v) else v.strftime(fmt))
+        elif kind == "O" or str(out[col].dtype) in ("str", "string"):
+            out[col] = out[col].map(lambda v: "—" if v is None or (isinstance(v, float) and pd.isna(v)) or v == ""
+                                    else v)
+    return theme.labelled(out, theme.LEDGER_HEADERS)

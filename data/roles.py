@@ -84,6 +84,8 @@ PAGES: dict[str, str] = {
     "funnel": "view_aggregates",
     "tickets": "view_tickets",
     "map": "view_aggregates",
+    "ledger": "ledger_view",
+    "clue": "ledger_view",
     "import": "import",
     "users": "users_admin",
     "audit": "audit_view",

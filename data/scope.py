@@ -100,7 +100,7 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope, *, ledger: bool 
     tables = _tables(cur, catalog)
     overlaid: set[str] = set()
     if ledger:
-        from data.ledger import overlay
+        from data.ledger import overlay_sql as overlay
 
         overlaid = set(overlay.install(cur, catalog, tables))
     if scope.unrestricted:
@@ -156,7 +156,7 @@ def _tables(cur, catalog: str) -> dict[str, set[str]]:
 def _view_sql(name: str, cols: set[str], catalog: str, scope: Scope, *, overlaid: bool = False) -> str:
     base_ref = f"{_q(catalog)}.main.{_q(name)}"
     if overlaid:
-        from data.ledger import overlay
+        from data.ledger import overlay_sql as overlay
 
         base_ref = overlay.union_sql(name, base_ref)
     select = "*"

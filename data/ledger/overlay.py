@@ -25,8 +25,8 @@ closing, handler, subject, place), for the ledger's own lists and reports.
 
 from __future__ import annotations
 
+import json
 import threading
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -38,54 +38,22 @@ from data import records
 from data.ledger import deadlines, read
 from data.ledger import imported as imp
 from data.ledger.model import SOURCES, STATUS_OF_OUTCOME, SUGGESTION_KINDS, Clue
+from data.ledger.overlay_sql import (
+    EXTRA,
+    EXTRA_COLUMNS,
+    LOADED,
+    PREFIX,
+    REPLACED,
+    REPLACED_CASES,
+    TABLES,
+    install,
+    table,
+    union_sql,
+)
 from data.ledger.state import Imported, derive
 
-TABLES = ("clues", "clue_tickets", "cases", "rectifications", "funnel_clues", "funnel_tickets")
-# How each table's rows belong to a clue (rectifications through their case).
-_KEY = {"clues": "clue_id", "clue_tickets": "clue_id", "cases": "clue_id", "rectifications": "case_id",
-        "funnel_clues": "clue_id", "funnel_tickets": "clue_id"}
-PREFIX = "ledger_ov_"
-REPLACED = f"temp.main.{PREFIX}replaced"              # clue_id of imported clues the overlay reproduces
-REPLACED_CASES = f"temp.main.{PREFIX}replaced_cases"  # their case ids in the store
-EXTRA = f"temp.main.{PREFIX}extra"
-EXTRA_COLUMNS = {
-    "clue_id": "VARCHAR", "origin": "VARCHAR", "serial": "BIGINT", "source_key": "VARCHAR", "handler": "VARCHAR",
-    "subject": "VARCHAR", "place": "VARCHAR", "lon": "DOUBLE", "lat": "DOUBLE", "assessed_at": "TIMESTAMP",
-    "notified_at": "TIMESTAMP", "closed_at": "TIMESTAMP", "transfer_to": "VARCHAR", "addressee": "VARCHAR",
-    "registered_by": "VARCHAR", "conflict": "BOOLEAN", "updated_at": "TIMESTAMP",
-}
-
-
-def table(name: str) -> str:
-    return f"temp.main.{PREFIX}{name}"
-
-
-def union_sql(name: str, base_ref: str) -> str:
-    """The rows of store table `name` (at `base_ref`) with the overlay laid over them (a derived table)."""
-    key = _KEY[name]
-    replaced = REPLACED_CASES if name == "rectifications" else REPLACED
-    col = "case_id" if name == "rectifications" else "clue_id"
-    return (f"(SELECT * FROM {base_ref} b WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {replaced} r WHERE r.{col} = b.{key}) "
-            f"UNION ALL BY NAME SELECT * FROM {table(name)})")
-
-
-def install(cur, catalog: str, names) -> list[str]:
-    """Create the overlay's empty temporary tables on `cur` (shaped like the store's tables); returns the names
-    of the store tables it can overlay (those of TABLES the store has)."""
-    names = [n for n in TABLES if n in set(names)]
-    for n in names:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {PREFIX}{n} AS SELECT * FROM {_q(catalog)}.main.{_q(n)} LIMIT 0")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {PREFIX}replaced (clue_id VARCHAR)")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {PREFIX}replaced_cases (case_id VARCHAR)")
-    cols = ", ".join(f"{c} {t}" for c, t in EXTRA_COLUMNS.items())
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {PREFIX}extra ({cols})")
-    _LOADED[cur] = None
-    return names
-
-
-def _q(ident: str) -> str:
-    return '"' + str(ident).replace('"', '""') + '"'
+__all__ = ["EXTRA", "EXTRA_COLUMNS", "PREFIX", "REPLACED", "REPLACED_CASES", "TABLES", "Frames", "build", "frames",
+           "install", "ledger_cursor", "loaded_version", "sync", "table", "union_sql"]
 
 
 # ------------------------------------------------------------------------------------------- the rows
@@ -103,7 +71,6 @@ class Frames:
 _lock = threading.Lock()
 _CACHE: dict[tuple, Frames] = {}
 _TICKETS: dict[str, dict[str, tuple]] = {}   # generation -> ticket id -> ticket columns (or None: not in store)
-_LOADED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # cursor -> ledger version synced into it
 
 
 def frames(store, rc, generation: str | None = None) -> Frames:
@@ -303,7 +270,8 @@ def _extra(clue: Clue, row: dict, updated: datetime | None) -> dict:
             "closed_at": st["close"].at if "close" in st else None,
             "transfer_to": dec.details.get("transfer_to") if dec else None,
             "addressee": sug.details.get("addressee") if sug else None,
-            "registered_by": clue.created_by, "conflict": clue.conflict, "updated_at": updated}
+            "registered_by": clue.created_by, "conflict": clue.conflict, "updated_at": updated,
+            "source_ref": json.dumps(clue.source_ref, ensure_ascii=False, sort_keys=True) if clue.source_ref else None}
 
 
 def _funnel_clues(out: dict, nos: dict[str, int], first: dict[str, datetime]) -> None:
@@ -336,7 +304,7 @@ def _funnel_clues(out: dict, nos: dict[str, int], first: dict[str, datetime]) ->
 def sync(cur, fr: Frames) -> bool:
     """Copy the overlay rows into `cur`'s temporary tables unless they hold this version already; returns
     True when it copied. `cur` must have been made with the overlay (data/scope.scoped_cursor(..., ledger=True))."""
-    if _LOADED.get(cur) == fr.version:
+    if LOADED.get(cur) == fr.version:
         return False
     for name in (*TABLES, "replaced", "replaced_cases", "extra"):
         target = f"{PREFIX}{name}"
@@ -354,12 +322,12 @@ def sync(cur, fr: Frames) -> bool:
             cur.execute(f"INSERT INTO temp.main.{target} BY NAME SELECT * FROM {src}")
         finally:
             cur.unregister(src)
-    _LOADED[cur] = fr.version
+    LOADED[cur] = fr.version
     return True
 
 
 def loaded_version(cur) -> int | None:
-    return _LOADED.get(cur)
+    return LOADED.get(cur)
 
 
 def ledger_cursor(con, sc=None, db_path=None):
