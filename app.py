@@ -30,11 +30,12 @@ PAGES = [
     ("views/map.py", "地图", "map"),
     ("views/ledger.py", "线索台账", "ledger"),
     ("views/clue.py", "线索详情", "clue"),
+    ("views/letters.py", "12309信访", "letters"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit", "ledger", "clue"}
+NO_FILTER_PAGES = {"import", "users", "audit", "ledger", "clue", "letters"}
 
 principal = auth.signed_in()
 if principal is None:

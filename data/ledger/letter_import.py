@@ -32,7 +32,8 @@ BUILT_IN_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d
                     "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d")
 REASONS = {"missing_id": "缺少信访编号", "bad_time": "时间无法识别", "missing_time": "缺少收到时间",
            "missing_channel": "信访形式不是来信、来访、电话、网络之一", "missing_district": "缺少受理单位（区）",
-           "duplicate_in_file": "文件内编号重复（保留第一行）", "reply_before_receipt": "答复时间早于收到时间"}
+           "duplicate_in_file": "文件内编号重复（保留第一行）", "reply_before_receipt": "答复时间早于收到时间",
+           "other_district": "不在导入人的辖区"}
 
 
 class LetterFileError(ValueError):

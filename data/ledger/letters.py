@@ -274,10 +274,10 @@ def get(con: sqlite3.Connection, letter_id: str, scope: Scope) -> dict | None:
 
 
 def current(con: sqlite3.Connection, scope: Scope, *, date_from: date | None = None, date_to: date | None = None,
-            today: date | None = None) -> pd.DataFrame:
+            today: date | None = None, channels: tuple[str, ...] | list[str] = (), text: str = "") -> pd.DataFrame:
     """The letters as they stand (latest version), received in [date_from, date_to], within scope, with their
     deadlines: reply_due, reply_state, result_due, result_state (on_time / late / overdue / due_soon /
-    pending) and the clue registered from each (clue_no)."""
+    pending) and the clue registered from each (clue_no). channels / text (in the id or the matter) narrow it."""
     where, params = records_filter(scope, "district")
     conds, args = [where], list(params)
     if date_from:
@@ -286,6 +286,12 @@ def current(con: sqlite3.Connection, scope: Scope, *, date_from: date | None = N
     if date_to:
         conds.append("received_at < date(?, '+1 day')")
         args.append(date_to.isoformat())
+    if channels:
+        conds.append(f"channel IN ({', '.join('?' for _ in channels)})")
+        args += list(channels)
+    if text.strip():
+        conds.append("(instr(letter_id, ?) > 0 OR instr(matter, ?) > 0)")
+        args += [text.strip(), text.strip()]
     sql = f"SELECT * FROM ({CURRENT_SQL}) WHERE {' AND '.join(conds)} ORDER BY received_at, letter_id"
     df = pd.DataFrame([dict(r) for r in con.execute(sql, args)],
                       columns=["letter_id", "version", "received_at", "channel", "matter", "category", "district",
@@ -296,10 +302,9 @@ def current(con: sqlite3.Connection, scope: Scope, *, date_from: date | None = N
     out = []
     for r in df.itertuples(index=False):
         rec = r._asdict()
-        got = pd.Timestamp(rec["received_at"]).date()
+        got = _day(rec["received_at"])
         for kind, rule in (("reply", "letter_reply"), ("result", "letter_result")):
-            done_t = rec["replied_at" if kind == "reply" else "result_at"]
-            done = pd.Timestamp(done_t).date() if done_t else None
+            done = _day(rec["replied_at" if kind == "reply" else "result_at"])
             d = deadlines.due_date(got, deadlines.days_of(rule))
             rec[f"{kind}_due"] = d
             rec[f"{kind}_state"] = deadlines.judge(d, done, today)
@@ -307,6 +312,12 @@ def current(con: sqlite3.Connection, scope: Scope, *, date_from: date | None = N
         out.append(rec)
     cols = [*df.columns, "reply_due", "reply_state", "result_due", "result_state", "clue_no"]
     return pd.DataFrame(out, columns=cols)
+
+
+def _day(v) -> date | None:
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v == "":
+        return None
+    return pd.Timestamp(v).date()
 
 
 def clue_of(con: sqlite3.Connection, letter_ids: list[str]) -> dict[str, str]:
