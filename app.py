@@ -10,8 +10,8 @@ import streamlit as st
 
 from ui import warmup
 
-# Started by the launcher (ui/launch.py), a thread may still be importing the first page's modules and
-# opening the store: wait for it rather than import the same modules from two threads (at once without it).
+# Started by serve.py (`make run`) once the server is up, a thread may still be importing the first page's modules:
+# wait for it rather than import the same modules from two threads at once.
 warmup.wait_early()
 
 from data import roles  # noqa: E402
@@ -28,6 +28,9 @@ PAGES = [
     ("views/funnel.py", "漏斗", "funnel"),
     ("views/tickets.py", "工单", "tickets"),
     ("views/map.py", "地图", "map"),
+    ("views/rules.py", "规则", "rules"),
+    ("views/queue.py", "研判", "queue"),
+    ("views/collide.py", "碰撞", "collide"),
     ("views/ledger.py", "线索台账", "ledger"),
     ("views/clue.py", "线索详情", "clue"),
     ("views/letters.py", "12309信访", "letters"),
@@ -35,7 +38,7 @@ PAGES = [
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit", "ledger", "clue", "letters"}
+NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide", "ledger", "clue", "letters"}
 
 principal = auth.signed_in()
 if principal is None:
