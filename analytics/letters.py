@@ -74,3 +74,8 @@ def monthly(df: pd.DataFrame) -> pd.DataFrame:
 MONTHLY_HEADERS = {"month": "月份", "received": "收到信访", "reply_due": "程序性回复到期", "reply_on_time": "按期回复",
                    "reply_rate": "7日内程序性回复率", "result_due": "结果答复到期", "result_on_time": "按期答复",
                    "result_rate": "3个月内结果答复率"}
+
+
+def rate_text(v) -> str:
+    """A rate for a tile: 96.3%, or "—" when nothing was due (never 0% for no data)."""
+    return "—" if v is None or pd.isna(v) else f"{float(v):.1%}"

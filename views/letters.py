@@ -44,10 +44,9 @@ comp = letters.compliance(df).set_index("key")
 m = st.columns(4)
 m[0].metric("收到信访", f"{len(df):,}")
 for i, (kind, label) in enumerate((("reply", "7日内程序性回复率"), ("result", "3个月内结果答复率")), start=1):
-    rate = comp.loc[kind, "compliance"]
-    m[i].metric(label, "—" if rate is None or rate != rate else f"{rate:.1%}",
-                help="按期 ÷（按期 + 超期 + 逾期未答复）；未到期的不计入。" + (
-                    "所选范围内没有已到期的信访件。" if rate is None or rate != rate else ""))
+    shown = lt.rate_text(comp.loc[kind, "compliance"])
+    m[i].metric(label, shown, help="按期 ÷（按期 + 超期 + 逾期未答复）；未到期的不计入。" + (
+        "所选范围内没有已到期的信访件。" if shown == "—" else ""))
 m[3].metric("逾期未答复", f"{int(comp['overdue'].sum()):,}", help="程序性回复与结果答复合计")
 
 if df.empty:

@@ -122,7 +122,8 @@ def ledger_row() -> None:
                                              if over else "没有逾期的线索。"))
         me = auth.principal()
         if not screen and me is not None and me.can("ledger_view"):
-            st.page_link("views/ledger.py", label="打开线索台账的到期提醒")
+            if st.button("打开线索台账的到期提醒", key="ov_ledger", type="tertiary"):
+                st.switch_page("views/ledger.py")
 
 
 def body() -> None:
