@@ -86,18 +86,18 @@ with shown["到期提醒"]:
 with shown["台账"]:
     topics, districts = _options(cur, db_version())
     f1 = st.columns(4)
-    stages = f1[0].multiselect("当前环节", lsheet.STAGE_LABELS, key="lg_stages")
+    stages = f1[0].multiselect("当前环节", lsheet.STAGE_LABELS, key="lg_stages", placeholder="全部")
     due_states = f1[1].multiselect("期限状态", list(lsheet.DUE_STATES), format_func=lsheet.DUE_STATES.get,
-                                   key="lg_due_states")
+                                   key="lg_due_states", placeholder="全部")
     origin = f1[2].selectbox("登记方式", [None, "app", "import"], key="lg_origin",
                              format_func=lambda v: "全部" if v is None else lsheet.ORIGINS[v])
     text = f1[3].text_input("编号或摘要包含", key="lg_text")
     f2 = st.columns(4)
-    sources = f2[0].multiselect("线索来源", [*list(SOURCES), "12345热线"], key="lg_sources",
+    sources = f2[0].multiselect("线索来源", [*list(SOURCES), "12345热线"], key="lg_sources", placeholder="全部",
                                 format_func=lambda v: SOURCES.get(v, v))
-    functions = f2[1].multiselect("检察职能", FUNCTIONS, key="lg_functions")
-    pick_d = f2[2].multiselect("区", districts, key="lg_districts")
-    pick_t = f2[3].multiselect("专项", topics, key="lg_topics")
+    functions = f2[1].multiselect("检察职能", FUNCTIONS, key="lg_functions", placeholder="全部")
+    pick_d = f2[2].multiselect("区", districts, key="lg_districts", placeholder="全部")
+    pick_t = f2[3].multiselect("专项", topics, key="lg_topics", placeholder="全部")
     lf = lsheet.LedgerFilters(districts=tuple(pick_d), stages=tuple(stages), sources=tuple(sources),
                               functions=tuple(functions), topics=tuple(pick_t), due_states=tuple(due_states),
                               origin=origin, text=text)

@@ -33,7 +33,7 @@ if notice:
 
 c = st.columns([2, 2, 3])
 period = c[0].date_input("收到日期", value=(today - timedelta(days=365), today), key="lt_period")
-channels = c[1].multiselect("信访形式", letters.CHANNELS, key="lt_channels")
+channels = c[1].multiselect("信访形式", letters.CHANNELS, key="lt_channels", placeholder="全部")
 text = c[2].text_input("编号或事项包含", key="lt_text")
 d_from = period[0] if len(period) >= 1 else None
 d_to = period[1] if len(period) >= 2 else d_from
@@ -53,8 +53,11 @@ if df.empty:
     st.info("所选范围内没有12309信访记录。" + ("可在下方“导入”中导入12309检察服务中心的导出文件。"
                                             if me.can("letters_edit") else ""))
 else:
-    charts.table(lt.compliance_table(letters.compliance(df)), key="lt_compliance", title="12309答复期限执行情况")
-    charts.table(lt.monthly(df).rename(columns=lt.MONTHLY_HEADERS), key="lt_monthly", title="12309按月答复情况")
+    pct = st.column_config.NumberColumn(format="percent")
+    charts.table(lt.compliance_table(letters.compliance(df)), key="lt_compliance", title="12309答复期限执行情况",
+                 column_config={"按期率": pct})
+    charts.table(lt.monthly(df).rename(columns=lt.MONTHLY_HEADERS), key="lt_monthly", title="12309按月答复情况",
+                 column_config={lt.MONTHLY_HEADERS["reply_rate"]: pct, lt.MONTHLY_HEADERS["result_rate"]: pct})
     st.markdown(f"**信访件**（{len(df):,} 件）；点击一行查看、记录答复或登记为线索。")
     rows = charts.table(lt.readable(df), key="lt_list", title="12309信访", select=True)
     if rows:
