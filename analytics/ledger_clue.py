@@ -47,7 +47,7 @@ def _value(k: str, v) -> str:
 def describe(details: dict, outcomes=()) -> str:
     """A step's values in words: 决定：立案；移送单位：…；整改成效：截断污水直排 120 吨."""
     shown = dict(details)
-    if SUGGESTION_KINDS.get(shown.get("kind")) == shown.get("measure"):
+    if "measure" in shown and SUGGESTION_KINDS.get(shown.get("kind")) == shown["measure"]:
         shown.pop("measure")     # an imported suggestion: its measure is its kind
     parts = [f"{_DETAIL_NAMES.get(k, k)}：{_value(k, v)}" for k, v in shown.items() if v not in (None, "", [])]
     if outcomes:

@@ -59,10 +59,12 @@ def register_form(me, districts: list[str], topics: list[str], *, prefill: dict 
         topic = c[2].selectbox("专项", ["", *topics], key=f"{key}_topic",
                                format_func=lambda t: t or "（无）",
                                index=(["", *topics]).index(pre["topic"]) if pre.get("topic") in topics else 0)
-        c = st.columns(3)
+        c = st.columns(4)
         subject = c[0].text_input("被监督对象（行政机关或企业）", value=pre.get("subject", ""), key=f"{key}_subject")
         place = c[1].text_input("地点", value=pre.get("place", ""), key=f"{key}_place")
         handler = c[2].text_input("承办人", value=pre.get("handler", me.name), key=f"{key}_handler")
+        today = records.now().date()
+        on = c[3].date_input("登记日期（补录纸质登记时填写当时日期）", value=today, max_value=today, key=f"{key}_on")
         summary = st.text_area("线索摘要", value=pre.get("summary", ""), key=f"{key}_summary", height=80)
         tickets = st.text_area("关联工单编号（可粘贴多个，用逗号、空格或换行分隔）", value=pre.get("tickets", ""),
                                key=f"{key}_tickets", height=68)
@@ -77,7 +79,8 @@ def register_form(me, districts: list[str], topics: list[str], *, prefill: dict 
             return ledger.register_clue(
                 con, me, source=source, source_ref=source_ref, district=district, function=function,
                 department=department, topic=topic or None, subject=subject, place=place, summary=summary,
-                ticket_ids=ticket_ids(tickets), handler=handler)
+                ticket_ids=ticket_ids(tickets), handler=handler,
+                registered_at=None if on is None or on >= today else datetime.combine(on, time(9, 0)))
     except ledger.LedgerError as exc:
         st.error(str(exc))
         return None

@@ -52,7 +52,7 @@ else:
                 help=f"自 {clue.next_due.start:%Y-%m-%d} 起算")
     m[3].metric("期限状态", clue.next_due.state_label)
 if clue.next_due is not None and clue.next_due.state == "overdue":
-    st.error(f"{clue.next_due.label}已逾期：到期日 {clue.next_due.due:%Y-%m-%d}。")
+    st.warning(f"{clue.next_due.label}已逾期：到期日 {clue.next_due.due:%Y-%m-%d}。")
 if clue.conflict:
     st.warning("导入冲突：该线索在本系统修改过，之后重新导入的案件系统数据又改变了它。"
                "台账仍显示本系统的记录；请核对后在下方选择保留台账记录或采用导入数据。")
