@@ -62,7 +62,7 @@ def test_letters_and_clues(demo, monkeypatch):
 
 
 def test_same_seed_same_clues(demo, tmp_path):
-    d, p = demo
+    _d, p = demo
     copy = shutil.copy(p, tmp_path / "copy.duckdb")
     _populate(copy, tmp_path / "o")
     with records.session(p) as a, records.session(copy) as b:
