@@ -25,6 +25,7 @@ from data.ledger.model import (
     SUGGESTION_KINDS,
     Clue,
 )
+from ui.plain import md
 
 _SPLIT = re.compile(r"[\s,，;；、]+")
 _REF_LABELS = {"rule": "规则编号", "12309": "信访件编号", "liaison": "联络点名称", "department": "移送部门",
@@ -82,7 +83,7 @@ def register_form(me, districts: list[str], topics: list[str], *, prefill: dict 
                 ticket_ids=ticket_ids(tickets), handler=handler,
                 registered_at=None if on is None or on >= today else datetime.combine(on, time(9, 0)))
     except ledger.LedgerError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return None
 
 
@@ -233,7 +234,7 @@ def _write(do, done: str) -> None:
         with records.session() as con:
             do(con)
     except ledger.LedgerError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return
     st.session_state["cl_notice"] = done
     st.rerun()

@@ -14,6 +14,7 @@ from analytics import theme
 from data import ledger, records
 from ui import auth, charts, ledger_forms
 from ui.db import require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -33,15 +34,15 @@ if not no:
 with records.session() as con:
     clue = ledger.get_clue(con, no, me.scope, store=cur)
 if clue is None:   # unknown, or another district's: the same answer
-    st.warning(f"未找到线索 {no}（编号不存在或不在您的辖区内）。")
+    st.warning(f"未找到线索 {md(no)}（编号不存在或不在您的辖区内）。")
     st.stop()
 
 notice = st.session_state.pop("cl_notice", None)
 if notice:
-    st.success(notice)
+    st.success(md(notice))
 
 today = records.now().date()
-st.subheader(f"{clue.clue_no} · {clue.summary or '—'}")
+st.subheader(f"{md(clue.clue_no)} · {md(clue.summary)}")
 m = st.columns(4)
 m[0].metric("当前环节", clue.stage_label)
 m[1].metric("关联工单", f"{len(clue.ticket_ids):,}")

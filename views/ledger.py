@@ -19,6 +19,7 @@ from data import records
 from data.ledger.model import FUNCTIONS, SOURCES
 from ui import auth, charts, ledger_forms
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -117,7 +118,7 @@ if "登记线索" in shown:
         topics, districts = _options(cur, db_version())
         clue = ledger_forms.register_form(me, districts, topics)
         if clue is not None:
-            st.success(f"已登记线索 {clue.clue_no}。")
+            st.success(f"已登记线索 {md(clue.clue_no)}。")
             st.page_link("views/clue.py", label=f"打开线索 {clue.clue_no}", query_params={"no": clue.clue_no})
 
 with shown["导入冲突"]:

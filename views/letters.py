@@ -19,6 +19,7 @@ from data import records
 from data.ledger import deadlines, letters
 from ui import auth, charts, ledger_forms
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 me = auth.require()
 today = records.now().date()
@@ -29,7 +30,7 @@ st.caption(f"{me.scope.describe()}：程序性回复期限 {deadlines.days_of('l
 
 notice = st.session_state.pop("lt_notice", None)
 if notice:
-    st.success(notice)
+    st.success(md(notice))
 
 c = st.columns([2, 2, 3])
 period = c[0].date_input("收到日期", value=(today - timedelta(days=365), today), key="lt_period")
@@ -68,8 +69,9 @@ if opened:
     with records.session() as con:
         one = letters.get(con, opened, me.scope)
     if one is not None:
-        st.markdown(f"### 信访件 {opened}")
-        st.caption(f"{one['channel']} · {one['district']} · 收到 {one['received_at'][:16]} · {one['matter'] or '—'}")
+        st.markdown(f"### 信访件 {md(opened)}")
+        st.caption(f"{md(one['channel'])} · {md(one['district'])} · 收到 {md(one['received_at'][:16])} · "
+                   f"{md(one['matter'] or None)}")
         if me.can("letters_edit"):
             with st.form("lt_reply", border=True):
                 cc = st.columns(3)
@@ -87,12 +89,12 @@ if opened:
                     st.session_state["lt_notice"] = f"已记录信访件 {opened} 的答复（原记录保留为历史版本）。"
                     st.rerun()
                 except letters.LedgerError as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
         if me.can("ledger_edit"):
             with records.session() as con:
                 done = letters.clue_of(con, [opened]).get(opened)
             if done:
-                st.page_link("views/clue.py", label=f"已登记为线索 {done}：打开", query_params={"no": done})
+                st.page_link("views/clue.py", label=f"已登记为线索 {md(done)}：打开", query_params={"no": done})
             else:
                 st.markdown("**登记为线索**（来源 12309）")
                 cur = require_cursor()
@@ -125,11 +127,11 @@ if me.can("letters_edit"):
                 with records.session() as con:
                     r = letters.import_file(con, me, path, mapping=mpath, scope=me.scope)
             except letters.LetterFileError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
                 r = None
         if r is not None and r.ok:
-            st.success(f"{r.file}：{r.message}")
+            st.success(f"{md(r.file)}：{md(r.message)}")
             for reason, n in r.reasons.items():
                 st.warning(f"隔离 {n:,} 行：{letters.REASONS.get(reason, reason)}")
         elif r is not None:
-            st.error(f"导入失败：{r.message}")
+            st.error(f"导入失败：{md(r.message)}")
