@@ -31,11 +31,14 @@ PAGES = [
     ("views/rules.py", "规则", "rules"),
     ("views/queue.py", "研判", "queue"),
     ("views/collide.py", "碰撞", "collide"),
+    ("views/ledger.py", "线索台账", "ledger"),
+    ("views/clue.py", "线索详情", "clue"),
+    ("views/letters.py", "12309信访", "letters"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide"}
+NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide", "ledger", "clue", "letters"}
 
 principal = auth.signed_in()
 if principal is None:

@@ -56,7 +56,17 @@ LABELS = {
     # a ticket's way through clue, case and rectification (analytics/tickets.path)
     "at": "时间", "step": "环节", "ref": "编号", "detail": "说明",
     "distance_m": "距离（米）",
+    # the clue ledger (analytics/ledger.py, data/ledger)
+    "origin": "登记方式", "source_label": "线索来源", "summary": "线索摘要", "handler": "承办人",
+    "registered_at": "登记时间", "stage_label": "当前环节", "next_rule": "下一期限", "next_due": "到期日",
+    "due_state": "期限状态", "conflict": "导入冲突", "subject": "被监督对象", "place": "地点",
+    "decided_at": "审查决定时间", "suggested_at": "检察建议时间", "urgent": "紧急",
+    "assessed_at": "评估时间", "notified_at": "书面告知时间", "transfer_to": "移送单位",
+    "addressee": "建议对象", "registered_by": "登记人", "item": "成效项目", "unit": "单位", "value": "数量合计",
 }
+# The ledger's own headers where a key means something else elsewhere.
+LEDGER_HEADERS = {"tickets": "关联工单", "outcome": "审查决定", "days_over": "超期天数（负数为剩余天数）",
+                  "cases": "案件数", "result": "整改结果", "closed_at": "结案时间"}
 # Where one table gives a column a narrower meaning, its own headers (passed to `labelled`).
 ITEM_COUNT = {"n": "件数"}                              # the funnel's stage durations: items, not tickets
 FROM_CLICK = {"distance_m": "距点击处（米）"}            # the map's tickets near a click

@@ -99,6 +99,32 @@ def rate_row(df: pd.DataFrame) -> None:
         col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}")
 
 
+@st.cache_data(show_spinner=False, ttl=600, max_entries=32)
+def _due(_cur, version: str, day) -> dict:
+    from analytics import ledger as lsheet
+
+    return lsheet.due_overview(_cur, day)
+
+
+def ledger_row() -> None:
+    """The clue ledger's deadlines now (both kinds of clue, in the user's districts), whatever the filters."""
+    day = records.now().date()
+    d = _due(cur, db_version(), day)
+    over = d["overdue_by_rule"]
+    cols = st.columns([1, 1, 3])
+    cols[0].metric("线索已逾期", f"{d['overdue']:,}",
+                   help="下一期限已过而未办理的线索（线索台账，含导入与本系统登记），不随筛选条件变化")
+    cols[1].metric("线索即将到期", f"{d['due_soon']:,}",
+                   help=f"下一期限在 {settings.get('HOTLINE_DUE_SOON_DAYS')} 天内（HOTLINE_DUE_SOON_DAYS）")
+    with cols[2]:
+        st.caption(f"统计日 {day:%Y-%m-%d}。" + ("逾期构成：" + "，".join(f"{k} {v:,}" for k, v in over.items()) + "。"
+                                             if over else "没有逾期的线索。"))
+        me = auth.principal()
+        if not screen and me is not None and me.can("ledger_view"):
+            if st.button("打开线索台账的到期提醒", key="ov_ledger", type="tertiary"):
+                st.switch_page("views/ledger.py")
+
+
 def queue_line() -> None:
     """How many screening items wait to be assessed, and since when (for those who may see the queue)."""
     me = auth.principal()
@@ -137,6 +163,7 @@ def body() -> None:
                    f"{overview.FUNNEL_MATURITY_DAYS} 天，这三项尚不完整，与上期、去年同期相比会偏低，请谨慎解读。")
     st.subheader("三率")
     rate_row(q("rates"))
+    ledger_row()
     figures, charts, drill = _charts()
 
     # ---- trend
