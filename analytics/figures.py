@@ -166,4 +166,4 @@ def location_figure(lon: float, lat: float, nearby: pd.DataFrame | None = None, 
                       margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=320,
                       legend={"orientation": "h", "y": 0.02, "x": 0.01, "bgcolor": "rgba(255,255,255,0.7)"})
     fig.update_layout(font={"family": theme.font_family()})
-    return fig
+    return theme.plain_traces(fig)

@@ -33,6 +33,10 @@ _QUERY_KEYS = {
 }
 _LIST_FIELDS = ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")
 NO_TOPIC = "（无专项）"  # value of the topic filter that selects tickets without a special project
+# The dates a filter may name. A shared link with 0001-01-01 or 9999-12-31 would otherwise overflow Python's
+# dates when a period before it or a year earlier is computed.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2199, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,11 @@ class Filters:
                 object.__setattr__(self, name, v.date())
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(f"起始日期 {self.date_from} 晚于结束日期 {self.date_to}")
-        bad = [f for f in self.functions if f not in FUNCTIONS]
-        if bad:
-            raise ValueError(f"unknown procuratorial function(s): {bad}; allowed: {FUNCTIONS}")
+        for d in (self.date_from, self.date_to):
+            if d is not None and not DATE_MIN <= d <= DATE_MAX:
+                raise ValueError(f"日期 {d} 超出可查询的范围（{DATE_MIN} 至 {DATE_MAX}）")
+        # A value the data does not hold (an unknown district, category, function ...) stays: it matches no
+        # ticket, so a shared link naming one shows nothing rather than everything (options.unknown_values).
 
     # ----- building ------------------------------------------------------
     def replace(self, **changes) -> Filters:
@@ -189,13 +195,13 @@ class Filters:
     def previous_period(self) -> Filters | None:
         """The same filters over the period of equal length just before this one."""
         n = self.span_days()
-        if n is None:
-            return None
+        if n is None or self.date_from - DATE_MIN < timedelta(days=n):
+            return None   # no period before DATE_MIN
         return self.replace(date_from=self.date_from - timedelta(days=n), date_to=self.date_from - timedelta(days=1))
 
     def year_ago(self) -> Filters | None:
         """The same filters over the same dates one year earlier."""
-        if not (self.date_from and self.date_to):
+        if not (self.date_from and self.date_to) or self.date_from.year <= DATE_MIN.year:
             return None
         return self.replace(date_from=_minus_year(self.date_from), date_to=_minus_year(self.date_to))
 
@@ -217,8 +223,19 @@ class Filters:
 
     @classmethod
     def from_query(cls, query: Mapping[str, object]) -> Filters:
-        """Build filters from URL query parameters; unknown keys are ignored, bad values dropped."""
+        """Build filters from URL query parameters; unknown keys are ignored, unreadable dates dropped."""
+        return cls.from_query_checked(query)[0]
+
+    @classmethod
+    def from_query_checked(cls, query: Mapping[str, object]) -> tuple[Filters, list[str]]:
+        """Filters from URL query parameters, and a Chinese note for each date that was not taken as written.
+
+        Unknown keys are ignored; a date that does not parse is dropped, one outside DATE_MIN..DATE_MAX is
+        moved to that bound, a reversed range is swapped. Unknown values of the lists (districts, categories,
+        functions ...) are kept: they match nothing (see options.unknown_values for telling the user).
+        """
         kw: dict = {}
+        notes: list[str] = []
         for key, name in _QUERY_KEYS.items():
             if key not in query:
                 continue
@@ -229,17 +246,23 @@ class Filters:
             if name in _LIST_FIELDS:
                 kw[name] = tuple(x for x in raw.split(",") if x.strip())
             elif name in ("date_from", "date_to"):
+                label = "起始日期" if name == "date_from" else "结束日期"
                 try:
-                    kw[name] = date.fromisoformat(raw)
+                    d = date.fromisoformat(raw.strip())
                 except ValueError:
+                    notes.append(f"链接中的{label}“{raw}”不是有效日期（应为 YYYY-MM-DD），已忽略")
                     continue
+                if not DATE_MIN <= d <= DATE_MAX:
+                    bound = DATE_MIN if d < DATE_MIN else DATE_MAX
+                    notes.append(f"链接中的{label} {d} 超出可查询的范围，按 {bound} 处理")
+                    d = bound
+                kw[name] = d
             else:
                 kw[name] = raw
-        if "functions" in kw:
-            kw["functions"] = tuple(f for f in kw["functions"] if f in FUNCTIONS)
         if kw.get("date_from") and kw.get("date_to") and kw["date_from"] > kw["date_to"]:
             kw["date_from"], kw["date_to"] = kw["date_to"], kw["date_from"]
-        return cls(**kw)
+            notes.append("链接中的起始日期晚于结束日期，已对调")
+        return cls(**kw), notes
 
     # ----- words -----------------------------------------------------------
     def describe(self) -> str:

@@ -59,3 +59,42 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
         streets=tuple((d, s) for d, s in streets), categories=tuple(tuple(c) for c in cats),
         topics=distinct("topic"), channels=distinct("channel"), appeal_types=distinct("appeal_type"),
     )
+
+
+# What a list filter may hold, per field: the values present in the store (plus the fixed choices).
+UNKNOWN_LABELS = {"districts": "区", "streets": "街道/乡镇", "categories": "问题分类", "topics": "专项",
+                  "channels": "渠道", "appeal_types": "诉求类型", "functions": "检察职能"}
+
+
+def known_values(opts: FilterOptions) -> dict[str, set[str]]:
+    """Every value each list filter can match in this store."""
+    from analytics.filters import APPEAL_TYPES, FUNCTIONS, NO_TOPIC
+
+    return {
+        "districts": set(opts.districts),
+        "streets": {s for _d, s in opts.streets},
+        "categories": set(opts.category_paths()),
+        "topics": {*opts.topics, NO_TOPIC},
+        "channels": set(opts.channels),
+        "appeal_types": {*APPEAL_TYPES, *opts.appeal_types},
+        "functions": set(FUNCTIONS),
+    }
+
+
+def unknown_values(f, opts: FilterOptions) -> dict[str, tuple[str, ...]]:
+    """The values of `f`'s list filters that this store does not hold (e.g. from a shared link), per field.
+
+    Such a value matches no ticket, so the pages show nothing for it; the caller says which values are unknown.
+    """
+    known = known_values(opts)
+    out = {}
+    for name in UNKNOWN_LABELS:
+        bad = tuple(v for v in getattr(f, name) if v not in known[name])
+        if bad:
+            out[name] = bad
+    return out
+
+
+def describe_unknown(unknown: dict[str, tuple[str, ...]]) -> str:
+    """One Chinese line naming the unknown values, field by field."""
+    return "；".join(f"{UNKNOWN_LABELS[k]}：{'、'.join(v)}" for k, v in unknown.items())

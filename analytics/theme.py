@@ -6,6 +6,7 @@ briefings look the same. Labels for column names live here too.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -124,10 +125,52 @@ def _set_template(fig: go.Figure) -> None:
         fig.update_layout(template=TEMPLATE)
 
 
+# Plotly draws text as a subset of HTML (<b>, <br>, <a href=...>, <span style=...>): text from citizens, files
+# or URLs in a chart (categories, addresses, words, the filter line) would become bold text or a clickable link.
+# Their angle brackets are written as entities, which plotly shows as the characters themselves.
+_TEXT_ATTRS = ("x", "y", "labels", "parents", "ids", "text", "hovertext", "customdata", "name")
+
+
+def plain(text) -> str:
+    """`text` shown literally by plotly (its tags written as entities)."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unplain(value):
+    """The original of a value `plain()` wrote (e.g. a clicked mark's customdata); other values unchanged."""
+    return value.replace("&lt;", "<").replace("&gt;", ">") if isinstance(value, str) else value
+
+
+def plain_traces(fig: go.Figure) -> go.Figure:
+    """Make every text a trace shows (axis categories, labels, hover texts, names) literal; in place, idempotent."""
+    for trace in fig.data:
+        for attr in _TEXT_ATTRS:
+            if attr not in trace:
+                continue
+            v = trace[attr]
+            if isinstance(v, str):
+                if "<" in v or ">" in v:
+                    trace[attr] = plain(v)
+                continue
+            if v is None or (isinstance(v, np.ndarray) and v.dtype.kind in "biufcmM"):
+                continue
+            arr = np.asarray(v, dtype=object)
+            if arr.ndim == 0:
+                continue
+            flat = arr.ravel()
+            hit = [i for i, x in enumerate(flat) if isinstance(x, str) and ("<" in x or ">" in x)]
+            if hit:
+                for i in hit:
+                    flat[i] = plain(flat[i])
+                trace[attr] = flat.reshape(arr.shape).tolist() if arr.ndim > 1 else flat.tolist()
+    return fig
+
+
 def style(fig: go.Figure, *, title: str | None = None, subtitle: str | None = None,
           height: int | None = None, legend: bool = True) -> go.Figure:
-    """Apply the house style in place and return the figure."""
+    """Apply the house style in place and return the figure (texts from the data made literal: plain_traces)."""
     _set_template(fig)
+    plain_traces(fig)
     fig.update_layout(
         font={"family": font_family(), "size": 14, "color": "#212121"},
         colorway=PALETTE,
@@ -137,9 +180,9 @@ def style(fig: go.Figure, *, title: str | None = None, subtitle: str | None = No
         hoverlabel={"font": {"family": font_family()}},
     )
     if title:
-        text = f"<b>{title}</b>"
+        text = f"<b>{plain(title)}</b>"
         if subtitle:
-            text += f"<br><span style='font-size:12px;color:#616161'>{subtitle}</span>"
+            text += f"<br><span style='font-size:12px;color:#616161'>{plain(subtitle)}</span>"
         fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"})
     if height:
         fig.update_layout(height=height)

@@ -38,6 +38,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
     parser.add_argument("--memory-limit", default="2GB",
                         help="DuckDB memory limit of the import (default 2GB; keeps a 25 M build bounded)")
+    parser.add_argument("--no-rules", action="store_true",
+                        help="do not install the starter screening rules (they screen the demo's tickets after the build)")
     parser.add_argument("--serial", action="store_true",
                         help="generate and import in one process (default: a worker generates the next chunk "
                              "while the previous one is imported)")
@@ -57,6 +59,13 @@ def run(args) -> int:
                   file=sys.stderr)
             return 2
         # --force: the new store is built beside the old one and replaces it when complete (data/generations.py)
+    if not args.no_rules:
+        # Active rules screen the demo's tickets when the build swaps the store in (data/screening/hook.py).
+        from data import audit, records
+        from data.screening import library
+
+        with records.session(db) as rec:
+            library.install_starter(rec, audit.cli_actor())
     t0 = time.perf_counter()
     try:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,
@@ -74,6 +83,12 @@ def run(args) -> int:
     print(f"demo ready: {db}  tickets={res.n_tickets:,} clues={res.n_clues:,} cases={res.n_cases:,} "
           f"rectifications={res.n_rects:,}  generate {res.seconds_generate:.1f}s + import {res.seconds_import:.1f}s "
           f"= {total:.1f}s ({res.n_tickets / total:,.0f} tickets/s)")
+    if not args.no_rules:
+        from data import records
+        from data.screening import queue
+
+        with records.session(db) as rec:
+            print(f"screening: {queue.queue_summary(rec).waiting:,} items waiting in the queue (研判)")
     quarantined = sum(r.quarantined for r in res.reports)
     if quarantined:
         print(f"warning: {quarantined} rows quarantined (see `python manage.py status`)", file=sys.stderr)

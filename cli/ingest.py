@@ -73,8 +73,10 @@ def _waiting(message: str) -> None:
 
 
 def run(args) -> int:
-    from data import generations, store
+    from data import generations, store, uploads
     from data.ingest import IngestError, ingest_files
+
+    uploads.remove_stale()   # copies with personal data left by an import that was killed
 
     names = ", ".join(args.files)
     try:
@@ -91,6 +93,10 @@ def run(args) -> int:
         if isinstance(exc, store.StoreBusy):
             print(BUSY_EN, file=sys.stderr)
         return 2
+    if args.no_refresh and any(r.ok and (r.inserted or r.updated) for r in reports):
+        print("注意：--no-refresh 未更新汇总表；仪表盘在运行 `python manage.py init` 之前继续显示导入前的数据。"
+              " (derived tables not refreshed: the dashboard keeps the previous data until `manage.py init`)",
+              file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:

@@ -98,6 +98,9 @@ def write(path: str | Path | None = None, *, purpose: str = "写入",
                         shutil.copyfile(wal, str(tmp) + ".wal")
             copy_s = time.perf_counter() - t0
             con = store.connect(tmp)
+            # a write's memory stays bounded whatever it imports (DuckDB spills to disk past the limit)
+            sql = f"SET memory_limit = '{int(settings.get('HOTLINE_IMPORT_MEMORY_MB'))}MB'"   # an int setting
+            con.execute(sql)
         except BaseException:
             _remove(tmp)
             raise

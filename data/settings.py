@@ -66,6 +66,15 @@ SETTINGS: dict[str, Setting] = {
                 "Reply period of a pre-litigation suggestion (two months), days.", int),
         Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
                 "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_RETURN_MIN_DAYS", "7",
+                "Back after a close (办结后再诉): a ticket counts when received more than this many days after a "
+                "ticket about the same problem nearby was closed (sooner: the same episode).", int),
+        Setting("HOTLINE_RETURN_MAX_DAYS", "90",
+                "Back after a close: ... and at most this many days after it (later: a new episode).", int),
+        Setting("HOTLINE_RETURN_RADIUS_M", "50",
+                "Back after a close: the closed ticket lies within about this many metres (every pair closer counts, "
+                "none beyond 2.83 times it); changing a HOTLINE_RETURN_* setting needs `python manage.py init` "
+                "to recompute the stored flags.", int),
         Setting("HOTLINE_LOOKBACK_DAYS", "60",
                 "Days after a rectification by which the on-site follow-up check (回头看) is due.", int),
         Setting("HOTLINE_DUE_SOON_DAYS", "3",
@@ -76,6 +85,19 @@ SETTINGS: dict[str, Setting] = {
                 "CJK font family used in charts and exports."),
         Setting("HOTLINE_IMPORT_CHUNK_ROWS", "200000",
                 "Rows per chunk when importing large files (bounds memory).", int),
+        Setting("HOTLINE_UPLOAD_MAX_MB", "200",
+                "Largest file the 导入 page accepts, MB (larger exports: `python manage.py ingest`).", int),
+        Setting("HOTLINE_IMPORT_MAX_FILE_MB", "4096",
+                "Largest file any import reads, MB; a larger one is refused before it is read.", int),
+        Setting("HOTLINE_IMPORT_MAX_XLSX_MB", "1024",
+                "Largest unpacked size of an XLSX workbook, MB; one that would expand past it (a zip bomb) "
+                "is refused before it is parsed.", int),
+        Setting("HOTLINE_IMPORT_MAX_ROWS", "5000000",
+                "Most data rows in one imported file or sheet; a file with more is refused before anything "
+                "is stored (an XLSX sheet also stops at Excel's 1,048,575).", int),
+        Setting("HOTLINE_IMPORT_MEMORY_MB", "2048",
+                "DuckDB memory limit of a write to the store (an import, a recount), MB; past it DuckDB "
+                "spills to disk.", int),
         Setting("HOTLINE_RECORDS_DB", "",
                 "SQLite file of the records people write (accounts, audit, rules, queue, clue ledger, 12309); "
                 "empty means `<HOTLINE_DB without .duckdb>.records.sqlite` beside the ticket store."),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 PREFIX = "hotline-upload-"
+TRANSCODED = "hotline-import-"   # UTF-8 copies of GBK files while an import reads them (data/ingest/readers.py)
 
 
 @contextlib.contextmanager
@@ -46,12 +47,19 @@ def staged(files: dict[str, BinaryIO]) -> Iterator[dict[str, Path]]:
 
 
 def remove_stale() -> list[Path]:
-    """Remove upload folders whose process no longer runs (killed mid-import), and those of older versions."""
+    """Remove upload folders and transcoded copies whose process no longer runs (killed mid-import), and
+    those of older versions (no process id in their name)."""
     removed = []
-    for d in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        if d.is_dir() and not _owner_alive(d.name[len(PREFIX):]):
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d)
+    tmp = Path(tempfile.gettempdir())
+    for prefix in (PREFIX, TRANSCODED):
+        for p in tmp.glob(f"{prefix}*"):
+            if _owner_alive(p.name[len(prefix):]):
+                continue
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
     return removed
 
 

@@ -84,10 +84,12 @@ def test_url_round_trip(filters):
     assert Filters.from_query(filters.to_query()) == filters
 
 
-def test_from_query_drops_bad_values():
+def test_from_query_drops_bad_dates_and_keeps_unknown_values():
+    # An unknown value is kept so that it matches nothing: a shared link naming one shows nothing, not
+    # everything (issue 22 item 7; the sidebar says which values are unknown).
     f = Filters.from_query({"from": "2025-13-01", "to": "2025-03-31", "function": "刑事,魔法", "foo": "bar"})
     assert f.date_from is None and f.date_to == date(2025, 3, 31)
-    assert f.functions == ("刑事",)
+    assert f.functions == ("刑事", "魔法")
     swapped = Filters.from_query({"from": "2025-03-31", "to": "2025-03-01"})
     assert swapped.date_from == date(2025, 3, 1)
 
@@ -107,8 +109,8 @@ def test_periods():
 def test_validation_and_description():
     with pytest.raises(ValueError, match="晚于"):
         Filters(date_from=date(2025, 3, 2), date_to=date(2025, 3, 1))
-    with pytest.raises(ValueError):
-        Filters(functions=("魔法",))
+    # an unknown function is kept and matches nothing: a shared link naming one shows nothing (issue 22 item 7)
+    assert Filters(functions=("魔法",)).functions == ("魔法",)
     assert Filters().describe() == "全部数据"
     d = Filters(**MARCH, districts=("朝阳区",), text="井盖").describe()
     assert "2025-03-01 至 2025-03-31" in d and "区：朝阳区" in d and "关键词：井盖" in d

@@ -17,6 +17,7 @@ from data import derived, store
 from data.ingest import ingest_files
 from data.ingest import report as import_report
 from tests.conftest import app_test
+from ui.plain import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ROOT / "tests" / "data" / "import"
@@ -76,6 +77,6 @@ def test_page_shows_a_report_after_import(db_with_imports, tmp_path):
     at.session_state["imp_reports"] = [rep.to_dict()]
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("导入完成：clues.csv" in s.value for s in at.success)
+    assert any("导入完成：clues.csv" in shown(s.value) for s in at.success)   # file names shown literally
     assert {m.label: m.value for m in at.metric} == {"读取": "3", "新增": "2", "更新": "0", "未变": "0", "隔离": "1"}
     assert any("隔离的行（共 1 行）" in c.value for c in at.caption)

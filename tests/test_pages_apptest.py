@@ -158,7 +158,7 @@ def test_tickets_page_list_and_detail_by_url(app_db):
     _no_errors(at)
     assert "显示第 1-12 条，共 12 条" in " ".join(m.value for m in at.markdown)
     assert any(s.value == "工单 T01" for s in at.subheader)
-    content = " ".join(m.value for m in at.markdown)
+    content = " ".join(t.value for t in at.text)   # the citizen's words: plain text (st.text), not Markdown
     assert "联系人张*，电话138****1234" in content and "13812341234" not in content
     frames = [d.value for d in at.dataframe]
     path = next(df for df in frames if "环节" in df.columns)

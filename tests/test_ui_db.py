@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import generations, scope, store
+from data import derived, generations, scope, store
 from data.ingest import ingest_files
 from tests.conftest import ROOT, app_test, sign_in
 from ui import db
@@ -129,3 +129,21 @@ def test_borrowed_cursors_close_and_a_missing_store_says_so(app_db, tmp_path, mo
     monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "none.duckdb"))
     with pytest.raises(store.StoreError, match="数据库文件不存在"), db.borrow(scope.CITY):
         pass
+
+
+def test_a_generation_the_dashboard_cannot_read_leaves_the_sessions_on_the_last_good_one(app_db, tmp_path):
+    """An import with --no-refresh commits a store whose derived tables are stale: the open sessions keep the
+    previous generation (no error box), until a refresh makes the new one readable."""
+    a = _session()
+    assert "共 12 条" in _label(a)
+    with generations.write(app_db) as gen:
+        (rep,) = ingest_files(gen.con, [_csv(tmp_path)], refresh=False)
+        assert rep.inserted == 1
+    with pytest.raises(store.StoreError, match="需要升级"):
+        store.open_reader(app_db)            # the new file itself asks for an upgrade
+    a.run()
+    assert "共 12 条" in _label(a)           # still the old data, no error
+    with generations.write(app_db) as gen:   # the refresh the import skipped
+        derived.refresh(gen.con)
+    a.run()
+    assert "共 13 条" in _label(a)

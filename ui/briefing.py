@@ -16,6 +16,7 @@ from analytics import briefing, export
 from analytics.filters import Filters
 from data import scope
 from ui import auth, db
+from ui.plain import md
 
 
 def pack_filters_for(f: Filters) -> tuple[Filters | None, str]:
@@ -47,15 +48,15 @@ def briefing_button(cur, f: Filters) -> None:
     st.subheader("新闻发布简报")
     pf, note = pack_filters_for(f)
     if pf is None:
-        st.info(note)
+        st.info(md(note))
         return
     try:
         export.check_fonts()
         export.chromium_path()
     except export.ExportError as exc:
-        st.warning(f"简报不可用：{exc}")
+        st.warning(f"简报不可用：{md(exc)}")
         return
-    st.caption(note + " 内容：封面、核心指标、趋势、区排名、专项工单、转化漏斗、井盖/污水/假冒伪劣分布图、工单密集网格；"
+    st.caption(md(note) + " 内容：封面、核心指标、趋势、区排名、专项工单、转化漏斗、井盖/污水/假冒伪劣分布图、工单密集网格；"
                "生成约需 10–20 秒。")
     stem = f"简报_{pf.date_from}_{pf.date_to}" + (f"_{pf.districts[0]}" if pf.districts else "")
     row = st.container(horizontal=True, gap="small")

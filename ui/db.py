@@ -20,6 +20,7 @@ download button's callback, the warm-up) borrows a cursor with `borrow()`.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 import streamlit as st
 
 from data import scope, settings, store
+from ui.plain import md
 
 SESSION_KEY = "_db_cursor"   # this session's _Slot
 
@@ -63,6 +65,7 @@ class _Slot:
 _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
 _handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
 _retired: list[_Handle] = []         # older generations some cursor still reads
+_unusable: dict[str, str] = {}       # store path -> key of a newer file that could not be opened
 
 
 def _cursor_gone(handle: _Handle) -> None:
@@ -89,7 +92,21 @@ def _handle() -> _Handle:
         current = _handles.get(str(p))
         if current is not None and current.key == key:
             return current
-        con, key = store.open_reader(p)
+        if current is not None and _unusable.get(str(p)) == key:
+            return current   # the new file cannot be read yet (see below): keep serving the last good one
+        try:
+            con, key = store.open_reader(p)
+        except store.StoreError as exc:
+            if current is None:
+                raise
+            # A write committed a generation the dashboard cannot read (an import with --no-refresh left the
+            # derived tables stale; `manage.py init` fixes it): the sessions keep the last good generation
+            # instead of all showing an error, and the server log says why.
+            _unusable[str(p)] = key
+            print(f"hotline: the store's new generation cannot be read; still serving the previous one: {exc}",
+                  file=sys.stderr, flush=True)
+            return current
+        _unusable.pop(str(p), None)
         handle = _Handle(str(p), con, key)
         _handles[str(p)] = handle
         if current is not None:
@@ -164,5 +181,5 @@ def require_cursor():
     try:
         return cursor()
     except store.StoreError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()

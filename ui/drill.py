@@ -16,6 +16,7 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import theme
 from analytics.filters import Filters
 from ui import filters as ui_filters
 
@@ -48,7 +49,7 @@ def value(event, field: str = "customdata"):
         if isinstance(v, list | tuple):
             v = v[0] if v else None
         if v is not None and v != "":
-            return v
+            return theme.unplain(v)   # the figure shows data texts with their tags as entities
     return None
 
 

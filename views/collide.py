@@ -12,6 +12,7 @@ from data import records, uploads
 from data.screening import collide
 from ui import auth, charts
 from ui.db import require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -40,9 +41,9 @@ try:
     with uploads.staged(named) as staged:
         recs, used = collide.read_list(staged[up.name], staged.get(mp.name) if mp else None)
 except collide.CollisionError as exc:
-    st.error(f"名单无法使用：{exc}")
+    st.error(f"名单无法使用：{md(exc)}")
     st.stop()
-st.caption("识别的列：" + "、".join(f"{k}←{v}" for k, v in used.items()))
+st.caption("识别的列：" + md("、".join(f"{k}←{v}" for k, v in used.items())))
 ev = collide.evidence(recs, collide.match(cur, recs, params))
 rows = collide.report_rows(recs, ev)
 matched = ev["row_number"].nunique() if not ev.empty else 0

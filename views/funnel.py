@@ -17,6 +17,7 @@ from analytics.filters import Filters
 from data import settings
 from ui import charts, drill, filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 cur = require_cursor()
 f = filters.current()
@@ -37,7 +38,7 @@ def q(name: str, **kw):
 
 
 st.title("漏斗")
-st.caption(f.describe())
+st.caption(md(f.describe()))
 filters.undo_bar()
 
 if not _has_records(cur, db_version()):

@@ -22,6 +22,7 @@ from data.ingest import IngestError, ingest_files, preview, readers
 from data.ingest import report as import_report
 from ui import db
 from ui.charts import table
+from ui.plain import md
 
 KIND_CHOICES = {"自动识别": None, "工单": "tickets", "线索": "clues", "案件": "cases", "整改": "rectifications"}
 CRS_CHOICES = {"wgs84": "WGS84（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}
@@ -30,11 +31,12 @@ PREVIEW_LABELS = {"_row": "行号", "_reason": "隔离原因", "_detail": "说�
 
 
 def _show_report(rep: dict) -> None:
-    name = Path(rep["file"]).name + (f"［{rep['sheet']}］" if rep.get("sheet") else "")
+    # File names, sheet names and messages quoting a file are the file's text: shown literally (ui/plain.py).
+    name = md(Path(rep["file"]).name + (f"［{rep['sheet']}］" if rep.get("sheet") else ""))
     if rep["status"] != "ok":
-        st.error(f"导入失败：{name}\n\n{rep['message']}\n\n数据库未作任何修改。")
+        st.error(f"导入失败：{name}\n\n{md(rep['message'])}\n\n数据库未作任何修改。")
         return
-    st.success(f"导入完成：{name}（用时 {rep['seconds']:.1f} 秒）" + (f"　{rep['message']}" if rep["message"] else ""))
+    st.success(f"导入完成：{name}（用时 {rep['seconds']:.1f} 秒）" + (f"　{md(rep['message'])}" if rep["message"] else ""))
     cols = st.columns(5)
     for col, (label, key) in zip(cols, (("读取", "rows_read"), ("新增", "inserted"), ("更新", "updated"),
                                         ("未变", "unchanged"), ("隔离", "quarantined")), strict=True):
@@ -47,7 +49,7 @@ def _show_report(rep: dict) -> None:
             cur = db.cursor()
             rows, total = import_report.quarantined_rows(cur, rep["import_id"])
         except store.StoreError as exc:
-            st.warning(str(exc))
+            st.warning(md(exc))
             return
         caption = f"隔离的行（共 {total:,} 行" + (f"，显示前 {len(rows):,} 行）" if total > len(rows) else "）")
         st.caption(caption)
@@ -61,8 +63,11 @@ st.caption("数据接收 → 数据清洗 → 数据核查。支持 CSV（UTF-8/
 c1, c2, c3 = st.columns(3)
 kind_label = c1.selectbox("数据类型", list(KIND_CHOICES), key="imp_kind")
 crs = c2.selectbox("坐标系（文件未注明时）", list(CRS_CHOICES), format_func=CRS_CHOICES.get, key="imp_crs")
-uploaded = st.file_uploader("数据文件", type=["csv", "txt", "xlsx", "parquet"], key="imp_file")
-mapping_file = c3.file_uploader("映射文件（可选）", type=["yaml", "yml"], key="imp_mapping")
+max_mb = int(settings.get("HOTLINE_UPLOAD_MAX_MB"))
+uploaded = st.file_uploader("数据文件", type=["csv", "txt", "xlsx", "parquet"], key="imp_file", max_upload_size=max_mb,
+                            help=f"单个文件不超过 {max_mb:,} MB（设置 HOTLINE_UPLOAD_MAX_MB）；更大的文件请用命令 "
+                                 "`python manage.py ingest` 导入。")
+mapping_file = c3.file_uploader("映射文件（可选）", type=["yaml", "yml"], key="imp_mapping", max_upload_size=1)
 
 def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     sheet = None
@@ -70,7 +75,7 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
         try:
             sheets = readers.xlsx_sheets(path)
         except readers.ReadError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         choice = st.selectbox("工作表", ["全部工作表", *sheets], key="imp_sheet")
         sheet = None if choice == "全部工作表" else choice
@@ -79,16 +84,16 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     try:
         df, info = preview(path, kind=kind, mapping=mapping_path, crs=crs, sheet=sheet, rows=PREVIEW_ROWS)
     except (IngestError, readers.ReadError) as exc:
-        st.error(f"无法读取该文件：{exc}")
+        st.error(f"无法读取该文件：{md(exc)}")
         return
     st.caption(f"识别为 **{info['label']}** 文件（{info['format']}"
-               + (f"，编码 {info['encoding']}" if info["encoding"] else "")
-               + (f"，工作表 {info['sheet']}" if info["sheet"] else "")
+               + (f"，编码 {md(info['encoding'])}" if info["encoding"] else "")
+               + (f"，工作表 {md(info['sheet'])}" if info["sheet"] else "")
                + f"）。前 {len(df)} 行清洗后的样子如下，尚未写入数据库；“隔离原因”非空的行将被隔离。")
     recognised = "、".join(f"{'+'.join(v)}→{k}" for k, v in info["recognised"].items())
-    st.caption(f"已识别的列：{recognised}")
+    st.caption(f"已识别的列：{md(recognised)}")
     if info["unused"]:
-        st.caption(f"未使用的列：{'、'.join(info['unused'])}")
+        st.caption(f"未使用的列：{md('、'.join(info['unused']))}")
     shown = privacy.mask_frame(df).rename(columns=lambda c: PREVIEW_LABELS.get(c) or theme.label(c))
     table(shown, key="imp_preview", title="导入预览", downloads=False)
 
@@ -98,25 +103,28 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
     bar = st.progress(0.0, text="准备导入…")
 
     def _progress(done, total, message):
-        bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+        bar.progress(min(1.0, done / total) if total else 0.0, text=md(message))
 
     reports = []
     try:
-        with generations.write(purpose=f"导入 {path.name}", on_wait=waiting.info) as gen:
+        with generations.write(purpose=f"导入 {path.name}", on_wait=lambda m: waiting.info(md(m))) as gen:
             waiting.empty()
             reports = ingest_files(gen.con, [path], kind=kind, mapping=mapping_path, crs=crs, sheet=sheet,
                                    progress=_progress)
     except IngestError as exc:
-        st.error(f"导入未开始：{exc}")
+        st.error(f"导入未开始：{md(exc)}")
     except (store.StoreError, duckdb.Error, OSError) as exc:
-        st.error(f"导入失败，数据库未作任何修改：{exc}")
+        st.error(f"导入失败，数据库未作任何修改：{md(exc)}")
     bar.empty()
     st.session_state["imp_reports"] = [r.to_dict() for r in reports]
     after = gen.after.describe() if reports and gen.after is not None else ""
     st.session_state["imp_screening"] = after
 
 
-if uploaded is not None:
+if uploaded is not None and uploaded.size > max_mb * 2**20:
+    st.error(f"文件有 {uploaded.size / 2**20:,.0f} MB，超过上传上限 {max_mb:,} MB（设置 HOTLINE_UPLOAD_MAX_MB）。"
+             "请用命令 `python manage.py ingest` 导入，或拆分文件。")
+elif uploaded is not None:
     named = {uploaded.name: uploaded}
     if mapping_file is not None:
         named[mapping_file.name] = mapping_file
@@ -135,7 +143,7 @@ else:
     try:
         past = import_report.recent_imports(db.cursor())
     except store.StoreError as exc:
-        st.warning(str(exc))
+        st.warning(md(exc))
     else:
         if past.empty:
             st.info("尚无导入记录。")

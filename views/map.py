@@ -19,6 +19,7 @@ from analytics import maps, mapviz, theme, visits
 from analytics.filters import Filters
 from data import scope
 from ui import auth, charts, db, drill, filters
+from ui.plain import md
 
 ALL = "按侧栏筛选"
 VIEWS = ("分布地图", "月度点位图谱", "热点与走访清单")
@@ -115,7 +116,7 @@ filters.undo_bar()
 problem = st.segmented_control("问题", [ALL, *maps.PRESETS], default=ALL, key="map_problem",
                                help="井盖、污水/排污、假冒伪劣为预设专题；其他问题请在侧栏选择专项或分类")
 fm = maps.preset_filters(f, problem, _topics(cur, version)) if problem and problem != ALL else f
-st.caption(f"筛选条件：{fm.describe()}")
+st.caption(f"筛选条件：{md(fm.describe())}")
 view = st.segmented_control("视图", VIEWS, default=VIEWS[0], key="map_view") or VIEWS[0]
 
 if view != VIEWS[0] and fm.date_to is not None:

@@ -16,8 +16,11 @@ import streamlit as st
 
 from analytics import overview, theme
 from analytics.filters import Filters
-from ui import filters
+from data import records
+from data.screening import queue
+from ui import auth, filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 if str(st.query_params.get("screen", "")) == "1":   # the old wall-screen link: the wall screen is its own page
     st.switch_page("views/screen.py")
@@ -84,9 +87,24 @@ def rate_row(df: pd.DataFrame) -> None:
         col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}")
 
 
+def queue_line() -> None:
+    """How many screening items wait to be assessed, and since when (for those who may see the queue)."""
+    me = auth.principal()
+    if me is None or not me.can("queue_view"):
+        return
+    with records.session() as rec:
+        s = queue.queue_summary(rec, me.scope)
+    if s.waiting == 0:
+        st.caption("筛查待研判：暂无。")
+        return
+    st.caption(f"筛查待研判 **{s.waiting:,}** 项，最久已等待 {s.oldest_days} 天"
+               + (f"（其中 {s.returned:,} 项为曾研判后因新工单重回）" if s.returned else "") + "。")
+    st.page_link("views/queue.py", label="打开研判队列")
+
+
 def body() -> None:
     st.title("总览")
-    st.caption(f.describe())
+    st.caption(md(f.describe()))
     filters.undo_bar()
 
     lo, hi = _range(cur, db_version())
@@ -98,6 +116,7 @@ def body() -> None:
         st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
         return
     kpi_row(k, lo)
+    queue_line()
     if overview.funnel_still_open(f, hi):
         st.caption(f"注：线索、立案、已整改随办理进度陆续产生。所选期间距数据截止日（{hi}）不足 "
                    f"{overview.FUNNEL_MATURITY_DAYS} 天，这三项尚不完整，与上期、去年同期相比会偏低，请谨慎解读。")

@@ -17,6 +17,7 @@ from data.screening import library, queue
 from data.screening.rule import FUNCTIONS
 from ui import auth, charts
 from ui.db import require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -67,23 +68,23 @@ with records.session() as rec:
     earlier = queue.clues_at(rec, item_id)
     stored = library.by_id(rec, it["rule_id"]) if it and it["rule_id"] else None
 if it is None:
-    st.warning(f"未找到事项 {item_id}（或不在您的辖区内）。")
+    st.warning(f"未找到事项 {md(item_id)}（或不在您的辖区内）。")
     st.stop()
 
 with st.container(border=True):
-    st.subheader(f"事项 #{item_id}：{it['label'] or '—'}")
-    st.caption(f"{it['district'] or '—'} {it['street'] or ''} · 状态：{queue.STATES[it['state']]}"
+    st.subheader(f"事项 #{md(item_id)}：{md(it['label'] or '—')}")
+    st.caption(f"{md(it['district'] or '—')} {md(it['street'] or '')} · 状态：{queue.STATES[it['state']]}"
                + (" · 此地点曾研判，因新工单重回队列" if it["seen_before"] else ""))
     if stored is not None:
         versions = hits["version"].value_counts().sort_index()
-        st.markdown(f"**为何命中**：规则“{stored.rule.name}”（{stored.key}），"
+        st.markdown(f"**为何命中**：规则“{md(stored.rule.name)}”（{md(stored.key)}），"
                     + "、".join(f"版本 {v}（{n} 件）" for v, n in versions.items()))
         with records.session() as rec:
             at_version = library.by_id(rec, it["rule_id"], int(versions.index.max())) or stored
         st.text("\n".join(at_version.rule.describe()))
         ids = list(hits["ticket_id"])
     else:
-        st.markdown(f"**为何命中**：数据碰撞“{it['source_name']}”")
+        st.markdown(f"**为何命中**：数据碰撞“{md(it['source_name'])}”")
         ids = list(matches["ticket_id"]) if matches is not None else []
         if matches is not None and not matches.empty:
             charts.table(queue.evidence_table(matches), key="qu_matches", title="碰撞证据", downloads=False)
@@ -136,10 +137,11 @@ if it["state"] != "waiting":
     st.stop()
 
 st.markdown("**研判**")
-t_reg, t_att, t_dis = st.tabs(["登记为新线索", "并入已有线索", "排除"])
-with t_reg:
+action = st.radio("研判", ["登记为新线索", "并入已有线索", "排除"], horizontal=True, key="qu_action",
+                  label_visibility="collapsed")
+if action == "登记为新线索":
     others = [i for i in labels if i != item_id and items.loc[items["item_id"] == i, "state"].iloc[0] == "waiting"]
-    batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch")
+    batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch", placeholder="不选则只登记本事项")
     c = st.columns(2)
     function = c[0].selectbox("检察职能", list(FUNCTIONS), key="qu_function",
                               index=list(FUNCTIONS).index(stored.rule.function)
@@ -155,10 +157,10 @@ with t_reg:
                 clue = queue.register(rec, me, [item_id, *batch], function=function, department=department or None,
                                       summary=summary_text, scope=me.scope)
         except queue.DecisionError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.success(f"已登记线索 {clue.clue_no}（{len(clue.ticket_ids)} 件工单），可在线索台账中查看。")
-with t_att:
+if action == "并入已有线索":
     text = st.text_input("查找线索（编号、摘要、地点）", key="qu_find")
     with records.session() as rec:
         found = ledger.find_clues(rec, me.scope, text=text or None, open_only=True, limit=20, store=cur)
@@ -175,16 +177,16 @@ with t_att:
                 with records.session() as rec:
                     clue = queue.attach(rec, me, [item_id], pick, reason=why, scope=me.scope, store=cur)
             except queue.DecisionError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.success(f"已并入线索 {clue.clue_no}。")
-with t_dis:
+if action == "排除":
     reason = st.text_input("排除理由", key="qu_dismiss_reason", placeholder="如：已整改到位，经核实不属于监督事项")
     if st.button("排除", key="qu_dismiss"):
         try:
             with records.session() as rec:
                 queue.decide(rec, me, [item_id], "dismiss", reason=reason, scope=me.scope)
         except queue.DecisionError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.success("已排除。此地点如再有新工单，会重回队列并标记“曾研判”。")

@@ -19,6 +19,7 @@ from data.screening.compile import Target
 from geo.names import district_names
 from ui import auth, charts, filters
 from ui.db import db_version, require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -50,9 +51,13 @@ def _period(label: str, key: str, days: int) -> Target:
     return Target(got[0] if got else None, got[-1] if got else None)
 
 
-tab_list, tab_edit, tab_test, tab_files, tab_run = st.tabs(["规则列表", "编写规则", "回测", "导入导出", "运行筛查"])
+# A view chosen on the server (not st.tabs): each widget change reruns the page, and the view stays.
+VIEWS = ["规则列表", "编写规则", "回测", "导入导出", "运行筛查"]
+view = st.radio("查看", VIEWS, horizontal=True, key="ru_view", label_visibility="collapsed")
+if view != "编写规则":
+    st.session_state.pop("ru_loaded", None)   # the form's widgets are gone: load the rule again on return
 
-with tab_list:
+if view == "规则列表":
     if rules_df.empty:
         st.info("尚无规则。可在“导入导出”中导入示例规则库或规则文件，或在“编写规则”中新建。")
     else:
@@ -65,12 +70,12 @@ with tab_list:
             s = library.get(rec, pick)
             vers = library.versions(rec, pick)
             outcome = queue.rule_outcomes(rec, s.rule_id)
-        st.markdown(f"**{s.rule.name}**（{s.key}，版本 {s.version}，{'启用' if s.active else '停用'}）")
+        st.markdown(f"**{md(s.rule.name)}**（{md(s.key)}，版本 {s.version}，{'启用' if s.active else '停用'}）")
         st.text("\n".join(s.rule.describe()))
         if s.rule.legal_basis:
-            st.caption(f"法律依据：{s.rule.legal_basis}")
+            st.caption(f"法律依据：{md(s.rule.legal_basis)}")
         if s.rule.background:
-            st.caption(f"背景要旨：{s.rule.background}")
+            st.caption(f"背景要旨：{md(s.rule.background)}")
         st.caption(f"待研判事项：共 {outcome['items']} 项，待研判 {outcome['waiting']} 项，登记线索 {outcome['register']} 项，"
                    f"并入线索 {outcome['attach']} 项，排除 {outcome['dismiss']} 项。")
         charts.table(vers.drop(columns=["definition"]).rename(columns={
@@ -83,7 +88,7 @@ with tab_list:
                     library.set_active(rec, me, pick, not s.active, "在规则页面切换")
                 st.rerun()
 
-with tab_edit:
+if view == "编写规则":
     if not may_edit:
         st.info("您可以查看规则；编写和修改规则需要“编写、修改筛查规则”权限。")
     else:
@@ -100,7 +105,7 @@ with tab_edit:
         c[1].text_input("规则名称", key=k["name"])
         c[2].text_input("专项", key=k["project"])
         c = st.columns(3)
-        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"])
+        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"], format_func=lambda x: x or "（未指定）")
         c[1].text_input("建立单位", key=k["owner"])
         c[2].text_input("地区", key=k["region"])
         st.text_area("法律依据", key=k["legal_basis"], height=68)
@@ -111,15 +116,15 @@ with tab_edit:
         c[2].text_input("排除词（NOT）", key=k["kw_none"], placeholder="如：咨询")
         st.text_area("同义词（每行：词：同义词1、同义词2）", key=k["kw_synonyms"], height=68)
         c = st.columns(3)
-        c[0].multiselect("分类（任一级）", opts.category_paths(), key=k["categories"])
-        c[1].multiselect("专项", list(opts.topics), key=k["topics"])
-        c[2].multiselect("区", district_names(), key=k["districts"])
+        c[0].multiselect("分类（任一级）", opts.category_paths(), key=k["categories"], placeholder="不限")
+        c[1].multiselect("专项", list(opts.topics), key=k["topics"], placeholder="不限")
+        c[2].multiselect("区", district_names(), key=k["districts"], placeholder="不限")
         c = st.columns(4)
-        c[0].multiselect("渠道", list(opts.channels), key=k["channels"])
-        c[1].multiselect("诉求类型", list(rule.APPEAL_TYPES), key=k["appeal_types"])
+        c[0].multiselect("渠道", list(opts.channels), key=k["channels"], placeholder="不限")
+        c[1].multiselect("诉求类型", list(rule.APPEAL_TYPES), key=k["appeal_types"], placeholder="不限")
         c[2].multiselect("办理状态", list(dict.fromkeys(["已办结", "办理中", "待响应", *st.session_state[k["statuses"]]])),
-                         key=k["statuses"], accept_new_options=True)
-        c[3].multiselect("满意度", list(rule.SATISFACTION), key=k["satisfaction"])
+                         key=k["statuses"], accept_new_options=True, placeholder="不限（可输入新状态）")
+        c[3].multiselect("满意度", list(rule.SATISFACTION), key=k["satisfaction"], placeholder="不限")
         c = st.columns(4)
         c[0].checkbox("反复投诉：R 米内 D 天内至少 N 件", key=k["repeat_on"])
         c[1].number_input("N（件）", min_value=2, max_value=10000, key=k["repeat_n"])
@@ -136,7 +141,8 @@ with tab_edit:
         c[2].number_input("纬度（WGS84）", format="%.6f", key=k["near_lat"])
         c[3].number_input("半径（米）", min_value=1.0, max_value=50000.0, key=k["near_radius"])
         c = st.columns(3)
-        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"])
+        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"],
+                     format_func=lambda x: x or "（不分层：全部工单）")
         c[1].selectbox("归并方式", list(rule.GROUP_BY), format_func=rule.GROUP_BY.get, key=k["group_by"])
         c[2].number_input("只看最近多少天（0 = 不限）", min_value=0, max_value=3660, key=k["last_days"])
 
@@ -145,16 +151,16 @@ with tab_edit:
             draft = form.to_rule(values)
         except rule.RuleError as exc:
             draft = None
-            st.warning(str(exc))
+            st.warning(md(exc))
         if draft is not None and opts.has_data:
             target = _period("试算期间", "ru_try_period", 90)
             try:
                 n, n_places = screening.count(cur, draft, target, resolve=_resolve)
                 examples = screening.find(cur, draft, target, resolve=_resolve, limit=5)
             except rule.RuleError as exc:
-                st.warning(str(exc))
+                st.warning(md(exc))
             else:
-                st.markdown(f"**试算：{target.describe()} 命中 {n:,} 件工单，{n_places:,} 处地点**")
+                st.markdown(f"**试算：{md(target.describe())} 命中 {n:,} 件工单，{n_places:,} 处地点**")
                 if n:
                     ex = sa.item_tickets(cur, list(examples["ticket_id"][:5]))
                     st.caption(f"示例工单（显示 {min(n, 5)} / {n:,}）")
@@ -169,12 +175,12 @@ with tab_edit:
                             library.import_rules(rec, me, [draft], note or "在规则页面保存")
                         saved = library.save(rec, me, draft, note or "在规则页面保存")
                 except rule.RuleError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     st.session_state["ru_loaded"] = None
                     st.success(f"已保存规则 {saved.key}，版本 {saved.version}（{'启用' if saved.active else '停用'}）。")
 
-with tab_test:
+if view == "回测":
     if not keys:
         st.info("尚无规则。")
     elif opts.has_data:
@@ -195,7 +201,7 @@ with tab_test:
                          title=f"{s.rule.name} 回测")
         st.caption("形成线索、立案按导入的线索与案件数据（线索关联工单）计算；本系统中由此规则登记的线索见“规则列表”。")
 
-with tab_files:
+if view == "导入导出":
     with records.session() as rec:
         text = library.export_text(rec, None, "yaml") if keys else ""
     if keys:
@@ -208,7 +214,7 @@ with tab_files:
             try:
                 incoming = rule.loads(up.getvalue().decode("utf-8"), f"规则文件 {up.name} ")
             except (rule.RuleError, UnicodeDecodeError) as exc:
-                st.error(f"规则有误：{exc}")
+                st.error(f"规则有误：{md(exc)}")
             else:
                 st.success(f"检查通过：{len(incoming)} 条规则（{'、'.join(r.key for r in incoming)}）。")
                 if st.button("导入这些规则", key="ru_import"):
@@ -216,7 +222,7 @@ with tab_files:
                         with records.session() as rec:
                             done = library.import_rules(rec, me, incoming, f"导入文件 {up.name}")
                     except rule.RuleError as exc:
-                        st.error(str(exc))
+                        st.error(md(exc))
                     else:
                         st.success("已导入：" + "、".join(f"{d.key}（版本 {d.version}）" for d in done))
         region = library.starter_dir().name
@@ -226,7 +232,7 @@ with tab_files:
             st.success(f"已导入示例规则库 {len(done)} 条规则并启用。")
             st.rerun()
 
-with tab_run:
+if view == "运行筛查":
     if not may_edit:
         st.info("运行筛查需要“编写、修改筛查规则，运行筛查”权限。")
     elif opts.has_data:

@@ -18,6 +18,7 @@ from analytics.filters import Filters
 from data import audit, scope
 from ui import auth, charts, drill, filters
 from ui.db import borrow, db_version, require_cursor
+from ui.plain import md
 
 me = auth.require()
 cur = require_cursor()
@@ -51,14 +52,14 @@ def _export_all(flt: Filters, stage: str, sort: str, desc: bool, sc: scope.Scope
 def show_detail(ticket_id: str) -> None:
     d = tickets.detail(cur, ticket_id)
     if d is None:   # unknown, or outside the user's districts: the same answer, so nothing is revealed
-        st.warning(f"未找到工单 {ticket_id}（或不在您的辖区内）。")
+        st.warning(f"未找到工单 {md(ticket_id)}（或不在您的辖区内）。")
         return
     if st.session_state.get("tk_audited") != ticket_id:   # one audit row per opening, not per rerun
         audit.record(me, "ticket_view", ticket_id, {"district": d.get("district")})
         st.session_state["tk_audited"] = ticket_id
     with st.container(border=True):
         top = st.columns([6, 1])
-        top[0].subheader(f"工单 {d['ticket_id']}")
+        top[0].subheader(f"工单 {md(d['ticket_id'])}")
         if top[1].button("关闭详情", key="tk_close"):
             st.session_state.pop(drill.OPEN_STATE, None)
             st.query_params.pop("id", None)
@@ -66,7 +67,9 @@ def show_detail(ticket_id: str) -> None:
         unmasked = _unmask_form(ticket_id) if me.can("unmask") else None
         if unmasked is not None:
             d = unmasked
-        st.markdown(f"**诉求内容**：{d['content'] or '（无）'}")
+        # The citizen's words as plain text: no Markdown image, link, bold or HTML of theirs is drawn.
+        st.markdown("**诉求内容**")
+        st.text(d["content"] or "（无）", width="stretch")
         left, right = st.columns([3, 2])
         with left:
             st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields")
@@ -125,7 +128,7 @@ def _open(ticket_id: str) -> None:
 
 
 st.title("工单")
-st.caption(f.describe())
+st.caption(md(f.describe()))
 filters.undo_bar()
 
 opened = st.query_params.get("id") or st.session_state.get(drill.OPEN_STATE)

@@ -15,6 +15,7 @@ from analytics import theme, topics
 from analytics import topic_figures as tf
 from analytics.filters import Filters
 from ui import charts, db, drill, filters
+from ui.plain import md
 
 WORD_STATE = "topics_word"
 
@@ -67,7 +68,7 @@ version = db.db_version()
 
 
 st.title("热点")
-st.caption(f"筛选条件：{f.describe()}")
+st.caption(f"筛选条件：{md(f.describe())}")
 filters.undo_bar()
 
 problem = _words_problem(cur, version)
@@ -114,7 +115,7 @@ st.caption("点击词条查看包含该词的示例工单。")
 # ---------------------------------------------------------------- example tickets
 word = st.session_state.get(WORD_STATE) or (words["word"].iloc[0] if not words.empty else None)
 if word:
-    st.subheader(f"示例工单：“{word}”")
+    st.subheader(f"示例工单：“{md(word)}”")
     ex = _examples(cur, version, f, word)
     st.caption(f"显示最新 {len(ex)} 件 / 共 {ex.attrs.get('total', len(ex)):,} 件包含该词的工单；个人信息已脱敏。")
     b1, b2, _ = st.columns([1, 1, 3])

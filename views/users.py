@@ -12,6 +12,7 @@ import streamlit as st
 from analytics.options import filter_options
 from data import people, records, roles
 from ui import auth, db
+from ui.plain import md
 
 me = auth.require()
 st.title("用户管理")
@@ -44,7 +45,7 @@ def _act(fn, *args, ok: str, **kw) -> None:
         with records.session() as con:
             fn(con, me, *args, **kw)
     except people.PeopleError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     st.toast(ok)
     st.rerun()
@@ -56,7 +57,7 @@ with left, st.form("users_add", clear_on_submit=True):
     name = st.text_input("账号", placeholder="例如 zhangsan")
     display = st.text_input("姓名")
     role = st.selectbox("角色", list(roles.ROLES), format_func=roles.label)
-    districts = st.multiselect("辖区（空 = 全市）", sorted(known))
+    districts = st.multiselect("辖区（空 = 全市）", sorted(known), placeholder="全市")
     if st.form_submit_button("创建账号", type="primary"):
         password = people.generate_password()
         try:
@@ -64,7 +65,7 @@ with left, st.form("users_add", clear_on_submit=True):
                 people.add(con, me, name.strip(), role, password=password, districts=districts,
                            display_name=display.strip(), known_districts=known)
         except people.PeopleError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.session_state["users_new_password"] = (name.strip(), password)
             st.rerun()
@@ -79,6 +80,7 @@ with right:
         new_role = st.selectbox("角色", list(roles.ROLES), index=list(roles.ROLES).index(acc.role),
                                 format_func=roles.label, key=f"users_role_{target}")
         new_ds = st.multiselect("辖区（空 = 全市）", sorted(known | set(acc.districts)), default=list(acc.districts),
+                                placeholder="全市",
                                 key=f"users_ds_{target}")
         b = st.container(horizontal=True)
         if b.button("保存角色与辖区", key="users_save"):
@@ -89,7 +91,7 @@ with right:
                     if tuple(new_ds) != acc.districts:
                         people.set_districts(con, me, target, new_ds, known_districts=known)
             except people.PeopleError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.toast("已保存")
                 st.rerun()
@@ -104,7 +106,7 @@ with right:
                 with records.session() as con:
                     people.reset_password(con, me, target, password)
             except people.PeopleError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.session_state["users_new_password"] = (target, password)
                 st.rerun()

@@ -47,6 +47,10 @@ FLAGS = {
     "traditional_converted": "繁体字已转换为简体",
     "topic_derived": "专项由分类和信号词判定",
     "unknown_ticket": "关联工单尚未导入（关联已保存）",
+    "implausible_optional_time": "非必填时间不合理（早于 1990 年或晚于导入时，置空）",
+    "xlsx_formula_cached": "Excel 公式单元格按其计算结果导入",
+    "xlsx_formula_no_value": "Excel 公式单元格没有计算结果（置空；请在 Excel 中打开并保存后重新导入）",
+    "xlsx_merged_filled": "Excel 合并单元格按其左上角的值填充",
 }
 
 

@@ -95,6 +95,9 @@ def ingest_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | s
         except readers.ReadError as exc:
             reports.append(_failed_report(con, p, None, str(exc)))
             continue
+        except OSError as exc:   # unreadable (permissions, a device ...): a report, not a traceback
+            reports.append(_failed_report(con, p, None, f"无法读取 {p}：{exc.strerror or exc}"))
+            continue
         for sh in sheets:
             reports.append(_ingest_one(con, p, fmt, sh, kind, m, default_crs, rules, progress, refresh))
     return reports
@@ -146,6 +149,19 @@ def _ingest_one(con, path: Path, fmt: str, sheet, kind, m, default_crs, rules, p
     return rep
 
 
+def _reader_flags(rep: ImportReport, src: readers.Source) -> None:
+    """Flags the reader raised on rows of the file (XLSX formulas, merged cells): counted, and the rows named."""
+    lines = []
+    for flag, rows in src.flags.items():
+        if not rows:
+            continue
+        rep.flags[flag] = len(rows)
+        shown = "、".join(str(r) for r in rows[:10]) + (f" 等 {len(rows):,} 行" if len(rows) > 10 else "")
+        lines.append(f"{FLAGS[flag]}：Excel 第 {shown} 行")
+    if lines:
+        rep.message = "；".join(filter(None, [rep.message, *lines]))
+
+
 def _failed_report(con, path: Path, sheet, message: str) -> ImportReport:
     (import_id,) = con.execute("SELECT nextval('import_id_seq')").fetchone()
     rep = ImportReport(int(import_id), str(path), sheet=sheet, status="failed", message=message)
@@ -191,6 +207,7 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
         before = derived.state_before(con)   # were the derived tables current before this import?
     changed = merge(con, rep, K)
     rep.flags = flag_counts(con, K)
+    _reader_flags(rep, src)
     if K.name == "clues":
         rep.flags["unknown_ticket"] = con.execute(UNKNOWN_TICKETS_SQL).fetchone()[0]
     if not rep.balanced:  # a bug, never expected: refuse to commit an unbalanced import

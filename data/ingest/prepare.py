@@ -55,6 +55,8 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
         lo, hi = i * chunk, min(src.rows, (i + 1) * chunk)
         con.execute(stage_sql[0], {**used(stage_sql[0], params), "lo": lo, "hi": hi})
         con.execute(stage_sql[1], used(stage_sql[1], params))
+        for sql in statements.implausible_sql(K):
+            con.execute(sql, used(sql, params))
         _fix_traditional(con, K)
         if K.name == "tickets":
             _locate(con, default_crs)

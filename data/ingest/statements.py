@@ -41,6 +41,25 @@ def text_fields(K: Kind) -> list[str]:
     return [f.name for f in K.fields if f.type in ("short", "long") and f.name != "crs"]
 
 
+# Deadlines may lie ahead: an optional time is implausible before clean.EARLIEST, or (except a deadline) after
+# the import (clean.base_params' `latest`): 1900-01-01 or 2100-01-01 in a closing time would make every duration
+# through it a misleading number, so it is set empty and the row flagged (implausible_optional_time).
+DEADLINES = ("reply_due_at",)
+
+
+def optional_times(K: Kind) -> list[str]:
+    return [f.name for f in K.fields if f.type == "time" and f.name != K.required_time]
+
+
+def implausible_sql(K: Kind) -> list[str]:
+    """UPDATEs of `_stage` that empty the implausible optional times of a chunk and mark them (`_imp_<field>`)."""
+    out = []
+    for n in optional_times(K):
+        cond = f"{n} < $earliest" if n in DEADLINES else f"({n} < $earliest OR {n} > $latest)"
+        out.append(f"UPDATE _stage SET {n} = NULL, _imp_{n} = true WHERE {cond}")   # names from the field table
+    return out
+
+
 TYPED_TIME = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 TYPED_NUM = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
 
@@ -107,6 +126,7 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
             outer.append(f"(CASE WHEN {tn} IS NULL THEN NULL {' '.join(whens)} ELSE -1 END) AS crs_code")
         else:
             outer.append(f"{tn} AS {f.name}")
+    outer += [f"false AS _imp_{n}" for n in optional_times(K)]
     texts = [f"t_{n}" for n in text_fields(K)]
     params["trad"] = clean.traditional_pattern()
     outer.append(f"regexp_matches(concat_ws('', {', '.join(texts)}), $trad) AS _trad")
@@ -141,7 +161,9 @@ def bad_fields_sql(K: Kind, ftype: str) -> str:
     names = [f.name for f in K.fields if f.type == ftype and f.name != K.required_time and f.name not in ("lon", "lat")]
     if not names:
         return "false"
-    return "(" + " OR ".join(f"({n}_txt IS NOT NULL AND {n} IS NULL)" for n in names) + ")"
+    imp = set(optional_times(K)) if ftype == "time" else set()
+    return "(" + " OR ".join(f"({n}_txt IS NOT NULL AND {n} IS NULL"
+                             + (f" AND NOT _imp_{n}" if n in imp else "") + ")" for n in names) + ")"
 
 
 def hash_sql(cols: list[str]) -> str:
@@ -169,8 +191,10 @@ def store_columns(K: Kind) -> list[str]:
 
 def final_sql(K: Kind, rules, params: dict) -> str:
     reason, detail = reason_sql(K)
+    imp = [f"_imp_{n}" for n in optional_times(K)]
     common_flags = [
         "_trad AS _f_traditional_converted",
+        f"({' OR '.join(imp) if imp else 'false'}) AS _f_implausible_optional_time",
         f"{bad_fields_sql(K, 'time')} AS _f_bad_optional_time",
         f"{bad_fields_sql(K, 'num')} AS _f_bad_number",
         f"{bad_fields_sql(K, 'bool')} AS _f_bad_yes_no",
@@ -215,7 +239,7 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                     WHEN swapped THEN 'swapped_fixed' END AS geo_flag,
                handling_unit, status, responded_at, closed_at, satisfaction, resolved,
                complainant_name, complainant_phone,
-               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt,
+               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt, IMPLAUSIBLE_MARKS,
                NOT has_pt AS _f_not_located,
                has_pt AND NOT in_region AS _f_outside_region,
                in_region AND pt_district IS NULL AS _f_outside_polygons,
@@ -235,6 +259,7 @@ def final_sql(K: Kind, rules, params: dict) -> str:
         FROM c LEFT JOIN (SELECT district AS st_d, street AS st_s, street_code AS st_code FROM streets) st
                ON st.st_d = c.district_f AND st.st_s = c.street_f
         """
+        body = body.replace("IMPLAUSIBLE_MARKS", ", ".join(imp))   # the marks of the optional times above
         params["crs_names"] = [CRS_NAMES[i] for i in range(3)]
     elif K.name == "clues":
         body = """
