@@ -216,3 +216,57 @@ def print_style(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     if height:
         fig.update_layout(height=height)
     return fig
+
+
+# ---------------------------------------------------------------- the wall screen (大屏)
+# Dark by default (a wall in a meeting room), light as a setting (HOTLINE_SCREEN_THEME). The house red and blue,
+# lifted in the dark variant so they read on a navy ground; the map's classes run from the ground colour to red.
+SCREEN_THEMES = {
+    "dark": {
+        "bg": "#06121F", "panel": "#0B1D33", "border": "#1A3556", "text": "#E9EFF7", "muted": "#93A7C2",
+        "grid": "#1C324F", "primary": "#EF5350", "accent": "#4FA3F7", "up": "#FF6B6B", "down": "#4CD08A",
+        "title": "#FFFFFF", "line_now": "#FF6B5E", "line_last": "#8EA3BE", "bar": "#4FA3F7", "hot": "#FFC400",
+        "outline": "#3A5A82", "no_data": "#0E2540",
+        "map": ["#12304F", "#4A2A4A", "#7A2434", "#A8232B", "#D9362F", "#FF6A4D"],
+    },
+    "light": {
+        "bg": "#EEF2F7", "panel": "#FFFFFF", "border": "#D3DCE8", "text": "#1B2633", "muted": "#5B6B80",
+        "grid": "#E3E9F1", "primary": PRIMARY, "accent": ACCENT, "up": UP, "down": DOWN,
+        "title": "#0D1B2A", "line_now": PRIMARY, "line_last": GREY, "bar": ACCENT, "hot": "#EF6C00",
+        "outline": "#7D8FA6", "no_data": "#F3F5F8",
+        "map": SEQUENTIAL,
+    },
+}
+# Colours of the special projects on the all-projects map (one per project in the rotation's order).
+SCREEN_PROJECT_COLOURS = ["#FFC400", "#4FC3F7", "#B388FF", "#69F0AE", "#FF8A65", "#F06292", "#AED581", "#FFD180"]
+
+
+def screen_colours(mode: str) -> dict:
+    """The wall screen's colours for `mode` ('dark' or 'light')."""
+    if mode not in SCREEN_THEMES:
+        raise ValueError(f"screen theme must be one of {tuple(SCREEN_THEMES)}")
+    return SCREEN_THEMES[mode]
+
+
+def screen_style(fig: go.Figure, mode: str = "dark", scale: float = 1.0, *, height: int | None = None,
+                 legend: bool = False) -> go.Figure:
+    """The wall screen's style, in place: transparent ground (the panel shows through), large type, no title
+    (the panel's heading says what it shows), no mode bar or selection."""
+    c = screen_colours(mode)
+    _set_template(fig)
+    fig.update_layout(
+        font={"family": font_family(), "size": round(18 * scale), "color": c["text"]},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", colorway=PALETTE,
+        margin={"l": round(12 * scale), "r": round(12 * scale), "t": round(8 * scale), "b": round(8 * scale)},
+        showlegend=legend, clickmode="none", dragmode=False,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
+                "font": {"size": round(17 * scale), "color": c["text"]}, "bgcolor": "rgba(0,0,0,0)"},
+        hoverlabel={"font": {"family": font_family()}},
+    )
+    fig.update_xaxes(gridcolor=c["grid"], zerolinecolor=c["grid"], linecolor=c["grid"],
+                     tickfont={"size": round(16 * scale), "color": c["muted"]})
+    fig.update_yaxes(gridcolor=c["grid"], zerolinecolor=c["grid"], linecolor=c["grid"],
+                     tickfont={"size": round(16 * scale), "color": c["muted"]})
+    if height:
+        fig.update_layout(height=height)
+    return fig

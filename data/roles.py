@@ -93,6 +93,7 @@ PAGES: dict[str, str] = {
     "import": "import",
     "users": "users_admin",
     "audit": "audit_view",
+    "screen": "screen",
 }
 
 

@@ -42,7 +42,18 @@ SETTINGS: dict[str, Setting] = {
                 "Coordinate system of the tiles at HOTLINE_TILE_URL: wgs84 or gcj02 (Gaode-style tiles)."),
         Setting("HOTLINE_TILE_ATTRIBUTION", "内部地图服务", "Attribution shown for the tile layer."),
         Setting("HOTLINE_SCREEN_REFRESH_SECONDS", "300",
-                "Refresh interval of the overview's wall-screen mode, in seconds.", int),
+                "Refresh interval of the wall screen (/screen), in seconds: it re-reads the store (a new import) "
+                "and the records (screening queue, clue ledger) this often.", int),
+        Setting("HOTLINE_SCREEN_ROTATE_SECONDS", "30",
+                "Seconds each frame of the wall screen's rotation stays on (all tickets, then each special "
+                "project with its own map and figures); 0 = no rotation.", int),
+        Setting("HOTLINE_SCREEN_PROJECTS", "",
+                "Special projects the wall screen rotates through, comma-separated in order (e.g. "
+                "井盖,污水,假冒伪劣); empty = the month's projects with tickets, most first, at most 8."),
+        Setting("HOTLINE_SCREEN_THEME", "dark", "Colours of the wall screen: dark or light."),
+        Setting("HOTLINE_SCREEN_SCALE", "1",
+                "Size of the wall screen's layout against a 1920×1080 browser window: 2 for a 3840×2160 screen "
+                "at 100 % zoom, 0.667 for a 1280×720 projector (`/screen?scale=` overrides it).", float),
         Setting("HOTLINE_LETTER_REPLY_DAYS", "7",
                 "Deadline for a procedural reply to a letter or visit (12309), days.", int),
         Setting("HOTLINE_LETTER_RESULT_DAYS", "90",
@@ -128,6 +139,11 @@ def get(name: str):
             return int(raw)
         except ValueError as exc:
             raise ValueError(f"setting {name} must be an integer, got {raw!r}") from exc
+    if s.kind is float:
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
     return raw
 
 

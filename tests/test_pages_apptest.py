@@ -130,14 +130,6 @@ def test_overview_no_data_for_filters(app_db):
     assert not at.metric
 
 
-def test_overview_screen_mode(app_db):
-    at = _run(screen="1")
-    _no_errors(at)
-    css = " ".join(m.value for m in at.markdown)
-    assert "stSidebar" in css and "display: none" in css
-    assert not at.get("download_button")  # no export buttons on the wall screen
-
-
 def test_funnel_page(app_db):
     at = _run("views/funnel.py", **{"from": "2025-03-01", "to": "2025-03-31"})
     _no_errors(at)

@@ -1,4 +1,4 @@
-"""总览 Overview (`/`): what leadership sees first, also on a wall screen (`?screen=1`).
+"""总览 Overview (`/`): what leadership sees first (the wall screen is its own page, views/screen.py).
 
 Layout only: every number comes from analytics.overview, every figure from
 analytics.figures; results are cached here at the UI edge, keyed by the
@@ -16,15 +16,16 @@ import streamlit as st
 
 from analytics import overview, theme
 from analytics.filters import Filters
-from data import records, settings
+from data import records
 from data.screening import queue
 from ui import auth, filters
 from ui.db import db_version, require_cursor
 from ui.plain import md
 
+if str(st.query_params.get("screen", "")) == "1":   # the old wall-screen link: the wall screen is its own page
+    st.switch_page("views/screen.py")
 cur = require_cursor()
 f = filters.current()
-screen = str(st.query_params.get("screen", "")) == "1"
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
@@ -39,19 +40,6 @@ def _range(_cur, version: str):
 
 def q(name: str, **kw) -> pd.DataFrame:
     return _q(name, cur, db_version(), f, tuple(sorted(kw.items())))
-
-
-SCREEN_CSS = """
-<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarNav"],
-header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
-.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 2.5rem !important; }
-html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
-[data-testid="stMetricValue"] { font-size: 3.4rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.4rem !important; }
-h1 { font-size: 3rem !important; }
-</style>
-"""
 
 
 def _charts():
@@ -141,12 +129,9 @@ def queue_line() -> None:
 
 
 def body() -> None:
-    if screen:
-        st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     st.title("总览")
     st.caption(md(f.describe()))
-    if not screen:
-        filters.undo_bar()
+    filters.undo_bar()
 
     lo, hi = _range(cur, db_version())
     if lo is None:
@@ -173,7 +158,7 @@ def body() -> None:
     if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
     ev = charts.chart(figures.trend_figure(tr, grain, subtitle=f.describe()), key=drill.key("ov_trend"),
-                      title="工单量趋势", select=not screen, downloads=not screen)
+                      title="工单量趋势")
     start = drill.value(ev, "x")
     if start is not None:  # a point of the line: narrow the dates to that day/week/month
         nf, label = drill.period(f, pd.Timestamp(start).date(), grain)
@@ -186,25 +171,22 @@ def body() -> None:
         metric = st.segmented_control("排名口径", list(theme.RANK_METRICS), default="n", key="ov_rank_metric",
                                       format_func=theme.RANK_METRICS.get) or "n"
         rk = q("district_ranking")
-        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
-        if not screen:
-            st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
+        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"), title="各区排名")
+        st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
         drill.on_select(ev, "district", open_tickets=True)
     with right:
         by = st.segmented_control("高频分类层级", list(theme.CATEGORY_LEVELS_SHORT), default="category_l3",
                                   key="ov_top_level", format_func=theme.CATEGORY_LEVELS_SHORT.get) or "category_l3"
         ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
                                              subtitle=f.describe()),
-                          key=drill.key("ov_top_cat"), title="高频问题分类", select=not screen,
-                          downloads=not screen)
+                          key=drill.key("ov_top_cat"), title="高频问题分类")
         drill.on_select(ev, "category")
 
     left, right = st.columns(2)
     with left:
         ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
                                              subtitle=f.describe()),
-                          key=drill.key("ov_top_topic"), title="专项工单量", select=not screen,
-                          downloads=not screen)
+                          key=drill.key("ov_top_topic"), title="专项工单量")
         drill.on_select(ev, "topic")
     with right:
         c1, c2 = st.columns([2, 1])
@@ -219,20 +201,14 @@ def body() -> None:
             up, down = overview.risers_fallers(ch, k=6)
             ev = charts.chart(figures.changes_figure(up, down, dimension=overview.CHANGE_DIMENSIONS[dim],
                                                      subtitle=f.describe()),
-                              key=drill.key("ov_changes"), title="变化最大的项目", select=not screen,
-                              downloads=not screen)
+                              key=drill.key("ov_changes"), title="变化最大的项目")
             drill.on_select(ev, "category" if dim == "category_l3" else "street")
 
 
-if screen:
-    refresh = max(10, int(settings.get("HOTLINE_SCREEN_REFRESH_SECONDS")))
-    st.fragment(run_every=refresh)(body)()
-else:
-    body()
+body()
 
 # Briefing pack (export helper): the same PDF/PPTX as `python manage.py briefing`, built on click.
-if not screen:
-    from ui.briefing import briefing_button
+from ui.briefing import briefing_button  # noqa: E402
 
-    st.divider()
-    briefing_button(cur, f)
+st.divider()
+briefing_button(cur, f)
