@@ -28,11 +28,14 @@ PAGES = [
     ("views/funnel.py", "漏斗", "funnel"),
     ("views/tickets.py", "工单", "tickets"),
     ("views/map.py", "地图", "map"),
+    ("views/rules.py", "规则", "rules"),
+    ("views/queue.py", "研判", "queue"),
+    ("views/collide.py", "碰撞", "collide"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit"}
+NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide"}
 
 principal = auth.signed_in()
 if principal is None:
@@ -40,7 +43,9 @@ if principal is None:
     # rerun opens that page with its query (`/tickets?id=...`); until then every page is the sign-in form.
     asked = st.navigation([st.Page(auth.sign_in_page, title=t, url_path=u, default=(i == 0))
                            for i, (_f, t, u) in enumerate(PAGES)], position="hidden")
-    st.session_state["app_asked_home"] = asked.url_path == ""   # "/" means "my home page", whatever the role
+    # "/" means "my home page", whatever the role; so does the page someone else signed out from
+    if asked.url_path == "" or st.session_state.get("auth_signed_out", False):
+        st.session_state["app_asked_home"] = True
     asked.run()
     st.stop()
 auth.cookie_writer()

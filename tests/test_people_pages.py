@@ -9,7 +9,8 @@ from tests.conftest import TEST_PASSWORD, account, app_test
 
 PAGE_FILES = {"overview": "views/overview.py", "topics": "views/topics.py", "funnel": "views/funnel.py",
               "tickets": "views/tickets.py", "map": "views/map.py", "import": "views/import_data.py",
-              "users": "views/users.py", "audit": "views/audit.py"}
+              "users": "views/users.py", "audit": "views/audit.py", "rules": "views/rules.py",
+              "queue": "views/queue.py", "collide": "views/collide.py"}
 
 
 @pytest.fixture()
@@ -59,7 +60,7 @@ def test_the_role_matrix_of_pages(app_db, role):
     links = [p.proto.label for p in at.get("page_link")]
     allowed = [p for p, perm in roles.PAGES.items() if roles.allowed(role, perm)]
     titles = {"overview": "总览", "topics": "热点", "funnel": "漏斗", "tickets": "工单", "map": "地图",
-              "import": "导入", "users": "用户", "audit": "审计"}
+              "import": "导入", "users": "用户", "audit": "审计", "rules": "规则", "queue": "研判", "collide": "碰撞"}
     assert links == [titles[p] for p in allowed]
     for page, file in PAGE_FILES.items():
         at.switch_page(file).run()
@@ -175,3 +176,17 @@ def test_admin_creates_an_account_and_its_password_is_shown_once(app_db):
     assert change["actor"].iloc[0] == "t_admin" and change["target"].iloc[0] == "wangwu"
     at.run()
     assert not at.code   # shown once
+
+
+def test_after_a_sign_out_the_next_person_lands_on_their_own_home(app_db):
+    account("prosecutor", ("朝阳区",))
+    at = app_test(role="admin").run()
+    at.switch_page("views/users.py").run()
+    next(b for b in at.button if b.label == "退出登录").click().run()
+    assert [t.label for t in at.text_input] == ["账号", "密码"]
+    at.text_input[0].input("t_prosecutor_朝阳区")
+    at.text_input[1].input(TEST_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "无权访问" in e.value]
+    assert at.title[0].value == "总览"

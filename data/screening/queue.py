@@ -112,6 +112,16 @@ def item_matches(rec: sqlite3.Connection, item_id: int) -> pd.DataFrame:
     return df
 
 
+def evidence_table(matches: pd.DataFrame) -> pd.DataFrame:
+    """A collision item's matches for display: ticket, what matched, distance, days, the record (phones masked)."""
+    ev = matches["evidence"]
+    return pd.DataFrame({
+        "工单编号": matches["ticket_id"], "匹配依据": ev.map(lambda e: "、".join(e.get("kinds", []))),
+        "距离（米）": ev.map(lambda e: e.get("distance_m")), "相隔天数": ev.map(lambda e: e.get("days")),
+        "名单记录": ev.map(lambda e: "；".join(f"{v}" for v in e.get("record", {}).values())),
+        "匹配分": matches["score"].round(2)})
+
+
 def decisions(rec: sqlite3.Connection, item_id: int) -> pd.DataFrame:
     rows = rec.execute("SELECT at, actor, decision, reason, clue_id FROM queue_decisions WHERE item_id = ? "
                        "ORDER BY decision_id", (int(item_id),)).fetchall()
@@ -244,6 +254,15 @@ def clues_at(rec: sqlite3.Connection, item_id: int) -> pd.DataFrame:
         WHERE i.place_key = (SELECT place_key FROM queue_items WHERE item_id = ?)
           AND d.decision IN ('attach', 'register') ORDER BY d.decision_id""", (int(item_id),)).fetchall()
     return pd.DataFrame([tuple(r) for r in rows], columns=["at", "actor", "decision", "clue_id", "item_id"])
+
+
+def rule_outcomes(rec: sqlite3.Connection, rule_id: int, scope: Scope = CITY) -> dict:
+    """What became of a rule's items: total, waiting, registered, attached, dismissed (the rule's record)."""
+    sql, params = records_filter(scope, "district")
+    rows = rec.execute(f"SELECT state, count(*) FROM ({_ITEMS_SQL}) q WHERE rule_id = ? AND {sql} GROUP BY state",
+                       (int(rule_id), *params)).fetchall()
+    got = {r[0]: int(r[1]) for r in rows}
+    return {"items": sum(got.values()), **{k: got.get(k, 0) for k in ("waiting", "register", "attach", "dismiss")}}
 
 
 @dataclass(frozen=True)
