@@ -23,7 +23,7 @@ _LANDLINE_RE = re.compile(r"(?<![0-9])(0\d{2,3})-?(\d{3,4})(\d{4})(?![0-9])")
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯")
 
 PII_COLUMNS = ("complainant_name", "complainant_phone")
-TEXT_COLUMNS = ("content", "summary", "outcome")
+TEXT_COLUMNS = ("content", "summary", "outcome", "reply", "extra")
 
 
 def enabled() -> bool:

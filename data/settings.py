@@ -78,6 +78,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_WORDS_WORKERS", "1",
                 "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
                 "Imports of fewer than 50,000 tickets always use one.", int),
+        Setting("HOTLINE_EXTRA_FILTER_MAX_VALUES", "30",
+                "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
+                "distinct values.", int),
+        Setting("HOTLINE_MIN_COMPARE_BASE", "30",
+                "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
+                "to be shown; below it the pages show — and say why.", int),
     ]
 }
 

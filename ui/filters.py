@@ -18,6 +18,7 @@ from analytics.options import FilterOptions, filter_options
 from ui.db import db_version
 
 _STATE = "flt_value"
+_OPTS = "flt_options"
 _PENDING = "flt_pending"
 _HISTORY = "flt_history"
 PENDING_KEY, HISTORY_KEY = _PENDING, _HISTORY
@@ -25,7 +26,8 @@ PENDING_KEY, HISTORY_KEY = _PENDING, _HISTORY
 # chart's lingering selection does not fire again (see ui/drill.py).
 GEN_KEY = "drill_gen"
 K = {name: f"flt_{name}" for name in (
-    "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text")}
+    "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text",
+    "extras")}
 
 
 @st.cache_data(show_spinner=False, ttl=600)
@@ -34,11 +36,23 @@ def options(_cur, version: str) -> FilterOptions:
 
 
 def default_filters(opts: FilterOptions) -> Filters:
-    """The latest calendar month in the data (to its last day with tickets)."""
-    if not opts.has_data:
+    """The default period (analytics/periods.py: the last complete month the data covers, else 30 days)."""
+    p = opts.default_period
+    if not opts.has_data or p is None:
         return Filters()
-    end = opts.max_date
-    return Filters(date_from=max(end.replace(day=1), opts.min_date), date_to=end)
+    return Filters(date_from=p.date_from, date_to=p.date_to)
+
+
+def default_note() -> str | None:
+    """Why the pages opened on this period, while the selection is still the default one; else None."""
+    opts = st.session_state.get(_OPTS)
+    f = st.session_state.get(_STATE)
+    if opts is None or f is None or opts.default_period is None:
+        return None
+    p = opts.default_period
+    if (f.date_from, f.date_to) != (p.date_from, p.date_to):
+        return None
+    return p.reason
 
 
 def _to_state(f: Filters) -> None:
@@ -46,6 +60,10 @@ def _to_state(f: Filters) -> None:
     for name in ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions"):
         st.session_state[K[name]] = list(getattr(f, name))
     st.session_state[K["text"]] = f.text
+    # one multiselect per extra column (key flt_extras_<n>): kept as the items "header=value"
+    st.session_state[K["extras"]] = list(f.extras)
+    for key in [k for k in st.session_state if str(k).startswith(K["extras"] + "_")]:
+        del st.session_state[key]   # redrawn from K["extras"] (their `default`) on this run
 
 
 def _from_state(opts: FilterOptions) -> Filters:
@@ -57,12 +75,14 @@ def _from_state(opts: FilterOptions) -> Filters:
         **{name: tuple(st.session_state.get(K[name]) or ()) for name in
            ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")},
         text=st.session_state.get(K["text"]) or "",
+        extras=tuple(st.session_state.get(K["extras"]) or ()),
     )
 
 
 def sidebar(cur) -> Filters:
     """Draw the filters in the sidebar and return the selection."""
     opts = options(cur, db_version())
+    st.session_state[_OPTS] = opts
     if _STATE not in st.session_state:
         f = Filters.from_query(st.query_params.to_dict())
         if f.date_from is None and f.date_to is None:
@@ -102,6 +122,7 @@ def sidebar(cur) -> Filters:
             _keep_known(K["appeal_types"], types)
             st.multiselect("诉求类型", types, key=K["appeal_types"], placeholder="全部类型")
             st.multiselect("检察职能", list(FUNCTIONS), key=K["functions"], placeholder="全部职能")
+            _extra_filters(opts)
         st.text_input("关键词（诉求内容）", key=K["text"], placeholder="如：井盖 破损")
         if st.button("重置筛选", width="stretch"):
             apply(default_filters(opts), record=False)
@@ -118,6 +139,19 @@ def sidebar(cur) -> Filters:
     if wanted != st.query_params.to_dict():
         st.query_params.from_dict(wanted)
     return f
+
+
+def _extra_filters(opts: FilterOptions) -> None:
+    """A multiselect per few-valued extra column of the export; their choices are kept as "header=value"."""
+    chosen = list(st.session_state.get(K["extras"]) or ())
+    known = {f"{k}={v}" for k, vs in opts.extras for v in vs}
+    kept = [c for c in chosen if c in known]
+    for i, (header, values) in enumerate(opts.extras):
+        mine = [c.partition("=")[2] for c in kept if c.partition("=")[0] == header]
+        picked = st.multiselect(header, list(values), default=mine, key=f"{K['extras']}_{i}_{header}",
+                                placeholder=f"全部（{header}）")
+        kept = [c for c in kept if c.partition("=")[0] != header] + [f"{header}={v}" for v in picked]
+    st.session_state[K["extras"]] = kept
 
 
 def _keep_known(key: str, allowed: list[str]) -> None:

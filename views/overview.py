@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import overview, theme
+from analytics import coverage, overview, theme
 from analytics.filters import Filters
 from data import settings
 from ui import filters
@@ -33,6 +33,16 @@ def _q(name: str, _cur, version: str, flt: Filters, kw: tuple = ()) -> pd.DataFr
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
 def _range(_cur, version: str):
     return overview.data_range(_cur)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
+def _coverage(_cur, version: str) -> coverage.Coverage:
+    return coverage.coverage(_cur)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _previous_note(_cur, version: str, flt: Filters) -> str | None:
+    return overview.previous_note(_cur, flt)
 
 
 def q(name: str, **kw) -> pd.DataFrame:
@@ -67,14 +77,22 @@ def _pct(v) -> str | None:
 def kpi_row(df: pd.DataFrame, lo) -> None:
     cols = st.columns(len(df))
     for col, row in zip(cols, df.itertuples(), strict=True):
+        if isinstance(row.missing, str):   # the data never had this figure's inputs: "—" and why
+            col.metric(row.label, "—", help=row.missing)
+            col.caption(row.missing)
+            continue
         if pd.isna(row.prev):
             delta, note_prev = None, "环比：无上期数据"
+        elif isinstance(row.prev_note, str):
+            delta, note_prev = None, f"上期 {int(row.prev):,}（{row.prev_note}）"
         elif pd.isna(row.prev_pct):
             delta, note_prev = None, f"上期 {int(row.prev):,}（无法计算增幅）"
         else:
             delta, note_prev = f"{row.prev_pct:+.1%} 环比", f"上期 {int(row.prev):,}"
         if pd.isna(row.yoy):
             note_yoy = "同比：无同期数据"
+        elif isinstance(row.yoy_note, str):
+            note_yoy = f"去年同期 {int(row.yoy):,}（{row.yoy_note}）"
         elif pd.isna(row.yoy_pct):
             note_yoy = f"去年同期 {int(row.yoy):,}（无法计算增幅）"
         else:
@@ -92,16 +110,22 @@ def kpi_row(df: pd.DataFrame, lo) -> None:
 def rate_row(df: pd.DataFrame) -> None:
     cols = st.columns(len(df))
     for col, row in zip(cols, df.itertuples(), strict=True):
+        if isinstance(row.missing, str):
+            col.metric(row.label, "—", help=theme.RATE_HELP[row.key])
+            col.caption(row.missing)
+            continue
         shown = "—" if pd.isna(row.rate) else f"{row.rate:.1%}"
         col.metric(row.label, shown, help=theme.RATE_HELP[row.key])
-        col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}")
+        col.caption(f"{int(row.numerator):,} / {int(row.denominator):,}"
+                    + ("（无可计算的工单）" if pd.isna(row.rate) else ""))
 
 
 def body() -> None:
     if screen:
         st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     st.title("总览")
-    st.caption(f.describe())
+    why = filters.default_note()
+    st.caption(f.describe() + (f"　·　{why}" if why else ""))
     if not screen:
         filters.undo_bar()
 
@@ -113,12 +137,13 @@ def body() -> None:
     if overview.kpi_value(k, "tickets") == 0:
         st.warning(f"所选条件下没有工单（数据覆盖 {lo} 至 {hi}）。请放宽筛选条件或点击侧栏“重置筛选”。")
         return
-    kpi_row(k, lo)
-    if overview.funnel_still_open(f, hi):
+    cov = _coverage(cur, db_version())
+    kpi_row(overview.with_missing_inputs(k, cov), lo)
+    if cov.clues and overview.funnel_still_open(f, hi):
         st.caption(f"注：线索、立案、已整改随办理进度陆续产生。所选期间距数据截止日（{hi}）不足 "
                    f"{overview.FUNNEL_MATURITY_DAYS} 天，这三项尚不完整，与上期、去年同期相比会偏低，请谨慎解读。")
     st.subheader("三率")
-    rate_row(q("rates"))
+    rate_row(overview.with_missing_inputs(q("rates"), cov))
     figures, charts, drill = _charts()
 
     # ---- trend
@@ -141,13 +166,24 @@ def body() -> None:
         metric = st.segmented_control("排名口径", list(theme.RANK_METRICS), default="n", key="ov_rank_metric",
                                       format_func=theme.RANK_METRICS.get) or "n"
         rk = q("district_ranking")
-        ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"), title="各区排名", select=not screen, downloads=not screen)
-        if not screen:
-            st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。")
-        drill.on_select(ev, "district", open_tickets=True)
+        n_all = overview.kpi_value(k, "tickets")
+        n_out = int(q("unplaced"))
+        if n_out >= n_all:
+            st.info(f"所选 {n_all:,} 件工单都没有本区域的区县信息（数据中没有“所属区”列，或区名、坐标不在本区域内），"
+                    "无法按区排名。可在导入时映射区县列，或用 `python manage.py region` 选择数据所在城市的区域包。")
+        else:
+            ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"),
+                              title="各区排名", select=not screen, downloads=not screen)
+            if not screen:
+                st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。"
+                           + (f"另有 {n_out:,} 件工单没有本区域的区县信息，未计入排名。" if n_out else ""))
+            drill.on_select(ev, "district", open_tickets=True)
     with right:
-        by = st.segmented_control("高频分类层级", list(theme.CATEGORY_LEVELS_SHORT), default="category_l3",
-                                  key="ov_top_level", format_func=theme.CATEGORY_LEVELS_SHORT.get) or "category_l3"
+        # Only the levels the data has, the deepest by default (a one-level export has no 三级分类).
+        deepest = coverage.deepest_category(cov)
+        levels = [lv for lv in theme.CATEGORY_LEVELS_SHORT if lv <= deepest]
+        by = st.segmented_control("高频分类层级", levels, default=deepest, key=f"ov_top_level_{deepest}",
+                                  format_func=theme.CATEGORY_LEVELS_SHORT.get) or deepest
         ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
                                              subtitle=f.describe()),
                           key=drill.key("ov_top_cat"), title="高频问题分类", select=not screen,
@@ -163,12 +199,14 @@ def body() -> None:
         drill.on_select(ev, "topic")
     with right:
         c1, c2 = st.columns([2, 1])
-        dim = c1.segmented_control("变化维度", ["category_l3", "street"], default="category_l3", key="ov_chg_dim",
-                                   format_func=overview.CHANGE_DIMENSIONS.get) or "category_l3"
+        dims = [deepest] + [d for d in ("street", "district") if cov.has(d)]
+        dim = c1.segmented_control("变化维度", dims, default=deepest, key=f"ov_chg_dim_{deepest}",
+                                   format_func=overview.CHANGE_DIMENSIONS.get) or deepest
         min_base = int(c2.number_input("最小基数（件）", min_value=1, value=5, step=1, key="ov_min_base",
                                        help="两期中较大一期不足此数的项目不参与排名，避免 1→3 之类的小数波动"))
-        if f.previous_period() is None or not overview.comparable(cur, f.previous_period()):
-            st.info("环比变化：无上期数据（所选时段之前没有工单）。")
+        prev_note = _previous_note(cur, db_version(), f)
+        if prev_note:
+            st.info(f"环比变化：{prev_note}。")
         else:
             ch = q("changes", by=dim, min_base=min_base)
             up, down = overview.risers_fallers(ch, k=6)
@@ -176,7 +214,7 @@ def body() -> None:
                                                      subtitle=f.describe()),
                               key=drill.key("ov_changes"), title="变化最大的项目", select=not screen,
                               downloads=not screen)
-            drill.on_select(ev, "category" if dim == "category_l3" else "street")
+            drill.on_select(ev, "category" if dim.startswith("category") else dim)
 
 
 if screen:

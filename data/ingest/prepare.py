@@ -49,7 +49,8 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
     n_chunks = max(1, math.ceil(src.rows / chunk))
     params = clean.base_params()
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _src)").fetchall())
-    stage_sql = statements.stage_sql(K, colmap, m, params, types)
+    extra_cols = m.extra_columns(src.columns, colmap) if K.name == "tickets" else []
+    stage_sql = statements.stage_sql(K, colmap, m, params, types, extra_cols)
     final_sql = statements.final_sql(K, rules, params)
     for i in range(n_chunks):
         lo, hi = i * chunk, min(src.rows, (i + 1) * chunk)

@@ -7,8 +7,10 @@ values are bound as parameters.
 
 from __future__ import annotations
 
+import re
+
 from data.ingest import clean
-from data.ingest.fields import Kind
+from data.ingest.fields import VOCABULARIES, Kind
 
 CRS_ALIASES = {
     0: ["wgs84", "wgs", "epsg4326", "4326", "gps"],
@@ -45,19 +47,24 @@ TYPED_TIME = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "TIMESTAMP_NS", "
 TYPED_NUM = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
 
 
-def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None) -> tuple[str, str]:
+def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None,
+              extra_cols: list[str] | tuple[str, ...] = ()) -> tuple[str, str]:
     """SQL of the two staging statements: clean texts, then typed values.
 
     `types` (source column -> DuckDB type) lets typed Parquet columns skip the text round trip:
-    a TIMESTAMP column is used as it is instead of being printed and parsed again.
+    a TIMESTAMP column is used as it is instead of being printed and parsed again. `extra_cols` are the
+    file's columns kept per ticket in `extra` (with the codes split off by the mapping's `split_code`).
     """
     types = types or {}
     inner, outer = ["rowid + 1 AS _row"], ["_row"]
+    extra_pairs: list[tuple[str, str]] = []   # (key, cleaned text expression) for the `extra` JSON
     if m.date_formats:
         params["user_formats"] = m.date_formats
     if m.join:
         params["join_sep"] = m.join
     for f in K.fields:
+        if f.type == "json":
+            continue   # `extra` is built after the loop, from extra_cols and the split codes
         cols = colmap.get(f.name)
         if not cols:
             raw = "CAST(NULL AS VARCHAR)"
@@ -67,6 +74,13 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
             parts = ", ".join(clean.text_sql(f"CAST({clean.q(c)} AS VARCHAR)", f.type) for c in cols)
             raw = f"concat_ws($join_sep, {parts})"
         t = clean.text_sql(raw, f.type)
+        if f.name in m.split_code:
+            # "TRT-Traffic Signal Repairs": the name stays in the field, the code goes to extra[<field>_code]
+            pat = f"split_{f.name}"
+            params[pat] = r"^(\S+?)\s*" + re.escape(m.split_code[f.name]) + r"\s*(.+)$"
+            parts = f"regexp_extract({t}, ${pat}, ['code', 'name'])"
+            extra_pairs.append((f"{f.name}_code", f"nullif(({parts}).code, '')"))
+            t = f"coalesce(nullif(({parts}).name, ''), {t})"
         if f.name in m.values:
             cases = []
             for j, (a, b) in enumerate(m.values[f.name].items()):
@@ -77,6 +91,16 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
         if f.name in m.defaults:
             params[f"def_{f.name}"] = m.defaults[f.name]
             t = f"coalesce({t}, $def_{f.name})"
+        if K.name == "tickets" and f.name in VOCABULARIES:
+            # a value outside the product's words: kept as it is, or 其他 / empty (mapping `unmapped`); the raw
+            # value is kept in _unm_<field> so the report can list and count it (flag unmapped_<field>)
+            params[f"vocab_{f.name}"] = list(VOCABULARIES[f.name])
+            outside = f"({t} IS NOT NULL AND NOT list_contains($vocab_{f.name}, {t}))"
+            inner.append(f"CASE WHEN {outside} THEN {t} END AS _unm_{f.name}")
+            policy = m.unmapped.get(f.name, "keep")
+            if policy != "keep":
+                replacement = "'其他'" if policy == "other" else "NULL"
+                t = f"(CASE WHEN {outside} THEN {replacement} ELSE {t} END)"
         if f.name == K.key and m.id_prefix:
             params["id_prefix"] = m.id_prefix
             t = f"($id_prefix || {t})"
@@ -107,6 +131,20 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
             outer.append(f"(CASE WHEN {tn} IS NULL THEN NULL {' '.join(whens)} ELSE -1 END) AS crs_code")
         else:
             outer.append(f"{tn} AS {f.name}")
+    if any(f.type == "json" for f in K.fields):
+        for c in extra_cols:
+            extra_pairs.append((str(c), clean.text_sql(f"CAST({clean.q(c)} AS VARCHAR)", "long")))
+        if extra_pairs:
+            keys = []
+            for j, (k, expr) in enumerate(extra_pairs):
+                params[f"xk_{j}"] = k
+                keys.append(f"struct_pack(k := $xk_{j}, v := {expr})")
+            entries = f"list_filter([{', '.join(keys)}], lambda x: x.v IS NOT NULL)"
+            inner.append(f"nullif(CAST(to_json(map_from_entries({entries})) AS VARCHAR), '{{}}') AS t_extra")
+        else:
+            inner.append("CAST(NULL AS VARCHAR) AS t_extra")
+        outer.append("t_extra AS extra")
+    outer += [f"_unm_{n}" for n in VOCABULARIES if K.name == "tickets"]
     texts = [f"t_{n}" for n in text_fields(K)]
     params["trad"] = clean.traditional_pattern()
     outer.append(f"regexp_matches(concat_ws('', {', '.join(texts)}), $trad) AS _trad")
@@ -214,8 +252,11 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                     WHEN d_text IS NOT NULL AND d_text <> pt_district THEN 'district_mismatch'
                     WHEN swapped THEN 'swapped_fixed' END AS geo_flag,
                handling_unit, status, responded_at, closed_at, satisfaction, resolved,
-               complainant_name, complainant_phone,
-               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt,
+               complainant_name, complainant_phone, reply, due_at, extra,
+               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt, due_at_txt,
+               _unm_status IS NOT NULL AS _f_unmapped_status, _unm_satisfaction IS NOT NULL AS _f_unmapped_satisfaction,
+               _unm_channel IS NOT NULL AS _f_unmapped_channel, _unm_appeal_type IS NOT NULL AS _f_unmapped_appeal_type,
+               _unm_status, _unm_satisfaction, _unm_channel, _unm_appeal_type,
                NOT has_pt AS _f_not_located,
                has_pt AND NOT in_region AS _f_outside_region,
                in_region AND pt_district IS NULL AS _f_outside_polygons,
