@@ -37,7 +37,7 @@ demo: setup
 
 ## run: start the dashboard on http://127.0.0.1:$(PORT)
 run: demo
-	$(BIN)/python -m ui.launch --server.address 127.0.0.1 --server.port $(PORT)
+	$(BIN)/python -m streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## test: every test (unit, AppTest and headless Chromium)
 test: setup

@@ -10,8 +10,8 @@ import streamlit as st
 
 from ui import warmup
 
-# Started by the launcher (ui/launch.py), a thread may still be importing the first page's modules and
-# opening the store: wait for it rather than import the same modules from two threads (at once without it).
+# Started by serve.py (`make run`) once the server is up, a thread may still be importing the first page's modules:
+# wait for it rather than import the same modules from two threads at once.
 warmup.wait_early()
 
 from data import roles  # noqa: E402
@@ -28,11 +28,14 @@ PAGES = [
     ("views/funnel.py", "漏斗", "funnel"),
     ("views/tickets.py", "工单", "tickets"),
     ("views/map.py", "地图", "map"),
+    ("views/rules.py", "规则", "rules"),
+    ("views/queue.py", "研判", "queue"),
+    ("views/collide.py", "碰撞", "collide"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit"}
+NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide"}
 
 principal = auth.signed_in()
 if principal is None:

@@ -2,7 +2,7 @@
 
 A user's browser is already open when the dashboard starts, so Chromium is
 launched first; the clock starts when the app is started (as `make run` does:
-`python -m ui.launch`) on a free port against the database and stops when the first page's KPI tiles are
+`streamlit run serve.py`) on a free port against the database and stops when the first page's KPI tiles are
 drawn (the frame that drew them, recorded inside the page: tests/browser/helpers.watch_paint). Then every
 page is visited and the Streamlit process's peak resident memory (VmHWM) is read.
 
@@ -18,9 +18,9 @@ of an earlier server on the same port (twice, so Chromium's HTTP cache and V8's
 code cache hold Streamlit's JavaScript), then the app is restarted and timed.
 Both send non-loopback requests to a dead proxy and record them (the run fails
 if one was attempted). `--how launch` (default) starts the app as `make run` does,
-`python -m ui.launch` (the first page's modules and the store load while
-Streamlit starts: 5.0-5.9 s against 6.5-7.8 s on an idle machine,
-docs/performance.md); `--how streamlit` as plain `streamlit run app.py`.
+`streamlit run serve.py` (the first page's modules are imported in the background
+once the server is up, docs/performance.md); `--how streamlit` as plain
+`streamlit run app.py`.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Cold start to the first page's KPI tiles in headless Chromium.")
     ap.add_argument("db", nargs="+")
     ap.add_argument("--how", choices=sorted(HOW), default="launch",
-                    help="launch: python -m ui.launch (make run); streamlit: plain streamlit run app.py")
+                    help="launch: streamlit run serve.py (make run); streamlit: plain streamlit run app.py")
     ap.add_argument("--browser", choices=BROWSERS, default="fresh",
                     help="fresh: a browser that never opened the dashboard; returning: one that did (HTTP and code cache)")
     args = ap.parse_args(argv)

@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 
 from data import settings, store
+from data.screening import hook
 
 FICLONE = getattr(fcntl, "FICLONE", 0x40049409)   # Linux ioctl: share the source's blocks (btrfs, XFS, ...)
 FREE_MARGIN_BYTES = 64 * 2**20                  # besides the copy itself: the import's own growth starts here
@@ -56,6 +57,8 @@ class Generation:
     copy_method: str          # "reflink", "copy" or "new" (no store yet, or a fresh one asked for)
     waited_seconds: float
     commit_seconds: float = 0.0
+    since_import_id: int = 0   # the store's last import id before this write (imports after it are this write's)
+    after: object = None       # what ran after the swap: data/screening/hook.AfterImport (screening of new tickets)
 
 
 def lock_path(path: Path) -> Path:
@@ -98,7 +101,7 @@ def write(path: str | Path | None = None, *, purpose: str = "写入",
         except BaseException:
             _remove(tmp)
             raise
-        gen = Generation(con, p, tmp, size, copy_s, method, waited)
+        gen = Generation(con, p, tmp, size, copy_s, method, waited, since_import_id=hook.last_import_id(con))
         try:
             yield gen
             t1 = time.perf_counter()
@@ -109,6 +112,9 @@ def write(path: str | Path | None = None, *, purpose: str = "写入",
                 con.close()
             _remove(tmp)
             raise
+        # After the swap, still under the import lock: the active screening rules over this write's new and
+        # changed tickets (a failure there is reported and never undoes the write).
+        gen.after = hook.after_write(p, gen.since_import_id)
 
 
 @contextlib.contextmanager

@@ -55,6 +55,10 @@ SETTINGS: dict[str, Setting] = {
                 "Reply period of a pre-litigation suggestion (two months), days.", int),
         Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
                 "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_LOOKBACK_DAYS", "60",
+                "Days after a rectification by which the on-site follow-up check (回头看) is due.", int),
+        Setting("HOTLINE_DUE_SOON_DAYS", "3",
+                "A ledger deadline this many days away or fewer is listed as due soon (即将到期).", int),
         Setting("HOTLINE_CHROMIUM", "/usr/bin/chromium",
                 "Chromium used by chart export (kaleido) and the briefing PDF."),
         Setting("HOTLINE_FONT", "Noto Sans CJK SC",
@@ -78,6 +82,17 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_WORDS_WORKERS", "1",
                 "Processes that segment ticket text into words at import (jieba); 0 = one per CPU core. "
                 "Imports of fewer than 50,000 tickets always use one.", int),
+        Setting("HOTLINE_RULES_REGION", "beijing",
+                "Region whose starter library of screening rules (data/rules/<region>/) is offered and installed."),
+        Setting("HOTLINE_SCREEN_AFTER_IMPORT", "1",
+                "Run the active screening rules over the new and changed tickets after every import (0 = only "
+                "on demand)."),
+        Setting("HOTLINE_SCREEN_PLACE_M", "200",
+                "Grid cell of a queue item's place, metres: hits of one rule in the same or a neighbouring cell "
+                "join one item.", int),
+        Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
+                "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
+                "reported (too broad for a queue).", int),
         Setting("HOTLINE_EXTRA_FILTER_MAX_VALUES", "30",
                 "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
                 "distinct values.", int),

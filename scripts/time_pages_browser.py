@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python scripts/time_pages_browser.py DB [--rounds N] [--pages /,/topics,...] [--read S]
        [--keep-cache] [--new-tabs N [--profile DIR]] [--how launch|streamlit]
-Starts the app (`streamlit run app.py`, as `make run`; `--how launch`: ui/launch.py) against DB on a free loopback port, blocks every
+Starts the app (`streamlit run app.py`, as `make run`; `--how launch`: serve.py, what `make run` starts) against DB on a free loopback port, blocks every
 request outside 127.0.0.1 (and fails if one is attempted), opens the overview once to start the server's
 caches and Chromium, then
 opens every page: round 1 by URL in the same tab (a new Streamlit session each time: page reload, plotly.js

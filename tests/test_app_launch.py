@@ -1,4 +1,4 @@
-"""The launcher `python -m ui.launch` (what `make run` starts) serves the app and warms it up first."""
+"""`streamlit run serve.py` (what `make run` starts) serves the app and warms it up first (st.App lifespan)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = [p for d in ("analytics", "data", "geo", "ui", "views", "cli", "bench") for p in sorted((ROOT / d).rglob("*.py"))]
-PRODUCT.append(ROOT / "app.py")
+PRODUCT += [ROOT / "app.py", ROOT / "serve.py"]
 HOSTS = re.compile(r"https?://[^\s\"')]*(cdn|jsdelivr|unpkg|cdnjs|tile|basemaps|googleapis|gstatic|mapbox|"
                    r"openstreetmap|cartocdn|plot\.ly|d3js)", re.I)
 

@@ -9,7 +9,8 @@ from tests.conftest import TEST_PASSWORD, account, app_test
 
 PAGE_FILES = {"overview": "views/overview.py", "topics": "views/topics.py", "funnel": "views/funnel.py",
               "tickets": "views/tickets.py", "map": "views/map.py", "import": "views/import_data.py",
-              "users": "views/users.py", "audit": "views/audit.py"}
+              "users": "views/users.py", "audit": "views/audit.py", "rules": "views/rules.py",
+              "queue": "views/queue.py", "collide": "views/collide.py"}
 
 
 @pytest.fixture()
@@ -59,7 +60,7 @@ def test_the_role_matrix_of_pages(app_db, role):
     links = [p.proto.label for p in at.get("page_link")]
     allowed = [p for p, perm in roles.PAGES.items() if roles.allowed(role, perm)]
     titles = {"overview": "总览", "topics": "热点", "funnel": "漏斗", "tickets": "工单", "map": "地图",
-              "import": "导入", "users": "用户", "audit": "审计"}
+              "import": "导入", "users": "用户", "audit": "审计", "rules": "规则", "queue": "研判", "collide": "碰撞"}
     assert links == [titles[p] for p in allowed]
     for page, file in PAGE_FILES.items():
         at.switch_page(file).run()

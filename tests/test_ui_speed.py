@@ -57,51 +57,6 @@ def test_the_early_warm_up_imports_the_first_page_modules_once(monkeypatch):
         assert name in sys.modules, name
 
 
-def test_the_early_warm_up_waits_for_the_server_health_check(monkeypatch):
-    import http.server
-    import threading
-
-    hits: list[str] = []
-
-    class Health(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200 if len(hits) >= 3 else 503)   # "up" at the third try
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setattr(warmup, "_early_started", False)
-        monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
-        url = f"http://127.0.0.1:{server.server_port}/_stcore/health"
-        assert warmup.start_early(url) is True
-        warmup.wait_early(120)
-        assert warmup.early_done.is_set() and hits == ["/_stcore/health"] * 3
-    finally:
-        server.shutdown()
-    # A server that never answers: the thread stops waiting after SERVER_WAIT_S and imports anyway.
-    monkeypatch.setattr(warmup, "_early_started", False)
-    monkeypatch.setattr(warmup, "early_done", warmup.threading.Event())
-    monkeypatch.setattr(warmup, "SERVER_WAIT_S", 0.3)
-    warmup.start_early(f"http://127.0.0.1:{server.server_port}/_stcore/health")
-    warmup.wait_early(60)
-    assert warmup.early_done.is_set() and warmup.early_seconds is not None
-
-
-def test_the_launcher_finds_the_health_check_of_its_command_line():
-    from ui import launch
-
-    assert launch.health_url(["--server.port", "8611", "--server.address", "127.0.0.1"]) == \
-        "http://127.0.0.1:8611/_stcore/health"
-    assert launch.health_url(["--server.port=9000", "--server.address=0.0.0.0", "--server.baseUrlPath=/hotline/"]) == \
-        "http://127.0.0.1:9000/hotline/_stcore/health"
-
-
 def test_wait_early_returns_at_once_without_the_launcher(monkeypatch):
     import time
 

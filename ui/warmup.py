@@ -3,15 +3,12 @@
 Plain imports only: nothing here touches Streamlit's caches, the store or the
 garbage collector. Two phases, each once per process:
 
-- `start_early(health_url)` (the launcher, ui/launch.py, before Streamlit's server
-  starts): a thread waits until the server answers its documented health check
-  (`/_stcore/health`, the URL Streamlit's deployment guide gives Docker), then
-  imports what the first page (总览) needs: pandas, duckdb, pyarrow, plotly and
-  our modules, while the browser loads the page. Started at once, the imports
-  slowed the server's own start (both need the interpreter). Without the thread
-  the first page's first run imports them while the user waits. The first script
-  run waits for the thread (`wait_early()` in app.py), so no module is imported
-  by two threads at once.
+- `start_early()` (serve.py's st.App lifespan hook, once Streamlit's runtime has
+  started and before the first browser session): a thread imports what the
+  first page (总览) needs: pandas, duckdb, pyarrow, plotly and our modules, while
+  the browser loads the page. Without it the first page's first run imports
+  them while the user waits. The first script run waits for the thread
+  (`wait_early()` in app.py), so no module is imported by two threads at once.
 - `start()` (app.py, after a page ran to its end): the other pages' modules
   (scipy for 热点, geopandas, shapely and folium for 地图, the export code) and
   the boundary files, so a later first visit of each page only runs its queries.
@@ -26,7 +23,6 @@ import importlib
 import sys
 import threading
 import time
-import urllib.request
 
 # What the first page (总览) needs, in the order its first run would import it. The upgrade check of
 # store.connect (data.derived.outdated) imports data.positions and with it geo.grid (geopandas, shapely).
@@ -51,9 +47,6 @@ MODULES = (
 # by URL never drew its Leaflet map (seen in Chromium at 25 M); it registers its component when imported, so the
 # map page imports it itself.
 
-SERVER_WAIT_S = 60.0
-_POLL_S = 0.05
-
 _lock = threading.Lock()
 _started = False
 done = threading.Event()
@@ -70,28 +63,10 @@ def _import_all(names: tuple[str, ...]) -> None:
             continue
 
 
-def _server_answers(health_url: str, timeout: float) -> bool:
-    """True once `health_url` answers 200 (Streamlit's server is up), False after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    poll = threading.Event()   # never set: its wait() is the pause between two attempts of this thread
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(health_url, timeout=1) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            pass
-        poll.wait(_POLL_S)
-    return False
-
-
-def _run_early(health_url: str | None) -> None:
+def _run_early() -> None:
     global early_seconds
     t0 = time.perf_counter()
     try:
-        if health_url:
-            _server_answers(health_url, SERVER_WAIT_S)
-            t0 = time.perf_counter()
         _import_all(EARLY_MODULES)
     finally:
         early_seconds = round(time.perf_counter() - t0, 3)
@@ -99,15 +74,14 @@ def _run_early(health_url: str | None) -> None:
         print(f"hotline warm-up before the first page: imports {early_seconds:.2f} s", file=sys.stderr, flush=True)
 
 
-def start_early(health_url: str | None = None) -> bool:
-    """Start the early warm-up thread once per process (its imports after `health_url` answers, if given);
-    True if this call started it."""
+def start_early() -> bool:
+    """Start the early warm-up thread once per process; True if this call started it."""
     global _early_started
     with _lock:
         if _early_started:
             return False
         _early_started = True
-    threading.Thread(target=_run_early, args=(health_url,), name="hotline-warmup-early", daemon=True).start()
+    threading.Thread(target=_run_early, name="hotline-warmup-early", daemon=True).start()
     return True
 
 

@@ -118,6 +118,8 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
         st.error(f"导入失败，数据库未作任何修改：{exc}")
     bar.empty()
     st.session_state["imp_reports"] = [r.to_dict() for r in reports]
+    after = gen.after.describe() if reports and gen.after is not None else ""
+    st.session_state["imp_screening"] = after
 
 
 if uploaded is not None:
@@ -129,6 +131,8 @@ if uploaded is not None:
 
 for rep in st.session_state.get("imp_reports", []):
     _show_report(rep)
+if st.session_state.get("imp_screening"):
+    st.info(st.session_state["imp_screening"])
 
 st.subheader("导入记录")
 if not settings.db_path().exists():

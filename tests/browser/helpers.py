@@ -218,11 +218,11 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
     raise RuntimeError(f"streamlit did not answer within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-# How the app is started: plain Streamlit, or the launcher `make run` uses (ui/launch.py: the first page's
-# modules and the store load while Streamlit starts).
+# How the app is started: plain Streamlit, or as `make run` does (serve.py: st.App, whose lifespan hook imports
+# the first page's modules in the background once the server is up).
 APP_COMMANDS = {
     "streamlit": ["-m", "streamlit", "run", "app.py"],
-    "launch": ["-m", "ui.launch"],
+    "launch": ["-m", "streamlit", "run", "serve.py"],
 }
 
 

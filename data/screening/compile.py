@@ -1,0 +1,216 @@
+"""A screening rule compiled to one SQL query over the ticket store: the one place rules become SQL.
+
+Values are always bound parameters (`$r…`); identifiers come from this module's constants only. The SQL keeps
+to forms that sqlglot transpiles to other engines (strpos, CASE, floor, sin/cos/asin, integer × INTERVAL 1 DAY);
+the only DuckDB-specific piece is the ASOF join of "back after a close" (data/after_close.py).
+
+The query reads what the rule needs and nothing else:
+- `base`: the tickets that meet the rule's plain conditions (categories, keywords, places, channel, type,
+  status, satisfaction, time window), over the screened period plus the look-back the repeat and after-close
+  conditions need; `analytics.filters.Filters.where()` writes the category/district/street/channel/type/topic
+  part, this module the rest;
+- `target`: the tickets being screened (a period, or the tickets of some imports: new and changed tickets);
+- optional layers: `repeat` (≥ N located tickets of `base` within R m of a target ticket in the D days up to
+  it: the target ticket and those tickets are hits), `after_close` (a target ticket received again after a
+  ticket of `base` about the same problem near it was closed), `layer_of` (only the hits of another rule).
+
+The result has one row per hit: ticket_id, received_at, district, street, address, lon, lat, trigger (true
+for a ticket that meets every condition itself, false for a repeat-window member that makes the count).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from analytics.filters import Filters
+from data.screening.rule import Rule
+
+EARTH_RADIUS_M = 6371008.8     # as geo/crs.haversine_m
+M_PER_DEG_LAT = 111_320.0
+PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"   # as data/positions.py
+LOCATED_SQL = "lon IS NOT NULL AND lat IS NOT NULL"
+COLUMNS = "ticket_id, received_at, closed_at, district, street, address, lon, lat"
+OFFSETS = ", ".join(f"({di}, {dj})" for di in (-1, 0, 1) for dj in (-1, 0, 1))
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is screened: tickets received in [date_from, date_to] and/or loaded by the given imports."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    import_ids: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        bits = []
+        if self.date_from or self.date_to:
+            bits.append(f"{self.date_from or '…'} 至 {self.date_to or '…'}")
+        if self.import_ids:
+            bits.append(f"导入批次 {', '.join(map(str, self.import_ids))} 的新增和变更工单")
+        return "；".join(bits) or "全部工单"
+
+
+@dataclass
+class Compiled:
+    sql: str
+    params: dict = field(default_factory=dict)
+
+
+EVERYTHING = Target()
+
+
+def haversine_sql(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
+    """Great-circle distance in metres between two points given as SQL expressions (fixed names only)."""
+    return (f"(2 * {EARTH_RADIUS_M} * asin(sqrt(power(sin(radians({lat2} - {lat1}) / 2), 2) + "
+            f"cos(radians({lat1})) * cos(radians({lat2})) * power(sin(radians({lon2} - {lon1}) / 2), 2))))")
+
+
+def degrees(radius_m: float, lat: float = 40.0) -> tuple[float, float]:
+    """(dlat, dlon) of `radius_m` at latitude `lat` (a bounding box that contains the disc)."""
+    import math
+
+    dlat = radius_m / M_PER_DEG_LAT
+    return dlat, radius_m / (M_PER_DEG_LAT * math.cos(math.radians(min(abs(lat) + dlat, 80.0))))
+
+
+def period(rule: Rule, target: Target, span: tuple[date, date] | None) -> tuple[date | None, date | None]:
+    """The days the rule screens: the target's period (or the target tickets' span) within the rule's window."""
+    c = rule.conditions
+    lo = target.date_from or (span[0] if span else None)
+    hi = target.date_to or (span[1] if span else None)
+    if c.last_days and hi:
+        lo = max(lo or date.min, hi - timedelta(days=c.last_days - 1))
+    if c.date_from:
+        lo = max(lo or date.min, c.date_from)
+    if c.date_to:
+        hi = min(hi or date.max, c.date_to)
+    return lo, hi
+
+
+def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None = None,
+                 layer: Compiled | None = None, prefix: str = "r") -> Compiled:
+    """The SQL (and parameters) of the hits of `rule` among the `target` tickets.
+
+    `span` is the first and last day of the target tickets when the target is a set of imports (the caller
+    asks the store: `target_span`). `layer` is the compiled rule named by `rule.layer_of` (its hits limit
+    this rule's). Identifiers in the SQL are fixed; every value is a parameter named `prefix…`.
+    """
+    c = rule.conditions
+    params: dict = {}
+
+    def p(value) -> str:
+        key = f"{prefix}{len(params)}"
+        params[key] = value
+        return f"${key}"
+
+    lo, hi = period(rule, target, span)
+    plain: list[str] = []
+    f = Filters(districts=c.districts, streets=c.streets, categories=c.categories, topics=c.topics,
+                channels=c.channels, appeal_types=c.appeal_types)
+    w = f.where(prefix=f"{prefix}f")
+    if w.sql != "TRUE":
+        plain.append(w.sql)
+        params.update(w.params)
+    for col, values in (("status", c.statuses), ("satisfaction", c.satisfaction)):
+        if values:
+            plain.append(f"{col} IN ({', '.join(p(v) for v in values)})")
+    if c.resolved is not None:
+        plain.append(f"resolved = {p(c.resolved)}")
+    kw = c.keywords
+
+    def has(word: str) -> str:
+        return "(" + " OR ".join(f"strpos(content, {p(v)}) > 0" for v in kw.variants(word)) + ")"
+
+    plain += [has(word) for word in kw.all]
+    if kw.any:
+        plain.append("(" + " OR ".join(has(word) for word in kw.any) + ")")
+    plain += [f"NOT coalesce({has(word)}, FALSE)" for word in kw.none]
+    if c.near:
+        dlat, dlon = degrees(c.near.radius_m, c.near.lat)
+        plain.append(f"lat BETWEEN {p(c.near.lat - dlat)} AND {p(c.near.lat + dlat)} "
+                     f"AND lon BETWEEN {p(c.near.lon - dlon)} AND {p(c.near.lon + dlon)}")
+        plain.append(f"{haversine_sql(p(c.near.lon), p(c.near.lat), 'lon', 'lat')} <= {p(c.near.radius_m)}")
+
+    look = c.lookback_days()
+    base_where = list(plain)
+    if lo:
+        base_where.append(f"received_at >= {p(lo - timedelta(days=look))}::TIMESTAMP")
+    if hi:
+        base_where.append(f"received_at < ({p(hi)}::DATE + INTERVAL 1 DAY)")
+    target_where = []
+    if lo:
+        target_where.append(f"received_at >= {p(lo)}::TIMESTAMP")
+    if target.import_ids:
+        target_where.append(f"import_id IN ({', '.join(p(int(i)) for i in target.import_ids)})")
+    if lo and hi and lo > hi:
+        target_where.append("FALSE")   # the rule's window and the period do not meet
+    if layer is not None:
+        params.update(layer.params)
+        target_where.append(f"ticket_id IN (SELECT ticket_id FROM ({layer.sql}) layer_hits)")
+
+    ctes = [f"base AS (SELECT {COLUMNS}, import_id, {PROBLEM_SQL} AS problem FROM tickets WHERE {_and(base_where)})",
+            f"target AS (SELECT * FROM base WHERE {_and(target_where)})"]
+    trigger_from = "target"
+    if c.after_close:
+        ctes.append(_after_close_cte(c.after_close, params, prefix))
+        trigger_from = "(SELECT * FROM target WHERE ticket_id IN (SELECT ticket_id FROM back_ids)) t"
+    if c.repeat is None:
+        ctes.append(f"hits AS (SELECT {COLUMNS}, TRUE AS trigger FROM {trigger_from})")
+    else:
+        ctes += _repeat_ctes(c.repeat, trigger_from, p)
+    sql = "WITH " + ",\n".join(ctes) + "\nSELECT ticket_id, received_at, district, street, address, lon, lat, trigger FROM hits"
+    return Compiled(sql, params)
+
+
+def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
+    """≥ N located tickets of `base` within R m of a trigger ticket in the D days up to it (itself included):
+    a 3×3 block of R-sized grid cells around each trigger, joined by cell, then the exact distance."""
+    dlat, dlon = degrees(r.radius_m)
+    gi = f"CAST(floor(lat / {p(dlat)}) AS BIGINT)"
+    gj = f"CAST(floor(lon / {p(dlon)}) AS BIGINT)"
+    days, radius, n = p(int(r.days)), p(float(r.radius_m)), p(int(r.min_tickets))
+    return [
+        f"cells AS (SELECT {COLUMNS}, {gi} AS ci, {gj} AS cj FROM base WHERE {LOCATED_SQL})",
+        f"trig AS (SELECT ticket_id FROM {trigger_from} WHERE {LOCATED_SQL})",
+        f"""pairs AS (
+    SELECT t.ticket_id AS tid, u.ticket_id AS uid
+    FROM (SELECT * FROM cells WHERE ticket_id IN (SELECT ticket_id FROM trig)) t
+    CROSS JOIN (VALUES {OFFSETS}) AS o(di, dj)
+    JOIN cells u ON u.ci = t.ci + o.di AND u.cj = t.cj + o.dj
+    WHERE u.received_at <= t.received_at
+      AND u.received_at > t.received_at - CAST({days} AS INTEGER) * INTERVAL 1 DAY
+      AND {haversine_sql('t.lon', 't.lat', 'u.lon', 'u.lat')} <= {radius})""",
+        f"triggers AS (SELECT tid FROM pairs GROUP BY tid HAVING count(*) >= {n})",
+        f"""hits AS (
+    SELECT {COLUMNS}, ticket_id IN (SELECT tid FROM triggers) AS trigger FROM cells
+    WHERE ticket_id IN (SELECT tid FROM triggers)
+       OR ticket_id IN (SELECT uid FROM pairs WHERE tid IN (SELECT tid FROM triggers)))""",
+    ]
+
+
+def _after_close_cte(a, params: dict, prefix: str) -> str:
+    """`back_ids`: target tickets received again after a close of a `base` ticket about the same problem near
+    them (data/after_close.py, the hotspot tables' own rule, with this rule's window and radius)."""
+    after_close = importlib.import_module("data.after_close")
+    rule = after_close.Rule(a.min_days, a.max_days, a.radius_m)
+    ac = f"{prefix}ac"
+    params.update(rule.params(ac))
+    rows = f"(SELECT * FROM target WHERE {LOCATED_SQL})"
+    closes = f"(SELECT * FROM base WHERE {LOCATED_SQL})"
+    return f"back_ids AS ({after_close.ids_sql(rows, closes, prefix=ac)})"
+
+
+def _and(parts: list[str]) -> str:
+    return " AND ".join(f"({x})" for x in parts) if parts else "TRUE"
+
+
+def target_span(con, target: Target) -> tuple[date, date] | None:
+    """First and last day of the tickets of `target`'s imports (None: no such tickets)."""
+    if not target.import_ids:
+        return None
+    ph = ", ".join(f"$i{k}" for k in range(len(target.import_ids)))
+    row = con.execute(f"SELECT min(received_at)::DATE, max(received_at)::DATE FROM tickets WHERE import_id IN ({ph})",
+                      {f"i{k}": int(v) for k, v in enumerate(target.import_ids)}).fetchone()
+    return None if row is None or row[0] is None else (row[0], row[1])
