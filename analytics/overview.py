@@ -27,7 +27,7 @@ _MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
     "n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")}
 _MEASURES_TICKETS = {
     "n": "count(*)",
-    "n_located": "count(lon)",
+    "n_located": "count(lon) FILTER (WHERE geo_flag IS DISTINCT FROM 'outside_region')",
     "n_responded": "count(responded_at)",
     "n_closed": "count(closed_at)",
     "n_resolved": "count(*) FILTER (WHERE resolved)",
@@ -554,3 +554,8 @@ def unplaced(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
            f"AND (district IS NULL OR district NOT IN (SELECT district FROM districts))")
     (n,) = con.execute(sql, s.where.params).fetchone()
     return int(n or 0)
+
+
+def has_population(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store's districts carry resident population (a region pack may have none)."""
+    return bool(con.execute("SELECT count(population) > 0 FROM districts").fetchone()[0])

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from data import derived, settings
+from geo import regions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -50,6 +51,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     _session_defaults(con)
     if not read_only:
         init_schema(con)
+        regions.activate(regions.of_store(con))
     else:
         missing = _needs_upgrade(con)
         if missing:
@@ -59,6 +61,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
             raise StoreError(
                 f"数据库 {p} 需要升级（缺少的列或缺少、过期的汇总表：{'、'.join(missing)}）。"
                 f"请先运行 `python manage.py init --db {p}`，完成后刷新页面。")
+        regions.activate(regions.of_store(con))
     con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
 
@@ -122,6 +125,7 @@ def open_reader(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, str]:
         raise StoreError(
             f"数据库 {p} 需要升级（缺少的列或缺少、过期的汇总表：{'、'.join(missing)}）。"
             f"请先运行 `python manage.py init --db {p}`（仪表盘可以继续运行），完成后刷新页面。")
+    regions.activate(regions.of_store(con))   # the dashboard process works on the region its store holds
     con.complete()
     return con, before
 
@@ -173,17 +177,22 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table that does not exist yet, and load the geography once."""
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
     _add_columns(con)
-    (n,) = con.execute("SELECT count(*) FROM streets").fetchone()
-    if n == 0:
-        load_geography(con)
+    (held,) = con.execute("SELECT max(value) FROM meta WHERE key = $k", {"k": regions.META_KEY}).fetchone()
+    (n,) = con.execute("SELECT count(*) FROM districts").fetchone()
+    if held is None:
+        # A new store gets HOTLINE_REGION's geography; a store from before packs holds Beijing's (its streets
+        # are loaded): record that, so it never changes region by itself.
+        load_geography(con, None if n == 0 else regions.DEFAULT)
     if derived.outdated(con):
         derived.upgrade(con)
 
 
-def load_geography(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill `districts` and `streets` from the shipped boundary files."""
+def load_geography(con: duckdb.DuckDBPyConnection, region: str | None = None) -> None:
+    """Fill `districts` and `streets` from a region pack (default HOTLINE_REGION) and record the region."""
+    from data.tablebuild import set_meta
     from geo import boundaries
 
+    r = regions.activate(region)
     streets = boundaries.street_table()
     districts = boundaries.district_table()
     con.execute("DELETE FROM streets")
@@ -204,6 +213,7 @@ def load_geography(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.unregister("_streets_df")
     con.unregister("_districts_df")
+    set_meta(con, regions.META_KEY, r.name)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -40,6 +40,11 @@ def _coverage(_cur, version: str) -> coverage.Coverage:
     return coverage.coverage(_cur)
 
 
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
+def _has_population(_cur, version: str) -> bool:
+    return overview.has_population(_cur)
+
+
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
 def _previous_note(_cur, version: str, flt: Filters) -> str | None:
     return overview.previous_note(_cur, flt)
@@ -163,7 +168,9 @@ def body() -> None:
     # ---- district ranking
     left, right = st.columns(2)
     with left:
-        metric = st.segmented_control("排名口径", list(theme.RANK_METRICS), default="n", key="ov_rank_metric",
+        with_pop = _has_population(cur, db_version())
+        metrics = [m for m in theme.RANK_METRICS if m == "n" or with_pop]
+        metric = st.segmented_control("排名口径", metrics, default="n", key="ov_rank_metric",
                                       format_func=theme.RANK_METRICS.get) or "n"
         rk = q("district_ranking")
         n_all = overview.kpi_value(k, "tickets")
@@ -175,7 +182,9 @@ def body() -> None:
             ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"),
                               title="各区排名", select=not screen, downloads=not screen)
             if not screen:
-                st.caption("点击某区的柱子，查看该区的工单清单。人口为 2020 年第七次全国人口普查常住人口。"
+                st.caption("点击某区的柱子，查看该区的工单清单。"
+                           + ("人口为 2020 年第七次全国人口普查常住人口。" if with_pop
+                              else "本区域包没有人口数据，不提供每万人口排名。")
                            + (f"另有 {n_out:,} 件工单没有本区域的区县信息，未计入排名。" if n_out else ""))
             drill.on_select(ev, "district", open_tickets=True)
     with right:

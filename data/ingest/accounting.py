@@ -28,7 +28,7 @@ REASONS = {
 }
 FLAGS = {
     "not_located": "无坐标（不上图，仍计入数量）",
-    "outside_region": "坐标在北京范围之外（工单保留，坐标不入库）",
+    "outside_region": "坐标不在本区域范围内（工单与坐标均保留，不上图）",
     "outside_polygons": "坐标不在任何街乡边界内（保留并标记）",
     "swapped_fixed": "经纬度颠倒，已纠正",
     "converted_gcj02": "GCJ-02 坐标已转换为 WGS84",

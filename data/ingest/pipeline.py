@@ -153,7 +153,7 @@ def _failed_report(con, path: Path, sheet, message: str) -> ImportReport:
     return rep
 
 
-TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_changed_old", "_dups",
+TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_addr", "_final", "_cmp", "_changed_ids", "_changed_old", "_dups",
                "_rej", "_rejscan", "_topic_hits")
 
 

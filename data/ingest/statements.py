@@ -218,21 +218,24 @@ def final_sql(K: Kind, rules, params: dict) -> str:
         WITH b AS (
             SELECT s.*, n.d_text, n.s_text, n.d_unknown, n.s_unknown,
                    g.g_lon, g.g_lat, g.has_pt, g.in_region, g.swapped, g.converted, g.crs_eff,
-                   ps.pt_street, ps.pt_district,
+                   ps.pt_street, g.pt_dist AS pt_district, ad.a_district, ad.a_street,
                    coalesce(s.category_l1, nullif(trim(split_part(s.category_path, '/', 1)), '')) AS l1,
                    coalesce(s.category_l2, nullif(trim(split_part(s.category_path, '/', 2)), '')) AS l2,
                    coalesce(s.category_l3, nullif(trim(split_part(s.category_path, '/', 3)), '')) AS l3
             FROM _stage s
             LEFT JOIN _names n ON n.d_key = coalesce(s.district, chr(1)) AND n.s_key = coalesce(s.street, chr(1))
             LEFT JOIN _geo_t g ON g._row = s._row
-            LEFT JOIN (SELECT street_code AS ps_code, street AS pt_street, district AS pt_district FROM streets) ps
+            LEFT JOIN (SELECT street_code AS ps_code, street AS pt_street FROM streets) ps
                    ON ps.ps_code = g.pt_code
+            -- no point and no district given: the district (and street) the address text names (geo/address.py)
+            LEFT JOIN _addr ad ON ad.a_text = coalesce(s.address, left(s.content, 80))
+                   AND NOT g.has_pt AND n.d_text IS NULL
         ), c AS (
-            SELECT b.*, coalesce(d_text, pt_district) AS district_f,
+            SELECT b.*, coalesce(d_text, pt_district, a_district) AS district_f,
                    -- the point decides the street when it agrees with the district (so street_code always
                    -- matches the polygon the point is in); a district mismatch keeps the given names
                    CASE WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
-                        ELSE s_text
+                        ELSE coalesce(s_text, a_street)
                    END AS street_f,
                    coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_rule
             FROM b
@@ -244,9 +247,11 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                l1 AS category_l1, l2 AS category_l2, l3 AS category_l3,
                coalesce(topic, topic_rule) AS topic, content,
                district_f AS district, street_f AS street, st.st_code AS street_code, address,
-               CASE WHEN in_region THEN g_lon END AS lon, CASE WHEN in_region THEN g_lat END AS lat,
+               -- a point outside the region is kept as given (WGS84), flagged outside_region: never on a map
+               CASE WHEN has_pt THEN g_lon END AS lon, CASE WHEN has_pt THEN g_lat END AS lat,
                CASE WHEN has_pt THEN $crs_names[crs_eff + 1] END AS source_crs,
-               CASE WHEN NOT has_pt THEN 'no_coords'
+               CASE WHEN NOT has_pt AND a_district IS NOT NULL THEN 'by_address'
+                    WHEN NOT has_pt THEN 'no_coords'
                     WHEN NOT in_region THEN 'outside_region'
                     WHEN pt_district IS NULL THEN 'outside_polygons'
                     WHEN d_text IS NOT NULL AND d_text <> pt_district THEN 'district_mismatch'
@@ -257,7 +262,8 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                _unm_status IS NOT NULL AS _f_unmapped_status, _unm_satisfaction IS NOT NULL AS _f_unmapped_satisfaction,
                _unm_channel IS NOT NULL AS _f_unmapped_channel, _unm_appeal_type IS NOT NULL AS _f_unmapped_appeal_type,
                _unm_status, _unm_satisfaction, _unm_channel, _unm_appeal_type,
-               NOT has_pt AS _f_not_located,
+               NOT has_pt AND a_district IS NULL AS _f_not_located,
+               NOT has_pt AND a_district IS NOT NULL AS _f_located_by_address,
                has_pt AND NOT in_region AS _f_outside_region,
                in_region AND pt_district IS NULL AS _f_outside_polygons,
                swapped AS _f_swapped_fixed,
