@@ -91,13 +91,15 @@ def _show_tickets(df, title: str) -> None:
 
 
 def _street_actions(where: dict, key: str) -> None:
-    name = f"{where['district']}/{where['street']}"
+    # a region pack without streets: the district is the finest place
+    dim, name = ("street", f"{where['district']}/{where['street']}") if where.get("street") else \
+        ("district", where["district"])
     c1, c2 = st.columns(2)
-    if c1.button(f"筛选到 {where['district']} {where['street']}", key=f"{key}_narrow"):
-        nf, label = drill.narrow(fm, "street", name)
+    if c1.button(f"筛选到 {where['district']} {where.get('street') or ''}".rstrip(), key=f"{key}_narrow"):
+        nf, label = drill.narrow(fm, dim, name)
         drill.go(nf, label)
-    if c2.button("在工单页查看该街道的工单", key=f"{key}_open"):
-        nf, label = drill.narrow(fm, "street", name)
+    if c2.button("在工单页查看该街道的工单" if dim == "street" else "在工单页查看该区县的工单", key=f"{key}_open"):
+        nf, label = drill.narrow(fm, dim, name)
         drill.go(nf, label, open_tickets=True)
 
 
@@ -180,7 +182,7 @@ if view == VIEWS[0]:
             else:
                 n = maps.count_at(areas, where, level)
                 unit = where["street"] if level == "street" else where["district"]
-                st.markdown(f"**点击位置：{where['district']} {where['street']}** — {unit}工单 {n:,} 件")
+                st.markdown(f"**点击位置：{where['district']} {where['street'] or ''}** — {unit}工单 {n:,} 件")
                 _street_actions(where, "map_choro")
     else:
         lay = _layer(cur, version, fm, limit)
