@@ -8,8 +8,17 @@ from datetime import date
 
 import pytest
 
-from tests.browser.helpers import (CHROMIUM, assert_no_errors, assert_no_external_requests, block_external, goto,
-                                   map_frame, serve_app, sign_in, wait_for_app)
+from tests.browser.helpers import (
+    CHROMIUM,
+    assert_no_errors,
+    assert_no_external_requests,
+    block_external,
+    goto,
+    map_frame,
+    serve_app,
+    sign_in,
+    wait_for_app,
+)
 from tests.conftest import TEST_PASSWORD, account
 
 PAGES = ("/", "/topics", "/funnel", "/tickets", "/map")
