@@ -144,9 +144,16 @@ class GiStar:
                 f"（Benjamini-Hochberg，研究区 {self.n_cells:,} 格，热点邻域至少 {self.floor} 件）")
 
 
-@lru_cache(maxsize=64)
 def _study_cells(cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """(gi, gj) of the study area's cells (read-only arrays, cached: they depend only on the boundaries)."""
+    from geo import regions
+
+    return _region_study_cells(regions.active().name, cell_m, districts, streets)
+
+
+@lru_cache(maxsize=64)
+def _region_study_cells(region: str, cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(gi, gj) of the study area's cells (read-only arrays, cached per region: they depend only on the
+    boundaries)."""
     cells = beijing_cells(cell_m)
     if districts:
         cells = cells[cells["district"].isin(districts)]

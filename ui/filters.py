@@ -107,7 +107,8 @@ def sidebar(cur) -> Filters:
         chosen = set(st.session_state.get(K["districts"]) or ())
         street_names = list(dict.fromkeys(s for d, s in opts.streets if not chosen or d in chosen))
         _keep_known(K["streets"], street_names)
-        st.multiselect("街道/乡镇", street_names, key=K["streets"], placeholder="全部街乡")
+        if opts.streets:   # a region pack without streets has none to offer
+            st.multiselect("街道/乡镇", street_names, key=K["streets"], placeholder="全部街乡")
         paths = opts.category_paths()
         _keep_known(K["categories"], paths)
         st.multiselect("问题分类（任一级）", paths, key=K["categories"], placeholder="全部分类")
