@@ -43,7 +43,9 @@ if principal is None:
     # rerun opens that page with its query (`/tickets?id=...`); until then every page is the sign-in form.
     asked = st.navigation([st.Page(auth.sign_in_page, title=t, url_path=u, default=(i == 0))
                            for i, (_f, t, u) in enumerate(PAGES)], position="hidden")
-    st.session_state["app_asked_home"] = asked.url_path == ""   # "/" means "my home page", whatever the role
+    # "/" means "my home page", whatever the role; so does the page someone else signed out from
+    if asked.url_path == "" or st.session_state.get("auth_signed_out", False):
+        st.session_state["app_asked_home"] = True
     asked.run()
     st.stop()
 auth.cookie_writer()

@@ -152,13 +152,13 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     `lean`: only the ids, times and positions (for `ticket_ids`), not the address columns nor `back`.
     `extra`: a further condition on the tickets (fixed SQL, e.g. " AND ticket_id IN (SELECT ... lk)")."""
     w = f.where(prefix="h")
-    # `back` (received 30-90 days after a close at the same problem and 20 m position, over the whole store):
-    # stored in hotspot_tickets, else computed the same way from tickets (slow: every located ticket)
+    # `back` (back after a close, data/after_close.py, over the whole store): stored in hotspot_tickets, else
+    # computed the same way from tickets (slow: every located ticket)
     back = "back" if src.fast else f"ticket_id IN ({hpos.back_ids_sql(w.sql)})"
     problem, pi, pj, pp = _pos_sql(src, shift)
     if not src.fast and not lean:  # back_ids_sql bins the positions itself
-        pp = {**pp, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon}
-    cols = "" if lean else f"district, street, address, {back} AS back, "
+        pp = {**pp, "p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, **hpos.back_params()}
+    cols = "" if lean else f"district, street, address, {back} AS back, lon, lat, "
     sql = f"""
         t AS (SELECT ticket_id, received_at, {cols}{problem} AS problem,
                      {pi} AS pi, {pj} AS pj, {SQL_GI} AS gi, {SQL_GJ} AS gj
@@ -176,7 +176,7 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
     Exact: `mid` is a midnight or a noon, and the cells carry the tickets received after noon."""
     w = f.where(prefix="c", time_column="day")
     sql = f"""SELECT k.key, date_trunc('month', c.day)::DATE AS month, CAST(sum(c.n) AS BIGINT) AS n,
-                     min(c.first) AS first, max(c.last) AS last,
+                     min(c.first) AS first, max(c.last) AS last, sum(c.slon) AS slon, sum(c.slat) AS slat,
                      CAST(sum(CASE WHEN c.day > $midday THEN c.n
                                    WHEN c.day = $midday THEN (CASE WHEN $noon THEN c.n_pm ELSE c.n END)
                                    ELSE 0 END) AS BIGINT) AS late
@@ -200,9 +200,9 @@ def _keyed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _key_totals(months: pd.DataFrame) -> pd.DataFrame:
-    """n, first, last, late (and n_back when present) per key from the per-key-and-month rows."""
+    """n, first, last, late (and n_back, slon, slat when present) per key from the per-key-and-month rows."""
     g = months.groupby(months["key"].astype(object))
-    cols = [c for c in ("n", "late", "n_back") if c in months.columns]
+    cols = [c for c in ("n", "late", "n_back", "slon", "slat") if c in months.columns]
     out = g[cols].sum()
     out["first"] = g["first"].min()
     out["last"] = g["last"].max()
@@ -287,7 +287,7 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, problem, coalesce(district, '') AS district,
-                   coalesce(street, '') AS street, coalesce(address, '') AS address, back
+                   coalesce(street, '') AS street, coalesce(address, '') AS address, back, lon, lat
             FROM m"""
         in_memory = expected <= (MEMBERS_IN_MEMORY_FAST if source.fast else MEMBERS_IN_MEMORY)
         # From the narrow hotspot_tickets, with many pairs, each query joins the selection to the keys again: that
@@ -301,12 +301,12 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         else:
             src, sp = f"({select}) AS members", params
         out: dict = {}
-        # per key and month; with the places, how many came back after a fix (the members received 30-90 days
-        # after a close at their problem and 20 m position: `back`)
-        n_back = "" if light else ", count(*) FILTER (WHERE back) AS n_back"
+        # per key and month: counts, dates, the sums of the coordinates (a hotspot's mean point), and with the
+        # places how many came back after a fix (the members back after a close: `back`)
+        extra = ", sum(lon) AS slon, sum(lat) AS slat" + ("" if light else ", count(*) FILTER (WHERE back) AS n_back")
         sql = f"""SELECT key, date_trunc('month', received_at)::DATE AS month, count(*) AS n,
                          min(received_at) AS first, max(received_at) AS last,
-                         count(*) FILTER (WHERE received_at >= $mid) AS late{n_back}
+                         count(*) FILTER (WHERE received_at >= $mid) AS late{extra}
                   FROM {src} GROUP BY ALL"""
         months = con.execute(sql, {**sp, "mid": mid.to_pydatetime()}).df()
         out["months"] = months

@@ -17,6 +17,7 @@ from scipy import ndimage, stats
 from scipy.spatial import cKDTree
 
 from analytics.filters import Filters
+from data import after_close
 from data import positions as hpos
 from geo import boundaries
 from geo.grid import Grid, beijing_cells
@@ -26,10 +27,7 @@ DEFAULT_ALPHA = 0.05
 REPEAT_RADIUS_M = 100.0
 REPEAT_MIN_COUNT = 3
 REPEAT_ALPHA = 0.05   # a place repeats when its count is above chance for the problem's local density (BH q)
-# "polluted again a month after a fix": a ticket received 30-90 days after a ticket about the same problem at
-# the same 20 m position was closed (sooner is the same complaint not yet settled); data/positions.py
-REOPEN_DAYS = hpos.REOPEN_MAX_DAYS
-REOPEN_MIN_DAYS = hpos.REOPEN_MIN_DAYS
+# "Polluted again a month after a fix" (办结后再诉): the window and radius are settings (data/after_close.py).
 
 POS_CELL_M = hpos.POS_CELL_M  # tickets are first snapped to positions of this size (SQL GROUP BY)
 
@@ -302,22 +300,6 @@ def _lists(df: pd.DataFrame, key: str, col: str) -> pd.Series:
         if len(df) else pd.Series([], dtype=object)
 
 
-def _reopened(received: np.ndarray, closed: np.ndarray, window: np.timedelta64,
-              min_window: np.timedelta64 | None = None, spot: np.ndarray | None = None) -> np.ndarray:
-    """Per ticket: received between `min_window` and `window` after a ticket there was closed
-    (with `spot`, a position id per ticket: a ticket at the same position)."""
-    k = received.size
-    if k < 2:
-        return np.zeros(k, dtype=bool)
-    gap = received[:, None] - closed[None, :]                     # [i, j]: time from j's close to i's arrival
-    ok = ~np.isnat(gap) & (gap <= window) & (gap > np.timedelta64(0, "s"))
-    if min_window is not None:
-        ok &= gap >= min_window
-    if spot is not None:
-        ok &= spot[:, None] == spot[None, :]
-    return ok.any(axis=1)
-
-
 def _area_m2() -> tuple[dict, dict, float]:
     """Areas in m² of the active region's streets (by district and name), of its districts, and of the city."""
     from geo import regions
@@ -376,42 +358,40 @@ PLACE_COLUMNS = ["place", "problem", "n", "first", "last", "n_after_close", "rep
 
 
 def repeat_places(tickets: pd.DataFrame, *, radius_m: float = REPEAT_RADIUS_M,
-                  min_count: int = REPEAT_MIN_COUNT, reopen_days: int = REOPEN_DAYS,
+                  min_count: int = REPEAT_MIN_COUNT, rule: after_close.Rule | None = None,
                   alpha: float = REPEAT_ALPHA) -> pd.DataFrame:
     """Places where the same problem was reported at least twice within `radius_m`.
 
     `tickets` has ticket_id, received_at, closed_at, lon, lat, problem, district,
     street, address (see `located_tickets`). Returns one row per place with n,
-    first, last, n_after_close (tickets received within `reopen_days` after an
-    earlier ticket there had been closed: the problem came back after a fix),
+    first, last, n_after_close (tickets back after a close by `rule`, default the
+    settings', among all these tickets: the problem came back after a fix),
     repeat (n >= min_count, or back after a fix), lon/lat (mean), district,
     street, address (most frequent) and ticket_ids.
     """
     cols = PLACE_COLUMNS
     if tickets.empty:
         return pd.DataFrame(columns=cols)
+    rule = rule or after_close.Rule.from_settings()
     t = tickets.reset_index(drop=True).copy()
     counts = t.assign(n=1).groupby(["problem", "district", "street"], dropna=False)["n"].sum().reset_index()
+    # back after a close, among every ticket of the same problem (a close may belong to another place)
+    rec = t["received_at"].to_numpy("datetime64[s]")
+    clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
+    lon, lat = t["lon"].to_numpy(float), t["lat"].to_numpy(float)
+    after = np.zeros(len(t), dtype=bool)
     t["place"] = -1
     offset = 0
     for _, idx in t.groupby("problem", sort=True).indices.items():
+        after[idx] = after_close.flags(rec[idx], clo[idx], lon[idx], lat[idx], rule)
         ids = group_places(t["lon"].to_numpy()[idx], t["lat"].to_numpy()[idx], radius_m)
         t.loc[idx, "place"] = ids + offset
         offset += int(ids.max()) + 1
+    t["after_close"] = after
     sizes = t["place"].map(t["place"].value_counts())
     t = t[sizes >= 2].sort_values(["place", "received_at", "ticket_id"]).reset_index(drop=True)
     if t.empty:
         return pd.DataFrame(columns=cols)
-    rec = t["received_at"].to_numpy("datetime64[s]")
-    clo = pd.to_datetime(t["closed_at"]).to_numpy("datetime64[s]")
-    window = np.timedelta64(int(reopen_days) * 86400, "s")
-    min_window = np.timedelta64(REOPEN_MIN_DAYS * 86400, "s")
-    pi, pj = POS_GRID.index(t["lon"].to_numpy(float), t["lat"].to_numpy(float))
-    spot = pi * (1 << 32) + pj
-    after = np.zeros(len(t), dtype=bool)
-    for idx in t.groupby("place", sort=False).indices.values():
-        after[idx] = _reopened(rec[idx], clo[idx], window, min_window, spot[idx])
-    t["after_close"] = after
     g = t.groupby("place")
     out = pd.DataFrame({
         "problem": g["problem"].first(), "n": g.size(), "first": g["received_at"].min(),
@@ -489,6 +469,34 @@ def group_positions(lon, lat, weight, radius_m: float = REPEAT_RADIUS_M,
     alone = place < 0
     place[alone] = np.arange(next_id, next_id + int(alone.sum()))
     return place, formed
+
+
+def hotspot_points(clusters, places: pd.DataFrame, mean_lon, mean_lat) -> tuple[np.ndarray, np.ndarray]:
+    """Where each Gi* hotspot's tickets are: the point of its busiest place (the place of two or more tickets with
+    the most tickets among those lying in its cells, ties by place rank), else the mean of its tickets.
+
+    `clusters`: each hotspot row's Gi* cluster number; `mean_lon`, `mean_lat`: the mean of each row's tickets,
+    aligned with it. `places`: cluster, n, lon, lat, place of every place (`flag_places`: its cluster is the
+    hotspot its point lies in, 0 for none; its point is the mean of its tickets). Returns (lon, lat) aligned
+    with `clusters`. A place's members lie within 100 m of its leader, so a hotspot whose tickets gather within a
+    few tens of metres of one spot points within those metres of it; the grid cells carry the Gi* statistic only.
+    """
+    lon = np.array(mean_lon, dtype=float, copy=True)
+    lat = np.array(mean_lat, dtype=float, copy=True)
+    if len(places) and lon.size:
+        pc = places["cluster"].to_numpy(np.int64)
+        inside = np.flatnonzero(pc > 0)
+        if inside.size:
+            order = inside[np.lexsort((places["place"].to_numpy(np.int64)[inside],
+                                       -places["n"].to_numpy(np.int64)[inside], pc[inside]))]
+            first = order[np.r_[True, pc[order][1:] != pc[order][:-1]]]   # the busiest place of each cluster
+            at = {int(c): int(i) for c, i in zip(pc[first], first, strict=True)}
+            rows = [(k, at[int(c)]) for k, c in enumerate(np.asarray(clusters, dtype=np.int64)) if int(c) in at]
+            if rows:
+                k, i = (np.array(x, dtype=np.int64) for x in zip(*rows, strict=True))
+                lon[k] = places["lon"].to_numpy(float)[i]
+                lat[k] = places["lat"].to_numpy(float)[i]
+    return lon, lat
 
 
 def trend_text(a: int, b: int) -> str:

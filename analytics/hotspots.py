@@ -55,8 +55,6 @@ from analytics.hotspot_stats import (
     PLACE_COLUMNS,
     POS_CELL_M,
     POS_GRID,
-    REOPEN_DAYS,
-    REOPEN_MIN_DAYS,
     REPEAT_ALPHA,
     REPEAT_MIN_COUNT,
     REPEAT_RADIUS_M,
@@ -65,19 +63,21 @@ from analytics.hotspot_stats import (
     expected_in_disc,
     gi_star_of_counts,
     group_positions,
+    hotspot_points,
     repeat_flags,
     trend_text,
 )
+from data import after_close
 from geo import boundaries
 from geo.grid import Grid
 
 # The public names of the hotspot analysis, wherever they are defined (callers use `hotspots.X`).
 __all__ = [
     "ALL_PROBLEMS_MAX_LOCATED", "DEFAULT_ALPHA", "DEFAULT_CELL_M", "MAX_IDS", "MAX_PLACES", "MAX_POSITIONS",
-    "PLACE_COLUMNS", "POS_CELL_M", "POS_GRID", "REPEAT_MIN_COUNT", "REPEAT_RADIUS_M", "REPEAT_RULE",
+    "PLACE_COLUMNS", "POS_CELL_M", "POS_GRID", "REPEAT_MIN_COUNT", "REPEAT_RADIUS_M",
     "TABLE_COLUMNS", "TABLE_LABELS", "GiStar", "Hotspots", "Members", "Source", "cluster_tickets", "display_table",
     "flag_places", "gi_star", "gi_star_of_counts", "group_positions", "hotspot_table", "latest_texts",
-    "located_tickets", "positions", "ranked_table", "source", "ticket_ids", "with_ticket_ids",
+    "located_tickets", "positions", "ranked_table", "repeat_rule", "source", "ticket_ids", "with_ticket_ids",
 ]
 
 MAX_POSITIONS = 120_000    # above this many positions they are merged 2x2 (40 m, 80 m, ...) before grouping
@@ -140,10 +140,13 @@ def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_p
 ALL_PROBLEMS_MAX_LOCATED = 200_000  # without a chosen problem, repeat places only below this many located tickets
 
 
-REPEAT_RULE = (f"重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内的工单，所选期间内至少 {REPEAT_MIN_COUNT} 件，且显著多于"
-               f"该问题在本街道（无街道时按区、全市）的平均密度下一个半径 {REPEAT_RADIUS_M:.0f} 米圆内的偶然件数"
-               f"（泊松分布，Benjamini-Hochberg FDR q<{REPEAT_ALPHA:g}）；或在同一 {POS_CELL_M} 米位置上一件工单办结后"
-               f" {REOPEN_MIN_DAYS}–{REOPEN_DAYS} 天内再次投诉（办结后再诉）")
+def repeat_rule() -> str:
+    """The repeat-place rule in Chinese, printed under the map with the Gi* method (the after-close window and
+    radius are settings, data/after_close.py)."""
+    return (f"重复点位：同一问题 {REPEAT_RADIUS_M:.0f} 米内的工单，所选期间内至少 {REPEAT_MIN_COUNT} 件，且显著多于"
+            f"该问题在本街道（无街道时按区、全市）的平均密度下一个半径 {REPEAT_RADIUS_M:.0f} 米圆内的偶然件数"
+            f"（泊松分布，Benjamini-Hochberg FDR q<{REPEAT_ALPHA:g}）；"
+            f"或{after_close.Rule.from_settings().describe()}（办结后再诉）")
 
 
 TABLE_COLUMNS = ["rank", "kind", "district", "street", "address", "n", "first", "last", "trend", "monthly",
@@ -166,7 +169,7 @@ class Hotspots:
 
     @property
     def method(self) -> str:
-        return f"{self.gi.method}；{REPEAT_RULE}"
+        return f"{self.gi.method}；{repeat_rule()}"
 
 
 def _empty_places() -> pd.DataFrame:
@@ -204,13 +207,17 @@ def _id_lists(ids: pd.Series | None, n: int) -> list:
 
 def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Index, base: pd.DataFrame,
                  where: pd.DataFrame, problem: pd.Series, clues: pd.Series, ids: pd.Series | None, *, light: bool,
-                 months: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> pd.DataFrame | None:
+                 months: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+                 points: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame | None:
     """The table's rows, ranked: every Gi* hotspot (`clusters`, keyed `hot_keys`), then the flagged places
     outside every hotspot (`flag_places`, keyed by their `key`); None when there is neither.
 
     Per key: `base` (n, first, last, late), `where` (district, street, address modes), `problem`, `clues`,
     `ids` (lists, or None: not listed). `months`: (key, month position, count) of the per-key-and-month rows
-    and the number of months. A hotspot is a repeat when a flagged place lies in it. Adds `_key`."""
+    and the number of months. `points`: (lon, lat) of each hotspot, aligned with `clusters`: where its tickets
+    are (`hotspot_points`);
+    a place's point is the mean of its tickets. The Gi* cells carry the statistic only. A hotspot is a repeat
+    when a flagged place lies in it. Adds `_key`."""
     flagged = places["repeat"].to_numpy(bool) if len(places) else np.zeros(0, dtype=bool)
     p_cluster = places["cluster"].to_numpy(np.int64)
     p_after = places["n_after_close"].to_numpy(np.int64)
@@ -228,11 +235,12 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
     keys = keys[kept]
     b = base.reindex(keys)
     wh = where.reindex(keys).fillna("")
+    h_lon, h_lat = points
     table = pd.DataFrame({
         "kind": np.array(["统计热点"] * n_hot + ["重复点位"] * n_lone, dtype=object)[kept],
         "z": np.concatenate([clusters["z_max"].to_numpy(float), np.full(n_lone, np.nan)])[kept],
-        "lon": np.concatenate([clusters["lon"].to_numpy(float), places["lon"].to_numpy(float)[lone]])[kept],
-        "lat": np.concatenate([clusters["lat"].to_numpy(float), places["lat"].to_numpy(float)[lone]])[kept],
+        "lon": np.concatenate([h_lon, places["lon"].to_numpy(float)[lone]])[kept],
+        "lat": np.concatenate([h_lat, places["lat"].to_numpy(float)[lone]])[kept],
         "repeat": np.concatenate([h_repeat, np.ones(n_lone, dtype=bool)])[kept],
         "n_after_close": np.concatenate([h_after, p_after[lone]])[kept],
         "cluster": np.concatenate([h_cluster, np.zeros(n_lone, dtype=np.int64)])[kept],
@@ -243,7 +251,7 @@ def ranked_table(clusters: pd.DataFrame, places: pd.DataFrame, hot_keys: pd.Inde
         "clues": clues.reindex(keys).fillna("").to_numpy(),
         "_key": keys.to_numpy(object),
     })
-    if light and len(table):  # where the hotspot's centre lies
+    if light and len(table):  # where the hotspot's point lies
         at = boundaries.assign_points(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
         table["district"] = at["district"].fillna("").to_numpy()
         table["street"] = at["street"].fillna("").to_numpy()
@@ -351,9 +359,13 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     places_out = places.drop(columns=["key", "cluster"])[_empty_places().columns]
     mon = st["months"]
     mpos = months.get_indexer(pd.to_datetime(mon["month"]).to_numpy("datetime64[ns]"))
-    table = ranked_table(gi.clusters, places, pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object),
-                         base, where, problem, clues, base["ids"] if listed else None, light=light,
-                         months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"), len(months)))
+    hot_keys = pd.Index([f"h{c}" for c in gi.clusters["cluster"].tolist()], dtype=object)
+    means = base.reindex(hot_keys)
+    points = hotspot_points(gi.clusters["cluster"], places, (means["slon"] / means["n"]).to_numpy(float),
+                            (means["slat"] / means["n"]).to_numpy(float))
+    table = ranked_table(gi.clusters, places, hot_keys, base, where, problem, clues, base["ids"] if listed else None,
+                         light=light, months=(mon["key"].to_numpy(object), mpos, mon["n"].to_numpy("int64"),
+                                              len(months)), points=points)
     if table is None:
         table = pd.DataFrame(columns=[*TABLE_COLUMNS, "_key"])
     members = None if listed else Members(

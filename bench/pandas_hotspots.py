@@ -142,9 +142,10 @@ def _members(sel: pd.DataFrame, gi: np.ndarray, gj: np.ndarray, hot_cells: pd.Da
 
 def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | None, mid: pd.Timestamp,
                  month0: int, *, light: bool, latest: int | None) -> dict:
-    """Per key: n, first, last, late, n_back, months (month number - month0, n); unless `light`: the
-    (district, street, address) mode, the problem mode, the linked clues; with `latest`, modes and clues from
-    each key's latest `latest` tickets (and their ids listed), as the product does above its in-memory limit."""
+    """Per key: n, first, last, late, n_back, the sums of the coordinates (slon, slat), months (month number -
+    month0, n); unless `light`: the (district, street, address) mode, the problem mode, the linked clues; with
+    `latest`, modes and clues from each key's latest `latest` tickets (and their ids listed), as the product
+    does above its in-memory limit."""
     rows = mem["row"].to_numpy()
     got = sel["received_at"].iloc[rows]
     m = pd.DataFrame({"key": mem["key"].to_numpy(), "received_at": got.to_numpy(),
@@ -157,6 +158,9 @@ def member_stats(sel: pd.DataFrame, mem: pd.DataFrame, links: pd.DataFrame | Non
                          "late": g["late"].sum()})
     if not light:
         base["n_back"] = g["back"].sum()
+    sums = pd.DataFrame({"key": m["key"].to_numpy(), "slon": sel["lon"].to_numpy()[rows],
+                         "slat": sel["lat"].to_numpy()[rows]}).groupby("key")[["slon", "slat"]].sum()
+    base[["slon", "slat"]] = sums
     out = {"base": base, "months": m.groupby(["key", "month"]).size().rename("n").reset_index()}
     if light:   # no ids for these rows (the product lists [] for them: their tickets are read by cell)
         out["ids"] = pd.Series([[] for _ in range(len(base))], index=base.index, dtype=object)
@@ -288,11 +292,15 @@ def hotspot_table(d: dict, f: Filters, cell_m: int | None = None, *, alpha: floa
         where = where.assign(address=None)
     empty = pd.Series(dtype=object)
     mon = st["months"]
-    table = hs.ranked_table(clusters, pl, pd.Index(clusters["cluster"].tolist(), dtype=object), base, where,
+    hot_keys = pd.Index(clusters["cluster"].tolist(), dtype=object)
+    means = base.reindex(hot_keys)
+    points = hstats.hotspot_points(clusters["cluster"], pl, (means["slon"] / means["n"]).to_numpy(float),
+                                   (means["slat"] / means["n"]).to_numpy(float))
+    table = hs.ranked_table(clusters, pl, hot_keys, base, where,
                             empty if light else st["problem"], empty if light else st["clues"],
                             st["ids"] if listed else None, light=light,
                             months=(mon["key"].to_numpy(), mon["month"].to_numpy(), mon["n"].to_numpy("int64"),
-                                    len(months)))
+                                    len(months)), points=points)
     table = pd.DataFrame(columns=hs.TABLE_COLUMNS) if table is None else table[hs.TABLE_COLUMNS]
     return {"table": table, "places": places_out, "cells": cells, "notes": notes}
 

@@ -160,7 +160,8 @@ def _back_sql(con) -> tuple[str, dict]:
     """The query of the ticket ids "back after a close" and its parameters."""
     if _hot_ready(con):
         return BACK_STORED_SQL, {}
-    return hpos.back_ids_sql("TRUE"), {"p_dlat": hpos.POS_GRID.dlat, "p_dlon": hpos.POS_GRID.dlon}
+    return hpos.back_ids_sql("TRUE"), {"p_dlat": hpos.POS_GRID.dlat, "p_dlon": hpos.POS_GRID.dlon,
+                                        **hpos.back_params()}
 
 
 def _hot_ready(con) -> bool:

@@ -117,7 +117,7 @@ _IDS = "_incr_ids"
 def state_before(con: duckdb.DuckDBPyConnection) -> dict:
     """What `can_increment` compares, taken before an import changes `tickets` (two cheap queries)."""
     return {"tickets": con.execute(TICKETS_STATE_SQL).fetchone()[0],
-            "hotspot": con.execute(positions.STATE_SQL).fetchone()[0]}
+            "hotspot": positions.fingerprint(con)}
 
 
 

@@ -56,6 +56,15 @@ SETTINGS: dict[str, Setting] = {
                 "Reply period of a pre-litigation suggestion (two months), days.", int),
         Setting("HOTLINE_URGENT_REPLY_DAYS", "15",
                 "Reply period of an urgent pre-litigation suggestion (十五日回复期), days.", int),
+        Setting("HOTLINE_RETURN_MIN_DAYS", "7",
+                "Back after a close (办结后再诉): a ticket counts when received more than this many days after a "
+                "ticket about the same problem nearby was closed (sooner: the same episode).", int),
+        Setting("HOTLINE_RETURN_MAX_DAYS", "90",
+                "Back after a close: ... and at most this many days after it (later: a new episode).", int),
+        Setting("HOTLINE_RETURN_RADIUS_M", "50",
+                "Back after a close: the closed ticket lies within about this many metres (every pair closer counts, "
+                "none beyond 2.83 times it); changing a HOTLINE_RETURN_* setting needs `python manage.py init` "
+                "to recompute the stored flags.", int),
         Setting("HOTLINE_LOOKBACK_DAYS", "60",
                 "Days after a rectification by which the on-site follow-up check (回头看) is due.", int),
         Setting("HOTLINE_DUE_SOON_DAYS", "3",

@@ -72,16 +72,20 @@ def test_pandas_hotspot_page_is_the_product_table_on_the_tiny_store(tiny_con, lo
         _compare(tiny_con, d, f, f"tiny {load} {name}", ids=load == "full")
     # counted by hand from tests/data/tiny/load.sql: the last year (2024-04-01..2025-03-31), whole city: two
     # hotspots, the Wangjing river (4 sewage tickets T04, T05, T13, T14; clue C02) and the Jianguomen crossing
-    # (3 manhole tickets T01, T02, T15; clue C01), each with a repeat place of 3 tickets inside
+    # (3 manhole tickets T01, T02, T15; clue C01), each with a repeat place of 3 tickets inside; and the Xinggu
+    # market pair (T06, T11: T11 came 13 days after T06's close, back after a close; clues C03, C05)
     year = dict(filter_states(tiny_con))["全市/一年/全部"]
     t = hotspot_table(d, year)["table"]
     got = t[["kind", "address", "n", "repeat", "clues", "problem"]].astype(object).values.tolist()
     assert got == [["统计热点", "望京河边", 4, True, "C02", "污水"],
-                   ["统计热点", "建国门内大街与朝阳门南小街路口", 3, True, "C01", "井盖"]]
-    assert t["trend"].tolist() == ["↑ 上升（前半期 0 → 后半期 4）", "↑ 上升（前半期 0 → 后半期 3）"]
-    assert [sum(m) for m in t["monthly"]] == [4, 3] and len(t["monthly"][0]) == 12
+                   ["统计热点", "建国门内大街与朝阳门南小街路口", 3, True, "C01", "井盖"],
+                   ["重复点位", "兴谷农贸市场", 2, True, "C03、C05", "假冒伪劣"]]
+    assert t["trend"].tolist() == ["↑ 上升（前半期 0 → 后半期 4）", "↑ 上升（前半期 0 → 后半期 3）",
+                                   "↑ 上升（前半期 0 → 后半期 2）"]
+    assert [sum(m) for m in t["monthly"]] == [4, 3, 2] and len(t["monthly"][0]) == 12
     places = hotspot_table(d, year)["places"]
-    assert places["n"].tolist() == [3, 3, 2] and places["repeat"].tolist() == [True, True, False]
+    assert places["n"].tolist() == [3, 3, 2] and places["repeat"].tolist() == [True, True, True]
+    assert places["n_after_close"].tolist() == [2, 1, 1]   # T01 T02 (after T13), T05 (after T15), T11 (after T06)
 
 
 @pytest.mark.parametrize("load", ["full", "slim"])

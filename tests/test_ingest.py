@@ -431,7 +431,7 @@ def test_cli_json_exit_codes_and_lock_message(tmp_path):
 
 
 def test_text_decides_the_topic_only_when_no_column_or_category_does(empty_db_path, tmp_path):
-    # The text search runs only for rows whose topic the words decide (pipeline.WORDS_DECIDE_SQL);
+    # The text search runs only for rows whose topic the words decide (data/ingest/statements.py, WORDS_DECIDE_SQL);
     # every row below has text naming a different topic than its column or category.
     f = tmp_path / "topics.csv"
     sewage = "河道有人偷排污水，河水发黑发臭"

@@ -176,3 +176,17 @@ def test_admin_creates_an_account_and_its_password_is_shown_once(app_db):
     assert change["actor"].iloc[0] == "t_admin" and change["target"].iloc[0] == "wangwu"
     at.run()
     assert not at.code   # shown once
+
+
+def test_after_a_sign_out_the_next_person_lands_on_their_own_home(app_db):
+    account("prosecutor", ("朝阳区",))
+    at = app_test(role="admin").run()
+    at.switch_page("views/users.py").run()
+    next(b for b in at.button if b.label == "退出登录").click().run()
+    assert [t.label for t in at.text_input] == ["账号", "密码"]
+    at.text_input[0].input("t_prosecutor_朝阳区")
+    at.text_input[1].input(TEST_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "无权访问" in e.value]
+    assert at.title[0].value == "总览"

@@ -123,7 +123,7 @@ def test_manage_visits_command(tiny_db_path, tmp_path, capsys):
     assert len(rows) == 1
     r = rows[0]
     assert (r["街道/乡镇"], r["地址（最常见）"], r["工单量"], r["办结后再诉"], r["关联线索"]) == (
-        "兴谷街道", "兴谷农贸市场", 2, 0, "C03、C05")  # T11 came 13 days after T06's close: < 30, no relapse
+        "兴谷街道", "兴谷农贸市场", 2, 1, "C03、C05")  # T11 came 13 days after T06's close: back (7-90 days)
     assert wb["走访清单"]["A1"].value == "平谷区假冒伪劣走访清单"
     assert manage.main(["visits", "--db", str(tiny_db_path), "--from", "2025-13-01", "--out", str(out)]) == 2
     assert manage.main(["visits", "--db", str(tmp_path / "missing.duckdb"), "--out", str(out)]) == 1

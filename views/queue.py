@@ -139,7 +139,7 @@ st.markdown("**研判**")
 t_reg, t_att, t_dis = st.tabs(["登记为新线索", "并入已有线索", "排除"])
 with t_reg:
     others = [i for i in labels if i != item_id and items.loc[items["item_id"] == i, "state"].iloc[0] == "waiting"]
-    batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch")
+    batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch", placeholder="不选则只登记本事项")
     c = st.columns(2)
     function = c[0].selectbox("检察职能", list(FUNCTIONS), key="qu_function",
                               index=list(FUNCTIONS).index(stored.rule.function)

@@ -56,7 +56,7 @@ with left, st.form("users_add", clear_on_submit=True):
     name = st.text_input("账号", placeholder="例如 zhangsan")
     display = st.text_input("姓名")
     role = st.selectbox("角色", list(roles.ROLES), format_func=roles.label)
-    districts = st.multiselect("辖区（空 = 全市）", sorted(known))
+    districts = st.multiselect("辖区（空 = 全市）", sorted(known), placeholder="全市")
     if st.form_submit_button("创建账号", type="primary"):
         password = people.generate_password()
         try:
@@ -79,6 +79,7 @@ with right:
         new_role = st.selectbox("角色", list(roles.ROLES), index=list(roles.ROLES).index(acc.role),
                                 format_func=roles.label, key=f"users_role_{target}")
         new_ds = st.multiselect("辖区（空 = 全市）", sorted(known | set(acc.districts)), default=list(acc.districts),
+                                placeholder="全市",
                                 key=f"users_ds_{target}")
         b = st.container(horizontal=True)
         if b.button("保存角色与辖区", key="users_save"):
