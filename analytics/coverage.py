@@ -47,6 +47,7 @@ class Coverage:
     tickets: int
     present: frozenset[str] = field(default_factory=frozenset)
     clues: int = 0
+    points_in_region: bool = True   # some ticket's point lies in the active region (else all are outside it)
 
     def has(self, column: str) -> bool:
         return column in self.present
@@ -58,6 +59,8 @@ class Coverage:
     def missing_note(self, key: str) -> str | None:
         """"数据中没有‘响应时间’列" for a figure whose inputs are missing, else None."""
         miss = self.missing_for(key)
+        if key == "located" and not miss and not self.points_in_region and self.tickets:
+            return "数据中的坐标都不在本区域范围内（见地图页），无法定位"
         if not miss or not self.tickets:
             return None
         names = "、".join(f"“{INPUTS[c][0]}”" for c in miss)
@@ -70,7 +73,8 @@ class Coverage:
 
 
 # One scan of the visible tickets: EXISTS-like bool_or per column (DuckDB reads only these columns).
-_PRESENT_SQL = "SELECT count(*), {cols} FROM tickets"
+_PRESENT_SQL = ("SELECT count(*), count(*) FILTER (WHERE lon IS NOT NULL AND geo_flag IS DISTINCT FROM "
+                "'outside_region') > 0, {cols} FROM tickets")
 
 
 def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
@@ -78,9 +82,9 @@ def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
     cols = list(INPUTS)
     sql = _PRESENT_SQL.format(cols=", ".join(f"count({c}) > 0" for c in cols))  # fixed names only
     row = con.execute(sql).fetchone()
-    present = frozenset(c for c, has in zip(cols, row[1:], strict=True) if has)
+    present = frozenset(c for c, has in zip(cols, row[2:], strict=True) if has)
     (clues,) = con.execute("SELECT count(*) FROM clues").fetchone()
-    return Coverage(tickets=int(row[0]), present=present, clues=int(clues))
+    return Coverage(tickets=int(row[0]), present=present, clues=int(clues), points_in_region=bool(row[1]))
 
 
 def deepest_category(cov: Coverage, default: str = "category_l3") -> str:

@@ -98,6 +98,8 @@ def test_nyc_first_screen(nyc):
     r = overview.with_missing_inputs(overview.rates(con, f), cov).set_index("key")
     assert pd.isna(r.loc["response", "rate"]) and pd.isna(r.loc["satisfaction", "rate"])
     assert "“是否解决”" in r.loc["resolution", "missing"]
+    k = overview.with_missing_inputs(overview.kpis(con, f), cov).set_index("key")
+    assert pd.isna(k.loc["located", "value"]) and "都不在本区域范围内" in k.loc["located", "missing"]
     assert cov.category_depth == 3 and len(overview.top_values(con, f, by="category_l3")) > 0
     # the points are New York's: kept, not drawn, and the map says so
     (kept,) = con.execute("SELECT count(*) FROM tickets WHERE geo_flag = 'outside_region' AND lon IS NOT NULL"
