@@ -9,6 +9,7 @@ import duckdb
 
 from analytics import periods
 from data import settings
+from geo import regions
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class FilterOptions:
     appeal_types: tuple[str, ...]
     default_period: periods.Period | None = None   # where the pages open (analytics/periods.py)
     extras: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (header, values) of the few-valued extra columns
+    region: str = ""                 # the store's region pack, in Chinese (北京市, 蚌埠市 …)
+    region_note: str | None = None   # HOTLINE_REGION names another region than the store holds
 
     @property
     def has_data(self) -> bool:
@@ -65,6 +68,8 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
         topics=distinct("topic"), channels=distinct("channel"), appeal_types=distinct("appeal_type"),
         default_period=periods.default_period(con),
         extras=extra_options(con),
+        region=regions.active().label,
+        region_note=regions.mismatch_note(regions.of_store(con)),
     )
 
 

@@ -99,6 +99,10 @@ def sidebar(cur) -> Filters:
 
     with st.sidebar:
         st.markdown("### 筛选条件")
+        if opts.region:
+            st.caption(f"区域：{opts.region}")
+        if opts.region_note:
+            st.warning(opts.region_note)
         chosen_dates = [d for d in (st.session_state.get(K["dates"]) or ()) if d]
         lo = min([opts.min_date or date(2020, 1, 1), *chosen_dates])
         hi = max([opts.max_date or date.today(), *chosen_dates])
