@@ -206,3 +206,30 @@ def test_pack_every_page(pack_store, monkeypatch):
         assert not at.error, (page, [e.value for e in at.error])
         text = " ".join(str(getattr(e, "value", "")) for e in (*at.caption, *at.info, *at.warning, *at.markdown))
         assert "北京" not in text, (page, text[:500])
+
+
+def test_build_with_the_sites_own_streets(tmp_path, region):
+    from geo import region_build
+
+    x, y = 117.3549, 32.8858   # inside 蚌山区 (its label point)
+    feats = [{"type": "Feature", "properties": {"name": nm},
+              "geometry": {"type": "Polygon", "coordinates": [[[x + dx, y], [x + dx + 0.004, y], [x + dx + 0.004, y + 0.004],
+                                                                [x + dx, y + 0.004], [x + dx, y]]]}}
+             for nm, dx in (("东湖街道", -0.004), ("西湖街道", 0.0))]
+    f = tmp_path / "streets.geojson"
+    f.write_text(__import__("json").dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False),
+                 encoding="utf-8")
+    folder = region_build.build(name="蚌埠市", pack="bb_streets", out_dir=tmp_path, streets=f)
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("HOTLINE_REGIONS_DIR", str(tmp_path))
+    try:
+        region("bb_streets")
+        r = regions.active()
+        assert r.has_streets and folder.name == "bb_streets"
+        st = boundaries.street_table()
+        assert list(st["street"]) == ["东湖街道", "西湖街道"] and set(st["district"]) == {"蚌山区"}
+        hit = boundaries.assign_points([x + 0.001, x - 0.002], [y + 0.001, y + 0.002])
+        assert list(hit["street"]) == ["西湖街道", "东湖街道"] and set(hit["district"]) == {"蚌山区"}
+        assert names.canonical_street("东湖", "蚌山区") == ("蚌山区", "东湖街道")
+    finally:
+        monkey.undo()
