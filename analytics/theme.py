@@ -39,6 +39,7 @@ LABELS = {
     "lon": "经度", "lat": "纬度", "handling_unit": "承办单位", "status": "办理状态",
     "responded_at": "响应时间", "closed_at": "办结时间", "satisfaction": "满意度", "resolved": "是否解决",
     "complainant_name": "诉求人", "complainant_phone": "联系电话",
+    "reply": "答复意见", "extra": "其他字段",
     "clue_id": "线索编号", "created_at": "登记时间", "function": "检察职能", "department": "承办部门",
     "source": "线索来源", "reviewed_at": "审查时间", "case_id": "案件编号", "filed_at": "立案时间",
     "case_type": "案件类型", "measure": "监督措施", "measure_at": "措施时间", "reply_due_at": "回复期限",
@@ -76,7 +77,8 @@ GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
 GRAIN_UNITS = {"day": "日", "week": "周", "month": "月"}
 CATEGORY_LEVELS = {1: "一级分类", 2: "二级分类", 3: "三级分类"}
 CATEGORY_LEVELS_SHORT = {"category_l1": "一级", "category_l2": "二级", "category_l3": "三级"}
-CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
+CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项",
+                     "category_l2": "二级分类", "category_l1": "一级分类"}
 RANK_METRICS = {"n": "工单量", "per_10k": "每万常住人口"}
 MAP_METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
 MAP_LEVELS = {"district": "区", "street": "街道/乡镇"}
@@ -96,7 +98,8 @@ FUNNEL_DURATIONS = {
 }
 DEADLINE_RULES = {"clue_review": "线索审查", "suggestion_reply": "检察建议回复", "urgent_reply": "紧急检察建议回复"}
 DEADLINE_STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
-TICKET_STAGES = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改"}
+TICKET_STAGES = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改",
+                 "overdue": "超期工单"}
 TICKET_SORTS = {"received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
                 "topic": "专项", "status": "办理状态", "ticket_id": "工单编号"}
 WORD_KINDS = {"word": "词语", "phrase": "短语（相邻两词）"}

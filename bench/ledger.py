@@ -27,7 +27,7 @@ from pathlib import Path
 
 def _p(times: list[float]) -> str:
     s = sorted(times)
-    return f"{statistics.median(s) * 1000:7.0f} / {s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))] * 1000:7.0f}"
+    return f"{statistics.median(s) * 1000:7.0f} / {s[min(len(s) - 1, round(0.95 * (len(s) - 1)))] * 1000:7.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:

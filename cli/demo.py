@@ -34,6 +34,8 @@ def add_synth_arguments(parser) -> None:
 def add_arguments(parser) -> None:
     add_db_argument(parser)
     add_synth_arguments(parser)
+    parser.add_argument("--region", default=None,
+                        help="region pack of the demo (default: $HOTLINE_REGION; see `manage.py region list`)")
     parser.add_argument("--out", default=None, help="keep the generated files in this directory")
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
     parser.add_argument("--memory-limit", default="2GB",
@@ -71,7 +73,8 @@ def run(args) -> int:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,
                              fmt=args.format, chunk_rows=args.chunk_rows, out_dir=args.out,
                              keep_files=args.out is not None, parallel=not args.serial,
-                             memory_limit=args.memory_limit, log=lambda m: print(m, file=sys.stderr))
+                             memory_limit=args.memory_limit, log=lambda m: print(m, file=sys.stderr),
+                             region=args.region)
     except store.StoreError as exc:
         print(exc, file=sys.stderr)
         return 1

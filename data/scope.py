@@ -29,8 +29,8 @@ import duckdb
 
 # Columns that carry the citizen's words or identity: NULL on cursors without texts.
 TEXT_COLUMNS = {
-    "tickets": ("content", "complainant_name", "complainant_phone"),
-    "funnel_tickets": ("content",),
+    "tickets": ("content", "complainant_name", "complainant_phone", "reply", "extra"),
+    "funnel_tickets": ("content", "reply", "extra"),
     "clues": ("summary",),
     "hotspot_tickets": (),
 }

@@ -32,8 +32,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_DEMO_YEARS", "2",
                 "Years covered by the default demo database (ending in the last full month).", int),
         Setting("HOTLINE_DEMO_SEED", "12345", "Random seed of the default demo database.", int),
-        Setting("HOTLINE_TOPIC_RULES", "data/topics.yaml",
-                "YAML file with the special-project (topic) rules used at import: categories and signal words."),
+        Setting("HOTLINE_TOPIC_RULES", "",
+                "YAML file with the special-project (topic) rules used at import (categories and signal words); "
+                "empty means the region pack's own rules (Beijing: data/topics.yaml)."),
         Setting("HOTLINE_MAP_MAX_FEATURES", "5000",
                 "Most features one map may send to the browser; above it points are aggregated.", int),
         Setting("HOTLINE_TILE_URL", "",
@@ -126,6 +127,17 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
                 "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
                 "reported (too broad for a queue).", int),
+        Setting("HOTLINE_REGION", "beijing",
+                "Region pack of a new store (geo/regions/<name>, or one built with `manage.py region build`): its "
+                "districts, streets, bounds, aliases and special-project rules. A store keeps the region it holds."),
+        Setting("HOTLINE_REGIONS_DIR", "var/regions",
+                "Folder of the region packs built with `python manage.py region build` (beside the shipped ones)."),
+        Setting("HOTLINE_EXTRA_FILTER_MAX_VALUES", "30",
+                "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
+                "distinct values.", int),
+        Setting("HOTLINE_MIN_COMPARE_BASE", "30",
+                "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
+                "to be shown; below it the pages show — and say why.", int),
     ]
 }
 

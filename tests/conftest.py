@@ -58,6 +58,9 @@ def app_db(tiny_db_path, tmp_path, monkeypatch) -> Path:
     p = tmp_path / "app.duckdb"
     shutil.copy(tiny_db_path, p)
     monkeypatch.setenv("HOTLINE_DB", str(p))
+    # The tiny store's periods hold 3 to 12 tickets: let the pages compare them (the floor of real data,
+    # HOTLINE_MIN_COMPARE_BASE, is tested in test_honest_screens).
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "1")
     return p
 
 
