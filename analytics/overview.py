@@ -25,17 +25,15 @@ from data import links
 # Measures, as SQL over each source. Names are the ticket_daily columns.
 _MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
     "n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")}
-# Over the tickets table: (aggregate, the rows it counts or None for all).
-_TICKET_PARTS = {
-    "n": ("count(*)", None),
-    "n_located": ("count(lon)", "geo_flag IS DISTINCT FROM 'outside_region'"),
-    "n_responded": ("count(responded_at)", None),
-    "n_closed": ("count(closed_at)", None),
-    "n_resolved": ("count(*)", "resolved"),
-    "n_rated": ("count(satisfaction)", None),
-    "n_satisfied": ("count(*)", "satisfaction IN ('满意', '基本满意')"),
+_MEASURES_TICKETS = {
+    "n": "count(*)",
+    "n_located": "count(lon) FILTER (WHERE geo_flag IS DISTINCT FROM 'outside_region')",
+    "n_responded": "count(responded_at)",
+    "n_closed": "count(closed_at)",
+    "n_resolved": "count(*) FILTER (WHERE resolved)",
+    "n_rated": "count(satisfaction)",
+    "n_satisfied": "count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意'))",
 }
-_MEASURES_TICKETS = {m: f"{agg} FILTER (WHERE {cond})" if cond else agg for m, (agg, cond) in _TICKET_PARTS.items()}
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 GRAIN_LABELS = theme.GRAIN_LABELS
 CHANGE_DIMENSIONS = theme.CHANGE_DIMENSIONS   # the dimensions `changes(by=)` accepts, with their labels
@@ -73,8 +71,10 @@ class Source:
         """Aggregate of `measure` over the rows meeting `cond` (0 when none)."""
         if self.summary:
             return f"CAST(coalesce(sum({measure}) FILTER (WHERE {cond}), 0) AS BIGINT)"
-        agg, own = _TICKET_PARTS[measure]
-        return f"{agg} FILTER (WHERE {f'({own}) AND ' if own else ''}{cond})"
+        agg, sep, own = _MEASURES_TICKETS[measure].partition(" FILTER (WHERE ")
+        if sep:   # a measure with its own filter (n_located): one FILTER holding both conditions
+            return f"{agg} FILTER (WHERE ({own[:-1]}) AND ({cond}))"
+        return f"{agg} FILTER (WHERE {cond})"
 
 
 def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None,
