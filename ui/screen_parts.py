@@ -54,8 +54,9 @@ def css(mode: str, scale: float) -> str:
 .scr-kpi th {{ font-size: {s['kpi_note']}; color: {c['muted']}; font-weight: 400; text-align: right;
   padding: 0 {_px(6, scale)} {_px(4, scale)}; }}
 .scr-kpi th b {{ display: block; font-size: {s['kpi_label']}; color: {c['text']}; font-weight: 700; }}
-.scr-kpi td {{ text-align: right; padding: {_px(3, scale)} {_px(6, scale)}; border-top: 1px solid {c['grid']};
+.scr-kpi td {{ text-align: right; padding: {_px(2, scale)} {_px(6, scale)}; border-top: 1px solid {c['grid']};
   line-height: 1.15; vertical-align: middle; }}
+.scr-kpi th.lab {{ text-align: left; vertical-align: bottom; white-space: nowrap; }}
 .scr-kpi td.lab {{ text-align: left; font-size: {s['kpi_label']}; color: {c['text']}; width: 22%; }}
 .scr-kpi .v {{ font-size: {s['kpi_value']}; font-weight: 700; color: {c['title']}; font-variant-numeric: tabular-nums; }}
 .scr-kpi .d {{ font-size: {s['kpi_note']}; color: {c['muted']}; white-space: nowrap; }}
@@ -119,8 +120,9 @@ def _change(kind: str, key: str, change, partial: bool) -> str:
         cls = "scr-down" if good_when_up else "scr-up"
     elif change < 0:
         cls = "scr-up" if good_when_up else "scr-down"
+    # no "同比" before a number: the column heads say these are changes against the same dates last year
     text = f"{change * 100:+.1f}个百分点" if kind == "rate" else f"{change:+.1%}"
-    return f'<div class="d {cls}">同比 {text}{"※" if partial else ""}</div>'
+    return f'<div class="d {cls}">{text}{"※" if partial else ""}</div>'
 
 
 def head(scope: str, as_of: date | None, imported: datetime | None, refreshed: datetime, notice: str | None,
@@ -145,7 +147,8 @@ def headline_table(df: pd.DataFrame, as_of: date, first_day: date | None, funnel
     change against the same dates last year. Every value cell carries `data-kpi="<period>-<key>"`."""
     periods = screen.period_filters(as_of)
     heads = {"day": f"{as_of.month}月{as_of.day}日", "month": f"{as_of.month}月1日起", "year": f"{as_of.year}年1月1日起"}
-    rows = ['<tr><th></th>' + "".join(f"<th><b>{screen.PERIODS[p]}</b>{heads[p]}</th>" for p in periods) + "</tr>"]
+    rows = ['<tr><th class="lab">较去年同期</th>'
+            + "".join(f"<th><b>{screen.PERIODS[p]}</b>{heads[p]}</th>" for p in periods) + "</tr>"]
     partial_seen = False
     for key in screen.HEADLINE:
         cells = [f'<td class="lab">{esc(screen.HEADLINE_LABELS[key])}</td>']
