@@ -60,12 +60,6 @@ def _addr(a: str) -> str:
     return re.sub(r"[\s,，。.、;；:：()（）\-—_#·]+", "", unicodedata.normalize("NFKC", a or "").lower())
 
 
-def _metres(lon1, lat1, lon2, lat2) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_M * math.asin(math.sqrt(h))
-
-
 def _raw(path, key, when, fmt, addr, lon, lat, prefix="") -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
         return [{"id": prefix + r[key], "t": datetime.strptime(r[when], fmt) if r[when] else None,
@@ -73,21 +67,29 @@ def _raw(path, key, when, fmt, addr, lon, lat, prefix="") -> list[dict]:
 
 
 def expected_pairs(stored: set[str]) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
-    """(place pairs, address pairs) from the raw files: row number in the list (1-based), ticket id."""
+    """(place pairs, address pairs) from the raw files: row number in the list (1-based), ticket id. Every
+    (list row, ticket) pair is compared (numpy over the tickets, one list row at a time)."""
+    import numpy as np
+
     lst = _raw(LIST, "unique_key", "created_date", "%Y-%m-%dT%H:%M:%S.%f", "incident_address", "longitude",
                "latitude")
     tix = [t for t in _raw(TICKETS, "Unique Key", "Created Date", "%m/%d/%Y %I:%M:%S %p", "Incident Address",
                            "Longitude", "Latitude", prefix="NYC-") if t["id"] in stored]
+    ids = np.array([t["id"] for t in tix])
+    when = np.array([t["t"].timestamp() for t in tix])
+    lon = np.array([np.nan if t["lon"] is None else t["lon"] for t in tix])
+    lat = np.array([np.nan if t["lat"] is None else t["lat"] for t in tix])
+    addr = np.array([t["a"] for t in tix])
     place, address = set(), set()
     for n, r in enumerate(lst, start=1):
-        for t in tix:
-            if r["t"] is not None and abs((t["t"] - r["t"]).total_seconds()) > DAYS * 86400:
-                continue
-            if None not in (r["lon"], r["lat"], t["lon"], t["lat"]) and \
-                    _metres(r["lon"], r["lat"], t["lon"], t["lat"]) <= DIST_M:
-                place.add((n, t["id"]))
-            if len(r["a"]) >= 6 and r["a"] == t["a"]:
-                address.add((n, t["id"]))
+        near_in_time = np.ones(len(tix), bool) if r["t"] is None else np.abs(when - r["t"].timestamp()) <= DAYS * 86400
+        if r["lon"] is not None and r["lat"] is not None:
+            p1, p2 = math.radians(r["lat"]), np.radians(lat)
+            h = np.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - r["lon"]) / 2) ** 2
+            metres = 2 * EARTH_M * np.arcsin(np.sqrt(h))
+            place |= {(n, str(t)) for t in ids[near_in_time & (metres <= DIST_M)]}   # NaN compares False
+        if len(r["a"]) >= 6:
+            address |= {(n, str(t)) for t in ids[near_in_time & (addr == r["a"])]}
     return place, address
 
 
@@ -170,7 +172,7 @@ def test_the_collision_page_maps_the_columns_of_a_real_list_and_queues_its_match
     # the mapping the page offers for download runs the same collision from the command line
     from data.screening import collide as C
 
-    heads, _, base = C.headers(LIST)
+    _, _, base = C.headers(LIST)
     spec = C.mapping_spec({"record_id": "unique_key", "time": "created_date", "address": "incident_address",
                            "lon": "longitude", "lat": "latitude", "note": "complaint_type"}, base=base, crs="wgs84")
     m = tmp_path / "mapping.yaml"
