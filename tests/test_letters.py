@@ -161,3 +161,56 @@ def test_the_reports_12309_sheet_shows_a_dash_with_its_reason(rec):
     assert cell.number_format == "0.0%"
     html = ledger_render._html_table(table)
     assert "50.0%" in html and "本月没有到期的信访件" in html and "None" not in html and "nan" not in html
+
+
+# ---------------------------------------------------------------- issue 22 items 3 and 6 for the 12309 import
+LHEAD = ["信访编号", "收到时间", "信访形式", "信访事项", "受理单位"]
+
+
+def test_a_zip_bomb_letters_workbook_is_refused_before_it_is_parsed(rec, tmp_path, monkeypatch):
+    import openpyxl
+
+    from tests.test_import_hostile import raw_xlsx
+
+    bomb = raw_xlsx(tmp_path / "bomb.xlsx", [LHEAD, ["B1", "2025-03-03 09:00", "来信", "炸弹", "朝阳区"]],
+                    repeat=600_000)
+    assert bomb.stat().st_size < 2 * 2**20
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    monkeypatch.setenv("HOTLINE_IMPORT_MAX_XLSX_MB", "20")
+    res = letters.import_file(rec, ADMIN, bomb)
+    assert not res.ok and "解压后有" in res.message and "HOTLINE_IMPORT_MAX_XLSX_MB" in res.message
+    # room to unpack: the rows, counted in the XML without parsing, are past the letters' own limit
+    monkeypatch.setenv("HOTLINE_IMPORT_MAX_XLSX_MB", "1024")
+    res = letters.import_file(rec, ADMIN, bomb)
+    assert not res.ok and "600,001 行数据" in res.message
+    assert rec.execute("SELECT count(*) FROM letters").fetchone()[0] == 0
+
+
+def test_letters_xlsx_formulas_and_merged_cells_are_read_and_flagged(rec, tmp_path):
+    from tests.test_import_hostile import raw_xlsx
+
+    rows = [LHEAD,
+            ["X1", "2025-03-03 09:00", "来信", ('"河道"&"排污"', "河道排污"), "朝阳区"],   # cached value: kept
+            ["X2", "2025-03-04 09:00", "来访", ('"无"&"缓存"', None), None],              # never calculated
+            ["X3", "2025-03-05 09:00", "来信", "占道经营", None]]
+    f = raw_xlsx(tmp_path / "letters.xlsx", rows, merges=["E2:E4"])   # one district written for three letters
+    res = letters.import_file(rec, ADMIN, f)
+    assert res.ok and res.rows_read == 3 and res.inserted == 3 and res.quarantined == 0
+    assert res.flags == {"xlsx_formula_cached": [2], "xlsx_formula_no_value": [3], "xlsx_merged_filled": [3, 4]}
+    got = {r["letter_id"]: (r["matter"], r["district"])
+           for r in rec.execute("SELECT letter_id, matter, district FROM letters").fetchall()}
+    assert got == {"X1": ("河道排污", "朝阳区"), "X2": ("", "朝阳区"), "X3": ("占道经营", "朝阳区")}
+    lines = letters.flag_lines(res.flags)
+    assert any("没有计算结果" in line and "Excel 第 3 行" in line for line in lines)
+    assert any("合并单元格" in line and "第 3、4 行" in line for line in lines)
+    stored = rec.execute("SELECT message FROM letter_imports WHERE import_id = ?", (res.import_id,)).fetchone()[0]
+    assert "没有计算结果" in stored and "合并单元格" in stored
+
+
+def test_a_folder_given_as_a_letters_file_is_explained(rec, tmp_path):
+    res = letters.import_file(rec, ADMIN, tmp_path)
+    assert not res.ok and "是文件夹" in res.message

@@ -45,6 +45,7 @@ __all__ = [
     "clue_of",
     "compliance",
     "current",
+    "flag_lines",
     "import_file",
     "month_figures",
     "record_reply",
@@ -63,6 +64,7 @@ class ImportResult:
     quarantined: int = 0
     reasons: dict = field(default_factory=dict)
     message: str = ""
+    flags: dict = field(default_factory=dict)   # XLSX: flag -> Excel rows (formula or merged cells), kept rows
 
     @property
     def ok(self) -> bool:
@@ -134,14 +136,14 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
                           (p.name, Path(m.source).name, records.now_text(), name))
         iid = int(cur.lastrowid)
         try:
-            headers, rows = read_rows(p, sheet)
+            headers, rows, flags = read_rows(p, sheet)
             cols = resolve(m, headers) if rows else {}
         except LetterFileError as exc:
             con.execute("UPDATE letter_imports SET status = 'failed', finished_at = ?, message = ? WHERE import_id = ?",
                         (records.now_text(), str(exc), iid))
             audit.record(actor, "import", p.name, {"kind": "letters", "status": "failed", "message": str(exc)}, con=con)
             return ImportResult(iid, p.name, "failed", message=str(exc))
-        res = ImportResult(iid, p.name, "ok", rows_read=len(rows))
+        res = ImportResult(iid, p.name, "ok", rows_read=len(rows), flags=flags)
         seen: set[str] = set()
         now = records.now_text()
         for i, raw in enumerate(rows, start=1):
@@ -175,11 +177,21 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
         con.execute("UPDATE letter_imports SET status = 'ok', finished_at = ?, rows_read = ?, inserted = ?, updated = ?, "
                     "unchanged = ?, quarantined = ?, reasons = ?, message = ? WHERE import_id = ?",
                     (records.now_text(), res.rows_read, res.inserted, res.updated, res.unchanged, res.quarantined,
-                     json.dumps(res.reasons, ensure_ascii=False), res.message, iid))
+                     json.dumps(res.reasons, ensure_ascii=False),
+                     res.message + "".join(f"；{line}" for line in flag_lines(flags)), iid))
         audit.record(actor, "import", p.name, {"kind": "letters", "import_id": iid, "rows_read": res.rows_read,
                                                "inserted": res.inserted, "updated": res.updated,
-                                               "quarantined": res.quarantined}, con=con)
+                                               "quarantined": res.quarantined,
+                                               "flags": {k: len(v) for k, v in flags.items()}}, con=con)
     return res
+
+
+def flag_lines(flags: dict[str, list[int]]) -> list[str]:
+    """One Chinese line per XLSX flag with its Excel rows (the first 10), for the import message."""
+    from data.ingest.accounting import FLAGS
+
+    return [f"{FLAGS.get(k, k)}：{len(rows):,} 行（Excel 第 {'、'.join(map(str, rows[:10]))}{' 等' if len(rows) > 10 else ''} 行）"
+            for k, rows in sorted(flags.items())]
 
 
 def _insert(con, row: dict, version: int, h: str, import_id: int | None, now: str, by: str) -> None:
