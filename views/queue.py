@@ -143,8 +143,10 @@ if action == "登记为新线索":
     others = [i for i in labels if i != item_id and items.loc[items["item_id"] == i, "state"].iloc[0] == "waiting"]
     batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch", placeholder="不选则只登记本事项")
     c = st.columns(2)
-    function = c[0].selectbox("检察职能", list(FUNCTIONS), key="qu_function",
-                              index=list(FUNCTIONS).index(stored.rule.function)
+    # the rule's function when it names one; otherwise the prosecutor chooses (no silent default)
+    choices = ["", *FUNCTIONS]
+    function = c[0].selectbox("检察职能", choices, key="qu_function", format_func=lambda f: f or "（请选择）",
+                              index=choices.index(stored.rule.function)
                               if stored is not None and stored.rule.function in FUNCTIONS else 0)
     department = c[1].text_input("承办部门", key="qu_department", value=(stored.rule.owner.split()[-1]
                                                                     if stored is not None and stored.rule.owner else ""))
