@@ -92,6 +92,11 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope) -> duckdb.DuckDB
     _SCOPE[cur] = scope
     if scope.unrestricted:
         return cur
+    if getattr(cur, "engine", None) not in (None, "duckdb"):
+        # a distributed engine (data/engine): the cursor rewrites each statement's tables into these same
+        # views (data/engine/scoped.py, built from `_view_sql` below)
+        cur.scope = scope
+        return cur
     catalog = cur.execute("SELECT current_database()").fetchone()[0]
     tables = _tables(cur, catalog)
     # The districts sit in a temporary table of this cursor (views cannot take bound parameters).
