@@ -31,11 +31,17 @@ PAGES = [
     ("views/rules.py", "规则", "rules"),
     ("views/queue.py", "研判", "queue"),
     ("views/collide.py", "碰撞", "collide"),
+    ("views/ledger.py", "线索台账", "ledger"),
+    ("views/clue.py", "线索详情", "clue"),
+    ("views/letters.py", "12309信访", "letters"),
     ("views/import_data.py", "导入", "import"),
     ("views/users.py", "用户", "users"),
     ("views/audit.py", "审计", "audit"),
+    ("views/screen.py", "大屏", "screen"),
 ]
-NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide"}
+NO_FILTER_PAGES = {"import", "users", "audit", "rules", "queue", "collide", "ledger", "clue", "letters",
+                   "screen"}
+FULL_SCREEN_PAGES = {"screen"}   # no sidebar at all: the page covers the window
 
 principal = auth.signed_in()
 if principal is None:
@@ -61,10 +67,11 @@ may_open = principal.can(roles.PAGES[page_path])
 if not may_open and st.session_state.pop("app_asked_home", False) and allowed:
     st.switch_page(allowed[0][0])   # signed in at "/": the role's own first page, not another role's
 st.session_state.pop("app_asked_home", None)
-with st.sidebar:
-    for f, t, _u in allowed:
-        st.page_link(f, label=t)
-auth.sidebar_identity(principal)
+if page_path not in FULL_SCREEN_PAGES or not may_open:
+    with st.sidebar:
+        for f, t, _u in allowed:
+            st.page_link(f, label=t)
+    auth.sidebar_identity(principal)
 if not may_open:
     auth.denied(principal, f"“{page.title}”页面")   # stops the run
 if page_path not in NO_FILTER_PAGES:

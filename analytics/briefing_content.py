@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 from analytics import figures, overview, privacy, theme
 from analytics.filters import Filters
 from analytics.print_map import static_map
+from data.positions import LOCATED_SQL
 from geo import grid as geogrid
 
 TOPICS_MAPPED = ("井盖", "污水", "假冒伪劣")
@@ -90,7 +91,7 @@ BUSIEST_CELLS_SQL = """
            mode(address) AS address, count(*) AS n, count(DISTINCT CAST(received_at AS DATE)) AS days,
            CAST(min(received_at) AS DATE) AS first_day, CAST(max(received_at) AS DATE) AS last_day
     FROM tickets t
-    WHERE {where} AND topic IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL
+    WHERE {where} AND topic IS NOT NULL AND {LOCATED_SQL}
     GROUP BY 1, 2
     HAVING count(*) >= 2
     ORDER BY n DESC, days DESC, last_day DESC
@@ -167,7 +168,7 @@ def busiest_cells(con, f: Filters, limit: int = CELLS_LIMIT) -> pd.DataFrame:
     (the map page's Gi* hotspots are `analytics.hotspots`)."""
     g = geogrid.Grid(CELLS_M)
     w = f.where("t")
-    sql = BUSIEST_CELLS_SQL.format(gi=geogrid.SQL_GI, gj=geogrid.SQL_GJ, where=w.sql)
+    sql = BUSIEST_CELLS_SQL.format(gi=geogrid.SQL_GI, gj=geogrid.SQL_GJ, where=w.sql, LOCATED_SQL=LOCATED_SQL)
     df = con.execute(sql, {**w.params, **g.sql_params(), "lim": int(limit)}).fetchdf()
     if len(df):
         lon, lat = g.centre(df["gi"], df["gj"])

@@ -30,8 +30,9 @@ _QUERY_KEYS = {
     "type": "appeal_types",
     "function": "functions",
     "q": "text",
+    "x": "extras",
 }
-_LIST_FIELDS = ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")
+_LIST_FIELDS = ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "extras")
 NO_TOPIC = "（无专项）"  # value of the topic filter that selects tickets without a special project
 # The dates a filter may name. A shared link with 0001-01-01 or 9999-12-31 would otherwise overflow Python's
 # dates when a period before it or a year earlier is computed.
@@ -55,8 +56,8 @@ class Filters:
     """What the user selected. Dates are inclusive; empty tuples mean 'all'.
 
     `categories` holds paths at any level: "城乡建设", "城乡建设/市政设施" or
-    "城乡建设/市政设施/井盖". `text` is matched against ticket content, every
-    whitespace-separated term must occur.
+    "城乡建设/市政设施/井盖". `text` is matched against ticket content and reply, every
+    whitespace-separated term must occur in one of them.
     """
 
     date_from: date | None = None
@@ -69,6 +70,9 @@ class Filters:
     appeal_types: tuple[str, ...] = ()
     functions: tuple[str, ...] = ()
     text: str = ""
+    # The export's other columns kept per ticket (`extra`): "header=value" items; values of one header are
+    # alternatives (OR), different headers all apply (AND). Only the tickets table can answer them.
+    extras: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in _LIST_FIELDS:
@@ -102,7 +106,7 @@ class Filters:
     @property
     def uses_summary(self) -> bool:
         """True when the daily summary table can answer volume queries (no text or function filter)."""
-        return not self.text and not self.functions
+        return not self.text and not self.functions and not self.extras
 
     # ----- SQL -----------------------------------------------------------
     def where(self, alias: str = "", *, prefix: str = "f", dates: bool = True,
@@ -146,8 +150,13 @@ class Filters:
                 ors.append("(" + " AND ".join(f"{a}category_l{i + 1} = {p(v)}" for i, v in enumerate(levels)) + ")")
             parts.append("(" + " OR ".join(ors) + ")")
         if self.text:
+            # every term in the citizen's words or in the reply (答复意见)
             for term in self.text.split():
-                parts.append(f"contains({a}content, {p(term)})")
+                k = p(term)
+                parts.append(f"(contains({a}content, {k}) OR contains({a}reply, {k}))")
+        for key, values in self.extra_groups().items():
+            path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(f"json_extract_string({a}extra, {p(path)}) IN ({', '.join(p(v) for v in values)})")
         if self.functions:
             id_col = f"{a}ticket_id"
             parts.append(
@@ -155,6 +164,15 @@ class Filters:
                 f"WHERE c.function IN ({', '.join(p(v) for v in self.functions)}))"
             )
         return Where(" AND ".join(parts) if parts else "TRUE", params)
+
+    def extra_groups(self) -> dict[str, tuple[str, ...]]:
+        """The `extras` items grouped by header: {header: (value, ...)}."""
+        out: dict[str, list[str]] = {}
+        for item in self.extras:
+            key, sep, value = item.partition("=")
+            if sep and key:
+                out.setdefault(key, []).append(value)
+        return {k: tuple(v) for k, v in out.items()}
 
     def filter_columns(self) -> frozenset[str]:
         """Ticket columns the filters restrict (dates aside)."""
@@ -277,6 +295,8 @@ class Filters:
             if v:
                 shown = "、".join(v[:3]) + (f" 等{len(v)}项" if len(v) > 3 else "")
                 bits.append(f"{label}：{shown}")
+        for key, values in self.extra_groups().items():
+            bits.append(f"{key}：{'、'.join(values[:3])}" + (f" 等{len(values)}项" if len(values) > 3 else ""))
         if self.text:
             bits.append(f"关键词：{self.text}")
         return "；".join(bits) if bits else "全部数据"

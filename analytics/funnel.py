@@ -24,6 +24,7 @@ from analytics import theme
 from analytics.filters import NO_TOPIC, Filters
 from analytics.overview import function_clause, source
 from data import links, settings
+from data.ledger import deadlines as due_rules
 
 # The stages, group-by dimensions, stage durations, deadline rules and deadline states (keys), with their labels
 # from analytics/theme.py.
@@ -256,32 +257,30 @@ def _durations_clues(con, f: Filters) -> pd.DataFrame:
     return out
 
 
-# The deadline items of the selection, as a CTE `items` (fixed SQL): from the joined ledgers or from fc.
-_ITEMS = """
+# The deadline items of the selection, as a CTE `items` (fixed SQL): from the joined ledgers or from fc. The due
+# day counts calendar days and moves off a weekend (data/ledger/deadlines.py: the ledger's own rule).
+_REVIEW_DUE = due_rules.due_sql("created_at", "$review")
+_REPLY_DUE = due_rules.due_sql("{m}", "CASE WHEN coalesce({u}, false) THEN $urgent ELSE $suggestion END")
+_ITEMS = f"""
         items AS (
             SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,
-                   created_at + to_days(CAST($review AS INTEGER)) AS due_at, reviewed_at AS done_at
+                   {_REVIEW_DUE} AS due_day, reviewed_at AS done_at
             FROM cl WHERE created_at IS NOT NULL
             UNION ALL
             SELECT CASE WHEN coalesce(cs.urgent, false) THEN 'urgent_reply' ELSE 'suggestion_reply' END,
-                   cs.case_id, cl.district, cs.measure_at,
-                   cs.measure_at + to_days(CAST(CASE WHEN coalesce(cs.urgent, false) THEN $urgent
-                                                     ELSE $suggestion END AS INTEGER)),
+                   cs.case_id, cl.district, cs.measure_at, {_REPLY_DUE.format(m="cs.measure_at", u="cs.urgent")},
                    cs.replied_at
             FROM cs JOIN cl USING (clue_id)
             WHERE cs.measure LIKE '%检察建议%' AND cs.measure_at IS NOT NULL
         )"""
-_ITEMS_CLUES = """
+_ITEMS_CLUES = f"""
         items AS (
             SELECT 'clue_review' AS rule, clue_id AS item_id, district, created_at AS start_at,
-                   created_at + to_days(CAST($review AS INTEGER)) AS due_at, reviewed_at AS done_at
+                   {_REVIEW_DUE} AS due_day, reviewed_at AS done_at
             FROM fc WHERE clue_row AND created_at IS NOT NULL
             UNION ALL
             SELECT CASE WHEN coalesce(urgent, false) THEN 'urgent_reply' ELSE 'suggestion_reply' END,
-                   case_id, district, measure_at,
-                   measure_at + to_days(CAST(CASE WHEN coalesce(urgent, false) THEN $urgent
-                                                  ELSE $suggestion END AS INTEGER)),
-                   replied_at
+                   case_id, district, measure_at, {_REPLY_DUE.format(m="measure_at", u="urgent")}, replied_at
             FROM fc WHERE suggestion
         )"""
 
@@ -293,14 +292,15 @@ def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
     else:
         head, params = _with(con, f)
         items = _ITEMS
-    # An item is past its due time (`late` when done, `overdue` when not) when its done time, or `as_of` if
-    # not done, is after the due time; otherwise it is `on_time` (done) or `pending` (not yet due).
+    # An item is past its due day (`late` when done, `overdue` when not) when the day it was done, or the day
+    # of `as_of` if not done, is after the due day; otherwise it is `on_time` (done) or `pending` (not yet due).
     sql = head + "," + items + """,
-        judged AS (SELECT *, coalesce(done_at, $as_of) > due_at AS past FROM items)
+        judged AS (SELECT *, CAST(coalesce(done_at, $as_of) AS DATE) AS end_day,
+                          CAST(coalesce(done_at, $as_of) AS DATE) > due_day AS past FROM items)
         -- the late and overdue items one by one (the list), the others only counted (tens of thousands at 25 M)
-        SELECT rule, item_id, district, start_at, due_at, done_at,
+        SELECT rule, item_id, district, start_at, due_day AS due_at, done_at,
                CASE WHEN done_at IS NULL THEN 'overdue' ELSE 'late' END AS state,
-               date_diff('second', due_at, coalesce(done_at, $as_of)) / 86400.0 AS days_over, 1 AS n
+               CAST(date_diff('day', due_day, end_day) AS DOUBLE) AS days_over, 1 AS n
         FROM judged WHERE past
         UNION ALL
         SELECT rule, NULL, NULL, NULL, NULL, NULL, CASE WHEN done_at IS NULL THEN 'pending' ELSE 'on_time' END,

@@ -142,9 +142,16 @@ class GiStar:
                 f"（Benjamini-Hochberg，研究区 {self.n_cells:,} 格，热点邻域至少 {self.floor} 件）")
 
 
-@lru_cache(maxsize=64)
 def _study_cells(cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """(gi, gj) of the study area's cells (read-only arrays, cached: they depend only on the boundaries)."""
+    from geo import regions
+
+    return _region_study_cells(regions.active().name, cell_m, districts, streets)
+
+
+@lru_cache(maxsize=64)
+def _region_study_cells(region: str, cell_m: int, districts: tuple, streets: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(gi, gj) of the study area's cells (read-only arrays, cached per region: they depend only on the
+    boundaries)."""
     cells = beijing_cells(cell_m)
     if districts:
         cells = cells[cells["district"].isin(districts)]
@@ -293,13 +300,21 @@ def _lists(df: pd.DataFrame, key: str, col: str) -> pd.Series:
         if len(df) else pd.Series([], dtype=object)
 
 
-@lru_cache(maxsize=1)
 def _area_m2() -> tuple[dict, dict, float]:
-    """Areas in m² of Beijing's streets (by district and name), of its districts, and of the city."""
+    """Areas in m² of the active region's streets (by district and name), of its districts, and of the city."""
+    from geo import regions
+
+    return _region_area_m2(regions.active().name)
+
+
+@lru_cache(maxsize=8)
+def _region_area_m2(region: str) -> tuple[dict, dict, float]:
     t = boundaries.street_table()
     streets = {(d, s): a * 1e6 for d, s, a in zip(t["district"], t["street"], t["area_km2"], strict=True)}
-    districts = (t.groupby("district")["area_km2"].sum() * 1e6).to_dict()
-    return streets, districts, float(t["area_km2"].sum() * 1e6)
+    d = boundaries.district_table()   # a pack without streets: the districts' own areas
+    districts = (t.groupby("district")["area_km2"].sum() * 1e6).to_dict() if len(t) else \
+        dict(zip(d["district"], d["area_km2"] * 1e6, strict=True))
+    return streets, districts, float(sum(districts.values())) or 1.0
 
 
 def expected_in_disc(places: pd.DataFrame, counts: pd.DataFrame, radius_m: float = REPEAT_RADIUS_M) -> np.ndarray:

@@ -20,7 +20,7 @@ from analytics import privacy, theme
 from analytics.filters import Filters
 from data import positions as hpos
 from data import settings
-from geo import boundaries
+from geo import boundaries, regions
 from geo.grid import SQL_GI, SQL_GJ, Grid
 
 LEVELS = ("district", "street")
@@ -191,6 +191,43 @@ class PointLayer:
         return "；".join(self.notes)
 
 
+def region_label() -> str:
+    """The active region's name in Chinese (北京市, 蚌埠市 ...), for the page's words."""
+    return regions.active().label
+
+
+def region_has(what: str) -> bool:
+    """Whether the active region has "geography" (district polygons) or "streets"."""
+    r = regions.active()
+    return r.has_streets if what == "streets" else r.has_geography
+
+
+def outside_region(con, f: Filters) -> int:
+    """Tickets of the selection whose coordinates lie outside the active region (kept, never drawn)."""
+    w = f.where(prefix="k")
+    sql = f"SELECT count(*) FROM tickets WHERE {w.sql} AND geo_flag = 'outside_region'"
+    return int(con.execute(sql, w.params).fetchone()[0])
+
+
+def geography_note(con, f: Filters) -> tuple[str, str] | None:
+    """("info" | "warning", what the map page must say first) when the data is not (all) in the active
+    region or the region has no geography; None when there is nothing to say."""
+    r = regions.active()
+    out = outside_region(con, f)
+    if not r.has_geography:
+        with_pts = f" 其中 {out:,} 件带坐标。" if out else ""
+        return ("info", f"本数据库的区域为“{r.label}”，没有区县边界，地图无法显示。{with_pts}"
+                        "如数据来自某个城市，请用 `python manage.py region install 区域包 --db 数据库路径` 选择它的区域包"
+                        "（`python manage.py region list` 列出现有区域包，`region build --name 城市名` 可生成）。")
+    if out:
+        _n, located = quick_counts(con, f)     # located: in the region (outside ones are not counted there)
+        most = out >= (out + located) * 0.5
+        return ("warning", f"{out:,} 件工单的坐标不在{r.label}范围内，已保留但不上图。"
+                + ("数据可能不属于本区域：请确认数据来源，或用 `python manage.py region install` 选择数据所在城市的区域包。"
+                   if most else ""))
+    return None
+
+
 def counts(con, f: Filters) -> tuple[int, int]:
     """(matching tickets, of which located)."""
     w = f.where(prefix="k")
@@ -281,7 +318,7 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
     located, n_cells = cell_census(con, f)
     notes: list[str] = []
     if total > located:
-        notes.append(f"{total - located:,} 件工单无坐标（或坐标不在北京街乡范围内），未上图")
+        notes.append(f"{total - located:,} 件工单无坐标（或坐标不在{regions.active().label}的区县范围内），未上图")
     if located == 0:
         return PointLayer("empty", pd.DataFrame(), total, located, None, limit,
                           ["所选条件下没有带坐标的工单", *notes])
@@ -342,9 +379,10 @@ def last_months(f: Filters, n: int = 12) -> Filters:
 
 # ---------------------------------------------------------------- drill-down
 def street_at(lon: float, lat: float) -> dict | None:
-    """District and street containing a WGS84 point, or None outside Beijing."""
+    """District and street containing a WGS84 point (street None in a pack without streets), or None outside
+    the active region."""
     r = boundaries.assign_points([lon], [lat]).iloc[0]
-    if r["street"] is None:
+    if r["district"] is None:
         return None
     return {"district": r["district"], "street": r["street"], "street_code": r["street_code"]}
 

@@ -92,9 +92,15 @@ def _round_coords(obj, nd: int = 5):
     return obj
 
 
-@lru_cache(maxsize=8)
 def _outline_json(level: str, target: str) -> str:
-    """Simplified outlines as a JSON string (cached per level and CRS)."""
+    from geo import regions
+
+    return _region_outline_json(regions.active().name, level, target)
+
+
+@lru_cache(maxsize=16)
+def _region_outline_json(region: str, level: str, target: str) -> str:
+    """Simplified outlines as a JSON string (cached per region, level and CRS)."""
     if level == "district":
         gj = boundaries.districts_geojson(simplify=0.001)
     else:

@@ -7,6 +7,10 @@ from datetime import date
 
 import duckdb
 
+from analytics import periods
+from data import settings
+from geo import regions
+
 
 @dataclass(frozen=True)
 class FilterOptions:
@@ -18,6 +22,10 @@ class FilterOptions:
     topics: tuple[str, ...]
     channels: tuple[str, ...]
     appeal_types: tuple[str, ...]
+    default_period: periods.Period | None = None   # where the pages open (analytics/periods.py)
+    extras: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (header, values) of the few-valued extra columns
+    region: str = ""                 # the store's region pack, in Chinese (北京市, 蚌埠市 …)
+    region_note: str | None = None   # HOTLINE_REGION names another region than the store holds
 
     @property
     def has_data(self) -> bool:
@@ -58,6 +66,10 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
         min_date=min_d, max_date=max_d, districts=tuple(districts),
         streets=tuple((d, s) for d, s in streets), categories=tuple(tuple(c) for c in cats),
         topics=distinct("topic"), channels=distinct("channel"), appeal_types=distinct("appeal_type"),
+        default_period=periods.default_period(con),
+        extras=extra_options(con),
+        region=regions.active().label,
+        region_note=regions.mismatch_note(regions.of_store(con)),
     )
 
 
@@ -98,3 +110,18 @@ def unknown_values(f, opts: FilterOptions) -> dict[str, tuple[str, ...]]:
 def describe_unknown(unknown: dict[str, tuple[str, ...]]) -> str:
     """One Chinese line naming the unknown values, field by field."""
     return "；".join(f"{UNKNOWN_LABELS[k]}：{'、'.join(v)}" for k, v in unknown.items())
+
+
+# The export's other columns (tickets.extra, JSON): each header with its distinct values, when they are few.
+EXTRA_VALUES_SQL = """
+WITH kv AS (SELECT j.key AS k, j.value ->> '$' AS v FROM tickets t, json_each(t.extra) j WHERE t.extra IS NOT NULL)
+SELECT k, list(DISTINCT v ORDER BY v) AS vs FROM kv WHERE v IS NOT NULL AND v <> '' GROUP BY k
+HAVING count(DISTINCT v) <= $most ORDER BY k
+"""
+
+
+def extra_options(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The extra columns offered as filters (at most HOTLINE_EXTRA_FILTER_MAX_VALUES values each)."""
+    most = int(settings.get("HOTLINE_EXTRA_FILTER_MAX_VALUES"))
+    rows = con.execute(EXTRA_VALUES_SQL, {"most": most}).fetchall()
+    return tuple((str(k), tuple(str(v) for v in vs)) for k, vs in rows)

@@ -17,6 +17,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from analytics import periods as periods_mod
 from analytics import theme
 from analytics.filters import Filters, Where
 from data import links
@@ -26,7 +27,7 @@ _MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
     "n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")}
 _MEASURES_TICKETS = {
     "n": "count(*)",
-    "n_located": "count(lon)",
+    "n_located": "count(lon) FILTER (WHERE geo_flag IS DISTINCT FROM 'outside_region')",
     "n_responded": "count(responded_at)",
     "n_closed": "count(closed_at)",
     "n_resolved": "count(*) FILTER (WHERE resolved)",
@@ -38,7 +39,8 @@ GRAIN_LABELS = theme.GRAIN_LABELS
 CHANGE_DIMENSIONS = theme.CHANGE_DIMENSIONS   # the dimensions `changes(by=)` accepts, with their labels
 # A level-3 category name is not unique across branches: key it by its full path.
 # Street names repeat across districts (八里庄街道 in 朝阳 and 海淀): key a street as district/street.
-_CHANGE_GROUPS = {"category_l3": ["category_l1", "category_l2", "category_l3"], "street": ["district", "street"]}
+_CHANGE_GROUPS = {"category_l3": ["category_l1", "category_l2", "category_l3"],
+                  "category_l2": ["category_l1", "category_l2"], "street": ["district", "street"]}
 KPI_LABELS = theme.KPI_LABELS
 RATE_LABELS = theme.RATE_LABELS
 
@@ -91,6 +93,16 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None
     sql = "SELECT min(day), max(day) FROM ticket_daily_core"
     lo, hi = con.execute(sql).fetchone()
     return lo, hi
+
+
+def previous_note(con: duckdb.DuckDBPyConnection, f: Filters) -> str | None:
+    """Why the previous period cannot be compared with `f`'s (no data, or too few tickets), else None."""
+    prev_f = f.previous_period()
+    if prev_f is None:
+        return "未选定起止日期，无法与上期比较"
+    if not comparable(con, prev_f):
+        return "无上期数据（所选时段之前没有工单）"
+    return periods_mod.thin_note(_volume(con, prev_f, None)[0], "上期")
 
 
 def comparable(con: duckdb.DuckDBPyConnection, other: Filters | None) -> bool:
@@ -285,6 +297,8 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
     (the page says 无同期数据); the % changes are NA also when the base is 0.
     `prev_partial`/`yoy_partial` are True when the comparison period starts
     before the first day of data (only partly covered: the page says so).
+    `prev_note`/`yoy_note` say why a comparison is not made when its period holds fewer tickets than
+    HOTLINE_MIN_COMPARE_BASE (the % changes are then NA; analytics/periods.py).
     """
     prev_f, yoy_f = f.previous_period(), f.year_ago()
     lo, _hi = data_range(con)
@@ -293,14 +307,19 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = N
     cur = values[0]
     prev = values[1] if comparable(con, prev_f) else None
     yoy = values[-1] if comparable(con, yoy_f) else None
+    # A comparison period with too few tickets is shown but not compared (periods.thin_note says why).
+    prev_note = periods_mod.thin_note(prev["tickets"] if prev else None, "上期")
+    yoy_note = periods_mod.thin_note(yoy["tickets"] if yoy else None, "去年同期")
     rows = []
     for key, lab in KPI_LABELS.items():
         p = prev[key] if prev else None
         y = yoy[key] if yoy else None
-        rows.append({"key": key, "label": lab, "value": cur[key], "prev": p, "prev_pct": _pct(cur[key], p),
-                     "yoy": y, "yoy_pct": _pct(cur[key], y),
+        rows.append({"key": key, "label": lab, "value": cur[key], "prev": p,
+                     "prev_pct": None if prev_note else _pct(cur[key], p),
+                     "yoy": y, "yoy_pct": None if yoy_note else _pct(cur[key], y),
                      "prev_partial": bool(prev and lo and prev_f.date_from < lo),
-                     "yoy_partial": bool(yoy and lo and yoy_f.date_from < lo)})
+                     "yoy_partial": bool(yoy and lo and yoy_f.date_from < lo),
+                     "prev_note": prev_note, "yoy_note": yoy_note})
     df = pd.DataFrame(rows)
     for col in ("prev", "yoy"):
         df[col] = df[col].astype("Int64")
@@ -460,14 +479,14 @@ def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3",
     Only values with at least `min_base` tickets in one of the two periods are
     kept, so 1 -> 3 does not top the list. A category_l3 is keyed by its path
     "l1/l2/l3" (the filter value), a street by "district/street". `pct` is NA when the previous
-    count is 0 (new). Empty when the filters have no closed period or no
-    previous data.
+    count is 0 (new). Empty when the filters have no closed period, no previous data, or a previous
+    period thinner than HOTLINE_MIN_COMPARE_BASE (`previous_note` says which).
     """
     if by not in CHANGE_DIMENSIONS:
         raise ValueError(f"by must be one of {tuple(CHANGE_DIMENSIONS)}")
     prev_f = f.previous_period()
     cols = ["key", "current", "previous", "change", "pct"]
-    if not comparable(con, prev_f):
+    if not comparable(con, prev_f) or previous_note(con, f):
         return pd.DataFrame(columns=cols)
     # One scan over both periods, grouped by the raw columns; the key is built after aggregating.
     group = _CHANGE_GROUPS.get(by, [by])
@@ -500,3 +519,43 @@ def risers_fallers(df: pd.DataFrame, k: int = 5) -> tuple[pd.DataFrame, pd.DataF
     up = df[df["change"] > 0].head(k).reset_index(drop=True)
     down = df[df["change"] < 0].sort_values(["change", "key"]).head(k).reset_index(drop=True)
     return up, down
+
+
+# ---------------------------------------------------------------- inputs the data never had
+def with_missing_inputs(df: pd.DataFrame, cov) -> pd.DataFrame:
+    """`kpis` or `rates` with a `missing` note where the data never had the figure's inputs.
+
+    Such a figure reads "—" with the note instead of 0 or 0.0% (analytics/coverage.py): a rate without its
+    columns gets `rate` NA; the located-tickets KPI without coordinates and the funnel KPIs without any clue
+    ledger get `value` NA.
+    """
+    out = df.copy()
+    notes = []
+    for key in out["key"]:
+        note = cov.missing_note(key)
+        if note is None and key in ("clues", "cases", "rectified") and cov.clues == 0 and cov.tickets:
+            note = "尚未导入线索台账（线索、案件、整改），无法统计"
+        notes.append(note)
+    out["missing"] = pd.Series(notes, index=out.index, dtype=object)
+    gone = out["missing"].notna()
+    if "rate" in out:
+        out["rate"] = out["rate"].astype("Float64").mask(gone)
+    if "value" in out:
+        out["value"] = out["value"].astype("Int64").mask(gone)
+        for c in ("prev_pct", "yoy_pct"):
+            out[c] = out[c].astype("Float64").mask(gone)
+    return out
+
+
+def unplaced(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
+    """Tickets of the selection without a district of the store's geography (not in the district ranking)."""
+    s = source(f, needs=("district",))
+    sql = (f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql} "
+           f"AND (district IS NULL OR district NOT IN (SELECT district FROM districts))")
+    (n,) = con.execute(sql, s.where.params).fetchone()
+    return int(n or 0)
+
+
+def has_population(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store's districts carry resident population (a region pack may have none)."""
+    return bool(con.execute("SELECT count(population) > 0 FROM districts").fetchone()[0])

@@ -30,15 +30,26 @@ def _bin_colour(v: float, vmax: float) -> str:
     return scale[i]
 
 
-@functools.lru_cache(maxsize=32)
 def _outlines(districts: tuple[str, ...]) -> list[tuple[str, list[tuple[list, list]], tuple[float, float]]]:
-    """(name, [(xs, ys) per ring], label point) of the districts, or of the streets of `districts`."""
+    """(name, [(xs, ys) per ring], label point) of the districts, or of the streets of `districts` (the
+    districts themselves in a region pack without streets)."""
+    from geo import regions
+
+    return _region_outlines(regions.active().name, districts)
+
+
+@functools.lru_cache(maxsize=32)
+def _region_outlines(region: str, districts: tuple[str, ...]):
     from geo import boundaries
 
-    if districts:
+    if districts and len(boundaries.streets()):
         gdf = boundaries.streets()
         gdf = gdf[gdf["district"].isin(districts)]
         key, tol = "street", 0.0005
+    elif districts:
+        gdf = boundaries.districts()
+        gdf = gdf[gdf["district"].isin(districts)]
+        key, tol = "district", 0.0005
     else:
         gdf = boundaries.districts()
         key, tol = "district", 0.002

@@ -31,7 +31,7 @@ _RUN_RE = re.compile(rf"(?<!\d)\d+(?:{_SEP}{{1,2}}\d+)*(?:{_SEP}?[Xx])?(?!\d)")
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯")
 
 PII_COLUMNS = ("complainant_name", "complainant_phone")
-TEXT_COLUMNS = ("content", "summary", "outcome")
+TEXT_COLUMNS = ("content", "summary", "outcome", "reply", "extra")
 
 
 def enabled() -> bool:

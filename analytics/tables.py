@@ -113,18 +113,35 @@ def to_xlsx_bytes(df: pd.DataFrame, *, sheet: str = "数据", title: str | None 
     Numbers stay numbers; dates are written as ISO text so they read the same
     everywhere. Tables beyond Excel's row limit are cut and say so.
     """
+    return to_xlsx_book([(sheet, df, title, note)], mask=mask, labels=labels)
+
+
+def to_xlsx_book(sheets: list[tuple[str, pd.DataFrame, str | None, str | None]], *, mask: bool | None = None,
+                 labels: bool = True) -> bytes:
+    """One XLSX of several sheets: (sheet name, frame, title, note) each, written as `to_xlsx_bytes` writes one."""
     import xlsxwriter
 
-    out = prepare(df, mask=mask, labels=labels)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
-    ws = wb.add_worksheet(sheet[:31] or "数据")
     font = theme.font_family().split(",")[0].strip()
-    head = wb.add_format({"bold": True, "bg_color": "#F5F5F5", "border": 1, "font_name": font})
-    body = wb.add_format({"font_name": font})
-    big = wb.add_format({"bold": True, "font_size": 14, "font_name": font})
-    small = wb.add_format({"font_color": "#616161", "font_name": font})
+    fmt = {"head": wb.add_format({"bold": True, "bg_color": "#F5F5F5", "border": 1, "font_name": font}),
+           "body": wb.add_format({"font_name": font}),
+           "big": wb.add_format({"bold": True, "font_size": 14, "font_name": font}),
+           "small": wb.add_format({"font_color": "#616161", "font_name": font})}
+    used: set[str] = set()
+    for sheet, df, title, note in sheets:
+        name = (sheet or "数据")[:31]
+        while name in used:
+            name = name[:28] + f"_{len(used)}"
+        used.add(name)
+        _write_sheet(wb.add_worksheet(name), fmt, prepare(df, mask=mask, labels=labels), title, note)
+    wb.close()
+    return buf.getvalue()
+
+
+def _write_sheet(ws, fmt: dict, out: pd.DataFrame, title: str | None, note: str | None) -> None:
+    head, body, big, small = fmt["head"], fmt["body"], fmt["big"], fmt["small"]
     row = 0
     if title:
         ws.write_string(row, 0, title, big)
@@ -164,8 +181,6 @@ def to_xlsx_bytes(df: pd.DataFrame, *, sheet: str = "数据", title: str | None 
     ws.freeze_panes(header_row + 1, 0)
     if len(out.columns):
         ws.autofilter(header_row, 0, header_row + max(n, 1), len(out.columns) - 1)
-    wb.close()
-    return buf.getvalue()
 
 
 def table_bytes(df: pd.DataFrame, fmt: str, **kwargs) -> bytes:

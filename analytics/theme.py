@@ -39,6 +39,7 @@ LABELS = {
     "lon": "经度", "lat": "纬度", "handling_unit": "承办单位", "status": "办理状态",
     "responded_at": "响应时间", "closed_at": "办结时间", "satisfaction": "满意度", "resolved": "是否解决",
     "complainant_name": "诉求人", "complainant_phone": "联系电话",
+    "reply": "答复意见", "extra": "其他字段",
     "clue_id": "线索编号", "created_at": "登记时间", "function": "检察职能", "department": "承办部门",
     "source": "线索来源", "reviewed_at": "审查时间", "case_id": "案件编号", "filed_at": "立案时间",
     "case_type": "案件类型", "measure": "监督措施", "measure_at": "措施时间", "reply_due_at": "回复期限",
@@ -56,7 +57,17 @@ LABELS = {
     # a ticket's way through clue, case and rectification (analytics/tickets.path)
     "at": "时间", "step": "环节", "ref": "编号", "detail": "说明",
     "distance_m": "距离（米）",
+    # the clue ledger (analytics/ledger.py, data/ledger)
+    "origin": "登记方式", "source_label": "线索来源", "summary": "线索摘要", "handler": "承办人",
+    "registered_at": "登记时间", "stage_label": "当前环节", "next_rule": "下一期限", "next_due": "到期日",
+    "due_state": "期限状态", "conflict": "导入冲突", "subject": "被监督对象", "place": "地点",
+    "decided_at": "审查决定时间", "suggested_at": "检察建议时间", "urgent": "紧急",
+    "assessed_at": "评估时间", "notified_at": "书面告知时间", "transfer_to": "移送单位",
+    "addressee": "建议对象", "registered_by": "登记人", "item": "成效项目", "unit": "单位", "value": "数量合计",
 }
+# The ledger's own headers where a key means something else elsewhere.
+LEDGER_HEADERS = {"tickets": "关联工单", "outcome": "审查决定", "days_over": "超期天数（负数为剩余天数）",
+                  "cases": "案件数", "result": "整改结果", "closed_at": "结案时间"}
 # Where one table gives a column a narrower meaning, its own headers (passed to `labelled`).
 ITEM_COUNT = {"n": "件数"}                              # the funnel's stage durations: items, not tickets
 FROM_CLICK = {"distance_m": "距点击处（米）"}            # the map's tickets near a click
@@ -66,7 +77,8 @@ GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
 GRAIN_UNITS = {"day": "日", "week": "周", "month": "月"}
 CATEGORY_LEVELS = {1: "一级分类", 2: "二级分类", 3: "三级分类"}
 CATEGORY_LEVELS_SHORT = {"category_l1": "一级", "category_l2": "二级", "category_l3": "三级"}
-CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项"}
+CHANGE_DIMENSIONS = {"category_l3": "三级分类", "street": "街道/乡镇", "district": "区", "topic": "专项",
+                     "category_l2": "二级分类", "category_l1": "一级分类"}
 RANK_METRICS = {"n": "工单量", "per_10k": "每万常住人口"}
 MAP_METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较上期变化"}
 MAP_LEVELS = {"district": "区", "street": "街道/乡镇"}
@@ -86,7 +98,8 @@ FUNNEL_DURATIONS = {
 }
 DEADLINE_RULES = {"clue_review": "线索审查", "suggestion_reply": "检察建议回复", "urgent_reply": "紧急检察建议回复"}
 DEADLINE_STATES = {"on_time": "按期", "late": "超期办结", "overdue": "逾期未办", "pending": "未到期"}
-TICKET_STAGES = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改"}
+TICKET_STAGES = {"": "全部工单", "clues": "已形成线索", "cases": "已立案", "rectified": "已整改",
+                 "overdue": "超期工单"}
 TICKET_SORTS = {"received_at": "受理时间", "district": "区", "street": "街道/乡镇", "category_l3": "三级分类",
                 "topic": "专项", "status": "办理状态", "ticket_id": "工单编号"}
 WORD_KINDS = {"word": "词语", "phrase": "短语（相邻两词）"}
@@ -203,6 +216,60 @@ def print_style(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     """The house style for print (the briefing pack), applied in place over `style()`: no chart title (the
     page's heading and caption say what it shows), no click selection, room for the axis labels."""
     fig.update_layout(title=None, clickmode="none", margin={"l": 70, "r": 40, "t": 40, "b": 50})
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+# ---------------------------------------------------------------- the wall screen (大屏)
+# Dark by default (a wall in a meeting room), light as a setting (HOTLINE_SCREEN_THEME). The house red and blue,
+# lifted in the dark variant so they read on a navy ground; the map's classes run from the ground colour to red.
+SCREEN_THEMES = {
+    "dark": {
+        "bg": "#06121F", "panel": "#0B1D33", "border": "#1A3556", "text": "#E9EFF7", "muted": "#93A7C2",
+        "grid": "#1C324F", "primary": "#EF5350", "accent": "#4FA3F7", "up": "#FF6B6B", "down": "#4CD08A",
+        "title": "#FFFFFF", "line_now": "#FF6B5E", "line_last": "#8EA3BE", "bar": "#4FA3F7", "hot": "#FFC400",
+        "outline": "#3A5A82", "no_data": "#0E2540",
+        "map": ["#12304F", "#4A2A4A", "#7A2434", "#A8232B", "#D9362F", "#FF6A4D"],
+    },
+    "light": {
+        "bg": "#EEF2F7", "panel": "#FFFFFF", "border": "#D3DCE8", "text": "#1B2633", "muted": "#5B6B80",
+        "grid": "#E3E9F1", "primary": PRIMARY, "accent": ACCENT, "up": UP, "down": DOWN,
+        "title": "#0D1B2A", "line_now": PRIMARY, "line_last": GREY, "bar": ACCENT, "hot": "#EF6C00",
+        "outline": "#7D8FA6", "no_data": "#F3F5F8",
+        "map": SEQUENTIAL,
+    },
+}
+# Colours of the special projects on the all-projects map (one per project in the rotation's order).
+SCREEN_PROJECT_COLOURS = ["#FFC400", "#4FC3F7", "#B388FF", "#69F0AE", "#FF8A65", "#F06292", "#AED581", "#FFD180"]
+
+
+def screen_colours(mode: str) -> dict:
+    """The wall screen's colours for `mode` ('dark' or 'light')."""
+    if mode not in SCREEN_THEMES:
+        raise ValueError(f"screen theme must be one of {tuple(SCREEN_THEMES)}")
+    return SCREEN_THEMES[mode]
+
+
+def screen_style(fig: go.Figure, mode: str = "dark", scale: float = 1.0, *, height: int | None = None,
+                 legend: bool = False) -> go.Figure:
+    """The wall screen's style, in place: transparent ground (the panel shows through), large type, no title
+    (the panel's heading says what it shows), no mode bar or selection."""
+    c = screen_colours(mode)
+    _set_template(fig)
+    fig.update_layout(
+        font={"family": font_family(), "size": round(18 * scale), "color": c["text"]},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", colorway=PALETTE,
+        margin={"l": round(12 * scale), "r": round(12 * scale), "t": round(8 * scale), "b": round(8 * scale)},
+        showlegend=legend, clickmode="none", dragmode=False,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
+                "font": {"size": round(17 * scale), "color": c["text"]}, "bgcolor": "rgba(0,0,0,0)"},
+        hoverlabel={"font": {"family": font_family()}},
+    )
+    fig.update_xaxes(gridcolor=c["grid"], zerolinecolor=c["grid"], linecolor=c["grid"],
+                     tickfont={"size": round(16 * scale), "color": c["muted"]})
+    fig.update_yaxes(gridcolor=c["grid"], zerolinecolor=c["grid"], linecolor=c["grid"],
+                     tickfont={"size": round(16 * scale), "color": c["muted"]})
     if height:
         fig.update_layout(height=height)
     return fig

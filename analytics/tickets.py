@@ -48,8 +48,9 @@ LIST_COLUMNS = ("ticket_id", "received_at", "district", "street", "category_l3",
 DETAIL_COLUMNS = ("ticket_id", "received_at", "channel", "appeal_type", "category_l1", "category_l2",
                   "category_l3", "topic", "content", "district", "street", "address", "lon", "lat",
                   "source_crs", "geo_flag", "handling_unit", "status", "responded_at", "closed_at",
-                  "satisfaction", "resolved", "complainant_name", "complainant_phone")
-# Funnel stage a ticket reached (drill-down from the funnel): fixed SQL, selected by key.
+                  "satisfaction", "resolved", "complainant_name", "complainant_phone", "reply", "due_at", "extra")
+OVERDUE_SQL = ("(due_at IS NOT NULL AND coalesce(closed_at, (SELECT max(received_at) FROM tickets)) > due_at)")
+# Funnel stage a ticket reached (drill-down from the funnel), or overdue: fixed SQL, selected by key.
 STAGE_CLAUSES = {
     "clues": "ticket_id IN (SELECT ct.ticket_id FROM clue_tickets ct)",
     "cases": ("ticket_id IN (SELECT ct.ticket_id FROM clue_tickets ct "
@@ -57,7 +58,12 @@ STAGE_CLAUSES = {
     "rectified": ("ticket_id IN (SELECT ct.ticket_id FROM clue_tickets ct "
                   "JOIN cases k ON k.clue_id = ct.clue_id JOIN rectifications r ON r.case_id = k.case_id "
                   "WHERE r.rectified_at IS NOT NULL AND coalesce(r.result, '') <> '未整改')"),
+    # Hotline tickets past their due date (办理时限): closed after it, or still open at the export's last
+    # ticket (the data's "now": an old export is judged as of its own end, not as of today).
+    "overdue": OVERDUE_SQL,
 }
+# The stages that only tickets linked to a clue can reach (read from funnel_tickets).
+LINKED_STAGES = ("clues", "cases", "rectified")
 STAGE_LABELS = theme.TICKET_STAGES
 PAGE_SIZES = (20, 50, 100, 200)
 MAX_PAGE_SIZE = 500
@@ -74,7 +80,7 @@ def _where(f: Filters, stage: str | None) -> tuple[str, dict]:
 
 def _linked_only(f: Filters, stage: str | None) -> bool:
     """True when only tickets linked to a clue can match (a funnel stage or a function filter)."""
-    return bool(stage) or bool(f.functions)
+    return stage in LINKED_STAGES or bool(f.functions)
 
 
 def count(con: duckdb.DuckDBPyConnection, f: Filters, *, stage: str | None = None) -> int:
@@ -82,7 +88,7 @@ def count(con: duckdb.DuckDBPyConnection, f: Filters, *, stage: str | None = Non
     where, params = _where(f, stage)
     if _linked_only(f, stage):
         sql = f"SELECT count(DISTINCT ticket_id) FROM {links.source(con)} t WHERE {where}"
-    elif f.uses_summary:
+    elif f.uses_summary and not stage:
         s = source(f)
         sql, params = f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql}", s.where.params
     else:
@@ -203,7 +209,7 @@ def _time_spans(times: list, gap: timedelta = timedelta(days=1)) -> list[tuple]:
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = ("ticket_id", "received_at", "channel", "appeal_type", "category_l1", "category_l2", "category_l3",
                   "topic", "district", "street", "address", "handling_unit", "status", "responded_at", "closed_at",
-                  "satisfaction", "content", "complainant_name", "complainant_phone")
+                  "due_at", "satisfaction", "content", "reply", "complainant_name", "complainant_phone")
 
 
 def export_rows(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "received_at", descending: bool = True,
@@ -217,6 +223,12 @@ def export_rows(con: duckdb.DuckDBPyConnection, f: Filters, *, sort: str = "rece
            f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, ticket_id {direction} LIMIT $lim")
     df = con.execute(sql, {**params, "lim": int(limit)}).fetchdf()
     return privacy.mask_frame(df, force=mask)
+
+
+def has_due_dates(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when some ticket has a due date (办理时限): the overdue view is offered only then."""
+    return bool(con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM tickets WHERE due_at IS NOT NULL LIMIT 1)")
+                .fetchone()[0])
 
 
 def page_label(total: int, offset: int, n_rows: int) -> str:
@@ -238,7 +250,7 @@ def detail(con: duckdb.DuckDBPyConnection, ticket_id: str, *, mask: bool | None 
 
 def detail_fields(d: dict) -> pd.DataFrame:
     """The fields of a ticket's detail (from `detail`) as a two-column table: 字段, 内容 ("—" when missing)."""
-    category = " / ".join(x for x in (d.get("category_l1"), d.get("category_l2"), d.get("category_l3")) if x)
+    category = " / ".join(x for x in (d.get("category_l1"), d.get("category_l2"), d.get("category_l3")) if x) or None
     values = {
         "received_at": d.get("received_at"), "channel": d.get("channel"), "appeal_type": d.get("appeal_type"),
         "category": category, "topic": d.get("topic") or "（无）", "district": d.get("district"),
@@ -247,8 +259,24 @@ def detail_fields(d: dict) -> pd.DataFrame:
         "satisfaction": d.get("satisfaction"), "resolved": theme.YES_NO.get(d.get("resolved"), "—"),
         "complainant_name": d.get("complainant_name"), "complainant_phone": d.get("complainant_phone"),
     }
-    names = [("问题分类" if k == "category" else theme.label(k)) for k in values]
+    values["due_at"] = d.get("due_at")
+    values.update(extra_fields(d.get("extra")))
+    own = {"category": "问题分类", "due_at": "办理时限"}
+    names = [own.get(k) or theme.label(k) for k in values]
     return pd.DataFrame({"字段": names, "内容": ["—" if v is None else str(v) for v in values.values()]})
+
+
+def extra_fields(raw) -> dict[str, str]:
+    """The export's other columns kept with a ticket (`extra`, a JSON object), as header -> value."""
+    import json
+
+    if not raw:
+        return {}
+    try:
+        d = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in d.items() if v is not None} if isinstance(d, dict) else {}
 
 
 def formed_clue(path_df: pd.DataFrame) -> bool:

@@ -243,6 +243,12 @@ def category_tree(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     return df
 
 
+def trim_tree(tree: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """`category_tree` down to `depth` levels: the data's own depth, so a one-level export shows no
+    （未分类） children under every category (analytics/coverage.py)."""
+    return tree.loc[tree["level"] <= max(1, depth)].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- words
 def top_categories(tree: pd.DataFrame, max_level: int = 2) -> list[str]:
     """Ids ("一级/二级") of the categories of `category_tree` down to `max_level`, largest first."""

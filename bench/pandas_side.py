@@ -426,6 +426,13 @@ def topics(d: dict, f: Filters) -> dict:
 _STARTED = pd.Timestamp.now().floor("s")
 
 
+def _due_day(start: pd.Series, days) -> pd.Series:
+    """The due day of a period opened on `start` (data/ledger/deadlines.py): calendar days, off a weekend."""
+    d = start.dt.normalize() + pd.to_timedelta(np.asarray(days), unit="D")
+    wd = d.dt.day_of_week              # 5 Saturday, 6 Sunday
+    return d + pd.to_timedelta(np.where(wd == 5, 2, np.where(wd == 6, 1, 0)), unit="D")
+
+
 def _days(a: pd.Series, b: pd.Series) -> pd.Series:
     return (b - a).dt.total_seconds() / 86400
 
@@ -471,16 +478,16 @@ def funnel(d: dict, f: Filters, as_of: pd.Timestamp | None = None) -> dict:
     items = pd.concat([
         pd.DataFrame({"rule": "clue_review", "item_id": review["clue_id"], "district": review["district"],
                       "start_at": review["created_at"], "done_at": review["reviewed_at"],
-                      "due_at": review["created_at"] + pd.Timedelta(days=settings.get("HOTLINE_CLUE_REVIEW_DAYS"))}),
+                      "due_at": _due_day(review["created_at"], settings.get("HOTLINE_CLUE_REVIEW_DAYS"))}),
         pd.DataFrame({"rule": np.where(urgent, "urgent_reply", "suggestion_reply"), "item_id": sug["case_id"],
                       "district": sug["district"], "start_at": sug["measure_at"], "done_at": sug["replied_at"],
-                      "due_at": sug["measure_at"] + pd.to_timedelta(reply_days, unit="D")}),
+                      "due_at": _due_day(sug["measure_at"], reply_days)}),
     ], ignore_index=True)
-    end = items["done_at"].fillna(as_of)
+    end = items["done_at"].fillna(as_of).dt.normalize()
     past = end > items["due_at"]
     items["state"] = np.select([past & items["done_at"].isna(), past, items["done_at"].isna()],
                                ["overdue", "late", "pending"], "on_time")
-    items["days_over"] = _days(items["due_at"], end)
+    items["days_over"] = (end - items["due_at"]).dt.days.astype(float)
     overdue = items[past].sort_values(["days_over", "item_id"], ascending=[False, True], ignore_index=True)
     return {"tickets": len(sel), "clues": len(clues), "cases": len(cases),
             "rectified": int(rect["case_id"].nunique()), "by_district": by_district,

@@ -58,7 +58,9 @@ def run(args) -> int:
                 print(f"未知的区：{args.district}。可选：" + "、".join(_districts(con)))
                 return 2
         f = briefing.pack_filters(d_from, d_to, district)
-        b = briefing.build(con, f)
+        from data.ledger import overlay
+
+        b = briefing.build(overlay.ledger_cursor(con, db_path=args.db), f)   # the funnel of the whole ledger
         data = briefing.to_pdf(b) if fmt == "pdf" else briefing.to_pptx(b)
     except export.ExportError as exc:
         print(exc)

@@ -34,10 +34,14 @@ def add_synth_arguments(parser) -> None:
 def add_arguments(parser) -> None:
     add_db_argument(parser)
     add_synth_arguments(parser)
+    parser.add_argument("--region", default=None,
+                        help="region pack of the demo (default: $HOTLINE_REGION; see `manage.py region list`)")
     parser.add_argument("--out", default=None, help="keep the generated files in this directory")
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
     parser.add_argument("--memory-limit", default="2GB",
                         help="DuckDB memory limit of the import (default 2GB; keeps a 25 M build bounded)")
+    parser.add_argument("--no-rules", action="store_true",
+                        help="do not install the starter screening rules (they screen the demo's tickets after the build)")
     parser.add_argument("--serial", action="store_true",
                         help="generate and import in one process (default: a worker generates the next chunk "
                              "while the previous one is imported)")
@@ -57,12 +61,20 @@ def run(args) -> int:
                   file=sys.stderr)
             return 2
         # --force: the new store is built beside the old one and replaces it when complete (data/generations.py)
+    if not args.no_rules:
+        # Active rules screen the demo's tickets when the build swaps the store in (data/screening/hook.py).
+        from data import audit, records
+        from data.screening import library
+
+        with records.session(db) as rec:
+            library.install_starter(rec, audit.cli_actor())
     t0 = time.perf_counter()
     try:
         res = build_database(db, tickets=args.tickets, years=args.years, seed=args.seed, end=args.end,
                              fmt=args.format, chunk_rows=args.chunk_rows, out_dir=args.out,
                              keep_files=args.out is not None, parallel=not args.serial,
-                             memory_limit=args.memory_limit, log=lambda m: print(m, file=sys.stderr))
+                             memory_limit=args.memory_limit, log=lambda m: print(m, file=sys.stderr),
+                             region=args.region)
     except store.StoreError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -70,13 +82,37 @@ def run(args) -> int:
         print(f"参数错误：{exc}", file=sys.stderr)
         return 2
     failed = [r for r in res.reports if not r.ok]
+    if not failed:
+        _ledger(db, args)
     total = time.perf_counter() - t0
     print(f"demo ready: {db}  tickets={res.n_tickets:,} clues={res.n_clues:,} cases={res.n_cases:,} "
           f"rectifications={res.n_rects:,}  generate {res.seconds_generate:.1f}s + import {res.seconds_import:.1f}s "
           f"= {total:.1f}s ({res.n_tickets / total:,.0f} tickets/s)")
+    if not args.no_rules:
+        from data import records
+        from data.screening import queue
+
+        with records.session(db) as rec:
+            print(f"screening: {queue.queue_summary(rec).waiting:,} items waiting in the queue (研判)")
     quarantined = sum(r.quarantined for r in res.reports)
     if quarantined:
         print(f"warning: {quarantined} rows quarantined (see `python manage.py status`)", file=sys.stderr)
     for r in failed:
         print(f"import failed: {r.file}: {r.message}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _ledger(db, args) -> None:
+    """The demo's 12309 letters and clues worked in the app (data/synth/ledger_demo.py), in the records store."""
+    import tempfile
+    from pathlib import Path
+
+    from data.synth import ledger_demo, timeline
+
+    end = args.end or timeline.default_end()
+    start = end.replace(year=end.year - args.years) + dt.timedelta(days=1)
+    with tempfile.TemporaryDirectory(prefix="hotline-ledger-") as tmp:
+        out = Path(args.out) if args.out else Path(tmp)
+        d = ledger_demo.populate(db, seed=args.seed, end=end, start=start, tickets=args.tickets, out_dir=out)
+    print(f"ledger: {d.letters:,} 12309 letters, {d.clues:,} clues worked in the app ({d.steps:,} steps)",
+          file=sys.stderr)

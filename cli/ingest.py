@@ -7,7 +7,8 @@ Examples:
 
 Each file (each sheet of a workbook) is imported in its own transaction; the
 report says how many rows were inserted, updated, unchanged and quarantined.
-The exit code is 1 if any file failed. See docs/import.md.
+The exit code is 1 if any file failed or stored no row at all (every row quarantined: the report then says
+the likely fix, e.g. a `date_formats` line). See docs/import.md.
 """
 
 from __future__ import annotations
@@ -105,4 +106,5 @@ def run(args) -> int:
             print()
         if gen.after is not None and gen.after.describe():
             print(gen.after.describe())
-    return 0 if all(r.ok for r in reports) else 1
+    # A file whose every row was quarantined "imported" nothing: exit 1 too (its report says the likely fix).
+    return 0 if all(r.ok and not r.stored_nothing for r in reports) else 1

@@ -47,7 +47,10 @@ def run(args) -> int:
     if con is None:
         return 1
     try:
-        data, v = visits.visit_xlsx(con, f, top=args.top, cell_m=args.cell, with_image=not args.no_image)
+        from data.ledger import overlay
+
+        cur = overlay.ledger_cursor(con, db_path=args.db)   # linked clues from the whole ledger
+        data, v = visits.visit_xlsx(cur, f, top=args.top, cell_m=args.cell, with_image=not args.no_image)
     except Exception as exc:  # export errors carry a Chinese message
         from analytics.export import ExportError
 

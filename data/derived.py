@@ -121,8 +121,15 @@ def state_before(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 
+DAYS_KEY = "ticket_days"   # meta: "first|last" day with tickets in the whole store (analytics/periods.py)
+
+
 def _write_state(con: duckdb.DuckDBPyConnection, *, rebuilt: bool = False) -> None:
     set_meta(con, STATE_KEY, con.execute(TICKETS_STATE_SQL).fetchone()[0])
+    # The export's own span, readable by every scope (meta is open): a district whose last ticket came a few
+    # days before the export's end still has a complete last month.
+    lo, hi = con.execute("SELECT min(day), max(day) FROM ticket_daily").fetchone()
+    set_meta(con, DAYS_KEY, f"{lo}|{hi}" if lo is not None else "")
     if rebuilt:   # every table written in order again
         con.execute("DELETE FROM meta WHERE starts_with(key, $k)", {"k": UNSORTED_KEY})
 

@@ -46,7 +46,10 @@ META_KEY = "funnel_tickets_links"   # meta value: number of clue_tickets rows at
 
 # The ticket columns copied (everything Filters.where and the ticket list's sort keys use).
 TICKET_COLUMNS = ("received_at", "district", "street", "category_l1", "category_l2", "category_l3", "topic",
-                  "channel", "appeal_type", "status", "content")
+                  "channel", "appeal_type", "status", "content", "reply", "extra")
+# A funnel_tickets built before a column was added (reply, extra: the filters read them) is rebuilt.
+_HAS_COLUMNS_SQL = ("SELECT count(*) = 2 FROM information_schema.columns "
+                    f"WHERE table_name = '{TABLE}' AND column_name IN ('reply', 'extra')")
 
 def _rows_sql(first_at: str) -> str:
     return ("SELECT ct.clue_id, t.ticket_id, " + ", ".join(f"t.{c}" for c in TICKET_COLUMNS) + ", "
@@ -176,7 +179,7 @@ def _once(con: duckdb.DuckDBPyConnection, name: str, check: Callable[[], bool]) 
 
 def _ready(con: duckdb.DuckDBPyConnection) -> bool:
     try:
-        return bool(con.execute(READY_SQL).fetchone()[0])
+        return bool(con.execute(READY_SQL).fetchone()[0]) and bool(con.execute(_HAS_COLUMNS_SQL).fetchone()[0])
     except duckdb.CatalogException:  # a store without the meta table
         return False
 

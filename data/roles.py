@@ -50,7 +50,7 @@ MATRIX: dict[str, frozenset[str]] = {
                                          "ledger_report", "letters_view", "letters_edit"}),
     "press": frozenset({"view_aggregates", "export", "briefing", "screen"}),
     "admin": frozenset({"view_aggregates", "export", "import", "users_admin", "audit_view", "settings_view",
-                        "letters_edit"}),
+                        "letters_view", "letters_edit"}),
     "display": frozenset({"screen"}),
 }
 
@@ -87,9 +87,13 @@ PAGES: dict[str, str] = {
     "rules": "rules_view",
     "queue": "queue_view",
     "collide": "collide",
+    "ledger": "ledger_view",
+    "clue": "ledger_view",
+    "letters": "letters_view",
     "import": "import",
     "users": "users_admin",
     "audit": "audit_view",
+    "screen": "screen",
 }
 
 

@@ -89,8 +89,12 @@ CREATE TABLE IF NOT EXISTS tickets (
     complainant_phone  VARCHAR,
     row_hash           VARCHAR,              -- hash of the cleaned record, to tell unchanged from updated
     import_id          BIGINT,
-    updated_at         TIMESTAMP
+    updated_at         TIMESTAMP,
+    reply              VARCHAR,              -- the handling unit's reply to the citizen (答复意见)
+    due_at             TIMESTAMP,            -- deadline to close the ticket (办理时限)
+    extra              VARCHAR               -- other columns of the export, JSON {header: value} (mapping `extra`)
 );
+-- Columns added after the first release: data/store.py adds them to an older store (`init` upgrades).
 
 CREATE TABLE IF NOT EXISTS clues (
     clue_id      VARCHAR NOT NULL,
@@ -206,6 +210,8 @@ CREATE TABLE IF NOT EXISTS funnel_tickets (
     appeal_type  VARCHAR,
     status       VARCHAR,
     content      VARCHAR,
+    reply        VARCHAR,
+    extra        VARCHAR,
     day          DATE,
     first_at     TIMESTAMP,    -- min(received_at) over all linked tickets of the clue
     clue_no      BIGINT        -- the clue's number in funnel_clues (NULL: a link to an unknown clue)

@@ -29,8 +29,8 @@ import duckdb
 
 # Columns that carry the citizen's words or identity: NULL on cursors without texts.
 TEXT_COLUMNS = {
-    "tickets": ("content", "complainant_name", "complainant_phone"),
-    "funnel_tickets": ("content",),
+    "tickets": ("content", "complainant_name", "complainant_phone", "reply", "extra"),
+    "funnel_tickets": ("content", "reply", "extra"),
     "clues": ("summary",),
     "hotspot_tickets": (),
 }
@@ -83,14 +83,18 @@ _BASE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SCOPE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope) -> duckdb.DuckDBPyConnection:
-    """A new cursor of `con` that reads only what `scope` allows (see the module docstring)."""
+def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope, *, ledger: bool = False) -> duckdb.DuckDBPyConnection:
+    """A new cursor of `con` that reads only what `scope` allows (see the module docstring).
+
+    ledger=True: its clue tables also show the clues of the app's ledger (data/ledger/overlay.py; fill them
+    with `overlay.sync`), within the same scope.
+    """
     if not isinstance(scope, Scope):
         raise TypeError(f"scope must be a Scope, got {type(scope).__name__}")
     cur = con.cursor()
     _BASE[cur] = con
     _SCOPE[cur] = scope
-    if scope.unrestricted:
+    if scope.unrestricted and not ledger:
         return cur
     if getattr(cur, "engine", None) not in (None, "duckdb"):
         # a distributed engine (data/engine): the cursor rewrites each statement's tables into these same
@@ -99,12 +103,23 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope) -> duckdb.DuckDB
         return cur
     catalog = cur.execute("SELECT current_database()").fetchone()[0]
     tables = _tables(cur, catalog)
+    overlaid: set[str] = set()
+    if ledger:
+        from data.ledger import overlay_sql as overlay
+
+        overlaid = set(overlay.install(cur, catalog, tables))
+    if scope.unrestricted:
+        for name in sorted(overlaid, key=lambda t: (_ORDER.index(t) if t in _ORDER else len(_ORDER), t)):
+            cur.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS SELECT * FROM "
+                        f"{overlay.union_sql(name, f'{_q(catalog)}.main.{_q(name)}')}")
+        return cur
     # The districts sit in a temporary table of this cursor (views cannot take bound parameters).
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} (district VARCHAR)")
     if scope.districts:
         cur.executemany(f"INSERT INTO {SCOPE_TABLE} VALUES (?)", [[d] for d in scope.districts])
     for name in sorted(tables, key=lambda t: (_ORDER.index(t) if t in _ORDER else len(_ORDER), t)):
-        cur.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {_view_sql(name, tables[name], catalog, scope)}")
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS "
+                    f"{_view_sql(name, tables[name], catalog, scope, overlaid=name in overlaid)}")
     return cur
 
 
@@ -143,8 +158,12 @@ def _tables(cur, catalog: str) -> dict[str, set[str]]:
     return out
 
 
-def _view_sql(name: str, cols: set[str], catalog: str, scope: Scope) -> str:
+def _view_sql(name: str, cols: set[str], catalog: str, scope: Scope, *, overlaid: bool = False) -> str:
     base_ref = f"{_q(catalog)}.main.{_q(name)}"
+    if overlaid:
+        from data.ledger import overlay_sql as overlay
+
+        base_ref = overlay.union_sql(name, base_ref)
     select = "*"
     if name == "quarantine" and scope.districts is not None:   # raw rows of any district: city-wide users only
         return f"SELECT * FROM {base_ref} WHERE FALSE"

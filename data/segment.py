@@ -5,7 +5,8 @@ Segmentation: jieba's dictionary and algorithm, through the C++ build
 user-dictionary format), else plain `jieba`; HMM off (new-word guessing adds
 noise and costs time), the domain dictionary `data/dict/domain.txt` and every
 Beijing street/township name loaded as user words, and the stopwords of
-`data/dict/stopwords.txt` dropped.
+the stopwords of `data/dict/stopwords*.txt` dropped (the hotline's own list, letter and petition language,
+English; English tokens compared in lower case).
 
 A meaningful word has at least two characters, is not a stopword, contains no
 digit (numbers, phone and ID numbers) and is not part of the complainant's own
@@ -28,6 +29,8 @@ from data import settings
 DICT_DIR = Path(__file__).with_name("dict")
 DOMAIN_FILE = DICT_DIR / "domain.txt"
 STOPWORDS_FILE = DICT_DIR / "stopwords.txt"
+# Every stopword list: the hotline's own, letter and petition language, English (compared in lower case).
+STOPWORD_FILES = (STOPWORDS_FILE, DICT_DIR / "stopwords_letters.txt", DICT_DIR / "stopwords_en.txt")
 STREET_NAMES_FILE = settings.PROJECT_ROOT / "geo" / "assets" / "beijing_subdistrict_centroids_wgs84.csv"
 _STREET_SUFFIXES = ("街道办事处", "地区办事处", "街道", "地区", "镇", "乡")
 # Compounds of jieba's base dictionary that hide a domain word: split them so
@@ -42,9 +45,12 @@ _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # --------------------------------------------------------------------------- segmentation
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """The stopword list (comments and blank lines skipped)."""
-    lines = STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+    """The stopwords of every list in `STOPWORD_FILES`, in lower case (comments and blank lines skipped)."""
+    out: set[str] = set()
+    for f in STOPWORD_FILES:
+        lines = f.read_text(encoding="utf-8").splitlines()
+        out.update(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+    return frozenset(out)
 
 
 def place_words() -> list[str]:
@@ -126,7 +132,7 @@ def _keep(tok: str) -> bool:
     if k is None:
         if len(_KEEP) > 1_000_000:  # unique numbers would grow it without bound
             _KEEP.clear()
-        k = (len(tok) >= 2 and tok == tok.strip() and tok not in stopwords()
+        k = (len(tok) >= 2 and tok == tok.strip() and tok.lower() not in stopwords()
              and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok)))
         _KEEP[tok] = k
     return k

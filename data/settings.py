@@ -32,8 +32,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_DEMO_YEARS", "2",
                 "Years covered by the default demo database (ending in the last full month).", int),
         Setting("HOTLINE_DEMO_SEED", "12345", "Random seed of the default demo database.", int),
-        Setting("HOTLINE_TOPIC_RULES", "data/topics.yaml",
-                "YAML file with the special-project (topic) rules used at import: categories and signal words."),
+        Setting("HOTLINE_TOPIC_RULES", "",
+                "YAML file with the special-project (topic) rules used at import (categories and signal words); "
+                "empty means the region pack's own rules (Beijing: data/topics.yaml)."),
         Setting("HOTLINE_MAP_MAX_FEATURES", "5000",
                 "Most features one map may send to the browser; above it points are aggregated.", int),
         Setting("HOTLINE_TILE_URL", "",
@@ -42,7 +43,18 @@ SETTINGS: dict[str, Setting] = {
                 "Coordinate system of the tiles at HOTLINE_TILE_URL: wgs84 or gcj02 (Gaode-style tiles)."),
         Setting("HOTLINE_TILE_ATTRIBUTION", "内部地图服务", "Attribution shown for the tile layer."),
         Setting("HOTLINE_SCREEN_REFRESH_SECONDS", "300",
-                "Refresh interval of the overview's wall-screen mode, in seconds.", int),
+                "Refresh interval of the wall screen (/screen), in seconds: it re-reads the store (a new import) "
+                "and the records (screening queue, clue ledger) this often.", int),
+        Setting("HOTLINE_SCREEN_ROTATE_SECONDS", "30",
+                "Seconds each frame of the wall screen's rotation stays on (all tickets, then each special "
+                "project with its own map and figures); 0 = no rotation.", int),
+        Setting("HOTLINE_SCREEN_PROJECTS", "",
+                "Special projects the wall screen rotates through, comma-separated in order (e.g. "
+                "井盖,污水,假冒伪劣); empty = the month's projects with tickets, most first, at most 8."),
+        Setting("HOTLINE_SCREEN_THEME", "dark", "Colours of the wall screen: dark or light."),
+        Setting("HOTLINE_SCREEN_SCALE", "1",
+                "Size of the wall screen's layout against a 1920×1080 browser window: 2 for a 3840×2160 screen "
+                "at 100 % zoom, 0.667 for a 1280×720 projector (`/screen?scale=` overrides it).", float),
         Setting("HOTLINE_LETTER_REPLY_DAYS", "7",
                 "Deadline for a procedural reply to a letter or visit (12309), days.", int),
         Setting("HOTLINE_LETTER_RESULT_DAYS", "90",
@@ -115,6 +127,17 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_SCREEN_MAX_HITS", "200000",
                 "Most hits one rule may record in one screening run; a rule that finds more is stopped and "
                 "reported (too broad for a queue).", int),
+        Setting("HOTLINE_REGION", "beijing",
+                "Region pack of a new store (geo/regions/<name>, or one built with `manage.py region build`): its "
+                "districts, streets, bounds, aliases and special-project rules. A store keeps the region it holds."),
+        Setting("HOTLINE_REGIONS_DIR", "var/regions",
+                "Folder of the region packs built with `python manage.py region build` (beside the shipped ones)."),
+        Setting("HOTLINE_EXTRA_FILTER_MAX_VALUES", "30",
+                "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
+                "distinct values.", int),
+        Setting("HOTLINE_MIN_COMPARE_BASE", "30",
+                "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
+                "to be shown; below it the pages show — and say why.", int),
     ]
 }
 
@@ -128,6 +151,11 @@ def get(name: str):
             return int(raw)
         except ValueError as exc:
             raise ValueError(f"setting {name} must be an integer, got {raw!r}") from exc
+    if s.kind is float:
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
     return raw
 
 

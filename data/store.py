@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from data import derived, settings
+from geo import regions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -50,6 +51,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     _session_defaults(con)
     if not read_only:
         init_schema(con)
+        regions.activate(regions.of_store(con))
     else:
         missing = _needs_upgrade(con)
         if missing:
@@ -57,8 +59,9 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
             # without a refresh) is upgraded by a read-write open, which `init` does.
             con.close()
             raise StoreError(
-                f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+                f"数据库 {p} 需要升级（缺少的列或缺少、过期的汇总表：{'、'.join(missing)}）。"
                 f"请先运行 `python manage.py init --db {p}`，完成后刷新页面。")
+        regions.activate(regions.of_store(con))
     con.complete()   # leave no pending result: DuckDB 2.0 refuses con.sql()/register() while one is open
     return con
 
@@ -120,8 +123,9 @@ def open_reader(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, str]:
     if missing:
         con.close()
         raise StoreError(
-            f"数据库 {p} 需要升级（缺少或过期的汇总表：{'、'.join(missing)}）。"
+            f"数据库 {p} 需要升级（缺少的列或缺少、过期的汇总表：{'、'.join(missing)}）。"
             f"请先运行 `python manage.py init --db {p}`（仪表盘可以继续运行），完成后刷新页面。")
+    regions.activate(regions.of_store(con))   # the dashboard process works on the region its store holds
     con.complete()
     return con, before
 
@@ -136,28 +140,59 @@ def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET enable_progress_bar = false")
 
 
+# Columns added to tables after the first release: (table, column, type). A read-write open adds the missing
+# ones (`init` upgrades an older store); a read-only open of a store that lacks one asks for `init`.
+ADDED_COLUMNS = (
+    ("tickets", "reply", "VARCHAR"),
+    ("tickets", "due_at", "TIMESTAMP"),
+    ("tickets", "extra", "VARCHAR"),
+)
+
+
+def missing_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """`table.column` of ADDED_COLUMNS that the store lacks."""
+    sql = "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    have = {r[0] for r in con.execute(sql).fetchall()}
+    return [f"{t}.{c}" for t, c, _ in ADDED_COLUMNS if f"{t}.{c}" not in have]
+
+
+def _add_columns(con: duckdb.DuckDBPyConnection) -> None:
+    for table, column, kind in ADDED_COLUMNS:
+        if f"{table}.{column}" in missing_columns(con):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")   # names from ADDED_COLUMNS only
+
+
 def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The derived tables a read-write open would build (`derived.outdated`); none for a store without
-    `ticket_daily` at all (never written by this product: its pages say it is empty)."""
+    """The columns and derived tables a read-write open would add or build (`derived.outdated`); no derived
+    table for a store without `ticket_daily` at all (never written by this product: its pages say it is
+    empty)."""
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ticket_daily'"
     (has_daily,) = con.execute(sql).fetchone()
-    return derived.outdated(con) if has_daily else []
+    (has_tickets,) = con.execute(sql.replace("ticket_daily", "tickets")).fetchone()
+    cols = missing_columns(con) if has_tickets else []
+    return cols + (derived.outdated(con) if has_daily else [])
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table that does not exist yet, and load the geography once."""
     con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
-    (n,) = con.execute("SELECT count(*) FROM streets").fetchone()
-    if n == 0:
-        load_geography(con)
+    _add_columns(con)
+    (held,) = con.execute("SELECT max(value) FROM meta WHERE key = $k", {"k": regions.META_KEY}).fetchone()
+    (n,) = con.execute("SELECT count(*) FROM districts").fetchone()
+    if held is None:
+        # A new store gets HOTLINE_REGION's geography; a store from before packs holds Beijing's (its streets
+        # are loaded): record that, so it never changes region by itself.
+        load_geography(con, None if n == 0 else regions.DEFAULT)
     if derived.outdated(con):
         derived.upgrade(con)
 
 
-def load_geography(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill `districts` and `streets` from the shipped boundary files."""
+def load_geography(con: duckdb.DuckDBPyConnection, region: str | None = None) -> None:
+    """Fill `districts` and `streets` from a region pack (default HOTLINE_REGION) and record the region."""
+    from data.tablebuild import set_meta
     from geo import boundaries
 
+    r = regions.activate(region)
     streets = boundaries.street_table()
     districts = boundaries.district_table()
     con.execute("DELETE FROM streets")
@@ -178,6 +213,7 @@ def load_geography(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.unregister("_streets_df")
     con.unregister("_districts_df")
+    set_meta(con, regions.META_KEY, r.name)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -21,7 +21,7 @@ DAILY_PART_SQL = """
 SELECT CAST(received_at AS DATE) AS day,
        district, street, category_l1, category_l2, category_l3, topic, channel, appeal_type,
        count(*)                                              AS n,
-       count(lon)                                            AS n_located,
+       count(lon) FILTER (WHERE geo_flag IS DISTINCT FROM 'outside_region') AS n_located,
        count(responded_at)                                   AS n_responded,
        count(closed_at)                                      AS n_closed,
        count(*) FILTER (WHERE resolved)                      AS n_resolved,
@@ -83,7 +83,7 @@ def cubes_missing(con: duckdb.DuckDBPyConnection) -> list[str]:
 # One row per changed ticket, before (-1) and after (+1) the import, with ticket_daily's group and measures.
 _SIGNED_ROWS = """
 SELECT CAST(received_at AS DATE) AS day, district, street, category_l1, category_l2, category_l3, topic, channel,
-       appeal_type, {sign} AS n, {sign} * CAST(lon IS NOT NULL AS BIGINT) AS n_located,
+       appeal_type, {sign} AS n, {sign} * CAST(lon IS NOT NULL AND geo_flag IS DISTINCT FROM 'outside_region' AS BIGINT) AS n_located,
        {sign} * CAST(responded_at IS NOT NULL AS BIGINT) AS n_responded,
        {sign} * CAST(closed_at IS NOT NULL AS BIGINT) AS n_closed,
        {sign} * CAST(coalesce(resolved, false) AS BIGINT) AS n_resolved,

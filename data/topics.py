@@ -45,8 +45,19 @@ class TopicRulesError(ValueError):
 
 
 def load(path: str | Path | None = None) -> Rules:
-    """The rules from `path` (default: the HOTLINE_TOPIC_RULES setting)."""
-    p = Path(path) if path is not None else settings.path("HOTLINE_TOPIC_RULES")
+    """The rules from `path` (default: the HOTLINE_TOPIC_RULES setting, else the active region pack's rules;
+    a pack without rules tags no ticket: another region's projects never apply unless chosen)."""
+    if path is not None:
+        p = Path(path)
+    elif str(settings.get("HOTLINE_TOPIC_RULES")).strip():
+        p = settings.path("HOTLINE_TOPIC_RULES")
+    else:
+        from geo import regions
+
+        r = regions.active()
+        p = r.path(r.topics_file)
+        if p is None:
+            return Rules((), 2)
     try:
         spec = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:

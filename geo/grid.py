@@ -4,8 +4,9 @@ DuckDB cannot load its spatial extension offline, so points are binned in SQL
 with `floor(lat / dlat)` and `floor(lon / dlon)`. One cell size in metres is
 turned into degrees at Beijing's latitude (40°N: cells are square to ±1.5 %
 between 39.4° and 41.1°), and the same conversion gives each cell's centre and
-outline back for drawing. `beijing_cells()` lists the cells whose centre lies in
-Beijing (with district and street), which is the study area for Gi*.
+outline back for drawing. `beijing_cells()` (`region_cells`) lists the cells whose centre lies in
+the active region (with district and street), which is the study area for Gi*. The degree size of a cell is
+computed at 40°N (Beijing); further south (Bengbu 33°N, Nanyang 33°N) cells are 8-10 % wider east-west.
 """
 
 from __future__ import annotations
@@ -86,16 +87,26 @@ def cells_geojson(grid: Grid, gi, gj, properties: list[dict] | None = None) -> d
     return {"type": "FeatureCollection", "features": feats}
 
 
-@lru_cache(maxsize=8)
 def beijing_cells(cell_m: int) -> pd.DataFrame:
-    """Every cell of this size whose centre lies in Beijing: gi, gj, lon, lat, district, street.
+    """Every cell of this size whose centre lies in the active region: gi, gj, lon, lat, district, street.
 
-    Computed once per size (about 0.4 s for 500 m cells, 134 k candidates).
+    (The name is from when the region was always Beijing.) Computed once per region and size (about 0.4 s for
+    Beijing's 500 m cells, 134 k candidates); street is None in a pack without streets.
     """
+    from geo import regions
+
+    return _region_cells(regions.active().name, int(cell_m))
+
+
+region_cells = beijing_cells
+
+
+@lru_cache(maxsize=16)
+def _region_cells(region: str, cell_m: int) -> pd.DataFrame:
     from geo import boundaries  # geopandas: imported when cells are first needed, not by every store open
 
     grid = Grid(cell_m)
-    lon0, lat0, lon1, lat1 = boundaries.BBOX
+    lon0, lat0, lon1, lat1 = boundaries.bbox(region)
     i0, j0 = grid.index(lon0, lat0)
     i1, j1 = grid.index(lon1, lat1)
     gi, gj = np.meshgrid(np.arange(int(i0), int(i1) + 1), np.arange(int(j0), int(j1) + 1), indexing="ij")

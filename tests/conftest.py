@@ -58,7 +58,27 @@ def app_db(tiny_db_path, tmp_path, monkeypatch) -> Path:
     p = tmp_path / "app.duckdb"
     shutil.copy(tiny_db_path, p)
     monkeypatch.setenv("HOTLINE_DB", str(p))
+    # The tiny store's periods hold 3 to 12 tickets: let the pages compare them (the floor of real data,
+    # HOTLINE_MIN_COMPARE_BASE, is tested in test_honest_screens).
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "1")
     return p
+
+
+# The generated demo shared by the tests that check real properties on it (test_demo, the screening library).
+DEMO_N = 100_000
+DEMO_SEED = 20250301
+DEMO_END = __import__("datetime").date(2026, 10, 31)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """(BuildResult, path) of a 100k-ticket, two-year demo store built once per session (read it only)."""
+    from data.synth.build import build_database
+
+    d = tmp_path_factory.mktemp("demo")
+    res = build_database(d / "demo.duckdb", tickets=DEMO_N, years=2, seed=DEMO_SEED, end=DEMO_END, fmt="csv",
+                         out_dir=d / "files", keep_files=True)
+    return res, d / "demo.duckdb"
 
 
 TEST_PASSWORD = "test-password-1"

@@ -15,20 +15,8 @@ import pytest
 
 from data.synth import people
 from data.synth.taxonomy import LEAVES, PI_LEAVES, SPRING_FESTIVAL, TOPIC_LEAVES, TOPICS
-
-END = dt.date(2026, 10, 31)
-N = 100_000
-SEED = 20250301
-
-
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    from data.synth.build import build_database
-
-    d = tmp_path_factory.mktemp("demo")
-    res = build_database(d / "demo.duckdb", tickets=N, years=2, seed=SEED, end=END, fmt="csv",
-                         out_dir=d / "files", keep_files=True)
-    return res, d / "demo.duckdb"
+from tests.conftest import DEMO_END as END
+from tests.conftest import DEMO_N as N
 
 
 @pytest.fixture()

@@ -137,18 +137,36 @@ def test_deadlines(tiny_con, monkeypatch):
 
 
 def test_deadlines_pending_before_due(tiny_con):
-    # On Mar 25, C04 (registered Mar 20 10:00, due Mar 27 10:00) is not yet due.
+    # On Mar 25, C04 (registered Thu Mar 20, due Thu Mar 27) is not yet due; on Mar 27 it is due that day
+    # (pending), on Mar 28 overdue.
     d = funnel.deadlines(tiny_con, MARCH, as_of=datetime(2025, 3, 25)).set_index("key")
     assert d.loc["clue_review", "pending"] == 1
     assert d.loc["clue_review", "overdue"] == 0
+    d = funnel.deadlines(tiny_con, MARCH, as_of=datetime(2025, 3, 27, 23, 0)).set_index("key")
+    assert d.loc["clue_review", ["pending", "overdue"]].tolist() == [1, 0]
+    d = funnel.deadlines(tiny_con, MARCH, as_of=datetime(2025, 3, 28, 0, 30)).set_index("key")
+    assert d.loc["clue_review", ["pending", "overdue"]].tolist() == [0, 1]
+
+
+def test_reply_deadline_moves_off_the_weekend(tiny_con, monkeypatch):
+    """K01 (urgent) measured Sat Mar 15: 15 days end Sun Mar 30, so the reply is due Mon Mar 31. With 14 days
+    (Sat Mar 29 -> Mon Mar 31) the same; with 13 days (Fri Mar 28) the reply of Mar 28 10:00 is still on time;
+    with 12 days (Thu Mar 27) it is late by one day."""
+    for days, state in ((15, "on_time"), (14, "on_time"), (13, "on_time"), (12, "late")):
+        monkeypatch.setenv("HOTLINE_URGENT_REPLY_DAYS", str(days))
+        d = funnel.deadlines(tiny_con, MARCH, as_of=AS_OF).set_index("key")
+        assert d.loc["urgent_reply", state] == 1, days
 
 
 def test_overdue_list(tiny_con):
     o = funnel.overdue(tiny_con, MARCH, as_of=AS_OF)
     assert list(o["item_id"]) == ["C04", "C02", "K02"]
     assert list(o["state"]) == ["逾期未办", "超期办结", "超期办结"]
-    # C04 due Mar 27 10:00, as of Jun 30 00:00: 94 d 14 h over. C02 due Mar 21 09:00, reviewed Mar 30 09:00.
-    assert o["days_over"].tolist() == pytest.approx([94 + 14 / 24, 9.0, 9.0])
+    # Due days count calendar days and move off weekends (data/ledger/deadlines.py). C04 registered Thu Mar 20:
+    # due Thu Mar 27, as of Jun 30 95 days over. C02 registered Fri Mar 14: due Fri Mar 21, reviewed Mar 30:
+    # 9 days late. K02 measured Wed Apr 2 + 60 days = Sun Jun 1 -> Mon Jun 2, replied Jun 10: 8 days late.
+    assert o["days_over"].tolist() == [95.0, 9.0, 8.0]
+    assert [d.isoformat()[:10] for d in o["due_at"]] == ["2025-03-27", "2025-03-21", "2025-06-02"]
     assert list(o["rule"]) == ["线索审查", "线索审查", "检察建议回复"]
 
 

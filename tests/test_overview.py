@@ -16,6 +16,12 @@ from analytics import overview
 from analytics.filters import Filters
 
 MARCH = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+
+
+@pytest.fixture(autouse=True)
+def _compare_small_bases(monkeypatch):
+    """The tiny store's periods hold 3 to 12 tickets: compare them (the floor is tested in test_honest_screens)."""
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "1")
 PATHS = pytest.mark.parametrize("summary", [None, False], ids=["summary", "tickets"])
 
 

@@ -148,7 +148,7 @@ def _leaks(con, cur_scope: Scope, f: Filters) -> dict[str, list[str]]:
         "SELECT ticket_id FROM tickets WHERE district NOT IN (SELECT unnest($d))", {"d": list(cur_scope.districts)}
     ).fetchall()]
     id_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, other_ids)) + r")(?![A-Za-z0-9])") if other_ids else None
-    cur = scope.scoped_cursor(con, cur_scope)
+    cur = scope.scoped_cursor(con, cur_scope, ledger=True)   # as the dashboard's cursors: the clue ledger laid over
     leaks, called = {}, 0
     for name, fn, required, fill in _functions(other_ids):
         kw = {r: (f if fill[r] is None else fill[r]) for r in required}

@@ -19,6 +19,7 @@ def test_rule_form_counts_live_and_saves_a_version(app_db):
     at.switch_page("views/rules.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "尚无规则" in _text(at)
+    at.radio(key="ru_view").set_value("编写规则").run()
     at.text_input(key="ru_f_key").set_value("manhole")
     at.text_input(key="ru_f_name").set_value("井盖反复")
     at.multiselect(key="ru_f_topics").set_value(["井盖"])
@@ -44,6 +45,7 @@ def test_malformed_rule_in_the_form_shows_its_message(app_db):
     at = app_test(role="prosecutor")
     at.run()
     at.switch_page("views/rules.py").run()
+    at.radio(key="ru_view").set_value("编写规则").run()
     at.text_input(key="ru_f_key").set_value("井盖")
     at.text_input(key="ru_f_name").set_value("x")
     at.run()
@@ -58,6 +60,7 @@ def test_queue_page_registers_a_clue_from_an_item(app_db):
     at = app_test(role="prosecutor")
     at.run()
     at.switch_page("views/rules.py").run()
+    at.radio(key="ru_view").set_value("运行筛查").run()
     at.button(key="ru_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     # The last 30 days of data (2-31 March 2025): T01, T02 at the 建国门 crossing, T03 at 八里庄.
@@ -81,3 +84,20 @@ def test_queue_page_registers_a_clue_from_an_item(app_db):
         assert clue.summary == "建国门路口井盖反复破损" and sorted(clue.ticket_ids) == ["T01", "T02"]
         assert queue.item(rec, crossing)["state"] == "register"
         assert queue.queue_summary(rec).waiting == 1
+
+
+def test_overview_says_how_many_items_wait(app_db):
+    from data import store
+    from data.screening import run
+    from data.screening.compile import Target
+
+    me = audit.Actor("t_prosecutor", "prosecutor")
+    with records.session() as rec:
+        library.save(rec, me, R.parse({"key": "manhole", "name": "井盖", "conditions": {"topics": ["井盖"]}}))
+        con = store.connect(app_db, read_only=True)
+        run.screen(con, rec, me, Target())
+        con.close()
+    at = app_test(role="leader")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("筛查待研判 **2** 项，最久已等待 0 天" in c.value for c in at.caption)

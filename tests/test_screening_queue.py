@@ -176,3 +176,27 @@ def test_register_a_clue_from_a_batch_of_items_and_attach_another(tiny_con, rec)
     queue.attach(rec, ME, second, clue.clue_no, reason="同属城区井盖专项")
     assert sorted(ledger.get_clue(rec, clue.clue_no, CITY).ticket_ids) == ["T01", "T02", "T03", "T13"]
     assert queue.clues_at(rec, first)["clue_id"].tolist() == [clue.clue_no]
+
+
+def test_a_screening_failure_after_an_import_keeps_the_import(tiny_db_path, tmp_path, monkeypatch):
+    from data import generations, store
+    from data.ingest import ingest_files
+
+    db = tmp_path / "store.duckdb"
+    shutil.copy(tiny_db_path, db)
+    monkeypatch.setenv("HOTLINE_RECORDS_DB", str(tmp_path / "records.sqlite"))
+    with records.session() as rec:
+        library.save(rec, ME, manhole())
+
+    def broken(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run, "screen", broken)
+    f = tmp_path / "new.csv"
+    f.write_text("工单编号,受理时间,诉求内容,所属区\nN09,2025-04-02 09:00:00,井盖破损,东城区\n", encoding="utf-8")
+    with generations.write(db, purpose="test") as gen:
+        (rep,) = ingest_files(gen.con, [f])
+    assert rep.ok and "OSError：disk full" in gen.after.error and "导入已完成" in gen.after.describe()
+    con = store.connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM tickets WHERE ticket_id = 'N09'").fetchone()[0] == 1
+    con.close()

@@ -43,6 +43,14 @@ CASES = [
     ("repeat: 3 within 100 m in 60 days", {"topics": ["井盖"], "repeat": {"min_tickets": 3, "radius_m": 100, "days": 60}},
      ["T01", "T02", "T13"]),
     ("repeat: window too short", {"topics": ["井盖"], "repeat": {"min_tickets": 3, "radius_m": 100, "days": 20}}, []),
+    # T13's close (12 Feb) at the 建国门 crossing: T01 and T02 come 19-20 days later; T16's close (2024) is too old.
+    ("after close: 7-90 days, 50 m", {"topics": ["井盖"], "after_close": {"min_days": 7, "max_days": 90, "radius_m": 50}},
+     ["T01", "T02"]),
+    # T15's close (28 Feb) at 望京河: T04 comes 6 days later, T05 10 days later; with 7-90 days only T05.
+    ("after close: 0-30 days", {"topics": ["污水"], "after_close": {"min_days": 0, "max_days": 30, "radius_m": 50}},
+     ["T04", "T05"]),
+    ("after close: 7-30 days", {"topics": ["污水"], "after_close": {"min_days": 7, "max_days": 30, "radius_m": 50}},
+     ["T05"]),
     ("repeat: 2 within 50 m in 30 days",
      {"topics": ["污水"], "repeat": {"min_tickets": 2, "radius_m": 50, "days": 30}}, ["T04", "T05", "T15"]),
 ]

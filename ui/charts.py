@@ -23,6 +23,9 @@ import streamlit as st
 from analytics import export, tables
 from ui import auth
 
+# What an empty cell shows in every table (Streamlit would print "None").
+EMPTY = "—"
+
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -172,10 +175,11 @@ def table(df: pd.DataFrame, *, key: str, title: str = "", select: bool = False, 
     result = None
     if select:
         event = st.dataframe(df, key=key, on_select="rerun", selection_mode="single-row", height=height,
-                             column_config=column_config, hide_index=hide_index)
+                             column_config=column_config, hide_index=hide_index, placeholder=EMPTY)
         result = list(event.selection.rows) if event and event.selection else []
     else:
-        st.dataframe(df, key=key, height=height, column_config=column_config, hide_index=hide_index)
+        st.dataframe(df, key=key, height=height, column_config=column_config, hide_index=hide_index,
+                     placeholder=EMPTY)
     if downloads:
         table_downloads(df, key=key, title=title, filters=filters, export_name=export_name,
                         export_data=export_data)

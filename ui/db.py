@@ -51,7 +51,7 @@ class _Handle:
 
 
 class _Slot:
-    """A session's cursor and the generation it reads.
+    """A session's cursor and the generation it reads, and the version of the clue ledger laid over it.
 
     One object for the session's life, changed in place: Streamlit keeps a replaced session-state value
     until the session's next run, which would keep an old generation open that long.
@@ -60,6 +60,7 @@ class _Slot:
     def __init__(self):
         self.key: str | None = None
         self.cursor = None
+        self.ledger: int | None = None
 
 
 _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
@@ -141,8 +142,29 @@ def cursor():
     if slot is None:
         slot = st.session_state[SESSION_KEY] = _Slot()
     if slot.key != key:
-        slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope))
+        slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope, ledger=True))
+        slot.ledger = None
+    slot.ledger = _ledger(handle, slot.cursor)
     return slot.cursor
+
+
+def _ledger(handle: _Handle, cur) -> int:
+    """Lay the clue ledger's current version over `cur` (data/ledger/overlay.py); returns that version.
+
+    One query of the records store per run; the overlay rows are built once per ledger version and
+    generation for the whole process and copied into a session's cursor when its version is older.
+    """
+    from data import records
+    from data.ledger import overlay
+
+    with records.session(handle.path) as rc:
+        base = handle.new_cursor()
+        try:
+            fr = overlay.frames(base, rc, generation=handle.key)
+        finally:
+            base.close()
+    overlay.sync(cur, fr)
+    return fr.version
 
 
 def _scope_key(s: scope.Scope) -> str:
@@ -161,7 +183,7 @@ def db_version() -> str:
     if slot is None or slot.key is None:
         cursor()
         slot = st.session_state[SESSION_KEY]
-    return slot.key
+    return f"{slot.key}|ledger={slot.ledger}"
 
 
 @contextlib.contextmanager
@@ -169,8 +191,9 @@ def borrow(sc: scope.Scope) -> Iterator[tuple[object, str]]:
     """A cursor on the current generation limited to `sc`, and its generation key, for work outside a
     session's script run (a download made on click: pass the user's `Principal.scope`); closed after."""
     handle = _handle()
-    cur = handle.new_cursor(lambda con: scope.scoped_cursor(con, sc))
+    cur = handle.new_cursor(lambda con: scope.scoped_cursor(con, sc, ledger=True))
     try:
+        _ledger(handle, cur)
         yield cur, handle.key
     finally:
         cur.close()

@@ -20,6 +20,7 @@ from ui.db import db_version
 from ui.plain import md
 
 _STATE = "flt_value"
+_OPTS = "flt_options"
 _PENDING = "flt_pending"
 _HISTORY = "flt_history"
 _NOTES = "flt_notes"        # what was not taken as written from the link's dates (shown on the first run)
@@ -30,7 +31,8 @@ PENDING_KEY, HISTORY_KEY = _PENDING, _HISTORY
 # chart's lingering selection does not fire again (see ui/drill.py).
 GEN_KEY = "drill_gen"
 K = {name: f"flt_{name}" for name in (
-    "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text")}
+    "dates", "districts", "streets", "categories", "topics", "channels", "appeal_types", "functions", "text",
+    "extras")}
 
 
 @st.cache_data(show_spinner=False, ttl=600)
@@ -39,11 +41,23 @@ def options(_cur, version: str) -> FilterOptions:
 
 
 def default_filters(opts: FilterOptions) -> Filters:
-    """The latest calendar month in the data (to its last day with tickets)."""
-    if not opts.has_data:
+    """The default period (analytics/periods.py: the last complete month the data covers, else 30 days)."""
+    p = opts.default_period
+    if not opts.has_data or p is None:
         return Filters()
-    end = opts.max_date
-    return Filters(date_from=max(end.replace(day=1), opts.min_date), date_to=end)
+    return Filters(date_from=p.date_from, date_to=p.date_to)
+
+
+def default_note() -> str | None:
+    """Why the pages opened on this period, while the selection is still the default one; else None."""
+    opts = st.session_state.get(_OPTS)
+    f = st.session_state.get(_STATE)
+    if opts is None or f is None or opts.default_period is None:
+        return None
+    p = opts.default_period
+    if (f.date_from, f.date_to) != (p.date_from, p.date_to):
+        return None
+    return p.reason
 
 
 def _to_state(f: Filters) -> None:
@@ -51,6 +65,10 @@ def _to_state(f: Filters) -> None:
     for name in ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions"):
         st.session_state[K[name]] = list(getattr(f, name))
     st.session_state[K["text"]] = f.text
+    # one multiselect per extra column (key flt_extras_<n>): kept as the items "header=value"
+    st.session_state[K["extras"]] = list(f.extras)
+    for key in [k for k in st.session_state if str(k).startswith(K["extras"] + "_")]:
+        del st.session_state[key]   # redrawn from K["extras"] (their `default`) on this run
 
 
 def _from_state(opts: FilterOptions) -> Filters:
@@ -64,12 +82,14 @@ def _from_state(opts: FilterOptions) -> Filters:
         **{name: tuple(st.session_state.get(K[name]) or ()) for name in
            ("districts", "streets", "categories", "topics", "channels", "appeal_types", "functions")},
         text=st.session_state.get(K["text"]) or "",
+        extras=tuple(st.session_state.get(K["extras"]) or ()),
     )
 
 
 def sidebar(cur) -> Filters:
     """Draw the filters in the sidebar and return the selection."""
     opts = options(cur, db_version())
+    st.session_state[_OPTS] = opts
     if _STATE not in st.session_state:
         f, notes = Filters.from_query_checked(st.query_params.to_dict())
         if f.date_from is None and f.date_to is None:
@@ -102,6 +122,10 @@ def sidebar(cur) -> Filters:
 
     with st.sidebar:
         st.markdown("### 筛选条件")
+        if opts.region:
+            st.caption(f"区域：{opts.region}")
+        if opts.region_note:
+            st.warning(opts.region_note)
         chosen_dates = [d for d in (st.session_state.get(K["dates"]) or ()) if d]
         lo = min([opts.min_date or date(2020, 1, 1), *chosen_dates])
         hi = max([opts.max_date or date.today(), *chosen_dates])
@@ -111,7 +135,8 @@ def sidebar(cur) -> Filters:
         chosen = set(st.session_state.get(K["districts"]) or ())
         street_names = offered("streets", list(dict.fromkeys(s for d, s in opts.streets if not chosen or d in chosen)))
         _keep_known(K["streets"], street_names)
-        st.multiselect("街道/乡镇", street_names, key=K["streets"], placeholder="全部街乡", format_func=mark)
+        if opts.streets:   # a region pack without streets has none to offer
+            st.multiselect("街道/乡镇", street_names, key=K["streets"], placeholder="全部街乡", format_func=mark)
         paths = offered("categories", opts.category_paths())
         _keep_known(K["categories"], paths)
         st.multiselect("问题分类（任一级）", paths, key=K["categories"], placeholder="全部分类", format_func=mark)
@@ -127,6 +152,7 @@ def sidebar(cur) -> Filters:
             st.multiselect("诉求类型", types, key=K["appeal_types"], placeholder="全部类型", format_func=mark)
             st.multiselect("检察职能", offered("functions", list(FUNCTIONS)), key=K["functions"],
                            placeholder="全部职能", format_func=mark)
+            _extra_filters(opts)
         st.text_input("关键词（诉求内容）", key=K["text"], placeholder="如：井盖 破损")
         if st.button("重置筛选", width="stretch"):
             apply(default_filters(opts), record=False)
@@ -211,6 +237,19 @@ def record_refused_search(text: str) -> None:
     who = auth.principal()
     audit.record(who if who is not None else audit.Actor("unknown"), "search_refused", "keyword",
                  {"text": masked, "digits": sum(c.isdigit() for c in text)})
+
+
+def _extra_filters(opts: FilterOptions) -> None:
+    """A multiselect per few-valued extra column of the export; their choices are kept as "header=value"."""
+    chosen = list(st.session_state.get(K["extras"]) or ())
+    known = {f"{k}={v}" for k, vs in opts.extras for v in vs}
+    kept = [c for c in chosen if c in known]
+    for i, (header, values) in enumerate(opts.extras):
+        mine = [c.partition("=")[2] for c in kept if c.partition("=")[0] == header]
+        picked = st.multiselect(header, list(values), default=mine, key=f"{K['extras']}_{i}_{header}",
+                                placeholder=f"全部（{header}）")
+        kept = [c for c in kept if c.partition("=")[0] != header] + [f"{header}={v}" for v in picked]
+    st.session_state[K["extras"]] = kept
 
 
 def _keep_known(key: str, allowed: list[str]) -> None:

@@ -97,8 +97,8 @@ dl, od = q("deadline_report", as_of=as_of.replace(second=0, minute=0))
 st.caption(f"期限取自设置：线索审查 {settings.get('HOTLINE_CLUE_REVIEW_DAYS')} 天"
            f"（HOTLINE_CLUE_REVIEW_DAYS），检察建议回复 {settings.get('HOTLINE_SUGGESTION_REPLY_DAYS')} 天，"
            f"紧急检察建议回复 {settings.get('HOTLINE_URGENT_REPLY_DAYS')} 天；统计截至 {as_of:%Y-%m-%d %H:00}。"
-           "按期率 = 按期 ÷（按期 + 超期办结 + 逾期未办），未到期的不计入。书面告知期限"
-           f"（{settings.get('HOTLINE_NOTIFY_DAYS')} 天）暂无告知时间数据，未统计。")
+           "期限按日历日计算，末日为周六、周日的顺延至下周一。按期率 = 按期 ÷（按期 + 超期办结 + 逾期未办），"
+           "未到期的不计入。线索含本系统登记的线索；书面告知、回头看期限见“线索台账”。")
 charts.table(theme.labelled(dl, drop=("key",)), key="fn_deadlines", title="期限执行情况",
              column_config={theme.label("compliance"): st.column_config.NumberColumn(format="percent")})
 if od.empty:

@@ -36,7 +36,13 @@ def _show_report(rep: dict) -> None:
     if rep["status"] != "ok":
         st.error(f"导入失败：{name}\n\n{md(rep['message'])}\n\n数据库未作任何修改。")
         return
-    st.success(f"导入完成：{name}（用时 {rep['seconds']:.1f} 秒）" + (f"　{md(rep['message'])}" if rep["message"] else ""))
+    stored = rep["inserted"] + rep["updated"] + rep["unchanged"]
+    if rep["rows_read"] and not stored:
+        st.error(f"导入完成，但没有任何一行入库：{name}（{rep['rows_read']:,} 行全部被隔离）。")
+    else:
+        st.success(f"导入完成：{name}（用时 {rep['seconds']:.1f} 秒）" + (f"　{md(rep['message'])}" if rep["message"] else ""))
+    for w in rep.get("warnings") or []:
+        st.warning(md(w))
     cols = st.columns(5)
     for col, (label, key) in zip(cols, (("读取", "rows_read"), ("新增", "inserted"), ("更新", "updated"),
                                         ("未变", "unchanged"), ("隔离", "quarantined")), strict=True):

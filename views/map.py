@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from analytics import hotspots as hs
-from analytics import maps, mapviz, theme, visits
+from analytics import maps, mapviz, overview, theme, visits
 from analytics.filters import Filters
 from data import scope
 from ui import auth, charts, db, drill, filters
@@ -38,6 +38,16 @@ def _topics(_cur, version: str) -> tuple[str, ...]:
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
 def _areas(_cur, version: str, f: Filters, level: str):
     return maps.area_values(_cur, f, level)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def _has_population(_cur, version: str) -> bool:
+    return overview.has_population(_cur)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def _geography(_cur, version: str, f: Filters) -> tuple[str, str] | None:
+    return maps.geography_note(_cur, f)
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
@@ -82,13 +92,15 @@ def _show_tickets(df, title: str) -> None:
 
 
 def _street_actions(where: dict, key: str) -> None:
-    name = f"{where['district']}/{where['street']}"
+    # a region pack without streets: the district is the finest place
+    dim, name = ("street", f"{where['district']}/{where['street']}") if where.get("street") else \
+        ("district", where["district"])
     c1, c2 = st.columns(2)
-    if c1.button(f"筛选到 {where['district']} {where['street']}", key=f"{key}_narrow"):
-        nf, label = drill.narrow(fm, "street", name)
+    if c1.button(f"筛选到 {where['district']} {where.get('street') or ''}".rstrip(), key=f"{key}_narrow"):
+        nf, label = drill.narrow(fm, dim, name)
         drill.go(nf, label)
-    if c2.button("在工单页查看该街道的工单", key=f"{key}_open"):
-        nf, label = drill.narrow(fm, "street", name)
+    if c2.button("在工单页查看该街道的工单" if dim == "street" else "在工单页查看该区县的工单", key=f"{key}_open"):
+        nf, label = drill.narrow(fm, dim, name)
         drill.go(nf, label, open_tickets=True)
 
 
@@ -130,6 +142,11 @@ total, located = _quick(cur, version, fm)  # located: tickets with coordinates (
 if total == 0:
     st.info("所选条件下暂无工单，请放宽日期、区域或问题等筛选条件。")
     st.stop()
+geo_note = _geography(cur, version, fm)   # not in the active region, or a region without geography
+if geo_note:
+    (st.info if geo_note[0] == "info" else st.warning)(geo_note[1])
+    if not maps.region_has("geography"):
+        st.stop()
 
 # ---------------------------------------------------------------- distribution
 if view == VIEWS[0]:
@@ -140,10 +157,11 @@ if view == VIEWS[0]:
         layer_choice = "点位" if small else "分区着色"
         st.caption(f"自动：{'所选范围较小，显示点位' if small else '全市范围，显示分区着色；选择区/街道或专题后显示点位'}")
     if layer_choice == "分区着色":
-        level = c2.segmented_control("层级", list(theme.MAP_LEVELS), default="street" if fm.districts else "district",
+        levels = [lv for lv in theme.MAP_LEVELS if lv != "street" or maps.region_has("streets")]
+        level = c2.segmented_control("层级", levels, default="street" if fm.districts and len(levels) > 1 else "district",
                                      format_func=theme.MAP_LEVELS.get, key="map_level") or "district"
-        metric = c3.segmented_control("指标", list(maps.METRICS), default="n", format_func=maps.METRICS.get,
-                                      key="map_metric") or "n"
+        metric = c3.segmented_control("指标", [m for m in maps.METRICS if m != "per_10k" or _has_population(cur, version)],
+                                      default="n", format_func=maps.METRICS.get, key="map_metric") or "n"
         if metric == "change" and fm.previous_period() is None:
             st.warning("较上期变化需要完整的起止日期。")
         areas = _areas(cur, version, fm, level)
@@ -161,11 +179,11 @@ if view == VIEWS[0]:
         if pt:
             where = maps.street_at(*pt)
             if where is None:
-                st.info("点击位置不在北京市范围内。")
+                st.info(f"点击位置不在{maps.region_label()}范围内。")
             else:
                 n = maps.count_at(areas, where, level)
                 unit = where["street"] if level == "street" else where["district"]
-                st.markdown(f"**点击位置：{where['district']} {where['street']}** — {unit}工单 {n:,} 件")
+                st.markdown(f"**点击位置：{where['district']} {where['street'] or ''}** — {unit}工单 {n:,} 件")
                 _street_actions(where, "map_choro")
     else:
         lay = _layer(cur, version, fm, limit)

@@ -137,8 +137,9 @@ if it["state"] != "waiting":
     st.stop()
 
 st.markdown("**研判**")
-t_reg, t_att, t_dis = st.tabs(["登记为新线索", "并入已有线索", "排除"])
-with t_reg:
+action = st.radio("研判", ["登记为新线索", "并入已有线索", "排除"], horizontal=True, key="qu_action",
+                  label_visibility="collapsed")
+if action == "登记为新线索":
     others = [i for i in labels if i != item_id and items.loc[items["item_id"] == i, "state"].iloc[0] == "waiting"]
     batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch", placeholder="不选则只登记本事项")
     c = st.columns(2)
@@ -159,7 +160,7 @@ with t_reg:
             st.error(md(exc))
         else:
             st.success(f"已登记线索 {clue.clue_no}（{len(clue.ticket_ids)} 件工单），可在线索台账中查看。")
-with t_att:
+if action == "并入已有线索":
     text = st.text_input("查找线索（编号、摘要、地点）", key="qu_find")
     with records.session() as rec:
         found = ledger.find_clues(rec, me.scope, text=text or None, open_only=True, limit=20, store=cur)
@@ -179,7 +180,7 @@ with t_att:
                 st.error(md(exc))
             else:
                 st.success(f"已并入线索 {clue.clue_no}。")
-with t_dis:
+if action == "排除":
     reason = st.text_input("排除理由", key="qu_dismiss_reason", placeholder="如：已整改到位，经核实不属于监督事项")
     if st.button("排除", key="qu_dismiss"):
         try:

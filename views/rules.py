@@ -51,9 +51,13 @@ def _period(label: str, key: str, days: int) -> Target:
     return Target(got[0] if got else None, got[-1] if got else None)
 
 
-tab_list, tab_edit, tab_test, tab_files, tab_run = st.tabs(["规则列表", "编写规则", "回测", "导入导出", "运行筛查"])
+# A view chosen on the server (not st.tabs): each widget change reruns the page, and the view stays.
+VIEWS = ["规则列表", "编写规则", "回测", "导入导出", "运行筛查"]
+view = st.radio("查看", VIEWS, horizontal=True, key="ru_view", label_visibility="collapsed")
+if view != "编写规则":
+    st.session_state.pop("ru_loaded", None)   # the form's widgets are gone: load the rule again on return
 
-with tab_list:
+if view == "规则列表":
     if rules_df.empty:
         st.info("尚无规则。可在“导入导出”中导入示例规则库或规则文件，或在“编写规则”中新建。")
     else:
@@ -84,7 +88,7 @@ with tab_list:
                     library.set_active(rec, me, pick, not s.active, "在规则页面切换")
                 st.rerun()
 
-with tab_edit:
+if view == "编写规则":
     if not may_edit:
         st.info("您可以查看规则；编写和修改规则需要“编写、修改筛查规则”权限。")
     else:
@@ -101,7 +105,7 @@ with tab_edit:
         c[1].text_input("规则名称", key=k["name"])
         c[2].text_input("专项", key=k["project"])
         c = st.columns(3)
-        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"])
+        c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"], format_func=lambda x: x or "（未指定）")
         c[1].text_input("建立单位", key=k["owner"])
         c[2].text_input("地区", key=k["region"])
         st.text_area("法律依据", key=k["legal_basis"], height=68)
@@ -137,7 +141,8 @@ with tab_edit:
         c[2].number_input("纬度（WGS84）", format="%.6f", key=k["near_lat"])
         c[3].number_input("半径（米）", min_value=1.0, max_value=50000.0, key=k["near_radius"])
         c = st.columns(3)
-        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"])
+        c[0].selectbox("在此规则的命中中再筛（逐层）", ["", *[x for x in keys if x != choice]], key=k["layer_of"],
+                     format_func=lambda x: x or "（不分层：全部工单）")
         c[1].selectbox("归并方式", list(rule.GROUP_BY), format_func=rule.GROUP_BY.get, key=k["group_by"])
         c[2].number_input("只看最近多少天（0 = 不限）", min_value=0, max_value=3660, key=k["last_days"])
 
@@ -175,7 +180,7 @@ with tab_edit:
                     st.session_state["ru_loaded"] = None
                     st.success(f"已保存规则 {saved.key}，版本 {saved.version}（{'启用' if saved.active else '停用'}）。")
 
-with tab_test:
+if view == "回测":
     if not keys:
         st.info("尚无规则。")
     elif opts.has_data:
@@ -196,7 +201,7 @@ with tab_test:
                          title=f"{s.rule.name} 回测")
         st.caption("形成线索、立案按导入的线索与案件数据（线索关联工单）计算；本系统中由此规则登记的线索见“规则列表”。")
 
-with tab_files:
+if view == "导入导出":
     with records.session() as rec:
         text = library.export_text(rec, None, "yaml") if keys else ""
     if keys:
@@ -227,7 +232,7 @@ with tab_files:
             st.success(f"已导入示例规则库 {len(done)} 条规则并启用。")
             st.rerun()
 
-with tab_run:
+if view == "运行筛查":
     if not may_edit:
         st.info("运行筛查需要“编写、修改筛查规则，运行筛查”权限。")
     elif opts.has_data:

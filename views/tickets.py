@@ -42,6 +42,11 @@ def _outlines(lon: float, lat: float) -> dict:
     return tickets.outlines_near(round(lon, 3), round(lat, 3))
 
 
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=16)
+def _has_due(_cur, version: str) -> bool:
+    return tickets.has_due_dates(_cur)
+
+
 def _export_all(flt: Filters, stage: str, sort: str, desc: bool, sc: scope.Scope) -> pd.DataFrame:
     """Every row of the list for the download button (runs outside the script thread: its own cursor, same scope)."""
     with borrow(sc) as (con, _version):
@@ -70,9 +75,13 @@ def show_detail(ticket_id: str) -> None:
         # The citizen's words as plain text: no Markdown image, link, bold or HTML of theirs is drawn.
         st.markdown("**诉求内容**")
         st.text(d["content"] or "（无）", width="stretch")
+        if d.get("reply"):
+            st.markdown("**答复意见**")
+            st.text(d["reply"], width="stretch")
         left, right = st.columns([3, 2])
         with left:
-            st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields")
+            st.dataframe(tickets.detail_fields(d), hide_index=True, width="stretch", key="tk_detail_fields",
+                         placeholder="—")
             if unmasked is not None:
                 st.caption("本次查看显示了个人信息（已记入审计日志）；刷新或离开后重新脱敏。")
             else:
@@ -136,8 +145,10 @@ if opened:
     show_detail(str(opened))
 
 c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-stage = c1.segmented_control("环节", list(tickets.STAGE_LABELS), key=drill.STAGE_STATE,
-                             format_func=tickets.STAGE_LABELS.get) or ""
+stages = [k for k in tickets.STAGE_LABELS if k != "overdue" or _has_due(cur, db_version())]
+stage = c1.segmented_control("环节", stages, key=drill.STAGE_STATE, format_func=tickets.STAGE_LABELS.get) or ""
+if stage == "overdue":
+    st.caption("超期工单：有办理时限，且办结时间晚于时限，或到数据中最后一件工单的受理时间仍未办结。")
 sort = c2.selectbox("排序", list(tickets.SORTS), format_func=tickets.SORT_LABELS.get, key="tk_sort")
 desc = c3.toggle("降序", value=True, key="tk_desc")
 size = c4.selectbox("每页", tickets.PAGE_SIZES, index=1, key="tk_size")

@@ -11,7 +11,7 @@ from datetime import date
 
 import streamlit as st
 
-from analytics import theme, topics
+from analytics import coverage, theme, topics
 from analytics import topic_figures as tf
 from analytics.filters import Filters
 from ui import charts, db, drill, filters
@@ -23,6 +23,11 @@ WORD_STATE = "topics_word"
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
 def _words_problem(_cur, version: str) -> str | None:
     return topics.words_problem(_cur)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def _coverage(_cur, version: str) -> coverage.Coverage:
+    return coverage.coverage(_cur)
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
@@ -83,18 +88,23 @@ st.caption(f"共 {total:,} 件工单。词语计数为“包含该词的工单�
 
 # ---------------------------------------------------------------- categories
 st.subheader("高频问题分类")
-tree = _tree(cur, version, f)
-charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key="topics_treemap", title="高频问题分类")
-st.caption("点击分类格放大查看下一级，点击上方路径栏返回。要按分类收窄筛选，请点击下方排行中的分类条（可撤销）。")
-level = st.radio("排行层级", [1, 2, 3], index=2, format_func=tf.LEVEL_LABELS.get, horizontal=True,
-                 key="topics_cat_level")
-event = charts.chart(tf.category_bar(tree, level=level, subtitle=f.describe()), key=drill.key("topics_cat_bar"),
-                     title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
-path = drill.value(event)
-if path:
-    parts = [p for p in str(path).split("/") if p != topics.UNCATEGORISED]
-    if parts:
-        drill.go(*drill.narrow(f, "category", "/".join(parts)))
+depth = _coverage(cur, version).category_depth   # the levels the data has (a one-level export: 一级 only)
+if depth == 0:
+    st.info("数据中没有问题分类列（一级/二级/三级分类），无法按分类统计。导入时可在映射文件中指定分类列。")
+else:
+    tree = topics.trim_tree(_tree(cur, version, f), depth)
+    charts.chart(tf.category_treemap(tree, subtitle=f.describe()), key="topics_treemap", title="高频问题分类")
+    st.caption("点击分类格放大查看下一级，点击上方路径栏返回。要按分类收窄筛选，请点击下方排行中的分类条（可撤销）。"
+               + ("" if depth == 3 else f"数据只有{'一二三'[depth - 1]}级分类。"))
+    level = st.radio("排行层级", list(range(1, depth + 1)), index=depth - 1, format_func=tf.LEVEL_LABELS.get,
+                     horizontal=True, key=f"topics_cat_level_{depth}")
+    event = charts.chart(tf.category_bar(tree, level=level, subtitle=f.describe()), key=drill.key("topics_cat_bar"),
+                         title=f"{tf.LEVEL_LABELS[level]}排行", select=True)
+    path = drill.value(event)
+    if path:
+        parts = [p for p in str(path).split("/") if p != topics.UNCATEGORISED]
+        if parts:
+            drill.go(*drill.narrow(f, "category", "/".join(parts)))
 
 # ---------------------------------------------------------------- words
 st.subheader("高频词语与短语")
@@ -136,7 +146,7 @@ t1, t2 = st.columns(2)
 word_options = list(dict.fromkeys([*([word] if word else []), *words["word"].tolist()]))
 picked_words = t1.multiselect("词语", word_options, default=word_options[:3], key="topics_trend_words",
                               placeholder="选择词语")
-level2 = topics.top_categories(tree, max_level=2)
+level2 = topics.top_categories(tree, max_level=2) if depth else []
 picked_cats = t2.multiselect("分类", level2, default=level2[:3], key="topics_trend_cats", placeholder="选择分类")
 ct1, ct2 = st.columns(2)
 with ct1:

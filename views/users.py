@@ -37,7 +37,7 @@ rows = pd.DataFrame([{
     "单点登录": a.sso_subject or "—", "创建": f"{a.created_at}（{a.created_by}）",
     "最近变更": f"{a.updated_at}（{a.updated_by}）",
 } for a in accounts])
-st.dataframe(rows, hide_index=True, width="stretch", key="users_table")
+st.dataframe(rows, hide_index=True, width="stretch", key="users_table", placeholder="—")
 
 
 def _act(fn, *args, ok: str, **kw) -> None:

@@ -28,7 +28,7 @@ REASONS = {
 }
 FLAGS = {
     "not_located": "无坐标（不上图，仍计入数量）",
-    "outside_region": "坐标在北京范围之外（工单保留，坐标不入库）",
+    "outside_region": "坐标不在本区域范围内（工单与坐标均保留，不上图）",
     "outside_polygons": "坐标不在任何街乡边界内（保留并标记）",
     "swapped_fixed": "经纬度颠倒，已纠正",
     "converted_gcj02": "GCJ-02 坐标已转换为 WGS84",
@@ -51,6 +51,11 @@ FLAGS = {
     "xlsx_formula_cached": "Excel 公式单元格按其计算结果导入",
     "xlsx_formula_no_value": "Excel 公式单元格没有计算结果（置空；请在 Excel 中打开并保存后重新导入）",
     "xlsx_merged_filled": "Excel 合并单元格按其左上角的值填充",
+    "unmapped_status": "办理状态不在词表中",
+    "unmapped_satisfaction": "满意度不在词表中",
+    "unmapped_channel": "来电渠道不在词表中",
+    "unmapped_appeal_type": "诉求类型不在词表中",
+    "located_by_address": "无坐标，按地址文字定位到区/街道",
 }
 
 
@@ -79,6 +84,7 @@ class ImportReport:
     message: str = ""
     seconds: float = 0.0
     refresh: dict = field(default_factory=dict)   # derived.refresh's mode and timings (not stored in `imports`)
+    warnings: list[str] = field(default_factory=list)   # what looks wrong and the likely fix (stored in message)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +92,11 @@ class ImportReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def stored_nothing(self) -> bool:
+        """Rows were read, none is in the store now (all quarantined): the CLI exits non-zero."""
+        return self.ok and self.rows_read > 0 and self.inserted + self.updated + self.unchanged == 0
 
     @property
     def balanced(self) -> bool:
@@ -98,8 +109,9 @@ class ImportReport:
         if not self.ok:
             return f"导入失败：{where}\n{self.message}\n数据库未作任何修改。"
         rate = f"，{self.rows_read / self.seconds:,.0f} 行/秒" if self.seconds > 0 and self.rows_read >= 1000 else ""
+        head = "导入完成，但没有任何一行入库" if self.stored_nothing else "导入完成"
         lines = [
-            f"导入完成：{where}（{label}，{self.format}{'，' + self.encoding if self.encoding else ''}）",
+            f"{head}：{where}（{label}，{self.format}{'，' + self.encoding if self.encoding else ''}）",
             f"读取 {self.rows_read:,} 行 = 新增 {self.inserted:,} + 更新 {self.updated:,} + 未变 {self.unchanged:,}"
             f" + 隔离 {self.quarantined:,}；用时 {self.seconds:.1f} 秒{rate}",
         ]
@@ -108,6 +120,8 @@ class ImportReport:
         for code, n in sorted(self.flags.items(), key=lambda kv: -kv[1]):
             if n:
                 lines.append(f"  标记 {FLAGS.get(code, code)}（{code}）：{n:,} 行")
+        for w in self.warnings:
+            lines.append(f"注意：{w}")
         if self.message:
             lines.append(self.message)
         return "\n".join(lines)
@@ -129,6 +143,8 @@ VALUES ($import_id, $started, $finished, $file, $kind, $format, $encoding, $shee
 def record(con, rep: ImportReport, started) -> None:
     d = rep.to_dict()
     d.pop("refresh", None)
+    warnings = d.pop("warnings", None) or []
+    d["message"] = "\n".join([d["message"], *(f"注意：{w}" for w in warnings)]).strip()
     d.update(started=started, finished=now(), reasons=json.dumps(rep.reasons, ensure_ascii=False),
              flags=json.dumps(rep.flags, ensure_ascii=False))
     con.execute(RECORD_SQL, d)

@@ -195,7 +195,8 @@ def locate(rows: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs_code: np.ndar
 
     crs_code per row: 0 wgs84, 1 gcj02, 2 bd09. Returns an Arrow table with _row,
     lon, lat (WGS84; NULL when there is no usable point), has_pt, in_region,
-    swapped, converted (0/1/2) and pt_code (street code of the polygon, NULL outside all).
+    swapped, converted (0/1/2), pt_code (street code of the polygon, NULL outside all or in a pack without
+    streets) and pt_dist (its district).
     """
     lon = np.array(lon, dtype=float)
     lat = np.array(lat, dtype=float)
@@ -212,9 +213,11 @@ def locate(rows: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs_code: np.ndar
             converted[sel] = c
     in_region = has & boundaries.in_bbox(lon, lat)
     pt_code = np.full(len(lon), None, dtype=object)
+    pt_dist = np.full(len(lon), None, dtype=object)
     if in_region.any():
-        found = boundaries.assign_points(lon[in_region], lat[in_region])["street_code"].to_numpy()
-        pt_code[in_region] = found
+        found = boundaries.assign_points(lon[in_region], lat[in_region])
+        pt_code[in_region] = found["street_code"].to_numpy()
+        pt_dist[in_region] = found["district"].to_numpy()   # also in a region pack without streets
     lon[~has] = np.nan
     lat[~has] = np.nan
     return pa.table({
@@ -227,4 +230,5 @@ def locate(rows: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs_code: np.ndar
         "converted": pa.array(converted, type=pa.int8()),
         "crs_eff": pa.array(code, type=pa.int8()),
         "pt_code": pa.array(pt_code, type=pa.string()),
+        "pt_dist": pa.array(pt_dist, type=pa.string()),
     })

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 #   num   number (coordinates, values)
 #   bool  yes/no
 #   list  ticket ids of a clue, split on , ， ; ； and blanks
+#   json  the file's other columns kept per ticket (`extra` in a mapping), a JSON object {header: value}
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,22 @@ TICKETS = Kind(
         Field("resolved", "bool", ("是否解决",)),
         Field("complainant_name", "short", ("诉求人", "来电人")),
         Field("complainant_phone", "id", ("联系电话", "来电号码")),
+        Field("reply", "long", ("答复意见", "答复内容", "回复内容", "回复意见", "办理意见", "处理意见", "处理结果")),
+        Field("due_at", "time", ("办理时限", "办结时限", "处理时限", "截止时间", "到期时间", "应办结时间")),
+        Field("extra", "json"),   # the mapping's `extra` columns and split codes, never a header of its own
     ),
 )
+
+# The product's words for the values of these ticket fields. A value outside its list (after the mapping's
+# `values` table) is kept as it is and counted (flag unmapped_<field>, listed in the report), or replaced
+# by 其他 or emptied when the mapping says `unmapped: {field: other | empty}`.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "status": ("待受理", "已受理", "待响应", "待办理", "已派单", "办理中", "已办结", "已回访", "已关闭", "已退回", "已撤销"),
+    "satisfaction": ("满意", "基本满意", "不满意", "未评价"),
+    "channel": ("电话", "网络", "微信", "App", "小程序", "领导信箱", "网上留言", "政务服务网", "信件", "来访", "媒体",
+                "其他"),
+    "appeal_type": ("投诉", "求助", "咨询", "建议", "举报", "表扬", "其他"),
+}
 
 CLUES = Kind(
     name="clues", label="线索", key="clue_id", table="clues", required_time="created_at",

@@ -14,7 +14,10 @@ A mapping is a small YAML file (or the same structure as a dict)::
       content: [留言主题, 留言详情]
     date_formats: ["%m/%d/%Y %I:%M:%S %p"]   # tried before the built-in forms
     defaults: {channel: 网络}                 # value when the column is missing or empty
-    values: {status: {Closed: 已办结}}        # replace values of a field
+    values: {status: {Closed: 已办结}}        # replace values of a field (a vocabulary table)
+    unmapped: {status: keep}                  # a value outside the field's vocabulary: keep | other | empty
+    split_code: {category_l2: "-"}            # "TRT-Traffic Signal Repairs": name kept, code to extra
+    extra: [园区, 楼栋]                        # other columns kept per ticket (or "*": every unused one)
 
 Headers not named in `columns` are still recognised when they are standard.
 """
@@ -26,10 +29,12 @@ from pathlib import Path
 
 import yaml
 
-from data.ingest.fields import KINDS, Kind, match_headers, norm_header
+from data.ingest.fields import KINDS, VOCABULARIES, Kind, match_headers, norm_header
 
 ALLOWED_KEYS = {"kind", "encoding", "crs", "delimiter", "sheet", "id_prefix", "join", "columns",
-                "date_formats", "defaults", "values", "description"}
+                "date_formats", "defaults", "values", "description", "unmapped", "split_code", "extra"}
+UNMAPPED_POLICIES = ("keep", "other", "empty")
+EXTRA_ALL = "*"
 ENCODINGS = {"auto", "utf-8", "utf8", "utf-8-sig", "gbk", "gb2312", "gb18030"}
 
 
@@ -50,7 +55,25 @@ class Mapping:
     date_formats: list[str] = field(default_factory=list)
     defaults: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    unmapped: dict[str, str] = field(default_factory=dict)      # vocabulary field -> keep | other | empty
+    split_code: dict[str, str] = field(default_factory=dict)    # field -> separator between code and name
+    extra: list[str] = field(default_factory=list)              # headers kept in `extra`, or ["*"]
     source: str | None = None  # file the mapping came from
+
+    def extra_columns(self, headers: list[str], used: dict[str, list[str]]) -> list[str]:
+        """The file's columns kept in `extra`: those named (each must exist), or every column no field
+        uses when `extra: "*"`."""
+        if self.extra == [EXTRA_ALL]:
+            taken = {c for cols in used.values() for c in cols}
+            return [h for h in headers if h not in taken]
+        by_norm = {norm_header(h): h for h in headers}
+        out = []
+        for c in self.extra:
+            h = by_norm.get(norm_header(c))
+            if h is None:
+                raise MappingError(f"映射文件 extra 中的列“{c}”在文件中不存在。文件的列：{', '.join(headers)}")
+            out.append(h)
+        return out
 
     def resolve(self, kind: Kind, headers: list[str]) -> dict[str, list[str]]:
         """field -> source columns, for the columns of this file.
@@ -60,7 +83,7 @@ class Mapping:
         """
         out = match_headers(kind, headers)
         by_norm = {norm_header(h): h for h in headers}
-        known = {f.name for f in kind.fields}
+        known = {f.name for f in kind.fields if f.type != "json"}
         for fname, cols in self.columns.items():
             if fname not in known:
                 raise MappingError(f"映射文件中的字段“{fname}”不是{kind.label}的字段；可用字段：{', '.join(sorted(known))}")
@@ -115,6 +138,17 @@ def load(spec) -> Mapping:
     fmts = spec.get("date_formats") or []
     if isinstance(fmts, str):
         fmts = [fmts]
+    unmapped = {str(k): str(v) for k, v in (spec.get("unmapped") or {}).items()}
+    for k, v in unmapped.items():
+        if k not in VOCABULARIES:
+            raise MappingError(f"映射文件 unmapped 只适用于 {', '.join(VOCABULARIES)}，而不是 {k!r}")
+        if v not in UNMAPPED_POLICIES:
+            raise MappingError(f"映射文件 unmapped.{k} 必须是 keep（原样保留）、other（记为“其他”）或 empty（置空）之一")
+    split = spec.get("split_code") or {}
+    if not isinstance(split, dict) or not all(isinstance(v, str) and v.strip() for v in split.values()):
+        raise MappingError("映射文件 split_code 必须是“字段: 分隔符”的映射，例如 {category_l2: \"-\"}")
+    extra = spec.get("extra") or []
+    extra = [extra] if isinstance(extra, str) else [str(c) for c in extra]
     return Mapping(
         kind=kind,
         encoding=enc,
@@ -127,5 +161,8 @@ def load(spec) -> Mapping:
         date_formats=[str(f) for f in fmts],
         defaults={str(k): str(v) for k, v in (spec.get("defaults") or {}).items()},
         values=values,
+        unmapped=unmapped,
+        split_code={str(k): str(v).strip() for k, v in split.items()},
+        extra=extra,
         source=source,
     )

@@ -34,8 +34,8 @@ import duckdb
 import pandas as pd
 
 from data import topics
+from data.ingest import feedback, readers
 from data.ingest import mapping as mapping_mod
-from data.ingest import readers
 from data.ingest.accounting import FLAGS, REASONS, ImportReport, IngestError, Progress, now, record, report_progress
 from data.ingest.checks import UNKNOWN_TICKETS_SQL, quarantine, verify
 from data.ingest.fields import KINDS
@@ -169,7 +169,7 @@ def _failed_report(con, path: Path, sheet, message: str) -> ImportReport:
     return rep
 
 
-TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_final", "_cmp", "_changed_ids", "_changed_old", "_dups",
+TEMP_TABLES = ("_src", "_stage_txt", "_stage", "_clean", "_names", "_geo_t", "_addr", "_final", "_cmp", "_changed_ids", "_changed_old", "_dups",
                "_rej", "_rejscan", "_topic_hits")
 
 
@@ -208,6 +208,7 @@ def _run(con, rep: ImportReport, src: readers.Source, path: Path, sheet, kind, m
     changed = merge(con, rep, K)
     rep.flags = flag_counts(con, K)
     _reader_flags(rep, src)
+    rep.warnings = feedback.warnings(con, rep, K, m)
     if K.name == "clues":
         rep.flags["unknown_ticket"] = con.execute(UNKNOWN_TICKETS_SQL).fetchone()[0]
     if not rep.balanced:  # a bug, never expected: refuse to commit an unbalanced import

@@ -49,7 +49,8 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
     n_chunks = max(1, math.ceil(src.rows / chunk))
     params = clean.base_params()
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _src)").fetchall())
-    stage_sql = statements.stage_sql(K, colmap, m, params, types)
+    extra_cols = m.extra_columns(src.columns, colmap) if K.name == "tickets" else []
+    stage_sql = statements.stage_sql(K, colmap, m, params, types, extra_cols)
     final_sql = statements.final_sql(K, rules, params)
     for i in range(n_chunks):
         lo, hi = i * chunk, min(src.rows, (i + 1) * chunk)
@@ -62,6 +63,8 @@ def prepare(con, src: readers.Source, path: Path, sheet, kind, m, default_crs: s
             _locate(con, default_crs)
         if K.name in ("tickets", "clues"):
             _resolve_names(con, K)
+        if K.name == "tickets":
+            _locate_by_address(con)
         if K.name == "tickets":
             topics.classify(con, rules, table="_stage", out="_topic_hits", only=WORDS_DECIDE_SQL)
         sql = ("CREATE OR REPLACE TEMP TABLE _clean AS " if i == 0 else "INSERT INTO _clean ") + final_sql
@@ -107,6 +110,37 @@ def _locate(con, default_crs: str) -> None:
         con.execute("CREATE OR REPLACE TEMP TABLE _geo_t AS SELECT * FROM _geo_arrow")
     finally:
         con.unregister("_geo_arrow")
+
+
+# The texts of the rows with no usable point and no known district: the address, else the content's start.
+ADDRESS_TEXTS_SQL = """
+SELECT DISTINCT coalesce(s.address, left(s.content, 80)) AS a_text
+FROM _stage s
+JOIN _geo_t g ON g._row = s._row
+LEFT JOIN _names n ON n.d_key = coalesce(s.district, chr(1)) AND n.s_key = coalesce(s.street, chr(1))
+WHERE NOT g.has_pt AND n.d_text IS NULL AND coalesce(s.address, s.content) IS NOT NULL
+"""
+
+
+def _locate_by_address(con) -> None:
+    """`_addr` (a_text, a_district, a_street): the places the address texts name (geo/address.py)."""
+    texts = [r[0] for r in con.execute(ADDRESS_TEXTS_SQL).fetchall()]
+    found = None
+    if texts:
+        from geo import address, regions
+
+        if regions.active().has_geography:
+            found = address.locate(texts).rename(columns={"text": "a_text", "district": "a_district",
+                                                          "street": "a_street"})
+            found = found[found["a_district"].notna()]
+    if found is None or found.empty:
+        con.execute("CREATE OR REPLACE TEMP TABLE _addr (a_text VARCHAR, a_district VARCHAR, a_street VARCHAR)")
+        return
+    con.register("_addr_df", found)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _addr AS SELECT a_text, a_district, a_street FROM _addr_df")
+    finally:
+        con.unregister("_addr_df")
 
 
 def _resolve_names(con, K: Kind) -> None:

@@ -7,8 +7,10 @@ values are bound as parameters.
 
 from __future__ import annotations
 
+import re
+
 from data.ingest import clean
-from data.ingest.fields import Kind
+from data.ingest.fields import VOCABULARIES, Kind
 
 CRS_ALIASES = {
     0: ["wgs84", "wgs", "epsg4326", "4326", "gps"],
@@ -44,7 +46,7 @@ def text_fields(K: Kind) -> list[str]:
 # Deadlines may lie ahead: an optional time is implausible before clean.EARLIEST, or (except a deadline) after
 # the import (clean.base_params' `latest`): 1900-01-01 or 2100-01-01 in a closing time would make every duration
 # through it a misleading number, so it is set empty and the row flagged (implausible_optional_time).
-DEADLINES = ("reply_due_at",)
+DEADLINES = ("reply_due_at", "due_at")
 
 
 def optional_times(K: Kind) -> list[str]:
@@ -64,19 +66,24 @@ TYPED_TIME = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "TIMESTAMP_NS", "
 TYPED_NUM = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
 
 
-def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None) -> tuple[str, str]:
+def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None,
+              extra_cols: list[str] | tuple[str, ...] = ()) -> tuple[str, str]:
     """SQL of the two staging statements: clean texts, then typed values.
 
     `types` (source column -> DuckDB type) lets typed Parquet columns skip the text round trip:
-    a TIMESTAMP column is used as it is instead of being printed and parsed again.
+    a TIMESTAMP column is used as it is instead of being printed and parsed again. `extra_cols` are the
+    file's columns kept per ticket in `extra` (with the codes split off by the mapping's `split_code`).
     """
     types = types or {}
     inner, outer = ["rowid + 1 AS _row"], ["_row"]
+    extra_pairs: list[tuple[str, str]] = []   # (key, cleaned text expression) for the `extra` JSON
     if m.date_formats:
         params["user_formats"] = m.date_formats
     if m.join:
         params["join_sep"] = m.join
     for f in K.fields:
+        if f.type == "json":
+            continue   # `extra` is built after the loop, from extra_cols and the split codes
         cols = colmap.get(f.name)
         if not cols:
             raw = "CAST(NULL AS VARCHAR)"
@@ -86,6 +93,13 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
             parts = ", ".join(clean.text_sql(f"CAST({clean.q(c)} AS VARCHAR)", f.type) for c in cols)
             raw = f"concat_ws($join_sep, {parts})"
         t = clean.text_sql(raw, f.type)
+        if f.name in m.split_code:
+            # "TRT-Traffic Signal Repairs": the name stays in the field, the code goes to extra[<field>_code]
+            pat = f"split_{f.name}"
+            params[pat] = r"^(\S+?)\s*" + re.escape(m.split_code[f.name]) + r"\s*(.+)$"
+            parts = f"regexp_extract({t}, ${pat}, ['code', 'name'])"
+            extra_pairs.append((f"{f.name}_code", f"nullif(({parts}).code, '')"))
+            t = f"coalesce(nullif(({parts}).name, ''), {t})"
         if f.name in m.values:
             cases = []
             for j, (a, b) in enumerate(m.values[f.name].items()):
@@ -96,6 +110,16 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
         if f.name in m.defaults:
             params[f"def_{f.name}"] = m.defaults[f.name]
             t = f"coalesce({t}, $def_{f.name})"
+        if K.name == "tickets" and f.name in VOCABULARIES:
+            # a value outside the product's words: kept as it is, or 其他 / empty (mapping `unmapped`); the raw
+            # value is kept in _unm_<field> so the report can list and count it (flag unmapped_<field>)
+            params[f"vocab_{f.name}"] = list(VOCABULARIES[f.name])
+            outside = f"({t} IS NOT NULL AND NOT list_contains($vocab_{f.name}, {t}))"
+            inner.append(f"CASE WHEN {outside} THEN {t} END AS _unm_{f.name}")
+            policy = m.unmapped.get(f.name, "keep")
+            if policy != "keep":
+                replacement = "'其他'" if policy == "other" else "NULL"
+                t = f"(CASE WHEN {outside} THEN {replacement} ELSE {t} END)"
         if f.name == K.key and m.id_prefix:
             params["id_prefix"] = m.id_prefix
             t = f"($id_prefix || {t})"
@@ -127,6 +151,20 @@ def stage_sql(K: Kind, colmap: dict, m, params: dict, types: dict | None = None)
         else:
             outer.append(f"{tn} AS {f.name}")
     outer += [f"false AS _imp_{n}" for n in optional_times(K)]
+    if any(f.type == "json" for f in K.fields):
+        for c in extra_cols:
+            extra_pairs.append((str(c), clean.text_sql(f"CAST({clean.q(c)} AS VARCHAR)", "long")))
+        if extra_pairs:
+            keys = []
+            for j, (k, expr) in enumerate(extra_pairs):
+                params[f"xk_{j}"] = k
+                keys.append(f"struct_pack(k := $xk_{j}, v := {expr})")
+            entries = f"list_filter([{', '.join(keys)}], lambda x: x.v IS NOT NULL)"
+            inner.append(f"nullif(CAST(to_json(map_from_entries({entries})) AS VARCHAR), '{{}}') AS t_extra")
+        else:
+            inner.append("CAST(NULL AS VARCHAR) AS t_extra")
+        outer.append("t_extra AS extra")
+    outer += [f"_unm_{n}" for n in VOCABULARIES if K.name == "tickets"]
     texts = [f"t_{n}" for n in text_fields(K)]
     params["trad"] = clean.traditional_pattern()
     outer.append(f"regexp_matches(concat_ws('', {', '.join(texts)}), $trad) AS _trad")
@@ -204,21 +242,24 @@ def final_sql(K: Kind, rules, params: dict) -> str:
         WITH b AS (
             SELECT s.*, n.d_text, n.s_text, n.d_unknown, n.s_unknown,
                    g.g_lon, g.g_lat, g.has_pt, g.in_region, g.swapped, g.converted, g.crs_eff,
-                   ps.pt_street, ps.pt_district,
+                   ps.pt_street, g.pt_dist AS pt_district, ad.a_district, ad.a_street,
                    coalesce(s.category_l1, nullif(trim(split_part(s.category_path, '/', 1)), '')) AS l1,
                    coalesce(s.category_l2, nullif(trim(split_part(s.category_path, '/', 2)), '')) AS l2,
                    coalesce(s.category_l3, nullif(trim(split_part(s.category_path, '/', 3)), '')) AS l3
             FROM _stage s
             LEFT JOIN _names n ON n.d_key = coalesce(s.district, chr(1)) AND n.s_key = coalesce(s.street, chr(1))
             LEFT JOIN _geo_t g ON g._row = s._row
-            LEFT JOIN (SELECT street_code AS ps_code, street AS pt_street, district AS pt_district FROM streets) ps
+            LEFT JOIN (SELECT street_code AS ps_code, street AS pt_street FROM streets) ps
                    ON ps.ps_code = g.pt_code
+            -- no point and no district given: the district (and street) the address text names (geo/address.py)
+            LEFT JOIN _addr ad ON ad.a_text = coalesce(s.address, left(s.content, 80))
+                   AND NOT g.has_pt AND n.d_text IS NULL
         ), c AS (
-            SELECT b.*, coalesce(d_text, pt_district) AS district_f,
+            SELECT b.*, coalesce(d_text, pt_district, a_district) AS district_f,
                    -- the point decides the street when it agrees with the district (so street_code always
                    -- matches the polygon the point is in); a district mismatch keeps the given names
                    CASE WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
-                        ELSE s_text
+                        ELSE coalesce(s_text, a_street)
                    END AS street_f,
                    coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_rule
             FROM b
@@ -230,17 +271,23 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                l1 AS category_l1, l2 AS category_l2, l3 AS category_l3,
                coalesce(topic, topic_rule) AS topic, content,
                district_f AS district, street_f AS street, st.st_code AS street_code, address,
-               CASE WHEN in_region THEN g_lon END AS lon, CASE WHEN in_region THEN g_lat END AS lat,
+               -- a point outside the region is kept as given (WGS84), flagged outside_region: never on a map
+               CASE WHEN has_pt THEN g_lon END AS lon, CASE WHEN has_pt THEN g_lat END AS lat,
                CASE WHEN has_pt THEN $crs_names[crs_eff + 1] END AS source_crs,
-               CASE WHEN NOT has_pt THEN 'no_coords'
+               CASE WHEN NOT has_pt AND a_district IS NOT NULL THEN 'by_address'
+                    WHEN NOT has_pt THEN 'no_coords'
                     WHEN NOT in_region THEN 'outside_region'
                     WHEN pt_district IS NULL THEN 'outside_polygons'
                     WHEN d_text IS NOT NULL AND d_text <> pt_district THEN 'district_mismatch'
                     WHEN swapped THEN 'swapped_fixed' END AS geo_flag,
                handling_unit, status, responded_at, closed_at, satisfaction, resolved,
-               complainant_name, complainant_phone,
-               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt, IMPLAUSIBLE_MARKS,
-               NOT has_pt AS _f_not_located,
+               complainant_name, complainant_phone, reply, due_at, extra,
+               received_at_txt, responded_at_txt, closed_at_txt, resolved_txt, due_at_txt, IMPLAUSIBLE_MARKS,
+               _unm_status IS NOT NULL AS _f_unmapped_status, _unm_satisfaction IS NOT NULL AS _f_unmapped_satisfaction,
+               _unm_channel IS NOT NULL AS _f_unmapped_channel, _unm_appeal_type IS NOT NULL AS _f_unmapped_appeal_type,
+               _unm_status, _unm_satisfaction, _unm_channel, _unm_appeal_type,
+               NOT has_pt AND a_district IS NULL AS _f_not_located,
+               NOT has_pt AND a_district IS NOT NULL AS _f_located_by_address,
                has_pt AND NOT in_region AS _f_outside_region,
                in_region AND pt_district IS NULL AS _f_outside_polygons,
                swapped AS _f_swapped_fixed,

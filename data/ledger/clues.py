@@ -121,11 +121,13 @@ def register_clue(con: sqlite3.Connection, actor, *, source: str, source_ref: di
                   function: str, department: str | None = None, topic: str | None = None,
                   subject: str | None = None, place: str | None = None, lon: float | None = None,
                   lat: float | None = None, summary: str, ticket_ids: list[str] | None = None,
-                  handler: str | None = None) -> Clue:
+                  handler: str | None = None, registered_at: datetime | None = None) -> Clue:
     """Register a new clue (登记) and return it with its number (X-YYYY-NNNNNN, numbered per year).
 
     source: a SOURCES key (`rule` with source_ref {"rule_id", "rule_version", "queue_items"}, `12309` with
     {"letter_id"}, `liaison`, `department`, `letter`, `other`). One transaction with its audit row.
+    registered_at: when it was registered, for a clue registered earlier on paper (补录; not in the future;
+    default now). The number's year is the registration's; the entry itself is recorded now, by `actor`.
     """
     if source not in SOURCES:
         raise LedgerError(f"线索来源应为：{'、'.join(f'{k}（{v}）' for k, v in SOURCES.items())}。")
@@ -143,6 +145,10 @@ def register_clue(con: sqlite3.Connection, actor, *, source: str, source_ref: di
     lon, lat = _coords(lon, lat)
     ids = _ticket_ids(ticket_ids)
     now = records.now()
+    if registered_at is not None:
+        if registered_at.replace(microsecond=0) > now:
+            raise LedgerError("登记时间不能晚于现在。")
+        now = registered_at.replace(microsecond=0)
     name, _role = _who(actor)
     with _tx(con):
         year = now.year

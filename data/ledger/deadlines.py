@@ -82,6 +82,8 @@ def clue_items(stages: dict, source: str | None, today: date) -> list[Item]:
     def add(rule: str, start_key: str, done_key: str) -> None:
         start = stages[start_key].at.date()
         done = stages[done_key].at.date() if done_key in stages else None
+        if done is None and "close" in stages:
+            return       # closed without this step: nothing is due any more
         due = due_date(start, days_of(rule))
         out.append(Item(rule, start, due, done, judge(due, done, today)))
 
@@ -111,3 +113,13 @@ def compliance(items: list[Item]) -> float | None:
     """on time / (on time + late + overdue); items not yet due are left out. None when none is due."""
     due = [i for i in items if i.state in ("on_time", "late", "overdue")]
     return sum(i.state == "on_time" for i in due) / len(due) if due else None
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """(first day, last day) of 'YYYY-MM'; ValueError with a Chinese message otherwise."""
+    try:
+        first = datetime.strptime(month.strip(), "%Y-%m").date()
+    except (ValueError, AttributeError) as exc:
+        raise ValueError(f"月份格式应为 YYYY-MM，例如 2026-03：{month!r}") from exc
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, nxt - timedelta(days=1)

@@ -190,3 +190,17 @@ def _imported_matches(store, scope: Scope, *, text, district, function, topic, t
     sql = (f"SELECT clue_id FROM {imp.base_table(store, 'clues')} WHERE {' AND '.join(conds)} "
            "ORDER BY created_at DESC NULLS LAST, clue_id LIMIT $lim")
     return [r[0] for r in store.execute(sql, {**p, "lim": int(limit)}).fetchall()]
+
+
+def rule_names(con: sqlite3.Connection) -> dict:
+    """Names of screening rules for reports: {(rule id, version): name} and {rule id: latest name}, as text
+    keys (empty when the screening tables are not there)."""
+    try:
+        rows = con.execute("SELECT rule_id, version, name FROM screening_rule_versions ORDER BY rule_id, version").fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    out: dict = {}
+    for rid, ver, name in rows:
+        out[(str(rid), str(ver))] = name
+        out[str(rid)] = name
+    return out

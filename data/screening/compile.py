@@ -20,11 +20,12 @@ for a ticket that meets every condition itself, false for a repeat-window member
 
 from __future__ import annotations
 
-import importlib
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from analytics.filters import Filters
+from data import after_close
 from data.screening.rule import Rule
 
 EARTH_RADIUS_M = 6371008.8     # as geo/crs.haversine_m
@@ -32,7 +33,8 @@ M_PER_DEG_LAT = 111_320.0
 PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"   # as data/positions.py
 LOCATED_SQL = "lon IS NOT NULL AND lat IS NOT NULL"
 COLUMNS = "ticket_id, received_at, closed_at, district, street, address, lon, lat"
-OFFSETS = ", ".join(f"({di}, {dj})" for di in (-1, 0, 1) for dj in (-1, 0, 1))
+SHIFTS = after_close.SHIFTS   # the four half-shifted grids of "the same place" (data/after_close.py)
+REF_LAT = after_close.REF_LAT
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,10 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
     def has(word: str) -> str:
         return "(" + " OR ".join(f"strpos(content, {p(v)}) > 0" for v in kw.variants(word)) + ")"
 
-    plain += [has(word) for word in kw.all]
+    words = [has(word) for word in kw.all]
     if kw.any:
-        plain.append("(" + " OR ".join(has(word) for word in kw.any) + ")")
-    plain += [f"NOT coalesce({has(word)}, FALSE)" for word in kw.none]
+        words.append("(" + " OR ".join(has(word) for word in kw.any) + ")")
+    words += [f"NOT coalesce({has(word)}, FALSE)" for word in kw.none]
     if c.near:
         dlat, dlon = degrees(c.near.radius_m, c.near.lat)
         plain.append(f"lat BETWEEN {p(c.near.lat - dlat)} AND {p(c.near.lat + dlat)} "
@@ -150,7 +152,11 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
         params.update(layer.params)
         target_where.append(f"ticket_id IN (SELECT ticket_id FROM ({layer.sql}) layer_hits)")
 
-    ctes = [f"base AS (SELECT {COLUMNS}, import_id, {PROBLEM_SQL} AS problem FROM tickets WHERE {_and(base_where)})",
+    # The keywords are tested on the tickets that meet the cheap conditions only: read first (MATERIALIZED), so
+    # the ticket texts of other tickets are never decompressed (a year of Beijing is 25 M texts).
+    ctes = [f"pre AS MATERIALIZED (SELECT {COLUMNS}, import_id, content, {PROBLEM_SQL} AS problem FROM tickets "
+            f"WHERE {_and(base_where)})",
+            f"base AS MATERIALIZED (SELECT {COLUMNS}, import_id, problem FROM pre WHERE {_and(words)})",
             f"target AS (SELECT * FROM base WHERE {_and(target_where)})"]
     trigger_from = "target"
     if c.after_close:
@@ -165,35 +171,51 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
 
 
 def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
-    """≥ N located tickets of `base` within R m of a trigger ticket in the D days up to it (itself included):
-    a 3×3 block of R-sized grid cells around each trigger, joined by cell, then the exact distance."""
-    dlat, dlon = degrees(r.radius_m)
-    gi = f"CAST(floor(lat / {p(dlat)}) AS BIGINT)"
-    gj = f"CAST(floor(lon / {p(dlon)}) AS BIGINT)"
-    days, radius, n = p(int(r.days)), p(float(r.radius_m)), p(int(r.min_tickets))
+    """≥ N located tickets of `base` at the same place as a trigger ticket in the D days up to it (itself
+    included). "The same place" is a square cell of side 2R in one of four grids shifted by half a cell (the
+    construction of data/after_close.py): tickets less than R apart east-west and north-south always share a
+    cell of one grid, tickets 2R or more apart never do. Counting is a window over each cell's tickets in time
+    order (no pairs of tickets: a busy crossing has 10^5 pairs a month), and the tickets that make a trigger's
+    count are found by a second window (the next trigger of the cell within D days)."""
+    side = 2.0 * float(r.radius_m)
+    dlat, dlon = side / M_PER_DEG_LAT, side / (M_PER_DEG_LAT * math.cos(math.radians(REF_LAT)))
+    pl, po = p(dlat), p(dlon)
+    days, n = int(r.days), p(int(r.min_tickets))
+    grids = "\n    UNION ALL\n    ".join(
+        f"SELECT {g} AS grid, CAST(floor(lat / {pl} + {a}) AS BIGINT) AS ci, CAST(floor(lon / {po} + {b}) AS BIGINT) AS cj, "
+        f"ticket_id, received_at, ticket_id IN (SELECT ticket_id FROM trig) AS screened FROM cells"
+        for g, (a, b) in enumerate(SHIFTS))
+    # The window's length is the rule's checked integer (1-730 days, rule.py): a frame bound must be a constant.
+    span = f"INTERVAL '{days} days'"
+    cols = ", ".join("c." + x.strip() for x in COLUMNS.split(","))
     return [
-        f"cells AS (SELECT {COLUMNS}, {gi} AS ci, {gj} AS cj FROM base WHERE {LOCATED_SQL})",
+        f"cells AS MATERIALIZED (SELECT {COLUMNS} FROM base WHERE {LOCATED_SQL})",
         f"trig AS (SELECT ticket_id FROM {trigger_from} WHERE {LOCATED_SQL})",
-        f"""pairs AS (
-    SELECT t.ticket_id AS tid, u.ticket_id AS uid
-    FROM (SELECT * FROM cells WHERE ticket_id IN (SELECT ticket_id FROM trig)) t
-    CROSS JOIN (VALUES {OFFSETS}) AS o(di, dj)
-    JOIN cells u ON u.ci = t.ci + o.di AND u.cj = t.cj + o.dj
-    WHERE u.received_at <= t.received_at
-      AND u.received_at > t.received_at - CAST({days} AS INTEGER) * INTERVAL 1 DAY
-      AND {haversine_sql('t.lon', 't.lat', 'u.lon', 'u.lat')} <= {radius})""",
-        f"triggers AS (SELECT tid FROM pairs GROUP BY tid HAVING count(*) >= {n})",
+        f"""placed AS (
+    {grids})""",
+        f"""counted AS MATERIALIZED (
+    SELECT grid, ci, cj, ticket_id, received_at,
+           screened AND count(*) OVER (PARTITION BY grid, ci, cj ORDER BY received_at
+                                       RANGE BETWEEN {span} PRECEDING AND CURRENT ROW) >= {n} AS is_trigger
+    FROM placed)""",
+        """windowed AS (
+    SELECT ticket_id, received_at,
+           min(CASE WHEN is_trigger THEN received_at END) OVER (
+               PARTITION BY grid, ci, cj ORDER BY received_at
+               ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_trigger
+    FROM counted)""",
+        "triggers AS (SELECT DISTINCT ticket_id AS tid FROM counted WHERE is_trigger)",
+        f"""members AS (SELECT DISTINCT ticket_id FROM windowed
+    WHERE next_trigger IS NOT NULL AND next_trigger < received_at + {span})""",
         f"""hits AS (
-    SELECT {COLUMNS}, ticket_id IN (SELECT tid FROM triggers) AS trigger FROM cells
-    WHERE ticket_id IN (SELECT tid FROM triggers)
-       OR ticket_id IN (SELECT uid FROM pairs WHERE tid IN (SELECT tid FROM triggers)))""",
+    SELECT {cols}, c.ticket_id IN (SELECT tid FROM triggers) AS trigger
+    FROM cells c WHERE c.ticket_id IN (SELECT ticket_id FROM members))""",
     ]
 
 
 def _after_close_cte(a, params: dict, prefix: str) -> str:
     """`back_ids`: target tickets received again after a close of a `base` ticket about the same problem near
     them (data/after_close.py, the hotspot tables' own rule, with this rule's window and radius)."""
-    after_close = importlib.import_module("data.after_close")
     rule = after_close.Rule(a.min_days, a.max_days, a.radius_m)
     ac = f"{prefix}ac"
     params.update(rule.params(ac))

@@ -117,14 +117,18 @@ def _write(table, path: Path, fmt: str) -> Path:
 def generate(out_dir: str | Path, *, tickets: int, years: int = 2, seed: int = 12345,
              end: dt.date | None = None, fmt: str = "auto", chunk_rows: int = DEFAULT_CHUNK_ROWS,
              on_chunk: Callable[[Path, int, int], None] | None = None,
-             log: Callable[[str], None] | None = None) -> BuildResult:
+             log: Callable[[str], None] | None = None, region: str | None = None) -> BuildResult:
     """Write the export files of a demo into out_dir; call on_chunk(path, i, n_chunks) after each ticket file.
 
     on_chunk lets the caller import a chunk file as soon as it is written (and delete it), so memory and disk
     stay bounded. Returns what was written; funnel files are written last (they reference the tickets).
     """
+    from geo import regions
+
     from . import timeline
 
+    if region is not None:   # the places of this region's polygons (also in the worker process)
+        regions.activate(region)
     t0 = time.perf_counter()
     end = end or timeline.default_end()
     chunk_rows = min(int(chunk_rows), DEFAULT_CHUNK_ROWS)
@@ -266,7 +270,7 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
                    end: dt.date | None = None, fmt: str = "auto", chunk_rows: int = DEFAULT_CHUNK_ROWS,
                    out_dir: str | Path | None = None, keep_files: bool = False, parallel: bool = True,
                    memory_limit: str | None = "2GB",
-                   log: Callable[[str], None] | None = None) -> BuildResult:
+                   log: Callable[[str], None] | None = None, region: str | None = None) -> BuildResult:
     """Generate a demo and load it through the import pipeline into the store at db_path.
 
     Ticket chunks are imported as they are written (refresh=False), then the funnel files, then the derived
@@ -279,10 +283,13 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
     import shutil
     import tempfile
 
-    from data import derived, generations
+    from data import derived, generations, store
     from data.ingest import ingest_files
+    from geo import regions
 
     from . import timeline
+
+    region = region or regions.configured()
 
     say = log or (lambda _m: None)
     end = end or timeline.default_end()
@@ -295,6 +302,9 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
     # keeps working meanwhile, and a failed build leaves it as it was.
     with generations.write(db_path, purpose="生成演示数据", fresh=True) as gen:
         con = gen.con
+        if regions.of_store(con) != region:   # the demo of another region than HOTLINE_REGION's
+            store.load_geography(con, region)
+        regions.activate(region)
         if limit:
             # DuckDB would otherwise cache up to 80% of RAM; the build's memory must not grow with its size
             sql = f"SET memory_limit = '{limit}'"   # SET takes no parameters; the value is checked above
@@ -310,7 +320,8 @@ def build_database(db_path: str | Path, *, tickets: int, years: int = 2, seed: i
                 if not keep_files and tmp is not None:
                     path.unlink(missing_ok=True)
 
-            kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows)
+            kwargs = dict(tickets=tickets, years=years, seed=seed, end=end, fmt=fmt, chunk_rows=chunk_rows,
+                          region=region)
             if parallel and tickets > chunk_rows:   # one chunk: nothing to overlap
                 res = _generate_in_worker(out_dir, kwargs, load_chunk, say)
             else:

@@ -51,6 +51,8 @@ RIVERS = {
     "密云区": ("潮河", "白河", "清水河"), "延庆区": ("妫水河", "蔡家河"),
 }
 
+OTHER_RIVERS = ("护城河", "城区河道", "排洪沟")   # a region without a river list of its own
+
 # Kinds of places, how many per street, and the jitter of tickets around one (metres).
 PLACE_KINDS = {
     "compound": (16, 70.0), "crossing": (6, 30.0), "market": (2, 60.0), "river": (2, 35.0),
@@ -103,6 +105,8 @@ class Places:
     p_name: np.ndarray
     p_street: np.ndarray
     geoms: np.ndarray         # prepared street polygons
+    has_streets: bool = True  # False: a region pack without streets, whose units are its districts
+    city: str = "北京市"       # the region's name, for the handling units' names
 
 
 def _street_type(name: str) -> int:
@@ -149,10 +153,26 @@ def valid_both_ways(lon, lat, street_idx, geoms, gcj: np.ndarray | None = None) 
     return ok
 
 
-@lru_cache(maxsize=1)
+def units():
+    """The finest polygons the demo places tickets in: the active region's streets, else its districts (as
+    units whose street name is empty). Columns street_code, street, district, geometry."""
+    st = boundaries.streets()
+    if len(st):
+        return st
+    d = boundaries.districts()
+    return d.assign(street_code=d["adcode"], street="")[["street_code", "street", "district", "geometry"]]
+
+
 def _earlier_overlaps(n: int) -> dict[int, tuple[int, ...]]:
+    from geo import regions
+
+    return _region_overlaps(regions.active().name, n)
+
+
+@lru_cache(maxsize=8)
+def _region_overlaps(region: str, n: int) -> dict[int, tuple[int, ...]]:
     """For each street, the lower-index streets whose polygons overlap it with a positive area."""
-    geoms = boundaries.streets().geometry.values
+    geoms = units().geometry.values
     assert len(geoms) == n
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="intersects")
@@ -187,10 +207,16 @@ def _pool(rng: np.random.Generator, geoms: np.ndarray, n_per: int) -> tuple[np.n
     return lon, lat
 
 
-@lru_cache(maxsize=4)
 def _cached_pool(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from geo import regions
+
+    return _region_pool(regions.active().name, seed)
+
+
+@lru_cache(maxsize=4)
+def _region_pool(region: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The valid points of every street for a seed (own random stream; cached: the slow part of set-up)."""
-    geoms = boundaries.streets().geometry.values.copy()
+    geoms = units().geometry.values.copy()
     shapely.prepare(geoms)
     lon, lat = _pool(np.random.default_rng(np.random.SeedSequence([seed, 102])), geoms, POOL_PER_STREET)
     lon.flags.writeable = False
@@ -216,7 +242,7 @@ def _names(rng, kind: str, n: int, short: str, district: str) -> list[str]:
             stem = short if rng.random() < 0.5 else COMPOUND_STEMS[rng.integers(len(COMPOUND_STEMS))]
             out.append(stem + MARKET_SUFFIX[rng.integers(len(MARKET_SUFFIX))])
         elif kind == "river":
-            rivers = RIVERS[district]
+            rivers = RIVERS.get(district, OTHER_RIVERS)
             out.append(f"{rivers[rng.integers(len(rivers))]}{short}段")
         elif kind == "worksite":
             stem = COMPOUND_STEMS[rng.integers(len(COMPOUND_STEMS))]
@@ -243,17 +269,25 @@ def _names(rng, kind: str, n: int, short: str, district: str) -> list[str]:
 
 def build_places(seed: int) -> Places:
     """Streets, weights and named places for a seed (deterministic)."""
+    from geo import names, regions
+
     rng = np.random.default_rng(np.random.SeedSequence([seed, 101]))
-    st = boundaries.streets()
+    st = units()
+    has_streets = bool(len(boundaries.streets()))
     geoms = st.geometry.values.copy()
     shapely.prepare(geoms)
     street = st["street"].to_numpy(dtype=object)
     district = st["district"].to_numpy(dtype=object)
-    short = np.array([short_street(s) for s in street], dtype=object)
-    stype = np.array([_street_type(s) for s in street])
+    short = np.array([short_street(s) if s else names.short_district(d) for s, d in zip(street, district,
+                                                                                        strict=True)], dtype=object)
+    stype = np.array([_street_type(s) for s in street]) if has_streets else np.ones(len(street), dtype=int)
     n_s = len(street)
 
-    pop = boundaries.districts().set_index("district")["population"]
+    # resident population, or the square root of the area where the pack has no population table
+    dist = boundaries.district_table().set_index("district")
+    pop = dist["population"].astype("Float64")
+    if pop.isna().any():
+        pop = (dist["area_km2"] ** 0.5 * 1e4).astype("Float64")
     noise = rng.lognormal(0.0, 0.35, n_s)
     weights = {}
     for area, factors in {"all": (1.0, 0.55, 0.3), "urban": (1.0, 0.3, 0.08), "rural": (0.0, 1.0, 1.3)}.items():
@@ -273,7 +307,7 @@ def build_places(seed: int) -> Places:
 
     start: dict[str, np.ndarray] = {}
     count: dict[str, np.ndarray] = {}
-    lon, lat, lon2, lat2, names, pstreet = [], [], [], [], [], []
+    lon, lat, lon2, lat2, names_out, pstreet = [], [], [], [], [], []
     pos = 0
     for kind, (k_n, _) in PLACE_KINDS.items():
         start[kind] = np.zeros(n_s, dtype=np.int64)
@@ -294,7 +328,7 @@ def build_places(seed: int) -> Places:
             else:
                 lon2.append(pool_lon[s, pick[:k]])
                 lat2.append(pool_lat[s, pick[:k]])
-            names.extend(_names(rng, kind, k, short[s], district[s]))
+            names_out.extend(_names(rng, kind, k, short[s], district[s]))
             pstreet.append(np.full(k, s))
             start[kind][s] = pos
             count[kind][s] = k
@@ -303,8 +337,8 @@ def build_places(seed: int) -> Places:
         street=street, street_code=st["street_code"].to_numpy(dtype=object), district=district, short=short,
         kind_of_street=stype, weights=weights, start=start, count=count,
         p_lon=np.concatenate(lon), p_lat=np.concatenate(lat), p_lon2=np.concatenate(lon2),
-        p_lat2=np.concatenate(lat2), p_name=np.array(names, dtype=object), p_street=np.concatenate(pstreet),
-        geoms=geoms,
+        p_lat2=np.concatenate(lat2), p_name=np.array(names_out, dtype=object), p_street=np.concatenate(pstreet),
+        geoms=geoms, has_streets=has_streets, city=regions.active().label,
     )
 
 

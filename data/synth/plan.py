@@ -80,7 +80,22 @@ class Plan:
         return int(self.counts.sum())
 
 
+# Beijing's districts in the order a region's own districts stand in for them (most populous first), so the
+# demo of another region plants the same stories in its districts (data/synth is written for Beijing).
+BEIJING_ORDER = ("朝阳区", "海淀区", "丰台区", "昌平区", "大兴区", "通州区", "顺义区", "西城区", "房山区", "东城区",
+                 "石景山区", "密云区", "怀柔区", "平谷区", "门头沟区", "延庆区")
+
+
+def _in_region(places: Places, district: str) -> str:
+    """`district` itself when the region has it, else the region's district standing in for it."""
+    have = list(dict.fromkeys(places.district.tolist()))
+    if district in have:
+        return district
+    return have[BEIJING_ORDER.index(district) % len(have)] if district in BEIJING_ORDER else have[0]
+
+
 def _street_in(rng, places: Places, district: str, kind: str) -> int:
+    district = _in_region(places, district)
     m = places.district == district
     w = places.weights["rural" if kind in ("village", "worksite") and district not in ("东城区", "西城区")
                        else "all" if kind == "nursing" else "urban"] * m

@@ -213,6 +213,7 @@ def generate_chunk(plan: Plan, places: Places, handling: HandlingModel, chunk: i
 
     # handling unit
     unit = np.empty(n, dtype=object)
+    unit_street = street_name if places.has_streets else places.short[street]   # "{s}派出所" without streets
     for li in np.unique(leaf):
         m = np.flatnonzero(leaf == li)
         tmpl = np.array(UNITS[LEAVES[li].unit], dtype=object)
@@ -222,11 +223,15 @@ def generate_chunk(plan: Plan, places: Places, handling: HandlingModel, chunk: i
             if "{d}" in t or "{s}" in t:
                 head, _, tail = t.replace("{d}", "\0d").replace("{s}", "\0s").partition("\0")
                 key, rest = tail[0], tail[1:]
-                vals = district[mm] if key == "d" else street_name[mm]
+                vals = district[mm] if key == "d" else unit_street[mm]
                 unit[mm] = head + vals + rest
             else:
                 unit[mm] = t
 
+    if places.city != "北京市":   # the demo of another region: its own city's bodies
+        unit = np.array([u.replace("北京市", places.city).replace("北京", places.city) for u in unit], dtype=object)
+    if not places.has_streets:   # a region pack without streets: units are districts, the street column empty
+        street_name = np.full(n, None, dtype=object)
     cols = {
         "received_at": received, "channel": channel, "appeal_type": appeal,
         "category_l1": _L1[leaf], "category_l2": _L2[leaf], "category_l3": _L3[leaf],

@@ -46,7 +46,8 @@ def app_server(browser_db_path, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make sysdeps`")
     log = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
-    with serve_app(browser_db_path, log) as (url, _proc):
+    # The tiny store's periods hold 3 to 12 tickets: let the pages compare them (HOTLINE_MIN_COMPARE_BASE).
+    with serve_app(browser_db_path, log, extra_env={"HOTLINE_MIN_COMPARE_BASE": "1"}) as (url, _proc):
         yield url
 
 

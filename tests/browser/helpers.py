@@ -227,12 +227,13 @@ APP_COMMANDS = {
 
 
 @contextmanager
-def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60, port: int | None = None):
+def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60, port: int | None = None,
+              extra_env: dict | None = None):
     """Start the app (`APP_COMMANDS[how]`) against `db` on `port` (default: a free loopback port); yields
-    (base URL, process)."""
+    (base URL, process). `extra_env`: settings for this app only."""
     root = Path(__file__).resolve().parents[2]
     port = port or free_port()
-    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     cmd = [sys.executable, *APP_COMMANDS[how], "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with log.open("w") as fh:

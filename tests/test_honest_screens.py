@@ -1,0 +1,150 @@
+"""Honest first screens on any data (issue 20): the default period, thin comparisons, inputs the data never
+had, the category levels it has, and the stopwords of letters and English text. Small files written here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from analytics import coverage, overview, periods
+from analytics.filters import Filters
+
+
+def _store(tmp_path, rows: list[dict], name="s", mapping=None):
+    """A store holding `rows` imported through the pipeline (a CSV written here)."""
+    from data import store
+    from data.ingest import ingest_files
+
+    f = tmp_path / f"{name}.csv"
+    pd.DataFrame(rows).to_csv(f, index=False)
+    db = tmp_path / f"{name}.duckdb"
+    con = store.connect(db)
+    reps = ingest_files(con, [f], mapping=mapping)
+    assert all(r.ok for r in reps), [r.message for r in reps]
+    con.close()
+    return store.connect(db, read_only=True)
+
+
+def _days(start: date, n: int, per_day: int = 1, **cols) -> list[dict]:
+    out = []
+    for i in range(n):
+        for j in range(per_day):
+            t = datetime.combine(start + timedelta(days=i), datetime.min.time()) + timedelta(hours=9, minutes=j)
+            out.append({"工单编号": f"T{start:%m%d}{i:03d}{j:02d}", "受理时间": t.strftime("%Y-%m-%d %H:%M"),
+                        "诉求内容": "路灯不亮，晚上很黑", **cols})
+    return out
+
+
+# ---------------------------------------------------------------- default period
+@pytest.mark.parametrize("lo, hi, month_n, expect, kind", [
+    # data ending on a month's last day: that month (today's behaviour on the demo)
+    (date(2024, 1, 1), date(2024, 3, 31), 10, (date(2024, 3, 1), date(2024, 3, 31)), "month"),
+    # an export taken mid-month: the incomplete tail is not the default, the last complete month is
+    (date(2017, 6, 8), date(2020, 1, 7), 10, (date(2019, 12, 1), date(2019, 12, 31)), "month"),
+    # less than a calendar month of data (a four-hour NYC window): the last 30 days, from the first day
+    (date(2024, 4, 16), date(2024, 4, 16), None, (date(2024, 4, 16), date(2024, 4, 16)), "days"),
+    (date(2024, 3, 20), date(2024, 4, 16), None, (date(2024, 3, 20), date(2024, 4, 16)), "days"),
+    # the last complete month has no tickets (a gap): the last 30 days instead
+    (date(2010, 1, 1), date(2025, 2, 6), 0, (date(2025, 1, 8), date(2025, 2, 6)), "days"),
+])
+def test_default_period_rule(lo, hi, month_n, expect, kind):
+    p = periods.choose(lo, hi, month_n)
+    assert (p.date_from, p.date_to) == expect and p.kind == kind
+    assert p.reason.startswith("默认显示")
+
+
+def test_default_period_says_why_the_tail_is_left_out():
+    p = periods.choose(date(2017, 6, 8), date(2020, 1, 7), 10)
+    assert "2020-01-01 起的数据不足一个整月" in p.reason
+    assert periods.choose(None, None) is None
+
+
+def test_default_period_from_the_store(tmp_path):
+    # 40 days up to 2024-05-10: April is complete, the 10 days of May are a tail
+    con = _store(tmp_path, _days(date(2024, 4, 1), 40))
+    p = periods.default_period(con)
+    assert (p.date_from, p.date_to, p.kind) == (date(2024, 4, 1), date(2024, 4, 30), "month")
+
+
+# ---------------------------------------------------------------- thin comparisons
+def test_thin_previous_period_is_not_compared(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "30")
+    # March: 4 tickets; April: 62 tickets (2 a day)
+    con = _store(tmp_path, _days(date(2024, 3, 28), 4) + _days(date(2024, 4, 1), 31, per_day=2)[:62])
+    april = Filters(date_from=date(2024, 4, 1), date_to=date(2024, 4, 30))
+    k = overview.kpis(con, april)
+    row = k.set_index("key").loc["tickets"]
+    assert row["value"] == 60 and row["prev"] == 4
+    assert pd.isna(row["prev_pct"])                                   # never "+1400.0%"
+    assert row["prev_note"] == "上期仅 4 件工单（少于 30 件），不作比较"
+    assert overview.previous_note(con, april) == row["prev_note"]
+    assert overview.changes(con, april, by="category_l1").empty
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "4")
+    k = overview.kpis(con, april)
+    assert k.set_index("key").loc["tickets", "prev_pct"] == pytest.approx((60 - 4) / 4)
+    assert overview.previous_note(con, april) is None
+
+
+# ---------------------------------------------------------------- inputs the data never had
+def test_rates_without_their_columns_read_dash_and_name_the_column(tmp_path):
+    con = _store(tmp_path, _days(date(2024, 4, 1), 5, 一级分类="城乡建设"))
+    cov = coverage.coverage(con)
+    assert cov.tickets == 5 and not cov.has("responded_at") and not cov.has("lon")
+    f = Filters(date_from=date(2024, 4, 1), date_to=date(2024, 4, 30))
+    r = overview.with_missing_inputs(overview.rates(con, f), cov).set_index("key")
+    assert pd.isna(r.loc["response", "rate"])                         # not 0.0 %
+    assert "“响应时间”" in r.loc["response", "missing"]
+    assert "“办结时间”、“是否解决”" in r.loc["resolution", "missing"]
+    assert "“满意度”" in r.loc["satisfaction", "missing"]
+    k = overview.with_missing_inputs(overview.kpis(con, f), cov).set_index("key")
+    assert k.loc["tickets", "value"] == 5 and pd.isna(k.loc["tickets", "missing"])
+    assert pd.isna(k.loc["located", "value"]) and "“经纬度”" in k.loc["located", "missing"]
+    assert pd.isna(k.loc["clues", "value"]) and "线索台账" in k.loc["clues", "missing"]
+
+
+def test_a_real_zero_stays_zero(tmp_path):
+    # the store has response times (one ticket); the other period's 0 % is a real 0 %
+    rows = _days(date(2024, 4, 1), 3) + _days(date(2024, 5, 1), 2)
+    rows[0]["响应时间"] = "2024-04-01 10:00"
+    con = _store(tmp_path, rows)
+    cov = coverage.coverage(con)
+    f = Filters(date_from=date(2024, 5, 1), date_to=date(2024, 5, 31))
+    r = overview.with_missing_inputs(overview.rates(con, f), cov).set_index("key")
+    assert r.loc["response", "rate"] == 0 and pd.isna(r.loc["response", "missing"])
+
+
+# ---------------------------------------------------------------- category levels
+def test_charts_use_the_deepest_level_the_data_has(tmp_path):
+    con = _store(tmp_path, _days(date(2024, 4, 1), 3, 一级分类="城乡建设") + _days(date(2024, 5, 1), 2, 一级分类="交通"))
+    cov = coverage.coverage(con)
+    assert cov.category_depth == 1 and coverage.deepest_category(cov) == "category_l1"
+    top = overview.top_values(con, Filters(), by=coverage.deepest_category(cov))
+    assert list(top["label"]) == ["城乡建设", "交通"]                  # level 3 would say 暂无数据
+    from analytics import topics
+
+    tree = topics.trim_tree(topics.category_tree(con, Filters()), cov.category_depth)
+    assert set(tree["level"]) == {1} and topics.UNCATEGORISED not in set(tree["label"])
+
+
+def test_unplaced_tickets_are_counted_for_the_ranking_note(tmp_path):
+    con = _store(tmp_path, _days(date(2024, 4, 1), 3, 所属区="朝阳区") + _days(date(2024, 5, 1), 2))
+    assert overview.unplaced(con, Filters()) == 2
+    rk = overview.district_ranking(con, Filters())
+    assert int(rk["n"].sum()) == 3
+
+
+# ---------------------------------------------------------------- words
+def test_letter_and_english_fillers_are_stopwords():
+    from data import segment
+
+    letter = "尊敬的领导：您好！我们小区的路灯坏了很久，恳请领导尽快协调维修，这样无法正常生活。此致敬礼"
+    words = segment.words_of(letter)
+    for filler in ("尊敬", "领导", "恳请", "这样", "无法", "正常", "生活", "此致", "敬礼"):
+        assert filler not in words
+    assert "路灯" in words
+    english = "The Department of Transportation referred this complaint. Please contact 311. Traffic Signal out"
+    words = segment.words_of(english)
+    assert not {"The", "the", "of", "Department", "complaint", "Please", "contact"} & set(words)
+    assert {"Transportation", "Traffic", "Signal"} <= set(words)

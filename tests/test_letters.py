@@ -1,0 +1,131 @@
+"""12309 letters: import with its own mapping (every row accounted for), versions on re-import, the Bengbu
+compliance figures exact on a hand-made file (tests/data/letters/letters_12309.csv), a letter becoming a clue.
+
+Judged on Tue Jul 1 2025. Reply due 7 days after receipt, result 90 days, a last day on a weekend moves to
+Monday (data/ledger/deadlines.py):
+  L01 Mon Mar 3: reply due Mar 10, Mar 7 on time; result due Jun 1 (Sun) -> Jun 2, May 20 on time.
+  L02 Fri Mar 7: reply due Fri Mar 14, Mar 17 late; result due Thu Jun 5, Jun 5 on time.
+  L03 Sat Mar 8: reply due Sat Mar 15 -> Mon Mar 17, Mar 17 on time; result due Fri Jun 6, none: overdue.
+  L04 Mon Mar 10: no reply (due Mar 17): overdue; result due Sun Jun 8 -> Jun 9, none: overdue.
+  L05 Sat Jun 28: reply due Sat Jul 5 -> Mon Jul 7: not yet due; result not yet due.
+  L06 Fri Jun 27: reply due Fri Jul 4: due soon (not yet due); result not yet due.
+  L10 Tue Apr 1 (written 2025年4月1日): reply Apr 3 on time; result due Mon Jun 30, Jul 1 late.
+  Reply: 3 on time, 1 late, 1 overdue, 2 not due -> 60%. Result: 2 on time, 1 late, 2 overdue, 2 not due -> 40%.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data import audit, ledger, records
+from data.ledger import letters
+from data.people import Principal
+from data.scope import Scope
+
+FILE = Path(__file__).parent / "data" / "letters" / "letters_12309.csv"
+TODAY = date(2025, 7, 1)
+ADMIN = Principal("li", "clue_admin", (), "李四")
+
+
+@pytest.fixture()
+def rec(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "letters.duckdb"))
+    monkeypatch.setattr(records, "now", lambda: datetime(2025, 7, 1, 9, 0))
+    with records.session() as con:
+        yield con
+
+
+def test_import_accounts_for_every_row(rec):
+    res = letters.import_file(rec, ADMIN, FILE)
+    assert res.ok, res.message
+    assert (res.rows_read, res.inserted, res.updated, res.unchanged, res.quarantined) == (11, 7, 0, 0, 4)
+    assert res.reasons == {"bad_time": 1, "missing_id": 1, "duplicate_in_file": 1, "missing_channel": 1}
+    q = rec.execute("SELECT row_number, reason FROM letter_quarantine ORDER BY row_number").fetchall()
+    assert [tuple(r) for r in q] == [(7, "bad_time"), (8, "missing_id"), (9, "duplicate_in_file"), (10, "missing_channel")]
+    df = letters.current(rec, Scope(), today=TODAY).set_index("letter_id")
+    assert df.loc["L01", "district"] == "朝阳区"          # 北京市朝阳区人民检察院
+    assert df.loc["L03", "channel"] == "电话" and df.loc["L04", "channel"] == "网络"
+    assert df.loc["L10", "received_at"] == "2025-04-01 00:00:00"
+    assert audit.search(rec, action="import")["target"].tolist() == ["letters_12309.csv"]
+
+
+def test_compliance_exact(rec):
+    letters.import_file(rec, ADMIN, FILE)
+    df = letters.current(rec, Scope(), today=TODAY).set_index("letter_id")
+    assert df["reply_state"].to_dict() == {"L01": "on_time", "L02": "late", "L03": "on_time", "L04": "overdue",
+                                           "L05": "pending", "L06": "due_soon", "L10": "on_time"}
+    assert df["result_state"].to_dict() == {"L01": "on_time", "L02": "on_time", "L03": "overdue", "L04": "overdue",
+                                            "L05": "pending", "L06": "pending", "L10": "late"}
+    assert df.loc["L03", "reply_due"] == date(2025, 3, 17) and df.loc["L04", "result_due"] == date(2025, 6, 9)
+    c = letters.compliance(df.reset_index()).set_index("key")
+    assert c.loc["reply", ["letters", "on_time", "late", "overdue", "pending"]].tolist() == [7, 3, 1, 1, 2]
+    assert c.loc["reply", "compliance"] == pytest.approx(0.6)
+    assert c.loc["result", ["on_time", "late", "overdue", "pending"]].tolist() == [2, 1, 2, 2]
+    assert c.loc["result", "compliance"] == pytest.approx(0.4)
+    # One district (朝阳区: L01, L02): both replies due, one on time.
+    cy = letters.compliance(letters.current(rec, Scope(("朝阳区",)), today=TODAY)).set_index("key")
+    assert cy.loc["reply", ["letters", "on_time", "late"]].tolist() == [2, 1, 1]
+    # The monthly report's section: March 2025 (L01-L04 received; replies due Mar 10, 14, 17, 17).
+    m = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")["数值"].to_dict()
+    assert m["收到信访（合计）"] == 4 and m["收到信访（来信）"] == 1 and m["收到信访（网络）"] == 1
+    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, "50.0%")
+
+
+def test_reimport_adds_versions_never_overwrites(rec, tmp_path, monkeypatch):
+    letters.import_file(rec, ADMIN, FILE)
+    text = FILE.read_text(encoding="utf-8").replace(
+        "L04,2025-03-10 14:00,网上信访,兴谷市场销售假冒商品,举报,平谷区,孙七,13500004444,,,",
+        "L04,2025-03-10 14:00,网上信访,兴谷市场销售假冒商品,举报,平谷区,孙七,13500004444,2025-03-20 09:00,,")
+    again = tmp_path / "again.csv"
+    again.write_bytes(text.encode("gb18030"))          # the same export, saved as GBK
+    res = letters.import_file(rec, ADMIN, again)
+    assert (res.rows_read, res.inserted, res.updated, res.unchanged, res.quarantined) == (11, 0, 1, 6, 4)
+    versions = rec.execute("SELECT version, replied_at FROM letters WHERE letter_id = 'L04' ORDER BY version").fetchall()
+    assert [tuple(v) for v in versions] == [(1, None), (2, "2025-03-20 09:00:00")]
+    df = letters.current(rec, Scope(), today=TODAY).set_index("letter_id")
+    assert df.loc["L04", "reply_state"] == "late"
+    import sqlite3
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        rec.execute("UPDATE letters SET replied_at = NULL")
+
+
+def test_a_district_users_import_and_view(rec):
+    pinggu = Principal("zhou", "clue_admin", ("平谷区",), "周")
+    res = letters.import_file(rec, pinggu, FILE, scope=pinggu.scope)
+    assert (res.inserted, res.reasons.get("other_district")) == (2, 6)   # L01 twice, L02, L03, L05, L10
+    assert letters.current(rec, Scope(("平谷区",)))["letter_id"].tolist() == ["L04", "L06"]
+    assert letters.get(rec, "L04", Scope(("朝阳区",))) is None
+
+
+def test_a_bad_file_is_refused_with_a_clear_message(rec, tmp_path):
+    f = tmp_path / "wrong.csv"
+    f.write_text("编号,日期\n1,2025-01-01\n", encoding="utf-8")
+    res = letters.import_file(rec, ADMIN, f)
+    assert not res.ok and "缺少必需的列" in res.message and "收到时间" in res.message
+    assert rec.execute("SELECT status FROM letter_imports").fetchone()[0] == "failed"
+
+
+def test_a_letter_becomes_a_clue(rec):
+    letters.import_file(rec, ADMIN, FILE)
+    clue = ledger.register_clue(rec, ADMIN, source="12309", source_ref={"letter_id": "L04"}, district="平谷区",
+                                function="刑事", summary="兴谷市场销售假冒商品（12309来信）", ticket_ids=[])
+    assert letters.clue_of(rec, ["L04", "L01"]) == {"L04": clue.clue_no}
+    df = letters.current(rec, Scope(), today=TODAY).set_index("letter_id")
+    assert df.loc["L04", "clue_no"] == clue.clue_no and pd.isna(df.loc["L01", "clue_no"])
+
+
+def test_replies_recorded_in_the_app(rec):
+    letters.add_letter(rec, ADMIN, letter_id="A001", received_at=datetime(2025, 6, 20, 10, 0), channel="来访",
+                       district="朝阳区", matter="窗口接待的来访")
+    with pytest.raises(ledger.LedgerError, match="已存在"):
+        letters.add_letter(rec, ADMIN, letter_id="A001", received_at=datetime(2025, 6, 20), channel="来访",
+                           district="朝阳区", matter="x")
+    cur = letters.record_reply(rec, ADMIN, "A001", replied_at=datetime(2025, 6, 24, 9, 0))
+    assert cur["version"] == 2 and cur["replied_at"] == "2025-06-24 09:00:00"
+    press = Principal("p", "prosecutor")
+    with pytest.raises(ledger.LedgerError, match="无权"):
+        letters.record_reply(rec, press, "A001", result_at=datetime(2025, 6, 30))

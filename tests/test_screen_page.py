@@ -1,0 +1,182 @@
+"""The wall screen page (views/screen.py) headless (AppTest) on a copy of the tiny store.
+
+What the wall shows and what it does when nobody is there to click: the display account lands on it, its
+headline figures equal the overview's for the same scope and period, the rotation reaches every configured
+project, a store that goes missing keeps the last figures with a quiet notice (no error box), a disabled
+account is signed out at the next refresh.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from data import audit, people, records
+from tests.conftest import ROOT, app_test
+
+APP = str(ROOT / "app.py")
+STATE = "scr_state"
+KPI_RE = re.compile(r'data-kpi="(\w+)-(\w+)">([^<]+)<')
+
+
+@pytest.fixture()
+def screen_env(app_db, monkeypatch):
+    monkeypatch.setenv("HOTLINE_SCREEN_REFRESH_SECONDS", "300")
+    monkeypatch.setenv("HOTLINE_SCREEN_ROTATE_SECONDS", "30")
+    monkeypatch.delenv("HOTLINE_SCREEN_PROJECTS", raising=False)
+    return app_db
+
+
+def _html(at) -> str:
+    return " ".join(e.value for e in at.get("html"))
+
+
+def _kpis(at) -> dict[tuple[str, str], str]:
+    return {(p, k): v for p, k, v in KPI_RE.findall(_html(at))}
+
+
+def _clean(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _next(at, *, refresh: bool = False, rotate: bool = True):
+    """Run the screen again as its timer would: the rotation's and/or the refresh's interval has passed."""
+    state = at.session_state[STATE]
+    if rotate:
+        state["stepped"] = 0.0
+    if refresh:
+        state["refreshed"] = 1.0
+    return at.run()
+
+
+def test_the_display_account_lands_on_the_wall_screen(screen_env):
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    assert not at.get("page_link") and not at.sidebar.children    # no menu, no sidebar: the page is the window
+    html = _html(at)
+    assert "热线检察监督态势" in html and "数据截至 <b>2025-03-31</b>" in html and ">全市<" in html
+    k = _kpis(at)
+    assert len(k) == 21
+    assert (k[("day", "tickets")], k[("month", "tickets")], k[("year", "tickets")]) == ("1", "12", "15")
+    assert (k[("month", "response")], k[("day", "resolution")]) == ("91.7%", "—")
+    assert k[("month", "clues")] == "5" and k[("month", "rectified")] == "2"
+    assert len(at.get("plotly_chart")) == 3                          # map, trend, ranking
+    css = next(e.value for e in at.get("html") if e.value.startswith("<style>"))
+    # our own stylesheet: it styles our classes and our keyed containers, never Streamlit's inner elements
+    selectors = re.findall(r"([^{}]+)\{", css.removeprefix("<style>"))
+    assert selectors and all(re.fullmatch(r"[\s,]*((\.scr-|\.st-key-scr_|\[class\*=\"st-key-scr_)[^,]*[\s,]*)+",
+                                          sel) for sel in selectors), selectors
+    assert "<script" not in html and "data-testid" not in css
+    assert "尚未启用筛查规则" in html and "暂不可用" in html             # nothing screened: not a misleading 0
+
+
+def _overview_figures(districts, date_from: str, date_to: str) -> dict[str, str]:
+    """The overview's tiles for a period, as the same account sees them (a fresh session opened by URL)."""
+    at = app_test(APP, role="leader", districts=districts)
+    at.query_params["from"], at.query_params["to"] = date_from, date_to
+    at.run()
+    _clean(at)
+    return {m.label: m.value for m in at.metric}
+
+
+LABELS = {"tickets": "工单量", "clues": "线索", "cases": "立案", "rectified": "已整改", "response": "响应率",
+          "resolution": "解决率", "satisfaction": "满意率"}
+
+
+@pytest.mark.parametrize("districts", [(), ("朝阳区",)])
+def test_every_headline_figure_equals_the_overviews(screen_env, districts):
+    at = app_test(APP, role="leader", districts=districts)
+    at.run()
+    at.switch_page("views/screen.py").run()
+    _clean(at)
+    shown = _kpis(at)
+    for period, (a, b) in {"day": ("2025-03-31", "2025-03-31"), "month": ("2025-03-01", "2025-03-31"),
+                           "year": ("2025-01-01", "2025-03-31")}.items():
+        ov = _overview_figures(districts, a, b)
+        if not ov:   # the overview says "所选条件下没有工单": the screen shows 0 tickets and no rate
+            assert [shown[(period, k)] for k in LABELS] == ["0", "0", "0", "0", "—", "—", "—"], (districts, period)
+            continue
+        for key, label in LABELS.items():
+            assert shown[(period, key)] == ov[label], (districts, period, key)
+    if districts:
+        assert shown[("month", "tickets")] == "4"
+
+
+def test_a_district_account_sees_its_streets(screen_env):
+    at = app_test(APP, role="display", districts=("朝阳区",)).run()
+    _clean(at)
+    html = _html(at)
+    assert ">朝阳区<" in html and "各街乡工单量排名" in html
+    assert _kpis(at)[("month", "tickets")] == "4"
+    assert "东城区" not in html
+
+
+def test_the_old_overview_link_opens_the_wall_screen(screen_env):
+    at = app_test(APP, role="leader")
+    at.query_params["screen"] = "1"
+    at.run()
+    _clean(at)
+    assert "热线检察监督态势" in _html(at) and not at.metric
+
+
+def test_the_rotation_reaches_every_configured_project(screen_env, monkeypatch):
+    monkeypatch.setenv("HOTLINE_SCREEN_PROJECTS", "井盖,污水,两卡")
+    at = app_test(APP, role="display").run()
+    seen = []
+    for _ in range(5):
+        _clean(at)
+        seen.append(re.search(r'data-focus-name="([^"]+)"', _html(at)).group(1))
+        _next(at)
+    assert seen == ["全部工单", "井盖", "污水", "两卡", "全部工单"]
+    # a project without tickets this month is shown as such, not skipped
+    _next(at), _next(at)
+    assert re.search(r'data-focus-name="两卡"', _html(at))
+
+
+def test_a_missing_store_keeps_the_last_figures_quietly(screen_env):
+    at = app_test(APP, role="display").run()
+    before = _kpis(at)
+    moved = screen_env.with_suffix(".away")
+    screen_env.rename(moved)
+    try:
+        _next(at, refresh=True)
+        _clean(at)
+        assert not at.warning and not at.info
+        html = _html(at)
+        assert "数据库暂时无法读取" in html and "稍后自动重试" in html
+        assert _kpis(at) == before
+    finally:
+        moved.rename(screen_env)
+    _next(at, refresh=True)
+    _clean(at)
+    assert "暂时无法读取" not in _html(at) and _kpis(at) == before
+
+
+def test_a_store_missing_from_the_start_waits_quietly(app_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOTLINE_DB", str(tmp_path / "nothing-here.duckdb"))
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    assert "数据库暂时无法读取" in _html(at)
+
+
+def test_a_disabled_account_is_signed_out_at_the_next_refresh(screen_env):
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    with records.session() as con:
+        people.disable(con, audit.Actor("pytest"), "t_display")
+    try:
+        _next(at, refresh=True)
+        assert [t.label for t in at.text_input] == ["账号", "密码"]
+        assert "热线检察监督态势" not in _html(at)
+    finally:
+        with records.session() as con:
+            people.enable(con, audit.Actor("pytest"), "t_display")
+
+
+def test_other_roles_may_not_open_it(screen_env):
+    at = app_test(APP, role="admin").run()
+    at.switch_page("views/screen.py").run()
+    assert any("无权访问" in e.value for e in at.error)
+    assert "热线检察监督态势" not in _html(at)
