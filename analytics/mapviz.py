@@ -112,10 +112,19 @@ def _region_outline_json(region: str, level: str, target: str) -> str:
     return json.dumps(gj, ensure_ascii=False, separators=(",", ":"))
 
 
-def outline_geojson(level: str, target: str = "wgs84") -> dict:
+def outline_geojson(level: str, target: str = "wgs84", *, bare: bool = False) -> dict:
+    """The region's district or street outlines as GeoJSON (WGS84 or the display CRS).
+
+    `bare`: geometry only, no names or codes. The base layer under every map is bare: it draws lines, and a map
+    sent to a district account must not carry the names of the districts outside its scope (docs/security.md).
+    """
     if level not in ("district", "street"):
         raise ValueError("level must be 'district' or 'street'")
-    return json.loads(_outline_json(level, target))
+    gj = json.loads(_outline_json(level, target))
+    if bare:
+        for feat in gj["features"]:
+            feat["properties"] = {}
+    return gj
 
 
 # ---------------------------------------------------------------- colours and legends
@@ -193,10 +202,10 @@ def base_map(center: tuple[float, float] | None = None, zoom: int = CITY_ZOOM, *
     if url and tiles:
         folium.TileLayer(tiles=url, attr=attribution, name="底图", max_zoom=MAX_ZOOM, overlay=False).add_to(m)
     if streets:
-        folium.GeoJson(outline_geojson("street", target), name="街乡边界", control=False,
+        folium.GeoJson(outline_geojson("street", target, bare=True), name="街乡边界", control=False,
                        style_function=lambda _f: {"color": "#BDBDBD", "weight": 0.6, "fill": False},
                        smooth_factor=1.0, interactive=False).add_to(m)
-    folium.GeoJson(outline_geojson("district", target), name="区界", control=False,
+    folium.GeoJson(outline_geojson("district", target, bare=True), name="区界", control=False,
                    style_function=lambda _f: {"color": OUTLINE, "weight": 1.6, "fill": False},
                    interactive=False).add_to(m)
     return m
@@ -478,13 +487,15 @@ def _zoom_for(lons, lats, width: int, height: int) -> tuple[dict, float]:
 
 def _outline_layers(*, streets: bool, bounds: tuple[float, float, float, float] | None = None) -> list[dict]:
     """District lines, plus street lines (only the streets meeting `bounds`, to keep images light)."""
-    layers = [{"source": outline_geojson("district"), "type": "line", "color": OUTLINE, "line": {"width": 1.2}}]
+    layers = [{"source": outline_geojson("district", bare=True), "type": "line", "color": OUTLINE, "line": {"width": 1.2}}]
     if streets:
         gj = outline_geojson("street")
         if bounds is not None:
             x0, y0, x1, y1 = bounds
             codes = set(boundaries.streets().cx[x0:x1, y0:y1]["street_code"].astype(str))
             gj["features"] = [f for f in gj["features"] if str(f["properties"]["street_code"]) in codes]
+        for f in gj["features"]:
+            f["properties"] = {}   # lines only: no names in an image's figure
         layers.insert(0, {"source": gj, "type": "line", "color": "#BDBDBD", "line": {"width": 0.5}})
     return layers
 

@@ -71,7 +71,10 @@ class Source:
         """Aggregate of `measure` over the rows meeting `cond` (0 when none)."""
         if self.summary:
             return f"CAST(coalesce(sum({measure}) FILTER (WHERE {cond}), 0) AS BIGINT)"
-        return f"{_MEASURES_TICKETS[measure]} FILTER (WHERE {cond})"
+        agg, sep, own = _MEASURES_TICKETS[measure].partition(" FILTER (WHERE ")
+        if sep:   # a measure with its own filter (n_located): one FILTER holding both conditions
+            return f"{agg} FILTER (WHERE ({own[:-1]}) AND ({cond}))"
+        return f"{agg} FILTER (WHERE {cond})"
 
 
 def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None,

@@ -79,8 +79,9 @@ def _where(f: Filters, stage: str | None) -> tuple[str, dict]:
 
 
 def _linked_only(f: Filters, stage: str | None) -> bool:
-    """True when only tickets linked to a clue can match (a funnel stage or a function filter)."""
-    return stage in LINKED_STAGES or bool(f.functions)
+    """True when only tickets linked to a clue can match (a funnel stage or a function filter) and the stage's
+    clause reads columns the linked tickets carry (the overdue clause reads `due_at`, a column of tickets)."""
+    return stage in LINKED_STAGES or (bool(f.functions) and stage != "overdue")
 
 
 def count(con: duckdb.DuckDBPyConnection, f: Filters, *, stage: str | None = None) -> int:

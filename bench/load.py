@@ -12,9 +12,12 @@ little CPU next to the server.
 
 Each user is signed in (an account `bench_<role>` in the store's records, one
 session per user, its token in the session cookie as a browser keeps it), opens
-the app, then visits the pages in its own shuffled order, round after round,
-without pause (a harsher load than people clicking). Errors are counted: an
-exception element, or a run that does not finish in time.
+the app, then visits the pages in its own shuffled order, round after round.
+Between two visits a user pauses `--think` seconds on average (uniform between
+half and one and a half times it, like a person reading the page); `--think 0`
+clicks without pause, every session always waiting for the server (a saturation
+test, far harsher than people). Errors are counted: an exception element, a
+sign-in form, or a run that does not finish in time.
 
 Tool only: the product never imports this. Streamlit's wire protocol is not a
 public API, so a Streamlit upgrade may need this client updated
@@ -141,7 +144,7 @@ def sessions(db: Path, n: int, role: str = "leader") -> list[str]:
 
 
 async def _user(i: int, url: str, token: str, pages: list[str], rounds: int, query: str, result: Result,
-                warmed: list[int], start: asyncio.Event, seed: int) -> None:
+                warmed: list[int], start: asyncio.Event, seed: int, think: float = 0.0) -> None:
     import websockets
 
     from ui.auth import COOKIE
@@ -154,16 +157,20 @@ async def _user(i: int, url: str, token: str, pages: list[str], rounds: int, que
         await _run_page(ws, "", query)
         warmed.append(i)
         await start.wait()
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))   # users do not all click at the same moment
         for _ in range(rounds):
             order = list(pages)
             rng.shuffle(order)
             for page in order:
+                if think:
+                    await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
                 s, ok, exc = await _run_page(ws, page, query)
                 result.runs.append(Run(page, i, s, ok, exc))
 
 
 def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str] | None = None, query: str = "",
-        seed: int = 1, role: str = "leader") -> Result:
+        seed: int = 1, role: str = "leader", think: float = 0.0) -> Result:
     """Drive `users` concurrent signed-in sessions against the app at `url` (serving `db`); per-page timings."""
     pages = list(pages or PAGES)
     tokens = sessions(db, users, role)
@@ -172,7 +179,8 @@ def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str
         result = Result(users)
         start = asyncio.Event()
         warmed: list[int] = []
-        tasks = [asyncio.create_task(_user(i, url, tokens[i], pages, rounds, query, result, warmed, start, seed))
+        tasks = [asyncio.create_task(_user(i, url, tokens[i], pages, rounds, query, result, warmed, start, seed,
+                                           think))
                  for i in range(users)]
         # Every session opens and runs its first page before the clock starts.
         deadline = time.perf_counter() + TIMEOUT_S + 5 * users
@@ -215,18 +223,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", default=",".join(PAGES), help="URL paths of the pages to visit, comma-separated")
     ap.add_argument("--query", default="", help="query string of every visit, e.g. 'district=朝阳区'")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--think", type=float, default=10.0,
+                    help="mean pause between two visits of a user, seconds (0: no pause, a saturation test)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
-    kw = dict(users=args.users, rounds=args.rounds, pages=pages, query=args.query, seed=args.seed, role=args.role)
+    kw = dict(users=args.users, rounds=args.rounds, pages=pages, query=args.query, seed=args.seed, role=args.role,
+              think=args.think)
     res = run(args.url, args.db, **kw) if args.url else serve_and_run(args.db, **kw)
     rows = res.table()
     if args.json:
         print(json.dumps({"users": res.users, "wall_s": round(res.wall_s, 1), "errors": res.errors(), "pages": rows},
                          ensure_ascii=False, indent=2))
     else:
-        print(f"{res.users} concurrent sessions, {len(res.runs)} page runs in {res.wall_s:.1f} s, "
-              f"{res.errors()} with an error or unfinished")
+        print(f"{res.users} concurrent sessions (pause {args.think:g} s between visits), {len(res.runs)} page runs "
+              f"in {res.wall_s:.1f} s ({len(res.runs) / res.wall_s:.2f} runs/s), {res.errors()} with an error or "
+              "unfinished")
         print(f"{'page':<10}{'runs':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
         for r in rows:
             print(f"{r['page']:<10}{r['runs']:>6}{r['p50_ms']:>9,}{r['p95_ms']:>9,}{r['max_ms']:>9,}")

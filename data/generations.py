@@ -42,7 +42,7 @@ from data import settings, store
 from data.screening import hook
 
 FICLONE = getattr(fcntl, "FICLONE", 0x40049409)   # Linux ioctl: share the source's blocks (btrfs, XFS, ...)
-FREE_MARGIN_BYTES = 64 * 2**20                  # besides the copy itself: the import's own growth starts here
+FREE_MARGIN_BYTES = 64 * 2**20   # asked for besides the copy: room for the first of what the write adds
 
 
 @dataclass

@@ -72,7 +72,15 @@ def test_compliance_exact(rec):
     # The monthly report's section: March 2025 (L01-L04 received; replies due Mar 10, 14, 17, 17).
     m = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")["数值"].to_dict()
     assert m["收到信访（合计）"] == 4 and m["收到信访（来信）"] == 1 and m["收到信访（网络）"] == 1
-    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, "50.0%")
+    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, 0.5)
+    assert (m["程序性回复：超期办结"], m["程序性回复：逾期未办"]) == (1, 1)
+    # Results of March's letters fall due from Jun 2: nothing due in March, so no rate, and the reason says so.
+    mf = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")
+    assert mf.loc["办理结果答复：本月到期", "数值"] == 0 and mf.loc["办理结果答复：按期率", "数值"] is None
+    assert mf.loc["办理结果答复：按期率", "说明"] == "本月没有到期的信访件，不计算按期率"
+    # A district outside the caller's scope gives nothing (not the other district's letters).
+    other = letters.month_figures(rec, Scope(("朝阳区",)), "2025-03", district="平谷区", today=TODAY)
+    assert other.set_index("项目").loc["收到信访（合计）", "数值"] == 0
 
 
 def test_reimport_adds_versions_never_overwrites(rec, tmp_path, monkeypatch):
@@ -129,3 +137,80 @@ def test_replies_recorded_in_the_app(rec):
     press = Principal("p", "prosecutor")
     with pytest.raises(ledger.LedgerError, match="无权"):
         letters.record_reply(rec, press, "A001", result_at=datetime(2025, 6, 30))
+
+
+def test_the_reports_12309_sheet_shows_a_dash_with_its_reason(rec):
+    """The monthly report's 12309 sheet: counts as numbers, the March reply rate as a percentage, and for the
+    results (none due in March) a dash with the reason beside it, never 0%."""
+    import io
+
+    import openpyxl
+
+    from analytics import ledger_render, ledger_report
+
+    letters.import_file(rec, ADMIN, FILE)
+    table = letters.month_figures(rec, Scope(), "2025-03", today=TODAY)
+    r = ledger_report.Report(month="2025-03", district=None, as_of=date(2025, 3, 31), headline={},
+                             sections=[ledger_report.Section("letters", "12309信访", table)])
+    wb = openpyxl.load_workbook(io.BytesIO(ledger_render.report_xlsx(r)))
+    rows = {row[0]: row[1:] for row in wb["12309信访"].iter_rows(values_only=True) if row[0]}
+    assert rows["收到信访（合计）"][0] == 4
+    assert rows["程序性回复：按期率"][0] == pytest.approx(0.5)
+    assert rows["办理结果答复：按期率"][:2] == ("—", "本月没有到期的信访件，不计算按期率")
+    cell = next(c for row in wb["12309信访"].iter_rows() for c in row if c.value == rows["程序性回复：按期率"][0])
+    assert cell.number_format == "0.0%"
+    html = ledger_render._html_table(table)
+    assert "50.0%" in html and "本月没有到期的信访件" in html and "None" not in html and "nan" not in html
+
+
+# ---------------------------------------------------------------- issue 22 items 3 and 6 for the 12309 import
+LHEAD = ["信访编号", "收到时间", "信访形式", "信访事项", "受理单位"]
+
+
+def test_a_zip_bomb_letters_workbook_is_refused_before_it_is_parsed(rec, tmp_path, monkeypatch):
+    import openpyxl
+
+    from tests.test_import_hostile import raw_xlsx
+
+    bomb = raw_xlsx(tmp_path / "bomb.xlsx", [LHEAD, ["B1", "2025-03-03 09:00", "来信", "炸弹", "朝阳区"]],
+                    repeat=600_000)
+    assert bomb.stat().st_size < 2 * 2**20
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    monkeypatch.setenv("HOTLINE_IMPORT_MAX_XLSX_MB", "20")
+    res = letters.import_file(rec, ADMIN, bomb)
+    assert not res.ok and "解压后有" in res.message and "HOTLINE_IMPORT_MAX_XLSX_MB" in res.message
+    # room to unpack: the rows, counted in the XML without parsing, are past the letters' own limit
+    monkeypatch.setenv("HOTLINE_IMPORT_MAX_XLSX_MB", "1024")
+    res = letters.import_file(rec, ADMIN, bomb)
+    assert not res.ok and "600,001 行数据" in res.message
+    assert rec.execute("SELECT count(*) FROM letters").fetchone()[0] == 0
+
+
+def test_letters_xlsx_formulas_and_merged_cells_are_read_and_flagged(rec, tmp_path):
+    from tests.test_import_hostile import raw_xlsx
+
+    rows = [LHEAD,
+            ["X1", "2025-03-03 09:00", "来信", ('"河道"&"排污"', "河道排污"), "朝阳区"],   # cached value: kept
+            ["X2", "2025-03-04 09:00", "来访", ('"无"&"缓存"', None), None],              # never calculated
+            ["X3", "2025-03-05 09:00", "来信", "占道经营", None]]
+    f = raw_xlsx(tmp_path / "letters.xlsx", rows, merges=["E2:E4"])   # one district written for three letters
+    res = letters.import_file(rec, ADMIN, f)
+    assert res.ok and res.rows_read == 3 and res.inserted == 3 and res.quarantined == 0
+    assert res.flags == {"xlsx_formula_cached": [2], "xlsx_formula_no_value": [3], "xlsx_merged_filled": [3, 4]}
+    got = {r["letter_id"]: (r["matter"], r["district"])
+           for r in rec.execute("SELECT letter_id, matter, district FROM letters").fetchall()}
+    assert got == {"X1": ("河道排污", "朝阳区"), "X2": ("", "朝阳区"), "X3": ("占道经营", "朝阳区")}
+    lines = letters.flag_lines(res.flags)
+    assert any("没有计算结果" in line and "Excel 第 3 行" in line for line in lines)
+    assert any("合并单元格" in line and "第 3、4 行" in line for line in lines)
+    stored = rec.execute("SELECT message FROM letter_imports WHERE import_id = ?", (res.import_id,)).fetchone()[0]
+    assert "没有计算结果" in stored and "合并单元格" in stored
+
+
+def test_a_folder_given_as_a_letters_file_is_explained(rec, tmp_path):
+    res = letters.import_file(rec, ADMIN, tmp_path)
+    assert not res.ok and "是文件夹" in res.message

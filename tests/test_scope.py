@@ -189,3 +189,25 @@ def test_no_analytics_function_reads_another_district_on_a_generated_store(gener
     f = Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
     assert _leaks(con, Scope(("海淀区", "平谷区")), f) == {}
     assert _leaks(con, Scope(("海淀区",)), f.replace(topics=("井盖",))) == {}
+
+
+def test_a_district_accounts_maps_carry_no_other_district_name(tiny_db_path):
+    """The map page's HTML (choropleth, points) for a 朝阳区 account names no other district: the base layer's
+    outlines are bare lines, and the coloured areas are the scoped cursor's own."""
+    from analytics import maps, mapviz
+    from geo import boundaries
+
+    con = duckdb.connect(str(tiny_db_path), read_only=True)
+    cur = scope.scoped_cursor(con, Scope(districts=("朝阳区",)))
+    f = Filters(date_from=date(2020, 1, 1), date_to=date(2030, 12, 31))
+    others = [d for d in boundaries.districts()["district"] if d != "朝阳区"]
+    for level in ("district", "street"):
+        areas = maps.area_values(cur, f, level)
+        assert len(areas) and set(areas["district"]) == {"朝阳区"}
+        html = mapviz.choropleth_map(areas, level, "n").get_root().render()
+        named = [d for d in [*others, "朝阳区"] if d in html or json.dumps(d)[1:-1] in html]   # as is or \uXXXX
+        assert named == ["朝阳区"], level
+    bare = json.dumps(mapviz.outline_geojson("district", bare=True), ensure_ascii=False)
+    assert not [d for d in [*others, "朝阳区"] if d in bare]
+    assert mapviz.outline_geojson("district")["features"][0]["properties"]   # the named form is still there
+    con.close()

@@ -8,14 +8,12 @@ data.ledger (one transaction with its audit row each).
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import streamlit as st
 
 from analytics import letters as lt
-from data import records
+from data import records, uploads
 from data.ledger import deadlines, letters
 from ui import auth, charts, ledger_forms
 from ui.db import db_version, require_cursor
@@ -116,21 +114,20 @@ if me.can("letters_edit"):
                               key="lt_mapping")
         go = st.form_submit_button("导入", type="primary")
     if go and up is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(up.name).name
-            path.write_bytes(up.getvalue())
-            mpath = None
-            if mp is not None:
-                mpath = Path(tmp) / "mapping.yaml"
-                mpath.write_bytes(mp.getvalue())
+        # on disk only while this run reads it, in a private folder (data/uploads.py), whatever happens
+        named = {up.name: up} | ({f"mapping-{mp.name}": mp} if mp is not None else {})
+        with uploads.staged(named) as staged:
             try:
                 with records.session() as con:
-                    r = letters.import_file(con, me, path, mapping=mpath, scope=me.scope)
+                    r = letters.import_file(con, me, staged[up.name], mapping=staged.get(f"mapping-{mp.name}")
+                                            if mp is not None else None, scope=me.scope)
             except letters.LetterFileError as exc:
                 st.error(md(str(exc)))
                 r = None
         if r is not None and r.ok:
             st.success(f"{md(r.file)}：{md(r.message)}")
+            for line in letters.flag_lines(r.flags):
+                st.warning(md(line))
             for reason, n in r.reasons.items():
                 st.warning(f"隔离 {n:,} 行：{letters.REASONS.get(reason, reason)}")
         elif r is not None:

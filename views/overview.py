@@ -188,7 +188,7 @@ def body() -> None:
     if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
     ev = charts.chart(figures.trend_figure(tr, grain, subtitle=f.describe()), key=drill.key("ov_trend"),
-                      title="工单量趋势")
+                      title="工单量趋势", select=True)
     start = drill.value(ev, "x")
     if start is not None:  # a point of the line: narrow the dates to that day/week/month
         nf, label = drill.period(f, pd.Timestamp(start).date(), grain)
@@ -210,7 +210,7 @@ def body() -> None:
                     "无法按区排名。可在导入时映射区县列，或用 `python manage.py region` 选择数据所在城市的区域包。")
         else:
             ev = charts.chart(figures.ranking_figure(rk, metric, subtitle=f.describe()), key=drill.key("ov_rank"),
-                              title="各区排名")
+                              title="各区排名", select=True)
             st.caption("点击某区的柱子，查看该区的工单清单。"
                        + ("人口为 2020 年第七次全国人口普查常住人口。" if with_pop
                           else "本区域包没有人口数据，不提供每万人口排名。")
@@ -224,14 +224,14 @@ def body() -> None:
                                   format_func=theme.CATEGORY_LEVELS_SHORT.get) or deepest
         ev = charts.chart(figures.top_figure(q("top_values", by=by, limit=10), title="高频问题分类",
                                              subtitle=f.describe()),
-                          key=drill.key("ov_top_cat"), title="高频问题分类")
+                          key=drill.key("ov_top_cat"), title="高频问题分类", select=True)
         drill.on_select(ev, "category")
 
     left, right = st.columns(2)
     with left:
         ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
                                              subtitle=f.describe()),
-                          key=drill.key("ov_top_topic"), title="专项工单量")
+                          key=drill.key("ov_top_topic"), title="专项工单量", select=True)
         drill.on_select(ev, "topic")
     with right:
         c1, c2 = st.columns([2, 1])
@@ -248,7 +248,7 @@ def body() -> None:
             up, down = overview.risers_fallers(ch, k=6)
             ev = charts.chart(figures.changes_figure(up, down, dimension=overview.CHANGE_DIMENSIONS[dim],
                                                      subtitle=f.describe()),
-                              key=drill.key("ov_changes"), title="变化最大的项目")
+                              key=drill.key("ov_changes"), title="变化最大的项目", select=True)
             drill.on_select(ev, "category" if dim.startswith("category") else dim)
 
 

@@ -120,10 +120,10 @@ with st.container(border=True):
                 st.dataframe(theme.labelled(past.head(200)), hide_index=True, key="qu_past")
         old_clues = sa.clues_of_tickets(cur, list(past["ticket_id"]) + ids)
         if not old_clues.empty:
-            st.caption("关联的已有线索（导入）：" + "、".join(f"{r.clue_id}（{r.status or '—'}）"
+            st.caption("关联的已有线索（导入）：" + "、".join(f"{md(r.clue_id)}（{md(r.status)}）"
                                                       for r in old_clues.itertuples(index=False)))
     if not earlier.empty:
-        st.caption("此地点在本系统登记或并入的线索：" + "、".join(earlier["clue_id"].dropna().unique()))
+        st.caption("此地点在本系统登记或并入的线索：" + "、".join(md(c) for c in earlier["clue_id"].dropna().unique()))
     if not history.empty:
         st.markdown("**研判记录**")
         st.dataframe(history.rename(columns={"at": "时间", "actor": "研判人", "decision": "决定", "reason": "理由",
@@ -179,7 +179,7 @@ if action == "并入已有线索":
             except queue.DecisionError as exc:
                 st.error(md(exc))
             else:
-                st.success(f"已并入线索 {clue.clue_no}。")
+                st.success(f"已并入线索 {md(clue.clue_no)}。")
 if action == "排除":
     reason = st.text_input("排除理由", key="qu_dismiss_reason", placeholder="如：已整改到位，经核实不属于监督事项")
     if st.button("排除", key="qu_dismiss"):

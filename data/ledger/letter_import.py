@@ -69,14 +69,17 @@ def load_mapping(path: str | Path | None = None) -> LetterMapping:
                          {str(k): str(v) for k, v in (doc.get("defaults") or {}).items()}, str(p))
 
 
-def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], list[dict]]:
-    """(headers, rows as dicts of text) of a CSV or XLSX file."""
+def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], list[dict], dict[str, list[int]]]:
+    """(headers, rows as dicts of text, flags) of a CSV or XLSX file; flags name the Excel rows whose formula
+    cells or merged cells were read in a way the user must know of (data/ingest/xlsx.py)."""
+    if path.is_dir():
+        raise LetterFileError(f"{path.name} 是文件夹，请选择12309导出的 CSV 或 XLSX 文件。")
     if path.stat().st_size > MAX_BYTES:
         raise LetterFileError(f"{path.name} 超过 {MAX_BYTES >> 20} MB，不像是12309信访导出，请检查文件。")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet)
     if path.suffix.lower() in (".csv", ".txt"):
-        return _read_csv(path)
+        return (*_read_csv(path), {})
     raise LetterFileError(f"{path.name}：只支持 CSV 或 XLSX 文件。")
 
 
@@ -102,35 +105,36 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
                   for r in rows[1:]]
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[dict]]:
-    import openpyxl
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[dict], dict[str, list[int]]]:
+    """The ticket importer's bounded reader (data/ingest/xlsx.py): the unpacked size is checked before anything
+    is parsed (HOTLINE_IMPORT_MAX_XLSX_MB: a few megabytes of zip can unpack to gigabytes), rows are counted as
+    they are read, formula cells take their cached value and merged cells their top-left value, both flagged."""
+    import duckdb
 
+    from data.ingest import readers, xlsx
+
+    limit = min(MAX_ROWS, readers.max_rows())
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:   # openpyxl raises many kinds for a broken file
+        xlsx.check_archive(path, readers.xlsx_limit_bytes())
+        names = xlsx.sheet_names(path)
+        name = sheet or (names[0] if names else "")
+        if name not in names:
+            raise LetterFileError(f"{path.name}：没有名为“{name}”的工作表；现有：{'、'.join(names)}")
+        con = duckdb.connect()
+        try:
+            got = xlsx.read_sheet(con, path, name, limit=None, max_rows=limit, cell=_cell)
+            if not got.names:
+                return [], [], {}
+            cur = con.execute("SELECT * FROM _src")
+            head = [d[0] for d in cur.description]
+            rows = [{h: (v or "").strip() for h, v in zip(head, r, strict=True)} for r in cur.fetchall()]
+        finally:
+            con.close()
+    except xlsx.XlsxError as exc:
+        raise LetterFileError(str(exc)) from exc
+    except (OSError, KeyError, ValueError) as exc:   # openpyxl on a broken workbook
         raise LetterFileError(f"{path.name}：无法按 Excel（.xlsx）读取（{exc}）。") from exc
-    try:
-        name = sheet or wb.sheetnames[0]
-        if name not in wb.sheetnames:
-            raise LetterFileError(f"{path.name}：没有名为“{name}”的工作表；现有：{'、'.join(wb.sheetnames)}")
-        it = wb[name].iter_rows(values_only=True)
-        head = None
-        for r in it:
-            if any(v is not None and str(v).strip() for v in r):
-                head = [str(v).strip() if v is not None else "" for v in r]
-                break
-        if head is None:
-            return [], []
-        out = []
-        for r in it:
-            if not any(v is not None and str(v).strip() for v in r):
-                continue
-            out.append({h: _cell(r[i]) if i < len(r) else "" for i, h in enumerate(head)})
-            if len(out) > MAX_ROWS:
-                raise LetterFileError(f"{path.name} 超过 {MAX_ROWS:,} 行的上限。")
-        return head, out
-    finally:
-        wb.close()
+    return [h.strip() for h in head], [{h.strip(): v for h, v in r.items()} for r in rows], got.flags
 
 
 def _cell(v) -> str:
