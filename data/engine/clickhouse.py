@@ -37,6 +37,7 @@ SETTINGS = {
     "join_use_nulls": 1,                       # an outer join's missing side is NULL, not 0 or ''
     "aggregate_functions_null_for_empty": 1,   # sum/min/max of no rows is NULL, as in SQL
     "prefer_column_name_to_alias": 1,          # `sum(n) AS n ... WHERE n` means the column, as in SQL
+                                               # (ORDER BY an output name: dialect._order_by_outputs)
     "union_default_mode": "DISTINCT",
     "data_type_default_nullable": 1,
     "cast_keep_nullable": 1,
@@ -287,6 +288,7 @@ class Connection:
     def _run(self, tree: exp.Expression, params) -> pa.Table:
         from data.engine import scoped
 
+        dialect.check(tree)
         qualify(tree, self.database)
         extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
         sql, bound = dialect.to_clickhouse(tree, params, extra)
