@@ -120,6 +120,11 @@ class Result:
     imports: list[Import] = field(default_factory=list)
     findings: list = field(default_factory=list)     # bench.load_scope.Finding
     scoped_runs: int = 0                              # runs of district users that were checked
+    server_cpu_s: float | None = None                 # CPU seconds the server used while the clock ran
+
+    def cpu_per_run_ms(self) -> int | None:
+        """The server's CPU time per page run (imports run in their own process and are not in it)."""
+        return round(1000 * self.server_cpu_s / len(self.runs)) if self.server_cpu_s is not None and self.runs else None
 
     def during_import(self) -> list[Run]:
         spans = [(i.started, i.started + i.seconds) for i in self.imports]
@@ -263,6 +268,15 @@ async def _user(u: _User, url: str, rounds: int, query: str, result: Result, war
                 result.runs.append(Run(page, u.i, s, ok, exc, began, u.profile.label, len(found)))
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` (all its threads), from /proc; None where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _imports(files: list[Path], db: Path, result: Result, clock: list[float]) -> None:
     """Import `files` one after another with the command line, into the store the app serves."""
     for f in files:
@@ -276,7 +290,7 @@ def _imports(files: list[Path], db: Path, result: Result, clock: list[float]) ->
 
 def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str] | None = None, query: str = "",
         seed: int = 1, role: str = "leader", think: float = 0.0, mix: list[str] | None = None,
-        imports: list[Path] | None = None) -> Result:
+        imports: list[Path] | None = None, server_pid: int | None = None) -> Result:
     """Drive `users` concurrent signed-in sessions against the app at `url` (serving `db`); per-page timings.
 
     `mix`: profiles `role[:district]` the users are spread over (else every user has `role`); `imports`: files
@@ -310,10 +324,14 @@ def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str
                 break
             await asyncio.sleep(0.1)
         clock[0] = t0 = time.perf_counter()
+        cpu0 = cpu_seconds(server_pid) if server_pid else None
         importer = asyncio.create_task(asyncio.to_thread(_imports, list(imports or []), db, result, clock))
         start.set()
         await asyncio.gather(*tasks)
         result.wall_s = time.perf_counter() - t0
+        cpu1 = cpu_seconds(server_pid) if server_pid else None
+        if cpu0 is not None and cpu1 is not None:
+            result.server_cpu_s = cpu1 - cpu0
         await importer
         return result
 
@@ -366,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     server_errors = _log_errors(args.log) if args.log and args.log.exists() else None
     report = {"users": res.users, "profiles": _profile_counts(res), "think_s": args.think,
               "wall_s": round(res.wall_s, 1), "page_runs": len(res.runs), "errors": res.errors(),
+              "server_cpu_s": None if res.server_cpu_s is None else round(res.server_cpu_s, 1),
+              "server_cpu_per_run_ms": res.cpu_per_run_ms(),
               "server_log_tracebacks": server_errors,
               "scoped_runs_checked": res.scoped_runs, "other_district_rows": len(res.findings),
               "all": res.summary(), "during_import": res.summary(res.during_import()),
@@ -398,6 +418,8 @@ def _print(r: dict) -> None:
     print(f"{r['users']} concurrent sessions {r['profiles']} (pause {r['think_s']:g} s between visits), "
           f"{r['page_runs']} page runs in {r['wall_s']:.1f} s, {r['errors']} with an error or unfinished; "
           f"server log tracebacks: {'—' if r['server_log_tracebacks'] is None else r['server_log_tracebacks']}")
+    if r["server_cpu_s"] is not None:
+        print(f"server CPU while the clock ran: {r['server_cpu_s']:.1f} s, {r['server_cpu_per_run_ms']:,} ms per page run")
     print(f"district users' page runs checked: {r['scoped_runs_checked']}, strings naming another district: "
           f"{r['other_district_rows']}")
     for f in r["findings"]:
@@ -423,8 +445,8 @@ def serve_and_run(db: Path, log: Path | None = None, **kwargs) -> Result:
     from tests.browser.helpers import serve_app
 
     with tempfile.TemporaryDirectory() as d:
-        with serve_app(Path(db), log or Path(d) / "streamlit.log", how="launch") as (url, _p):
-            return run(url, Path(db), **kwargs)
+        with serve_app(Path(db), log or Path(d) / "streamlit.log", how="launch") as (url, proc):
+            return run(url, Path(db), server_pid=proc.pid, **kwargs)
 
 
 if __name__ == "__main__":
