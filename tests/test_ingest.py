@@ -141,8 +141,9 @@ def test_coordinates_swapped_converted_and_flagged(loaded):
     d06 = ticket(con, "D06")
     assert d06["geo_flag"] == "outside_polygons" and d06["lon"] is not None and d06["district"] is None
     d07 = ticket(con, "D07")
-    # far outside Beijing: the ticket is kept and flagged, the useless point is not stored
-    assert d07["geo_flag"] == "outside_region" and (d07["lon"], d07["lat"]) == (None, None)
+    # far outside Beijing: the ticket and its point are kept, flagged (issue 20: never dropped)
+    assert d07["geo_flag"] == "outside_region" and (d07["lon"], d07["lat"]) == (-73.99, 40.72)
+    assert d07["district"] is None
 
 
 def test_text_normalised_and_stored_as_is(loaded):

@@ -72,7 +72,15 @@ def test_compliance_exact(rec):
     # The monthly report's section: March 2025 (L01-L04 received; replies due Mar 10, 14, 17, 17).
     m = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")["数值"].to_dict()
     assert m["收到信访（合计）"] == 4 and m["收到信访（来信）"] == 1 and m["收到信访（网络）"] == 1
-    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, "50.0%")
+    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, 0.5)
+    assert (m["程序性回复：超期办结"], m["程序性回复：逾期未办"]) == (1, 1)
+    # Results of March's letters fall due from Jun 2: nothing due in March, so no rate, and the reason says so.
+    mf = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")
+    assert mf.loc["办理结果答复：本月到期", "数值"] == 0 and mf.loc["办理结果答复：按期率", "数值"] is None
+    assert mf.loc["办理结果答复：按期率", "说明"] == "本月没有到期的信访件，不计算按期率"
+    # A district outside the caller's scope gives nothing (not the other district's letters).
+    other = letters.month_figures(rec, Scope(("朝阳区",)), "2025-03", district="平谷区", today=TODAY)
+    assert other.set_index("项目").loc["收到信访（合计）", "数值"] == 0
 
 
 def test_reimport_adds_versions_never_overwrites(rec, tmp_path, monkeypatch):
@@ -129,6 +137,30 @@ def test_replies_recorded_in_the_app(rec):
     press = Principal("p", "prosecutor")
     with pytest.raises(ledger.LedgerError, match="无权"):
         letters.record_reply(rec, press, "A001", result_at=datetime(2025, 6, 30))
+
+
+def test_the_reports_12309_sheet_shows_a_dash_with_its_reason(rec):
+    """The monthly report's 12309 sheet: counts as numbers, the March reply rate as a percentage, and for the
+    results (none due in March) a dash with the reason beside it, never 0%."""
+    import io
+
+    import openpyxl
+
+    from analytics import ledger_render, ledger_report
+
+    letters.import_file(rec, ADMIN, FILE)
+    table = letters.month_figures(rec, Scope(), "2025-03", today=TODAY)
+    r = ledger_report.Report(month="2025-03", district=None, as_of=date(2025, 3, 31), headline={},
+                             sections=[ledger_report.Section("letters", "12309信访", table)])
+    wb = openpyxl.load_workbook(io.BytesIO(ledger_render.report_xlsx(r)))
+    rows = {row[0]: row[1:] for row in wb["12309信访"].iter_rows(values_only=True) if row[0]}
+    assert rows["收到信访（合计）"][0] == 4
+    assert rows["程序性回复：按期率"][0] == pytest.approx(0.5)
+    assert rows["办理结果答复：按期率"][:2] == ("—", "本月没有到期的信访件，不计算按期率")
+    cell = next(c for row in wb["12309信访"].iter_rows() for c in row if c.value == rows["程序性回复：按期率"][0])
+    assert cell.number_format == "0.0%"
+    html = ledger_render._html_table(table)
+    assert "50.0%" in html and "本月没有到期的信访件" in html and "None" not in html and "nan" not in html
 
 
 # ---------------------------------------------------------------- issue 22 items 3 and 6 for the 12309 import
