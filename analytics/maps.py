@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics import privacy, theme
 from analytics.filters import Filters
+from analytics.query import summary_table
 from data import positions as hpos
 from data import settings
 from geo import boundaries, regions
@@ -65,17 +66,9 @@ def _area_where(f: Filters) -> tuple[str, dict]:
     return w.sql, w.params
 
 
-def summary_for(f: Filters, *group_cols: str) -> str | None:
-    """The smallest daily summary table answering `f` grouped by `group_cols` (None: only `tickets` can)."""
-    pick = getattr(f, "summary_table", None)  # Filters.summary_table (daily cubes); ticket_daily before it
-    if pick is not None:
-        return pick(*group_cols)
-    return "ticket_daily" if f.uses_summary else None
-
-
 def _counts_sql(f: Filters, level: str, prefix: str) -> tuple[str, dict]:
     keys = "district" if level == "district" else "district, street"
-    table = summary_for(f, *keys.split(", "))
+    table = summary_table(f, *keys.split(", "))
     if table is not None:
         w = f.daily_where(prefix=prefix)
         return f"SELECT {keys}, sum(n) AS n FROM {table} WHERE {w.sql} GROUP BY ALL", w.params
@@ -134,7 +127,7 @@ def area_values(con, f: Filters, level: str = "district") -> pd.DataFrame:
 
 def unplaced_count(con, f: Filters) -> int:
     """Matching tickets without a known street (not shown on a street choropleth)."""
-    table = summary_for(f, "street")
+    table = summary_table(f, "street")
     if table is not None:
         w = f.daily_where(prefix="u")
         sql = f"SELECT coalesce(sum(n), 0) FROM {table} WHERE {w.sql} AND street IS NULL"
@@ -160,7 +153,7 @@ def quick_counts(con, f: Filters) -> tuple[int, int]:
     The second number counts every ticket with coordinates, drawable or not (`n_located`), so it is an
     upper bound of what `counts` returns: enough to decide whether a selection is small enough for points.
     """
-    table = summary_for(f)
+    table = summary_table(f)
     if table is None:
         return counts(con, f)
     w = f.daily_where(prefix="k")
@@ -370,7 +363,7 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
 # ---------------------------------------------------------------- months
 def monthly_counts(con, f: Filters) -> pd.DataFrame:
     """Tickets per month for the selection: month (first day), n, n_located."""
-    table = summary_for(f)
+    table = summary_table(f)
     if table is not None:
         w = f.daily_where(prefix="m")
         sql = f"""SELECT date_trunc('month', day)::DATE AS month, sum(n)::BIGINT AS n,

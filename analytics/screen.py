@@ -19,7 +19,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from analytics import hotspots, maps, overview, theme, topics
+from analytics import coverage, hotspots, maps, overview, theme, topics
 from analytics.filters import Filters
 from data import scope
 
@@ -30,7 +30,7 @@ RATES = ("response", "resolution", "satisfaction")
 HEADLINE = ("tickets", "response", "resolution", "satisfaction", "clues", "cases", "rectified")
 HEADLINE_LABELS = {**{k: theme.KPI_LABELS[k] for k in COUNTS}, **theme.RATE_LABELS}
 HEADLINE_COLUMNS = ["period", "key", "label", "kind", "value", "last_year", "change", "numerator", "denominator",
-                    "last_year_partial"]
+                    "last_year_partial", "missing"]
 TREND_MONTHS = 12          # the trend: this month and the 11 before it, by month, against a year earlier
 HOTSPOTS_PER_FOCUS = 8     # hotspots marked on a project's map
 HOTSPOTS_PER_PROJECT = 3   # ... and per project on the all-projects map
@@ -69,29 +69,33 @@ def _end(con, f: Filters) -> date | None:
 
 
 # ---------------------------------------------------------------- headline figures
-def headline(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+def headline(con: duckdb.DuckDBPyConnection, f: Filters, cov: coverage.Coverage | None = None) -> pd.DataFrame:
     """The headline figures for the day, month and year ending on `f.date_to` (else the last day with data),
     each against the same dates a year earlier, under `f`'s other filters.
 
     One row per period × figure (HEADLINE order): `value` and `last_year` (NA when the store has no data for
     the year-ago dates), `change` (counts: relative change, NA when last year is 0 or absent; rates: the
     difference in rate, percentage points as a fraction), `numerator`/`denominator` of rates,
-    `last_year_partial` (the year-ago dates start before the first day of data). Counts are the overview's
-    `kpis`, rates its `rates`, for the same Filters: the figures equal the overview's for that period.
+    `last_year_partial` (the year-ago dates start before the first day of data), `missing` (why a figure
+    reads "—": the data never had its inputs, `overview.with_missing_inputs` over `cov`, the store's
+    `coverage.coverage`; None otherwise). Counts are the overview's `kpis`, rates its `rates`, both through
+    `with_missing_inputs` as on the overview, for the same Filters: the figures equal the overview's.
     """
     day = _end(con, f)
     if day is None:
         return pd.DataFrame(columns=HEADLINE_COLUMNS)
+    cov = cov if cov is not None else coverage.coverage(con)
     lo = overview.data_range(con)[0]
     rows = []
     for period, pf in period_filters(day, f).items():
         got = {}
-        k = overview.kpis(con, pf).set_index("key")
+        k = overview.with_missing_inputs(overview.kpis(con, pf), cov).set_index("key")
         for key in COUNTS:
             r = k.loc[key]
             got[key] = {"kind": "count", "value": r["value"], "last_year": r["yoy"], "change": r["yoy_pct"],
-                        "numerator": None, "denominator": None, "last_year_partial": bool(r["yoy_partial"])}
-        now = overview.rates(con, pf).set_index("key")
+                        "numerator": None, "denominator": None, "last_year_partial": bool(r["yoy_partial"]),
+                        "missing": _note(r["missing"])}
+        now = overview.with_missing_inputs(overview.rates(con, pf), cov).set_index("key")
         ya = pf.year_ago()
         before = overview.rates(con, ya).set_index("key") if overview.comparable(con, ya) else None
         for key in RATES:
@@ -100,14 +104,20 @@ def headline(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
             got[key] = {"kind": "rate", "value": v, "last_year": b,
                         "change": None if v is None or b is None else v - b,
                         "numerator": int(now.loc[key, "numerator"]), "denominator": int(now.loc[key, "denominator"]),
-                        "last_year_partial": bool(before is not None and lo and ya.date_from < lo)}
+                        "last_year_partial": bool(before is not None and lo and ya.date_from < lo),
+                        "missing": _note(now.loc[key, "missing"])}
         rows += [{"period": period, "key": key, "label": HEADLINE_LABELS[key], **got[key]} for key in HEADLINE]
     df = pd.DataFrame(rows)
     for col in ("value", "last_year", "change"):
         df[col] = pd.array([_num(v) for v in df[col]], dtype="Float64")
     for col in ("numerator", "denominator"):
         df[col] = df[col].astype("Int64")
+    df["missing"] = pd.Series([_note(v) for v in df["missing"]], index=df.index, dtype=object)
     return df[HEADLINE_COLUMNS]
+
+
+def _note(v) -> str | None:
+    return v if isinstance(v, str) and v else None
 
 
 def _num(v) -> float | None:
@@ -181,10 +191,12 @@ class Focus:
         return self.topic or "全部工单"
 
 
-def focus(con: duckdb.DuckDBPyConnection, f: Filters, topic: str | None = None) -> Focus:
+def focus(con: duckdb.DuckDBPyConnection, f: Filters, topic: str | None = None,
+          cov: coverage.Coverage | None = None) -> Focus:
     """The month of `f.date_to` (else the last day with data) for all tickets or one project: the map's areas
     (districts, or the streets of a one- or two-district scope), their ranking (`overview.district_ranking`
-    for districts), the monthly trend with last year and the month's KPIs (`overview.kpis`)."""
+    for districts), the monthly trend with last year and the month's KPIs (`overview.kpis` through
+    `with_missing_inputs`: clues, cases and rectified read "—" when the store has no clue ledger)."""
     day = _end(con, f)
     base = f.replace(topics=(topic,)) if topic else f
     if day is None:
@@ -206,7 +218,9 @@ def focus(con: duckdb.DuckDBPyConnection, f: Filters, topic: str | None = None) 
                                 "per_10k": rk["per_10k"].astype("Float64")})
     ranking = ranking.sort_values(["n", "name"], ascending=[False, True]).reset_index(drop=True)
     return Focus(topic=topic, level=level, month=month, areas=areas, ranking=ranking,
-                 trend=overview.trend(con, window, "month"), trend_window=window, kpis=overview.kpis(con, month))
+                 trend=overview.trend(con, window, "month"), trend_window=window,
+                 kpis=overview.with_missing_inputs(overview.kpis(con, month),
+                                                   cov if cov is not None else coverage.coverage(con)))
 
 
 def month_hotspots(con: duckdb.DuckDBPyConnection, f: Filters, topic: str | None = None,
@@ -255,6 +269,25 @@ def risers(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = RISERS) -> p
     out.attrs.update(em.attrs)
     out.attrs["significant"] = topics.significant_count(em)
     return out
+
+
+# ---------------------------------------------------------------- the clue ledger
+RESULTS_SHOWN = 2   # rectification results listed (the month's largest by cases; the screen says how many more)
+
+
+def ledger_figures(con: duckdb.DuckDBPyConnection, day: date, today: date) -> dict | None:
+    """The clue ledger on the wall: `analytics.ledger.ledger_summary` for `day`'s month (registered, filed,
+    rectified, the month's rectification results summed by item) with the open clues overdue or due soon on
+    `today` (the calendar's day, as on the overview's 线索已逾期), within the cursor's scope.
+
+    None when the scope has no clue at all (neither imported nor registered in the app): then "0 overdue"
+    would read as good news the data cannot give, and the screen says the ledger is not there instead.
+    """
+    from analytics import ledger
+
+    if not ledger.has_clues(con):
+        return None
+    return ledger.ledger_summary(con, day, today)
 
 
 # ---------------------------------------------------------------- freshness

@@ -19,6 +19,12 @@ from data.scope import Scope
 LAST = date(2025, 3, 31)
 
 
+@pytest.fixture(autouse=True)
+def _small_bases(monkeypatch):
+    """The tiny store's periods hold 1 to 15 tickets: let them be compared (HOTLINE_MIN_COMPARE_BASE)."""
+    monkeypatch.setenv("HOTLINE_MIN_COMPARE_BASE", "1")
+
+
 def _row(df, period, key):
     return df[(df["period"] == period) & (df["key"] == key)].iloc[0]
 
@@ -129,6 +135,55 @@ def test_an_empty_store(empty_db_path):
 def test_map_labels_are_chinese_characters_only():
     assert screen.map_label("朝阳区") == "朝阳" and screen.map_label("密云县") == "密云"
     assert screen.map_label("Area 51区") == "区" and screen.map_label(None) == ""
+
+
+def test_inputs_the_data_never_had_read_dash_as_on_the_overview(tmp_path):
+    from analytics import coverage
+    from tests.test_honest_screens import _days, _store
+
+    con = _store(tmp_path, _days(date(2024, 4, 1), 5, 一级分类="城乡建设"))   # no response times, no clue ledger
+    h = screen.headline(con, Filters())
+    cov = coverage.coverage(con)
+    for period, f in screen.period_filters(date(2024, 4, 5)).items():
+        k = overview.with_missing_inputs(overview.kpis(con, f), cov).set_index("key")
+        r = overview.with_missing_inputs(overview.rates(con, f), cov).set_index("key")
+        for key in screen.COUNTS:
+            row = _row(h, period, key)
+            assert (pd.isna(row["value"]) and pd.isna(k.loc[key, "value"])) or row["value"] == k.loc[key, "value"]
+            assert row["missing"] == (k.loc[key, "missing"] if isinstance(k.loc[key, "missing"], str) else None)
+        for key in screen.RATES:
+            assert pd.isna(_row(h, period, key)["value"]) and "列" in _row(h, period, key)["missing"]
+            assert _row(h, period, key)["missing"] == r.loc[key, "missing"]
+    assert screen.headline_value(h, "year", "tickets") == 5
+    assert pd.isna(_row(h, "month", "clues")["value"]) and "线索台账" in _row(h, "month", "clues")["missing"]
+    assert pd.isna(_row(h, "month", "response")["value"])          # "—", never 0.0 %
+    assert screen.ledger_figures(con, date(2024, 4, 5), date(2024, 4, 5)) is None   # no ledger: not "0 overdue"
+    fo = screen.focus(con, Filters(), None)
+    assert pd.isna(fo.kpis.set_index("key").loc["clues", "value"])
+
+
+def test_ledger_figures_are_the_ledgers_summary(tiny_db_path):
+    import duckdb
+
+    from analytics import ledger
+    from data.ledger import overlay
+
+    con = duckdb.connect(str(tiny_db_path), read_only=True)
+    try:
+        cur = overlay.ledger_cursor(con, db_path=tiny_db_path)
+        today = date(2025, 5, 26)
+        got = screen.ledger_figures(cur, LAST, today)
+        want = ledger.ledger_summary(cur, LAST, today)
+        assert {k: v for k, v in got.items() if k != "results"} == {k: v for k, v in want.items() if k != "results"}
+        assert (got["overdue"], got["due_soon"]) == (1, 0)
+        # K01 (井盖) was rectified on 2025-03-27: three manholes; K02's sewage cut is June's
+        assert got["results"].to_dict("records") == [{"item": "更换井盖3个", "unit": "个", "cases": 1, "value": 3.0}]
+        # a Chaoyang account: its one clue was not rectified in March, and nothing is overdue there
+        cz = overlay.ledger_cursor(con, scope.Scope(("朝阳区",)), db_path=tiny_db_path)
+        z = screen.ledger_figures(cz, LAST, today)
+        assert (z["overdue"], z["due_soon"], len(z["results"])) == (0, 0, 0)
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------- figures

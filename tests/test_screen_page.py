@@ -180,3 +180,38 @@ def test_other_roles_may_not_open_it(screen_env):
     at.switch_page("views/screen.py").run()
     assert any("无权访问" in e.value for e in at.error)
     assert "热线检察监督态势" not in _html(at)
+
+
+def test_hits_waiting_overdue_clues_and_the_months_results(screen_env, monkeypatch):
+    """办理动态: the screening queue's waiting items and the clue ledger's overdue clues and rectification
+    results, within the account's scope (the numbers are checked against data/screening and analytics/ledger
+    in tests/test_screen.py and the screening tests)."""
+    from datetime import datetime
+
+    import duckdb
+
+    from data.screening import library, run
+    from data.screening import rule as R
+    from data.screening.compile import Target
+
+    monkeypatch.setattr(records, "now", lambda: datetime(2025, 5, 26, 12, 0))
+    with records.session() as rec:
+        library.save(rec, audit.Actor("t_prosecutor", "prosecutor"),
+                     R.parse({"key": "manhole", "name": "井盖", "project": "井盖",
+                              "conditions": {"topics": ["井盖"]}}))
+        con = duckdb.connect(str(screen_env), read_only=True)
+        try:
+            run.screen(con, rec, audit.Actor("t_prosecutor", "prosecutor"), Target())
+        finally:
+            con.close()
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    html = _html(at)
+    # two places wait: four tickets at one Dongcheng crossing, one in Chaoyang
+    assert 'data-work="waiting">2<' in html and "筛查命中待研判" in html
+    assert re.search(r'data-work="overdue"[^>]*>1<', html) and "即将到期 0" in html
+    assert 'data-result="更换井盖3个"' in html and "<b>3 个</b>" in html and "1 案" in html
+    assert "截至今日 05-26" in html
+    z = _html(app_test(APP, role="display", districts=("朝阳区",)).run())
+    assert 'data-work="waiting">1<' in z and re.search(r'data-work="overdue"[^>]*>0<', z)
+    assert "更换井盖3个" not in z and "本月暂无登记的整改成效" in z

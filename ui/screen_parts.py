@@ -84,8 +84,14 @@ def css(mode: str, scale: float) -> str:
 .scr-work > div {{ flex: 1; font-size: {s['kpi_note']}; color: {c['muted']}; line-height: 1.3; }}
 .scr-work b {{ display: block; font-size: {_px(30, scale)}; color: {c['title']}; font-variant-numeric: tabular-nums; }}
 .scr-work .na {{ font-size: {s['small']}; color: {c['muted']}; font-weight: 400; }}
-.scr-results {{ font-size: {s['kpi_note']}; color: {c['text']}; margin-top: {_px(6, scale)}; line-height: 1.4;
-  overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }}
+.scr-results {{ margin-top: {_px(8, scale)}; }}
+.scr-results .t {{ font-size: {s['kpi_note']}; color: {c['muted']}; }}
+.scr-results .t span {{ margin-left: {_px(6, scale)}; }}
+.scr-results .r {{ display: flex; align-items: baseline; gap: {_px(10, scale)}; font-size: {s['list']};
+  height: {_px(30, scale)}; white-space: nowrap; color: {c['text']}; }}
+.scr-results .r .name {{ flex: 1; overflow: hidden; text-overflow: ellipsis; }}
+.scr-results .r b {{ color: {c['title']}; font-variant-numeric: tabular-nums; }}
+.scr-results .r .c {{ width: 18%; text-align: right; font-size: {s['kpi_note']}; color: {c['muted']}; }}
 .scr-wait {{ height: 90vh; display: flex; flex-direction: column; align-items: center; justify-content: center;
   gap: {_px(16, scale)}; font-size: {_px(28, scale)}; color: {c['muted']}; }}
 </style>"""
@@ -149,6 +155,9 @@ def headline_table(df: pd.DataFrame, as_of: date, first_day: date | None, funnel
                 cells.append('<td><div class="v">—</div></td>')
                 continue
             r = hit.iloc[0]
+            if isinstance(r.get("missing"), str):
+                cells.append(f'<td><div class="v" data-kpi="{p}-{key}">—</div><div class="d">无此数据</div></td>')
+                continue
             shown = fmt_rate(r["value"]) if r["kind"] == "rate" else fmt_count(r["value"])
             partial = bool(r["last_year_partial"]) and not pd.isna(r["change"])
             partial_seen |= partial
@@ -156,6 +165,15 @@ def headline_table(df: pd.DataFrame, as_of: date, first_day: date | None, funnel
                          f'{_change(r["kind"], key, r["change"], partial)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     foot = []
+    by_note: dict[str, list[str]] = {}
+    for key in screen.HEADLINE:
+        for p in periods:
+            hit = df[(df["period"] == p) & (df["key"] == key)]
+            note = hit.iloc[0].get("missing") if len(hit) else None
+            if isinstance(note, str) and screen.HEADLINE_LABELS[key] not in by_note.setdefault(note, []):
+                by_note[note].append(screen.HEADLINE_LABELS[key])
+    for note, labels in by_note.items():
+        foot.append(esc(f"{'、'.join(labels)}：{note}。"))
     if partial_seen and first_day:
         foot.append(f"※ 去年同期只部分有数据（数据自 {first_day:%Y-%m-%d} 起）。")
     if funnel_open:
@@ -221,11 +239,12 @@ def focus_head(label: str, step: int, steps: int, kpis: pd.DataFrame) -> str:
 FOCUS_LABELS = {"tickets": "本月工单", "clues": "线索", "cases": "立案", "rectified": "整改"}
 
 
-def work_panel(queue, ledger, month: str) -> str:
+def work_panel(queue, ledger, month: str, results_shown: int = 3) -> str:
     """Hits waiting (screening queue), overdue clues and the month's rectification results (clue ledger).
 
-    `queue` is {"waiting", "oldest_days", "rules"}; `queue`/`ledger` are None where that part of the product has not landed or cannot be read: the panel
-    says the figure is not available, never 0.
+    `queue` is {"waiting", "oldest_days", "rules"} (`data.screening.queue.queue_summary` and the active rules),
+    `ledger` is `screen.ledger_figures` ({"overdue", "due_soon", "results", ...}). Either is None where it
+    cannot be read or the scope has no clue at all: the panel says the figure is not available, never 0.
     """
     def na(why: str) -> str:
         return f'<b class="na">暂不可用</b>{esc(why)}'
@@ -237,27 +256,42 @@ def work_panel(queue, ledger, month: str) -> str:
     else:
         days = queue["oldest_days"]
         oldest = f"，最久 {days} 天" if days is not None and queue["waiting"] else ""
-        q = f'<b data-work="waiting">{queue["waiting"]:,}</b>项筛查命中待研判{oldest}（{queue["rules"]} 条筛查规则）'
+        q = f'<b data-work="waiting">{queue["waiting"]:,}</b>筛查命中待研判{oldest}'
     if ledger is None:
-        o = na("线索台账汇总尚未接入")
-        res = '<div class="scr-results">本月整改成效：暂不可用（线索台账汇总尚未接入）</div>'
+        o = na("尚无线索台账")
+        res = f'<div class="scr-results">{esc(month)}整改成效：暂不可用（尚无线索台账）</div>'
     else:
-        o = f'<b data-work="overdue">{int(ledger["overdue"]):,}</b>逾期线索（即将到期 {int(ledger["due_soon"]):,}）'
-        res = f'<div class="scr-results">{esc(month)} 整改成效：{esc(results_text(ledger.get("results")))}</div>'
+        soon = int(ledger["due_soon"])
+        o = (f'<b data-work="overdue" class="{"scr-up" if ledger["overdue"] else ""}">{int(ledger["overdue"]):,}</b>'
+             f'线索已逾期，即将到期 {soon:,}')
+        res = results_list(ledger.get("results"), month, results_shown)
     return f'<div class="scr-work"><div>{q}</div><div>{o}</div></div>{res}'
 
 
-def results_text(results) -> str:
-    """"井盖 更换 12 处；污水 减排 300 吨" from the ledger's rectification results (project, item, value, unit)."""
+def fmt_amount(value, unit: str) -> str:
+    """"3,400 吨", "12.5 万元" (yuan from 10,000 up in 万元), "—" when unknown."""
+    if value is None or pd.isna(value):
+        return "—"
+    v = float(value)
+    if unit == "元" and abs(v) >= 10_000:
+        return f"{v / 10_000:,.1f} 万元"
+    num = f"{v:,.0f}" if v.is_integer() else f"{v:,.1f}"
+    return f"{num} {unit}".strip()
+
+
+def results_list(results, month: str, limit: int) -> str:
+    """The month's rectification results (`analytics.ledger.rectification_results`: item, unit, cases,
+    value), the largest `limit` by cases: "更换、加固井盖 120 个 · 8 案"; says when it shows fewer."""
+    title = f"{esc(month)}整改成效"
     if results is None or len(results) == 0:
-        return "本月暂无登记的整改成效"
-    parts = []
-    for r in results.to_dict("records"):
-        what = " ".join(str(r[k]) for k in ("topic", "item") if r.get(k))
-        v = r.get("value")
-        num = f"{v:,.0f}" if isinstance(v, int | float) and float(v).is_integer() else f"{v}"
-        parts.append(f"{what} {num} {r.get('unit') or ''}".strip())
-    return "；".join(parts)
+        return f'<div class="scr-results"><div class="t">{title}</div><div class="scr-foot">本月暂无登记的整改成效</div></div>'
+    shown = results.head(limit)
+    cut = f"（显示 {len(shown)} / {len(results)} 项）" if len(results) > len(shown) else ""
+    rows = "".join(f'<div class="r" data-result="{esc(r["item"])}"><span class="name">{esc(r["item"])}</span>'
+                   f'<b>{esc(fmt_amount(r["value"], str(r["unit"] or "")))}</b>'
+                   f'<span class="c">{int(r["cases"]):,} 案</span></div>'
+                   for r in shown.to_dict("records"))
+    return f'<div class="scr-results"><div class="t">{title}<span>{cut}</span></div>{rows}</div>'
 
 
 def waiting(message: str) -> str:

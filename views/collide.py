@@ -6,6 +6,8 @@ Reading, matching and recording are data/screening/collide's; this page lays out
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from data import records, uploads
@@ -27,7 +29,8 @@ c = st.columns(3)
 distance = c[0].number_input("地点相近：距离（米）", min_value=1.0, max_value=5000.0, value=200.0, key="co_distance")
 days = c[1].number_input("时间窗口：前后天数", min_value=0, max_value=3650, value=30, key="co_days")
 name = c[2].text_input("碰撞名称", key="co_name", placeholder="如：2025年交通事故")
-st.caption("名单列自动识别：编号、姓名/当事人、单位名称、地址、经度、纬度、时间/日期、电话、区、摘要；其他列名请用映射文件指定。")
+st.caption("名单列按标准列名自动识别（编号、姓名/当事人、单位名称、地址、经度、纬度、时间/日期、电话、区、摘要），"
+           "上传后可在“列映射”中逐项核对、选择。")
 
 if up is None:
     st.info("请先上传名单文件。")
@@ -39,11 +42,35 @@ if mp is not None:
 params = collide.Params(distance_m=float(distance), days=int(days))
 try:
     with uploads.staged(named) as staged:
-        recs, used = collide.read_list(staged[up.name], staged.get(mp.name) if mp else None)
+        heads, guessed, base = collide.headers(staged[up.name], staged.get(mp.name) if mp else None)
+        # The mapping of the list's columns, as the user sets it here (starting from the mapping file, else the
+        # standard headers); new widgets for each new file.
+        with st.expander("列映射：名单的哪一列是什么", expanded=True):
+            st.caption(f"{md(up.name)} 共 {len(heads)} 列。已按" + ("映射文件" if mp else "标准列名") +
+                       "识别；请核对，或为未识别的字段选择列（至少需要经纬度、地址、单位名称、电话或姓名之一）。")
+            tag = f"{up.name}-{up.size}-{mp.name if mp else ''}"
+            chosen: dict[str, str] = {}
+            grid = st.columns(5)
+            for i, (field, label) in enumerate(collide.FIELD_LABELS.items()):
+                options = [None, *heads]
+                pick = grid[i % 5].selectbox(label, options, index=options.index(guessed[field]) if field in guessed
+                                             else 0, key=f"co_col_{field}_{tag}",
+                                             format_func=lambda h: "（无）" if h is None else h)
+                if pick:
+                    chosen[field] = pick
+            crs_list = list(collide.CRS_LABELS)
+            crs = st.selectbox("经纬度的坐标系", crs_list, index=crs_list.index(base.crs or "wgs84"),
+                               key=f"co_crs_{tag}", format_func=collide.CRS_LABELS.get)
+            spec = collide.mapping_spec(chosen, base=base, crs=crs)
+            st.download_button("下载此映射（YAML，可用于 manage.py collide --mapping）",
+                               data=collide.mapping_yaml(spec).encode("utf-8"),
+                               file_name=f"{Path(up.name).stem}-mapping.yaml", mime="application/x-yaml",
+                               key="co_mapping_download")
+        recs, used = collide.read_list(staged[up.name], spec)
 except collide.CollisionError as exc:
     st.error(f"名单无法使用：{md(exc)}")
     st.stop()
-st.caption("识别的列：" + md("、".join(f"{k}←{v}" for k, v in used.items())))
+st.caption("比对所用的列：" + md("、".join(f"{collide.FIELD_LABELS[k]}←{v}" for k, v in used.items())))
 ev = collide.evidence(recs, collide.match(cur, recs, params))
 rows = collide.report_rows(recs, ev)
 matched = ev["row_number"].nunique() if not ev.empty else 0

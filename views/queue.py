@@ -160,6 +160,7 @@ if action == "登记为新线索":
             st.error(md(exc))
         else:
             st.success(f"已登记线索 {clue.clue_no}（{len(clue.ticket_ids)} 件工单），可在线索台账中查看。")
+            st.page_link("views/clue.py", label=f"打开线索 {clue.clue_no}", query_params={"no": clue.clue_no})
 if action == "并入已有线索":
     text = st.text_input("查找线索（编号、摘要、地点）", key="qu_find")
     with records.session() as rec:
@@ -180,6 +181,7 @@ if action == "并入已有线索":
                 st.error(md(exc))
             else:
                 st.success(f"已并入线索 {md(clue.clue_no)}。")
+                st.page_link("views/clue.py", label=f"打开线索 {clue.clue_no}", query_params={"no": clue.clue_no})
 if action == "排除":
     reason = st.text_input("排除理由", key="qu_dismiss_reason", placeholder="如：已整改到位，经核实不属于监督事项")
     if st.button("排除", key="qu_dismiss"):

@@ -36,7 +36,8 @@ STATE = "scr_state"
 # Design sizes (CSS px of a 1920×1080 window), multiplied by the scale.
 COLUMNS = (0.29, 0.43, 0.28)
 MAP_H, TREND_H, RANK_H = 528, 180, 540
-PROJECTS_SHOWN = 5
+PROJECTS_SHOWN = 4
+RESULTS_SHOWN = screen.RESULTS_SHOWN
 # What a failed read looks like: the store gone or replaced mid-read, a lock, the records store busy.
 READ_ERRORS = (store.StoreError, duckdb.Error, sqlite3.Error, records.RecordsError, OSError)
 
@@ -85,8 +86,9 @@ def _imported(_cur, version: str):
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=32)
-def _queue(sc: Scope, tick: int) -> dict:
-    """The screening queue's waiting items in the scope (records store), re-read at each refresh (`tick`), and
+def _queue(sc: Scope, refreshed: float) -> dict:
+    """The screening queue's waiting items in the scope (records store), re-read at each refresh of this
+    session (`refreshed`: its time, so no session is served another's older answer), and
     how many rules are active (none: nothing is screened, and "0 waiting" would mislead)."""
     from data.screening import library, queue
 
@@ -96,9 +98,18 @@ def _queue(sc: Scope, tick: int) -> dict:
     return {"waiting": q.waiting, "oldest_days": q.oldest_days, "rules": rules}
 
 
-def _ledger(_cur, version: str, sc: Scope, tick: int, month: date):
-    """The clue ledger's summary for the month: not available until the ledger's summary lands (None)."""
-    return None
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=32)
+def _coverage(_cur, version: str):
+    from analytics import coverage
+
+    return coverage.coverage(_cur)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=32)
+def _ledger(_cur, version: str, day: date, today: date) -> dict | None:
+    """The clue ledger's figures (`screen.ledger_figures`): overdue on `today`, results of `day`'s month. The
+    cursor carries the ledger's version laid over it at the last refresh (ui/db.py), part of `version`."""
+    return screen.ledger_figures(_cur, day, today)
 
 
 @dataclass
@@ -118,9 +129,10 @@ class Frame:
     risers: pd.DataFrame
     queue: object
     ledger: object
+    today: date
 
 
-def _load(cur, version: str, tick: int, step: int) -> Frame | None:
+def _load(cur, version: str, refreshed: float, step: int) -> Frame | None:
     lo, hi = _range(cur, version)
     if hi is None:
         return None
@@ -128,7 +140,8 @@ def _load(cur, version: str, tick: int, step: int) -> Frame | None:
     month = screen.period_filters(hi)["month"]
     cycle = _q("rotation", cur, version, month, (("configured", CONFIGURED),))
     topic = cycle[step % len(cycle)]
-    fo = _q("focus", cur, version, f, (("topic", topic),))
+    cov = _coverage(cur, version)
+    fo = _q("focus", cur, version, f, (("topic", topic), ("cov", cov)))
     if topic is None:
         per = {t: _q("month_hotspots", cur, version, f, (("topic", t),)) for t in cycle if t}
         marks = screen.combine_hotspots(per)
@@ -138,13 +151,15 @@ def _load(cur, version: str, tick: int, step: int) -> Frame | None:
         total = int(marks.attrs.get("total", len(marks)))
     queue = None
     try:
-        queue = _queue(me.scope, tick)
+        queue = _queue(me.scope, refreshed)
     except READ_ERRORS:
         queue = None
-    return Frame(as_of=hi, first_day=lo, imported=_imported(cur, version), headline=_q("headline", cur, version, f),
+    today = records.now().date()
+    return Frame(as_of=hi, first_day=lo, imported=_imported(cur, version),
+                 headline=_q("headline", cur, version, f, (("cov", cov),)),
                  projects=_q("projects", cur, version, month), cycle=cycle, step=step % len(cycle), focus=fo,
                  marks=marks, marks_total=total, risers=_q("risers", cur, version, f), queue=queue,
-                 ledger=_ledger(cur, version, me.scope, tick, hi))
+                 ledger=_ledger(cur, version, hi, today), today=today)
 
 
 # ---------------------------------------------------------------- drawing
@@ -180,8 +195,8 @@ def _draw(fr: Frame, refreshed: datetime, notice: str | None) -> None:
             st.html(parts.panel_title("专项工单", f"{fr.as_of.month}月，与去年同期比{more}"))
             st.html(parts.projects_list(fr.projects, topic, PROJECTS_SHOWN))
         with st.container(key="scr_panel_work", gap=None):
-            st.html(parts.panel_title("办理动态"))
-            st.html(parts.work_panel(fr.queue, fr.ledger, f"{fr.as_of.month}月"))
+            st.html(parts.panel_title("办理动态", f"待研判、逾期截至今日 {fr.today:%m-%d}"))
+            st.html(parts.work_panel(fr.queue, fr.ledger, f"{fr.as_of.month}月", RESULTS_SHOWN))
     with centre:
         with st.container(key="scr_panel_focus", gap=None):
             st.html(parts.focus_head(fr.focus.label, fr.step, len(fr.cycle), fr.focus.kpis))
@@ -216,7 +231,7 @@ def _draw(fr: Frame, refreshed: datetime, notice: str | None) -> None:
 
 @st.fragment(run_every=min(REFRESH, ROTATE or REFRESH))
 def wall() -> None:
-    state = st.session_state.setdefault(STATE, {"cur": None, "version": None, "refreshed": 0.0, "tick": -1,
+    state = st.session_state.setdefault(STATE, {"cur": None, "version": None, "refreshed": 0.0,
                                                 "stepped": 0.0, "step": -1, "last": None, "failed": None})
     now = time.time()
     notice = None
@@ -230,7 +245,7 @@ def wall() -> None:
             st.rerun(scope="app")   # the account was disabled: the app's sign-in gate takes over
         try:
             state["cur"], state["version"] = db.cursor(), db.db_version()
-            state["refreshed"], state["tick"], state["failed"] = now, state["tick"] + 1, None
+            state["refreshed"], state["failed"] = now, None
         except READ_ERRORS as exc:
             state["failed"] = state["failed"] or now
             notice = _quiet(exc, state)
@@ -240,7 +255,7 @@ def wall() -> None:
         frame = None
         if state["cur"] is not None:
             try:
-                frame = _load(state["cur"], state["version"], state["tick"], state["step"])
+                frame = _load(state["cur"], state["version"], state["refreshed"], state["step"])
             except READ_ERRORS as exc:
                 notice = _quiet(exc, state)
                 frame = state["last"]

@@ -52,6 +52,7 @@ FLAGS = {
     "xlsx_formula_cached": "Excel 公式单元格按其计算结果导入",
     "xlsx_formula_no_value": "Excel 公式单元格没有计算结果（置空；请在 Excel 中打开并保存后重新导入）",
     "xlsx_merged_filled": "Excel 合并单元格按其左上角的值填充",
+    "xlsx_title_rows": "Excel 表头上方的标题行（只有一个单元格，不作为表头或数据）",
     "unmapped_status": "办理状态不在词表中",
     "unmapped_satisfaction": "满意度不在词表中",
     "unmapped_channel": "来电渠道不在词表中",
