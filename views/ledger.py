@@ -126,10 +126,15 @@ if is_open("台账"):
 if is_open("登记线索"):
     with shown["登记线索"]:
         topics, districts = _options(cur, db_version())
+        done = st.session_state.pop("lg_registered", None)
+        if done:
+            st.success(f"已登记线索 {md(done)}。")
+            st.page_link("views/clue.py", label=f"打开线索 {done}", query_params={"no": done})
         clue = ledger_forms.register_form(me, districts, topics)
-        if clue is not None:
-            st.success(f"已登记线索 {md(clue.clue_no)}。")
-            st.page_link("views/clue.py", label=f"打开线索 {clue.clue_no}", query_params={"no": clue.clue_no})
+        if clue is not None:   # an empty form again (a second click does not register the clue twice)
+            st.session_state["lg_registered"] = clue.clue_no
+            ledger_forms.reset_form("lg_new")
+            st.rerun()
 
 if is_open("导入冲突"):
     with shown["导入冲突"]:
