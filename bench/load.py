@@ -155,7 +155,8 @@ class Result:
             cpu = [r.cpu_s for r in self.runs if r.page == page and r.ok and r.cpu_s is not None]
             rows.append({"page": page, "runs": len(xs), "p50_ms": round(1000 * statistics.median(xs)),
                          "p95_ms": round(1000 * _pct(xs, 0.95)), "max_ms": round(1000 * xs[-1]),
-                         "cpu_p50_ms": round(1000 * statistics.median(cpu)) if cpu else None})
+                         "cpu_p50_ms": round(1000 * statistics.median(cpu)) if cpu else None,
+                         "cpu_max_ms": round(1000 * max(cpu)) if cpu else None})
         return rows
 
 
@@ -445,10 +446,10 @@ def _print(r: dict) -> None:
         for line in i["tail"].splitlines()[-3:]:
             print("    " + line)
     print(f"load average at start {r['load_average']['start']}, at end {r['load_average']['end']}")
-    print(f"{'page':<10}{'runs':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}" + ("  server CPU p50 ms" if r["users"] == 1 else ""))
+    print(f"{'page':<10}{'runs':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}" + ("  server CPU p50 / max ms" if r["users"] == 1 else ""))
     for row in r["pages"]:
         print(f"{row['page']:<10}{row['runs']:>6}{row['p50_ms']:>9,}{row['p95_ms']:>9,}{row['max_ms']:>9,}"
-              + (f"{row['cpu_p50_ms']:>19,}" if row.get("cpu_p50_ms") is not None else ""))
+              + (f"{row['cpu_p50_ms']:>17,} / {row['cpu_max_ms']:,}" if row.get("cpu_p50_ms") is not None else ""))
     for name in ("all", "during_import"):
         x = r[name]
         if x.get("runs"):
