@@ -221,11 +221,12 @@ def due_totals(con: duckdb.DuckDBPyConnection, as_of=None) -> dict[str, int]:
 
 
 def due_overview(con: duckdb.DuckDBPyConnection, as_of=None) -> dict:
-    """The overview's ledger figures: {"overdue", "due_soon", "overdue_by_rule": {rule label: n} (rules with
-    overdue clues only)}."""
+    """The overview's ledger figures: {"clues" (in the ledger at all), "overdue", "due_soon",
+    "overdue_by_rule": {rule label: n} (rules with overdue clues only)}."""
     c = due_counts(con, as_of)
     over = c[(c["state"] == "overdue") & (c["n"] > 0)]
-    return {"overdue": int(c.loc[c["state"] == "overdue", "n"].sum()),
+    (clues,) = con.execute(f"WITH {SHEET} SELECT count(*) FROM judged", params(as_of)).fetchone()
+    return {"clues": int(clues), "overdue": int(c.loc[c["state"] == "overdue", "n"].sum()),
             "due_soon": int(c.loc[c["state"] == "due_soon", "n"].sum()),
             "overdue_by_rule": {DUE_RULES[r]: int(n) for r, n in zip(over["rule"], over["n"], strict=True)}}
 

@@ -65,6 +65,9 @@ def test_lists_and_counts(stores):  # noqa: F811
         assert od["days_over"].tolist() == [56, 54, -1]
         t = lsheet.due_totals(cur, today)
         assert t == {"overdue": 2, "due_soon": 1}
+        d = lsheet.due_overview(cur, today)
+        assert (d["clues"], d["overdue"], d["due_soon"]) == (len(lsheet.sheet(cur, as_of=today)), 2, 1)
+        assert d["clues"] > 0
         assert lsheet.count(cur, lsheet.LedgerFilters(origin="app")) == 3
         page = lsheet.clue_list(cur, lsheet.LedgerFilters(text="污水"), today)
         assert page["clue_id"].tolist() == ["X-2025-000001", "C02"]
@@ -75,5 +78,16 @@ def test_lists_and_counts(stores):  # noqa: F811
                                           {"item": "清理河道垃圾", "unit": "吨", "cases": 1, "value": 2.0}]
         s = lsheet.ledger_summary(cur, date(2025, 3, 1), as_of=today)
         assert (s["registered"], s["filed"], s["rectified"], s["overdue"], s["due_soon"]) == (8, 4, 1, 2, 1)
+    finally:
+        con.close()
+
+
+def test_an_empty_ledger_says_so_instead_of_zero_deadlines(empty_db_path):
+    # the overview shows "—" and "线索台账中尚无线索" when the ledger holds no clue (issue 20: no 0 for an
+    # input the data never had)
+    con, cur = _cursor(empty_db_path)
+    try:
+        d = lsheet.due_overview(cur, date(2025, 5, 26))
+        assert (d["clues"], d["overdue"], d["due_soon"]) == (0, 0, 0)
     finally:
         con.close()
