@@ -192,8 +192,9 @@ def body() -> None:
     figures, charts, drill = _charts()
 
     # ---- trend
-    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
-                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or "day"
+    first = overview.default_grain(f)
+    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default=first,
+                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or first
     tr = q("trend", grain=grain)
     if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
