@@ -209,7 +209,8 @@ if view == "导入导出":
                                                                 lambda: text.encode("utf-8")),
                            file_name="rules.yaml", mime="application/x-yaml", key="ru_export")
     if may_edit:
-        up = st.file_uploader("导入规则文件（.yaml / .json）", type=["yaml", "yml", "json"], key="ru_upload")
+        up = st.file_uploader("导入规则文件（.yaml / .json）", type=["yaml", "yml", "json"], key="ru_upload",
+                              max_upload_size=5)   # a rule library is text: kilobytes, never megabytes
         if up is not None:
             try:
                 incoming = rule.loads(up.getvalue().decode("utf-8"), f"规则文件 {up.name} ")
