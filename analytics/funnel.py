@@ -20,10 +20,10 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from analytics import theme
+from analytics import query, theme
 from analytics.filters import NO_TOPIC, Filters
-from analytics.overview import function_clause, source
-from data import links, settings
+from analytics.overview import function_clause
+from data import settings
 from data.ledger import deadlines as due_rules
 
 # The stages, group-by dimensions, stage durations, deadline rules and deadline states (keys), with their labels
@@ -40,7 +40,7 @@ STATES = theme.DEADLINE_STATES
 
 # The selection: the links (clue, ticket) whose ticket matches the filters, read from the linked
 # tickets (`funnel_tickets`, data/links.py: ~1% of the tickets, with the ticket's filter columns), then
-# the clues and cases behind them. Ticket counts come from the daily summary (overview.source) or, with a
+# the clues and cases behind them. Ticket counts come from the daily summary (query.volume) or, with a
 # function filter, from the linked tickets (a function filter only selects linked tickets).
 _SELECTION = """
 sel AS (SELECT t.clue_id, t.ticket_id, t.first_at FROM {links} t WHERE {where}),
@@ -59,9 +59,9 @@ rc AS (
 # selected links give clue numbers, and `fc` holds one row per selected clue and case of it, with the
 # case's first valid rectification (clue_row marks one row per clue). No join of the ledgers by string id.
 _SELECTION_CLUES = f"""
-sel AS (SELECT t.clue_no, t.ticket_id FROM {links.TABLE} t WHERE {{where}}),
+sel AS (SELECT t.clue_no, t.ticket_id FROM {query.LINKS_TABLE} t WHERE {{where}}),
 fc AS (
-    SELECT c.* FROM {links.CLUES_TABLE} c JOIN (SELECT DISTINCT clue_no FROM sel) s USING (clue_no)
+    SELECT c.* FROM {query.CLUES_TABLE} c JOIN (SELECT DISTINCT clue_no FROM sel) s USING (clue_no)
     WHERE {{fn}}
 )
 """
@@ -70,7 +70,7 @@ fc AS (
 def _with(con, f: Filters, linked: str | None = None) -> tuple[str, dict]:
     w = f.where("t")
     fn = function_clause(f)
-    sql = "WITH " + _SELECTION.format(links=linked or links.source(con), where=w.sql, fn=fn.sql)
+    sql = "WITH " + _SELECTION.format(links=linked or query.linked(con), where=w.sql, fn=fn.sql)
     return sql, {**w.params, **fn.params}
 
 
@@ -92,10 +92,10 @@ def _ticket_counts(con, f: Filters, by: str | None = None, *, missing: str = "",
     group = " GROUP BY 1" if by else ""
     params = {"missing": missing} if by else {}
     if f.uses_summary or not f.functions:
-        s = source(f, prefix=prefix, needs=(by,) if by else ())
+        s = query.volume(f, prefix=prefix, needs=(by,) if by else ())
         return f"SELECT {key}{s.m('n')} AS tickets FROM {s.table} WHERE {s.where.sql}{group}", {**params, **s.where.params}
     w = f.where("t", prefix=prefix)
-    sql = f"SELECT {key}count(DISTINCT t.ticket_id) AS tickets FROM {links.source(con)} t WHERE {w.sql}{group}"
+    sql = f"SELECT {key}count(DISTINCT t.ticket_id) AS tickets FROM {query.linked(con)} t WHERE {w.sql}{group}"
     return sql, {**params, **w.params}
 
 
@@ -115,7 +115,7 @@ def stages(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
     Columns: key, stage (Chinese), n, rate_prev, rate_total (NA when the base is 0).
     """
-    if links.clues_ready(con):
+    if query.per_clue(con):
         head, params = _with_clues(f)
         sql = head + "SELECT count(*) FILTER (WHERE clue_row), count(case_id), count(rectified_at) FROM fc"
     else:
@@ -146,7 +146,7 @@ def split(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "district") -> p
     """
     if by not in SPLITS:
         raise ValueError(f"by must be one of {tuple(SPLITS)}")
-    fast = links.clues_ready(con)
+    fast = query.per_clue(con)
     head, params = _with_clues(f) if fast else _with(con, f)
     missing = NO_TOPIC if by == "topic" else "（未填）"
     extra: dict = {}
@@ -197,12 +197,12 @@ def durations(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     工单→线索 runs from the clue's earliest linked ticket (any period: the first
     signal) to its registration.
     """
-    if links.clues_ready(con):
+    if query.per_clue(con):
         return _durations_clues(con, f)
-    linked = links.source(con)
+    linked = query.linked(con)
     head, params = _with(con, f, linked)
     first = ("SELECT clue_id, min(first_at) AS first_at FROM sel WHERE clue_id IN (SELECT clue_id FROM cl) GROUP BY 1"
-             if linked == links.TABLE else links.FIRST_INLINE)
+             if linked == query.LINKS_TABLE else query.FIRST_INLINE)
     sql = head + f""",
         first_ticket AS (  -- the clue's earliest linked ticket in any period (data/links.py)
             {first}
@@ -286,7 +286,7 @@ _ITEMS_CLUES = f"""
 
 
 def _deadline_items(con, f: Filters, as_of: datetime) -> pd.DataFrame:
-    if links.clues_ready(con):
+    if query.per_clue(con):
         head, params = _with_clues(f)
         items = _ITEMS_CLUES
     else:

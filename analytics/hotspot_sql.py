@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics import privacy
+from analytics import privacy, query
 from analytics.filters import Filters
 from analytics.hotspot_stats import POS_GRID, GiStar
 from analytics.maps import LOCATED_SQL
-from data import links
+from analytics.query import TICKETS_LOCATED, Located, located
 from data import positions as hpos
 from geo.grid import SQL_GI, SQL_GJ, Grid
 
@@ -26,33 +26,7 @@ MAX_TICKETS = 400_000  # per-ticket steps (repeat places, table) beyond this wor
 PROBLEM_SQL = hpos.PROBLEM_SQL
 
 
-# ---------------------------------------------------------------- where the located tickets are read
-@dataclass(frozen=True)
-class Source:
-    """Where the located tickets of a selection are read: `hotspot_tickets` (data/positions.py) when it is
-    current and the filters are columns it has, else `tickets` (same rows, slower at scale)."""
-
-    table: str        # fixed identifiers only: hpos.TABLE or "tickets"
-    located: str      # the located condition on that table ("TRUE" for hotspot_tickets)
-    cells: bool       # hpos.CELLS can answer Gi* counts for filters on dates/district/street only
-
-    @property
-    def fast(self) -> bool:
-        return self.table == hpos.TABLE
-
-
-TICKETS_SOURCE = Source("tickets", LOCATED_SQL, False)
-
-
-def source(con, f: Filters) -> Source:
-    """The quickest source that gives exactly the answer `tickets` would."""
-    if not f.uses_summary or not hpos.ready(con):
-        return TICKETS_SOURCE
-    cells = f.filter_columns() <= set(hpos.CELL_FILTER_COLUMNS) and bool(f.date_from and f.date_to)
-    return Source(hpos.TABLE, "TRUE", cells)
-
-
-def _cells_shift(src: Source, grid: Grid) -> int | None:
+def _cells_shift(src: Located, grid: Grid) -> int | None:
     """k when `grid` cells are 2**k x 2**k cells of `hotspot_cells` (exact in floating point), else None."""
     if not src.cells:
         return None
@@ -62,9 +36,9 @@ def _cells_shift(src: Source, grid: Grid) -> int | None:
     return None
 
 
-def cell_counts(con, f: Filters, grid: Grid, src: Source | None = None) -> pd.DataFrame:
+def cell_counts(con, f: Filters, grid: Grid, src: Located | None = None) -> pd.DataFrame:
     """Located tickets of the selection per grid cell: gi, gj, n."""
-    src = src or source(con, f)
+    src = src or located(con, f)
     k = _cells_shift(src, grid)
     if k is not None:  # from the day x street x 500 m cell counts
         w = f.where(prefix="q", time_column="day")
@@ -96,7 +70,7 @@ SQL_PI = "(CAST(floor(lat / $p_dlat) AS BIGINT) >> $p_shift)"
 SQL_PJ = "(CAST(floor(lon / $p_dlon) AS BIGINT) >> $p_shift)"
 
 
-def _pos_sql(src: Source, shift: int) -> tuple[str, str, str, dict]:
+def _pos_sql(src: Located, shift: int) -> tuple[str, str, str, dict]:
     """(problem, pi, pj) expressions on `src` and their parameters: `hotspot_tickets` stores the three
     (the same expressions, evaluated at import), `tickets` computes them."""
     if src.fast:
@@ -104,12 +78,12 @@ def _pos_sql(src: Source, shift: int) -> tuple[str, str, str, dict]:
     return PROBLEM_SQL, SQL_PI, SQL_PJ, {"p_dlat": POS_GRID.dlat, "p_dlon": POS_GRID.dlon, "p_shift": int(shift)}
 
 
-def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
+def positions(con, f: Filters, src: Located | None = None) -> pd.DataFrame:
     """Located tickets of the selection counted per problem and 20 m position (one SQL GROUP BY).
 
     Columns: problem, pi, pj, n, lon, lat (mean of the tickets).
     """
-    src = src or source(con, f)
+    src = src or located(con, f)
     w = f.where(prefix="h")
     problem, pi, pj, pp = _pos_sql(src, 0)
     sql = f"""
@@ -123,7 +97,7 @@ def positions(con, f: Filters, src: Source | None = None) -> pd.DataFrame:
     return con.execute(sql, {**w.params, **pp}).df()
 
 
-def positions_on_own_cursor(con, f: Filters, src: Source) -> pd.DataFrame:
+def positions_on_own_cursor(con, f: Filters, src: Located) -> pd.DataFrame:
     """`positions()` on a cursor of its own (a connection's statements run one at a time)."""
     cur = con.cursor()
     try:
@@ -132,7 +106,7 @@ def positions_on_own_cursor(con, f: Filters, src: Source) -> pd.DataFrame:
         cur.close()
 
 
-def problem_counts(con, f: Filters, src: Source, problems) -> pd.DataFrame:
+def problem_counts(con, f: Filters, src: Located, problems) -> pd.DataFrame:
     """Located tickets of the selection per problem, district and street (for these problems)."""
     w = f.where(prefix="h")
     sql = f"""SELECT {PROBLEM_SQL} AS problem, district, street, count(*) AS n FROM {src.table}
@@ -146,7 +120,7 @@ def _temp_name(prefix: str) -> str:
 
 
 def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int,
-                src: Source = TICKETS_SOURCE, *, lean: bool = False, extra: str = "") -> tuple[str, dict]:
+                src: Located = TICKETS_LOCATED, *, lean: bool = False, extra: str = "") -> tuple[str, dict]:
     """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place.
 
     `lean`: only the ids, times and positions (for `ticket_ids`), not the address columns nor `back`.
@@ -221,7 +195,7 @@ LINKED_CLUES_SQL = """WITH lk AS (SELECT ticket_id, clue_id FROM {links} WHERE {
 LINKED_ONLY = " AND ticket_id IN (SELECT ticket_id FROM lk)"
 
 
-def _key_clues(con, f: Filters, members: str, params: dict, src: Source,
+def _key_clues(con, f: Filters, members: str, params: dict, src: Located,
                linked: tuple[str, dict] | None = None) -> pd.Series:
     """The linked clues of each key ("、"-joined, sorted) from a (key, ticket_id) relation `members`.
 
@@ -231,12 +205,12 @@ def _key_clues(con, f: Filters, members: str, params: dict, src: Source,
     CTE (`_member_cte(extra=LINKED_ONLY)`) and its parameters, so only the linked tickets are joined to the
     keys. Else from `clue_tickets`, limited to the members' id range (ids carry the date: DuckDB skips row
     groups)."""
-    if src.fast and links.ready(con):
+    if src.fast and query.links_ready(con):
         w = f.where(prefix="l")
         if linked is not None:
-            sql = LINKED_CLUES_SQL.format(links=links.TABLE, where=w.sql, cte=linked[0])
+            sql = LINKED_CLUES_SQL.format(links=query.LINKS_TABLE, where=w.sql, cte=linked[0])
             return _keyed(con.execute(sql, {**linked[1], **w.params}).df())["clues"]
-        sql = CLUES_SQL.format(members=members, links=f"(SELECT ticket_id, clue_id FROM {links.TABLE} WHERE {w.sql})")
+        sql = CLUES_SQL.format(members=members, links=f"(SELECT ticket_id, clue_id FROM {query.LINKS_TABLE} WHERE {w.sql})")
         return _keyed(con.execute(sql, {**params, **w.params}).df())["clues"]
     sql = f"SELECT min(ticket_id), max(ticket_id) FROM {members}"
     lo, hi = con.execute(sql, params).fetchall()[0]
@@ -257,7 +231,7 @@ IDS_SQL = "SELECT key, max_by(ticket_id, (received_at, ticket_id), $max_ids) AS 
 
 def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame, grid: Grid, shift: int, *,
                   mid: pd.Timestamp, max_ids: int, expected: int, light: bool = False,
-                  source: Source = TICKETS_SOURCE, ids: bool = True, problem: str | None = None) -> dict:
+                  source: Located = TICKETS_LOCATED, ids: bool = True, problem: str | None = None) -> dict:
     """Per key (h<cluster> / p<place>): counts, dates, halves, ids, modes, months, clues, after-close counts.
 
     `ids=False`: the ticket ids are not listed (None per key; `ticket_ids()` fetches them for the rows a user
@@ -415,7 +389,7 @@ class Members:
     f: Filters
     grid: Grid
     shift: int
-    src: Source
+    src: Located
     hot_cells: pd.DataFrame     # gi, gj, cluster
     positions: pd.DataFrame     # problem, pi, pj, place (the grouping's place ids)
     table_keys: tuple[str, ...]

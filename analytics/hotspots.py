@@ -37,7 +37,6 @@ import pandas as pd
 from analytics.filters import Filters
 from analytics.hotspot_sql import (
     Members,
-    Source,
     cell_counts,
     cluster_tickets,
     fetch_ids,
@@ -47,7 +46,6 @@ from analytics.hotspot_sql import (
     positions,
     positions_on_own_cursor,
     problem_counts,
-    source,
 )
 from analytics.hotspot_stats import (
     DEFAULT_ALPHA,
@@ -67,17 +65,45 @@ from analytics.hotspot_stats import (
     repeat_flags,
     trend_text,
 )
+from analytics.query import Located, located
 from data import after_close
 from geo import boundaries
 from geo.grid import Grid
 
 # The public names of the hotspot analysis, wherever they are defined (callers use `hotspots.X`).
 __all__ = [
-    "ALL_PROBLEMS_MAX_LOCATED", "DEFAULT_ALPHA", "DEFAULT_CELL_M", "MAX_IDS", "MAX_PLACES", "MAX_POSITIONS",
-    "PLACE_COLUMNS", "POS_CELL_M", "POS_GRID", "REPEAT_MIN_COUNT", "REPEAT_RADIUS_M",
-    "TABLE_COLUMNS", "TABLE_LABELS", "GiStar", "Hotspots", "Members", "Source", "cluster_tickets", "display_table",
-    "flag_places", "gi_star", "gi_star_of_counts", "group_positions", "hotspot_table", "latest_texts",
-    "located_tickets", "positions", "ranked_table", "repeat_rule", "source", "ticket_ids", "with_ticket_ids",
+    "ALL_PROBLEMS_MAX_LOCATED",
+    "DEFAULT_ALPHA",
+    "DEFAULT_CELL_M",
+    "MAX_IDS",
+    "MAX_PLACES",
+    "MAX_POSITIONS",
+    "PLACE_COLUMNS",
+    "POS_CELL_M",
+    "POS_GRID",
+    "REPEAT_MIN_COUNT",
+    "REPEAT_RADIUS_M",
+    "TABLE_COLUMNS",
+    "TABLE_LABELS",
+    "GiStar",
+    "Hotspots",
+    "Located",
+    "Members",
+    "cluster_tickets",
+    "display_table",
+    "flag_places",
+    "gi_star",
+    "gi_star_of_counts",
+    "group_positions",
+    "hotspot_table",
+    "latest_texts",
+    "located",
+    "located_tickets",
+    "positions",
+    "ranked_table",
+    "repeat_rule",
+    "ticket_ids",
+    "with_ticket_ids",
 ]
 
 MAX_POSITIONS = 120_000    # above this many positions they are merged 2x2 (40 m, 80 m, ...) before grouping
@@ -86,11 +112,11 @@ MAX_IDS = 1_000            # ticket ids kept per table row / place (latest first
 
 
 def gi_star(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float = DEFAULT_ALPHA,
-            radius: int = 1, src: Source | None = None) -> GiStar:
+            radius: int = 1, src: Located | None = None) -> GiStar:
     """Getis-Ord Gi* hotspots of the located tickets matching `f` on a grid of `cell_m` metres."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
-    src = src or source(con, f)
+    src = src or located(con, f)
     grid = Grid(cell_m)
     return gi_star_of_counts(cell_counts(con, f, grid, src), grid, f, alpha=alpha, radius=radius)
 
@@ -105,7 +131,7 @@ class _Places:
 
 
 def _place_positions(con, f: Filters, radius_m: float, max_positions: int, max_places: int,
-                     src: Source | None = None, pos: pd.DataFrame | None = None) -> _Places:
+                     src: Located | None = None, pos: pd.DataFrame | None = None) -> _Places:
     """The repeat places of the selection (`pos`: its `positions()` when already counted)."""
     pos = positions(con, f, src) if pos is None else pos
     located = int(pos["n"].sum()) if len(pos) else 0
@@ -287,7 +313,7 @@ def hotspot_table(con, f: Filters, cell_m: int = DEFAULT_CELL_M, *, alpha: float
     `ids`: list the latest `max_ids` ticket ids of every row and place (`ticket_ids` columns); by default
     they are None and `ticket_ids()` lists them for the rows a user opens (the drill-down, the visit list).
     """
-    src = source(con, f)
+    src = located(con, f)
     # With a chosen problem the places are always computed: their positions are counted by DuckDB on a second
     # connection while this thread runs Gi* (mostly Python), the two overlapping on the two cores.
     early = None

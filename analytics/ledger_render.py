@@ -12,15 +12,14 @@ import html
 
 import pandas as pd
 
-from analytics import ledger as lsheet
-from analytics import tables, theme
+from analytics import ledger_export, tables, theme
 from analytics.ledger_report import Report
 
 _LABELS = {
     "registered": "本月登记线索", "registered_app": "其中本系统登记", "decided": "作出审查决定", "filed": "立案",
     "not_filed": "不立案", "transferred": "移送", "suggested": "发出检察建议", "replied": "收到回复",
     "rectified": "整改（不含未整改）", "followed_up": "回头看", "closed": "结案", "case_rate": "成案率",
-    "self_found": "案源结构比（自行发现）", "open": "月末在办线索", "overdue_now": "报告日已逾期线索",
+    "self_found": "案源结构比（自行发现）", "open": "月末未结案线索", "overdue_now": "报告日已逾期线索",
 }
 _PERCENT = ("case_rate", "self_found")
 
@@ -39,9 +38,19 @@ def headline_table(r: Report) -> pd.DataFrame:
     return pd.DataFrame([{"指标": _LABELS[k], "数值": _fmt(v, k in _PERCENT)} for k, v in r.headline.items()])
 
 
+def _rate_rows(df: pd.DataFrame) -> pd.Series:
+    """Rows of an item/value table (项目, 数值) whose item is a rate (the 12309 section)."""
+    if "项目" in df.columns and "数值" in df.columns:
+        return df["项目"].astype(str).str.contains("率")
+    return pd.Series(False, index=df.index)
+
+
 def _display(df: pd.DataFrame) -> pd.DataFrame:
-    """Rates as percentages, missing values as "—" (for the PDF and the XLSX alike)."""
+    """Rates as percentages, missing values as "—" (for the PDF)."""
     out = df.copy()
+    rate_rows = _rate_rows(out)
+    if rate_rows.any():
+        out["数值"] = [_fmt(v, pct) for v, pct in zip(out["数值"], rate_rows, strict=True)]
     for c in out.columns:
         if "率" in str(c) or c == "占比":
             out[c] = out[c].map(lambda v: _fmt(v, True))
@@ -50,10 +59,41 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _is_rate(col) -> bool:
+    return "率" in str(col) or col == "占比"
+
+
+def _cell(v, pct: bool = False):
+    """A value for the XLSX: numbers stay numbers (shares as percentages), a missing one is "—"."""
+    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+        return "—"
+    if pct:
+        return tables.Percent(float(v))
+    if isinstance(v, float):
+        return round(v, 1)
+    return v
+
+
+def _xlsx(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    rate_rows = _rate_rows(out)
+    if rate_rows.any():
+        out["数值"] = pd.Series([_cell(v, pct) for v, pct in zip(out["数值"], rate_rows, strict=True)],
+                              index=out.index, dtype=object)
+    for c in out.columns:
+        if _is_rate(c) or out[c].dtype.kind == "f" or str(out[c].dtype) == "Float64":
+            out[c] = pd.Series([_cell(v, _is_rate(c)) for v in out[c].to_numpy(dtype=object)], index=out.index,
+                               dtype=object)
+    return out
+
+
 def report_xlsx(r: Report) -> bytes:
+    """The report as XLSX: one sheet per section; counts are numbers, rates numbers shown as percentages."""
     note = f"统计范围：{r.scope_label}；报告日 {r.as_of:%Y-%m-%d}"
-    sheets = [("概况", headline_table(r), r.title, note)]
-    sheets += [(s.title[:31].replace("（", "(").replace("）", ")"), _display(s.table), s.title,
+    head = pd.DataFrame({"指标": [_LABELS[k] for k in r.headline],
+                         "数值": pd.Series([_cell(v, k in _PERCENT) for k, v in r.headline.items()], dtype=object)})
+    sheets = [("概况", head, r.title, note)]
+    sheets += [(s.title[:31].replace("（", "(").replace("）", ")"), _xlsx(s.table), s.title,
                 "；".join(x for x in (note, s.note) if x)) for s in r.sections]
     return tables.to_xlsx_book(sheets, labels=False)
 
@@ -126,7 +166,7 @@ EXPORT_SHEETS = ("线索", "办理记录", "关联工单")
 def ledger_xlsx(clues: pd.DataFrame, history: pd.DataFrame, links: pd.DataFrame, *, note: str = "") -> bytes:
     """The ledger as XLSX: every clue (the sheet), every recorded step, every linked ticket."""
     return tables.to_xlsx_book([
-        ("线索", lsheet.readable(clues), "线索台账", note),
+        ("线索", ledger_export.clue_table(clues), "线索台账", note),
         ("办理记录", history, "线索办理记录（含已更正、撤销的记录）", note),
-        ("关联工单", links, "线索关联工单", note),
+        ("关联工单", ledger_export.link_table(links), "线索关联工单", note),
     ], labels=False)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics import privacy, theme
 from analytics.filters import Filters
+from analytics.query import summary_table
 from data import positions as hpos
 from data import settings
 from geo import boundaries, regions
@@ -65,17 +66,9 @@ def _area_where(f: Filters) -> tuple[str, dict]:
     return w.sql, w.params
 
 
-def summary_for(f: Filters, *group_cols: str) -> str | None:
-    """The smallest daily summary table answering `f` grouped by `group_cols` (None: only `tickets` can)."""
-    pick = getattr(f, "summary_table", None)  # Filters.summary_table (daily cubes); ticket_daily before it
-    if pick is not None:
-        return pick(*group_cols)
-    return "ticket_daily" if f.uses_summary else None
-
-
 def _counts_sql(f: Filters, level: str, prefix: str) -> tuple[str, dict]:
     keys = "district" if level == "district" else "district, street"
-    table = summary_for(f, *keys.split(", "))
+    table = summary_table(f, *keys.split(", "))
     if table is not None:
         w = f.daily_where(prefix=prefix)
         return f"SELECT {keys}, sum(n) AS n FROM {table} WHERE {w.sql} GROUP BY ALL", w.params
@@ -134,7 +127,7 @@ def area_values(con, f: Filters, level: str = "district") -> pd.DataFrame:
 
 def unplaced_count(con, f: Filters) -> int:
     """Matching tickets without a known street (not shown on a street choropleth)."""
-    table = summary_for(f, "street")
+    table = summary_table(f, "street")
     if table is not None:
         w = f.daily_where(prefix="u")
         sql = f"SELECT coalesce(sum(n), 0) FROM {table} WHERE {w.sql} AND street IS NULL"
@@ -160,7 +153,7 @@ def quick_counts(con, f: Filters) -> tuple[int, int]:
     The second number counts every ticket with coordinates, drawable or not (`n_located`), so it is an
     upper bound of what `counts` returns: enough to decide whether a selection is small enough for points.
     """
-    table = summary_for(f)
+    table = summary_table(f)
     if table is None:
         return counts(con, f)
     w = f.daily_where(prefix="k")
@@ -226,6 +219,34 @@ def geography_note(con, f: Filters) -> tuple[str, str] | None:
                 + ("数据可能不属于本区域：请确认数据来源，或用 `python manage.py region install` 选择数据所在城市的区域包。"
                    if most else ""))
     return None
+
+
+def unplaceable_note(con, f: Filters) -> str | None:
+    """What the map page says instead of drawing an empty region, when no ticket of the selection can be
+    placed on it (no district of the region, no point inside it); None when some can.
+
+    Data with no geography at all (anonymised "A市" messages) or another city's points would otherwise show
+    an empty map of the region, which reads as "no tickets here".
+    """
+    r = regions.active()
+    if not r.has_geography:
+        return None                        # geography_note says the region has no boundaries
+    w = f.where(prefix="k")
+    sql = f"""
+        SELECT count(*), count(*) FILTER (WHERE district IS NOT NULL OR {LOCATED_SQL}), count(lon)
+        FROM tickets WHERE {w.sql}
+    """
+    total, placed, with_points = (int(x) for x in con.execute(sql, w.params).fetchone())
+    if total == 0 or placed:
+        return None
+    if with_points:
+        why = f"它们的坐标不在{r.label}范围内，也没有{r.label}的区县名称"
+    else:
+        why = f"它们既没有坐标，也没有{r.label}的区县名称（数据中没有经纬度和“所属区”，或其值不属于本区域）"
+    return (f"所选 {total:,} 件工单无法落到{r.label}的地图上：{why}，因此不显示空白地图。"
+            "如数据来自某个城市，请在映射文件中对应其“所属区”或经纬度列，或用 "
+            "`python manage.py region install 区域包 --db 数据库路径` 选择它所在城市的区域包；"
+            "没有地理信息的匿名数据（如“A市”）可用区域包 `none`。")
 
 
 def counts(con, f: Filters) -> tuple[int, int]:
@@ -342,7 +363,7 @@ def point_layer(con, f: Filters, limit: int | None = None, *, force_grid: Grid |
 # ---------------------------------------------------------------- months
 def monthly_counts(con, f: Filters) -> pd.DataFrame:
     """Tickets per month for the selection: month (first day), n, n_located."""
-    table = summary_for(f)
+    table = summary_table(f)
     if table is not None:
         w = f.daily_where(prefix="m")
         sql = f"""SELECT date_trunc('month', day)::DATE AS month, sum(n)::BIGINT AS n,

@@ -11,29 +11,16 @@ ticket (restricted to the chosen procuratorial functions, if any).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import pandas as pd
 
 from analytics import periods as periods_mod
-from analytics import theme
+from analytics import query, theme
 from analytics.filters import Filters, Where
-from data import links
+from analytics.query import volume
 
-# Measures, as SQL over each source. Names are the ticket_daily columns.
-_MEASURES_DAILY = {m: f"CAST(coalesce(sum({m}), 0) AS BIGINT)" for m in (
-    "n", "n_located", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied")}
-_MEASURES_TICKETS = {
-    "n": "count(*)",
-    "n_located": "count(lon) FILTER (WHERE geo_flag IS DISTINCT FROM 'outside_region')",
-    "n_responded": "count(responded_at)",
-    "n_closed": "count(closed_at)",
-    "n_resolved": "count(*) FILTER (WHERE resolved)",
-    "n_rated": "count(satisfaction)",
-    "n_satisfied": "count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意'))",
-}
 GRAINS = {"day": "day", "week": "week", "month": "month"}
 GRAIN_LABELS = theme.GRAIN_LABELS
 CHANGE_DIMENSIONS = theme.CHANGE_DIMENSIONS   # the dimensions `changes(by=)` accepts, with their labels
@@ -45,50 +32,11 @@ KPI_LABELS = theme.KPI_LABELS
 RATE_LABELS = theme.RATE_LABELS
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where volume numbers come from for a given selection: the summary or the tickets table."""
-
-    table: str          # fixed identifiers only
-    day: str
-    measures: dict
-    where: Where
-
-    def m(self, name: str) -> str:
-        return self.measures[name]
-
-    @property
-    def summary(self) -> bool:
-        """True when the table is one of the daily summaries (column `day`, counts in `n` ...)."""
-        return self.table != "tickets"
-
-    def in_period(self, a: str, b: str) -> str:
-        """Condition: the row falls between the dates bound as parameters $a and $b (inclusive)."""
-        col = "day" if self.summary else "received_at"
-        return f"({col} >= ${a}::TIMESTAMP AND {col} < (${b}::DATE + INTERVAL 1 DAY))"
-
-    def count_if(self, cond: str, measure: str = "n") -> str:
-        """Aggregate of `measure` over the rows meeting `cond` (0 when none)."""
-        if self.summary:
-            return f"CAST(coalesce(sum({measure}) FILTER (WHERE {cond}), 0) AS BIGINT)"
-        agg, sep, own = _MEASURES_TICKETS[measure].partition(" FILTER (WHERE ")
-        if sep:   # a measure with its own filter (n_located): one FILTER holding both conditions
-            return f"{agg} FILTER (WHERE ({own[:-1]}) AND ({cond}))"
-        return f"{agg} FILTER (WHERE {cond})"
-
-
-def source(f: Filters, *, prefix: str = "f", dates: bool = True, summary: bool | None = None,
-           needs: tuple[str, ...] = ()) -> Source:
-    """The source answering volume queries for `f` that group by the columns `needs`.
-
-    `summary=None` uses the smallest daily summary holding the filtered and
-    grouped columns whenever the filters allow it; False forces the tickets
-    table (tests compare both paths).
-    """
-    table = f.summary_table(*needs) if summary is not False else None
-    if table:
-        return Source(table, "day", _MEASURES_DAILY, f.daily_where(prefix=prefix, dates=dates))
-    return Source("tickets", "CAST(received_at AS DATE)", _MEASURES_TICKETS, f.where(prefix=prefix, dates=dates))
+def default_grain(f: Filters) -> str:
+    """The trend's first grain for the period of `f`: days up to two months, weeks up to a year, else months
+    (a default period widened to three months of sparse data is a comb of single days)."""
+    n = f.span_days()
+    return "day" if n is None or n <= 62 else "week" if n <= 366 else "month"
 
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
@@ -130,7 +78,7 @@ def funnel_still_open(f: Filters, last_day: date | None) -> bool:
     end = f.date_to or last_day
     return last_day is not None and end is not None and (last_day - end).days < FUNNEL_MATURITY_DAYS
 def _volume(con, f: Filters, summary: bool | None) -> tuple[int, int]:
-    s = source(f, summary=summary)
+    s = volume(f, summary=summary)
     sql = f"SELECT {s.m('n')}, {s.m('n_located')} FROM {s.table} WHERE {s.where.sql}"
     n, located = con.execute(sql, s.where.params).fetchone()
     return int(n or 0), int(located or 0)
@@ -162,8 +110,8 @@ def function_clause(f: Filters, alias: str = "c", prefix: str = "fn") -> Where:
 # give clue numbers; one row per clue and case, with the case's first valid rectification.
 FUNNEL_COUNTS_CLUES_SQL = f"""
 SELECT count(*) FILTER (WHERE c.clue_row), count(c.case_id), count(c.rectified_at)
-FROM {links.CLUES_TABLE} c
-JOIN (SELECT DISTINCT t.clue_no FROM {links.TABLE} t WHERE {{where}}) s USING (clue_no)
+FROM {query.CLUES_TABLE} c
+JOIN (SELECT DISTINCT t.clue_no FROM {query.LINKS_TABLE} t WHERE {{where}}) s USING (clue_no)
 WHERE {{fn}}
 """
 
@@ -172,10 +120,10 @@ def funnel_totals(con, f: Filters) -> tuple[int, int, int]:
     """(clues, cases, rectified cases) behind the tickets selected by `f`."""
     w = f.where("t")
     fn = function_clause(f)
-    if links.clues_ready(con):
+    if query.per_clue(con):
         sql = FUNNEL_COUNTS_CLUES_SQL.format(where=w.sql, fn=fn.sql)
     else:
-        sql = FUNNEL_COUNTS_SQL.format(links=links.source(con), where=w.sql, fn=fn.sql)
+        sql = FUNNEL_COUNTS_SQL.format(links=query.linked(con), where=w.sql, fn=fn.sql)
     clues, cases, rect = con.execute(sql, {**w.params, **fn.params}).fetchone()
     return int(clues), int(cases), int(rect)
 
@@ -208,12 +156,12 @@ FROM (SELECT 1) one,
 # The same from `funnel_clues`: each selected clue's period flags, then one pass over its rows.
 FUNNEL_PERIODS_CLUES_SQL = f"""
 WITH sel AS (
-    SELECT t.clue_no, {{flags}} FROM {links.TABLE} t
+    SELECT t.clue_no, {{flags}} FROM {query.LINKS_TABLE} t
     WHERE {{where}} AND ({{any_period}})
 ),
 link AS (SELECT clue_no, {{bool_ors}} FROM sel GROUP BY 1)
 SELECT {{sums_link}}, {{sums_cs}}, {{sums_done}}
-FROM {links.CLUES_TABLE} c JOIN link USING (clue_no)
+FROM {query.CLUES_TABLE} c JOIN link USING (clue_no)
 WHERE {{fn}}
 """
 
@@ -233,7 +181,7 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
     parts = {"flags": ", ".join(f"{c} AS p{i}" for i, c in zip(idx, conds, strict=True)),
              "where": w.sql, "any_period": " OR ".join(conds), "fn": fn.sql,
              "bool_ors": ", ".join(f"bool_or(p{i}) AS p{i}" for i in idx)}
-    if links.clues_ready(con):
+    if query.per_clue(con):
         sql = FUNNEL_PERIODS_CLUES_SQL.format(
             **parts,
             sums_link=", ".join(f"count(*) FILTER (WHERE c.clue_row AND p{i})" for i in idx),
@@ -242,7 +190,7 @@ def funnel_totals_periods(con, f: Filters, periods: list[Filters]) -> list[tuple
         )
     else:
         sql = FUNNEL_PERIODS_SQL.format(
-            **parts, links=links.source(con),
+            **parts, links=query.linked(con),
             sums_link=", ".join(f"count(*) FILTER (WHERE p{i}) AS l{i}" for i in idx),
             sums_cs=", ".join(f"count(*) FILTER (WHERE p{i}) AS c{i}" for i in idx),
             sums_done=", ".join(f"count(*) FILTER (WHERE p{i}) AS d{i}" for i in idx),
@@ -260,12 +208,12 @@ def _volumes(con, periods: list[Filters], summary: bool | None) -> list[tuple[in
     if not all(p.date_from and p.date_to for p in periods):
         out = []
         for pf in periods:
-            s = source(pf, summary=summary)
+            s = volume(pf, summary=summary)
             sql = f"SELECT {s.m('n')}, {s.m('n_located')} FROM {s.table} WHERE {s.where.sql}"
             n, loc = con.execute(sql, s.where.params).fetchone()
             out.append((int(n or 0), int(loc or 0)))
         return out
-    s = source(f, dates=False, summary=summary)
+    s = volume(f, dates=False, summary=summary)
     params = dict(s.where.params)
     conds, cols = [], []
     for i, pf in enumerate(periods):
@@ -345,7 +293,7 @@ def rates(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: bool | None = 
     says solved) / closed tickets; satisfaction = (满意 + 基本满意) / rated.
     `rate` is NA when the denominator is 0.
     """
-    s = source(f, summary=summary)
+    s = volume(f, summary=summary)
     cols = ", ".join(s.m(k) for k in ("n", "n_responded", "n_closed", "n_resolved", "n_rated", "n_satisfied"))
     sql = f"SELECT {cols} FROM {s.table} WHERE {s.where.sql}"
     n, responded, closed, resolved, rated, satisfied = (
@@ -373,7 +321,7 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
     has_last = comparable(con, yoy_f)
     if has_last:
         # One scan over both periods; last year's days are shifted forward one year into this period's buckets.
-        s = source(f, dates=False, summary=summary)
+        s = volume(f, dates=False, summary=summary)
         in_cur, in_last = s.in_period("ca", "cb"), s.in_period("la", "lb")
         n_cur, n_last = s.count_if(in_cur), s.count_if(in_last)
         shifted = f"CASE WHEN {in_cur} THEN {s.day} ELSE CAST({s.day} + INTERVAL 1 YEAR AS DATE) END"
@@ -384,7 +332,7 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", *,
                                 "la": yoy_f.date_from, "lb": yoy_f.date_to}).fetchdf()
         out["n_last_year"] = out["n_last_year"].astype("Int64")
     else:
-        s = source(f, summary=summary)
+        s = volume(f, summary=summary)
         sql = (f"SELECT CAST(date_trunc('{g}', {s.day}) AS DATE) AS period, {s.m('n')} AS n "
                f"FROM {s.table} WHERE {s.where.sql} GROUP BY 1 ORDER BY 1")
         cur = con.execute(sql, s.where.params).fetchdf()
@@ -430,7 +378,7 @@ def district_ranking(con: duckdb.DuckDBPyConnection, f: Filters, *, summary: boo
     Every district of the store's geography is listed (0 when it had none),
     unless the filters pick districts, then only those.
     """
-    s = source(f, summary=summary, needs=("district",))
+    s = volume(f, summary=summary, needs=("district",))
     pick = "TRUE"
     params = dict(s.where.params)
     if f.districts:
@@ -459,7 +407,7 @@ def top_values(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l
     if by not in ("category_l1", "category_l2", "category_l3", "topic"):
         raise ValueError("by must be category_l1/l2/l3 or topic")
     parts = ["topic"] if by == "topic" else [f"category_l{i}" for i in range(1, int(by[-1]) + 1)]
-    s = source(f, summary=summary, needs=tuple(parts))
+    s = volume(f, summary=summary, needs=tuple(parts))
     parts = ["topic"] if by == "topic" else [f"category_l{i}" for i in range(1, int(by[-1]) + 1)]
     # Group by the raw columns and build the path after aggregating (concatenating 1 M strings costs more).
     sql = f"""
@@ -493,7 +441,7 @@ def changes(con: duckdb.DuckDBPyConnection, f: Filters, by: str = "category_l3",
         return pd.DataFrame(columns=cols)
     # One scan over both periods, grouped by the raw columns; the key is built after aggregating.
     group = _CHANGE_GROUPS.get(by, [by])
-    s = source(f, dates=False, summary=summary, needs=tuple(group))
+    s = volume(f, dates=False, summary=summary, needs=tuple(group))
     params = {**s.where.params, "ca": f.date_from, "cb": f.date_to, "pa": prev_f.date_from, "pb": prev_f.date_to,
               "min_base": int(min_base)}
     in_cur, in_prev = s.in_period("ca", "cb"), s.in_period("pa", "pb")
@@ -552,7 +500,7 @@ def with_missing_inputs(df: pd.DataFrame, cov) -> pd.DataFrame:
 
 def unplaced(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
     """Tickets of the selection without a district of the store's geography (not in the district ranking)."""
-    s = source(f, needs=("district",))
+    s = volume(f, needs=("district",))
     sql = (f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql} "
            f"AND (district IS NULL OR district NOT IN (SELECT district FROM districts))")
     (n,) = con.execute(sql, s.where.params).fetchone()

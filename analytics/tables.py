@@ -101,6 +101,10 @@ def to_csv_bytes(df: pd.DataFrame, *, mask: bool | None = None, labels: bool = T
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+class Percent(float):
+    """A share (0.25 = 25%) that the XLSX writer stores as a number shown as a percentage (0.0%)."""
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and pd.isna(v))
 
@@ -128,6 +132,7 @@ def to_xlsx_book(sheets: list[tuple[str, pd.DataFrame, str | None, str | None]],
     fmt = {"head": wb.add_format({"bold": True, "bg_color": "#F5F5F5", "border": 1, "font_name": font}),
            "body": wb.add_format({"font_name": font}),
            "big": wb.add_format({"bold": True, "font_size": 14, "font_name": font}),
+           "pct": wb.add_format({"font_name": font, "num_format": "0.0%"}),
            "small": wb.add_format({"font_color": "#616161", "font_name": font})}
     used: set[str] = set()
     for sheet, df, title, note in sheets:
@@ -166,6 +171,9 @@ def _write_sheet(ws, fmt: dict, out: pd.DataFrame, title: str | None, note: str 
             v = col[i]
             if isinstance(v, (np.number, np.bool_)):
                 v = v.item()
+            if isinstance(v, Percent) and not pd.isna(v):
+                ws.write_number(r, j, float(v), fmt["pct"])
+                continue
             if _is_number(v):
                 ws.write_number(r, j, v, body)
                 continue

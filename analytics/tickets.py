@@ -27,10 +27,10 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from analytics import privacy, theme
+from analytics import privacy, query, theme
 from analytics.filters import Filters
-from analytics.overview import data_range, source
-from data import links
+from analytics.overview import data_range
+from geo import regions
 
 # Sort keys offered to the user -> SQL column (whitelist; never user text in SQL).
 SORTS = {
@@ -88,9 +88,9 @@ def count(con: duckdb.DuckDBPyConnection, f: Filters, *, stage: str | None = Non
     """Tickets matching the filters (and, with `stage`, that reached that funnel stage)."""
     where, params = _where(f, stage)
     if _linked_only(f, stage):
-        sql = f"SELECT count(DISTINCT ticket_id) FROM {links.source(con)} t WHERE {where}"
+        sql = f"SELECT count(DISTINCT ticket_id) FROM {query.linked(con)} t WHERE {where}"
     elif f.uses_summary and not stage:
-        s = source(f)
+        s = query.volume(f)
         sql, params = f"SELECT {s.m('n')} FROM {s.table} WHERE {s.where.sql}", s.where.params
     else:
         sql = "SELECT count(*) FROM tickets WHERE " + where
@@ -138,7 +138,7 @@ def _time_bounds(con, f: Filters, descending: bool, need: int):
     at which the tickets counted so far reach `need`. Without a usable summary
     (text search): the last (first) 7, 31 and 92 days of the period.
     """
-    s = source(f)
+    s = query.volume(f)
     if s.summary:
         pick = "max" if descending else "min"
         order = "DESC" if descending else "ASC"
@@ -171,7 +171,7 @@ def _day_bound(day: date, descending: bool) -> tuple[str, dict]:
 def _page_linked(con, where: str, params: dict, sort: str, order: str, limit: int, offset: int) -> pd.DataFrame:
     """A page of linked tickets: ids from funnel_tickets, rows from tickets within the page's time span."""
     keys = list(dict.fromkeys(("ticket_id", "received_at", SORTS[sort])))
-    sql = (f"SELECT DISTINCT {', '.join(keys)} FROM {links.source(con)} t WHERE {where} "
+    sql = (f"SELECT DISTINCT {', '.join(keys)} FROM {query.linked(con)} t WHERE {where} "
            f"{order} LIMIT $lim OFFSET $off")
     ids = con.execute(sql, {**params, "lim": limit, "off": offset}).fetchdf()
     if ids.empty:
@@ -247,6 +247,21 @@ def detail(con: duckdb.DuckDBPyConnection, ticket_id: str, *, mask: bool | None 
         return None
     rec = privacy.mask_frame(df, force=mask).iloc[0].to_dict()
     return {k: (None if _isna(v) else v) for k, v in rec.items()}
+
+
+def location_note(d: dict) -> str | None:
+    """Why a ticket's detail (from `detail`) shows no map of its place, or None when its point is drawn.
+
+    A point outside the region is kept in the store but drawn nowhere: a dot in an empty frame would read as
+    a place in the region."""
+    flag = d.get("geo_flag")
+    if d.get("lon") is None or d.get("lat") is None:
+        why = theme.GEO_FLAG_LABELS.get(flag, "无坐标")
+        return f"该工单没有坐标，无法在地图上显示位置（{why}）。"
+    if flag == "outside_region":
+        return (f"坐标（WGS84）：{d['lon']:.6f}, {d['lat']:.6f}，不在{regions.active().label}范围内："
+                "已保留，不在地图上显示。")
+    return None
 
 
 def detail_fields(d: dict) -> pd.DataFrame:

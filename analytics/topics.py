@@ -35,6 +35,7 @@ from scipy import stats
 from analytics import privacy
 from analytics.filters import Filters, Where
 from analytics.overview import data_range
+from analytics.query import volume_from
 from data.word_tables import SUMMARY_GRAINS, has_summaries
 
 GRAINS = {"day": "day", "week": "week", "month": "month"}
@@ -169,18 +170,6 @@ def _period_start(d: date, grain: str) -> date:
     return d.replace(day=1) if grain == "month" else d - timedelta(days=d.weekday())
 
 
-def _volume_where(f: Filters, *, dates: bool = True, prefix: str = "v",
-                  group_cols: tuple[str, ...] = ()) -> tuple[str, Where, str]:
-    """Ticket volume source: the smallest daily summary that can answer, else tickets. (from, where, day expr).
-
-    `group_cols`: columns the query groups on besides the filters' own (see Filters.summary_table).
-    """
-    table = f.summary_table(*group_cols)
-    if table is not None:
-        return f"{table} d", f.daily_where("d", prefix=prefix, dates=dates), "d.day"
-    return "tickets t", f.where("t", prefix=prefix, dates=dates), "CAST(t.received_at AS DATE)"
-
-
 def _kind_sql(kind: str) -> str:
     if kind == "word":
         return "NOT contains(w.word, ' ')"
@@ -205,7 +194,7 @@ def words_problem(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def total_tickets(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
     """Tickets matching the filters."""
-    src, wh, _ = _volume_where(f)
+    src, wh, _ = volume_from(f)
     count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     sql = f"SELECT coalesce({count}, 0) FROM {src} WHERE {wh.sql}"
     return int(con.execute(sql, wh.params).fetchone()[0])
@@ -233,7 +222,7 @@ def category_tree(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
     `share` is the node's share of all matching tickets. Missing levels show as （未分类）.
     """
-    src, wh, _ = _volume_where(f, group_cols=CATEGORY_COLS)
+    src, wh, _ = volume_from(f, group_cols=CATEGORY_COLS)
     count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     sql = CATEGORY_TREE_SQL.format(u=UNCATEGORISED, count=count, src=src, where=wh.sql)
     df = con.execute(sql, wh.params).fetchdf()
@@ -352,7 +341,7 @@ def category_trend(con: duckdb.DuckDBPyConnection, f: Filters, paths: list[str] 
     if not keys or span is None:
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "key": pd.Series(dtype=str),
                              "n": pd.Series(dtype="int64")})
-    src, wh, day = _volume_where(f, group_cols=CATEGORY_COLS)
+    src, wh, day = volume_from(f, group_cols=CATEGORY_COLS)
     a = src.split()[-1]
     count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
     # A path matches its own level: compare the row's path cut to the key's depth.
@@ -464,7 +453,7 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
 
     # Both windows lie inside b0..c1: filtering on that span lets every scan skip blocks by date.
     span_f = f.replace(date_from=b0, date_to=c1)
-    vsrc, vwh, vday = _volume_where(span_f)
+    vsrc, vwh, vday = volume_from(span_f)
     vcount = "count(*)" if vsrc.startswith("tickets ") else "sum(d.n)"
     sql = VOLUME_TWO_WINDOWS_SQL.format(count=vcount, day=vday, src=vsrc, where=vwh.sql)
     n_now, n_base = (int(v) for v in con.execute(sql, {**vwh.params, **bounds}).fetchone())
@@ -483,7 +472,7 @@ def emerging(con: duckdb.DuckDBPyConnection, f: Filters, *, kind: str = "word", 
         return empty
 
     if kind == "category":
-        src, wh, day = _volume_where(span_f, prefix="e", group_cols=CATEGORY_COLS)
+        src, wh, day = volume_from(span_f, prefix="e", group_cols=CATEGORY_COLS)
         a = src.split()[-1]
         count = "count(*)" if src.startswith("tickets ") else "sum(d.n)"
         sql = EMERGING_CATEGORIES_SQL.format(a=a, u=UNCATEGORISED, count=count, day=day, src=src, where=wh.sql)

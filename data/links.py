@@ -107,10 +107,10 @@ ORDER BY s.received_at, s.ticket_id, s.clue_id
 # and last import (an import that replaces rows gives them its id). One cheap query (metadata counts,
 # max over a few hundred thousand integers).
 _STATE_SQL = """
-SELECT 'clue_tickets', count(*), max(import_id) FROM clue_tickets
-UNION ALL SELECT 'clues', count(*), max(import_id) FROM clues
-UNION ALL SELECT 'cases', count(*), max(import_id) FROM cases
-UNION ALL SELECT 'rectifications', count(*), max(import_id) FROM rectifications
+SELECT 'clue_tickets', count(*), CAST(max(import_id) AS VARCHAR) FROM clue_tickets
+UNION ALL SELECT 'clues', count(*), CAST(max(import_id) AS VARCHAR) FROM clues
+UNION ALL SELECT 'cases', count(*), CAST(max(import_id) AS VARCHAR) FROM cases
+UNION ALL SELECT 'rectifications', count(*), CAST(max(import_id) AS VARCHAR) FROM rectifications
 UNION ALL SELECT 'meta', NULL, max(value) FROM meta WHERE key = $k
 UNION ALL SELECT 'links_meta', NULL, max(value) FROM meta WHERE key = $links_key
 """

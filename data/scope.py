@@ -96,6 +96,11 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope, *, ledger: bool 
     _SCOPE[cur] = scope
     if scope.unrestricted and not ledger:
         return cur
+    if getattr(cur, "engine", None) not in (None, "duckdb"):
+        # a distributed engine (data/engine): the cursor rewrites each statement's tables into these same
+        # views (data/engine/scoped.py, built from `_view_sql` below)
+        cur.scope = scope
+        return cur
     catalog = cur.execute("SELECT current_database()").fetchone()[0]
     tables = _tables(cur, catalog)
     overlaid: set[str] = set()

@@ -135,9 +135,19 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_EXTRA_FILTER_MAX_VALUES", "30",
                 "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
                 "distinct values.", int),
+        Setting("HOTLINE_ENGINE", "duckdb",
+                "Engine that answers the dashboard's queries: duckdb (the embedded store, default) or clickhouse "
+                "(a ClickHouse server or cluster, or chdb in process; the store is loaded into it with "
+                "`python manage.py engine ship`). See docs/scale-out.md."),
+        Setting("HOTLINE_ENGINE_URL", "",
+                "Where the clickhouse engine is: clickhouse://USER:PASSWORD@HOST:8123/DATABASE (clickhouses:// for "
+                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB."),
         Setting("HOTLINE_MIN_COMPARE_BASE", "30",
                 "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
                 "to be shown; below it the pages show — and say why.", int),
+        Setting("HOTLINE_DEFAULT_PERIOD_MIN_TICKETS", "10",
+                "Fewest tickets the default period's last complete month must hold; a thinner month (sparse "
+                "data) widens to the last 3, then 12 complete months, else to all the data.", int),
     ]
 }
 

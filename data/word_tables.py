@@ -241,7 +241,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
          "category_l1 VARCHAR, word VARCHAR, n BIGINT)")
 
 
-HAS_SUMMARIES_SQL = ("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ("
+# information_schema (standard SQL, read on every engine), base tables only: a scoped cursor's views do not count
+HAS_SUMMARIES_SQL = ("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                     "AND table_type = 'BASE TABLE' AND table_name IN ("
                      + ", ".join(f"'{t}'" for t, _ in WORD_SUMMARIES + WORD_WEEKLY) + ")")
 
 

@@ -121,3 +121,21 @@ def app_test(path: str | Path | None = None, *, role: str = "leader", districts:
     if signed_in:
         sign_in(at, role, districts)
     return at
+
+
+# ------------------------------------------------------------------ the store on another engine (issue 21)
+@pytest.fixture(scope="session")
+def engine_dir(tmp_path_factory) -> Path:
+    """The data directory of the in-process ClickHouse (chdb allows one per process: every engine test of
+    the session shares it; each store is a database of its own in it)."""
+    return tmp_path_factory.mktemp("chdb") / "engine"
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_db_path, engine_dir):
+    """The tiny store shipped to ClickHouse (chdb, in process): a connection with DuckDB's API."""
+    from data.engine import clickhouse, ship
+
+    con = clickhouse.connect(f"chdb:{engine_dir}?database=tiny")
+    ship.ship(tiny_db_path, con)
+    return con

@@ -11,6 +11,7 @@ import pytest
 
 from analytics import hotspot_sql as hsql
 from analytics import hotspots as hs
+from analytics import query
 from analytics.filters import Filters
 from data import derived, positions, store
 from geo import boundaries
@@ -28,11 +29,11 @@ def _tables_equal(a: hs.Hotspots, b: hs.Hotspots) -> None:
 
 def _both(con, f, monkeypatch, **kw):
     """(from the derived tables, from tickets)"""
-    assert hs.source(con, f).fast
+    assert query.located(con, f).fast
     fast = hs.hotspot_table(con, f, **kw)
     with monkeypatch.context() as m:
         m.setattr(positions, "ready", lambda con: False)
-        assert not hs.source(con, f).fast
+        assert not query.located(con, f).fast
         slow = hs.hotspot_table(con, f, **kw)
     return fast, slow
 
@@ -137,7 +138,7 @@ def test_generated_store_light_path_from_cells(generated, monkeypatch):
     con = store.connect(generated, read_only=True)
     try:
         for f in (Filters(**YEAR), Filters(date_from=date(2025, 3, 1), date_to=date(2025, 5, 30))):
-            assert hs.source(con, f).cells
+            assert query.located(con, f).cells
             for cell in (500, 1000):
                 fast, slow = _both(con, f, monkeypatch, cell_m=cell)
                 assert any("只计算统计热点" in n for n in fast.notes) and len(fast.table)
@@ -164,7 +165,7 @@ def test_stale_table_is_detected_and_rebuilt(generated, tmp_path):
                  VALUES ('NEW1', TIMESTAMP '2026-01-05 10:00', '井盖', 116.40, 39.90, NULL)"""
         con.execute(sql)
         assert not positions.ready(con) and positions.TABLE in derived.outdated(con)
-        assert not hs.source(con, Filters()).fast  # readers fall back to tickets
+        assert not query.located(con, Filters()).fast  # readers fall back to tickets
         assert positions.TABLE in derived.upgrade(con)
         assert positions.ready(con)
         assert con.execute(f"SELECT count(*) FROM {positions.TABLE} WHERE ticket_id = 'NEW1'").fetchone()[0] == 1

@@ -49,3 +49,22 @@ def test_importing_every_core_module_leaves_streamlit_unloaded():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(mods) >= 8
+
+
+def test_one_query_layer_picks_the_tables():
+    """Which table answers a selection (daily summaries, the located-ticket table, the link tables) is decided in
+    analytics/query.py only: no other analytics module imports data.links or calls Filters.summary_table."""
+    offenders = []
+    for path in sorted((ROOT / "analytics").glob("*.py")):
+        if path.name == "query.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "data" and any(a.name == "links" for a in node.names):
+                offenders.append(f"{path.name}: imports data.links")
+            if isinstance(node, ast.ImportFrom) and node.module == "data.links":
+                offenders.append(f"{path.name}: imports data.links")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "summary_table"):
+                offenders.append(f"{path.name}:{node.lineno}: calls .summary_table")
+    assert not offenders, offenders

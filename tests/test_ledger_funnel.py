@@ -60,6 +60,8 @@ def _act(path) -> None:
         ro = store.connect(path, read_only=True)
         with records.session(path) as rc:
             a = ledger.register_clue(rc, ME, source="rule", district="朝阳区", function="公益诉讼",
+                                     source_ref={"rule_id": 7, "rule_version": 3, "rule_key": "sewage",
+                                                 "queue_items": [41]},
                                      department="第八检察部", topic="污水", summary="望京小区周边污水",
                                      ticket_ids=["T10", "T14"])
             ledger.register_clue(rc, ME, source="12309", district="海淀区", function="公益诉讼",

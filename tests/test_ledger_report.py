@@ -32,7 +32,7 @@ def report(stores):  # noqa: F811
     cur = scope.scoped_cursor(con, scope.CITY, ledger=True)
     with records.session(path) as rc:
         overlay.sync(cur, overlay.frames(con.cursor(), rc))
-        r = ledger_report.build(cur, MARCH, today=date(2025, 7, 1))
+        r = ledger_report.build(cur, MARCH, today=date(2025, 7, 1), rule_names={("7", "3"): "污水直排（第3版）"})
         clues = [ledger.get_clue(rc, no, scope.CITY, store=con, today=date(2025, 3, 31))
                  for no in ("C01", "C02", "C03", "C04", "C05", "X-2025-000001", "X-2025-000002", "X-2025-000003")]
     con.close()
@@ -85,8 +85,12 @@ def test_sections(report):
     assert du.loc["登记→审查决定", "件数"] == 6 and du.loc["登记→审查决定", "中位数（天）"] == pytest.approx(4.5)
     out = r.section("outcomes").table
     assert out.to_dict("records") == [{"成效项目": "更换井盖3个", "单位": "个", "案件数": 1, "数量合计": 3.0}]
-    rules = r.section("rules").table
-    assert rules.empty      # X-1 was registered by hand with source "rule" but no rule id
+    rules = r.section("rules").table       # X-1 came from rule 7, version 3 (its source_ref)
+    assert rules.drop(columns="成案率").to_dict("records") == [
+        {"规则": "7", "版本": "3", "规则名称": "污水直排（第3版）", "登记": 1, "作出决定": 1, "立案": 1}]
+    assert rules["成案率"].tolist() == [1.0]
+    st = r.section("structure").table.set_index("案源")
+    assert st["立案"].tolist() == [4, 0] and st["占比"].tolist() == [1.0, 0.0]
 
 
 def test_xlsx_and_pdf_read_back(report, tmp_path):
@@ -94,11 +98,17 @@ def test_xlsx_and_pdf_read_back(report, tmp_path):
     data = ledger_render.report_xlsx(r)
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     assert wb.sheetnames[0] == "概况" and "审查结果" in wb.sheetnames and "期限执行(到期日在本月的期限)" in wb.sheetnames
-    rows = [[c for c in row if c is not None] for row in wb["概况"].iter_rows(values_only=True)]
-    assert rows[0] == ["全市2025年3月线索月报"]
-    assert ["成案率", "66.7%"] in rows and ["本月登记线索", "8"] in rows
+    rows = {row[0]: row[1] for row in wb["概况"].iter_rows(values_only=True) if row[0]}
+    assert next(iter(rows)) == "全市2025年3月线索月报"
+    # Counts are numbers, rates numbers shown as percentages.
+    assert rows["本月登记线索"] == 8 and rows["成案率"] == pytest.approx(4 / 6) and rows["报告日已逾期线索"] == 0
     res = [[c for c in row if c is not None] for row in wb["审查结果"].iter_rows(values_only=True)]
-    assert ["立案", 4, "66.7%"] in res
+    assert ["立案", 4, pytest.approx(4 / 6)] in res
+    wb_full = openpyxl.load_workbook(io.BytesIO(data))
+    cell = next(c for row in wb_full["概况"].iter_rows() for c in row if c.value == rows["成案率"])
+    assert cell.number_format == "0.0%"
+    dl = {row[0]: row for row in wb["期限执行(到期日在本月的期限)"].iter_rows(values_only=True) if row[0]}
+    assert dl["书面告知"][2:] == (1, 0, 0, 0, 1, "—")     # nothing due yet: no rate, a dash
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
     pdf = ledger_render.report_pdf(r)
@@ -108,3 +118,21 @@ def test_xlsx_and_pdf_read_back(report, tmp_path):
     flat = "".join(text.split())
     for needle in ("全市2025年3月线索月报", "成案率", "66.7%", "案源结构", "更换井盖3个", "期限执行", "75.0%"):
         assert needle in flat, needle
+
+
+def test_a_district_readers_report_is_titled_and_counted_for_its_district(stores):  # noqa: F811
+    """A 朝阳区 reader's report (its scoped cursor): C02 (imported) and X-2025-000001 (the app's) only, and the
+    title and scope line say 朝阳区, not 全市."""
+    path = stores["current"][0]
+    con = open_ro(path)
+    sc = scope.Scope(("朝阳区",))
+    cur = scope.scoped_cursor(con, sc, ledger=True)
+    with records.session(path) as rc:
+        overlay.sync(cur, overlay.frames(con.cursor(), rc))
+        r = ledger_report.build(cur, MARCH, today=date(2025, 7, 1), scope=sc)
+    con.close()
+    assert r.title == "朝阳区2025年3月线索月报" and r.scope_label == "朝阳区"
+    h = r.headline
+    assert (h["registered"], h["registered_app"], h["decided"], h["filed"]) == (2, 1, 2, 2)
+    assert r.section("district").table["区"].tolist() == ["朝阳区", "合计"]
+    assert "统计范围：朝阳区" in ledger_render.report_html(r)

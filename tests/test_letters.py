@@ -72,7 +72,15 @@ def test_compliance_exact(rec):
     # The monthly report's section: March 2025 (L01-L04 received; replies due Mar 10, 14, 17, 17).
     m = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")["数值"].to_dict()
     assert m["收到信访（合计）"] == 4 and m["收到信访（来信）"] == 1 and m["收到信访（网络）"] == 1
-    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, "50.0%")
+    assert (m["程序性回复：本月到期"], m["程序性回复：按期"], m["程序性回复：按期率"]) == (4, 2, 0.5)
+    assert (m["程序性回复：超期办结"], m["程序性回复：逾期未办"]) == (1, 1)
+    # Results of March's letters fall due from Jun 2: nothing due in March, so no rate, and the reason says so.
+    mf = letters.month_figures(rec, Scope(), "2025-03", today=TODAY).set_index("项目")
+    assert mf.loc["办理结果答复：本月到期", "数值"] == 0 and mf.loc["办理结果答复：按期率", "数值"] is None
+    assert mf.loc["办理结果答复：按期率", "说明"] == "本月没有到期的信访件，不计算按期率"
+    # A district outside the caller's scope gives nothing (not the other district's letters).
+    other = letters.month_figures(rec, Scope(("朝阳区",)), "2025-03", district="平谷区", today=TODAY)
+    assert other.set_index("项目").loc["收到信访（合计）", "数值"] == 0
 
 
 def test_reimport_adds_versions_never_overwrites(rec, tmp_path, monkeypatch):
@@ -131,6 +139,30 @@ def test_replies_recorded_in_the_app(rec):
         letters.record_reply(rec, press, "A001", result_at=datetime(2025, 6, 30))
 
 
+def test_the_reports_12309_sheet_shows_a_dash_with_its_reason(rec):
+    """The monthly report's 12309 sheet: counts as numbers, the March reply rate as a percentage, and for the
+    results (none due in March) a dash with the reason beside it, never 0%."""
+    import io
+
+    import openpyxl
+
+    from analytics import ledger_render, ledger_report
+
+    letters.import_file(rec, ADMIN, FILE)
+    table = letters.month_figures(rec, Scope(), "2025-03", today=TODAY)
+    r = ledger_report.Report(month="2025-03", district=None, as_of=date(2025, 3, 31), headline={},
+                             sections=[ledger_report.Section("letters", "12309信访", table)])
+    wb = openpyxl.load_workbook(io.BytesIO(ledger_render.report_xlsx(r)))
+    rows = {row[0]: row[1:] for row in wb["12309信访"].iter_rows(values_only=True) if row[0]}
+    assert rows["收到信访（合计）"][0] == 4
+    assert rows["程序性回复：按期率"][0] == pytest.approx(0.5)
+    assert rows["办理结果答复：按期率"][:2] == ("—", "本月没有到期的信访件，不计算按期率")
+    cell = next(c for row in wb["12309信访"].iter_rows() for c in row if c.value == rows["程序性回复：按期率"][0])
+    assert cell.number_format == "0.0%"
+    html = ledger_render._html_table(table)
+    assert "50.0%" in html and "本月没有到期的信访件" in html and "None" not in html and "nan" not in html
+
+
 # ---------------------------------------------------------------- issue 22 items 3 and 6 for the 12309 import
 LHEAD = ["信访编号", "收到时间", "信访形式", "信访事项", "受理单位"]
 
@@ -182,3 +214,47 @@ def test_letters_xlsx_formulas_and_merged_cells_are_read_and_flagged(rec, tmp_pa
 def test_a_folder_given_as_a_letters_file_is_explained(rec, tmp_path):
     res = letters.import_file(rec, ADMIN, tmp_path)
     assert not res.ok and "是文件夹" in res.message
+
+
+def test_an_export_with_a_title_line_above_the_header(rec, tmp_path):
+    """The centre's XLSX export as it comes: a one-cell banner above the header, real Excel dates, the phone
+    channel written 12309热线; and the same as a GBK CSV. The banner is neither header nor data."""
+    import openpyxl
+
+    rows = [r.split(",") for r in FILE.read_text(encoding="utf-8").splitlines() if r.strip()]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["12309检察服务中心信访件导出（2025年3月-7月）"])
+    ws.append([])
+    for r in rows:
+        ws.append(r)
+    x = tmp_path / "export.xlsx"
+    wb.save(x)
+    res = letters.import_file(rec, ADMIN, x)
+    assert res.ok, res.message
+    assert (res.rows_read, res.inserted, res.quarantined) == (11, 7, 4)
+    assert res.flags == {"xlsx_title_rows": [1]}
+    c = tmp_path / "export.csv"
+    c.write_bytes(("12309检察服务中心信访件导出\n" + FILE.read_text(encoding="utf-8")).encode("gb18030"))
+    res = letters.import_file(rec, ADMIN, c)
+    assert res.ok and (res.rows_read, res.unchanged, res.quarantined) == (11, 7, 4), res.message
+    assert "表头在第 2 行，其上 1 行为标题" in res.message
+
+
+def test_a_one_column_sheet_keeps_its_first_line_as_the_header(tmp_path):
+    """Only one-cell lines (a list of ids): no banner is taken off, the first line stays the header."""
+    import duckdb
+    import openpyxl
+
+    from data.ingest import xlsx
+
+    for n in (2, 6):
+        wb = openpyxl.Workbook()
+        for v in ["工单编号", *[f"T{i:02d}" for i in range(1, n + 1)]]:
+            wb.active.append([v])
+        p = tmp_path / f"ids{n}.xlsx"
+        wb.save(p)
+        con = duckdb.connect()
+        got = xlsx.read_sheet(con, p, wb.active.title, limit=None, max_rows=100, cell=lambda v: v)
+        assert got.names == ["工单编号"] and got.rows == n and got.flags == {}
+        assert con.execute("SELECT count(*) FROM _src").fetchone()[0] == n

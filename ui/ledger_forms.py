@@ -87,6 +87,12 @@ def register_form(me, districts: list[str], topics: list[str], *, prefill: dict 
         return None
 
 
+def reset_form(key: str) -> None:
+    """Empty the form `key` (its widgets' values) for the next run."""
+    for k in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
+        del st.session_state[k]
+
+
 def _when(label: str, key: str, default: date, floor: date | None) -> date:
     return st.date_input(label, value=default, min_value=floor, max_value=records.now().date(), key=key)
 

@@ -49,6 +49,11 @@ def _has_population(_cur, version: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _topic_note(_cur, version: str, flt: Filters) -> str | None:
+    return coverage.topic_note(_cur, flt)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
 def _previous_note(_cur, version: str, flt: Filters) -> str | None:
     return overview.previous_note(_cur, flt)
 
@@ -128,6 +133,11 @@ def ledger_row() -> None:
     d = _due(cur, db_version(), day)
     over = d["overdue_by_rule"]
     cols = st.columns([1, 1, 3])
+    if not d.get("clues"):   # an empty ledger has no deadlines: "—", not a reassuring 0
+        cols[0].metric("线索已逾期", "—", help="线索台账中的逾期线索")
+        cols[1].metric("线索即将到期", "—", help="线索台账中即将到期的线索")
+        cols[2].caption("线索台账中尚无线索（未导入线索台账，也未在本系统登记），没有期限可统计。")
+        return
     cols[0].metric("线索已逾期", f"{d['overdue']:,}",
                    help="下一期限已过而未办理的线索（线索台账，含导入与本系统登记），不随筛选条件变化")
     cols[1].metric("线索即将到期", f"{d['due_soon']:,}",
@@ -182,8 +192,9 @@ def body() -> None:
     figures, charts, drill = _charts()
 
     # ---- trend
-    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
-                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or "day"
+    first = overview.default_grain(f)
+    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default=first,
+                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or first
     tr = q("trend", grain=grain)
     if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
@@ -229,10 +240,15 @@ def body() -> None:
 
     left, right = st.columns(2)
     with left:
-        ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
-                                             subtitle=f.describe()),
-                          key=drill.key("ov_top_topic"), title="专项工单量", select=True)
-        drill.on_select(ev, "topic")
+        no_topic = _topic_note(cur, db_version(), f)
+        if no_topic:   # an empty chart beside the ticket count would read as "no data"
+            st.markdown("**专项工单量**")
+            st.info(no_topic)
+        else:
+            ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
+                                                 subtitle=f.describe()),
+                              key=drill.key("ov_top_topic"), title="专项工单量", select=True)
+            drill.on_select(ev, "topic")
     with right:
         c1, c2 = st.columns([2, 1])
         dims = [deepest] + [d for d in ("street", "district") if cov.has(d)]

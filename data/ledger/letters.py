@@ -29,6 +29,7 @@ from data.ledger.letter_import import (
     REASONS,
     TIMES,
     LetterFileError,
+    find_header,
     load_mapping,
     parse_time,
     read_rows,
@@ -137,6 +138,7 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
         iid = int(cur.lastrowid)
         try:
             headers, rows, flags = read_rows(p, sheet)
+            headers, rows, titles = find_header(m, headers, rows)
             cols = resolve(m, headers) if rows else {}
         except LetterFileError as exc:
             con.execute("UPDATE letter_imports SET status = 'failed', finished_at = ?, message = ? WHERE import_id = ?",
@@ -173,7 +175,8 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
             else:
                 res.updated += 1
         res.message = (f"读取 {res.rows_read:,} 行：新增 {res.inserted:,}，更新 {res.updated:,}，未变 {res.unchanged:,}，"
-                       f"隔离 {res.quarantined:,}")
+                       f"隔离 {res.quarantined:,}" + (f"（表头在第 {titles + 1} 行，其上 {titles} 行为标题，不是数据）"
+                                                   if titles else ""))
         con.execute("UPDATE letter_imports SET status = 'ok', finished_at = ?, rows_read = ?, inserted = ?, updated = ?, "
                     "unchanged = ?, quarantined = ?, reasons = ?, message = ? WHERE import_id = ?",
                     (records.now_text(), res.rows_read, res.inserted, res.updated, res.unchanged, res.quarantined,
@@ -363,23 +366,34 @@ def compliance(df: pd.DataFrame) -> pd.DataFrame:
 
 def month_figures(con: sqlite3.Connection, scope: Scope, month: str, *, district: str | None = None,
                   today: date | None = None) -> pd.DataFrame | None:
-    """The monthly report's 12309 section: letters received in the month by channel, and the compliance of
-    the replies and results due in the month (None when the ledger has no letters at all)."""
+    """The monthly report's 12309 section (项目, 数值, 说明): letters received in the month by channel, and for
+    the procedural reply and the result the deadlines due in the month: on time, late, overdue, and the
+    compliance (a share; None with the reason in 说明 when nothing fell due). None when the ledger has no
+    letters at all. `district` narrows `scope`; a district outside it gives nothing."""
     if con.execute("SELECT count(*) FROM letters").fetchone()[0] == 0:
         return None
     first, last = deadlines.month_bounds(month)
     as_of = min(last, today or records.now().date())
-    sc = Scope((district,)) if district else scope
+    sc = scope
+    if district:
+        sc = Scope((district,)) if scope.allows_district(district) else Scope(())
     every = current(con, sc, today=as_of)
     got = every[pd.to_datetime(every["received_at"]).dt.date.between(first, last)] if len(every) else every
-    rows = [{"项目": f"收到信访（{ch}）", "数值": int((got["channel"] == ch).sum()) if len(got) else 0} for ch in CHANNELS]
-    rows.insert(0, {"项目": "收到信访（合计）", "数值": len(got)})
-    for kind, label in (("reply", "程序性回复"), ("result", "办理结果答复")):
+    rows = [{"项目": "收到信访（合计）", "数值": len(got), "说明": ""}]
+    rows += [{"项目": f"收到信访（{ch}）", "数值": int((got["channel"] == ch).sum()) if len(got) else 0, "说明": ""}
+             for ch in CHANNELS]
+    for kind, rule, label in (("reply", "letter_reply", "程序性回复"), ("result", "letter_result", "办理结果答复")):
         part = every[every[f"{kind}_due"].between(first, last)] if len(every) else every
-        c = compliance(part).set_index("key").loc[kind] if len(part) else None
-        due_n = int(c["on_time"] + c["late"] + c["overdue"]) if c is not None else 0
-        rows += [{"项目": f"{label}：本月到期", "数值": due_n},
-                 {"项目": f"{label}：按期", "数值": int(c["on_time"]) if c is not None else 0},
-                 {"项目": f"{label}：按期率", "数值": (f"{c['compliance']:.1%}" if c is not None and
-                                                  not pd.isna(c["compliance"]) else "—")}]
-    return pd.DataFrame(rows)
+        c = compliance(part).set_index("key").loc[kind]
+        n_due = int(c["on_time"] + c["late"] + c["overdue"])
+        rate = None if pd.isna(c["compliance"]) else float(c["compliance"])
+        rows += [{"项目": f"{label}：本月到期", "数值": n_due,
+                  "说明": f"收到后 {deadlines.days_of(rule)} 日内，到期日在本月的信访件"},
+                 {"项目": f"{label}：按期", "数值": int(c["on_time"]), "说明": ""},
+                 {"项目": f"{label}：超期办结", "数值": int(c["late"]), "说明": ""},
+                 {"项目": f"{label}：逾期未办", "数值": int(c["overdue"]), "说明": f"按报告日 {as_of:%Y-%m-%d} 判断"},
+                 {"项目": f"{label}：按期率", "数值": rate,
+                  "说明": "按期 ÷（按期 + 超期办结 + 逾期未办）" if rate is not None else "本月没有到期的信访件，不计算按期率"}]
+    out = pd.DataFrame(rows, columns=["项目", "数值", "说明"])
+    out["数值"] = pd.Series([r["数值"] for r in rows], dtype=object)    # counts stay integers, a missing rate None
+    return out

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
 
 from data import audit, records
 from data.ingest import mapping as mapping_mod
@@ -79,8 +80,13 @@ def mask_phone(v) -> str:
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 7 else "—"
 
 
-def read_list(path: str | Path, mapping=None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The list as records (row_number + FIELDS) and which header gave each field."""
+FIELD_LABELS = {"record_id": "编号", "name": "姓名（当事人）", "company": "单位名称", "address": "地址", "lon": "经度",
+                "lat": "纬度", "time": "时间", "phone": "电话", "district": "区", "note": "说明（摘要、案由）"}
+CRS_LABELS = {"wgs84": "WGS84（GPS）", "gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}
+
+
+def _load(path: str | Path, mapping) -> tuple[mapping_mod.Mapping, pd.DataFrame]:
+    """The mapping and the list's raw table (every column as read)."""
     p = Path(path)
     try:
         m = mapping_mod.load(mapping)
@@ -96,26 +102,70 @@ def read_list(path: str | Path, mapping=None) -> tuple[pd.DataFrame, dict[str, s
         raise CollisionError(str(exc)) from exc
     if not src.columns:
         raise CollisionError(f"{p.name} 没有表头和数据。")
-    by_norm = {norm_header(h): h for h in raw.columns}
+    return m, raw
+
+
+def _columns(m: mapping_mod.Mapping, headers: list[str]) -> dict[str, str]:
+    """field -> the header that gives it: the mapping's, else a standard header (FIELDS)."""
+    unknown = sorted(set(m.columns) - set(FIELDS))
+    if unknown:
+        raise CollisionError(f"映射中的字段 {'、'.join(unknown)} 不是碰撞名单的字段；可用：{'、'.join(FIELDS)}")
+    by_norm = {norm_header(h): h for h in headers}
     used: dict[str, str] = {}
     for fname, aliases in FIELDS.items():
         wanted = m.columns.get(fname)
         if wanted:
             hit = by_norm.get(norm_header(wanted[0]))
             if hit is None:
-                raise CollisionError(f"映射要求的列“{wanted[0]}”（字段 {fname}）在文件中不存在。文件的列：{', '.join(raw.columns)}")
+                raise CollisionError(f"映射要求的列“{wanted[0]}”（字段 {fname}）在文件中不存在。文件的列：{', '.join(headers)}")
             used[fname] = hit
             continue
         for a in aliases:
             if norm_header(a) in by_norm:
                 used[fname] = by_norm[norm_header(a)]
                 break
-    unknown = sorted(set(m.columns) - set(FIELDS))
+    return used
+
+
+def headers(path: str | Path, mapping=None) -> tuple[list[str], dict[str, str], mapping_mod.Mapping]:
+    """The list's headers, the header each field would be read from (the mapping's, else a standard header),
+    and the mapping — what the 碰撞 page offers to change before matching."""
+    m, raw = _load(path, mapping)
+    heads = [str(h) for h in raw.columns]
+    return heads, _columns(m, heads), m
+
+
+def mapping_spec(columns: dict[str, str], *, base: mapping_mod.Mapping | None = None, crs: str | None = None) -> dict:
+    """A mapping (the import's format, a dict) naming the header of each field: what a user chose on the page,
+    keeping the reading options (encoding, sheet, delimiter) of `base`. Saved as YAML it runs with
+    `manage.py collide FILE --mapping M`."""
+    unknown = sorted(set(columns) - set(FIELDS))
     if unknown:
-        raise CollisionError(f"映射中的字段 {'、'.join(unknown)} 不是碰撞名单的字段；可用：{'、'.join(FIELDS)}")
+        raise CollisionError(f"{'、'.join(unknown)} 不是碰撞名单的字段；可用：{'、'.join(FIELDS)}")
+    spec: dict = {}
+    if base is not None:
+        spec |= {k: v for k, v in (("encoding", base.encoding), ("sheet", base.sheet),
+                                   ("delimiter", base.delimiter)) if v and v != "auto"}
+    chosen_crs = crs or (base.crs if base is not None else None)
+    if chosen_crs:
+        spec["crs"] = chosen_crs
+    spec["columns"] = {f: h for f, h in columns.items() if h}
+    return spec
+
+
+def mapping_yaml(spec: dict) -> str:
+    """A mapping as the YAML file `manage.py collide --mapping` reads."""
+    return "# 数据碰撞名单的列映射（manage.py collide FILE --mapping 此文件）\n" + yaml.safe_dump(
+        spec, allow_unicode=True, sort_keys=False)
+
+
+def read_list(path: str | Path, mapping=None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The list as records (row_number + FIELDS) and which header gave each field."""
+    m, raw = _load(path, mapping)
+    used = _columns(m, [str(h) for h in raw.columns])
     if not ({"lon", "lat"} <= set(used) or {"address", "company", "phone", "name"} & set(used)):
         raise CollisionError("名单中没有可比对的列：至少需要经纬度、地址、单位名称、电话或姓名之一。"
-                             f"文件的列：{', '.join(raw.columns)}")
+                             f"文件的列：{', '.join(map(str, raw.columns))}")
     out = pd.DataFrame({"row_number": np.arange(1, len(raw) + 1)})
     for fname in FIELDS:
         out[fname] = pd.Series([_text(v) for v in raw[used[fname]]] if fname in used else [None] * len(raw),
@@ -232,7 +282,8 @@ def record(rec: sqlite3.Connection, actor, name: str, file: str, recs: pd.DataFr
         for row_number, group in ev.groupby("row_number", sort=True):
             r = by_row.loc[row_number]
             label = next((str(r[f]) for f in ("company", "address", "name", "record_id") if pd.notna(r[f])), "")
-            district = r["district"] if pd.notna(r["district"]) else group["district"].mode().iloc[0]
+            seen = group["district"].dropna().mode()       # tickets of a region without districts have none
+            district = r["district"] if pd.notna(r["district"]) else (seen.iloc[0] if len(seen) else None)
             lon = float(r["lon"]) if not np.isnan(r["lon"]) else None
             lat = float(r["lat"]) if not np.isnan(r["lat"]) else None
             item_id = rec.execute(
@@ -268,11 +319,12 @@ def quality(ev: pd.DataFrame, expected: set[tuple[int, str]]) -> dict:
 def report_rows(recs: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
     """One row per (record, ticket) for a file: the record (phone masked), the ticket, what matched."""
     cols = {"row_number": "名单行号", "record_id": "名单编号", "company": "单位名称", "address": "地址", "name": "姓名",
-            "phone": "电话（脱敏）", "time": "名单时间", "ticket_id": "工单编号", "kinds": "匹配依据",
+            "phone": "电话（脱敏）", "time": "名单时间", "note": "名单说明", "ticket_id": "工单编号", "kinds": "匹配依据",
             "distance_m": "距离（米）", "days": "相隔天数", "score": "匹配分"}
     if ev.empty:
         return pd.DataFrame(columns=list(cols.values()))
-    out = ev.merge(recs[["row_number", "record_id", "company", "address", "name", "phone", "time"]], on="row_number")
+    out = ev.merge(recs[["row_number", "record_id", "company", "address", "name", "phone", "time", "note"]],
+                   on="row_number")
     out["phone"] = out["phone"].map(lambda v: mask_phone(v) if isinstance(v, str) else "")
     out["kinds"] = out["kinds"].map(lambda ks: "、".join(LABELS[k] for k in ks))
     out["distance_m"] = out["distance_m"].round(1)

@@ -1,0 +1,342 @@
+"""The ticket store on ClickHouse, behind the part of DuckDB's connection API the product uses.
+
+`connect(url)` gives a `Connection`; its cursors take the product's DuckDB SQL (`execute(sql, params)` with
+`$name` or `?` parameters), translate it (data/engine/dialect.py), run it on ClickHouse and hand the answer
+back as DuckDB would (data/engine/results.py): `fetchone()`, `fetchall()`, `df()`/`fetchdf()`/`fetch_df()`,
+`to_arrow_table()`, `description`. Pages, analytics and commands use it unchanged.
+
+Two ways to reach ClickHouse (`HOTLINE_ENGINE_URL`):
+- `chdb:PATH[?database=NAME]` — the ClickHouse engine inside this process (chdb), its data under PATH: tests,
+  benchmarks and one-machine trials. One data directory per process (a chdb limit); several stores are
+  several databases in it.
+- `clickhouse://USER:PASSWORD@HOST:PORT/DATABASE` (or `clickhouses://` for TLS) — a ClickHouse server or
+  cluster over HTTP (clickhouse-connect), as a province or the national platform runs it.
+
+Every statement names its tables with the store's database (the connection's), so stores never mix; the
+catalog (`information_schema.tables/columns`) is the store's own, with DuckDB's `main` schema name.
+A cursor limited to a district scope rewrites its tables into filtered subqueries (data/engine/scoped.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from data.engine import dialect
+from data.engine.results import Result
+
+# Session settings that give ClickHouse the SQL meaning the product's queries were written for.
+SETTINGS = {
+    "session_timezone": "UTC",                 # timestamps are naive wall-clock times (as in DuckDB): no shifts
+    "join_use_nulls": 1,                       # an outer join's missing side is NULL, not 0 or ''
+    "aggregate_functions_null_for_empty": 1,   # sum/min/max of no rows is NULL, as in SQL
+    "prefer_column_name_to_alias": 1,          # `sum(n) AS n ... WHERE n` means the column, as in SQL
+                                               # (ORDER BY an output name: dialect._order_by_outputs)
+    "union_default_mode": "DISTINCT",
+    "data_type_default_nullable": 1,
+    "cast_keep_nullable": 1,
+    "output_format_arrow_string_as_string": 1,
+    "output_format_arrow_low_cardinality_as_dictionary": 0,
+}
+ARROW = "Arrow"
+
+UNKNOWN_TABLE_CODES = ("Code: 60.", "Code: 81.", "UNKNOWN_TABLE", "UNKNOWN_DATABASE")
+
+
+class EngineError(duckdb.Error):
+    """A statement failed on the engine (the message keeps the engine's own words)."""
+
+
+class CatalogError(duckdb.CatalogException):
+    """A table the statement names is not in the store (as DuckDB's CatalogException)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the store lives: kind 'chdb' (path) or 'server' (host, port, user, password, secure)."""
+
+    kind: str
+    database: str
+    path: str = ""
+    host: str = ""
+    port: int = 8123
+    user: str = "default"
+    password: str = ""
+    secure: bool = False
+
+    def describe(self) -> str:
+        if self.kind == "chdb":
+            return f"chdb:{self.path}?database={self.database}"
+        return f"clickhouse://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def parse_url(url: str, default_database: str = "hotline") -> Target:
+    """`chdb:PATH[?database=NAME]` or `clickhouse[s]://USER:PASSWORD@HOST:PORT/DATABASE`."""
+    if not url:
+        raise ValueError("HOTLINE_ENGINE_URL is empty: give chdb:PATH or clickhouse://USER@HOST:PORT/DATABASE")
+    if url.startswith("chdb:"):
+        rest = url[len("chdb:"):]
+        path, _, query = rest.partition("?")
+        database = urllib.parse.parse_qs(query).get("database", [default_database])[0]
+        if path.startswith("//"):
+            path = path[2:]
+        if not path:
+            raise ValueError(f"no data directory in {url!r} (chdb:PATH)")
+        return Target("chdb", _identifier(database), path=str(Path(path).expanduser().resolve()))
+    u = urllib.parse.urlsplit(url)
+    if u.scheme not in ("clickhouse", "clickhouses", "http", "https"):
+        raise ValueError(f"unknown engine URL {url!r}: chdb:PATH or clickhouse://USER@HOST:PORT/DATABASE")
+    secure = u.scheme in ("clickhouses", "https")
+    return Target("server", _identifier(u.path.strip("/") or default_database), host=u.hostname or "127.0.0.1",
+                  port=u.port or (8443 if secure else 8123), user=urllib.parse.unquote(u.username or "default"),
+                  password=urllib.parse.unquote(u.password or ""), secure=secure)
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad database name {name!r}")
+    return name
+
+
+# ------------------------------------------------------------------ backends
+class _Embedded:
+    """The ClickHouse engine of this process (chdb): one data directory, shared by every connection."""
+
+    _lock = threading.Lock()
+    _session = None
+    _path: str | None = None
+
+    def __init__(self, path: str):
+        from chdb import session
+
+        with _Embedded._lock:
+            if _Embedded._session is None:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                _Embedded._session = session.Session(path)
+                _Embedded._path = path
+                for k, v in SETTINGS.items():
+                    _Embedded._session.query(f"SET {k} = {v!r}" if isinstance(v, str) else f"SET {k} = {v}")
+            elif _Embedded._path != path:
+                raise EngineError(f"this process already runs the embedded ClickHouse on {_Embedded._path}; "
+                                  f"one data directory per process (asked for {path})")
+        self.session = _Embedded._session
+
+    def query(self, sql: str, params: dict) -> pa.Table:
+        formatted = {k: dialect.clickhouse_value(v) for k, v in params.items()}
+        try:
+            res = self.session.query(sql, ARROW, params=formatted) if formatted else self.session.query(sql, ARROW)
+        except Exception as exc:   # chdb raises its own error types; keep the engine's message
+            raise _error(exc, sql) from exc
+        data = res.bytes() if hasattr(res, "bytes") else bytes(res)
+        if not data:
+            return pa.table({})
+        return pa.ipc.open_file(pa.BufferReader(data)).read_all()
+
+    def command(self, sql: str, params: dict | None = None) -> None:
+        self.query(sql, params or {})
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table into `table` (a qualified, whitelisted name)."""
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".arrow") as f:
+            with pa.ipc.new_file(f.name, data.schema) as w:
+                w.write_table(data)
+            self.query(f"INSERT INTO {table} SELECT * FROM file({{path:String}}, 'Arrow')", {"path": f.name})
+
+    def close(self) -> None:   # the process keeps its engine (a chdb limit: one per process)
+        pass
+
+
+class _Server:
+    """A ClickHouse server or cluster over HTTP (clickhouse-connect); one HTTP session per cursor."""
+
+    def __init__(self, t: Target):
+        import clickhouse_connect
+
+        self.client = clickhouse_connect.get_client(
+            host=t.host, port=t.port, username=t.user, password=t.password, secure=t.secure,
+            settings=SETTINGS, autogenerate_session_id=False)
+
+    def query(self, sql: str, params: dict) -> pa.Table:
+        try:
+            return self.client.query_arrow(sql, parameters=params or None)
+        except Exception as exc:
+            raise _error(exc, sql) from exc
+
+    def command(self, sql: str, params: dict | None = None) -> None:
+        try:
+            self.client.command(sql, parameters=params or None)
+        except Exception as exc:
+            raise _error(exc, sql) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        try:
+            self.client.insert_arrow(table, data)
+        except Exception as exc:
+            raise _error(exc, f"INSERT INTO {table}") from exc
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _error(exc: Exception, sql: str) -> duckdb.Error:
+    msg = str(exc)
+    first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
+    if any(code in msg for code in UNKNOWN_TABLE_CODES):
+        return CatalogError(f"{first}\n[engine SQL] {sql[:2000]}")
+    return EngineError(f"{first}\n[engine SQL] {sql[:2000]}")
+
+
+def _backend(t: Target):
+    return _Embedded(t.path) if t.kind == "chdb" else _Server(t)
+
+
+# ------------------------------------------------------------------ the connection
+class Connection:
+    """A DuckDB-like connection to one store (one database) on ClickHouse. Cursors share its backend."""
+
+    engine = "clickhouse"
+
+    def __init__(self, target: Target, backend=None, scope=None):
+        self.target = target
+        self.database = target.database
+        self._backend = backend if backend is not None else _backend(target)
+        self.scope = scope          # data.scope.Scope of a limited cursor, else None
+        self._result: Result | None = None
+        self.read_only = True
+        self.closed = False
+
+    # --- DuckDB API --------------------------------------------------------
+    def cursor(self) -> Connection:
+        backend = _Server(self.target) if self.target.kind == "server" else self._backend
+        return Connection(self.target, backend, self.scope)
+
+    def execute(self, sql: str, parameters=None) -> Connection:
+        if self.closed:
+            raise duckdb.ConnectionException("Connection already closed!")
+        trees = dialect.parse(sql)
+        if not trees:
+            raise EngineError("empty statement")
+        for tree in trees:
+            self._result = Result(self._run(tree, parameters))
+        return self
+
+    def executemany(self, sql: str, rows) -> Connection:
+        for row in rows:
+            self.execute(sql, row)
+        return self
+
+    def sql(self, sql: str, params=None) -> Connection:
+        return self.execute(sql, params)
+
+    def _need(self) -> Result:
+        if self._result is None:
+            raise duckdb.InvalidInputException("No open result set")
+        return self._result
+
+    def fetchone(self):
+        return self._need().fetchone()
+
+    def fetchall(self):
+        return self._need().fetchall()
+
+    def fetchmany(self, size: int = 1):
+        return self._need().fetchmany(size)
+
+    def df(self, **_kw):
+        return self._need().df()
+
+    fetchdf = df
+    fetch_df = df
+
+    def to_arrow_table(self) -> pa.Table:
+        return self._need().arrow()
+
+    def fetch_arrow_table(self) -> pa.Table:
+        return self._need().arrow()
+
+    @property
+    def description(self):
+        return self._result.description if self._result is not None else None
+
+    def register(self, name: str, frame) -> Connection:
+        raise NotImplementedError(
+            "registering a local frame is not available on the engine: load it as a table (data/engine/ship.py)")
+
+    def complete(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closed and self.target.kind == "server":
+            self._backend.close()
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- translation -------------------------------------------------------
+    def _run(self, tree: exp.Expression, params) -> pa.Table:
+        from data.engine import scoped
+
+        dialect.check(tree)
+        qualify(tree, self.database)
+        extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
+        sql, bound = dialect.to_clickhouse(tree, params, extra)
+        return self._backend.query(sql, bound)
+
+    def engine_sql(self, sql: str, params=None) -> list[tuple[str, dict]]:
+        """The statements `execute(sql, params)` would send (for tests and `EXPLAIN`-style reading)."""
+        from data.engine import scoped
+
+        out = []
+        for tree in dialect.parse(sql):
+            qualify(tree, self.database)
+            extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
+            out.append(dialect.to_clickhouse(tree, params, extra))
+        return out
+
+
+# ------------------------------------------------------------------ names
+CATALOG = {
+    # DuckDB's information_schema views as this store's own: its tables only, in schema 'main'
+    "tables": "SELECT table_catalog, 'main' AS table_schema, table_name, table_type "
+              "FROM information_schema.tables WHERE table_schema = {db}",
+    "columns": "SELECT table_catalog, 'main' AS table_schema, table_name, column_name, ordinal_position, "
+               "data_type, is_nullable FROM information_schema.columns WHERE table_schema = {db}",
+}
+
+
+def _ctes(tree: exp.Expression) -> set[str]:
+    return {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+
+def qualify(tree: exp.Expression, database: str) -> None:
+    """Name every table of the statement with the store's database; the catalog becomes the store's own."""
+    ctes = _ctes(tree)
+    for table in list(tree.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            continue   # a table function
+        name = table.name
+        db = table.text("db").lower()
+        if db == "information_schema" and name.lower() in CATALOG:
+            inner = dialect.parse(CATALOG[name.lower()].format(db=f"'{database}'"))[0]
+            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
+                this=exp.to_identifier(table.alias_or_name))))
+            continue
+        if db in ("", "main", "store", "temp") and name not in ctes:
+            table.set("db", exp.to_identifier(database))
+            table.set("catalog", None)
+
+
+def connect(url: str) -> Connection:
+    return Connection(parse_url(url))

@@ -1,0 +1,65 @@
+"""The district scope on the engine: every table of a statement becomes the scoped view of data/scope.py.
+
+On DuckDB a scoped cursor shadows each table with a temporary view (data/scope.py). An engine has no views
+private to one cursor, so a scoped engine cursor rewrites each statement instead: every table it names is
+replaced by a subquery that is the same view — the same rules, taken from data/scope.py's `_view_sql`, so
+there is one definition of what a scope may read — with the scope's districts bound as a parameter.
+Views that read other scoped tables (a ticket's words through the scoped tickets, cases through the scoped
+clues) are expanded the same way. `tests/test_scope.py` runs its property test on the engine too.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from data import scope as scope_rules
+from data.engine import dialect
+
+PARAM = "__scope_districts"
+_MARK = "_hotline_scoped"
+
+
+def _columns(con) -> dict[str, set[str]]:
+    """The store's tables and their columns (asked once per connection and its cursors)."""
+    cache = getattr(con, "_catalog", None)
+    if cache is None:
+        rows = con._backend.query(
+            "SELECT table, name FROM system.columns WHERE database = {db:String}", {"db": con.database})
+        cache = {}
+        for t, c in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
+            cache.setdefault(t, set()).add(c)
+        con._catalog = cache
+    return cache
+
+
+def view(name: str, columns: dict[str, set[str]], sc, database: str, depth: int = 0) -> exp.Expression:
+    """The scoped view of table `name` as a query tree over the store's own tables."""
+    if depth > 5:
+        raise RecursionError(f"scoped views nest too deep at {name}")
+    sql = scope_rules._view_sql(name, columns.get(name, set()), "__base__", sc)
+    tree = dialect.parse(sql)[0]
+    for table in list(tree.find_all(exp.Table)):
+        if table.text("catalog") == "__base__":
+            table.set("catalog", None)
+            table.set("db", exp.to_identifier(database))
+            table.meta[_MARK] = True
+        elif table.text("db").lower() == "main" and table.text("catalog").lower() == "temp":
+            # the scope's districts: a bound list instead of the cursor's temporary table
+            select = table.find_ancestor(exp.Select)
+            select.replace(exp.select(exp.Unnest(expressions=[exp.Placeholder(this=PARAM)]).as_("district")))
+        elif not table.text("db"):
+            inner = view(table.name, columns, sc, database, depth + 1)
+            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
+    return tree
+
+
+def limit(tree: exp.Expression, sc, con) -> dict:
+    """Replace every store table in `tree` (already qualified) by its scoped view; the parameters it binds."""
+    database = con.database
+    columns = _columns(con)
+    for table in list(tree.find_all(exp.Table)):
+        if table.meta.get(_MARK) or table.text("db") != database:
+            continue
+        alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+        table.replace(exp.Subquery(this=view(table.name, columns, sc, database), alias=alias))
+    return {PARAM: list(sc.districts or ())} if sc.districts is not None else {}

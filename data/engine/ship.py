@@ -1,0 +1,186 @@
+"""Load an embedded store's tables into the engine: whole (a new store) or by month (after an import).
+
+The embedded DuckDB store is where a file is imported: cleaned, checked, placed, segmented into words, and
+where the derived tables (daily summaries and cubes, word tables, hotspot and funnel tables) are built
+(data/ingest, data/derived.py). None of that needs rows of another city: every derived row belongs to one
+district and one period. So a city's store builds its own partitions, and `ship` moves them into the engine:
+
+- `ship(store, con)` — every table, whole: each goes into a new table `<name>__new`, which then takes the
+  place of the old one in one atomic `EXCHANGE TABLES`; readers see the old table or the new, never a part.
+- `ship(store, con, months=[...])` — only the months an import touched: each month-partitioned table gets
+  those partitions replaced (`REPLACE PARTITION`, atomic per partition); the small tables are reloaded whole.
+
+Rows travel as Parquet (chdb reads the file) or Arrow batches (a server), a month at a time for the large
+tables, so memory stays flat at any size. Afterwards `meta.engine_generation` names the load: dashboard
+sessions move to it on their next run (ui/db.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from data.engine import layout
+from data.engine.layout import Column, q
+
+BATCH_ROWS = 500_000
+Progress = Callable[[str], None]
+
+
+def store_tables(duck: duckdb.DuckDBPyConnection) -> dict[str, list[Column]]:
+    """The base tables of the embedded store and their columns, in order."""
+    rows = duck.execute(
+        "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+        "WHERE c.table_schema = 'main' AND t.table_type = 'BASE TABLE' "
+        "AND c.table_catalog = current_database() AND t.table_catalog = current_database() "
+        "ORDER BY c.table_name, c.ordinal_position").fetchall()
+    out: dict[str, list[Column]] = {}
+    for t, c, ty, _nullable in rows:
+        out.setdefault(t, []).append(Column(c, ty, True))
+    return out
+
+
+def _months_of(duck, table: str, tcol: str) -> list[int]:
+    sql = (f"SELECT DISTINCT CAST(strftime({_dq(tcol)}, '%Y%m') AS INTEGER) AS m "
+           f"FROM {_dq(table)} WHERE {_dq(tcol)} IS NOT NULL ORDER BY m")
+    return [r[0] for r in duck.execute(sql).fetchall()]
+
+
+def _dq(name: str) -> str:
+    q(name)   # validates
+    return f'"{name}"'
+
+
+def _select_month(table: str, tcol: str | None, month: int | None, cols: list[Column]) -> str:
+    names = ", ".join(_dq(c.name) for c in cols)
+    if month is None or tcol is None:
+        return f"SELECT {names} FROM {_dq(table)}"
+    return (f"SELECT {names} FROM {_dq(table)} WHERE {_dq(tcol)} >= make_date({month // 100}, {month % 100}, 1) "
+            f"AND {_dq(tcol)} < make_date({month // 100}, {month % 100}, 1) + INTERVAL 1 MONTH")
+
+
+def _send(duck, con, target_table: str, select_sql: str, work: Path) -> int:
+    """Rows of `select_sql` (on the embedded store) into `target_table` (qualified) on the engine."""
+    backend = con._backend
+    if con.target.kind == "chdb":
+        f = work / f"{uuid.uuid4().hex}.parquet"
+        duck.execute(f"COPY ({select_sql}) TO '{f}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+        try:
+            backend.command(f"INSERT INTO {target_table} SELECT * FROM file({{path:String}}, 'Parquet')",
+                            {"path": str(f)})
+        finally:
+            f.unlink(missing_ok=True)
+        return -1
+    n = 0
+    reader = duck.execute(select_sql).fetch_record_batch(BATCH_ROWS)
+    import pyarrow as pa
+
+    for batch in reader:
+        backend.insert_arrow(target_table, pa.Table.from_batches([batch]))
+        n += batch.num_rows
+    return n
+
+
+def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = None,
+         tables: Iterable[str] | None = None, progress: Progress | None = None) -> dict:
+    """Load the embedded store at `store_path` into the engine store of `con` (see the module docstring).
+
+    Returns {"tables": n, "rows": {table: rows now on the engine}, "seconds": s, "generation": id}.
+    """
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    db = con.database
+    backend = con._backend
+    backend.command(f"CREATE DATABASE IF NOT EXISTS {q(db)}")
+    duck = duckdb.connect(str(store_path), read_only=True)
+    want_months = None if months is None else sorted({_month_key(m) for m in months})
+    rows: dict[str, int] = {}
+    try:
+        spec = store_tables(duck)
+        names = [t for t in spec if tables is None or t in set(tables)]
+        existing = _engine_tables(con)
+        with tempfile.TemporaryDirectory(prefix="hotline-ship-") as tmp:
+            work = Path(tmp)
+            for table in names:
+                cols = spec[table]
+                tcol = layout.time_column(cols)
+                partitioned = layout.keys(table, cols)[0] is not None
+                if want_months is not None and partitioned and table in existing:
+                    _replace_months(duck, con, table, cols, tcol, want_months, work)
+                else:
+                    _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing)
+                say(f"{table}")
+            gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
+                            "SETTINGS mutations_sync = 2")
+            backend.command(f"INSERT INTO {q(db)}.`meta` (key, value) VALUES ('engine_generation', {{g:String}})",
+                            {"g": gen})
+            for table in names:
+                res = backend.query(f"SELECT count() FROM {q(db)}.{q(table)}", {})
+                rows[table] = int(res.column(0)[0].as_py())
+    finally:
+        duck.close()
+    _forget_catalog(con)
+    return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen}
+
+
+def _month_key(m) -> int:
+    if isinstance(m, int):
+        return m
+    return m.year * 100 + m.month
+
+
+def _engine_tables(con) -> set[str]:
+    res = con._backend.query("SELECT name FROM system.tables WHERE database = {db:String}", {"db": con.database})
+    return set(res.column(0).to_pylist()) if res.num_columns else set()
+
+
+def _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing) -> None:
+    db, backend = con.database, con._backend
+    new = f"{table}__new"
+    backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(new)}")
+    backend.command(layout.table_ddl(db, new, cols))
+    target = f"{q(db)}.{q(new)}"
+    if partitioned:
+        for month in _months_of(duck, table, tcol):
+            _send(duck, con, target, _select_month(table, tcol, month, cols), work)
+        # rows without a time (none in the product's tables; kept all the same)
+        names = ", ".join(_dq(c.name) for c in cols)
+        if duck.execute(f"SELECT count(*) FROM {_dq(table)} WHERE {_dq(tcol)} IS NULL").fetchone()[0]:
+            _send(duck, con, target, f"SELECT {names} FROM {_dq(table)} WHERE {_dq(tcol)} IS NULL", work)
+    else:
+        _send(duck, con, target, _select_month(table, None, None, cols), work)
+    if table in existing:
+        backend.command(f"EXCHANGE TABLES {q(db)}.{q(new)} AND {q(db)}.{q(table)}")
+        backend.command(f"DROP TABLE {q(db)}.{q(new)}")
+    else:
+        backend.command(f"RENAME TABLE {q(db)}.{q(new)} TO {q(db)}.{q(table)}")
+
+
+def _replace_months(duck, con, table, cols, tcol, months, work) -> None:
+    db, backend = con.database, con._backend
+    new = f"{table}__new"
+    backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(new)}")
+    backend.command(layout.table_ddl(db, new, cols))
+    for month in months:
+        month = int(month)   # a number we computed: the partition id (YYYYMM)
+        sql = _select_month(table, tcol, month, cols)
+        if duck.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] == 0:
+            backend.command(f"ALTER TABLE {q(db)}.{q(table)} DROP PARTITION {month}")
+            continue
+        _send(duck, con, f"{q(db)}.{q(new)}", sql, work)
+        # the month's partition of the new table takes the place of the old one, atomically
+        backend.command(f"ALTER TABLE {q(db)}.{q(table)} REPLACE PARTITION {month} FROM {q(db)}.{q(new)}")
+    backend.command(f"DROP TABLE {q(db)}.{q(new)}")
+
+
+def _forget_catalog(con) -> None:
+    if hasattr(con, "_catalog"):
+        con._catalog = None
