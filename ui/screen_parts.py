@@ -18,7 +18,7 @@ from analytics import screen, theme
 
 # Design sizes in CSS pixels for a 1920×1080 window; the page multiplies them by the scale.
 SIZES = {
-    "pad_y": 12, "pad_x": 20, "gap": 10, "head": 58, "panel_pad": 12, "radius": 10,
+    "pad_y": 10, "pad_x": 20, "gap": 10, "head": 58, "panel_pad": 12, "radius": 10,
     "title": 34, "subtitle": 19, "panel_title": 21, "kpi_value": 30, "kpi_label": 20, "kpi_note": 14,
     "list": 20, "small": 15,
 }
@@ -85,11 +85,11 @@ def css(mode: str, scale: float) -> str:
 .scr-work > div {{ flex: 1; font-size: {s['kpi_note']}; color: {c['muted']}; line-height: 1.3; }}
 .scr-work b {{ display: block; font-size: {_px(30, scale)}; color: {c['title']}; font-variant-numeric: tabular-nums; }}
 .scr-work .na {{ font-size: {s['small']}; color: {c['muted']}; font-weight: 400; }}
-.scr-results {{ margin-top: {_px(8, scale)}; }}
+.scr-results {{ margin-top: {_px(6, scale)}; }}
 .scr-results .t {{ font-size: {s['kpi_note']}; color: {c['muted']}; }}
 .scr-results .t span {{ margin-left: {_px(6, scale)}; }}
 .scr-results .r {{ display: flex; align-items: baseline; gap: {_px(10, scale)}; font-size: {s['list']};
-  height: {_px(30, scale)}; white-space: nowrap; color: {c['text']}; }}
+  height: {_px(28, scale)}; white-space: nowrap; color: {c['text']}; }}
 .scr-results .r .name {{ flex: 1; overflow: hidden; text-overflow: ellipsis; }}
 .scr-results .r b {{ color: {c['title']}; font-variant-numeric: tabular-nums; }}
 .scr-results .r .c {{ width: 18%; text-align: right; font-size: {s['kpi_note']}; color: {c['muted']}; }}
