@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from data import records, uploads
+from data import records, settings, uploads
 from data.screening import collide
 from ui import auth, charts
 from ui.db import require_cursor
@@ -23,8 +23,10 @@ st.title("数据碰撞")
 st.caption("上传其他名单（交通事故、行政处罚、许可经营、养老机构等），按地点与时间、地址、单位名称、电话、姓名与工单比对。"
            "电话以哈希比对、脱敏显示。比对结果可记入待研判队列，每条名单记录一项。")
 c = st.columns([3, 2])
-up = c[0].file_uploader("名单文件（CSV / XLSX / Parquet）", type=["csv", "xlsx", "parquet"], key="co_file")
-mp = c[1].file_uploader("列映射（可选，YAML，与导入相同格式）", type=["yaml", "yml"], key="co_mapping")
+max_mb = int(settings.get("HOTLINE_UPLOAD_MAX_MB"))   # the import page's limit: a list is read by the same readers
+up = c[0].file_uploader("名单文件（CSV / XLSX / Parquet）", type=["csv", "xlsx", "parquet"], key="co_file",
+                        max_upload_size=max_mb, help=f"单个文件不超过 {max_mb:,} MB（设置 HOTLINE_UPLOAD_MAX_MB）。")
+mp = c[1].file_uploader("列映射（可选，YAML，与导入相同格式）", type=["yaml", "yml"], key="co_mapping", max_upload_size=1)
 c = st.columns(3)
 distance = c[0].number_input("地点相近：距离（米）", min_value=1.0, max_value=5000.0, value=200.0, key="co_distance")
 days = c[1].number_input("时间窗口：前后天数", min_value=0, max_value=3650, value=30, key="co_days")

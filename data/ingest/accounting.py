@@ -46,6 +46,7 @@ FLAGS = {
     "bad_yes_no": "是/否值无法识别（置空）",
     "traditional_converted": "繁体字已转换为简体",
     "topic_derived": "专项由分类和信号词判定",
+    "topic_outside_region": "不在本区域（无本区域的区县，坐标不在范围内）：未按本区域专项规则标注",
     "unknown_ticket": "关联工单尚未导入（关联已保存）",
     "implausible_optional_time": "非必填时间不合理（早于 1990 年或晚于导入时，置空）",
     "xlsx_formula_cached": "Excel 公式单元格按其计算结果导入",
