@@ -152,8 +152,13 @@ class Filters:
         if self.text:
             # every term in the citizen's words or in the reply (答复意见)
             for term in self.text.split():
-                k = p(term)
-                parts.append(f"(contains({a}content, {k}) OR contains({a}reply, {k}))")
+                if term.isascii() and term.lower() != term.upper():
+                    # Latin letters match in any case (words are counted in lower case: data/segment.py)
+                    k = p(term.lower())
+                    parts.append(f"(contains(lower({a}content), {k}) OR contains(lower({a}reply), {k}))")
+                else:
+                    k = p(term)
+                    parts.append(f"(contains({a}content, {k}) OR contains({a}reply, {k}))")
         for key, values in self.extra_groups().items():
             path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
             parts.append(f"json_extract_string({a}extra, {p(path)}) IN ({', '.join(p(v) for v in values)})")

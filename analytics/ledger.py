@@ -16,6 +16,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from analytics import privacy
 from data import settings
 from data.ledger import deadlines as due
 from data.ledger import overlay
@@ -179,8 +180,8 @@ def clue_list(con: duckdb.DuckDBPyConnection, lf: LedgerFilters, as_of=None, *, 
     d = "DESC" if descending else "ASC"
     sql = (f"WITH {SHEET} SELECT {', '.join(LIST_COLUMNS)} FROM judged WHERE {where} "
            f"ORDER BY {SORTS[sort]} {d} NULLS LAST, clue_id {d} LIMIT $lim OFFSET $off")
-    return con.execute(sql, {**params(as_of), **p, "lim": max(1, min(int(limit), 1000)),
-                             "off": max(0, int(offset))}).fetchdf()
+    return privacy.mask_frame(con.execute(sql, {**params(as_of), **p, "lim": max(1, min(int(limit), 1000)),
+                                                "off": max(0, int(offset))}).fetchdf())
 
 
 def sheet(con: duckdb.DuckDBPyConnection, lf: LedgerFilters | None = None, as_of=None) -> pd.DataFrame:
@@ -188,7 +189,7 @@ def sheet(con: duckdb.DuckDBPyConnection, lf: LedgerFilters | None = None, as_of
     where, p = (lf or LedgerFilters()).where()
     sql = f"WITH {SHEET} SELECT * EXCLUDE (review_due, notify_due, reply_due, follow_due) FROM judged " \
           f"WHERE {where} ORDER BY registered_at, clue_id"
-    return con.execute(sql, {**params(as_of), **p}).fetchdf()
+    return privacy.mask_frame(con.execute(sql, {**params(as_of), **p}).fetchdf())
 
 
 def due_list(con: duckdb.DuckDBPyConnection, as_of=None, states=("overdue", "due_soon"), *,
@@ -200,7 +201,8 @@ def due_list(con: duckdb.DuckDBPyConnection, as_of=None, states=("overdue", "due
            f"date_diff('day', next_due, CAST($today AS DATE)) AS days_over, origin FROM judged "
            f"WHERE {where} AND due_state IN (SELECT unnest($states::VARCHAR[])) "
            f"ORDER BY next_due, clue_id LIMIT $lim")
-    return con.execute(sql, {**params(as_of), **p, "states": list(states), "lim": int(limit) + 1}).fetchdf()
+    return privacy.mask_frame(con.execute(sql, {**params(as_of), **p, "states": list(states),
+                                              "lim": int(limit) + 1}).fetchdf())
 
 
 def due_counts(con: duckdb.DuckDBPyConnection, as_of=None, lf: LedgerFilters | None = None) -> pd.DataFrame:
@@ -221,11 +223,12 @@ def due_totals(con: duckdb.DuckDBPyConnection, as_of=None) -> dict[str, int]:
 
 
 def due_overview(con: duckdb.DuckDBPyConnection, as_of=None) -> dict:
-    """The overview's ledger figures: {"overdue", "due_soon", "overdue_by_rule": {rule label: n} (rules with
-    overdue clues only)}."""
+    """The overview's ledger figures: {"clues" (in the ledger at all), "overdue", "due_soon",
+    "overdue_by_rule": {rule label: n} (rules with overdue clues only)}."""
     c = due_counts(con, as_of)
     over = c[(c["state"] == "overdue") & (c["n"] > 0)]
-    return {"overdue": int(c.loc[c["state"] == "overdue", "n"].sum()),
+    (clues,) = con.execute(f"WITH {SHEET} SELECT count(*) FROM judged", params(as_of)).fetchone()
+    return {"clues": int(clues), "overdue": int(c.loc[c["state"] == "overdue", "n"].sum()),
             "due_soon": int(c.loc[c["state"] == "due_soon", "n"].sum()),
             "overdue_by_rule": {DUE_RULES[r]: int(n) for r, n in zip(over["rule"], over["n"], strict=True)}}
 

@@ -56,7 +56,7 @@ def describe(details: dict, outcomes=()) -> str:
 
 
 def facts(c: Clue) -> pd.DataFrame:
-    """The clue's attributes as (项目, 内容) rows."""
+    """The clue's attributes as (项目, 内容) rows (phone and ID numbers in the summary masked)."""
     rows = [("线索编号", c.clue_no), ("登记方式", "本系统登记" if c.origin == "app" else "案件系统导入"),
             ("线索来源", SOURCES.get(c.source or "", c.source or "—")),
             ("来源详情", describe(c.source_ref) if c.source_ref else "—"),
@@ -64,7 +64,7 @@ def facts(c: Clue) -> pd.DataFrame:
             ("被监督对象", c.subject), ("地点", c.place),
             ("坐标（WGS84）", f"{c.lon:.6f}, {c.lat:.6f}" if c.lon is not None and c.lat is not None else None),
             ("承办人", c.handler), ("登记时间", c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else None),
-            ("登记人", c.created_by), ("线索摘要", c.summary)]
+            ("登记人", c.created_by), ("线索摘要", privacy.mask_text(c.summary))]
     return pd.DataFrame([(k, "—" if v in (None, "") else str(v)) for k, v in rows], columns=["项目", "内容"])
 
 

@@ -12,8 +12,7 @@ import html
 
 import pandas as pd
 
-from analytics import ledger as lsheet
-from analytics import tables, theme
+from analytics import ledger_export, tables, theme
 from analytics.ledger_report import Report
 
 _LABELS = {
@@ -167,7 +166,7 @@ EXPORT_SHEETS = ("线索", "办理记录", "关联工单")
 def ledger_xlsx(clues: pd.DataFrame, history: pd.DataFrame, links: pd.DataFrame, *, note: str = "") -> bytes:
     """The ledger as XLSX: every clue (the sheet), every recorded step, every linked ticket."""
     return tables.to_xlsx_book([
-        ("线索", lsheet.readable(clues), "线索台账", note),
+        ("线索", ledger_export.clue_table(clues), "线索台账", note),
         ("办理记录", history, "线索办理记录（含已更正、撤销的记录）", note),
-        ("关联工单", links, "线索关联工单", note),
+        ("关联工单", ledger_export.link_table(links), "线索关联工单", note),
     ], labels=False)

@@ -46,10 +46,11 @@ class Report:
     as_of: date
     headline: dict
     sections: list[Section] = field(default_factory=list)
+    scope: str | None = None       # the reader's districts when not the whole city (e.g. "朝阳区")
 
     @property
     def scope_label(self) -> str:
-        return self.district or "全市"
+        return self.district or self.scope or "全市"
 
     @property
     def title(self) -> str:
@@ -68,10 +69,11 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def build(con, month: str, *, district: str | None = None, today: date | None = None,
-          rule_names: dict | None = None, letters: pd.DataFrame | None = None) -> Report:
+          rule_names: dict | None = None, letters: pd.DataFrame | None = None, scope=None) -> Report:
     """The report of `month` ('YYYY-MM') from a cursor with the ledger laid over (within its scope; `district`
     narrows further). `rule_names`: {(rule_id, version): name} of screening rules; `letters`: the month's 12309
-    figures (data/ledger/letters.month_figures) or None."""
+    figures (data/ledger/letters.month_figures) or None; `scope`: the cursor's data.scope.Scope, named in the
+    title when it is not the whole city."""
     first, last = month_bounds(month)
     today = today or date.today()
     as_of = min(last, today)
@@ -88,7 +90,8 @@ def build(con, month: str, *, district: str | None = None, today: date | None = 
     reg = s[within("registered_at")]
     dec = s[within("decided_at") & s["outcome"].notna()]
     filed = dec[dec["outcome"] == "file"]
-    rep = Report(month=first.strftime("%Y-%m"), district=district, as_of=as_of, headline={})
+    rep = Report(month=first.strftime("%Y-%m"), district=district, as_of=as_of, headline={},
+                 scope="、".join(scope.districts) if scope is not None and scope.districts is not None else None)
     rect_in = s[within("rectified_at")]
     rep.headline = {
         "registered": len(reg), "registered_app": int((reg["origin"] == "app").sum()),
@@ -109,7 +112,7 @@ def build(con, month: str, *, district: str | None = None, today: date | None = 
     rep.sections.append(Section("result", "审查结果", _results(dec),
                                 "本月作出审查决定的线索；成案率 = 立案 ÷ 作出决定的线索。"))
     rep.sections.append(Section("rules", "成案率（按筛查规则）", _rules(reg, dec, rule_names or {}),
-                                "来源为筛查规则的线索，按登记时的规则及其版本。"))
+                                "来源为筛查规则的线索，按登记时的规则（编号，或无编号时的规则标识）及其版本。"))
     rep.sections.append(Section("structure", "案源结构", _structure(filed),
                                 "本月立案的线索中，检察机关自行发现（筛查规则、12345热线筛查）与其他来源的占比。"))
     rep.sections.append(Section("durations", "环节用时（本月完成的环节）", _durations(s, within)))
@@ -159,9 +162,12 @@ def _rule_key(ref) -> tuple | None:
         d = json.loads(ref) if isinstance(ref, str) else (ref or {})
     except ValueError:
         return None
-    if not isinstance(d, dict) or d.get("rule_id") in (None, ""):
+    if not isinstance(d, dict):
         return None
-    return (str(d.get("rule_id")), str(d.get("rule_version") or ""))
+    rule = d.get("rule_id") if d.get("rule_id") not in (None, "") else d.get("rule_key")
+    if rule in (None, ""):
+        return None
+    return (str(rule), str(d.get("rule_version") or ""))
 
 
 def _rules(reg: pd.DataFrame, dec: pd.DataFrame, names: dict) -> pd.DataFrame:
@@ -172,7 +178,7 @@ def _rules(reg: pd.DataFrame, dec: pd.DataFrame, names: dict) -> pd.DataFrame:
             k = _rule_key(ref)
             if k is None:
                 continue
-            r = rows.setdefault(k, {"规则": k[0], "版本": k[1], "规则名称": names.get(k, names.get(k[0], "—")),
+            r = rows.setdefault(k, {"规则": k[0], "版本": k[1] or "—", "规则名称": names.get(k, names.get(k[0], "—")),
                                     "登记": 0, "作出决定": 0, "立案": 0})
             r[field_name] += 1
     out = pd.DataFrame(list(rows.values()), columns=cols[:-1])

@@ -221,6 +221,34 @@ def geography_note(con, f: Filters) -> tuple[str, str] | None:
     return None
 
 
+def unplaceable_note(con, f: Filters) -> str | None:
+    """What the map page says instead of drawing an empty region, when no ticket of the selection can be
+    placed on it (no district of the region, no point inside it); None when some can.
+
+    Data with no geography at all (anonymised "A市" messages) or another city's points would otherwise show
+    an empty map of the region, which reads as "no tickets here".
+    """
+    r = regions.active()
+    if not r.has_geography:
+        return None                        # geography_note says the region has no boundaries
+    w = f.where(prefix="k")
+    sql = f"""
+        SELECT count(*), count(*) FILTER (WHERE district IS NOT NULL OR {LOCATED_SQL}), count(lon)
+        FROM tickets WHERE {w.sql}
+    """
+    total, placed, with_points = (int(x) for x in con.execute(sql, w.params).fetchone())
+    if total == 0 or placed:
+        return None
+    if with_points:
+        why = f"它们的坐标不在{r.label}范围内，也没有{r.label}的区县名称"
+    else:
+        why = f"它们既没有坐标，也没有{r.label}的区县名称（数据中没有经纬度和“所属区”，或其值不属于本区域）"
+    return (f"所选 {total:,} 件工单无法落到{r.label}的地图上：{why}，因此不显示空白地图。"
+            "如数据来自某个城市，请在映射文件中对应其“所属区”或经纬度列，或用 "
+            "`python manage.py region install 区域包 --db 数据库路径` 选择它所在城市的区域包；"
+            "没有地理信息的匿名数据（如“A市”）可用区域包 `none`。")
+
+
 def counts(con, f: Filters) -> tuple[int, int]:
     """(matching tickets, of which located)."""
     w = f.where(prefix="k")

@@ -3,12 +3,15 @@
 Why: a real export ends on the day it was taken, so its last calendar month is an incomplete tail. Opening
 on it gave headlines like "−78.9% 环比 on 4 tickets", and a full year against a nearly empty one read
 "+141300.0%". The default is the last complete calendar month the data covers (today's behaviour on data
-that ends with a month), else the last 30 days; a comparison period with fewer tickets than
-HOTLINE_MIN_COMPARE_BASE is not compared ("—" with the reason).
+that ends with a month), else the last 30 days; a month too thin to read (fewer tickets than
+HOTLINE_DEFAULT_PERIOD_MIN_TICKETS: 6 messages) is widened to the last 3 or 12 complete months, else all the
+data. A comparison
+period with fewer tickets than HOTLINE_MIN_COMPARE_BASE is not compared ("—" with the reason).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,6 +20,7 @@ import duckdb
 from data import settings
 
 LAST_DAYS = 30
+WIDER_MONTHS = (3, 12)   # a thin last month widens to these many complete months
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Period:
 
     date_from: date
     date_to: date
-    kind: str          # "month" (last complete calendar month) or "days" (last 30 days)
+    kind: str          # "month" (last complete month), "months" (the last 3 or 12), "days" (last 30), "all"
     reason: str
 
 
@@ -34,12 +38,15 @@ def _month_end(d: date) -> date:
     return nxt - timedelta(days=1)
 
 
-def choose(min_day: date | None, max_day: date | None, month_tickets: int | None = None) -> Period | None:
+def choose(min_day: date | None, max_day: date | None, month_tickets: int | None = None, *,
+           window_tickets: Callable[[date, date], int] | None = None, floor: int = 0) -> Period | None:
     """The default period for data from `min_day` to `max_day` (None when there is no data).
 
     The last complete calendar month (the data reaches its last day and starts on or before its first) when
     it holds tickets (`month_tickets`, None = unknown, taken as yes); else the last 30 days up to the last
-    day with data (starting no earlier than the first).
+    day with data (starting no earlier than the first). A month holding fewer than `floor` tickets (sparse
+    data: 6 messages in a month) is widened to the last 3, then 12 complete months ending with it, the first
+    that holds `floor` tickets (`window_tickets(first, last)` counts them), else to all the data.
     """
     if min_day is None or max_day is None:
         return None
@@ -47,10 +54,25 @@ def choose(min_day: date | None, max_day: date | None, month_tickets: int | None
     if month is not None and (month_tickets is None or month_tickets > 0):
         lo, hi = month
         tail = "" if hi == max_day else f"（{hi + timedelta(days=1)} 起的数据不足一个整月，不作为默认期间）"
-        return Period(lo, hi, "month", f"默认显示最近一个完整月{tail}")
+        if month_tickets is None or month_tickets >= floor or window_tickets is None:
+            return Period(lo, hi, "month", f"默认显示最近一个完整月{tail}")
+        thin = f"最近一个完整月仅 {month_tickets:,} 件工单，少于 {floor:,} 件"
+        for n in WIDER_MONTHS:
+            start = _months_back(lo, n - 1)
+            if start < min_day:
+                break
+            if window_tickets(start, hi) >= floor:
+                return Period(start, hi, "months", f"默认显示最近 {n} 个完整月（{thin}）")
+        return Period(min_day, max_day, "all", f"默认显示全部数据（{thin}，数据较少）")
     lo = max(min_day, max_day - timedelta(days=LAST_DAYS - 1))
     why = "数据不足一个完整自然月" if month is None else "最近一个完整月没有工单"
     return Period(lo, max_day, "days", f"默认显示最近 {LAST_DAYS} 天（{why}）")
+
+
+def _months_back(first_of_month: date, n: int) -> date:
+    """The first day of the month `n` months before `first_of_month`'s."""
+    k = first_of_month.year * 12 + first_of_month.month - 1 - n
+    return date(k // 12, k % 12 + 1, 1)
 
 
 def last_complete_month(min_day: date, max_day: date) -> tuple[date, date] | None:
@@ -81,10 +103,17 @@ def default_period(con: duckdb.DuckDBPyConnection) -> Period | None:
         store_lo, store_hi = (date.fromisoformat(x) for x in days.split("|"))
         lo, hi = min(lo, store_lo), max(hi, store_hi)
     month = last_complete_month(lo, hi)
-    n = None
-    if month is not None:
-        (n,) = con.execute(_COUNT_SQL, {"a": month[0], "b": month[1]}).fetchone()
-    return choose(lo, hi, None if n is None else int(n))
+
+    def count(a: date, b: date) -> int:
+        return int(con.execute(_COUNT_SQL, {"a": a, "b": b}).fetchone()[0])
+
+    n = count(*month) if month is not None else None
+    return choose(lo, hi, n, window_tickets=count, floor=min_period_tickets())
+
+
+def min_period_tickets() -> int:
+    """Fewest tickets the default month must hold before it widens (HOTLINE_DEFAULT_PERIOD_MIN_TICKETS)."""
+    return max(0, int(settings.get("HOTLINE_DEFAULT_PERIOD_MIN_TICKETS")))
 
 
 def min_compare_base() -> int:

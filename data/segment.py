@@ -123,17 +123,21 @@ def words_of(text: str | None, name: str | None = None) -> list[str]:
     return list(out)
 
 
-_KEEP: dict[str, bool] = {}
+_KEEP: dict[str, str | None] = {}
 
 
-def _keep(tok: str) -> bool:
-    """Is this token a meaningful word? (memoised: the vocabulary of tickets is small)"""
-    k = _KEEP.get(tok)
-    if k is None:
+def _keep(tok: str) -> str | None:
+    """The word a token counts as, or None when it is not a meaningful word (memoised: the vocabulary of
+    tickets is small). Latin-script words are counted in lower case: an English export writes the same word
+    as "WATER" in one descriptor and "Water" in another."""
+    k = _KEEP.get(tok, False)
+    if k is False:
         if len(_KEEP) > 1_000_000:  # unique numbers would grow it without bound
             _KEEP.clear()
-        k = (len(tok) >= 2 and tok == tok.strip() and tok.lower() not in stopwords()
-             and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok)))
+        low = tok.lower()
+        ok = (len(tok) >= 2 and tok == tok.strip() and low not in stopwords()
+              and not _HAS_DIGIT.search(tok) and bool(_WORDY.search(tok)))
+        k = (low if tok.isascii() else tok) if ok else None
         _KEEP[tok] = k
     return k
 
@@ -159,14 +163,14 @@ def _segment(text: str) -> tuple[str, ...]:
     phrases: dict[str, None] = {}
     prev = None
     for tok in _cutter()(text):
-        k = keep.get(tok)
-        if k is None:
-            k = _keep(tok)
-        if k:
-            words[tok] = None
+        w = keep.get(tok, False)
+        if w is False:
+            w = _keep(tok)
+        if w:
+            words[w] = None
             if prev is not None:
-                phrases[prev + " " + tok] = None
-            prev = tok
+                phrases[prev + " " + w] = None
+            prev = w
         else:
             prev = None
     return (*words, *phrases)

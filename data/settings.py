@@ -145,6 +145,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_MIN_COMPARE_BASE", "30",
                 "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
                 "to be shown; below it the pages show — and say why.", int),
+        Setting("HOTLINE_DEFAULT_PERIOD_MIN_TICKETS", "10",
+                "Fewest tickets the default period's last complete month must hold; a thinner month (sparse "
+                "data) widens to the last 3, then 12 complete months, else to all the data.", int),
     ]
 }
 

@@ -12,7 +12,7 @@ category part of the rule is a join on the category names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,6 +34,9 @@ class Topic:
 class Rules:
     topics: tuple[Topic, ...]
     min_words: int = 2
+    # A region pack's default rules tag only the tickets placed in the region (a district of it, or a point
+    # inside it); rules the user chose (a path, HOTLINE_TOPIC_RULES) tag every ticket.
+    regional: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -46,7 +49,8 @@ class TopicRulesError(ValueError):
 
 def load(path: str | Path | None = None) -> Rules:
     """The rules from `path` (default: the HOTLINE_TOPIC_RULES setting, else the active region pack's rules;
-    a pack without rules tags no ticket: another region's projects never apply unless chosen)."""
+    a pack without rules tags no ticket: another region's projects never apply unless chosen). A pack's rules
+    are `regional`: the import applies them only to tickets placed in the region (data/ingest/statements.py)."""
     if path is not None:
         p = Path(path)
     elif str(settings.get("HOTLINE_TOPIC_RULES")).strip():
@@ -58,6 +62,11 @@ def load(path: str | Path | None = None) -> Rules:
         p = r.path(r.topics_file)
         if p is None:
             return Rules((), 2)
+        return replace(_read(p), regional=True)
+    return _read(p)
+
+
+def _read(p: Path) -> Rules:
     try:
         spec = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:

@@ -21,7 +21,12 @@ MARCH = {"date_from": date(2025, 3, 1), "date_to": date(2025, 3, 31)}
         (Filters(categories=("城乡建设/市政设施",)), "((category_l1 = $f0 AND category_l2 = $f1))",
          {"f0": "城乡建设", "f1": "市政设施"}),
         (Filters(topics=("井盖", NO_TOPIC)), "(topic IN ($f0) OR topic IS NULL)", {"f0": "井盖"}),
-        (Filters(text="井盖 破损"), "contains(content, $f0) AND contains(content, $f1)", {"f0": "井盖", "f1": "破损"}),
+        # every term in the content or the reply (答复意见)
+        (Filters(text="井盖 破损"),
+         "(contains(content, $f0) OR contains(reply, $f0)) AND (contains(content, $f1) OR contains(reply, $f1))",
+         {"f0": "井盖", "f1": "破损"}),
+        # Latin letters in any case ("WATER" and "Water" are one word)
+        (Filters(text="Water"), "(contains(lower(content), $f0) OR contains(lower(reply), $f0))", {"f0": "water"}),
     ],
 )
 def test_where_sql_and_params(filters, sql, params):

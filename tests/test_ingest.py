@@ -433,18 +433,19 @@ def test_cli_json_exit_codes_and_lock_message(tmp_path):
 
 def test_text_decides_the_topic_only_when_no_column_or_category_does(empty_db_path, tmp_path):
     # The text search runs only for rows whose topic the words decide (data/ingest/statements.py, WORDS_DECIDE_SQL);
-    # every row below has text naming a different topic than its column or category.
+    # every row below has text naming a different topic than its column or category (all in Beijing's 朝阳区:
+    # the region's rules tag only tickets placed in the region).
     f = tmp_path / "topics.csv"
     sewage = "河道有人偷排污水，河水发黑发臭"
     f.write_text(
-        "工单编号,受理时间,二级分类,三级分类,问题分类,专项,诉求内容\n"
-        f"P1,2024/3/5 9:07,市政设施,井盖破损,,,{sewage}\n"            # third level names 井盖
-        f"P2,2024/3/5 9:07,劳动关系,其他,,,{sewage}\n"                # no category names a topic: the words do
-        f"P3,2024/3/5 9:07,欠薪,其他,,,{sewage}\n"                    # second level names 欠薪
-        f"P4,2024/3/5 9:07,,,城乡建设/水污染/其他,,路口井盖松动，车辆经过很危险\n"  # path level 2 names 污水
-        f"P5,2024/3/5 9:07,市政设施,井盖破损,,欠薪,{sewage}\n"        # the 专项 column wins
-        f"P6,2024/3/5 9:07,,,城乡建设/市政设施/井盖缺失,,{sewage}\n"  # path level 3 names 井盖
-        f"P7,2024/3/5 9:07,,,,,{sewage}\n",                           # no category at all: the words
+        "工单编号,受理时间,所属区,二级分类,三级分类,问题分类,专项,诉求内容\n"
+        f"P1,2024/3/5 9:07,朝阳区,市政设施,井盖破损,,,{sewage}\n"            # third level names 井盖
+        f"P2,2024/3/5 9:07,朝阳区,劳动关系,其他,,,{sewage}\n"                # no category names a topic: the words do
+        f"P3,2024/3/5 9:07,朝阳区,欠薪,其他,,,{sewage}\n"                    # second level names 欠薪
+        f"P4,2024/3/5 9:07,朝阳区,,,城乡建设/水污染/其他,,路口井盖松动，车辆经过很危险\n"  # path level 2 names 污水
+        f"P5,2024/3/5 9:07,朝阳区,市政设施,井盖破损,,欠薪,{sewage}\n"        # the 专项 column wins
+        f"P6,2024/3/5 9:07,朝阳区,,,城乡建设/市政设施/井盖缺失,,{sewage}\n"  # path level 3 names 井盖
+        f"P7,2024/3/5 9:07,朝阳区,,,,,{sewage}\n",                           # no category at all: the words
         encoding="utf-8")
     con = store.connect(empty_db_path)
     ingest(con, f)

@@ -128,3 +128,21 @@ def test_letters_page_shows_a_dash_with_its_reason_when_nothing_was_due(app_db, 
     assert m["收到信访"].value == "1" and m["7日内程序性回复率"].value == "—"
     assert "没有已到期的信访件" in m["7日内程序性回复率"].help
     assert "None" not in _text(at) and "nan" not in _text(at)
+
+
+def test_the_overviews_counts_read_both_kinds_of_clue(app_db, clock):
+    """On Tue Apr 1 2025 平谷区's imported C04 (registered Thu Mar 20, not decided) is overdue; a clue registered
+    in the app on paper date Fri Mar 21 (review due Fri Mar 28) is overdue too, and so is one of Sat Mar 22 (due
+    Sat Mar 29 -> Mon Mar 31); one of Thu Mar 27 (due Thu Apr 3, in 2 days) is due soon."""
+    from data.people import Principal
+
+    me = Principal("zhou", "prosecutor", PINGGU, "周")
+    with records.session() as con:
+        for day in (21, 27, 22):
+            ledger.register_clue(con, me, source="other", district="平谷区", function="民事",
+                                 summary=f"3月{day}日纸质登记", ticket_ids=[],
+                                 registered_at=datetime(2025, 3, day, 9, 0))
+    at = _page("views/overview.py", role="clue_admin", districts=PINGGU).run()
+    assert not at.exception, [e.value for e in at.exception]
+    m = {x.label: x.value for x in at.metric}
+    assert (m["线索已逾期"], m["线索即将到期"]) == ("3", "1")

@@ -118,3 +118,21 @@ def test_xlsx_and_pdf_read_back(report, tmp_path):
     flat = "".join(text.split())
     for needle in ("全市2025年3月线索月报", "成案率", "66.7%", "案源结构", "更换井盖3个", "期限执行", "75.0%"):
         assert needle in flat, needle
+
+
+def test_a_district_readers_report_is_titled_and_counted_for_its_district(stores):  # noqa: F811
+    """A 朝阳区 reader's report (its scoped cursor): C02 (imported) and X-2025-000001 (the app's) only, and the
+    title and scope line say 朝阳区, not 全市."""
+    path = stores["current"][0]
+    con = open_ro(path)
+    sc = scope.Scope(("朝阳区",))
+    cur = scope.scoped_cursor(con, sc, ledger=True)
+    with records.session(path) as rc:
+        overlay.sync(cur, overlay.frames(con.cursor(), rc))
+        r = ledger_report.build(cur, MARCH, today=date(2025, 7, 1), scope=sc)
+    con.close()
+    assert r.title == "朝阳区2025年3月线索月报" and r.scope_label == "朝阳区"
+    h = r.headline
+    assert (h["registered"], h["registered_app"], h["decided"], h["filed"]) == (2, 1, 2, 2)
+    assert r.section("district").table["区"].tolist() == ["朝阳区", "合计"]
+    assert "统计范围：朝阳区" in ledger_render.report_html(r)

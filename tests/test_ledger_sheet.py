@@ -65,6 +65,9 @@ def test_lists_and_counts(stores):  # noqa: F811
         assert od["days_over"].tolist() == [56, 54, -1]
         t = lsheet.due_totals(cur, today)
         assert t == {"overdue": 2, "due_soon": 1}
+        d = lsheet.due_overview(cur, today)
+        assert (d["clues"], d["overdue"], d["due_soon"]) == (len(lsheet.sheet(cur, as_of=today)), 2, 1)
+        assert d["clues"] > 0
         assert lsheet.count(cur, lsheet.LedgerFilters(origin="app")) == 3
         page = lsheet.clue_list(cur, lsheet.LedgerFilters(text="污水"), today)
         assert page["clue_id"].tolist() == ["X-2025-000001", "C02"]
@@ -75,5 +78,35 @@ def test_lists_and_counts(stores):  # noqa: F811
                                           {"item": "清理河道垃圾", "unit": "吨", "cases": 1, "value": 2.0}]
         s = lsheet.ledger_summary(cur, date(2025, 3, 1), as_of=today)
         assert (s["registered"], s["filed"], s["rectified"], s["overdue"], s["due_soon"]) == (8, 4, 1, 2, 1)
+    finally:
+        con.close()
+
+
+def test_a_clue_summary_shows_numbers_masked(stores):  # noqa: F811
+    """Staff write summaries and may quote a citizen's phone or ID number: the clue page's facts and the ledger's
+    lists show them masked, like ticket texts."""
+    import dataclasses
+
+    import pandas as pd
+
+    from analytics import ledger_clue, privacy
+
+    path = stores["current"][0]
+    with records.session(path) as rc:
+        c = ledger.get_clue(rc, "X-2025-000001", scope.CITY)
+    quoted = dataclasses.replace(c, summary="举报人电话13812345678，身份证110105198001011234")
+    shown = dict(ledger_clue.facts(quoted).values.tolist())["线索摘要"]
+    assert "13812345678" not in shown and "138****5678" in shown and "110105198001011234" not in shown
+    frame = pd.DataFrame({"clue_id": ["X"], "summary": [quoted.summary]})
+    assert "13812345678" not in privacy.mask_frame(frame)["summary"].iloc[0]
+
+
+def test_an_empty_ledger_says_so_instead_of_zero_deadlines(empty_db_path):
+    # the overview shows "—" and "线索台账中尚无线索" when the ledger holds no clue (issue 20: no 0 for an
+    # input the data never had)
+    con, cur = _cursor(empty_db_path)
+    try:
+        d = lsheet.due_overview(cur, date(2025, 5, 26))
+        assert (d["clues"], d["overdue"], d["due_soon"]) == (0, 0, 0)
     finally:
         con.close()

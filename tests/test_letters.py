@@ -214,3 +214,47 @@ def test_letters_xlsx_formulas_and_merged_cells_are_read_and_flagged(rec, tmp_pa
 def test_a_folder_given_as_a_letters_file_is_explained(rec, tmp_path):
     res = letters.import_file(rec, ADMIN, tmp_path)
     assert not res.ok and "是文件夹" in res.message
+
+
+def test_an_export_with_a_title_line_above_the_header(rec, tmp_path):
+    """The centre's XLSX export as it comes: a one-cell banner above the header, real Excel dates, the phone
+    channel written 12309热线; and the same as a GBK CSV. The banner is neither header nor data."""
+    import openpyxl
+
+    rows = [r.split(",") for r in FILE.read_text(encoding="utf-8").splitlines() if r.strip()]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["12309检察服务中心信访件导出（2025年3月-7月）"])
+    ws.append([])
+    for r in rows:
+        ws.append(r)
+    x = tmp_path / "export.xlsx"
+    wb.save(x)
+    res = letters.import_file(rec, ADMIN, x)
+    assert res.ok, res.message
+    assert (res.rows_read, res.inserted, res.quarantined) == (11, 7, 4)
+    assert res.flags == {"xlsx_title_rows": [1]}
+    c = tmp_path / "export.csv"
+    c.write_bytes(("12309检察服务中心信访件导出\n" + FILE.read_text(encoding="utf-8")).encode("gb18030"))
+    res = letters.import_file(rec, ADMIN, c)
+    assert res.ok and (res.rows_read, res.unchanged, res.quarantined) == (11, 7, 4), res.message
+    assert "表头在第 2 行，其上 1 行为标题" in res.message
+
+
+def test_a_one_column_sheet_keeps_its_first_line_as_the_header(tmp_path):
+    """Only one-cell lines (a list of ids): no banner is taken off, the first line stays the header."""
+    import duckdb
+    import openpyxl
+
+    from data.ingest import xlsx
+
+    for n in (2, 6):
+        wb = openpyxl.Workbook()
+        for v in ["工单编号", *[f"T{i:02d}" for i in range(1, n + 1)]]:
+            wb.active.append([v])
+        p = tmp_path / f"ids{n}.xlsx"
+        wb.save(p)
+        con = duckdb.connect()
+        got = xlsx.read_sheet(con, p, wb.active.title, limit=None, max_rows=100, cell=lambda v: v)
+        assert got.names == ["工单编号"] and got.rows == n and got.flags == {}
+        assert con.execute("SELECT count(*) FROM _src").fetchone()[0] == n

@@ -105,6 +105,24 @@ def test_only_drawable_coordinates_are_located(empty_db_path):
     con.close()
 
 
+def test_a_map_nothing_can_be_placed_on_says_why_instead_of_an_empty_region(empty_db_path, tiny_con):
+    from data import store
+
+    con = store.connect(empty_db_path)
+    rows = ("('N1', '2025-03-01', NULL, NULL, NULL, 'no_coords'), "        # no geography at all ("A市")
+            "('Y1', '2025-03-02', -73.99, 40.72, NULL, 'outside_region'), "  # another city's point
+            "('B1', '2025-03-03', NULL, NULL, '朝阳区', 'by_address')")      # placed by its address text
+    con.execute(f"INSERT INTO tickets (ticket_id, received_at, lon, lat, district, geo_flag) VALUES {rows}")
+    day = lambda d: Filters(date_from=date(2025, 3, d), date_to=date(2025, 3, d))  # noqa: E731
+    assert "既没有坐标，也没有北京市的区县名称" in maps.unplaceable_note(con, day(1))
+    assert "坐标不在北京市范围内" in maps.unplaceable_note(con, day(2))
+    assert maps.unplaceable_note(con, day(3)) is None                 # a district: the choropleth has it
+    assert maps.unplaceable_note(con, Filters()) is None              # one placed ticket is enough
+    assert maps.unplaceable_note(con, day(4)) is None                 # nothing selected: the page says so
+    con.close()
+    assert maps.unplaceable_note(tiny_con, MARCH) is None
+
+
 def test_point_layer_aggregates_to_grid_above_the_cap(tiny_con):
     lay = maps.point_layer(tiny_con, MARCH, limit=5)
     assert lay.mode == "grid"

@@ -43,7 +43,7 @@ def _store(tmp_path, files):
 def _month_rows(path, col, fmt, year, month) -> int:
     with open(path, encoding="utf-8", newline="") as fh:
         return sum(1 for row in csv.DictReader(fh)
-                   if row[col] and (d := datetime.strptime(row[col][:len(fmt) + 2].strip(), fmt)).year == year
+                   if row[col] and (d := datetime.strptime(row[col].split()[0], fmt)).year == year
                    and d.month == month)
 
 
@@ -65,9 +65,12 @@ def _words(con, f) -> list[str]:
 def test_smartgov_first_screen(smartgov):
     con = smartgov
     p = periods.default_period(con)
-    # the messages run to 2020-01-07: the default is December 2019, not the 7-day tail of January
-    assert (p.date_from, p.date_to, p.kind) == (date(2019, 12, 1), date(2019, 12, 31), "month")
-    assert "2020-01-01 起的数据不足一个整月" in p.reason
+    # the messages run to 2020-01-07: not the 7-day tail of January, and not December 2019 alone (6 messages,
+    # fewer than HOTLINE_DEFAULT_PERIOD_MIN_TICKETS): its last three complete months (31), against July-September
+    # (34), which is compared
+    assert _month_rows(SAMPLES / "smartgov_sample/messages_495_labeled.csv", "留言时间", "%Y/%m/%d", 2019, 12) == 6
+    assert (p.date_from, p.date_to, p.kind) == (date(2019, 10, 1), date(2019, 12, 31), "months")
+    assert "最近一个完整月仅 6 件工单" in p.reason
     f = Filters(date_from=p.date_from, date_to=p.date_to)
     cov = coverage.coverage(con)
     rates = overview.with_missing_inputs(overview.rates(con, f), cov)
@@ -75,11 +78,15 @@ def test_smartgov_first_screen(smartgov):
     assert "“响应时间”" in rates.set_index("key").loc["response", "missing"]
     k = overview.with_missing_inputs(overview.kpis(con, f), cov).set_index("key")
     assert pd.isna(k.loc["located", "value"]) and "经纬度" in k.loc["located", "missing"]
-    assert k.loc["tickets", "value"] > 0 and not pd.isna(k.loc["tickets", "prev_note"])   # a thin December
+    assert k.loc["tickets", "value"] == 31 and k.loc["tickets", "prev"] == 34 and pd.isna(k.loc["tickets", "prev_note"])
+    assert k.loc["tickets", "prev_pct"] == pytest.approx((31 - 34) / 34)
     # one category level: the charts use it and are not empty
     assert cov.category_depth == 1
     assert len(overview.top_values(con, f, by=coverage.deepest_category(cov))) > 0
     assert len(topics.trim_tree(topics.category_tree(con, f), cov.category_depth)) > 0
+    # no geography at all: the map says why instead of drawing an empty Beijing
+    note = maps.unplaceable_note(con, Filters())
+    assert note and "既没有坐标，也没有北京市的区县名称" in note and "不显示空白地图" in note
     words = _words(con, Filters())
     assert len(words) == 20 and not FILLERS & set(words), words
 
@@ -87,11 +94,9 @@ def test_smartgov_first_screen(smartgov):
 def test_nyc_first_screen(nyc):
     con = nyc
     p = periods.default_period(con)
-    jan = _month_rows(SAMPLES / "nyc311/nyc311_5895rows.csv", "Created Date", "%m/%d/%Y", 2025, 1)
-    if jan:   # the data ends on 2025-02-06: January 2025 is the last complete month
-        assert (p.date_from, p.date_to) == (date(2025, 1, 1), date(2025, 1, 31))
-    else:
-        assert (p.date_from, p.date_to) == (date(2025, 1, 8), date(2025, 2, 6))
+    # the data ends on 2025-02-06: January 2025 is the last complete month, with 28 requests
+    assert _month_rows(SAMPLES / "nyc311/nyc311_5895rows.csv", "Created Date", "%m/%d/%Y", 2025, 1) == 28
+    assert (p.date_from, p.date_to, p.kind) == (date(2025, 1, 1), date(2025, 1, 31), "month")
     f = Filters(date_from=p.date_from, date_to=p.date_to)
     cov = coverage.coverage(con)
     assert cov.has("closed_at") and not cov.has("responded_at") and not cov.has("satisfaction")
@@ -107,6 +112,8 @@ def test_nyc_first_screen(nyc):
     assert kept > 6000
     kind, text = maps.geography_note(con, Filters())
     assert kind == "warning" and "不在北京市范围内" in text and "数据可能不属于本区域" in text
+    note = maps.unplaceable_note(con, Filters())
+    assert note and "坐标不在北京市范围内" in note and "不显示空白地图" in note
     words = _words(con, Filters())
     assert len(words) == 20 and not FILLERS & {w.lower() for w in words}, words
     # every column has a place: the resolution text is the reply, searchable; the borough an extra column

@@ -129,6 +129,30 @@ def test_no_geography_says_so(tmp_path, monkeypatch, region):
     assert kind == "info" and "没有区县边界" in text and "region install" in text
 
 
+def test_a_regions_rules_tag_only_the_tickets_placed_in_it(tmp_path, monkeypatch, region):
+    # Beijing's rules on an export that is not Beijing's: a restaurant complaint of another city is not a
+    # Beijing 井盖 ticket. Placed (a district of the region, or a point inside it) is tagged; the rest is
+    # counted (topic_outside_region) and tagged only with rules the user chose (HOTLINE_TOPIC_RULES).
+    f = tmp_path / "t.csv"
+    f.write_text("工单编号,受理时间,所属区,经度,纬度,诉求内容\n"
+                 "P1,2024-05-01 09:00,朝阳区,,,小区门口井盖破损缺失，很危险\n"
+                 "P2,2024-05-01 10:00,,116.4074,39.9042,路口井盖破损缺失，很危险\n"
+                 "O1,2024-05-01 11:00,,,,饭店门口井盖破损缺失，很危险\n"
+                 "O2,2024-05-01 12:00,,-73.99,40.72,Sidewalk manhole 井盖破损缺失\n", encoding="utf-8")
+    con = store.connect(tmp_path / "a.duckdb")
+    (rep,) = ingest_files(con, [f])
+    got = dict(con.execute("SELECT ticket_id, topic FROM tickets").fetchall())
+    assert got == {"P1": "井盖", "P2": "井盖", "O1": None, "O2": None}
+    assert rep.flags["topic_derived"] == 2 and rep.flags["topic_outside_region"] == 2
+    con.close()
+    monkeypatch.setenv("HOTLINE_TOPIC_RULES", str(ROOT / "data" / "topics.yaml"))   # chosen: every ticket
+    con = store.connect(tmp_path / "b.duckdb")
+    (rep,) = ingest_files(con, [f])
+    assert set(dict(con.execute("SELECT ticket_id, topic FROM tickets").fetchall()).values()) == {"井盖"}
+    assert "topic_outside_region" not in rep.flags
+    con.close()
+
+
 # ---------------------------------------------------------------- every shipped non-Beijing pack, end to end
 EXPORT = {  # an export of the city written for the test: districts, addresses, points (GCJ-02) and none
     "bengbu": ("工单编号,受理时间,所属区,详细地址,经度,纬度,坐标系,诉求内容,一级分类\n"

@@ -21,6 +21,7 @@ from ui.db import borrow, db_version, require_cursor
 def _report(me, month: str, district: str | None, today: date) -> ledger_report.Report:
     with borrow(me.scope) as (con, _gen), records.session() as rc:
         return ledger_report.build(con, month, district=district, today=today, rule_names=read.rule_names(rc),
+                                   scope=me.scope,
                                    letters=letters.month_figures(rc, me.scope, month, district=district,
                                                                  today=today))
 

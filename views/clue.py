@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import ledger_clue as lc
-from analytics import theme
+from analytics import privacy, theme
 from data import ledger, records
 from ui import auth, charts, ledger_forms
 from ui.db import require_cursor
@@ -42,7 +42,7 @@ if notice:
     st.success(md(notice))
 
 today = records.now().date()
-st.subheader(f"{md(clue.clue_no)} · {md(clue.summary)}")
+st.subheader(f"{md(clue.clue_no)} · {md(privacy.mask_text(clue.summary) or '')}")
 m = st.columns(4)
 m[0].metric("当前环节", clue.stage_label)
 m[1].metric("关联工单", f"{len(clue.ticket_ids):,}")

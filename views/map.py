@@ -51,6 +51,11 @@ def _geography(_cur, version: str, f: Filters) -> tuple[str, str] | None:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def _unplaceable(_cur, version: str, f: Filters) -> str | None:
+    return maps.unplaceable_note(_cur, f)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
 def _quick(_cur, version: str, f: Filters) -> tuple[int, int]:
     return maps.quick_counts(_cur, f)
 
@@ -147,6 +152,10 @@ if geo_note:
     (st.info if geo_note[0] == "info" else st.warning)(geo_note[1])
     if not maps.region_has("geography"):
         st.stop()
+unplaceable = _unplaceable(cur, version, fm)   # nothing of the selection lies in the region: no empty map
+if unplaceable:
+    st.info(unplaceable)
+    st.stop()
 
 # ---------------------------------------------------------------- distribution
 if view == VIEWS[0]:

@@ -128,6 +128,11 @@ def ledger_row() -> None:
     d = _due(cur, db_version(), day)
     over = d["overdue_by_rule"]
     cols = st.columns([1, 1, 3])
+    if not d.get("clues"):   # an empty ledger has no deadlines: "—", not a reassuring 0
+        cols[0].metric("线索已逾期", "—", help="线索台账中的逾期线索")
+        cols[1].metric("线索即将到期", "—", help="线索台账中即将到期的线索")
+        cols[2].caption("线索台账中尚无线索（未导入线索台账，也未在本系统登记），没有期限可统计。")
+        return
     cols[0].metric("线索已逾期", f"{d['overdue']:,}",
                    help="下一期限已过而未办理的线索（线索台账，含导入与本系统登记），不随筛选条件变化")
     cols[1].metric("线索即将到期", f"{d['due_soon']:,}",

@@ -261,7 +261,9 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                    CASE WHEN pt_street IS NOT NULL AND coalesce(d_text, pt_district) = pt_district THEN pt_street
                         ELSE coalesce(s_text, a_street)
                    END AS street_f,
-                   coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_rule
+                   coalesce(c3.cat_topic, c2.cat_topic, th.word_topic) AS topic_match,
+                   -- a region pack's own rules: only for tickets placed in the region (REGIONAL_RULES)
+                   REGIONAL_RULES AS rules_apply
             FROM b
             LEFT JOIN _topic_cats c3 ON c3.category = b.l3
             LEFT JOIN _topic_cats c2 ON c2.category = b.l2
@@ -269,7 +271,7 @@ def final_sql(K: Kind, rules, params: dict) -> str:
         )
         SELECT c._row, ticket_id, received_at, channel, appeal_type,
                l1 AS category_l1, l2 AS category_l2, l3 AS category_l3,
-               coalesce(topic, topic_rule) AS topic, content,
+               coalesce(topic, CASE WHEN rules_apply THEN topic_match END) AS topic, content,
                district_f AS district, street_f AS street, st.st_code AS street_code, address,
                -- a point outside the region is kept as given (WGS84), flagged outside_region: never on a map
                CASE WHEN has_pt THEN g_lon END AS lon, CASE WHEN has_pt THEN g_lat END AS lat,
@@ -301,12 +303,15 @@ def final_sql(K: Kind, rules, params: dict) -> str:
                s_unknown AS _f_unknown_street,
                crs_code = -1 AS _f_unknown_crs,
                ((lon_txt IS NOT NULL AND lon IS NULL) OR (lat_txt IS NOT NULL AND lat IS NULL)) AS _f_bad_coordinates,
-               topic IS NULL AND topic_rule IS NOT NULL AS _f_topic_derived,
+               topic IS NULL AND topic_match IS NOT NULL AND rules_apply AS _f_topic_derived,
+               topic IS NULL AND topic_match IS NOT NULL AND NOT rules_apply AS _f_topic_outside_region,
                _trad
         FROM c LEFT JOIN (SELECT district AS st_d, street AS st_s, street_code AS st_code FROM streets) st
                ON st.st_d = c.district_f AND st.st_s = c.street_f
         """
         body = body.replace("IMPLAUSIBLE_MARKS", ", ".join(imp))   # the marks of the optional times above
+        placed = "(coalesce(d_text, pt_district, a_district) IS NOT NULL OR (has_pt AND in_region))"
+        body = body.replace("REGIONAL_RULES", placed if getattr(rules, "regional", False) else "true")
         params["crs_names"] = [CRS_NAMES[i] for i in range(3)]
     elif K.name == "clues":
         body = """

@@ -22,6 +22,7 @@ numbers, for the import report.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import zipfile
@@ -33,6 +34,7 @@ from xml.etree import ElementTree as ET
 import pyarrow as pa
 
 CHUNK_ROWS = 50_000
+TITLE_LINES = 3              # one-cell lines above the header taken as a title (a banner), not as the header
 EXCEL_MAX_ROWS = 1_048_576   # rows of an Excel sheet, the header included
 _ROW = re.compile(rb"<(?:\w+:)?row[\s>]")
 _SCAN_BYTES = 1 << 20
@@ -175,10 +177,23 @@ def _rows(wb_v, wb_f, sheet: str) -> Iterator[tuple[int, list, set[int]]]:
 def _load(con, path: Path, rows: Iterator[tuple[int, list, set[int]]], merges, *, limit, max_rows, cell) -> Sheet:
     header = None
     header_row = 0
-    for i, values, _f in rows:
-        if any(v is not None and str(v).strip() for v in values):
-            header, header_row = values, i
-            break
+    banner: list[tuple[int, list, set[int]]] = []   # one-cell lines above the header ("XX信访件导出（2026年）")
+    for i, values, f in rows:
+        filled = sum(1 for v in values if v is not None and str(v).strip())
+        if not filled:
+            continue
+        if filled == 1 and len(banner) <= TITLE_LINES:
+            banner.append((i, values, f))
+            if len(banner) <= TITLE_LINES:
+                continue
+            break          # more one-cell lines than a banner has: a one-column sheet
+        header, header_row = values, i
+        break
+    if banner and (header is None or len(banner) > TITLE_LINES):
+        # one-cell lines only: a one-column sheet, its first line is the header (as without a banner)
+        (header_row, header, _f), rows = banner[0], itertools.chain(banner[1:], rows)
+        banner = []
+    titles = [b[0] for b in banner]
     if header is None:
         con.execute("DROP TABLE IF EXISTS _src")
         return Sheet([], 0)
@@ -187,7 +202,7 @@ def _load(con, path: Path, rows: Iterator[tuple[int, list, set[int]]], merges, *
     # merged ranges of the data area, by first row; a range is filled from its top-left value
     pending = sorted(m for m in merges if m[0] > header_row)
     active: list[list] = []   # [row2, col1, col2, value]
-    flags: dict[str, list[int]] = {}
+    flags: dict[str, list[int]] = {"xlsx_title_rows": titles} if banner else {}
     cols: list[list] = [[] for _ in names]
     n = 0
     first = True

@@ -163,6 +163,39 @@ def resolve(m: LetterMapping, headers: list[str]) -> dict[str, str]:
     return out
 
 
+def find_header(m: LetterMapping, headers: list[str], rows: list[dict],
+                look: int = 10) -> tuple[list[str], list[dict], int]:
+    """(headers, rows, title lines skipped): exports often put a title line or two above the header (a
+    "12309检察服务中心信访件导出" banner); when the first line lacks the required columns, the header is the
+    first of the next `look` lines that has them, and the lines above it are left out as titles. Otherwise
+    the file is returned as read (and `resolve` names what is missing)."""
+    try:
+        resolve(m, headers)
+        return headers, rows, 0
+    except LetterFileError:
+        pass
+    for i, r in enumerate(rows[:look]):
+        values = [str(r.get(h, "") or "").strip() for h in headers] + [str(v).strip() for v in r.get("_extra", [])]
+        try:
+            resolve(m, values)
+        except LetterFileError:
+            continue
+        names, seen = [], set()
+        for j, v in enumerate(values):
+            name = v or f"第{j + 1}列"
+            while name in seen:
+                name += "_"
+            seen.add(name)
+            names.append(name)
+        out = []
+        for r2 in rows[i + 1:]:
+            cells = [r2.get(h, "") for h in headers] + list(r2.get("_extra", []))
+            out.append({n: (cells[j].strip() if j < len(cells) and cells[j] else "") for j, n in enumerate(names)}
+                       | {"_extra": cells[len(names):]})
+        return names, out, i + 1
+    return headers, rows, 0
+
+
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时](\d{1,2})分?)?$")
 
 

@@ -29,6 +29,7 @@ from data.ledger.letter_import import (
     REASONS,
     TIMES,
     LetterFileError,
+    find_header,
     load_mapping,
     parse_time,
     read_rows,
@@ -137,6 +138,7 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
         iid = int(cur.lastrowid)
         try:
             headers, rows, flags = read_rows(p, sheet)
+            headers, rows, titles = find_header(m, headers, rows)
             cols = resolve(m, headers) if rows else {}
         except LetterFileError as exc:
             con.execute("UPDATE letter_imports SET status = 'failed', finished_at = ?, message = ? WHERE import_id = ?",
@@ -173,7 +175,8 @@ def import_file(con: sqlite3.Connection, actor, path: str | Path, *, mapping: st
             else:
                 res.updated += 1
         res.message = (f"读取 {res.rows_read:,} 行：新增 {res.inserted:,}，更新 {res.updated:,}，未变 {res.unchanged:,}，"
-                       f"隔离 {res.quarantined:,}")
+                       f"隔离 {res.quarantined:,}" + (f"（表头在第 {titles + 1} 行，其上 {titles} 行为标题，不是数据）"
+                                                   if titles else ""))
         con.execute("UPDATE letter_imports SET status = 'ok', finished_at = ?, rows_read = ?, inserted = ?, updated = ?, "
                     "unchanged = ?, quarantined = ?, reasons = ?, message = ? WHERE import_id = ?",
                     (records.now_text(), res.rows_read, res.inserted, res.updated, res.unchanged, res.quarantined,

@@ -193,14 +193,16 @@ def _imported_matches(store, scope: Scope, *, text, district, function, topic, t
 
 
 def rule_names(con: sqlite3.Connection) -> dict:
-    """Names of screening rules for reports: {(rule id, version): name} and {rule id: latest name}, as text
-    keys (empty when the screening tables are not there)."""
+    """Names of screening rules for reports: {(rule id, version): name}, {rule id: latest name} and {rule key:
+    latest name}, as text keys (empty when the screening tables are not there)."""
     try:
-        rows = con.execute("SELECT rule_id, version, name FROM screening_rule_versions ORDER BY rule_id, version").fetchall()
+        rows = con.execute("SELECT v.rule_id, v.version, v.name, r.key FROM screening_rule_versions v "
+                           "JOIN screening_rules r USING (rule_id) ORDER BY v.rule_id, v.version").fetchall()
     except sqlite3.OperationalError:
         return {}
     out: dict = {}
-    for rid, ver, name in rows:
+    for rid, ver, name, key in rows:
         out[(str(rid), str(ver))] = name
         out[str(rid)] = name
+        out[str(key)] = name          # a clue that names its rule by key only (rule_key)
     return out
