@@ -189,12 +189,6 @@ def _ledger(handle: _Handle, cur) -> int | None:
     from data import records
 
     if not _embedded():
-        with records.session(handle.path) as rc:
-            from data.ledger import read
-
-            if read.version(rc) > 0:
-                st.warning("当前查询引擎（HOTLINE_ENGINE=clickhouse）尚未叠加本系统登记的线索台账："
-                           "线索、立案、整改数只含导入的台账。")
         return None
     from data.ledger import overlay
 
@@ -206,6 +200,20 @@ def _ledger(handle: _Handle, cur) -> int | None:
             base.close()
     overlay.sync(cur, fr)
     return fr.version
+
+
+def engine_note() -> None:
+    """On the distributed engine, say above the page when the app's own clue ledger is not counted (app.py
+    calls it once per run): the engine has no ledger overlay yet (docs/scale-out.md)."""
+    if _embedded():
+        return
+    from data import records
+    from data.ledger import read
+
+    with records.session(str(settings.db_path())) as rc:
+        if read.version(rc) > 0:
+            st.warning("当前查询引擎（HOTLINE_ENGINE=clickhouse）尚未叠加本系统登记的线索台账："
+                       "线索、立案、整改数只含导入的台账。")
 
 
 def _scope_key(s: scope.Scope) -> str:
