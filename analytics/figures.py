@@ -147,16 +147,18 @@ def durations_figure(df: pd.DataFrame, *, subtitle: str | None = None) -> go.Fig
 
 
 def location_figure(lon: float, lat: float, nearby: pd.DataFrame | None = None, *,
-                    outlines: dict | None = None, zoom: float = 15) -> go.Figure:
-    """A small offline map: the ticket (red), other tickets nearby (blue), street outlines, no tiles."""
+                    outlines: dict | None = None, zoom: float = 15, centre_name: str = "本工单",
+                    nearby_name: str = "附近工单") -> go.Figure:
+    """A small offline map: the ticket (red), other tickets nearby (blue), street outlines, no tiles. The
+    screening queue names them 事项中心 / 事项工单."""
     fig = go.Figure()
     if nearby is not None and not nearby.empty and {"lon", "lat"} <= set(nearby.columns):
-        fig.add_trace(go.Scattermap(lon=nearby["lon"], lat=nearby["lat"], mode="markers", name="附近工单",
+        fig.add_trace(go.Scattermap(lon=nearby["lon"], lat=nearby["lat"], mode="markers", name=nearby_name,
                                     marker={"size": 10, "color": theme.ACCENT}, text=nearby.get("ticket_id"),
                                     hovertemplate="%{text}<extra></extra>"))
-    fig.add_trace(go.Scattermap(lon=[lon], lat=[lat], mode="markers", name="本工单",
+    fig.add_trace(go.Scattermap(lon=[lon], lat=[lat], mode="markers", name=centre_name,
                                 marker={"size": 16, "color": theme.PRIMARY},
-                                hovertemplate=f"本工单<br>{lon:.5f}, {lat:.5f}<extra></extra>"))
+                                hovertemplate=f"{centre_name}<br>{lon:.5f}, {lat:.5f}<extra></extra>"))
     layers = []
     if outlines:
         layers.append({"sourcetype": "geojson", "source": outlines, "type": "line",

@@ -84,6 +84,15 @@ MAP_METRICS = {"n": "工单量", "per_10k": "每万人工单量", "change": "较
 MAP_LEVELS = {"district": "区", "street": "街道/乡镇"}
 KPI_LABELS = {"tickets": "工单量", "located": "已定位工单", "clues": "线索", "cases": "立案", "rectified": "已整改"}
 RATE_LABELS = {"response": "响应率", "resolution": "解决率", "satisfaction": "满意率"}
+# A ticket's geo_flag (docs/import.md) in words
+GEO_FLAG_LABELS = {
+    "no_coords": "无坐标",
+    "by_address": "无坐标，已按地址文字定位到区/街道",
+    "outside_region": "坐标不在本区域范围内",
+    "outside_polygons": "坐标不在任何街道/乡镇边界内",
+    "district_mismatch": "所属区与坐标所在区不一致",
+    "swapped_fixed": "经纬度颠倒，已纠正",
+}
 RATE_HELP = {"response": "已响应工单 ÷ 全部工单", "resolution": "回访认定已解决 ÷ 已办结工单",
              "satisfaction": "（满意 + 基本满意）÷ 已评价工单"}
 FUNNEL_STAGES = {"tickets": "诉求工单", "clues": "线索", "cases": "立案", "rectified": "整改"}

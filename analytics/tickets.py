@@ -30,6 +30,7 @@ import pandas as pd
 from analytics import privacy, query, theme
 from analytics.filters import Filters
 from analytics.overview import data_range
+from geo import regions
 
 # Sort keys offered to the user -> SQL column (whitelist; never user text in SQL).
 SORTS = {
@@ -246,6 +247,21 @@ def detail(con: duckdb.DuckDBPyConnection, ticket_id: str, *, mask: bool | None 
         return None
     rec = privacy.mask_frame(df, force=mask).iloc[0].to_dict()
     return {k: (None if _isna(v) else v) for k, v in rec.items()}
+
+
+def location_note(d: dict) -> str | None:
+    """Why a ticket's detail (from `detail`) shows no map of its place, or None when its point is drawn.
+
+    A point outside the region is kept in the store but drawn nowhere: a dot in an empty frame would read as
+    a place in the region."""
+    flag = d.get("geo_flag")
+    if d.get("lon") is None or d.get("lat") is None:
+        why = theme.GEO_FLAG_LABELS.get(flag, "无坐标")
+        return f"该工单没有坐标，无法在地图上显示位置（{why}）。"
+    if flag == "outside_region":
+        return (f"坐标（WGS84）：{d['lon']:.6f}, {d['lat']:.6f}，不在{regions.active().label}范围内："
+                "已保留，不在地图上显示。")
+    return None
 
 
 def detail_fields(d: dict) -> pd.DataFrame:

@@ -101,6 +101,7 @@ class Run:
     started: float = 0.0        # seconds after the clock started
     profile: str = ""
     other_district: int = 0     # strings naming a district outside the user's scope
+    cpu_s: float | None = None  # the server's CPU seconds for this run (one user only: nothing else runs there)
 
 
 @dataclass
@@ -151,8 +152,11 @@ class Result:
         rows = []
         for page, xs in sorted(self.by_page().items(), key=lambda kv: BROWSE.index(kv[0]) if kv[0] in BROWSE else 99):
             xs = sorted(xs)
+            cpu = [r.cpu_s for r in self.runs if r.page == page and r.ok and r.cpu_s is not None]
             rows.append({"page": page, "runs": len(xs), "p50_ms": round(1000 * statistics.median(xs)),
-                         "p95_ms": round(1000 * _pct(xs, 0.95)), "max_ms": round(1000 * xs[-1])})
+                         "p95_ms": round(1000 * _pct(xs, 0.95)), "max_ms": round(1000 * xs[-1]),
+                         "cpu_p50_ms": round(1000 * statistics.median(cpu)) if cpu else None,
+                         "cpu_max_ms": round(1000 * max(cpu)) if cpu else None})
         return rows
 
 
@@ -233,6 +237,7 @@ class _User:
     profile: Profile
     pages: list[str]
     others: frozenset[str]     # districts outside the scope (empty: a city-wide user, not checked)
+    cpu_pid: int | None = None  # the server's process, when this is the only user: each run's CPU is measured
 
 
 async def _user(u: _User, url: str, rounds: int, query: str, result: Result, warmed: list[int],
@@ -260,12 +265,15 @@ async def _user(u: _User, url: str, rounds: int, query: str, result: Result, war
                     await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
                 kept: list | None = [] if u.others else None
                 began = time.perf_counter() - clock[0]
+                c0 = cpu_seconds(u.cpu_pid) if u.cpu_pid else None
                 s, ok, exc = await _run_page(ws, page, query, kept)
+                c1 = cpu_seconds(u.cpu_pid) if u.cpu_pid else None
                 found = load_scope.findings(kept, u.others, page=page, user=u.i, profile=u.profile.label) \
                     if kept is not None else []
                 result.findings.extend(found)
                 result.scoped_runs += kept is not None
-                result.runs.append(Run(page, u.i, s, ok, exc, began, u.profile.label, len(found)))
+                result.runs.append(Run(page, u.i, s, ok, exc, began, u.profile.label, len(found),
+                                       None if c0 is None or c1 is None else c1 - c0))
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -306,7 +314,8 @@ def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str
     for i in range(users):
         p = profiles[i % len(profiles)]
         plan.append(_User(i, next(by_profile[p]), p, p.pages(wanted),
-                          every - set(p.districts) if p.districts else frozenset()))
+                          every - set(p.districts) if p.districts else frozenset(),
+                          server_pid if users == 1 and not imports else None))
     if not all(u.pages for u in plan):
         raise SystemExit(f"a profile may open none of the pages {wanted}: {[u.profile.label for u in plan if not u.pages]}")
 
@@ -392,7 +401,12 @@ def main(argv: list[str] | None = None) -> int:
               "imports": [vars(i) | {"seconds": round(i.seconds, 1), "started": round(i.started, 1)} for i in res.imports],
               "pages": res.table(), "load_average": {"start": [round(x, 1) for x in load0],
                                                      "end": [round(x, 1) for x in load1]},
-              "findings": [vars(f) for f in res.findings[:20]]}
+              "findings": [vars(f) for f in res.findings[:20]],
+              "failed_runs": [{"page": r.page, "profile": r.profile, "user": r.user, "seconds": round(r.seconds, 1),
+                               "started": round(r.started, 1),
+                               "why": "exception or sign-in form" if r.ok else f"unfinished after {TIMEOUT_S:g} s"
+                               if r.seconds >= TIMEOUT_S else "script did not finish successfully"}
+                              for r in res.runs if not r.ok or r.exceptions]}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -424,14 +438,18 @@ def _print(r: dict) -> None:
           f"{r['other_district_rows']}")
     for f in r["findings"]:
         print(f"  {f['profile']} user {f['user']} /{f['page']} {f['kind']}: {f['district']} in …{f['snippet']}…")
+    for x in r["failed_runs"]:
+        print(f"  failed: {x['profile']} user {x['user']} /{x['page']} at {x['started']:.0f} s: {x['why']} "
+              f"({x['seconds']:.1f} s)")
     for i in r["imports"]:
         print(f"import {i['file']}: started at {i['started']:.1f} s, {i['seconds']:.1f} s, exit {i['returncode']}")
         for line in i["tail"].splitlines()[-3:]:
             print("    " + line)
     print(f"load average at start {r['load_average']['start']}, at end {r['load_average']['end']}")
-    print(f"{'page':<10}{'runs':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    print(f"{'page':<10}{'runs':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}" + ("  server CPU p50 / max ms" if r["users"] == 1 else ""))
     for row in r["pages"]:
-        print(f"{row['page']:<10}{row['runs']:>6}{row['p50_ms']:>9,}{row['p95_ms']:>9,}{row['max_ms']:>9,}")
+        print(f"{row['page']:<10}{row['runs']:>6}{row['p50_ms']:>9,}{row['p95_ms']:>9,}{row['max_ms']:>9,}"
+              + (f"{row['cpu_p50_ms']:>17,} / {row['cpu_max_ms']:,}" if row.get("cpu_p50_ms") is not None else ""))
     for name in ("all", "during_import"):
         x = r[name]
         if x.get("runs"):

@@ -293,3 +293,30 @@ def test_a_gbk_import_leaves_no_transcoded_copy(empty_db_path, tmp_path, monkeyp
 def test_readers_refuse_a_folder_and_an_unreadable_file_clearly(tmp_path):
     with pytest.raises(readers.ReadError, match="是文件夹"):
         readers.detect_format(tmp_path)
+
+
+@pytest.mark.parametrize(("page", "role"), [("import_data", "admin"), ("collide", "prosecutor"),
+                                             ("letters", "clue_admin"), ("rules", "prosecutor")])
+def test_every_upload_field_has_a_size_limit(app_db, monkeypatch, page, role):
+    """Item 3: no upload field takes Streamlit's default (200 MB, server-wide); data files follow
+    HOTLINE_UPLOAD_MAX_MB (the 12309 export its own 100 MB), mappings and rule files a few megabytes."""
+    from data import roles
+    from tests.conftest import app_test
+
+    monkeypatch.setenv("HOTLINE_UPLOAD_MAX_MB", "37")
+    assert roles.allowed(role, roles.PAGES["import" if page == "import_data" else page])
+    at = app_test(ROOT / "app.py", role=role)
+    at.run()
+    at.switch_page(f"views/{page}.py").run()
+    if page == "rules":
+        at.radio(key="ru_view").set_value("导入导出").run()
+    assert not at.exception, [e.value for e in at.exception]
+    limits = {e.proto.label: e.proto.max_upload_size_mb for e in at.get("file_uploader")}
+    assert limits and all(0 < mb <= 100 for mb in limits.values()), limits
+    data = [mb for label, mb in limits.items() if "映射" not in label and "规则" not in label]
+    if page in ("import_data", "collide"):
+        assert data == [37]
+    elif page == "letters":
+        assert data == [100]
+    else:
+        assert limits == {"导入规则文件（.yaml / .json）": 5}

@@ -47,6 +47,15 @@ def mapped(tmp_path):
     return db, rep
 
 
+def test_preview_names_the_extra_columns_not_as_unused(tmp_path):
+    from data.ingest import preview
+
+    f = tmp_path / "export.csv"
+    f.write_text(CSV, encoding="utf-8")
+    _df, info = preview(f, mapping=MAPPING)
+    assert info["extra"] == ["board", "unit"] and not {"board", "unit"} & set(info["unused"])
+
+
 def test_every_column_has_a_place(mapped):
     db, rep = mapped
     assert rep.ok and rep.inserted == 4

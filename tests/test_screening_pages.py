@@ -178,3 +178,58 @@ def test_a_dismissed_place_comes_back_after_an_import_marked_seen_before(app_db,
     assert list(hist["决定"]) == ["排除", "有新工单，重回队列"] and hist["理由"].iloc[0] == "已修复"
     with records.session() as rec:
         assert queue.item(rec, ids["东城区"])["n"] == 5        # T16, T13, T01, T02 and the new N01
+
+
+_DAY = ("工单编号,受理时间,诉求类型,一级分类,二级分类,三级分类,专项,诉求内容,所属区,街道,详细地址,经度,纬度\n"
+        "N01,2025-04-02 09:00:00,投诉,城乡建设,市政设施,井盖破损,井盖,建国门路口井盖又破损了,东城区,建国门街道,"
+        "建国门内大街与朝阳门南小街路口,116.42062,39.90879\n"
+        "N02,2025-04-03 09:00:00,投诉,城乡建设,市政设施,井盖破损,井盖,望京井盖松动,朝阳区,望京街道,望京西园,"
+        "116.4607,39.9831\n")
+
+
+def test_a_day_imported_on_the_import_page_is_screened_into_the_queue(app_db):
+    """The 导入 page's import runs the active rules over the day's new tickets and says what they found."""
+    me = audit.Actor("t_prosecutor", "prosecutor")
+    with records.session() as rec:
+        library.save(rec, me, R.parse({"key": "manhole", "name": "井盖", "conditions": {"topics": ["井盖"]}}))
+    at = app_test(role="admin")
+    at.run()
+    at.switch_page("views/import_data.py").run()
+    at.file_uploader(key="imp_file").upload("day.csv", _DAY.encode("utf-8"), "text/csv").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="imp_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # only the import's two tickets are screened (T01... were never screened): two new places
+    assert any("导入后筛查：筛查 1 条规则：命中 2 件（新增 2 件），新增待研判 2 项" in i.value for i in at.info)
+    with records.session() as rec:
+        items, n = queue.items(rec)
+        runs = [tuple(r) for r in rec.execute("SELECT trigger, actor, hits FROM screening_runs")]
+    assert n == 2 and sorted(items["label"]) == ["建国门内大街与朝阳门南小街路口", "望京西园"]
+    assert runs == [("import", "system:screening", 2)]
+
+
+def test_rule_files_are_checked_imported_as_new_versions_and_exported_on_the_page(app_db):
+    at = app_test(role="prosecutor")
+    at.run()
+    at.switch_page("views/rules.py").run()
+    at.radio(key="ru_view").set_value("导入导出").run()
+    bad = "key: manhole\nname: 井盖\nconditions:\n  repeat: {min_tickets: 3}\n"
+    at.file_uploader(key="ru_upload").upload("bad.yaml", bad.encode("utf-8"), "application/x-yaml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value.replace("\\", "") for e in at.error] == ["规则有误：规则文件 bad.yaml 的筛查条件的重复条件（repeat）缺少 days、radius_m。"]
+    assert "ru_import" not in [b.key for b in at.button]         # nothing to import from a malformed file
+    good = "key: manhole\nname: 井盖\nconditions:\n  topics: [井盖]\n"
+    at.file_uploader(key="ru_upload").upload("good.yaml", good.encode("utf-8"), "application/x-yaml").run()
+    assert any("检查通过：1 条规则（manhole）" in s.value for s in at.success)
+    at.button(key="ru_import").click().run()
+    assert any("已导入：manhole（版本 1）" in s.value for s in at.success)
+    at.file_uploader(key="ru_upload").upload(
+        "v2.json", b'{"key": "manhole", "name": "\\u4e95\\u76d6", "conditions": {"topics": ["\\u4e95\\u76d6"], '
+                   b'"keywords": {"none": ["\\u54a8\\u8be2"]}}}', "application/json").run()
+    at.button(key="ru_import").click().run()
+    assert any("已导入：manhole（版本 2）" in s.value for s in at.success)
+    with records.session() as rec:
+        assert list(library.versions(rec, "manhole")["version"]) == [2, 1]
+        exported = library.export_text(rec, None, "yaml")       # what 导出全部规则 downloads
+        latest = library.get(rec, "manhole").rule
+    assert R.loads(exported, "导出文件 ") == [latest] and "咨询" in exported

@@ -205,3 +205,14 @@ def test_formed_clue_and_page_count(tiny_con):
     assert not tickets.formed_clue(tickets.path(tiny_con, "T08"))
     assert not tickets.formed_clue(tickets.path(tiny_con, "NOPE"))      # empty path
     assert [tickets.page_count(n, 50) for n in (0, 1, 50, 51, 100)] == [1, 1, 1, 2, 2]
+
+
+def test_a_ticket_whose_point_is_not_drawn_says_why():
+    # issue 20: a point outside the region is kept but not drawn; flags read in Chinese, never a code
+    base = {"lon": None, "lat": None}
+    assert tickets.location_note({**base, "geo_flag": "no_coords"}) == "该工单没有坐标，无法在地图上显示位置（无坐标）。"
+    assert "按地址文字定位" in tickets.location_note({**base, "geo_flag": "by_address"})
+    note = tickets.location_note({"lon": -73.99634, "lat": 40.695344, "geo_flag": "outside_region"})
+    assert note == "坐标（WGS84）：-73.996340, 40.695344，不在北京市范围内：已保留，不在地图上显示。"
+    assert tickets.location_note({"lon": 116.4, "lat": 39.9, "geo_flag": None}) is None
+    assert tickets.location_note({"lon": 116.4, "lat": 39.9, "geo_flag": "swapped_fixed"}) is None

@@ -98,6 +98,8 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
                + f"）。前 {len(df)} 行清洗后的样子如下，尚未写入数据库；“隔离原因”非空的行将被隔离。")
     recognised = "、".join(f"{'+'.join(v)}→{k}" for k, v in info["recognised"].items())
     st.caption(f"已识别的列：{md(recognised)}")
+    if info.get("extra"):
+        st.caption(f"其他列（按工单保存在 extra，工单详情中可见）：{md('、'.join(info['extra']))}")
     if info["unused"]:
         st.caption(f"未使用的列：{md('、'.join(info['unused']))}")
     shown = privacy.mask_frame(df).rename(columns=lambda c: PREVIEW_LABELS.get(c) or theme.label(c))

@@ -15,6 +15,7 @@ import streamlit as st
 from analytics import letters as lt
 from data import records, uploads
 from data.ledger import deadlines, letters
+from data.ledger.letter_import import MAX_BYTES
 from ui import auth, charts, ledger_forms
 from ui.db import db_version, require_cursor
 from ui.plain import md
@@ -109,9 +110,10 @@ if opened:
 if me.can("letters_edit"):
     st.markdown("### 导入")
     with st.form("lt_import", border=True):
-        up = st.file_uploader("12309检察服务中心导出文件（CSV 或 XLSX）", type=["csv", "xlsx"], key="lt_file")
+        up = st.file_uploader("12309检察服务中心导出文件（CSV 或 XLSX）", type=["csv", "xlsx"], key="lt_file",
+                              max_upload_size=MAX_BYTES >> 20)
         mp = st.file_uploader("映射文件（可选，YAML；默认 data/mappings/letters_12309.yaml）", type=["yaml", "yml"],
-                              key="lt_mapping")
+                              key="lt_mapping", max_upload_size=1)
         go = st.form_submit_button("导入", type="primary")
     if go and up is not None:
         # on disk only while this run reads it, in a private folder (data/uploads.py), whatever happens

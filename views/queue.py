@@ -12,12 +12,19 @@ import streamlit as st
 
 from analytics import figures, theme
 from analytics import screening as sa
+from analytics import tickets as tickets_a
 from data import ledger, records
 from data.screening import library, queue
 from data.screening.rule import FUNCTIONS
 from ui import auth, charts
 from ui.db import require_cursor
 from ui.plain import md
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=64)
+def _outlines(lon: float, lat: float) -> dict:
+    return tickets_a.outlines_near(round(lon, 3), round(lat, 3))
+
 
 me = auth.require()
 cur = require_cursor()
@@ -102,9 +109,11 @@ with st.container(border=True):
         if it["lon"] is None or located.empty:
             st.info("该事项没有坐标，无法在地图上显示。")
         else:
-            fig = figures.location_figure(float(it["lon"]), float(it["lat"]), located, zoom=15)
+            fig = figures.location_figure(float(it["lon"]), float(it["lat"]), located, zoom=15,
+                                          outlines=_outlines(float(it["lon"]), float(it["lat"])),
+                                          centre_name="事项中心", nearby_name="事项工单")
             charts.chart(fig, key="qu_map", title=f"事项 {item_id} 位置", downloads=False)
-            st.caption("红点为事项中心，蓝点为其工单；无底图。")
+            st.caption("红点为事项中心，蓝点为其工单；灰线为街乡边界，无底图。")
 
     st.markdown("**地点历史**（200 米内、首件命中工单之前）")
     if it["lon"] is None or tickets.empty:
@@ -143,8 +152,10 @@ if action == "登记为新线索":
     others = [i for i in labels if i != item_id and items.loc[items["item_id"] == i, "state"].iloc[0] == "waiting"]
     batch = st.multiselect("一并登记的其他事项（可选）", others, format_func=labels.get, key="qu_batch", placeholder="不选则只登记本事项")
     c = st.columns(2)
-    function = c[0].selectbox("检察职能", list(FUNCTIONS), key="qu_function",
-                              index=list(FUNCTIONS).index(stored.rule.function)
+    # the rule's function when it names one; otherwise the prosecutor chooses (no silent default)
+    choices = ["", *FUNCTIONS]
+    function = c[0].selectbox("检察职能", choices, key="qu_function", format_func=lambda f: f or "（请选择）",
+                              index=choices.index(stored.rule.function)
                               if stored is not None and stored.rule.function in FUNCTIONS else 0)
     department = c[1].text_input("承办部门", key="qu_department", value=(stored.rule.owner.split()[-1]
                                                                     if stored is not None and stored.rule.owner else ""))

@@ -103,7 +103,7 @@ if view == "编写规则":
         c = st.columns(3)
         c[0].text_input("规则编号（小写字母、数字、-）", key=k["key"], disabled=choice != "（新建规则）")
         c[1].text_input("规则名称", key=k["name"])
-        c[2].text_input("专项", key=k["project"])
+        c[2].text_input("所属专项（规则归属的专项工作）", key=k["project"])
         c = st.columns(3)
         c[0].selectbox("检察职能", ["", *rule.FUNCTIONS], key=k["function"], format_func=lambda x: x or "（未指定）")
         c[1].text_input("建立单位", key=k["owner"])
@@ -117,7 +117,7 @@ if view == "编写规则":
         st.text_area("同义词（每行：词：同义词1、同义词2）", key=k["kw_synonyms"], height=68)
         c = st.columns(3)
         c[0].multiselect("分类（任一级）", opts.category_paths(), key=k["categories"], placeholder="不限")
-        c[1].multiselect("专项", list(opts.topics), key=k["topics"], placeholder="不限")
+        c[1].multiselect("工单专项（任一）", list(opts.topics), key=k["topics"], placeholder="不限")
         c[2].multiselect("区", district_names(), key=k["districts"], placeholder="不限")
         c = st.columns(4)
         c[0].multiselect("渠道", list(opts.channels), key=k["channels"], placeholder="不限")
@@ -209,7 +209,8 @@ if view == "导入导出":
                                                                 lambda: text.encode("utf-8")),
                            file_name="rules.yaml", mime="application/x-yaml", key="ru_export")
     if may_edit:
-        up = st.file_uploader("导入规则文件（.yaml / .json）", type=["yaml", "yml", "json"], key="ru_upload")
+        up = st.file_uploader("导入规则文件（.yaml / .json）", type=["yaml", "yml", "json"], key="ru_upload",
+                              max_upload_size=5)   # a rule library is text: kilobytes, never megabytes
         if up is not None:
             try:
                 incoming = rule.loads(up.getvalue().decode("utf-8"), f"规则文件 {up.name} ")

@@ -87,9 +87,9 @@ def show_detail(ticket_id: str) -> None:
             else:
                 st.caption("个人信息已脱敏显示。" + ("如确需查看，请在上方说明理由。" if me.can("unmask") else ""))
         with right:
-            if d["lon"] is None or d["lat"] is None:
-                st.info("该工单没有坐标，无法在地图上显示位置"
-                        + (f"（定位标记：{d['geo_flag']}）。" if d.get("geo_flag") else "。"))
+            no_map = tickets.location_note(d)
+            if no_map:
+                st.info(no_map)
                 near = pd.DataFrame()
             else:
                 near = tickets.nearby(cur, ticket_id, radius_m=100)

@@ -42,7 +42,7 @@ def store_tables(duck: duckdb.DuckDBPyConnection) -> dict[str, list[Column]]:
         "AND c.table_catalog = current_database() AND t.table_catalog = current_database() "
         "ORDER BY c.table_name, c.ordinal_position").fetchall()
     out: dict[str, list[Column]] = {}
-    for t, c, ty, nullable in rows:
+    for t, c, ty, _nullable in rows:
         out.setdefault(t, []).append(Column(c, ty, True))
     return out
 

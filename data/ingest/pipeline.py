@@ -262,10 +262,12 @@ def preview(path: str | Path, *, kind: str | None = None, mapping=None, crs: str
         sql = f"SELECT _row, _reason, _detail, _dup, {', '.join(cols)} FROM _clean ORDER BY _row"
         df = con.execute(sql).df()
         colmap = m.resolve(K, src.columns)
+        extra = m.extra_columns(src.columns, colmap) if K.name == "tickets" else []
         info = {"kind": K.name, "label": K.label, "format": src.format, "encoding": src.encoding,
                 "sheet": src.sheet, "columns": src.columns,
                 "recognised": {f: v for f, v in colmap.items()},
-                "unused": [c for c in src.columns if not any(c in v for v in colmap.values())]}
+                "extra": extra,   # kept per ticket in `extra`, not unused
+                "unused": [c for c in src.columns if not any(c in v for v in colmap.values()) and c not in extra]}
         return df, info
     finally:
         con.close()

@@ -188,6 +188,8 @@ def register(rec: sqlite3.Connection, actor, item_ids: list[int], *, function: s
     record the decision on each: one transaction, so the clue and the decisions exist together or not at all."""
     if not item_ids:
         raise DecisionError("请先选择待研判事项。")
+    if not function:
+        raise DecisionError("请选择检察职能。")
     with _tx(rec):
         its = _waiting(rec, item_ids, scope)
         rule_ids = list(dict.fromkeys(it["rule_id"] for it in its if it["rule_id"] is not None))

@@ -122,6 +122,10 @@ def test_rule_to_queue_to_clue(browser, screening_app):
         _pick(page, "打开事项", re.compile("建国门内大街与朝阳门南小街路口"))
         page.get_by_label("线索摘要", exact=True).fill("建国门路口井盖反复破损，两件工单")
         page.get_by_role("button", name="登记线索").click()
+        page.get_by_text("请选择检察职能。").wait_for()       # the rule names none: no silent default
+        _pick(page, "检察职能", "公益诉讼")
+        page.get_by_label("线索摘要", exact=True).fill("建国门路口井盖反复破损，两件工单")
+        page.get_by_role("button", name="登记线索").click()
         done = page.get_by_text(re.compile(r"已登记线索 X-\d{4}-\d+"))
         done.wait_for()
         clue_no = re.search(r"X-\d{4}-\d+", done.inner_text()).group(0)
