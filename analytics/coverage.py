@@ -87,6 +87,38 @@ def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
     return Coverage(tickets=int(row[0]), present=present, clues=int(clues), points_in_region=bool(row[1]))
 
 
+def topic_note(con: duckdb.DuckDBPyConnection, f) -> str | None:
+    """Why the selection `f` (a Filters) holds no special-project (专项) ticket, or None when it holds some.
+
+    An empty "专项工单量" chart beside a KPI of thousands of tickets reads as "no data"; the reason is usually
+    that the export has no 专项 column and the region's rules do not apply (another city's data, or a pack
+    without rules)."""
+    from data import topics
+    from data.positions import LOCATED_SQL
+    from geo import regions
+
+    w = f.where(prefix="t")
+    sql = f"""
+        SELECT count(*), count(topic), count(*) FILTER (WHERE district IS NULL AND NOT coalesce({LOCATED_SQL}, false))
+        FROM tickets WHERE {w.sql}
+    """
+    n, with_topic, unplaced = (int(x) for x in con.execute(sql, w.params).fetchone())
+    if n == 0 or with_topic:
+        return None
+    region = regions.active().label
+    try:
+        rules = topics.load()
+    except topics.TopicRulesError:
+        rules = None
+    fix = "可在导入文件中提供“专项”列，或用设置 HOTLINE_TOPIC_RULES 指定专项规则后重新导入。"
+    if rules is None or not rules.topics:
+        return f"所选 {n:,} 件工单都没有专项：区域“{region}”没有专项规则，数据中也没有“专项”列。{fix}"
+    if rules.regional and unplaced == n:
+        return (f"所选 {n:,} 件工单都没有专项：它们不在{region}（没有本区域的区县或坐标），"
+                f"{region}的专项规则不适用于它们。{fix}")
+    return f"所选 {n:,} 件工单中没有专项工单（专项由“专项”列或{region}的专项规则判定）。"
+
+
 def deepest_category(cov: Coverage, default: str = "category_l3") -> str:
     """`category_lN` for the deepest level the data has (`default` when it has none)."""
     d = cov.category_depth

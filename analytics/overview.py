@@ -32,6 +32,13 @@ KPI_LABELS = theme.KPI_LABELS
 RATE_LABELS = theme.RATE_LABELS
 
 
+def default_grain(f: Filters) -> str:
+    """The trend's first grain for the period of `f`: days up to two months, weeks up to a year, else months
+    (a default period widened to three months of sparse data is a comb of single days)."""
+    n = f.span_days()
+    return "day" if n is None or n <= 62 else "week" if n <= 366 else "month"
+
+
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     """First and last day with tickets."""
     sql = "SELECT min(day), max(day) FROM ticket_daily_core"

@@ -178,3 +178,20 @@ def test_letter_and_english_fillers_are_stopwords():
     assert not {"The", "the", "of", "Department", "complaint", "Please", "contact"} & set(words)
     assert {"transportation", "traffic", "signal"} <= set(words)           # Latin words in lower case
     assert segment.words_of("WATER LEAK") == segment.words_of("Water leak") == ["water", "leak"]
+
+
+def test_an_empty_topic_chart_says_why(tmp_path, tiny_con):
+    from datetime import date as d
+
+    assert coverage.topic_note(tiny_con, Filters(date_from=d(2025, 3, 1), date_to=d(2025, 3, 31))) is None
+    # tickets of Beijing (a district) without any topic signal: none is a topic ticket, and that is all it says
+    con = _store(tmp_path, _days(date(2024, 4, 1), 3, 所属区="朝阳区"))
+    assert coverage.topic_note(con, Filters()) == "所选 3 件工单中没有专项工单（专项由“专项”列或北京市的专项规则判定）。"
+
+
+def test_the_trend_opens_on_a_grain_that_fits_the_period():
+    span = lambda a, b: Filters(date_from=a, date_to=b)  # noqa: E731
+    assert overview.default_grain(span(date(2025, 3, 1), date(2025, 3, 31))) == "day"
+    assert overview.default_grain(span(date(2019, 10, 1), date(2019, 12, 31))) == "week"   # a widened default
+    assert overview.default_grain(span(date(2017, 6, 8), date(2020, 1, 7))) == "month"
+    assert overview.default_grain(Filters()) == "day"

@@ -84,6 +84,10 @@ def test_smartgov_first_screen(smartgov):
     assert cov.category_depth == 1
     assert len(overview.top_values(con, f, by=coverage.deepest_category(cov))) > 0
     assert len(topics.trim_tree(topics.category_tree(con, f), cov.category_depth)) > 0
+    # Beijing's special-project rules do not tag another city's messages; the overview says why, not "暂无数据"
+    (tagged,) = con.execute("SELECT count(topic) FROM tickets").fetchone()
+    assert tagged == 0
+    assert "北京市的专项规则不适用于它们" in coverage.topic_note(con, f)
     # no geography at all: the map says why instead of drawing an empty Beijing
     note = maps.unplaceable_note(con, Filters())
     assert note and "既没有坐标，也没有北京市的区县名称" in note and "不显示空白地图" in note

@@ -127,6 +127,7 @@ def test_no_geography_says_so(tmp_path, monkeypatch, region):
     assert rep.flags["outside_region"] == 1 and "topic_derived" not in rep.flags
     kind, text = maps.geography_note(con, Filters())
     assert kind == "info" and "没有区县边界" in text and "region install" in text
+    assert "区域“未指定区域”没有专项规则" in coverage.topic_note(con, Filters())
 
 
 def test_a_regions_rules_tag_only_the_tickets_placed_in_it(tmp_path, monkeypatch, region):

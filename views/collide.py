@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 from data import records, settings, uploads
-from data.screening import collide
-from ui import auth, charts
-from ui.db import require_cursor
+from data.screening import collide, inaction
+from ui import auth, charts, filters
+from ui.db import db_version, require_cursor
 from ui.plain import md
 
 me = auth.require()
@@ -73,12 +73,43 @@ except collide.CollisionError as exc:
     st.error(f"名单无法使用：{md(exc)}")
     st.stop()
 st.caption("比对所用的列：" + md("、".join(f"{collide.FIELD_LABELS[k]}←{v}" for k, v in used.items())))
+may_record = me.can("queue_decide") or me.can("collide")
+MODES = ["名单记录与工单匹配", "反复投诉而附近无名单记录（可能不作为）"]
+mode = st.radio("比对方式", MODES, horizontal=True, key="co_mode")
+if mode == MODES[1]:
+    st.caption("名单为行政机关的履职记录（行政处罚、检查、执法案件）时：找出反复投诉、而附近没有任何名单记录的地点。"
+               "地点为约 200 米的网格；无坐标的名单记录无法比对地点。")
+    opts = filters.options(cur, db_version())
+    c = st.columns(3)
+    topic = c[0].selectbox("工单专项", [None, *opts.topics], key="co_topic",
+                           format_func=lambda t: "（全部专项）" if t is None else t)
+    min_tickets = c[1].number_input("同一地点至少（件）", min_value=1, max_value=10000, value=3, key="co_min")
+    span = c[2].date_input("受理期间", value=(opts.min_date, opts.max_date), key="co_period") \
+        if opts.has_data else ()
+    span = tuple(span) if isinstance(span, list | tuple) else (span,)
+    ask = inaction.Ask(topic=topic, min_tickets=int(min_tickets), date_from=span[0] if span else None,
+                       date_to=span[-1] if span else None)
+    places = inaction.places_without_records(cur, recs, ask, params)
+    located = int((recs["lon"].notna() & recs["lat"].notna()).sum())
+    st.markdown(f"**{md(ask.describe())}、且 {params.distance_m:g} 米内前后 {params.days} 天无名单记录的地点："
+                f"{len(places):,} 处**（名单 {len(recs):,} 行，有坐标 {located:,} 行；仅比对您辖区内的工单）")
+    if located == 0:
+        st.warning("名单没有可用的经纬度：无法判断地点附近有无记录。请在“列映射”中选择经度、纬度列。")
+        st.stop()
+    charts.table(inaction.report_rows(places), key="co_places", title="附近无名单记录的反复投诉",
+                 export_name="附近无名单记录的反复投诉")
+    if may_record and len(places) and st.button("记入待研判队列", type="primary", key="co_record_inaction"):
+        with records.session() as rec:
+            cid, n_items = inaction.record(rec, me, name or up.name, up.name, recs, places, ask, params, used)
+        st.success(f"已记入待研判队列：{n_items} 项（碰撞 {cid}）。")
+        st.page_link("views/queue.py", label="打开待研判队列")
+    st.stop()
 ev = collide.evidence(recs, collide.match(cur, recs, params))
 rows = collide.report_rows(recs, ev)
 matched = ev["row_number"].nunique() if not ev.empty else 0
 st.markdown(f"**名单 {len(recs):,} 行，{matched:,} 行与工单匹配，共 {len(ev):,} 对**（仅比对您辖区内的工单）")
 charts.table(rows, key="co_rows", title="碰撞结果", export_name="碰撞结果")
-if not me.can("queue_decide") and not me.can("collide"):
+if not may_record:
     st.stop()
 if len(ev) and st.button("记入待研判队列", type="primary", key="co_record"):
     with records.session() as rec:

@@ -49,6 +49,11 @@ def _has_population(_cur, version: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+def _topic_note(_cur, version: str, flt: Filters) -> str | None:
+    return coverage.topic_note(_cur, flt)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
 def _previous_note(_cur, version: str, flt: Filters) -> str | None:
     return overview.previous_note(_cur, flt)
 
@@ -187,8 +192,9 @@ def body() -> None:
     figures, charts, drill = _charts()
 
     # ---- trend
-    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default="day",
-                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or "day"
+    first = overview.default_grain(f)
+    grain = st.segmented_control("趋势粒度", list(overview.GRAIN_LABELS), default=first,
+                                 format_func=overview.GRAIN_LABELS.get, key="ov_grain") or first
     tr = q("trend", grain=grain)
     if not overview.has_last_year(tr):
         st.caption("去年同期：无同期数据")
@@ -234,10 +240,15 @@ def body() -> None:
 
     left, right = st.columns(2)
     with left:
-        ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
-                                             subtitle=f.describe()),
-                          key=drill.key("ov_top_topic"), title="专项工单量", select=True)
-        drill.on_select(ev, "topic")
+        no_topic = _topic_note(cur, db_version(), f)
+        if no_topic:   # an empty chart beside the ticket count would read as "no data"
+            st.markdown("**专项工单量**")
+            st.info(no_topic)
+        else:
+            ev = charts.chart(figures.top_figure(q("top_values", by="topic", limit=12), title="专项工单量",
+                                                 subtitle=f.describe()),
+                              key=drill.key("ov_top_topic"), title="专项工单量", select=True)
+            drill.on_select(ev, "topic")
     with right:
         c1, c2 = st.columns([2, 1])
         dims = [deepest] + [d for d in ("street", "district") if cov.has(d)]
