@@ -77,6 +77,7 @@ if not may_open:
 if page_path not in NO_FILTER_PAGES:
     cur = db.require_cursor()
     filters.sidebar(cur)
+db.engine_note()
 page.run()
 # Once per process, after a page ran to its end (so its own imports are complete and the thread
 # cannot import the same packages concurrently): load the other pages' heavy modules (ui/warmup.py).

@@ -9,6 +9,7 @@ import duckdb
 
 from analytics import periods
 from data import settings
+from data.engine import dialect
 from geo import regions
 
 
@@ -118,6 +119,17 @@ WITH kv AS (SELECT j.key AS k, j.value ->> '$' AS v FROM tickets t, json_each(t.
 SELECT k, list(DISTINCT v ORDER BY v) AS vs FROM kv WHERE v IS NOT NULL AND v <> '' GROUP BY k
 HAVING count(DISTINCT v) <= $most ORDER BY k
 """
+# The same on ClickHouse (HOTLINE_ENGINE=clickhouse), which has no json_each: each (key, raw JSON value) pair of
+# the object, a JSON string unquoted and a JSON null as NULL, as `->> '$'` gives them (tests/test_engine_golden.py).
+dialect.own_form(EXTRA_VALUES_SQL, """
+WITH pairs AS (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(assumeNotNull(t.extra))) AS pair FROM tickets t WHERE t.extra IS NOT NULL),
+kv AS (SELECT tupleElement(pair, 1) AS k,
+              multiIf(JSONType(tupleElement(pair, 2)) = 'String', JSONExtractString(tupleElement(pair, 2)),
+                      JSONType(tupleElement(pair, 2)) = 'Null', NULL, tupleElement(pair, 2)) AS v
+       FROM pairs)
+SELECT k, list(DISTINCT v ORDER BY v) AS vs FROM kv WHERE v IS NOT NULL AND v <> '' GROUP BY k
+HAVING count(DISTINCT v) <= $most ORDER BY k
+""")
 
 
 def extra_options(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -15,6 +15,7 @@ operating-system user who ran the command (cli:<user>).
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from cli._common import add_db_argument
@@ -46,6 +47,8 @@ def add_arguments(parser) -> None:
     d = sub.add_parser("set-districts", help="change an account's districts (none = the whole city)")
     d.add_argument("name")
     d.add_argument("--district", action="append", default=[])
+    for op_parser in sub.choices.values():   # `users add NAME ... --db PATH` works as well as `users --db PATH add`
+        op_parser.add_argument("--db", default=argparse.SUPPRESS, help="DuckDB file (as before the operation)")
 
 
 def known_districts(db) -> set[str] | None:
@@ -77,6 +80,14 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
     return people.generate_password(), True
 
 
+def canonical(districts: list[str]) -> list[str]:
+    """District names as the import writes them (朝阳 / 朝阳区 / Chaoyang -> 朝阳区); unknown ones unchanged, so
+    that the check names them."""
+    from geo import names
+
+    return [names.canonical_district(d) or d for d in districts]
+
+
 def run(args) -> int:
     from data import audit, people, records, roles
 
@@ -98,10 +109,10 @@ def run(args) -> int:
                     print("请用 --password-stdin 从标准输入提供密码（或 --sso 设置单点登录身份）。")
                     return 2
                 password = _password(True)[0] if args.password_stdin else None
-                people.add(con, actor, args.name, args.role, password=password, districts=args.district,
+                people.add(con, actor, args.name, args.role, password=password, districts=canonical(args.district),
                            display_name=args.display_name, sso_subject=args.sso,
                            known_districts=known_districts(args.db) if args.district else None)
-                print(f"已创建账号 {args.name}（{roles.label(args.role)}，{'、'.join(args.district) or '全市'}）")
+                print(f"已创建账号 {args.name}（{roles.label(args.role)}，{'、'.join(canonical(args.district)) or '全市'}）")
             elif args.op == "disable":
                 people.disable(con, actor, args.name)
                 print(f"已停用 {args.name}")
@@ -116,9 +127,9 @@ def run(args) -> int:
                 people.set_role(con, actor, args.name, args.role)
                 print(f"{args.name} 的角色已改为 {roles.label(args.role)}")
             elif args.op == "set-districts":
-                people.set_districts(con, actor, args.name, args.district,
+                people.set_districts(con, actor, args.name, canonical(args.district),
                                      known_districts=known_districts(args.db) if args.district else None)
-                print(f"{args.name} 的辖区已改为 {'、'.join(args.district) or '全市'}")
+                print(f"{args.name} 的辖区已改为 {'、'.join(canonical(args.district)) or '全市'}")
     except people.PeopleError as exc:
         print(f"失败：{exc}")
         return 1

@@ -99,7 +99,7 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope, *, ledger: bool 
     if getattr(cur, "engine", None) not in (None, "duckdb"):
         # a distributed engine (data/engine): the cursor rewrites each statement's tables into these same
         # views (data/engine/scoped.py, built from `_view_sql` below)
-        cur.scope = scope
+        cur.scope = None if scope.unrestricted else scope
         return cur
     catalog = cur.execute("SELECT current_database()").fetchone()[0]
     tables = _tables(cur, catalog)

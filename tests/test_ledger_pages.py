@@ -101,6 +101,12 @@ def test_a_prosecutor_files_an_imported_clue_on_its_page(app_db, clock):
     at.button(key="FormSubmitter:cl_step_decide-记录“审查决定”").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "已记录“审查决定”" in _text(at)
+    # A correction of the decision's date with a reason: a new entry; the form is empty again after it.
+    at.date_input(key="cl_fix_on_decide").set_value(date(2025, 3, 28))
+    at.text_input(key="cl_fix_reason_decide").input("以决定书落款日期为准")
+    at.button(key="FormSubmitter:cl_fix_decide-保存更正").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.text_input(key="cl_fix_reason_decide").value == ""
     m = {x.label: x.value for x in at.metric}
     assert m["当前环节"] == "已立案"
     with records.session() as con:
@@ -108,7 +114,8 @@ def test_a_prosecutor_files_an_imported_clue_on_its_page(app_db, clock):
                               "WHERE clue_no = 'C04' ORDER BY event_id").fetchall()
     assert [tuple(r) for r in history] == [
         ("baseline", None, "t_prosecutor_平谷区", "2025-04-01 09:30:00"),
-        ("decide", "2025-03-31 00:00:00", "t_prosecutor_平谷区", "2025-04-01 09:30:00")]
+        ("decide", "2025-03-31 00:00:00", "t_prosecutor_平谷区", "2025-04-01 09:30:00"),
+        ("correct", "2025-03-28 00:00:00", "t_prosecutor_平谷区", "2025-04-01 09:30:00")]
 
 
 def test_letters_page_shows_a_dash_with_its_reason_when_nothing_was_due(app_db, monkeypatch):

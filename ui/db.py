@@ -81,9 +81,34 @@ def _close_if_unused(handle: _Handle) -> None:
         handle.con.close()
 
 
+def _engine_handle(p) -> _Handle:
+    """HOTLINE_ENGINE=clickhouse: the handle on the engine store's current load (data/engine; one
+    connection per load, `ship` names each load in the engine's meta table)."""
+    from data import engine
+    from geo import regions
+
+    con = engine.connect()
+    key = "engine:" + engine.generation(con)
+    with _lock:
+        current = _handles.get(str(p))
+        if current is not None and current.key == key:
+            con.close()
+            return current
+        regions.activate(regions.of_store(con))
+        handle = _Handle(str(p), con, key)
+        _handles[str(p)] = handle
+        if current is not None:
+            current.retired = True
+            _retired.append(current)
+            _close_if_unused(current)
+        return handle
+
+
 def _handle() -> _Handle:
     """The handle on the store's current generation (opened on first use and after every write)."""
     p = settings.db_path()
+    if not _embedded():
+        return _engine_handle(p)
     key = store.generation_key(p)
     if key is None:
         raise store.StoreError(
@@ -148,13 +173,23 @@ def cursor():
     return slot.cursor
 
 
-def _ledger(handle: _Handle, cur) -> int:
+def _embedded() -> bool:
+    from data import engine
+
+    return engine.embedded()
+
+
+def _ledger(handle: _Handle, cur) -> int | None:
     """Lay the clue ledger's current version over `cur` (data/ledger/overlay.py); returns that version.
 
     One query of the records store per run; the overlay rows are built once per ledger version and
     generation for the whole process and copied into a session's cursor when its version is older.
+    On the distributed engine there is no overlay yet (docs/scale-out.md): None.
     """
     from data import records
+
+    if not _embedded():
+        return None
     from data.ledger import overlay
 
     with records.session(handle.path) as rc:
@@ -165,6 +200,20 @@ def _ledger(handle: _Handle, cur) -> int:
             base.close()
     overlay.sync(cur, fr)
     return fr.version
+
+
+def engine_note() -> None:
+    """On the distributed engine, say above the page when the app's own clue ledger is not counted (app.py
+    calls it once per run): the engine has no ledger overlay yet (docs/scale-out.md)."""
+    if _embedded():
+        return
+    from data import records
+    from data.ledger import read
+
+    with records.session(str(settings.db_path())) as rc:
+        if read.version(rc) > 0:
+            st.warning("当前查询引擎（HOTLINE_ENGINE=clickhouse）尚未叠加本系统登记的线索台账："
+                       "线索、立案、整改数只含导入的台账。")
 
 
 def _scope_key(s: scope.Scope) -> str:

@@ -87,9 +87,9 @@ def register_form(me, districts: list[str], topics: list[str], *, prefill: dict 
         return None
 
 
-def reset_form(key: str) -> None:
-    """Empty the form `key` (its widgets' values) for the next run."""
-    for k in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
+def reset_form(key: str, keep: tuple[str, ...] = ()) -> None:
+    """Empty the form `key` (its widgets' values, keys `key_...`, but not `keep`) for the next run."""
+    for k in [k for k in st.session_state if str(k).startswith(f"{key}_") and k not in keep]:
         del st.session_state[k]
 
 
@@ -243,6 +243,8 @@ def _write(do, done: str) -> None:
         st.error(md(str(exc)))
         return
     st.session_state["cl_notice"] = done
+    # The clue page's forms start empty again (a second click must not record the step or correction twice).
+    reset_form("cl", keep=("cl_no", "cl_notice"))
     st.rerun()
 
 

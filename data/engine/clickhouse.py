@@ -221,11 +221,14 @@ class Connection:
     def execute(self, sql: str, parameters=None) -> Connection:
         if self.closed:
             raise duckdb.ConnectionException("Connection already closed!")
-        trees = dialect.parse(sql)
-        if not trees:
+        statements = self._translate(sql, parameters)
+        if not statements:
             raise EngineError("empty statement")
-        for tree in trees:
-            self._result = Result(self._run(tree, parameters))
+        values = dialect.named_values(parameters)
+        for engine_sql, names, extra in statements:
+            given = {**values, **extra}
+            bound = {n: dialect.clickhouse_value(given[n]) for n in names}
+            self._result = Result(self._backend.query(engine_sql, bound))
         return self
 
     def executemany(self, sql: str, rows) -> Connection:
@@ -285,25 +288,52 @@ class Connection:
         self.close()
 
     # --- translation -------------------------------------------------------
-    def _run(self, tree: exp.Expression, params) -> pa.Table:
+    def _translate(self, sql: str, params) -> list[tuple[str, tuple[str, ...], dict]]:
+        """The engine statements of `sql`: (engine SQL, names of its bound parameters, the scope's own).
+
+        The translation depends on the text, the parameters' names and types (not their values: they are
+        bound), the store and the scope; it is kept (TRANSLATED) so a page's repeated query is parsed once.
+        """
+        sc = self.scope
+        key = (sql, dialect.signature(params), self.database,
+               None if sc is None else (sc.districts, sc.texts))
+        hit = TRANSLATED.get(key)
+        if hit is not None:
+            return hit
+        out = []
+        for engine_sql, bound, extra in self._statements(sql, params):
+            out.append((engine_sql, tuple(bound), extra))
+        with _translated_lock:
+            if len(TRANSLATED) >= TRANSLATED_MAX:
+                TRANSLATED.clear()
+            TRANSLATED[key] = out
+        return out
+
+    def _statements(self, sql: str, params):
         from data.engine import scoped
 
-        dialect.check(tree)
-        qualify(tree, self.database)
-        extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
-        sql, bound = dialect.to_clickhouse(tree, params, extra)
-        return self._backend.query(sql, bound)
+        for tree in dialect.parse(dialect.OWN_FORMS.get(sql, sql)):
+            dialect.check(tree)
+            qualify(tree, self.database)
+            extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
+            engine_sql, bound = dialect.to_clickhouse(tree, params, extra)
+            yield engine_sql, bound, extra
 
     def engine_sql(self, sql: str, params=None) -> list[tuple[str, dict]]:
         """The statements `execute(sql, params)` would send (for tests and `EXPLAIN`-style reading)."""
-        from data.engine import scoped
+        return [(engine_sql, bound) for engine_sql, bound, _extra in self._statements(sql, params)]
 
-        out = []
-        for tree in dialect.parse(sql):
-            qualify(tree, self.database)
-            extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
-            out.append(dialect.to_clickhouse(tree, params, extra))
-        return out
+
+# Translations kept for the process: (sql, parameter types, database, scope) -> statements (see _translate).
+TRANSLATED: dict = {}
+TRANSLATED_MAX = 4096
+_translated_lock = threading.Lock()
+
+
+def forget_translations() -> None:
+    """Drop the kept translations (after the store's tables changed: data/engine/ship.py)."""
+    with _translated_lock:
+        TRANSLATED.clear()
 
 
 # ------------------------------------------------------------------ names

@@ -117,6 +117,8 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
                 else:
                     _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing)
                 say(f"{table}")
+            if tables is None:
+                _overlay_tables(con, spec)
             gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
             backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
                             "SETTINGS mutations_sync = 2")
@@ -182,5 +184,24 @@ def _replace_months(duck, con, table, cols, tcol, months, work) -> None:
 
 
 def _forget_catalog(con) -> None:
+    from data.engine import clickhouse
+
     if hasattr(con, "_catalog"):
         con._catalog = None
+    clickhouse.forget_translations()
+
+
+def _overlay_tables(con, spec: dict[str, list[Column]]) -> None:
+    """The clue ledger overlay's tables (data/ledger/overlay_sql.py), empty, shaped as on a DuckDB cursor: the
+    product's SQL names them; the app's own ledger (records store) is not laid over the engine yet."""
+    from data.ledger import overlay_sql as overlay
+
+    db, backend = con.database, con._backend
+    shapes = {f"{overlay.PREFIX}{n}": spec[n] for n in overlay.TABLES if n in spec}
+    shapes[f"{overlay.PREFIX}replaced"] = [Column("clue_id", "VARCHAR")]
+    shapes[f"{overlay.PREFIX}replaced_cases"] = [Column("case_id", "VARCHAR")]
+    shapes[f"{overlay.PREFIX}extra"] = [Column(c, t) for c, t in overlay.EXTRA_COLUMNS.items()]
+    for name, cols in shapes.items():
+        backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(name)}")
+        backend.command(f"CREATE TABLE {q(db)}.{q(name)} ({layout.columns_sql(cols)}) ENGINE = MergeTree "
+                        "ORDER BY tuple()")

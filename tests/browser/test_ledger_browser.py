@@ -125,8 +125,9 @@ def test_register_move_and_see_it_in_the_funnel_and_the_overdue_list(browser, le
 
         goto(page, url, "/ledger")                # 到期提醒: most urgent first
         grid = page.locator("[data-testid='stDataFrame']").first
-        grid.locator("[role='gridcell']", has_text=clue_no).wait_for()   # the grid draws its rows after the run
-        cells = [c.inner_text() for c in grid.locator("[role='gridcell']").all()]
+        # the grid draws its rows after the run; its cells are an accessibility table under the canvas (hidden)
+        grid.locator("[role='gridcell']", has_text=clue_no).first.wait_for(state="attached")
+        cells = [(c.text_content() or "").strip() for c in grid.locator("[role='gridcell']").all()]
         assert clue_no in cells, cells
         row = cells[cells.index(clue_no):cells.index(clue_no) + 9]
         assert "回头看" in row and "已逾期" in row and "海淀区" in row, cells

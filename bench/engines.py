@@ -1,0 +1,121 @@
+"""DuckDB beside ClickHouse (chdb, in process) on the dashboard's own queries, in one run (issue 21).
+
+`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json]`
+
+1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed);
+2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
+   answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
+   process and the same states, warm (one pass first), N timed passes each;
+3. measures raw throughput on both: a full scan of `tickets` with a keyword and a grouping (rows/s, per core);
+4. prints one JSON object (and writes it to --out): per page p50/p95, per engine, the load average before
+   and after each side (the machine is shared: read the figures with it).
+
+Timing belongs here and in docs/scale-out.md, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from bench import harness
+from bench.states import filter_states
+
+# a keyword rule over the raw tickets, the kind screening runs (one full scan; no summary helps)
+SCAN_SQL = """
+SELECT district, count(*) AS n, count(DISTINCT address) AS addresses
+FROM tickets
+WHERE content LIKE $kw AND received_at >= $d0
+GROUP BY ALL ORDER BY n DESC, district
+"""
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _replay(con, pages, states, repeats: int) -> dict:
+    for _name, f in states:   # warm-up pass
+        for fn in pages.values():
+            fn(con, f)
+    timings: dict[str, list[float]] = {p: [] for p in pages}
+    for _ in range(repeats):
+        for _name, f in states:
+            for page, fn in pages.items():
+                timings[page].append(harness.timed(lambda fn=fn, f=f: fn(con, f)))
+    return {"pages": {p: harness.summarise(ms) for p, ms in timings.items()},
+            "all_pages": harness.summarise([sum(x) for x in zip(*timings.values(), strict=True)])}
+
+
+def _scan(con, d0) -> dict:
+    (rows,) = con.execute("SELECT count(*) FROM tickets").fetchone()
+    params = {"kw": "%井盖%", "d0": d0}
+    con.execute(SCAN_SQL, params).fetchall()   # warm
+    ms = [harness.timed(lambda: con.execute(SCAN_SQL, params).fetchall()) for _ in range(5)]
+    p50 = harness.summarise(ms)["p50"]
+    cores = os.cpu_count() or 1
+    return {"rows": rows, "p50_ms": p50, "rows_per_s": rows / (p50 / 1000), "cores": cores,
+            "rows_per_s_per_core": rows / (p50 / 1000) / cores,
+            "answer": con.execute(SCAN_SQL, params).fetchall()}
+
+
+def run(db: str, repeats: int, work: Path) -> dict:
+    from bench.duck_side import PAGES
+    from data import store
+    from data.engine import clickhouse, ship
+
+    pages = {p: fn for p, fn in PAGES.items() if p != "hotspots"}
+    duck = store.connect(db, read_only=True)
+    states = filter_states(duck)
+    out: dict = {"db": db, "repeats": repeats, "states": [n for n, _ in states], "pages": list(pages),
+                 "cores": os.cpu_count()}
+    d0 = states[0][1].date_from
+
+    out["load_before_duckdb"] = _load()
+    _say(f"duckdb: replaying (load {out['load_before_duckdb']})")
+    out["duckdb"] = _replay(duck, pages, states, repeats)
+    out["duckdb"]["scan"] = _scan(duck, d0)
+    out["load_after_duckdb"] = _load()
+
+    work.mkdir(parents=True, exist_ok=True)
+    engine = clickhouse.connect(f"chdb:{work}?database=bench")
+    _say(f"engine: shipping {db} (load {_load()})")
+    shipped = ship.ship(db, engine)
+    out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
+                   "tables": shipped["tables"]}
+    out["load_before_engine"] = _load()
+    _say(f"engine: replaying (shipped in {shipped['seconds']} s; load {out['load_before_engine']})")
+    out["clickhouse"] = _replay(engine, pages, states, repeats)
+    out["clickhouse"]["scan"] = _scan(engine, d0)
+    out["load_after_engine"] = _load()
+    out["same_scan_answer"] = out["duckdb"]["scan"]["answer"] == out["clickhouse"]["scan"]["answer"]
+    out["peak_rss_mb"] = harness.peak_rss_mb()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("db")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("var/bench-engine"))
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    res = run(a.db, a.repeats, a.work.resolve())
+    text = json.dumps(res, ensure_ascii=False, default=str, indent=1)
+    if a.out:
+        a.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The store on the distributed engine (HOTLINE_ENGINE=clickhouse; docs/scale-out.md).
+
+`engine ship` loads the embedded store's tables (tickets, ledgers, every derived table) into ClickHouse at
+HOTLINE_ENGINE_URL (or --url): whole, each table swapped in atomically, or only the months an import touched
+(--months 2025-03,2025-04: each month's partition replaced atomically). The embedded store stays where files
+are imported and derived tables are built; the dashboard reads the engine when HOTLINE_ENGINE=clickhouse.
+`engine status` prints the tables on the engine, their rows and the load (generation) the dashboard reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cli._common import add_db_argument
+from data import settings
+
+NAME = "engine"
+HELP = "load the store into the distributed engine (ClickHouse) or show what it holds"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", choices=("ship", "status"))
+    add_db_argument(parser)
+    parser.add_argument("--url", default=None,
+                        help="engine URL (default: $HOTLINE_ENGINE_URL; chdb:PATH?database=NAME or "
+                             "clickhouse://USER:PASSWORD@HOST:8123/DATABASE)")
+    parser.add_argument("--months", default=None,
+                        help="ship only these months (YYYY-MM,YYYY-MM): the partitions an import touched")
+
+
+def _months(text: str | None) -> list[date] | None:
+    if not text:
+        return None
+    out = []
+    for part in text.split(","):
+        try:
+            y, m = part.strip().split("-")
+            out.append(date(int(y), int(m), 1))
+        except ValueError as exc:
+            raise SystemExit(f"--months: {part!r} is not YYYY-MM") from exc
+    return out
+
+
+def run(args) -> int:
+    from data import engine
+    from data.engine import ship
+
+    con = engine.connect(args.url)
+    if args.action == "status":
+        rows = con._backend.query(
+            "SELECT name, total_rows FROM system.tables WHERE database = {db:String} ORDER BY name",
+            {"db": con.database})
+        for name, n in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
+            print(f"{name:24s} {n or 0:>14,}")
+        print(f"\nengine: {con.target.describe()}  generation: {engine.generation(con)}")
+        return 0
+    db = args.db or settings.db_path()
+    res = ship.ship(db, con, months=_months(args.months), progress=lambda t: print(f"  {t}", flush=True))
+    print(f"shipped {res['tables']} tables of {db} to {con.target.describe()} in {res['seconds']} s "
+          f"(tickets: {res['rows'].get('tickets', 0):,}); generation {res['generation']}")
+    return 0
