@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ def test_shipped_geography_is_complete():
     assert len(d) == 16
     assert d["population"].sum() == 21_893_095
     assert d.geometry.is_valid.all()
-    assert (boundaries.ASSETS / "LICENSE-bj-subdistricts.txt").exists()
+    assert (Path(boundaries.__file__).with_name("assets") / "LICENSE-bj-subdistricts.txt").exists()
 
 
 def test_street_table_population_estimates_add_up_per_district():
