@@ -386,14 +386,15 @@ def locate(con: duckdb.DuckDBPyConnection, ticket_id: str) -> tuple[float, float
 
 
 def outlines_near(lon: float, lat: float, half_deg: float = 0.03, simplify: float = 0.0001) -> dict:
-    """GeoJSON of the street/township outlines around a point, for the detail map's base layer."""
+    """GeoJSON of the street/township outlines around a point, for the detail map's base layer: lines only, no
+    names (a district account's map must not carry the names of districts outside its scope; docs/security.md)."""
     from geo import boundaries
 
     gdf = boundaries.streets()
     near = gdf.cx[lon - half_deg / 0.77: lon + half_deg / 0.77, lat - half_deg: lat + half_deg]
     if near.empty:
         return {"type": "FeatureCollection", "features": []}
-    near = near[["street", "district", "geometry"]].copy()
+    near = near[["geometry"]].copy()
     near["geometry"] = near.geometry.simplify(simplify, preserve_topology=True)
     import json
 

@@ -210,4 +210,8 @@ def test_a_district_accounts_maps_carry_no_other_district_name(tiny_db_path):
     bare = json.dumps(mapviz.outline_geojson("district", bare=True), ensure_ascii=False)
     assert not [d for d in [*others, "朝阳区"] if d in bare]
     assert mapviz.outline_geojson("district")["features"][0]["properties"]   # the named form is still there
+    from analytics import tickets
+
+    near = tickets.outlines_near(116.47, 39.92)   # the ticket and queue maps' base layer, on a district border
+    assert near["features"] and not any(f["properties"] for f in near["features"])
     con.close()
