@@ -81,6 +81,18 @@ def _close_if_unused(handle: _Handle) -> None:
         handle.con.close()
 
 
+def _replace(p, con, key: str, current: _Handle | None) -> _Handle:
+    """Make (con, key) the current handle of store `p`; the one it replaces closes once its cursors are gone.
+    Call with `_lock` held."""
+    handle = _Handle(str(p), con, key)
+    _handles[str(p)] = handle
+    if current is not None:
+        current.retired = True
+        _retired.append(current)
+        _close_if_unused(current)
+    return handle
+
+
 def _engine_handle(p) -> _Handle:
     """HOTLINE_ENGINE=clickhouse: the handle on the engine store's current load (data/engine; one
     connection per load, `ship` names each load in the engine's meta table)."""
@@ -95,13 +107,7 @@ def _engine_handle(p) -> _Handle:
             con.close()
             return current
         regions.activate(regions.of_store(con))
-        handle = _Handle(str(p), con, key)
-        _handles[str(p)] = handle
-        if current is not None:
-            current.retired = True
-            _retired.append(current)
-            _close_if_unused(current)
-        return handle
+        return _replace(p, con, key, current)
 
 
 def _handle() -> _Handle:
@@ -133,13 +139,7 @@ def _handle() -> _Handle:
                   file=sys.stderr, flush=True)
             return current
         _unusable.pop(str(p), None)
-        handle = _Handle(str(p), con, key)
-        _handles[str(p)] = handle
-        if current is not None:
-            current.retired = True
-            _retired.append(current)
-            _close_if_unused(current)
-        return handle
+        return _replace(p, con, key, current)
 
 
 def open_generations() -> list[tuple[str, str, int]]:
