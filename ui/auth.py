@@ -106,13 +106,17 @@ def _start(p: Principal) -> None:
         token = people.open_session(con, p)
     st.session_state[KEY] = p
     st.session_state[TOKEN] = token
-    st.session_state["auth_set_cookie"] = token
 
 
 def cookie_writer() -> None:
-    """Write the session cookie once after signing in (a zero-height component: a cookie set by script)."""
-    token = st.session_state.pop("auth_set_cookie", None)
-    if token:
+    """Write the session cookie after signing in (a zero-height component: a cookie set by script).
+
+    Written on every run until the browser's own request carries it: a component drawn only once could be
+    taken off the page by the next run before its script ran (the wall screen reruns by itself within
+    seconds), and then a reload or a new tab would ask to sign in again. An unchanged component stays as it
+    is between runs, so repeating it costs nothing."""
+    token = st.session_state.get(TOKEN)
+    if token and _cookie_token() != token:
         components.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; SameSite=Strict';</script>",
                         height=0)
 
