@@ -67,6 +67,7 @@ _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a 
 _handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
 _retired: list[_Handle] = []         # older generations some cursor still reads
 _unusable: dict[str, str] = {}       # store path -> key of a newer file that could not be opened
+_busy: dict[str, tuple[str, str]] = {}   # store path -> (key, message) of a newer file a writer holds locked
 
 
 def _cursor_gone(handle: _Handle) -> None:
@@ -128,6 +129,16 @@ def _handle() -> _Handle:
             return current   # the new file cannot be read yet (see below): keep serving the last good one
         try:
             con, key = store.open_reader(p)
+        except store.StoreBusy as exc:
+            if current is None:
+                raise
+            # A process holds the new file open for writing by itself (not through data/generations.py): the
+            # sessions keep the last good generation and try again at their next run (a lock passes).
+            if _busy.get(str(p), ("",))[0] != key:
+                print(f"hotline: the store's new file is locked by a writer; still serving the previous "
+                      f"generation: {exc}", file=sys.stderr, flush=True)
+            _busy[str(p)] = (key, str(exc))
+            return current
         except store.StoreError as exc:
             if current is None:
                 raise
@@ -139,7 +150,19 @@ def _handle() -> _Handle:
                   file=sys.stderr, flush=True)
             return current
         _unusable.pop(str(p), None)
+        _busy.pop(str(p), None)
         return _replace(p, con, key, current)
+
+
+def newer_unreadable() -> str | None:
+    """Why the sessions still read an older generation than the file now at the store's path, when a writer
+    holds that file locked (the wall screen says so quietly); None when they read the newest one."""
+    p = settings.db_path()
+    with _lock:
+        busy = _busy.get(str(p))
+    if busy is None or not _embedded() or busy[0] != store.generation_key(p):
+        return None
+    return busy[1]
 
 
 def open_generations() -> list[tuple[str, str, int]]:
