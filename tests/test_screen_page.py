@@ -287,3 +287,38 @@ def test_hits_waiting_overdue_clues_and_the_months_results(screen_env, monkeypat
     z = _html(app_test(APP, role="display", districts=("朝阳区",)).run())
     assert 'data-work="waiting">1<' in z and re.search(r'data-work="overdue"[^>]*>0<', z)
     assert "更换井盖3个" not in z and "本月暂无登记的整改成效" in z
+
+
+def test_hotspots_are_computed_once_per_generation_and_districts(screen_env, monkeypatch):
+    """The month's hotspots (the first frame's dearest part) are read once per store generation and districts
+    and shared: a wall without ticket texts reuses a prosecutor's or leader's, and a clue registered since
+    changes the clue figures but computes no hotspot again."""
+    from datetime import datetime
+
+    from analytics import screen
+    from data import ledger
+    from tests.conftest import account
+
+    real, calls = screen.month_hotspots, []
+
+    def counted(con, f, topic=None, **kw):
+        calls.append(topic)
+        return real(con, f, topic, **kw)
+
+    monkeypatch.setattr(screen, "month_hotspots", counted)
+    lead = app_test(APP, role="leader")
+    lead.run()
+    lead.switch_page("views/screen.py").run()
+    _clean(lead)
+    first = len(calls)
+    assert first >= 4 and len(set(calls)) == first                  # each project once
+    wall = app_test(APP, role="display").run()
+    _clean(wall)
+    assert len(calls) == first and _kpis(wall)[("month", "clues")] == "5"
+    with records.session() as con:
+        ledger.register_clue(con, account("clue_admin"), source="other", district="东城区", function="刑事",
+                             subject="测试", place="测试", summary="测试线索", ticket_ids=["T09"],
+                             registered_at=datetime(2025, 3, 22, 9, 0))
+    again = app_test(APP, role="display").run()
+    _clean(again)
+    assert _kpis(again)[("month", "clues")] == "6" and len(calls) == first

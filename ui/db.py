@@ -61,6 +61,8 @@ class _Slot:
         self.key: str | None = None
         self.cursor = None
         self.ledger: int | None = None
+        self.generation: str | None = None
+        self.scope: scope.Scope | None = None
 
 
 _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
@@ -191,7 +193,7 @@ def cursor():
         slot = st.session_state[SESSION_KEY] = _Slot()
     if slot.key != key:
         slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope, ledger=True))
-        slot.ledger = None
+        slot.ledger, slot.generation, slot.scope = None, handle.key, who.scope
     slot.ledger = _ledger(handle, slot.cursor)
     return slot.cursor
 
@@ -256,6 +258,20 @@ def db_version() -> str:
         cursor()
         slot = st.session_state[SESSION_KEY]
     return f"{slot.key}|ledger={slot.ledger}"
+
+
+def tickets_version(*, texts: bool = True) -> str:
+    """The generation and the districts this session reads, without the clue ledger's version: the cache key
+    of results computed from the tickets alone (no clue table), so a clue registered anywhere does not make
+    every session compute them again. texts=False also leaves out whether the session may read ticket texts:
+    for results that read no text column (hotspot places and counts), shared by sessions with and without
+    texts of the same districts."""
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None or slot.key is None:
+        cursor()
+        slot = st.session_state[SESSION_KEY]
+    where = _scope_key(slot.scope).split(";")[0]
+    return f"{slot.generation}|{where}" + (f";texts={int(slot.scope.texts)}" if texts else "")
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -74,7 +75,19 @@ def px(v: float) -> int:
 
 
 # ---------------------------------------------------------------- cached reads (data only, keyed by generation)
-@st.cache_data(show_spinner=False, ttl=3600, max_entries=256)
+class Versions(NamedTuple):
+    """The cache keys of one refresh (ui/db.py): `full` = generation, scope and clue ledger (figures with
+    clues, cases, rectifications); `tickets` = generation and scope (figures of the tickets alone: a clue
+    registered anywhere leaves them be); `places` = generation and districts (the hotspots: no text column,
+    so a wall without ticket texts shares them with the district's prosecutors)."""
+
+    full: str
+    tickets: str
+    places: str
+
+
+# One entry per query, frame and scope (about 20 per scope and generation): room for dozens of scopes.
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=1024)
 def _q(name: str, _cur, version: str, f: Filters, kw: tuple = ()):
     return getattr(screen, name)(_cur, f, **dict(kw))
 
@@ -146,43 +159,43 @@ class Slot:
     (Streamlit draws a plotly chart whose figure changed as a new element, blank until drawn.)
     """
 
-    version: str
+    version: Versions
     topic: str | None
     frame: Frame
     figs: tuple
 
 
-def _cycle(cur, version: str) -> tuple[date | None, date | None, list]:
-    lo, hi = _range(cur, version)
+def _cycle(cur, version: Versions) -> tuple[date | None, date | None, list]:
+    lo, hi = _range(cur, version.tickets)
     if hi is None:
         return lo, hi, []
     month = screen.period_filters(hi)["month"]
-    return lo, hi, _q("rotation", cur, version, month, (("configured", CONFIGURED),))
+    return lo, hi, _q("rotation", cur, version.tickets, month, (("configured", CONFIGURED),))
 
 
-def _load(cur, version: str, topic: str | None) -> Frame | None:
+def _load(cur, version: Versions, topic: str | None) -> Frame | None:
     """The frame of `topic` (None: all tickets) read from generation `version`."""
     lo, hi, cycle = _cycle(cur, version)
     if hi is None:
         return None
     f = Filters(date_to=hi)
     month = screen.period_filters(hi)["month"]
-    cov = _coverage(cur, version)
-    fo = _q("focus", cur, version, f, (("topic", topic), ("cov", cov)))
+    cov = _coverage(cur, version.full)
+    fo = _q("focus", cur, version.full, f, (("topic", topic), ("cov", cov)))
     if topic is None:
-        per = {t: _q("month_hotspots", cur, version, f, (("topic", t),)) for t in cycle if t}
+        per = {t: _q("month_hotspots", cur, version.places, f, (("topic", t),)) for t in cycle if t}
         marks = screen.combine_hotspots(per)
         total = sum(int(df.attrs.get("total", len(df))) for df in per.values())
     else:
-        marks = _q("month_hotspots", cur, version, f, (("topic", topic),))
+        marks = _q("month_hotspots", cur, version.places, f, (("topic", topic),))
         total = int(marks.attrs.get("total", len(marks)))
     today = records.now().date()
-    return Frame(as_of=hi, first_day=lo, imported=_imported(cur, version),
-                 headline=_q("headline", cur, version, f, (("cov", cov),)),
-                 projects=_q("projects", cur, version, month), cycle=cycle,
+    return Frame(as_of=hi, first_day=lo, imported=_imported(cur, version.tickets),
+                 headline=_q("headline", cur, version.full, f, (("cov", cov),)),
+                 projects=_q("projects", cur, version.tickets, month), cycle=cycle,
                  step=cycle.index(topic) if topic in cycle else 0, focus=fo,
-                 marks=marks, marks_total=total, risers=_q("risers", cur, version, f),
-                 ledger=_ledger(cur, version, hi, today), today=today)
+                 marks=marks, marks_total=total, risers=_q("risers", cur, version.tickets, f),
+                 ledger=_ledger(cur, version.full, hi, today), today=today)
 
 
 def _figures(fr: Frame) -> tuple:
@@ -199,7 +212,7 @@ def _figures(fr: Frame) -> tuple:
     return mapped, trend, rank
 
 
-def _prepare(cur, version: str, topic: str | None) -> Slot | None:
+def _prepare(cur, version: Versions, topic: str | None) -> Slot | None:
     fr = _load(cur, version, topic)
     return None if fr is None else Slot(version, topic, fr, _figures(fr))
 
@@ -334,7 +347,8 @@ def wall() -> None:
         if still is None:
             st.rerun(scope="app")   # the account was disabled: the app's sign-in gate takes over
         try:
-            cur, version = db.cursor(), db.db_version()
+            cur = db.cursor()
+            version = Versions(db.db_version(), db.tickets_version(), db.tickets_version(texts=False))
             busy = db.newer_unreadable()
             if busy:                # a newer file is there but held by a writer: keep the last figures, say so
                 raise store.StoreBusy(busy)
