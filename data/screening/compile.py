@@ -14,6 +14,11 @@ The query reads what the rule needs and nothing else:
   it: the target ticket and those tickets are hits), `after_close` (a target ticket received again after a
   ticket of `base` about the same problem near it was closed), `layer_of` (only the hits of another rule).
 
+A rule with a place condition (repeat or after-close) hits located tickets only, so it reads them from
+`screening_tickets` (data/screen_tickets.py: the located tickets with their text, sorted by problem) when the
+caller says that copy is current (`located_copy`): its project's rows are a few row groups there, against a
+little of every row group of `tickets`. Same rows and columns, so the same hits.
+
 The result has one row per hit: ticket_id, received_at, district, street, address, lon, lat, trigger (true
 for a ticket that meets every condition itself, false for a repeat-window member that makes the count).
 """
@@ -33,6 +38,7 @@ M_PER_DEG_LAT = 111_320.0
 PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"   # as data/positions.py
 LOCATED_SQL = "lon IS NOT NULL AND lat IS NOT NULL"
 COLUMNS = "ticket_id, received_at, closed_at, district, street, address, lon, lat"
+SOURCES = ("tickets", "screening_tickets")   # where `pre` reads: the store, or its located copy
 SHIFTS = after_close.SHIFTS   # the four half-shifted grids of "the same place" (data/after_close.py)
 REF_LAT = after_close.REF_LAT
 
@@ -92,12 +98,14 @@ def period(rule: Rule, target: Target, span: tuple[date, date] | None) -> tuple[
 
 
 def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None = None,
-                 layer: Compiled | None = None, prefix: str = "r") -> Compiled:
+                 layer: Compiled | None = None, prefix: str = "r", located_copy: bool = False) -> Compiled:
     """The SQL (and parameters) of the hits of `rule` among the `target` tickets.
 
     `span` is the first and last day of the target tickets when the target is a set of imports (the caller
     asks the store: `target_span`). `layer` is the compiled rule named by `rule.layer_of` (its hits limit
     this rule's). Identifiers in the SQL are fixed; every value is a parameter named `prefix…`.
+    `located_copy`: `screening_tickets` is current (data/screen_tickets.ready), so a rule with a place
+    condition may read it instead of `tickets`.
     """
     c = rule.conditions
     params: dict = {}
@@ -154,7 +162,10 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
 
     # The keywords are tested on the tickets that meet the cheap conditions only: read first (MATERIALIZED), so
     # the ticket texts of other tickets are never decompressed (a year of Beijing is 25 M texts).
-    ctes = [f"pre AS MATERIALIZED (SELECT {COLUMNS}, import_id, content, {PROBLEM_SQL} AS problem FROM tickets "
+    source = SOURCES[1] if located_copy and (c.repeat is not None or c.after_close) else SOURCES[0]
+    if source != SOURCES[0]:
+        base_where.append(LOCATED_SQL)   # what the copy holds (a place condition reads located tickets only)
+    ctes = [f"pre AS MATERIALIZED (SELECT {COLUMNS}, import_id, content, {PROBLEM_SQL} AS problem FROM {source} "
             f"WHERE {_and(base_where)})",
             f"base AS MATERIALIZED (SELECT {COLUMNS}, import_id, problem FROM pre WHERE {_and(words)})",
             f"target AS (SELECT * FROM base WHERE {_and(target_where)})"]

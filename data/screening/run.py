@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from data import audit, records, settings
+from data import audit, records, screen_tickets, settings
 from data.screening import library, places
 from data.screening.compile import Compiled, Target, compile_rule, target_span
 from data.screening.rule import Rule, RuleError
@@ -31,8 +31,9 @@ class TooManyHits(RuleError):
 
 
 def compiled(rule: Rule, target: Target, span, resolve: Callable[[str], Rule | None], depth: int = 0,
-             prefix: str = "r") -> Compiled:
-    """`rule` compiled with its layers (`layer_of`, resolved by key), at most 5 deep and without loops."""
+             prefix: str = "r", located_copy: bool = False) -> Compiled:
+    """`rule` compiled with its layers (`layer_of`, resolved by key), at most 5 deep and without loops.
+    `located_copy`: read `screening_tickets` where the rule allows (`located_copy(cur)` says whether it may)."""
     layer = None
     if rule.layer_of:
         if depth >= 5:
@@ -40,8 +41,14 @@ def compiled(rule: Rule, target: Target, span, resolve: Callable[[str], Rule | N
         parent = resolve(rule.layer_of)
         if parent is None:
             raise RuleError(f"规则 {rule.key} 的上层规则 {rule.layer_of} 不存在。")
-        layer = compiled(parent, target, span, resolve, depth + 1, prefix=f"{prefix}l")
-    return compile_rule(rule, target, span=span, layer=layer, prefix=prefix)
+        layer = compiled(parent, target, span, resolve, depth + 1, prefix=f"{prefix}l", located_copy=located_copy)
+    return compile_rule(rule, target, span=span, layer=layer, prefix=prefix, located_copy=located_copy)
+
+
+def located_copy(cur) -> bool:
+    """May rules read `screening_tickets` on this cursor? Only when it holds the current tickets, and only on
+    the embedded store (a distributed engine's cursor, data/engine, reads `tickets`: no zone maps to gain)."""
+    return getattr(cur, "engine", None) in (None, "duckdb") and screen_tickets.ready(cur)
 
 
 def find(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
@@ -50,7 +57,7 @@ def find(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    c = compiled(rule, target, span, resolve)
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur))
     sql = f"SELECT * FROM ({c.sql}) h ORDER BY received_at, ticket_id"
     if limit is not None:
         sql += f" LIMIT {int(limit) + 1}"
@@ -64,7 +71,7 @@ def count(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return 0, 0
-    c = compiled(rule, target, span, resolve)
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur))
     dlat, dlon = places.cell_degrees()
     row = cur.execute(f"""SELECT count(*), count(DISTINCT CASE WHEN lat IS NULL OR lon IS NULL
                                  THEN coalesce(district, '') || '|' || coalesce(street, '') || '|' || coalesce(address, '')
