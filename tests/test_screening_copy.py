@@ -142,3 +142,42 @@ def test_on_the_generated_demo_every_place_rule_finds_the_same_hits(demo):
             hits += len(plain)
     assert hits > 1000
     con.close()
+
+
+def _mode_by_hand(s) -> str:
+    """The per-group definition the item labels had (most frequent non-blank value, ties: the smallest)."""
+    s = s.dropna().astype(str)
+    s = s[s != ""]
+    if s.empty:
+        return ""
+    counts = s.value_counts()
+    return str(sorted(counts[counts == counts.max()].index)[0])
+
+
+def test_item_labels_are_the_most_frequent_values_of_each_place():
+    import numpy as np
+    import pandas as pd
+
+    from data.screening import places
+
+    rng = np.random.default_rng(18)
+    n = 3000
+    pool = ["建国门内大街", "望京河", "望京西园", "", None, "八里庄", "滨河路", "河"]
+    keyed = pd.DataFrame({
+        "item": rng.choice([f"cell:{i}:1" for i in range(60)], n),
+        "district": rng.choice(["东城区", "朝阳区", None, ""], n),
+        "street": rng.choice(["建国门街道", "望京街道", None], n),
+        "address": [pool[k] for k in rng.integers(0, len(pool), n)],
+        "lon": rng.uniform(116.3, 116.5, n), "lat": rng.uniform(39.8, 40.0, n),
+        "received_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
+        "ticket_id": [f"T{k}" for k in range(n)],
+    })
+    keyed.loc[keyed["item"] == "cell:7:1", ["district", "address"]] = None     # a place with no value at all
+    got = places.summarise(keyed, "item").set_index("item")
+    for item, rows in keyed.groupby("item"):
+        assert got.loc[item, "district"] == _mode_by_hand(rows["district"])
+        assert got.loc[item, "street"] == _mode_by_hand(rows["street"])
+        label = _mode_by_hand(rows["address"]) or (got.loc[item, "district"] + got.loc[item, "street"])
+        assert got.loc[item, "label"] == label
+        assert got.loc[item, "n"] == len(rows)
+    assert got.loc["cell:7:1", "district"] == ""

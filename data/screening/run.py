@@ -52,12 +52,15 @@ def located_copy(cur) -> bool:
 
 
 def find(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
-         resolve: Callable[[str], Rule | None] = lambda _k: None, limit: int | None = None) -> pd.DataFrame:
-    """The hits of `rule` among the `target` tickets (HIT_COLUMNS), sorted by time; at most `limit` + 1 rows."""
+         resolve: Callable[[str], Rule | None] = lambda _k: None, limit: int | None = None,
+         use_copy: bool | None = None) -> pd.DataFrame:
+    """The hits of `rule` among the `target` tickets (HIT_COLUMNS), sorted by time; at most `limit` + 1 rows.
+    `use_copy`: read `screening_tickets` where the rule allows (default: when it is current; False: never, as the
+    benchmark's baseline does)."""
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur))
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur) if use_copy is None else use_copy)
     sql = f"SELECT * FROM ({c.sql}) h ORDER BY received_at, ticket_id"
     if limit is not None:
         sql += f" LIMIT {int(limit) + 1}"
@@ -102,8 +105,10 @@ class RunResult:
 
 
 def screen(cur: duckdb.DuckDBPyConnection, rec: sqlite3.Connection, actor, target: Target, *,
-           rules: list[library.Stored] | None = None, trigger: str = "manual", generation: str = "") -> RunResult:
-    """Run `rules` (default: the active ones) over `target` and record their hits in the queue."""
+           rules: list[library.Stored] | None = None, trigger: str = "manual", generation: str = "",
+           use_copy: bool | None = None) -> RunResult:
+    """Run `rules` (default: the active ones) over `target` and record their hits in the queue (`use_copy`: as
+    `find`'s)."""
     t0 = time.perf_counter()
     stored = rules if rules is not None else library.all_rules(rec, active_only=True)
     who = getattr(actor, "name", str(actor))
@@ -121,11 +126,13 @@ def screen(cur: duckdb.DuckDBPyConnection, rec: sqlite3.Connection, actor, targe
         return cache[key]
 
     limit = int(settings.get("HOTLINE_SCREEN_MAX_HITS"))
+    if use_copy is None:
+        use_copy = located_copy(cur)
     for s in stored:
         t1 = time.perf_counter()
         error, n_hits, n_new = "", 0, 0
         try:
-            hits = find(cur, s.rule, target, resolve=resolve, limit=limit)
+            hits = find(cur, s.rule, target, resolve=resolve, limit=limit, use_copy=use_copy)
             if len(hits) > limit:
                 raise TooManyHits(f"命中超过 {limit:,} 件，规则过宽，未记入队列；请收紧条件")
             n_hits = len(hits)
