@@ -187,40 +187,48 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
     construction of data/after_close.py): tickets less than R apart east-west and north-south always share a
     cell of one grid, tickets 2R or more apart never do. Counting is a window over each cell's tickets in time
     order (no pairs of tickets: a busy crossing has 10^5 pairs a month), and the tickets that make a trigger's
-    count are found by a second window (the next trigger of the cell within D days)."""
+    count are found by a second window (the next trigger of the cell within D days).
+
+    What keeps it cheap at 25 M tickets a year (docs/performance.md): the windows sort only cells that can
+    hold a trigger (at least N tickets, one of them screened: a day's run leaves out nearly every cell of the
+    look-back), and carry a row number instead of the ticket id."""
     side = 2.0 * float(r.radius_m)
     dlat, dlon = side / M_PER_DEG_LAT, side / (M_PER_DEG_LAT * math.cos(math.radians(REF_LAT)))
     pl, po = p(dlat), p(dlon)
     days, n = int(r.days), p(int(r.min_tickets))
     grids = "\n    UNION ALL\n    ".join(
         f"SELECT {g} AS grid, CAST(floor(lat / {pl} + {a}) AS BIGINT) AS ci, CAST(floor(lon / {po} + {b}) AS BIGINT) AS cj, "
-        f"ticket_id, received_at, ticket_id IN (SELECT ticket_id FROM trig) AS screened FROM cells"
+        f"rid, received_at, screened FROM cells"
         for g, (a, b) in enumerate(SHIFTS))
     # The window's length is the rule's checked integer (1-730 days, rule.py): a frame bound must be a constant.
     span = f"INTERVAL '{days} days'"
     cols = ", ".join("c." + x.strip() for x in COLUMNS.split(","))
     return [
-        f"cells AS MATERIALIZED (SELECT {COLUMNS} FROM base WHERE {LOCATED_SQL})",
         f"trig AS (SELECT ticket_id FROM {trigger_from} WHERE {LOCATED_SQL})",
-        f"""placed AS (
+        f"""cells AS MATERIALIZED (
+    SELECT row_number() OVER () AS rid, {COLUMNS}, ticket_id IN (SELECT ticket_id FROM trig) AS screened
+    FROM base WHERE {LOCATED_SQL})""",
+        f"""placed AS MATERIALIZED (
     {grids})""",
+        f"""live AS (SELECT grid, ci, cj FROM placed GROUP BY grid, ci, cj
+    HAVING count(*) >= {n} AND bool_or(screened))""",
         f"""counted AS MATERIALIZED (
-    SELECT grid, ci, cj, ticket_id, received_at,
+    SELECT grid, ci, cj, rid, received_at,
            screened AND count(*) OVER (PARTITION BY grid, ci, cj ORDER BY received_at
                                        RANGE BETWEEN {span} PRECEDING AND CURRENT ROW) >= {n} AS is_trigger
-    FROM placed)""",
+    FROM placed SEMI JOIN live USING (grid, ci, cj))""",
         """windowed AS (
-    SELECT ticket_id, received_at,
+    SELECT rid, received_at,
            min(CASE WHEN is_trigger THEN received_at END) OVER (
                PARTITION BY grid, ci, cj ORDER BY received_at
                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_trigger
     FROM counted)""",
-        "triggers AS (SELECT DISTINCT ticket_id AS tid FROM counted WHERE is_trigger)",
-        f"""members AS (SELECT DISTINCT ticket_id FROM windowed
+        "triggers AS (SELECT DISTINCT rid FROM counted WHERE is_trigger)",
+        f"""members AS (SELECT DISTINCT rid FROM windowed
     WHERE next_trigger IS NOT NULL AND next_trigger < received_at + {span})""",
         f"""hits AS (
-    SELECT {cols}, c.ticket_id IN (SELECT tid FROM triggers) AS trigger
-    FROM cells c WHERE c.ticket_id IN (SELECT ticket_id FROM members))""",
+    SELECT {cols}, c.rid IN (SELECT rid FROM triggers) AS trigger
+    FROM cells c WHERE c.rid IN (SELECT rid FROM members))""",
     ]
 
 
