@@ -86,16 +86,37 @@ LINKED_TICKETS_SQL = """
     WHERE {where} AND EXISTS (SELECT 1 FROM clue_tickets ct WHERE ct.ticket_id = t.ticket_id)
 """
 
+# The busiest cells and, for each, its most frequent topic, district, street and address. A tie between two values
+# (two addresses reported equally often) goes to the first in text order, and a tie between cells to the smaller
+# grid index: the same answer on every engine and every run (DuckDB's mode() keeps whichever value its hash table
+# met first). Portable SQL: window functions, no mode().
+_MODE_CTE = """
+    mode_{col} AS (SELECT gi, gj, {col} AS v,
+                          row_number() OVER (PARTITION BY gi, gj ORDER BY count(*) DESC, {col}) AS r
+                   FROM located JOIN cells USING (gi, gj)
+                   WHERE {col} IS NOT NULL
+                   GROUP BY gi, gj, {col})"""
+_MODE_COLUMNS = ("topic", "district", "street", "address")  # fixed identifiers
 BUSIEST_CELLS_SQL = """
-    SELECT {gi} AS gi, {gj} AS gj, mode(topic) AS topic, mode(district) AS district, mode(street) AS street,
-           mode(address) AS address, count(*) AS n, count(DISTINCT CAST(received_at AS DATE)) AS days,
-           CAST(min(received_at) AS DATE) AS first_day, CAST(max(received_at) AS DATE) AS last_day
-    FROM tickets t
-    WHERE {where} AND topic IS NOT NULL AND {LOCATED_SQL}
-    GROUP BY 1, 2
-    HAVING count(*) >= 2
-    ORDER BY n DESC, days DESC, last_day DESC
-    LIMIT $lim
+    WITH located AS (
+        SELECT {gi} AS gi, {gj} AS gj, topic, district, street, address, received_at
+        FROM tickets t
+        WHERE {where} AND topic IS NOT NULL AND {LOCATED_SQL}
+    ),
+    cells AS (
+        SELECT gi, gj, count(*) AS n, count(DISTINCT CAST(received_at AS DATE)) AS days,
+               CAST(min(received_at) AS DATE) AS first_day, CAST(max(received_at) AS DATE) AS last_day
+        FROM located
+        GROUP BY gi, gj
+        HAVING count(*) >= 2
+        ORDER BY n DESC, days DESC, last_day DESC, gi, gj
+        LIMIT $lim
+    ),""" + ",".join(_MODE_CTE.format(col=c) for c in _MODE_COLUMNS) + """
+    SELECT c.gi, c.gj, """ + ", ".join(f"mode_{c}.v AS {c}" for c in _MODE_COLUMNS) + """,
+           c.n, c.days, c.first_day, c.last_day
+    FROM cells c""" + "".join(f"""
+    LEFT JOIN mode_{c} ON mode_{c}.gi = c.gi AND mode_{c}.gj = c.gj AND mode_{c}.r = 1""" for c in _MODE_COLUMNS) + """
+    ORDER BY c.n DESC, c.days DESC, c.last_day DESC, c.gi, c.gj
 """
 
 

@@ -18,6 +18,7 @@ from analytics.filters import Filters
 from analytics.hotspot_stats import POS_GRID, GiStar
 from analytics.maps import LOCATED_SQL
 from analytics.query import TICKETS_LOCATED, Located, located
+from data import engine
 from data import positions as hpos
 from geo.grid import SQL_GI, SQL_GJ, Grid
 
@@ -119,6 +120,23 @@ def _temp_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"  # our own identifier, not user input
 
 
+# The hotspot cells' and the place positions' keys as relations of bound lists (no table): `fetch_ids`, and
+# `member_stats` on a distributed engine (whose read connection makes no temporary tables: data/engine/).
+HOT_KEYS_SQL = ("(SELECT unnest($hk_gi::BIGINT[]) AS gi, unnest($hk_gj::BIGINT[]) AS gj, "
+                "unnest($hk_key::VARCHAR[]) AS key)")
+PLACE_KEYS_SQL = ("(SELECT unnest($pk_problem::VARCHAR[]) AS problem, unnest($pk_pi::BIGINT[]) AS pi, "
+                  "unnest($pk_pj::BIGINT[]) AS pj, unnest($pk_key::VARCHAR[]) AS key)")
+
+
+def _key_params(hot: pd.DataFrame, pos: pd.DataFrame) -> dict:
+    """The lists HOT_KEYS_SQL and PLACE_KEYS_SQL read: hot cells (gi, gj, cluster), positions (problem, pi, pj,
+    place)."""
+    return {"hk_gi": hot["gi"].astype("int64").tolist(), "hk_gj": hot["gj"].astype("int64").tolist(),
+            "hk_key": [f"h{c}" for c in hot["cluster"].tolist()],
+            "pk_problem": [str(x) for x in pos["problem"].tolist()], "pk_pi": pos["pi"].astype("int64").tolist(),
+            "pk_pj": pos["pj"].astype("int64").tolist(), "pk_key": [f"p{c}" for c in pos["place"].tolist()]}
+
+
 def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: int,
                 src: Located = TICKETS_LOCATED, *, lean: bool = False, extra: str = "") -> tuple[str, dict]:
     """`m`: (key, ticket) for every located ticket of the selection in a hotspot cell or a place.
@@ -144,7 +162,7 @@ def _member_cte(f: Filters, hot_keys: str, place_keys: str, grid: Grid, shift: i
     return sql, {**w.params, **grid.sql_params(), **pp}
 
 
-def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> dict:
+def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp, kp: dict) -> dict:
     """`member_stats(light=True)` from the day x street x cell counts (`hotspot_cells`, cells 2**k of them).
 
     Exact: `mid` is a midnight or a noon, and the cells carry the tickets received after noon."""
@@ -157,7 +175,7 @@ def _light_stats(con, f: Filters, hot_keys: str, k: int, mid: pd.Timestamp) -> d
               FROM {hpos.CELLS} c JOIN {hot_keys} k ON (c.gi >> $k) = k.gi AND (c.gj >> $k) = k.gj
               WHERE {w.sql}
               GROUP BY ALL"""
-    params = {**w.params, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
+    params = {**w.params, **kp, "k": int(k), "midday": mid.date(), "noon": bool(mid.hour == 12)}
     months = con.execute(sql, params).df()
     base = _key_totals(months)
     base["ids"] = [[] for _ in range(len(base))]
@@ -242,23 +260,33 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
     MEMBERS_IN_MEMORY of them (`expected`); above that every aggregate streams over the tickets again,
     so memory stays bounded by the number of rows, not of tickets. `light`: counts and months only
     (one streaming scan), for the capped all-problem case.
+
+    On a distributed engine (no temporary tables: its connection only reads) the keys are bound lists
+    (HOT_KEYS_SQL, PLACE_KEYS_SQL) and every aggregate streams over the selection where the data is: only the
+    per-key figures come back, never the members.
     """
+    temp = not engine.is_engine(con)
     hk, pk, mt, lt = (_temp_name(p) for p in ("hs_hot", "hs_place", "hs_members", "hs_latest"))
-    # the keys from two small frames (a replacement scan of the local frame: no list parameters to bind)
-    # (the keys are made in SQL: building ~10^5 key strings in pandas cost more than the join)
-    hot_keys = hot_cells[["gi", "gj", "cluster"]]  # noqa: F841 - read by the SQL below
-    place_keys = places[["problem", "pi", "pj", "place"]]  # noqa: F841 - read by the SQL below
-    # Temp table names come from _temp_name (fixed prefixes), never from the user.
-    sql = f"CREATE TEMP TABLE {hk} AS SELECT gi::BIGINT AS gi, gj::BIGINT AS gj, 'h' || cluster AS key FROM hot_keys"
-    con.execute(sql)
-    sql = (f"CREATE TEMP TABLE {pk} AS SELECT problem::VARCHAR AS problem, pi::BIGINT AS pi, pj::BIGINT AS pj, "
-           "'p' || place AS key FROM place_keys")
-    con.execute(sql)
+    if temp:
+        # the keys from two small frames (a replacement scan of the local frame: no list parameters to bind)
+        # (the keys are made in SQL: building ~10^5 key strings in pandas cost more than the join)
+        hot_keys = hot_cells[["gi", "gj", "cluster"]]  # noqa: F841 - read by the SQL below
+        place_keys = places[["problem", "pi", "pj", "place"]]  # noqa: F841 - read by the SQL below
+        # Temp table names come from _temp_name (fixed prefixes), never from the user.
+        sql = f"CREATE TEMP TABLE {hk} AS SELECT gi::BIGINT AS gi, gj::BIGINT AS gj, 'h' || cluster AS key FROM hot_keys"
+        con.execute(sql)
+        sql = (f"CREATE TEMP TABLE {pk} AS SELECT problem::VARCHAR AS problem, pi::BIGINT AS pi, pj::BIGINT AS pj, "
+               "'p' || place AS key FROM place_keys")
+        con.execute(sql)
+        kp: dict = {}
+    else:
+        hk, pk, kp = HOT_KEYS_SQL, PLACE_KEYS_SQL, _key_params(hot_cells, places)
     try:
         k = _cells_shift(source, grid)
         if light and k is not None and mid in (mid.normalize(), mid.normalize() + pd.Timedelta(hours=12)):
-            return _light_stats(con, f, hk, k, mid)
+            return _light_stats(con, f, hk, k, mid, kp)
         cte, params = _member_cte(f, hk, pk, grid, shift, source)
+        params = {**params, **kp}
         select = f"""WITH {cte}
             SELECT key, ticket_id, received_at, problem, coalesce(district, '') AS district,
                    coalesce(street, '') AS street, coalesce(address, '') AS address, back, lon, lat
@@ -268,7 +296,7 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         # costs less than materialising the (key, ticket) pairs with their address strings (≈ 0.2 s CPU for 480 k
         # pairs at 25 M); below MEMBERS_DIRECT_FROM the temporary table is as cheap or cheaper.
         direct = in_memory and source.fast and expected > MEMBERS_DIRECT_FROM
-        if in_memory and not direct:
+        if in_memory and not direct and temp:
             sql = f"CREATE TEMP TABLE {mt} AS {select}"
             con.execute(sql, params)
             src, sp = mt, {}
@@ -304,14 +332,19 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         else:  # too many tickets to group them all: modes and clues from each row's latest `max_ids` tickets
             w = f.where(prefix="x")
             pairs = ids.explode()
-            sql = f"""CREATE TEMP TABLE {lt} AS
+            latest = f"""
                 SELECT k.key, t.ticket_id, {PROBLEM_SQL} AS problem, coalesce(t.district, '') AS district,
                        coalesce(t.street, '') AS street, coalesce(t.address, '') AS address
                 FROM {source.table} t JOIN (SELECT unnest($mk::VARCHAR[]) AS key, unnest($ml::VARCHAR[]) AS ticket_id) k
                      USING (ticket_id)
                 WHERE {w.sql}"""
-            con.execute(sql, {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()})
-            modes_src, msp = lt, {}
+            lp = {**w.params, "mk": pairs.index.astype(str).tolist(), "ml": pairs.astype(str).tolist()}
+            if temp:
+                sql = f"CREATE TEMP TABLE {lt} AS {latest}"
+                con.execute(sql, lp)
+                modes_src, msp = lt, {}
+            else:
+                modes_src, msp = f"({latest}) AS latest", lp
         # the most frequent (district, street, address) and problem of each row (ties: alphabetical); a place's
         # members all have its problem (they are joined on it)
         sql = f"""WITH c AS (SELECT key, district, street, address, count(*) AS c FROM {modes_src} GROUP BY ALL)
@@ -333,21 +366,25 @@ def member_stats(con, f: Filters, hot_cells: pd.DataFrame, places: pd.DataFrame,
         place_problem = pd.Series(first["problem"].to_numpy(object),
                                   index=pd.Index(("p" + first["place"].astype(str)).to_numpy(object), dtype=object))
         out["problem"] = pd.concat([hot_problem, place_problem[place_problem.index.isin(base.index)]]).astype("str")
-        linked = _member_cte(f, hk, pk, grid, shift, source, lean=True, extra=LINKED_ONLY) if direct else None
+        linked = None
+        if direct:
+            linked_cte, linked_params = _member_cte(f, hk, pk, grid, shift, source, lean=True, extra=LINKED_ONLY)
+            linked = (linked_cte, {**linked_params, **kp})
         out["clues"] = _key_clues(con, f, modes_src, msp, source, linked)
         if places.empty:
             out["after"] = pd.Series(dtype="int64")
             return out
         out["after"] = base.loc[base.index.str.startswith("p"), "n_back"].rename("n_after_close")
     finally:
-        for name in (mt, lt, hk, pk):
+        for name in (mt, lt, hk, pk) if temp else ():
             sql = f"DROP TABLE IF EXISTS {name}"
             con.execute(sql)
     return out
 
 
 def latest_texts(con, ticket_ids: list[str], f: Filters | None = None) -> pd.DataFrame:
-    """ticket_id, received_at and masked content of these tickets.
+    """ticket_id, received_at and masked content of these tickets, newest first (ties: by id, so every engine
+    and every run lists them in one order).
 
     `f` (the filters the ids came from) lets DuckDB skip row groups outside the dates.
     """
@@ -355,7 +392,8 @@ def latest_texts(con, ticket_ids: list[str], f: Filters | None = None) -> pd.Dat
         return pd.DataFrame(columns=["ticket_id", "received_at", "content"])
     w = (f or Filters()).where(prefix="x")
     sql = f"""SELECT ticket_id, received_at, content, complainant_name FROM tickets
-              WHERE {w.sql} AND ticket_id IN (SELECT unnest($ids::VARCHAR[]))"""
+              WHERE {w.sql} AND ticket_id IN (SELECT unnest($ids::VARCHAR[]))
+              ORDER BY received_at DESC, ticket_id"""
     df = con.execute(sql, {**w.params, "ids": list(ticket_ids)}).df()
     return privacy.mask_frame(df).drop(columns=["complainant_name"])
 
@@ -404,16 +442,8 @@ def fetch_ids(con, m: Members, keys: list[str]) -> dict[str, list]:
     pos = m.positions[m.positions["place"].isin([int(k[1:]) for k in keys if k.startswith("p")])]
     if hot.empty and pos.empty:
         return {}
-    hot_keys = ("(SELECT unnest($hk_gi::BIGINT[]) AS gi, unnest($hk_gj::BIGINT[]) AS gj, "
-                "unnest($hk_key::VARCHAR[]) AS key)")
-    place_keys = ("(SELECT unnest($pk_problem::VARCHAR[]) AS problem, unnest($pk_pi::BIGINT[]) AS pi, "
-                  "unnest($pk_pj::BIGINT[]) AS pj, unnest($pk_key::VARCHAR[]) AS key)")
-    cte, params = _member_cte(m.f, hot_keys, place_keys, m.grid, m.shift, m.src, lean=True)
+    cte, params = _member_cte(m.f, HOT_KEYS_SQL, PLACE_KEYS_SQL, m.grid, m.shift, m.src, lean=True)
     sql = f"WITH {cte} " + IDS_SQL.format(src="m")
-    params = {**params, "max_ids": m.max_ids,
-              "hk_gi": hot["gi"].astype("int64").tolist(), "hk_gj": hot["gj"].astype("int64").tolist(),
-              "hk_key": [f"h{c}" for c in hot["cluster"].tolist()],
-              "pk_problem": [str(x) for x in pos["problem"].tolist()], "pk_pi": pos["pi"].astype("int64").tolist(),
-              "pk_pj": pos["pj"].astype("int64").tolist(), "pk_key": [f"p{c}" for c in pos["place"].tolist()]}
+    params = {**params, "max_ids": m.max_ids, **_key_params(hot, pos)}
     df = con.execute(sql, params).df()
     return {str(k): list(v) for k, v in zip(df["key"].tolist(), df["ids"].tolist(), strict=True)}

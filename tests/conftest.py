@@ -139,3 +139,14 @@ def tiny_engine(tiny_db_path, engine_dir):
     con = clickhouse.connect(f"chdb:{engine_dir}?database=tiny")
     ship.ship(tiny_db_path, con)
     return con
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo, engine_dir):
+    """The shared generated demo store (fixture `demo`: 100k tickets, two years, fixed seed) shipped to ClickHouse
+    (chdb, in process), for the golden tests on generated data."""
+    from data.engine import clickhouse, ship
+
+    con = clickhouse.connect(f"chdb:{engine_dir}?database=demo")
+    ship.ship(demo[1], con)
+    return con

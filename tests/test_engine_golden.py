@@ -19,16 +19,13 @@ from data.engine import dialect
 from data.scope import Scope
 from tests.test_scope import _functions, _leaks, _text
 
-# Functions the engine does not answer yet, and why (docs/scale-out.md, "What is not done").
-KNOWN_GAPS = {
-    # the hotspot statistics send small pandas frames to SQL (DuckDB's replacement scan) and build
-    # temporary tables of the session: on the engine they need an upload of those frames first
-    "hotspots.hotspot_table": "local frames and temporary tables",
-    "visits.build": "local frames and temporary tables (through the hotspot table)",
-}
-# The ledger functions read the app's ledger laid over the store (data/ledger/overlay.py). On the engine the
-# overlay's tables exist, empty (the app's own clues are not laid over yet: docs/scale-out.md); the tiny store
-# has no app ledger, so both engines must give the same answers.
+# Functions the engine does not answer yet, and why (docs/scale-out.md, "What is not done"). None today: the
+# hotspot statistics and the visit list run on the engine since session 3 (bound key lists instead of the
+# temporary tables of a DuckDB cursor). A new entry must say why.
+KNOWN_GAPS: dict[str, str] = {}
+# The ledger functions read the app's ledger laid over the store (data/ledger/overlay.py); on the engine the
+# overlay's tables are loaded by `ship` from the records store (none here: the tiny store has no app ledger, so
+# both engines must give the same answers; tests/test_engine_ledger.py covers a store with one).
 
 FILTERS = Filters(date_from=date(2024, 1, 1), date_to=date(2025, 12, 31))
 # Run-time measurements a function returns beside its answer (not part of the answer).
@@ -96,6 +93,102 @@ def test_narrow_filters_give_the_same_answer_too(tiny_con, tiny_engine, function
     diffs, failed, _same = _compare(tiny_con, tiny_engine, functions, f)
     assert diffs == {}
     assert {k for k in failed if k not in KNOWN_GAPS} == set()
+
+
+# The generated store (tests/conftest.py `demo`: 100k tickets over two years, seed 20250301, ending 2026-10-31) is
+# the one the demo and screening tests share: built once per test session, so comparing on it costs only its
+# load into chdb and the calls. The issue asks for a 200k store; 100k is the CI compromise (docs/scale-out.md).
+DEMO_YEAR = Filters(date_from=date(2025, 11, 1), date_to=date(2026, 10, 31))
+DEMO_NARROW = Filters(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30), districts=("海淀区",), topics=("井盖",))
+
+
+@pytest.fixture(scope="module")
+def demo_duck(demo):
+    from data import store
+
+    con = store.connect(demo[1], read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("f", [DEMO_YEAR, DEMO_NARROW], ids=["last-year", "district-topic-month"])
+def test_every_analytics_function_gives_the_same_answer_on_a_generated_store(demo_duck, demo_engine, f):
+    ids = [t for (t,) in demo_duck.execute("SELECT ticket_id FROM tickets ORDER BY ticket_id LIMIT 50").fetchall()]
+    functions = _functions(ids)
+    diffs, failed, same = _compare(demo_duck, demo_engine, functions, f)
+    assert diffs == {}
+    assert {k: v for k, v in failed.items() if k not in KNOWN_GAPS} == {}
+    assert sorted(k for k in KNOWN_GAPS if k not in failed) == []
+    assert same == len(functions) - len(KNOWN_GAPS)
+    # the comparison is of real answers: the selection has tickets (and over the year, hotspots)
+    from analytics import hotspots, overview
+    assert int(overview.kpis(demo_engine, f).set_index("key").loc["tickets", "value"]) > 0
+    if f == DEMO_YEAR:
+        assert len(hotspots.hotspot_table(demo_engine, f).table) > 0
+
+
+def _tie_store(tiny_db_path, tmp_path):
+    """The tiny store with two ties the product SQL must break the stated way: the 井盖 cell of March (T01, T02)
+    with two addresses reported once each, and T04, T05 received at the same second."""
+    import shutil
+
+    import duckdb
+
+    p = tmp_path / "ties.duckdb"
+    shutil.copy(tiny_db_path, p)
+    con = duckdb.connect(str(p))
+    # T01 is read first: DuckDB's mode() kept 'Z路口', the value its hash table met first
+    con.execute("UPDATE tickets SET address = CASE ticket_id WHEN 'T01' THEN 'Z路口' ELSE 'A路口' END "
+                "WHERE ticket_id IN ('T01', 'T02')")
+    con.execute("UPDATE tickets SET received_at = (SELECT received_at FROM tickets WHERE ticket_id = 'T05') "
+                "WHERE ticket_id = 'T04'")
+    con.close()
+    return p
+
+
+def test_ties_are_broken_the_stated_way_on_both_engines(tiny_db_path, engine_dir, tmp_path):
+    """busiest_cells: the most frequent address, a tie to the first in text order; latest_texts: newest first, a
+    tie by id. The same on DuckDB and on the engine."""
+    from analytics import briefing_content, hotspot_sql
+    from data import store
+    from data.engine import clickhouse, ship
+
+    p = _tie_store(tiny_db_path, tmp_path)
+    engine = clickhouse.connect(f"chdb:{engine_dir}?database=ties")
+    ship.ship(p, engine)
+    march = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))
+    duck = store.connect(p, read_only=True)
+    for con in (duck, engine):
+        cells = briefing_content.busiest_cells(con, march)
+        assert cells.loc[cells["topic"] == "井盖", "address"].tolist() == ["A路口"]
+        texts = hotspot_sql.latest_texts(con, ["T01", "T05", "T04", "T02"], march)
+        assert texts["ticket_id"].tolist() == ["T04", "T05", "T02", "T01"]
+    duck.close()
+
+
+# Each path of the hotspot figures (analytics/hotspot_sql.member_stats), forced on the tiny store by its thresholds:
+# the members in a temporary table (DuckDB) or streamed (the engine), joined again per query, the latest ids only,
+# and the capped all-problem case (counts only).
+HOTSPOT_PATHS = {
+    "members": {},
+    "direct": {"MEMBERS_DIRECT_FROM": 0},
+    "latest-ids": {"MEMBERS_IN_MEMORY": 0, "MEMBERS_IN_MEMORY_FAST": 0},
+    "light": {"ALL_PROBLEMS_MAX_LOCATED": 0},
+}
+
+
+@pytest.mark.parametrize("path", list(HOTSPOT_PATHS))
+def test_every_hotspot_path_gives_the_same_answer_on_both_engines(path, tiny_con, tiny_engine, monkeypatch):
+    from analytics import hotspot_sql, hotspots, visits
+
+    for name, value in HOTSPOT_PATHS[path].items():
+        monkeypatch.setattr(hotspots if name == "ALL_PROBLEMS_MAX_LOCATED" else hotspot_sql, name, value)
+    duck = scope.scoped_cursor(tiny_con, scope.CITY, ledger=True)
+    for f in (FILTERS, FILTERS.replace(topics=("井盖",)) if path != "light" else FILTERS):
+        a, b = hotspots.hotspot_table(duck, f, ids=True), hotspots.hotspot_table(tiny_engine, f, ids=True)
+        assert len(a.table) > 0
+        assert _text(b) == _text(a)
+        assert _text(visits.build(tiny_engine, f)) == _text(visits.build(duck, f))
 
 
 def test_a_known_number_reads_the_same(tiny_engine):

@@ -27,6 +27,7 @@ from data.people import Principal
 KEY = "auth_principal"
 TOKEN = "auth_token"
 NOTICE = "auth_notice"
+SSO_REFUSED = "auth_sso_refused"   # the OpenID Connect identity refused in this session (no account)
 COOKIE = "hotline_session"
 _WHY = {
     "idle": "长时间未操作，已自动退出，请重新登录。",
@@ -76,6 +77,8 @@ def signed_in() -> Principal | None:
         _clear()
         if why in ("idle", "disabled", "ended"):
             _forget_cookie()
+            if _sso_signed_in():
+                st.logout()   # the provider's identity must not sign the session straight back in
         p = _sso_principal()
     else:
         st.session_state[KEY] = p
@@ -158,7 +161,12 @@ def sign_in_page() -> None:
         password = st.text_input("密码", type="password", key="sign_in_password", autocomplete="current-password")
         submitted = st.form_submit_button("登录", type="primary")
     if _sso_configured():
-        st.button("使用单位统一身份认证登录", on_click=st.login)
+        refused = st.session_state.get(SSO_REFUSED)
+        if refused and _sso_signed_in():
+            st.error(f"统一身份认证账号“{refused}”在本系统中没有对应的账号（或账号已停用），请联系管理员开通。")
+            st.button("切换统一身份认证账号", on_click=st.logout)
+        else:
+            st.button("使用单位统一身份认证登录", on_click=st.login)
     if submitted:
         try:
             with records.session() as con:
@@ -179,17 +187,27 @@ def _sso_configured() -> bool:
         return False
 
 
+def _sso_signed_in() -> bool:
+    return _sso_configured() and bool(getattr(st.user, "is_logged_in", False))
+
+
 def _sso_principal() -> Principal | None:
-    """The account mapped to the OpenID Connect identity Streamlit signed in, if single sign-on is set up."""
-    if not _sso_configured() or not getattr(st.user, "is_logged_in", False):
+    """The account mapped to the OpenID Connect identity Streamlit signed in, if single sign-on is set up.
+
+    An identity with no enabled account is refused once per session (one audit row, not one per rerun);
+    the sign-in page then names it and offers to switch to another identity (st.logout)."""
+    if not _sso_signed_in():
         return None
     subject = str(st.user.get("email") or st.user.get("sub") or "")
+    if st.session_state.get(SSO_REFUSED) == subject:
+        return None
     try:
         with records.session() as con:
             p = people.principal_for_sso(con, subject)
-    except people.SignInError as exc:
-        st.session_state[NOTICE] = str(exc)
+    except people.SignInError:
+        st.session_state[SSO_REFUSED] = subject
         return None
+    st.session_state.pop(SSO_REFUSED, None)
     _start(p)
     return p
 

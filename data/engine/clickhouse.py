@@ -109,6 +109,7 @@ class _Embedded:
     """The ClickHouse engine of this process (chdb): one data directory, shared by every connection."""
 
     _lock = threading.Lock()
+    _run_lock = threading.Lock()
     _session = None
     _path: str | None = None
 
@@ -129,8 +130,12 @@ class _Embedded:
 
     def query(self, sql: str, params: dict) -> pa.Table:
         formatted = {k: dialect.clickhouse_value(v) for k, v in params.items()}
+        # One statement at a time: the process's one chdb session keeps a statement's parameters as its state,
+        # so two threads' statements (a page's parallel query, two users) could read each other's values.
         try:
-            res = self.session.query(sql, ARROW, params=formatted) if formatted else self.session.query(sql, ARROW)
+            with _Embedded._run_lock:
+                res = (self.session.query(sql, ARROW, params=formatted) if formatted
+                       else self.session.query(sql, ARROW))
         except Exception as exc:   # chdb raises its own error types; keep the engine's message
             raise _error(exc, sql) from exc
         data = res.bytes() if hasattr(res, "bytes") else bytes(res)

@@ -14,6 +14,9 @@ Where DuckDB and ClickHouse differ in meaning, not only in spelling, the rewrite
   ClickHouse's sampled `quantile`;
 - `mode(x)` is the most frequent value, ties to the smallest (`topK` would be approximate);
 - bit shifts are functions (`bitShiftRight`);
+- several `unnest(list)` in one SELECT are zipped, as in DuckDB (`arrayJoin(arrayZip(...))`), not multiplied;
+- `string_agg(x, sep ORDER BY k)` (and DISTINCT) joins the ordered list (`arrayStringConcat`);
+- `max_by(x, key, n)` / `min_by(x, key, n)` (a list of the top n) sort the pairs (ClickHouse's argMax has no n);
 - `current_setting('access_mode')` answers 'read_only' (the dashboard's engine connection never writes).
 """
 
@@ -247,6 +250,10 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
         return _anon("length", node.this)
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_list(node.this)
+    if isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order):
+        # string_agg(x, sep ORDER BY k): the ordered list joined (NULLs left out, as both engines do)
+        sep = node.args.get("separator") or exp.Literal.string(",")
+        return _anon("arrayStringConcat", _ordered_list(node.this.transform(_clickhouse_node)), sep)
     if isinstance(node, exp.Case) and node.this is not None:
         # `CASE x WHEN y`: ClickHouse matches a NULL x with a NULL y; in SQL (DuckDB) NULL matches nothing
         operand = node.this
@@ -254,9 +261,12 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
             branch.set("this", exp.EQ(this=operand.copy(), expression=branch.this))
         node.set("this", None)
         return node
+    if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is not None:
+        return _top_by(node)
     if isinstance(node, exp.Select):
         _order_by_outputs(node)
         _name_projections(node)
+        _zip_unnests(node)
         return node
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         return _series(node)
@@ -338,6 +348,32 @@ def _series(table: exp.Table) -> exp.Expression:
         exp.Literal.number(n)))).as_(i))
     sub = exp.select(exp.alias_(value, exp.to_identifier(col, quoted=True))).from_(inner.subquery())
     return exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias.name if alias else "r")))
+
+
+def _zip_unnests(select: exp.Select) -> None:
+    """`SELECT unnest(a) AS x, unnest(b) AS y`: DuckDB zips the lists (row i holds a[i], b[i]); ClickHouse's
+    `arrayJoin`s of different arrays would multiply (every pair). Each becomes element i of one
+    `arrayJoin(arrayZip(a, b))` (the same expression, joined once)."""
+    unnests = [e for p in select.expressions for e in p.find_all(exp.Explode)
+               if e.find_ancestor(exp.Select) is select]
+    if len(unnests) < 2:
+        return
+    zipped = _anon("arrayJoin", _anon("arrayZip", *(u.this.copy() for u in unnests)))
+    for i, u in enumerate(unnests, start=1):
+        u.replace(_anon("tupleElement", zipped.copy(), exp.Literal.number(i)))
+
+
+def _top_by(node: exp.ArgMax | exp.ArgMin) -> exp.Expression:
+    """DuckDB's `max_by(x, key, n)` (`min_by`): the list of the `n` values of x with the largest (smallest) keys,
+    in that order. ClickHouse's argMax takes no n: sort the (x, key) pairs by key and keep the first n."""
+    p = exp.to_identifier("p")
+    pairs = _anon("groupArray", exp.Tuple(expressions=[node.this.transform(_clickhouse_node),
+                                                      node.expression.transform(_clickhouse_node)]))
+    by_key = exp.Lambda(this=exp.Dot(this=exp.column(p), expression=exp.Literal.number(2)), expressions=[p.copy()])
+    first = exp.Lambda(this=exp.Dot(this=exp.column(p), expression=exp.Literal.number(1)), expressions=[p.copy()])
+    sort = "arrayReverseSort" if isinstance(node, exp.ArgMax) else "arraySort"
+    return _anon("arraySlice", _anon("arrayMap", first, _anon(sort, by_key, pairs)), exp.Literal.number(1),
+                 node.args["count"].transform(_clickhouse_node))
 
 
 def _mode(value: exp.Expression) -> exp.Expression:

@@ -228,14 +228,15 @@ APP_COMMANDS = {
 
 @contextmanager
 def serve_app(db: Path, log: Path, *, how: str = "streamlit", timeout: float = 60, port: int | None = None,
-              extra_env: dict | None = None):
+              extra_env: dict | None = None, extra_args: tuple[str, ...] = ()):
     """Start the app (`APP_COMMANDS[how]`) against `db` on `port` (default: a free loopback port); yields
-    (base URL, process). `extra_env`: settings for this app only."""
+    (base URL, process). `extra_env`: settings for this app only; `extra_args`: Streamlit options."""
     root = Path(__file__).resolve().parents[2]
     port = port or free_port()
     env = {**os.environ, "HOTLINE_DB": str(db), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     cmd = [sys.executable, *APP_COMMANDS[how], "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           *extra_args]
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
