@@ -147,3 +147,49 @@ def test_a_generation_the_dashboard_cannot_read_leaves_the_sessions_on_the_last_
         derived.refresh(gen.con)
     a.run()
     assert "共 13 条" in _label(a)
+
+
+# A writer that opens a store file for writing by itself (DuckDB's exclusive lock, not data/generations.py),
+# puts it in the store's place and holds it until told to let go.
+_HOLD_FOR_WRITING = """
+import os, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+os.replace(sys.argv[1], sys.argv[2])
+print("holding", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_a_newer_file_a_writer_holds_locked_leaves_the_sessions_on_the_last_good_one(app_db, tmp_path):
+    """The store replaced by a file another process holds open for writing: the sessions keep the previous
+    generation (no error box) and `newer_unreadable` says why (the wall screen shows it quietly); when the
+    writer lets go, the same file is read at the next run (a lock passes: it is not remembered as unreadable)."""
+    import shutil
+    import subprocess
+    import sys
+
+    a = _session()
+    assert "共 12 条" in _label(a)
+    nxt = app_db.with_name("next.duckdb")
+    shutil.copy(app_db, nxt)
+    with generations.write(nxt) as gen:
+        (rep,) = ingest_files(gen.con, [_csv(tmp_path)])
+        assert rep.inserted == 1
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR_WRITING, str(nxt), str(app_db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(store.StoreBusy, match="正被另一个进程以写入方式打开"):
+            store.open_reader(app_db)
+        a.run()
+        assert "共 12 条" in _label(a)                      # the last good generation, no error
+        assert "正被另一个进程以写入方式打开" in (db.newer_unreadable() or "")
+        a.run()
+        assert "共 12 条" in _label(a)
+    finally:
+        holder.communicate("let go\n", timeout=60)
+    assert holder.returncode == 0
+    a.run()
+    assert "共 13 条" in _label(a) and db.newer_unreadable() is None
