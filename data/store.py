@@ -183,7 +183,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         # A new store gets HOTLINE_REGION's geography; a store from before packs holds Beijing's (its streets
         # are loaded): record that, so it never changes region by itself.
         load_geography(con, None if n == 0 else regions.DEFAULT)
-    if derived.outdated(con):
+    if derived.outdated(con) or derived.behind(con):
         derived.upgrade(con)
 
 
