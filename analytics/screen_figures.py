@@ -21,6 +21,7 @@ from analytics import mapviz, theme
 from analytics.screen import map_label
 
 MAP_METRICS = {"per_10k": "每万人工单量", "n": "工单量"}
+LABEL_HEADROOM = 1.3   # the trend's value axis reaches 30 % above its highest point (the last value's label)
 # A ground polygon well beyond any city the map may show: the map is drawn on the panel's colour.
 _WORLD = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {
     "type": "Polygon", "coordinates": [[[-179, -80], [179, -80], [179, 80], [-179, 80], [-179, -80]]]}}]}
@@ -162,7 +163,10 @@ def trend_figure(trend: pd.DataFrame, *, mode: str = "dark", scale: float = 1.0,
                              cliponaxis=False, hovertemplate="%{x}<br>工单量 %{y:,}<extra></extra>"))
     theme.screen_style(fig, mode, scale, height=height, legend=True)
     fig.update_xaxes(type="category", showgrid=False, tickangle=0, tickfont={"size": _px(15, scale)})
-    fig.update_yaxes(rangemode="tozero", tickformat="~s", nticks=4)
+    # Room above the highest point for the last value's label, inside the plot area: the legend sits above
+    # the plot area, so a last month that is the highest never writes its label over the legend.
+    top = float(pd.concat([trend["n"], trend["n_last_year"]]).astype(float).max())
+    fig.update_yaxes(range=[0, (top if top > 0 else 1) * LABEL_HEADROOM], tickformat="~s", nticks=4)
     fig.update_layout(margin={"l": _px(48, scale), "r": _px(14, scale), "t": _px(34, scale), "b": _px(8, scale)})
     return fig
 

@@ -16,13 +16,13 @@ import plotly.graph_objects as go
 from analytics import privacy, theme
 from data.screening.compile import Target, target_span
 from data.screening.rule import Rule
-from data.screening.run import compiled
+from data.screening.run import compiled, located_copy
 
 
 def backtest(con, rule: Rule, date_from: date | None, date_to: date | None, *, resolve=lambda _k: None) -> pd.DataFrame:
     """Per month of the period: hits, places (20 m positions), hits linked to an imported clue, to a case."""
     target = Target(date_from, date_to)
-    c = compiled(rule, target, target_span(con, target), resolve)
+    c = compiled(rule, target, target_span(con, target), resolve, located_copy=located_copy(con))
     sql = f"""
 WITH h AS ({c.sql}),
 linked AS (

@@ -9,7 +9,10 @@ building blocks sit below them in data/tablebuild.py):
 - `hotspot_tickets`, `hotspot_cells`: the located tickets by problem and time, and
   their day x street x 500 m cell counts, for the hotspot view (data/positions.py);
 - `ticket_words` (data/words.py), `word_daily` and the monthly and weekly word tables
-  (data/word_tables.py).
+  (data/word_tables.py);
+- `screening_tickets`: the located tickets with their text sorted by problem, for the screening rules
+  (data/screen_tickets.py). Readers can do without it (a rule then reads `tickets`), so it is not in
+  `outdated` (a read-only open is never refused for it) but in `behind`, which a read-write open builds too.
 
 `refresh` runs after every ticket import (incrementally where it can), `outdated` and
 `upgrade` bring a store written by an older version up to date (a read-write open does,
@@ -22,7 +25,7 @@ import time
 
 import duckdb
 
-from data import links, positions, summaries, word_tables, words
+from data import links, positions, screen_tickets, summaries, word_tables, words
 from data.summaries import SUMMARY_TABLES, build_daily, refresh_cubes
 from data.tablebuild import UNSORTED_KEY, compact_if_needed, get_meta, set_meta, table_name
 
@@ -48,9 +51,15 @@ def outdated(con: duckdb.DuckDBPyConnection) -> list[str]:
     return out
 
 
+def behind(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Derived tables readers can do without (they read `tickets` instead) that are missing or stale: built by
+    `upgrade` with those of `outdated`, but no reason to refuse a read-only open."""
+    return [] if screen_tickets.ready(con) else [screen_tickets.TABLE]
+
+
 def upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Build what `outdated` names; returns it."""
-    todo = outdated(con)
+    """Build what `outdated` and `behind` name; returns it."""
+    todo = outdated(con) + behind(con)
     if any(t in dict(SUMMARY_TABLES) for t in todo):
         refresh_cubes(con)
     if "word_monthly" in todo:
@@ -59,6 +68,8 @@ def upgrade(con: duckdb.DuckDBPyConnection) -> list[str]:
         links.refresh(con)   # both: funnel_clues numbers the clues of funnel_tickets
     if positions.TABLE in todo:
         positions.refresh(con)
+    if screen_tickets.TABLE in todo:
+        screen_tickets.refresh(con)
     return todo
 
 
@@ -82,6 +93,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
             out = refresh_incremental(con, new_ticket_ids_table, old_tickets_table)
             _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table,
                                                        old_tickets_table=old_tickets_table))
+            # the screening copy: the changed tickets' rows only, if it was current before the import
+            if before.get("screening"):
+                _timed(out, "screening", lambda: out.update(screen_tickets.refresh_for(con, new_ticket_ids_table)))
+            else:
+                _timed(out, "screening", lambda: screen_tickets.refresh(con))
             out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
             return out
         out["why_full"] = why
@@ -89,6 +105,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new_ticket_ids_table: str | None 
     _timed(out, "cubes", lambda: refresh_cubes(con))
     _timed(out, "links", lambda: links.refresh(con))
     _timed(out, "hotspot", lambda: positions.refresh(con))
+    _timed(out, "screening", lambda: screen_tickets.refresh(con))
     _timed(out, "words", lambda: words.refresh(con, new_ticket_ids_table=new_ticket_ids_table))
     _write_state(con, rebuilt=True)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 3)
@@ -117,7 +134,8 @@ _IDS = "_incr_ids"
 def state_before(con: duckdb.DuckDBPyConnection) -> dict:
     """What `can_increment` compares, taken before an import changes `tickets` (two cheap queries)."""
     return {"tickets": con.execute(TICKETS_STATE_SQL).fetchone()[0],
-            "hotspot": positions.fingerprint(con)}
+            "hotspot": positions.fingerprint(con),
+            "screening": screen_tickets.ready(con)}
 
 
 

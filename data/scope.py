@@ -33,6 +33,7 @@ TEXT_COLUMNS = {
     "funnel_tickets": ("content", "reply", "extra"),
     "clues": ("summary",),
     "hotspot_tickets": (),
+    "screening_tickets": ("content",),
 }
 
 # Tables whose rows a limited scope sees in full (no district, nothing personal).

@@ -105,6 +105,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_AUDIT_KEY_FILE", "",
                 "File holding the secret key of the audit trail's hash chain; empty means "
                 "`<records file>.audit-key`, created with mode 0600 on first use. Keep a copy apart."),
+        Setting("HOTLINE_IMPORT_NICE", "10",
+                "CPU priority that `manage.py ingest` gives itself (nice increment, 0-19; 0: the same as the "
+                "dashboard): an import on the dashboard's machine yields the cores to the people browsing.", int),
         Setting("HOTLINE_SESSION_IDLE_MINUTES", "30",
                 "A signed-in session that has been idle this long must sign in again.", int),
         Setting("HOTLINE_LOCKOUT_ATTEMPTS", "5",

@@ -71,7 +71,7 @@ def _open_error(p: Path, exc: duckdb.Error, read_only: bool) -> StoreError:
     if "lock" in msg.lower() and read_only:
         # Only a read-write open conflicts with readers: a process writing the file itself, not through
         # data/generations.py.
-        return StoreError(f"数据库文件 {p} 正被另一个进程以写入方式打开，请等其结束后刷新页面。")
+        return StoreBusy(f"数据库文件 {p} 正被另一个进程以写入方式打开，请等其结束后刷新页面。")
     if "lock" in msg.lower():
         return StoreError(
             f"数据库文件 {p} 正被其他进程打开（例如仪表盘正在读取它）。导入与重算请用 `python manage.py ingest` "
@@ -183,7 +183,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         # A new store gets HOTLINE_REGION's geography; a store from before packs holds Beijing's (its streets
         # are loaded): record that, so it never changes region by itself.
         load_geography(con, None if n == 0 else regions.DEFAULT)
-    if derived.outdated(con):
+    if derived.outdated(con) or derived.behind(con):
         derived.upgrade(con)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.batches import MOVED_UPDATES_SQL, export
-from data import derived, links, positions, store, summaries, tablebuild, word_tables
+from data import derived, links, positions, screen_tickets, store, summaries, tablebuild, word_tables
 from data.ingest import ingest_files
 
 # Every derived table with the columns that identify its rows' order in a full rebuild (the rest of the
@@ -19,7 +19,7 @@ from data.ingest import ingest_files
 SUMMARIES = [t for t, _ in summaries.SUMMARY_TABLES]
 WORD_TABLES = ["word_daily", *(t for t, _ in word_tables.WORD_SUMMARIES + word_tables.WORD_WEEKLY)]
 DERIVED = [*SUMMARIES, positions.TABLE, positions.CELLS, links.TABLE, links.CLUES_TABLE, "ticket_words",
-           *WORD_TABLES]
+           *WORD_TABLES, screen_tickets.TABLE]
 
 END = dt.date(2026, 10, 31)
 

@@ -229,6 +229,10 @@ def test_trend_and_ranking_figures(tiny_con):
     now = next(t for t in tr["data"] if t["name"] == "本期")
     assert now["x"][-1] == "3月（至20日）" and now["x"][0] == "4月" and now["text"][-1] == "12"
     assert any(t["name"] == "上年同期" for t in tr["data"])
+    # the last value (here the highest month) has its label's room inside the plot area, under the legend
+    lo, hi = tr["layout"]["yaxis"]["range"]
+    assert lo == 0 and fo.trend["n"].iloc[-1] == fo.trend["n"].max() == 12 and hi == pytest.approx(12 * screen_figures.LABEL_HEADROOM)
+    assert tr["layout"]["legend"]["yanchor"] == "bottom" and tr["layout"]["legend"]["y"] >= 1
     bar = screen_figures.ranking_figure(fo.ranking).data[0]
     assert bar.y[-1] == "朝阳区" and bar.x[-1] == 4 and bar.text[-1] == "4"   # most on top (drawn bottom-up)
     empty = _spec(screen_figures.ranking_figure(fo.ranking.assign(n=0)))

@@ -41,6 +41,23 @@ def _clean(at) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+CHARTS = ("map", "trend", "rank")
+
+
+def _charts(at) -> dict[str, str]:
+    """Each plotly chart's key and figure (what Streamlit compares to keep or redraw it)."""
+    return {e.key: e.proto.spec for e in at.get("plotly_chart")}
+
+
+def _shown(at) -> int:
+    """The chart slot on show (the title bar's style says which)."""
+    return int(re.search(r'st-key-scr_s(\d)_"\] \{ visibility: visible', _html(at)).group(1))
+
+
+def _focus(at) -> str:
+    return re.search(r'data-focus-name="([^"]+)"', _html(at)).group(1)
+
+
 def _next(at, *, refresh: bool = False, rotate: bool = True):
     """Run the screen again as its timer would: the rotation's and/or the refresh's interval has passed."""
     state = at.session_state[STATE]
@@ -62,7 +79,9 @@ def test_the_display_account_lands_on_the_wall_screen(screen_env):
     assert (k[("day", "tickets")], k[("month", "tickets")], k[("year", "tickets")]) == ("1", "12", "15")
     assert (k[("month", "response")], k[("day", "resolution")]) == ("91.7%", "—")
     assert k[("month", "clues")] == "5" and k[("month", "rectified")] == "2"
-    assert len(at.get("plotly_chart")) == 3                          # map, trend, ranking
+    # map, trend, ranking, each in two slots: the frame on show and the next one, drawn out of sight
+    assert sorted(_charts(at)) == sorted(f"scr_{c}_{i}" for c in CHARTS for i in (0, 1))
+    assert _shown(at) == 0
     css = next(e.value for e in at.get("html") if e.value.startswith("<style>"))
     # our own stylesheet: it styles our classes and our keyed containers, never Streamlit's inner elements
     selectors = re.findall(r"([^{}]+)\{", css.removeprefix("<style>"))
@@ -133,6 +152,59 @@ def test_the_rotation_reaches_every_configured_project(screen_env, monkeypatch):
     # a project without tickets this month is shown as such, not skipped
     _next(at), _next(at)
     assert re.search(r'data-focus-name="两卡"', _html(at))
+
+
+def test_a_rotation_step_shows_charts_drawn_one_run_earlier(screen_env, monkeypatch):
+    """No chart is drawn in front of the viewer at a rotation step: the next project's charts were sent one
+    run earlier into the hidden slot, and the step shows them unchanged (Streamlit keeps an element whose
+    figure did not change) while the other slot takes the project after, out of sight."""
+    monkeypatch.setenv("HOTLINE_SCREEN_PROJECTS", "井盖,污水")
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    first = _charts(at)
+    assert (_focus(at), _shown(at)) == ("全部工单", 0)
+    assert all(first[f"scr_{c}_0"] != first[f"scr_{c}_1"] for c in CHARTS)
+    at.run()                                              # a run with nothing due changes no chart
+    assert _charts(at) == first and _shown(at) == 0
+    for focus, shown in (("井盖", 1), ("污水", 0), ("全部工单", 1)):
+        before = _charts(at)
+        _next(at)
+        _clean(at)
+        after = _charts(at)
+        assert (_focus(at), _shown(at)) == (focus, shown)
+        for c in CHARTS:
+            assert after[f"scr_{c}_{shown}"] == before[f"scr_{c}_{shown}"], (focus, c)   # drawn a run ago
+            assert after[f"scr_{c}_{1 - shown}"] != before[f"scr_{c}_{1 - shown}"], (focus, c)  # the next one
+
+
+def test_a_new_import_is_drawn_out_of_sight_then_shown(screen_env, monkeypatch, tmp_path):
+    """Without a rotation, a refresh that finds a new generation draws its frame into the hidden slot and
+    shows it at the next run, every panel from the new generation at once (never half old, half new)."""
+    from data import generations
+    from data.ingest import ingest_files
+
+    monkeypatch.setenv("HOTLINE_SCREEN_ROTATE_SECONDS", "0")
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    first = _charts(at)
+    assert _shown(at) == 0 and _kpis(at)[("month", "tickets")] == "12"
+    assert sorted(first) == sorted(f"scr_{c}_0" for c in CHARTS)                # nothing else to draw yet
+    csv = tmp_path / "new.csv"
+    csv.write_text("工单编号,受理时间,所属区,街道,问题分类,诉求内容\n"
+                   "N1,2025-03-31 09:00:00,西城区,,城乡建设/市政设施/井盖破损,西单路口井盖松动\n", encoding="utf-8")
+    with generations.write(screen_env) as gen:
+        (rep,) = ingest_files(gen.con, [csv])
+        assert rep.inserted == 1
+    _next(at, refresh=True, rotate=False)
+    _clean(at)
+    staged = _charts(at)
+    assert _shown(at) == 0 and _kpis(at)[("month", "tickets")] == "12"          # still the old frame, whole
+    assert all(staged[f"scr_{c}_0"] == first[f"scr_{c}_0"] for c in CHARTS)
+    assert sorted(staged) == sorted(f"scr_{c}_{i}" for c in CHARTS for i in (0, 1))  # the new one, out of sight
+    at.run()
+    _clean(at)
+    assert _shown(at) == 1 and _kpis(at)[("month", "tickets")] == "13"
+    assert all(_charts(at)[f"scr_{c}_1"] == staged[f"scr_{c}_1"] for c in CHARTS)
 
 
 def test_a_missing_store_keeps_the_last_figures_quietly(screen_env):
@@ -215,3 +287,38 @@ def test_hits_waiting_overdue_clues_and_the_months_results(screen_env, monkeypat
     z = _html(app_test(APP, role="display", districts=("朝阳区",)).run())
     assert 'data-work="waiting">1<' in z and re.search(r'data-work="overdue"[^>]*>0<', z)
     assert "更换井盖3个" not in z and "本月暂无登记的整改成效" in z
+
+
+def test_hotspots_are_computed_once_per_generation_and_districts(screen_env, monkeypatch):
+    """The month's hotspots (the first frame's dearest part) are read once per store generation and districts
+    and shared: a wall without ticket texts reuses a prosecutor's or leader's, and a clue registered since
+    changes the clue figures but computes no hotspot again."""
+    from datetime import datetime
+
+    from analytics import screen
+    from data import ledger
+    from tests.conftest import account
+
+    real, calls = screen.month_hotspots, []
+
+    def counted(con, f, topic=None, **kw):
+        calls.append(topic)
+        return real(con, f, topic, **kw)
+
+    monkeypatch.setattr(screen, "month_hotspots", counted)
+    lead = app_test(APP, role="leader")
+    lead.run()
+    lead.switch_page("views/screen.py").run()
+    _clean(lead)
+    first = len(calls)
+    assert first >= 4 and len(set(calls)) == first                  # each project once
+    wall = app_test(APP, role="display").run()
+    _clean(wall)
+    assert len(calls) == first and _kpis(wall)[("month", "clues")] == "5"
+    with records.session() as con:
+        ledger.register_clue(con, account("clue_admin"), source="other", district="东城区", function="刑事",
+                             subject="测试", place="测试", summary="测试线索", ticket_ids=["T09"],
+                             registered_at=datetime(2025, 3, 22, 9, 0))
+    again = app_test(APP, role="display").run()
+    _clean(again)
+    assert _kpis(again)[("month", "clues")] == "6" and len(calls) == first

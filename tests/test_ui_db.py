@@ -85,6 +85,39 @@ def test_two_sessions_read_the_new_generation_after_an_import_and_the_old_one_cl
     assert _deleted_store_files(app_db) == []
 
 
+def test_the_server_config_skips_the_forced_collection_after_every_run():
+    """Streamlit's full garbage collection after every script run cost 0.1-0.15 s of GIL per run under load
+    (docs/performance.md, "Many users at once"); the app's config switches it off."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert conf["runner"]["postScriptGC"] is False
+
+
+def test_without_the_forced_collection_the_old_generation_closes_once_the_sessions_moved(app_db, tmp_path):
+    """With Streamlit's collection after every run off (as the server runs), nothing in this test collects
+    garbage: app.py's `db.release_retired()` closes the replaced generation once both sessions left it."""
+    from streamlit import config
+
+    before = config.get_option("runner.postScriptGC")
+    config.set_option("runner.postScriptGC", False)
+    try:
+        a, b = _session(), _session()
+        (old_key,) = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+        with generations.write(app_db, purpose="测试导入") as gen:
+            ingest_files(gen.con, [_csv(tmp_path)])
+        a.run()
+        assert old_key in [key for path, key, _n in db.open_generations() if path == str(app_db)]  # b reads it
+        b.run()
+        assert "共 13 条" in _label(a) and "共 13 条" in _label(b)
+        gens = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+        assert len(gens) == 1 and gens[0] != old_key
+        assert _deleted_store_files(app_db) == []
+        assert not db.release_retired()   # nothing moved since: no further collection
+    finally:
+        config.set_option("runner.postScriptGC", before)
+
+
 def test_a_cursor_in_use_is_not_closed_when_the_store_changes(app_db, tmp_path):
     """Within one run a page may still hold its cursor when a newer generation appears: it keeps working."""
 
@@ -147,3 +180,49 @@ def test_a_generation_the_dashboard_cannot_read_leaves_the_sessions_on_the_last_
         derived.refresh(gen.con)
     a.run()
     assert "共 13 条" in _label(a)
+
+
+# A writer that opens a store file for writing by itself (DuckDB's exclusive lock, not data/generations.py),
+# puts it in the store's place and holds it until told to let go.
+_HOLD_FOR_WRITING = """
+import os, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+os.replace(sys.argv[1], sys.argv[2])
+print("holding", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_a_newer_file_a_writer_holds_locked_leaves_the_sessions_on_the_last_good_one(app_db, tmp_path):
+    """The store replaced by a file another process holds open for writing: the sessions keep the previous
+    generation (no error box) and `newer_unreadable` says why (the wall screen shows it quietly); when the
+    writer lets go, the same file is read at the next run (a lock passes: it is not remembered as unreadable)."""
+    import shutil
+    import subprocess
+    import sys
+
+    a = _session()
+    assert "共 12 条" in _label(a)
+    nxt = app_db.with_name("next.duckdb")
+    shutil.copy(app_db, nxt)
+    with generations.write(nxt) as gen:
+        (rep,) = ingest_files(gen.con, [_csv(tmp_path)])
+        assert rep.inserted == 1
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR_WRITING, str(nxt), str(app_db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(store.StoreBusy, match="正被另一个进程以写入方式打开"):
+            store.open_reader(app_db)
+        a.run()
+        assert "共 12 条" in _label(a)                      # the last good generation, no error
+        assert "正被另一个进程以写入方式打开" in (db.newer_unreadable() or "")
+        a.run()
+        assert "共 12 条" in _label(a)
+    finally:
+        holder.communicate("let go\n", timeout=60)
+    assert holder.returncode == 0
+    a.run()
+    assert "共 13 条" in _label(a) and db.newer_unreadable() is None

@@ -12,6 +12,14 @@ reading the old file until then. The old handle is closed once no cursor of it
 is left: cursors are never closed under a session's feet, they close when
 nothing refers to them any more (the session moved on, or ended).
 
+Streamlit's forced full garbage collection after every script run is switched off (`runner.postScriptGC =
+false` in .streamlit/config.toml: with ~1.5 M long-lived objects in the process it cost 0.1–0.15 s of CPU,
+holding the GIL, on every run of every session: docs/performance.md, "Many users at once"). Python's own
+collector still runs by itself; the one place where waiting for it would keep something expensive is an old
+generation: a session's previous cursor goes with its previous run's page namespace, which is cyclic garbage.
+So `release_retired()` (app.py, at the end of a run) collects once after a session moved off a replaced
+generation, while that generation is still open: a handful of collections per import instead of one per run.
+
 Pages get their cursor from `cursor()` (or `require_cursor()`), once at the top of
 a run, and key their caches with `db_version()`. Work outside a session's run (a
 download button's callback, the warm-up) borrows a cursor with `borrow()`.
@@ -20,6 +28,7 @@ download button's callback, the warm-up) borrows a cursor with `borrow()`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
 import weakref
@@ -61,12 +70,16 @@ class _Slot:
         self.key: str | None = None
         self.cursor = None
         self.ledger: int | None = None
+        self.generation: str | None = None
+        self.scope: scope.Scope | None = None
 
 
 _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a locked block (garbage collection)
 _handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
 _retired: list[_Handle] = []         # older generations some cursor still reads
 _unusable: dict[str, str] = {}       # store path -> key of a newer file that could not be opened
+_moved = threading.Event()           # a session left a replaced generation since the last collection
+_busy: dict[str, tuple[str, str]] = {}   # store path -> (key, message) of a newer file a writer holds locked
 
 
 def _cursor_gone(handle: _Handle) -> None:
@@ -128,6 +141,16 @@ def _handle() -> _Handle:
             return current   # the new file cannot be read yet (see below): keep serving the last good one
         try:
             con, key = store.open_reader(p)
+        except store.StoreBusy as exc:
+            if current is None:
+                raise
+            # A process holds the new file open for writing by itself (not through data/generations.py): the
+            # sessions keep the last good generation and try again at their next run (a lock passes).
+            if _busy.get(str(p), ("",))[0] != key:
+                print(f"hotline: the store's new file is locked by a writer; still serving the previous "
+                      f"generation: {exc}", file=sys.stderr, flush=True)
+            _busy[str(p)] = (key, str(exc))
+            return current
         except store.StoreError as exc:
             if current is None:
                 raise
@@ -139,7 +162,19 @@ def _handle() -> _Handle:
                   file=sys.stderr, flush=True)
             return current
         _unusable.pop(str(p), None)
+        _busy.pop(str(p), None)
         return _replace(p, con, key, current)
+
+
+def newer_unreadable() -> str | None:
+    """Why the sessions still read an older generation than the file now at the store's path, when a writer
+    holds that file locked (the wall screen says so quietly); None when they read the newest one."""
+    p = settings.db_path()
+    with _lock:
+        busy = _busy.get(str(p))
+    if busy is None or not _embedded() or busy[0] != store.generation_key(p):
+        return None
+    return busy[1]
 
 
 def open_generations() -> list[tuple[str, str, int]]:
@@ -167,10 +202,27 @@ def cursor():
     if slot is None:
         slot = st.session_state[SESSION_KEY] = _Slot()
     if slot.key != key:
+        if slot.key is not None and not slot.key.startswith(f"{handle.key}|"):
+            _moved.set()   # its old cursor is garbage once this run's previous namespace is: release_retired()
         slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope, ledger=True))
-        slot.ledger = None
+        slot.ledger, slot.generation, slot.scope = None, handle.key, who.scope
     slot.ledger = _ledger(handle, slot.cursor)
     return slot.cursor
+
+
+def release_retired() -> bool:
+    """Close replaced generations that only garbage still holds: one full garbage collection, and only when a
+    session moved off a replaced generation since the last one and such a generation is still open (app.py
+    calls it at the end of every run; Streamlit's own collection after every run is off). True if it collected.
+    """
+    if not _moved.is_set():
+        return False
+    _moved.clear()
+    with _lock:
+        if not _retired:
+            return False
+    gc.collect()
+    return True
 
 
 def _embedded() -> bool:
@@ -251,6 +303,20 @@ def db_version() -> str:
         cursor()
         slot = st.session_state[SESSION_KEY]
     return f"{slot.key}|ledger={slot.ledger}"
+
+
+def tickets_version(*, texts: bool = True) -> str:
+    """The generation and the districts this session reads, without the clue ledger's version: the cache key
+    of results computed from the tickets alone (no clue table), so a clue registered anywhere does not make
+    every session compute them again. texts=False also leaves out whether the session may read ticket texts:
+    for results that read no text column (hotspot places and counts), shared by sessions with and without
+    texts of the same districts."""
+    slot = st.session_state.get(SESSION_KEY)
+    if slot is None or slot.key is None:
+        cursor()
+        slot = st.session_state[SESSION_KEY]
+    where = _scope_key(slot.scope).split(";")[0]
+    return f"{slot.generation}|{where}" + (f";texts={int(slot.scope.texts)}" if texts else "")
 
 
 @contextlib.contextmanager

@@ -93,9 +93,21 @@ def css(mode: str, scale: float) -> str:
 .scr-results .r .name {{ flex: 1; overflow: hidden; text-overflow: ellipsis; }}
 .scr-results .r b {{ color: {c['title']}; font-variant-numeric: tabular-nums; }}
 .scr-results .r .c {{ width: 18%; text-align: right; font-size: {s['kpi_note']}; color: {c['muted']}; }}
+[class*="st-key-scr_bufs_"] {{ display: grid; grid-template-columns: minmax(0, 1fr); }}
+[class*="st-key-scr_bufs_"] > * {{ grid-area: 1 / 1; min-width: 0; }}
 .scr-wait {{ height: 90vh; display: flex; flex-direction: column; align-items: center; justify-content: center;
   gap: {_px(16, scale)}; font-size: {_px(28, scale)}; color: {c['muted']}; }}
 </style>"""
+
+
+def slots_css(shown: int) -> str:
+    """Which of the two chart slots is on show (views/screen.py `Slot`): both lie in the same grid cell of
+    their chart's panel, the other one hidden (`visibility`, so the browser still lays it out at its size and
+    plotly draws it while nobody sees it). Sent with the title bar in one element, so flipping it is one
+    change of the page."""
+    other = 1 - shown
+    return (f'<style>[class*="st-key-scr_s{other}_"] {{ visibility: hidden; }} '
+            f'[class*="st-key-scr_s{shown}_"] {{ visibility: visible; }}</style>')
 
 
 def esc(v) -> str:

@@ -14,6 +14,11 @@ The query reads what the rule needs and nothing else:
   it: the target ticket and those tickets are hits), `after_close` (a target ticket received again after a
   ticket of `base` about the same problem near it was closed), `layer_of` (only the hits of another rule).
 
+A rule with a place condition (repeat or after-close) hits located tickets only, so it reads them from
+`screening_tickets` (data/screen_tickets.py: the located tickets with their text, sorted by problem) when the
+caller says that copy is current (`located_copy`): its project's rows are a few row groups there, against a
+little of every row group of `tickets`. Same rows and columns, so the same hits.
+
 The result has one row per hit: ticket_id, received_at, district, street, address, lon, lat, trigger (true
 for a ticket that meets every condition itself, false for a repeat-window member that makes the count).
 """
@@ -33,6 +38,7 @@ M_PER_DEG_LAT = 111_320.0
 PROBLEM_SQL = "coalesce(topic, category_l3, category_l2, category_l1, '未分类')"   # as data/positions.py
 LOCATED_SQL = "lon IS NOT NULL AND lat IS NOT NULL"
 COLUMNS = "ticket_id, received_at, closed_at, district, street, address, lon, lat"
+SOURCES = ("tickets", "screening_tickets")   # where `pre` reads: the store, or its located copy
 SHIFTS = after_close.SHIFTS   # the four half-shifted grids of "the same place" (data/after_close.py)
 REF_LAT = after_close.REF_LAT
 
@@ -92,12 +98,14 @@ def period(rule: Rule, target: Target, span: tuple[date, date] | None) -> tuple[
 
 
 def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None = None,
-                 layer: Compiled | None = None, prefix: str = "r") -> Compiled:
+                 layer: Compiled | None = None, prefix: str = "r", located_copy: bool = False) -> Compiled:
     """The SQL (and parameters) of the hits of `rule` among the `target` tickets.
 
     `span` is the first and last day of the target tickets when the target is a set of imports (the caller
     asks the store: `target_span`). `layer` is the compiled rule named by `rule.layer_of` (its hits limit
     this rule's). Identifiers in the SQL are fixed; every value is a parameter named `prefix…`.
+    `located_copy`: `screening_tickets` is current (data/screen_tickets.ready), so a rule with a place
+    condition may read it instead of `tickets`.
     """
     c = rule.conditions
     params: dict = {}
@@ -154,7 +162,10 @@ def compile_rule(rule: Rule, target: Target, *, span: tuple[date, date] | None =
 
     # The keywords are tested on the tickets that meet the cheap conditions only: read first (MATERIALIZED), so
     # the ticket texts of other tickets are never decompressed (a year of Beijing is 25 M texts).
-    ctes = [f"pre AS MATERIALIZED (SELECT {COLUMNS}, import_id, content, {PROBLEM_SQL} AS problem FROM tickets "
+    source = SOURCES[1] if located_copy and (c.repeat is not None or c.after_close) else SOURCES[0]
+    if source != SOURCES[0]:
+        base_where.append(LOCATED_SQL)   # what the copy holds (a place condition reads located tickets only)
+    ctes = [f"pre AS MATERIALIZED (SELECT {COLUMNS}, import_id, content, {PROBLEM_SQL} AS problem FROM {source} "
             f"WHERE {_and(base_where)})",
             f"base AS MATERIALIZED (SELECT {COLUMNS}, import_id, problem FROM pre WHERE {_and(words)})",
             f"target AS (SELECT * FROM base WHERE {_and(target_where)})"]
@@ -176,40 +187,48 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
     construction of data/after_close.py): tickets less than R apart east-west and north-south always share a
     cell of one grid, tickets 2R or more apart never do. Counting is a window over each cell's tickets in time
     order (no pairs of tickets: a busy crossing has 10^5 pairs a month), and the tickets that make a trigger's
-    count are found by a second window (the next trigger of the cell within D days)."""
+    count are found by a second window (the next trigger of the cell within D days).
+
+    What keeps it cheap at 25 M tickets a year (docs/performance.md): the windows sort only cells that can
+    hold a trigger (at least N tickets, one of them screened: a day's run leaves out nearly every cell of the
+    look-back), and carry a row number instead of the ticket id."""
     side = 2.0 * float(r.radius_m)
     dlat, dlon = side / M_PER_DEG_LAT, side / (M_PER_DEG_LAT * math.cos(math.radians(REF_LAT)))
     pl, po = p(dlat), p(dlon)
     days, n = int(r.days), p(int(r.min_tickets))
     grids = "\n    UNION ALL\n    ".join(
         f"SELECT {g} AS grid, CAST(floor(lat / {pl} + {a}) AS BIGINT) AS ci, CAST(floor(lon / {po} + {b}) AS BIGINT) AS cj, "
-        f"ticket_id, received_at, ticket_id IN (SELECT ticket_id FROM trig) AS screened FROM cells"
+        f"rid, received_at, screened FROM cells"
         for g, (a, b) in enumerate(SHIFTS))
     # The window's length is the rule's checked integer (1-730 days, rule.py): a frame bound must be a constant.
     span = f"INTERVAL '{days} days'"
     cols = ", ".join("c." + x.strip() for x in COLUMNS.split(","))
     return [
-        f"cells AS MATERIALIZED (SELECT {COLUMNS} FROM base WHERE {LOCATED_SQL})",
         f"trig AS (SELECT ticket_id FROM {trigger_from} WHERE {LOCATED_SQL})",
-        f"""placed AS (
+        f"""cells AS MATERIALIZED (
+    SELECT row_number() OVER () AS rid, {COLUMNS}, ticket_id IN (SELECT ticket_id FROM trig) AS screened
+    FROM base WHERE {LOCATED_SQL})""",
+        f"""placed AS MATERIALIZED (
     {grids})""",
+        f"""live AS (SELECT grid, ci, cj FROM placed GROUP BY grid, ci, cj
+    HAVING count(*) >= {n} AND bool_or(screened))""",
         f"""counted AS MATERIALIZED (
-    SELECT grid, ci, cj, ticket_id, received_at,
+    SELECT grid, ci, cj, rid, received_at,
            screened AND count(*) OVER (PARTITION BY grid, ci, cj ORDER BY received_at
                                        RANGE BETWEEN {span} PRECEDING AND CURRENT ROW) >= {n} AS is_trigger
-    FROM placed)""",
+    FROM placed SEMI JOIN live USING (grid, ci, cj))""",
         """windowed AS (
-    SELECT ticket_id, received_at,
+    SELECT rid, received_at,
            min(CASE WHEN is_trigger THEN received_at END) OVER (
                PARTITION BY grid, ci, cj ORDER BY received_at
                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_trigger
     FROM counted)""",
-        "triggers AS (SELECT DISTINCT ticket_id AS tid FROM counted WHERE is_trigger)",
-        f"""members AS (SELECT DISTINCT ticket_id FROM windowed
+        "triggers AS (SELECT DISTINCT rid FROM counted WHERE is_trigger)",
+        f"""members AS (SELECT DISTINCT rid FROM windowed
     WHERE next_trigger IS NOT NULL AND next_trigger < received_at + {span})""",
         f"""hits AS (
-    SELECT {cols}, c.ticket_id IN (SELECT tid FROM triggers) AS trigger
-    FROM cells c WHERE c.ticket_id IN (SELECT ticket_id FROM members))""",
+    SELECT {cols}, c.rid IN (SELECT rid FROM triggers) AS trigger
+    FROM cells c WHERE c.rid IN (SELECT rid FROM members))""",
     ]
 
 

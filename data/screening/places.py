@@ -106,11 +106,13 @@ def group(hits: pd.DataFrame, group_by: str = "place", cell_m: float | None = No
 
 def summarise(keyed: pd.DataFrame, by: str) -> pd.DataFrame:
     """Per group: district, street and label (most frequent), mean position, count, first and last, ids."""
-    g = keyed.sort_values("received_at", kind="stable").groupby(by, sort=False)
+    keyed = keyed.sort_values("received_at", kind="stable")
+    g = keyed.groupby(by, sort=False)
+    groups = g.size().index
     out = pd.DataFrame({
-        "district": g["district"].agg(_mode),
-        "street": g["street"].agg(_mode),
-        "label": g["address"].agg(_mode),
+        "district": _modes(keyed, by, "district", groups),
+        "street": _modes(keyed, by, "street", groups),
+        "label": _modes(keyed, by, "address", groups),
         "lon": g["lon"].mean(),
         "lat": g["lat"].mean(),
         "n": g.size(),
@@ -123,10 +125,16 @@ def summarise(keyed: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
-def _mode(s: pd.Series) -> str:
-    s = s.dropna().astype(str)
+def _modes(keyed: pd.DataFrame, by: str, col: str, groups: pd.Index) -> pd.Series:
+    """The most frequent non-blank value of `col` in each group of `by` (ties: the smallest), "" for none,
+    indexed by `groups`. One grouped count for all groups (a Python call per group cost 27 s for a day's
+    7 k items at 5 M tickets)."""
+    s = keyed[col]
+    s = s[s.notna()].astype(str)
     s = s[s != ""]
     if s.empty:
-        return ""
-    counts = s.value_counts()
-    return str(sorted(counts[counts == counts.max()].index)[0])
+        return pd.Series("", index=groups, dtype=object)
+    pairs = pd.DataFrame({"g": keyed.loc[s.index, by].to_numpy(dtype=object), "v": s.to_numpy(dtype=object)})
+    counts = pairs.groupby(["g", "v"], sort=False).size().reset_index(name="n")
+    best = counts.sort_values(["g", "n", "v"], ascending=[True, False, True], kind="stable").drop_duplicates("g")
+    return best.set_index("g")["v"].reindex(groups).fillna("").astype(object)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from data import audit, records, settings
+from data import audit, records, screen_tickets, settings
 from data.screening import library, places
 from data.screening.compile import Compiled, Target, compile_rule, target_span
 from data.screening.rule import Rule, RuleError
@@ -31,8 +31,9 @@ class TooManyHits(RuleError):
 
 
 def compiled(rule: Rule, target: Target, span, resolve: Callable[[str], Rule | None], depth: int = 0,
-             prefix: str = "r") -> Compiled:
-    """`rule` compiled with its layers (`layer_of`, resolved by key), at most 5 deep and without loops."""
+             prefix: str = "r", located_copy: bool = False) -> Compiled:
+    """`rule` compiled with its layers (`layer_of`, resolved by key), at most 5 deep and without loops.
+    `located_copy`: read `screening_tickets` where the rule allows (`located_copy(cur)` says whether it may)."""
     layer = None
     if rule.layer_of:
         if depth >= 5:
@@ -40,17 +41,26 @@ def compiled(rule: Rule, target: Target, span, resolve: Callable[[str], Rule | N
         parent = resolve(rule.layer_of)
         if parent is None:
             raise RuleError(f"规则 {rule.key} 的上层规则 {rule.layer_of} 不存在。")
-        layer = compiled(parent, target, span, resolve, depth + 1, prefix=f"{prefix}l")
-    return compile_rule(rule, target, span=span, layer=layer, prefix=prefix)
+        layer = compiled(parent, target, span, resolve, depth + 1, prefix=f"{prefix}l", located_copy=located_copy)
+    return compile_rule(rule, target, span=span, layer=layer, prefix=prefix, located_copy=located_copy)
+
+
+def located_copy(cur) -> bool:
+    """May rules read `screening_tickets` on this cursor? Only when it holds the current tickets, and only on
+    the embedded store (a distributed engine's cursor, data/engine, reads `tickets`: no zone maps to gain)."""
+    return getattr(cur, "engine", None) in (None, "duckdb") and screen_tickets.ready(cur)
 
 
 def find(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
-         resolve: Callable[[str], Rule | None] = lambda _k: None, limit: int | None = None) -> pd.DataFrame:
-    """The hits of `rule` among the `target` tickets (HIT_COLUMNS), sorted by time; at most `limit` + 1 rows."""
+         resolve: Callable[[str], Rule | None] = lambda _k: None, limit: int | None = None,
+         use_copy: bool | None = None) -> pd.DataFrame:
+    """The hits of `rule` among the `target` tickets (HIT_COLUMNS), sorted by time; at most `limit` + 1 rows.
+    `use_copy`: read `screening_tickets` where the rule allows (default: when it is current; False: never, as the
+    benchmark's baseline does)."""
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    c = compiled(rule, target, span, resolve)
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur) if use_copy is None else use_copy)
     sql = f"SELECT * FROM ({c.sql}) h ORDER BY received_at, ticket_id"
     if limit is not None:
         sql += f" LIMIT {int(limit) + 1}"
@@ -64,7 +74,7 @@ def count(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return 0, 0
-    c = compiled(rule, target, span, resolve)
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur))
     dlat, dlon = places.cell_degrees()
     row = cur.execute(f"""SELECT count(*), count(DISTINCT CASE WHEN lat IS NULL OR lon IS NULL
                                  THEN coalesce(district, '') || '|' || coalesce(street, '') || '|' || coalesce(address, '')
@@ -95,8 +105,10 @@ class RunResult:
 
 
 def screen(cur: duckdb.DuckDBPyConnection, rec: sqlite3.Connection, actor, target: Target, *,
-           rules: list[library.Stored] | None = None, trigger: str = "manual", generation: str = "") -> RunResult:
-    """Run `rules` (default: the active ones) over `target` and record their hits in the queue."""
+           rules: list[library.Stored] | None = None, trigger: str = "manual", generation: str = "",
+           use_copy: bool | None = None) -> RunResult:
+    """Run `rules` (default: the active ones) over `target` and record their hits in the queue (`use_copy`: as
+    `find`'s)."""
     t0 = time.perf_counter()
     stored = rules if rules is not None else library.all_rules(rec, active_only=True)
     who = getattr(actor, "name", str(actor))
@@ -114,11 +126,13 @@ def screen(cur: duckdb.DuckDBPyConnection, rec: sqlite3.Connection, actor, targe
         return cache[key]
 
     limit = int(settings.get("HOTLINE_SCREEN_MAX_HITS"))
+    if use_copy is None:
+        use_copy = located_copy(cur)
     for s in stored:
         t1 = time.perf_counter()
         error, n_hits, n_new = "", 0, 0
         try:
-            hits = find(cur, s.rule, target, resolve=resolve, limit=limit)
+            hits = find(cur, s.rule, target, resolve=resolve, limit=limit, use_copy=use_copy)
             if len(hits) > limit:
                 raise TooManyHits(f"命中超过 {limit:,} 件，规则过宽，未记入队列；请收紧条件")
             n_hits = len(hits)
