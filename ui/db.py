@@ -31,6 +31,7 @@ import contextlib
 import gc
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -79,6 +80,9 @@ _handles: dict[str, _Handle] = {}    # store path -> handle on its newest genera
 _retired: list[_Handle] = []         # older generations some cursor still reads
 _unusable: dict[str, str] = {}       # store path -> key of a newer file that could not be opened
 _moved = threading.Event()           # a session left a replaced generation since the last collection
+COLLECT_EVERY_S = 5.0                # release_retired(): at most one collection this often
+_last_collect: list[float | None] = [None]
+_clock = time.monotonic
 _busy: dict[str, tuple[str, str]] = {}   # store path -> (key, message) of a newer file a writer holds locked
 
 
@@ -214,13 +218,22 @@ def release_retired() -> bool:
     """Close replaced generations that only garbage still holds: one full garbage collection, and only when a
     session moved off a replaced generation since the last one and such a generation is still open (app.py
     calls it at the end of every run; Streamlit's own collection after every run is off). True if it collected.
+
+    At most one collection per COLLECT_EVERY_S: right after an import every session moves within seconds, and
+    a collection each (0.1-0.2 s holding the GIL) was a tenth of the server's busy time then, just when every
+    page runs cold. A move inside the interval stays noted, so the next run after it collects.
     """
     if not _moved.is_set():
         return False
-    _moved.clear()
     with _lock:
         if not _retired:
+            _moved.clear()
             return False
+        now = _clock()
+        if _last_collect[0] is not None and now - _last_collect[0] < COLLECT_EVERY_S:
+            return False
+        _last_collect[0] = now
+        _moved.clear()
     gc.collect()
     return True
 
