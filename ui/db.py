@@ -249,12 +249,13 @@ def _ledger(handle: _Handle, cur) -> int | None:
 
     One query of the records store per run; the overlay rows are built once per ledger version and
     generation for the whole process and copied into a session's cursor when its version is older.
-    On the distributed engine there is no overlay yet (docs/scale-out.md): None.
+    On the distributed engine the overlay rows are tables of the engine store, laid once per ledger version
+    for every reader (data/engine/ledger.py); None when that failed (`engine_note` says why).
     """
     from data import records
 
     if not _embedded():
-        return None
+        return _engine_ledger(handle)
     from data.ledger import overlay
 
     with records.session(handle.path) as rc:
@@ -267,18 +268,35 @@ def _ledger(handle: _Handle, cur) -> int | None:
     return fr.version
 
 
+_ENGINE_LEDGER_ERRORS: dict[str, str] = {}   # store path -> why the ledger could not be laid over the engine
+
+
+def _engine_ledger(handle: _Handle) -> int | None:
+    """Lay the ledger's current version over the engine store (data/engine/ledger.py); None when that failed."""
+    import duckdb
+
+    from data import records
+    from data.engine import ledger
+
+    try:
+        with records.session(handle.path) as rc:
+            v = ledger.lay_over(handle.con, rc, handle.key)
+    except (duckdb.Error, records.RecordsError) as exc:
+        _ENGINE_LEDGER_ERRORS[handle.path] = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return None
+    _ENGINE_LEDGER_ERRORS.pop(handle.path, None)
+    return v
+
+
 def engine_note() -> None:
-    """On the distributed engine, say above the page when the app's own clue ledger is not counted (app.py
-    calls it once per run): the engine has no ledger overlay yet (docs/scale-out.md)."""
+    """On the distributed engine, say above the page when the app's own clue ledger could not be laid over the
+    engine's clue tables (app.py calls it once per run, after the session's cursor was made)."""
     if _embedded():
         return
-    from data import records
-    from data.ledger import read
-
-    with records.session(str(settings.db_path())) as rc:
-        if read.version(rc) > 0:
-            st.warning("当前查询引擎（HOTLINE_ENGINE=clickhouse）尚未叠加本系统登记的线索台账："
-                       "线索、立案、整改数只含导入的台账。")
+    why = _ENGINE_LEDGER_ERRORS.get(str(settings.db_path()))
+    if why:
+        st.warning("未能把本系统登记的线索台账叠加到查询引擎（HOTLINE_ENGINE=clickhouse）："
+                   f"线索、立案、整改数只含导入的台账。原因：{why}")
 
 
 def _scope_key(s: scope.Scope) -> str:
