@@ -144,7 +144,8 @@ SETTINGS: dict[str, Setting] = {
                 "`python manage.py engine ship`). See docs/scale-out.md."),
         Setting("HOTLINE_ENGINE_URL", "",
                 "Where the clickhouse engine is: clickhouse://USER:PASSWORD@HOST:8123/DATABASE (clickhouses:// for "
-                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB."),
+                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB. "
+                "Add city=NAME (a store's region) to the query to read one city of a national database."),
         Setting("HOTLINE_MIN_COMPARE_BASE", "30",
                 "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
                 "to be shown; below it the pages show — and say why.", int),
