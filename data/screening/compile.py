@@ -235,19 +235,20 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
            o.screened AND (o.enough OR (o.tied AND EXISTS (SELECT 1 FROM tied_enough t WHERE {same}))) AS is_trigger
     FROM ordered o)""",
         """windowed AS (
-    SELECT grid, ci, cj, rid, received_at, tied,
+    SELECT grid, ci, cj, rid, received_at, tied, is_trigger,
            first_value(CASE WHEN is_trigger THEN received_at END IGNORE NULLS) OVER (
                PARTITION BY grid, ci, cj ORDER BY rid
                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_trigger
     FROM counted)""",
         "tied_triggers AS (SELECT DISTINCT grid, ci, cj, received_at FROM counted WHERE tied AND is_trigger)",
-        "triggers AS (SELECT DISTINCT rid FROM counted WHERE is_trigger)",
-        f"""members AS (SELECT DISTINCT rid FROM windowed o
+        # a member in any grid is a hit; a trigger (in any grid) is a member of its own count
+        f"""members AS (SELECT rid, bool_or(is_trigger) AS trigger FROM windowed o
     WHERE (next_trigger IS NOT NULL AND next_trigger < received_at + {span})
-       OR (tied AND EXISTS (SELECT 1 FROM tied_triggers t WHERE {same})))""",
+       OR (tied AND EXISTS (SELECT 1 FROM tied_triggers t WHERE {same}))
+    GROUP BY rid)""",
         f"""hits AS (
-    SELECT {cols}, c.rid IN (SELECT rid FROM triggers) AS trigger
-    FROM cells c WHERE c.rid IN (SELECT rid FROM members))""",
+    SELECT {cols}, m.trigger
+    FROM cells c JOIN members m ON m.rid = c.rid)""",
     ]
 
 
