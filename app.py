@@ -79,6 +79,7 @@ if page_path not in NO_FILTER_PAGES:
     filters.sidebar(cur)
 db.engine_note()
 page.run()
+db.release_retired()   # an old generation a session just left closes now (ui/db.py)
 # Once per process, after a page ran to its end (so its own imports are complete and the thread
 # cannot import the same packages concurrently): load the other pages' heavy modules (ui/warmup.py).
 warmup.start()

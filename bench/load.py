@@ -122,6 +122,7 @@ class Result:
     findings: list = field(default_factory=list)     # bench.load_scope.Finding
     scoped_runs: int = 0                              # runs of district users that were checked
     server_cpu_s: float | None = None                 # CPU seconds the server used while the clock ran
+    server_memory_mb: dict | None = None              # the server's VmRSS and VmHWM (peak) at the end, MB
 
     def cpu_per_run_ms(self) -> int | None:
         """The server's CPU time per page run (imports run in their own process and are not in it)."""
@@ -285,6 +286,16 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_mb(pid: int) -> dict | None:
+    """Resident memory of process `pid` now and at its peak (VmRSS, VmHWM from /proc), MB; None where there is none."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    kb = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in lines) if k in ("VmRSS", "VmHWM")}
+    return {"rss": round(kb.get("VmRSS", 0) / 1024), "peak": round(kb.get("VmHWM", 0) / 1024)}
+
+
 def _imports(files: list[Path], db: Path, result: Result, clock: list[float]) -> None:
     """Import `files` one after another with the command line, into the store the app serves."""
     for f in files:
@@ -341,6 +352,7 @@ def run(url: str, db: Path, *, users: int = 20, rounds: int = 5, pages: list[str
         cpu1 = cpu_seconds(server_pid) if server_pid else None
         if cpu0 is not None and cpu1 is not None:
             result.server_cpu_s = cpu1 - cpu0
+        result.server_memory_mb = memory_mb(server_pid) if server_pid else None
         await importer
         return result
 
@@ -382,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", type=float, default=10.0,
                     help="mean pause between two visits of a user, seconds (0: no pause, a saturation test)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--runs", type=Path, help="write every page run here (JSON lines: page, profile, user, "
+                                                "started and seconds after the clock, ok), to see where slow runs fall")
     args = ap.parse_args(argv)
     pages = [p for p in (args.pages or "").split(",") if p] or None
     mix = list(MIX) if args.mix == "default" else [m for m in (args.mix or "").split(",") if m] or None
@@ -395,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
               "wall_s": round(res.wall_s, 1), "page_runs": len(res.runs), "errors": res.errors(),
               "server_cpu_s": None if res.server_cpu_s is None else round(res.server_cpu_s, 1),
               "server_cpu_per_run_ms": res.cpu_per_run_ms(),
+              "server_memory_mb": res.server_memory_mb,
               "server_log_tracebacks": server_errors,
               "scoped_runs_checked": res.scoped_runs, "other_district_rows": len(res.findings),
               "all": res.summary(), "during_import": res.summary(res.during_import()),
@@ -407,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
                                "why": "exception or sign-in form" if r.ok else f"unfinished after {TIMEOUT_S:g} s"
                                if r.seconds >= TIMEOUT_S else "script did not finish successfully"}
                               for r in res.runs if not r.ok or r.exceptions]}
+    if args.runs:
+        args.runs.write_text("".join(json.dumps({"page": r.page, "profile": r.profile, "user": r.user,
+                                                 "started": round(r.started, 2), "seconds": round(r.seconds, 3),
+                                                 "ok": r.ok}, ensure_ascii=False) + "\n" for r in res.runs))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -434,6 +453,8 @@ def _print(r: dict) -> None:
           f"server log tracebacks: {'—' if r['server_log_tracebacks'] is None else r['server_log_tracebacks']}")
     if r["server_cpu_s"] is not None:
         print(f"server CPU while the clock ran: {r['server_cpu_s']:.1f} s, {r['server_cpu_per_run_ms']:,} ms per page run")
+    if r.get("server_memory_mb"):
+        print(f"server memory at the end: {r['server_memory_mb']['rss']:,} MB resident, peak {r['server_memory_mb']['peak']:,} MB")
     print(f"district users' page runs checked: {r['scoped_runs_checked']}, strings naming another district: "
           f"{r['other_district_rows']}")
     for f in r["findings"]:

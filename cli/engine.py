@@ -4,6 +4,9 @@
 HOTLINE_ENGINE_URL (or --url): whole, each table swapped in atomically, or only the months an import touched
 (--months 2025-03,2025-04: each month's partition replaced atomically). The embedded store stays where files
 are imported and derived tables are built; the dashboard reads the engine when HOTLINE_ENGINE=clickhouse.
+Every row carries the store's city (--city, default the store's region): in a national database a ship replaces
+only its own city's rows, and a dashboard reads one city with `city=NAME` in its engine URL. The app's own clue
+ledger (the records store beside the store) is laid over the engine's clue tables after the load.
 `engine status` prints the tables on the engine, their rows and the load (generation) the dashboard reads.
 """
 
@@ -26,6 +29,8 @@ def add_arguments(parser) -> None:
                              "clickhouse://USER:PASSWORD@HOST:8123/DATABASE)")
     parser.add_argument("--months", default=None,
                         help="ship only these months (YYYY-MM,YYYY-MM): the partitions an import touched")
+    parser.add_argument("--city", default=None,
+                        help="the city of the rows in a national database (default: the store's region)")
 
 
 def _months(text: str | None) -> list[date] | None:
@@ -55,7 +60,10 @@ def run(args) -> int:
         print(f"\nengine: {con.target.describe()}  generation: {engine.generation(con)}")
         return 0
     db = args.db or settings.db_path()
-    res = ship.ship(db, con, months=_months(args.months), progress=lambda t: print(f"  {t}", flush=True))
-    print(f"shipped {res['tables']} tables of {db} to {con.target.describe()} in {res['seconds']} s "
-          f"(tickets: {res['rows'].get('tickets', 0):,}); generation {res['generation']}")
+    res = ship.ship(db, con, months=_months(args.months), city=args.city,
+                    progress=lambda t: print(f"  {t}", flush=True))
+    laid = "no records store" if res["ledger_version"] is None else f"version {res['ledger_version']}"
+    print(f"shipped {res['tables']} tables of {db} to {con.target.describe()} as city {res['city']} in "
+          f"{res['seconds']} s (tickets: {res['rows'].get('tickets', 0):,}); generation {res['generation']}; "
+          f"app ledger laid over: {laid}")
     return 0

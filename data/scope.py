@@ -99,8 +99,10 @@ def scoped_cursor(con: duckdb.DuckDBPyConnection, scope: Scope, *, ledger: bool 
         return cur
     if getattr(cur, "engine", None) not in (None, "duckdb"):
         # a distributed engine (data/engine): the cursor rewrites each statement's tables into these same
-        # views (data/engine/scoped.py, built from `_view_sql` below)
+        # views (data/engine/scoped.py, built from `_view_sql` below); the ledger's overlay rows are tables of
+        # the engine store (data/engine/ledger.py)
         cur.scope = None if scope.unrestricted else scope
+        cur.ledger = ledger
         return cur
     catalog = cur.execute("SELECT current_database()").fetchone()[0]
     tables = _tables(cur, catalog)

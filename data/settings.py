@@ -105,6 +105,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_AUDIT_KEY_FILE", "",
                 "File holding the secret key of the audit trail's hash chain; empty means "
                 "`<records file>.audit-key`, created with mode 0600 on first use. Keep a copy apart."),
+        Setting("HOTLINE_IMPORT_NICE", "10",
+                "CPU priority that `manage.py ingest` gives itself (nice increment, 0-19; 0: the same as the "
+                "dashboard): an import on the dashboard's machine yields the cores to the people browsing.", int),
         Setting("HOTLINE_SESSION_IDLE_MINUTES", "30",
                 "A signed-in session that has been idle this long must sign in again.", int),
         Setting("HOTLINE_LOCKOUT_ATTEMPTS", "5",
@@ -141,7 +144,8 @@ SETTINGS: dict[str, Setting] = {
                 "`python manage.py engine ship`). See docs/scale-out.md."),
         Setting("HOTLINE_ENGINE_URL", "",
                 "Where the clickhouse engine is: clickhouse://USER:PASSWORD@HOST:8123/DATABASE (clickhouses:// for "
-                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB."),
+                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB. "
+                "Add city=NAME (a store's region) to the query to read one city of a national database."),
         Setting("HOTLINE_MIN_COMPARE_BASE", "30",
                 "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
                 "to be shown; below it the pages show — and say why.", int),

@@ -452,3 +452,20 @@ def test_text_decides_the_topic_only_when_no_column_or_category_does(empty_db_pa
     got = {tid: ticket(con, tid)["topic"] for tid in ("P1", "P2", "P3", "P4", "P5", "P6", "P7")}
     assert got == {"P1": "井盖", "P2": "污水", "P3": "欠薪", "P4": "污水", "P5": "欠薪", "P6": "井盖", "P7": "污水"}
     con.close()
+
+
+@pytest.mark.parametrize("setting, lowered", [("7", 7), ("0", 0), ("40", 19)])
+def test_the_command_line_import_lowers_its_own_cpu_priority(setting, lowered):
+    """`manage.py ingest` yields the cores to the dashboard's sessions (HOTLINE_IMPORT_NICE; docs/performance.md,
+    "Many users at once"); in a child process, since a nice increment cannot be undone."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os; from cli.ingest import polite; before = os.nice(0); n = polite(); "
+            "print(n, os.nice(0) - before)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, text=True,
+                         capture_output=True, env=os.environ | {"HOTLINE_IMPORT_NICE": setting}, check=True)
+    start = os.nice(0)
+    expect = min(lowered, 19 - start)   # the system caps the priority at 19
+    assert out.stdout.split() == [str(lowered), str(expect)]

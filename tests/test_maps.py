@@ -346,3 +346,24 @@ def test_count_at_a_click_and_the_ticket_table(tiny_con):
     shown = maps.ticket_table(near)
     assert list(shown.columns[:3]) == ["工单编号", "受理时间", "区"] and shown.columns[-1] == "距点击处（米）"
     assert "经度" not in shown.columns and len(shown) == len(near)
+
+
+def test_maps_drawn_leave_the_parsed_outlines_unchanged(tiny_con):
+    """The outlines are parsed once and handed out as copies of their features (the geometries shared):
+    drawing every kind of map, with folium adding ids and callers filtering features, changes nothing cached."""
+    from analytics import screen_figures
+
+    fresh = {(lv, bare): json.dumps(mapviz.outline_geojson(lv, bare=bare), sort_keys=True)
+             for lv in ("district", "street") for bare in (False, True)}
+    areas = maps.area_values(tiny_con, MARCH, "district")
+    _render(mapviz.choropleth_map(areas, "district", "n"))
+    _render(mapviz.base_map(streets=True))
+    mapviz.static_choropleth(areas, "district", "change", title="变化").to_json()
+    screen_figures.map_figure(areas.assign(per_10k=1.0), pd.DataFrame(), metric="per_10k").to_json()
+    gj = mapviz.outline_geojson("district")
+    gj["features"] = gj["features"][:1]
+    gj["features"][0]["properties"]["district"] = "改过"
+    assert mapviz.outline_geojson("district", bare=True)["features"][0]["properties"] == {}
+    for (lv, bare), text in fresh.items():
+        assert json.dumps(mapviz.outline_geojson(lv, bare=bare), sort_keys=True) == text
+    assert len(mapviz.outline_geojson("district")["features"]) >= 16

@@ -85,6 +85,64 @@ def test_two_sessions_read_the_new_generation_after_an_import_and_the_old_one_cl
     assert _deleted_store_files(app_db) == []
 
 
+def test_the_server_config_skips_the_forced_collection_after_every_run():
+    """Streamlit's full garbage collection after every script run cost 0.1-0.15 s of GIL per run under load
+    (docs/performance.md, "Many users at once"); the app's config switches it off."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert conf["runner"]["postScriptGC"] is False
+
+
+def test_without_the_forced_collection_the_old_generation_closes_once_the_sessions_moved(app_db, tmp_path,
+                                                                                         monkeypatch):
+    """With Streamlit's collection after every run off (as the server runs), nothing in this test collects
+    garbage: app.py's `db.release_retired()` closes the replaced generation once both sessions left it."""
+    from streamlit import config
+
+    monkeypatch.setattr(db, "COLLECT_EVERY_S", 0.0)   # the two sessions move within the interval here
+    before = config.get_option("runner.postScriptGC")
+    config.set_option("runner.postScriptGC", False)
+    try:
+        a, b = _session(), _session()
+        (old_key,) = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+        with generations.write(app_db, purpose="测试导入") as gen:
+            ingest_files(gen.con, [_csv(tmp_path)])
+        a.run()
+        assert old_key in [key for path, key, _n in db.open_generations() if path == str(app_db)]  # b reads it
+        b.run()
+        assert "共 13 条" in _label(a) and "共 13 条" in _label(b)
+        gens = [key for path, key, _n in db.open_generations() if path == str(app_db)]
+        assert len(gens) == 1 and gens[0] != old_key
+        assert _deleted_store_files(app_db) == []
+        assert not db.release_retired()   # nothing moved since: no further collection
+    finally:
+        config.set_option("runner.postScriptGC", before)
+
+
+def test_collections_for_replaced_generations_are_spaced_and_none_is_lost(monkeypatch):
+    """Every session moving off a replaced generation within seconds gets one collection for all, not one
+    each; a move inside the interval is kept, so the first run after it collects."""
+    now = [1000.0]
+    monkeypatch.setattr(db, "_clock", lambda: now[0])
+    monkeypatch.setattr(db, "_last_collect", [None])
+    monkeypatch.setattr(db, "_retired", [object()])   # some replaced generation still open
+    db._moved.clear()
+    assert not db.release_retired()          # nobody moved
+    db._moved.set()
+    assert db.release_retired()              # the first move collects
+    db._moved.set()
+    now[0] += 1.0
+    assert not db.release_retired()          # the next one a second later waits ...
+    now[0] += db.COLLECT_EVERY_S
+    assert db.release_retired()              # ... and is not lost: a later run collects
+    assert not db.release_retired()          # nothing moved since
+    monkeypatch.setattr(db, "_retired", [])
+    db._moved.set()
+    now[0] += 60
+    assert not db.release_retired() and not db._moved.is_set()   # nothing open: no collection
+
+
 def test_a_cursor_in_use_is_not_closed_when_the_store_changes(app_db, tmp_path):
     """Within one run a page may still hold its cursor when a newer generation appears: it keeps working."""
 

@@ -12,6 +12,14 @@ reading the old file until then. The old handle is closed once no cursor of it
 is left: cursors are never closed under a session's feet, they close when
 nothing refers to them any more (the session moved on, or ended).
 
+Streamlit's forced full garbage collection after every script run is switched off (`runner.postScriptGC =
+false` in .streamlit/config.toml: with ~1.5 M long-lived objects in the process it cost 0.1–0.15 s of CPU,
+holding the GIL, on every run of every session: docs/performance.md, "Many users at once"). Python's own
+collector still runs by itself; the one place where waiting for it would keep something expensive is an old
+generation: a session's previous cursor goes with its previous run's page namespace, which is cyclic garbage.
+So `release_retired()` (app.py, at the end of a run) collects once after a session moved off a replaced
+generation, while that generation is still open: a handful of collections per import instead of one per run.
+
 Pages get their cursor from `cursor()` (or `require_cursor()`), once at the top of
 a run, and key their caches with `db_version()`. Work outside a session's run (a
 download button's callback, the warm-up) borrows a cursor with `borrow()`.
@@ -20,8 +28,10 @@ download button's callback, the warm-up) borrows a cursor with `borrow()`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -69,6 +79,10 @@ _lock = threading.RLock()   # re-entrant: a cursor's finalizer may run inside a 
 _handles: dict[str, _Handle] = {}    # store path -> handle on its newest generation
 _retired: list[_Handle] = []         # older generations some cursor still reads
 _unusable: dict[str, str] = {}       # store path -> key of a newer file that could not be opened
+_moved = threading.Event()           # a session left a replaced generation since the last collection
+COLLECT_EVERY_S = 5.0                # release_retired(): at most one collection this often
+_last_collect: list[float | None] = [None]
+_clock = time.monotonic
 _busy: dict[str, tuple[str, str]] = {}   # store path -> (key, message) of a newer file a writer holds locked
 
 
@@ -192,10 +206,36 @@ def cursor():
     if slot is None:
         slot = st.session_state[SESSION_KEY] = _Slot()
     if slot.key != key:
+        if slot.key is not None and not slot.key.startswith(f"{handle.key}|"):
+            _moved.set()   # its old cursor is garbage once this run's previous namespace is: release_retired()
         slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope, ledger=True))
         slot.ledger, slot.generation, slot.scope = None, handle.key, who.scope
     slot.ledger = _ledger(handle, slot.cursor)
     return slot.cursor
+
+
+def release_retired() -> bool:
+    """Close replaced generations that only garbage still holds: one full garbage collection, and only when a
+    session moved off a replaced generation since the last one and such a generation is still open (app.py
+    calls it at the end of every run; Streamlit's own collection after every run is off). True if it collected.
+
+    At most one collection per COLLECT_EVERY_S: right after an import every session moves within seconds, and
+    a collection each (0.1-0.2 s holding the GIL) was a tenth of the server's busy time then, just when every
+    page runs cold. A move inside the interval stays noted, so the next run after it collects.
+    """
+    if not _moved.is_set():
+        return False
+    with _lock:
+        if not _retired:
+            _moved.clear()
+            return False
+        now = _clock()
+        if _last_collect[0] is not None and now - _last_collect[0] < COLLECT_EVERY_S:
+            return False
+        _last_collect[0] = now
+        _moved.clear()
+    gc.collect()
+    return True
 
 
 def _embedded() -> bool:
@@ -209,12 +249,13 @@ def _ledger(handle: _Handle, cur) -> int | None:
 
     One query of the records store per run; the overlay rows are built once per ledger version and
     generation for the whole process and copied into a session's cursor when its version is older.
-    On the distributed engine there is no overlay yet (docs/scale-out.md): None.
+    On the distributed engine the overlay rows are tables of the engine store, laid once per ledger version
+    for every reader (data/engine/ledger.py); None when that failed (`engine_note` says why).
     """
     from data import records
 
     if not _embedded():
-        return None
+        return _engine_ledger(handle)
     from data.ledger import overlay
 
     with records.session(handle.path) as rc:
@@ -227,18 +268,35 @@ def _ledger(handle: _Handle, cur) -> int | None:
     return fr.version
 
 
+_ENGINE_LEDGER_ERRORS: dict[str, str] = {}   # store path -> why the ledger could not be laid over the engine
+
+
+def _engine_ledger(handle: _Handle) -> int | None:
+    """Lay the ledger's current version over the engine store (data/engine/ledger.py); None when that failed."""
+    import duckdb
+
+    from data import records
+    from data.engine import ledger
+
+    try:
+        with records.session(handle.path) as rc:
+            v = ledger.lay_over(handle.con, rc, handle.key)
+    except (duckdb.Error, records.RecordsError) as exc:
+        _ENGINE_LEDGER_ERRORS[handle.path] = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return None
+    _ENGINE_LEDGER_ERRORS.pop(handle.path, None)
+    return v
+
+
 def engine_note() -> None:
-    """On the distributed engine, say above the page when the app's own clue ledger is not counted (app.py
-    calls it once per run): the engine has no ledger overlay yet (docs/scale-out.md)."""
+    """On the distributed engine, say above the page when the app's own clue ledger could not be laid over the
+    engine's clue tables (app.py calls it once per run, after the session's cursor was made)."""
     if _embedded():
         return
-    from data import records
-    from data.ledger import read
-
-    with records.session(str(settings.db_path())) as rc:
-        if read.version(rc) > 0:
-            st.warning("当前查询引擎（HOTLINE_ENGINE=clickhouse）尚未叠加本系统登记的线索台账："
-                       "线索、立案、整改数只含导入的台账。")
+    why = _ENGINE_LEDGER_ERRORS.get(str(settings.db_path()))
+    if why:
+        st.warning("未能把本系统登记的线索台账叠加到查询引擎（HOTLINE_ENGINE=clickhouse）："
+                   f"线索、立案、整改数只含导入的台账。原因：{why}")
 
 
 def _scope_key(s: scope.Scope) -> str:

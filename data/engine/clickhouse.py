@@ -69,33 +69,39 @@ class Target:
     user: str = "default"
     password: str = ""
     secure: bool = False
+    city: str = ""    # read only this city's rows of a national database (data/engine/layout.py CITY)
 
     def describe(self) -> str:
+        tail = f"&city={urllib.parse.quote(self.city)}" if self.city else ""
         if self.kind == "chdb":
-            return f"chdb:{self.path}?database={self.database}"
-        return f"clickhouse://{self.user}@{self.host}:{self.port}/{self.database}"
+            return f"chdb:{self.path}?database={self.database}{tail}"
+        return f"clickhouse://{self.user}@{self.host}:{self.port}/{self.database}" + (f"?{tail[1:]}" if tail else "")
 
 
 def parse_url(url: str, default_database: str = "hotline") -> Target:
-    """`chdb:PATH[?database=NAME]` or `clickhouse[s]://USER:PASSWORD@HOST:PORT/DATABASE`."""
+    """`chdb:PATH[?database=NAME]` or `clickhouse[s]://USER:PASSWORD@HOST:PORT/DATABASE`; `city=NAME` among the
+    query parameters limits every read to that city's rows of a national database."""
     if not url:
         raise ValueError("HOTLINE_ENGINE_URL is empty: give chdb:PATH or clickhouse://USER@HOST:PORT/DATABASE")
     if url.startswith("chdb:"):
         rest = url[len("chdb:"):]
         path, _, query = rest.partition("?")
-        database = urllib.parse.parse_qs(query).get("database", [default_database])[0]
+        params = urllib.parse.parse_qs(query)
+        database = params.get("database", [default_database])[0]
         if path.startswith("//"):
             path = path[2:]
         if not path:
             raise ValueError(f"no data directory in {url!r} (chdb:PATH)")
-        return Target("chdb", _identifier(database), path=str(Path(path).expanduser().resolve()))
+        return Target("chdb", _identifier(database), path=str(Path(path).expanduser().resolve()),
+                      city=params.get("city", [""])[0])
     u = urllib.parse.urlsplit(url)
     if u.scheme not in ("clickhouse", "clickhouses", "http", "https"):
         raise ValueError(f"unknown engine URL {url!r}: chdb:PATH or clickhouse://USER@HOST:PORT/DATABASE")
     secure = u.scheme in ("clickhouses", "https")
     return Target("server", _identifier(u.path.strip("/") or default_database), host=u.hostname or "127.0.0.1",
                   port=u.port or (8443 if secure else 8123), user=urllib.parse.unquote(u.username or "default"),
-                  password=urllib.parse.unquote(u.password or ""), secure=secure)
+                  password=urllib.parse.unquote(u.password or ""), secure=secure,
+                  city=urllib.parse.parse_qs(u.query).get("city", [""])[0])
 
 
 def _identifier(name: str) -> str:
@@ -146,14 +152,17 @@ class _Embedded:
     def command(self, sql: str, params: dict | None = None) -> None:
         self.query(sql, params or {})
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
-        """Insert an Arrow table into `table` (a qualified, whitelisted name)."""
+    def insert_arrow(self, table: str, data: pa.Table, settings: dict | None = None) -> None:
+        """Insert an Arrow table into `table` (a qualified, whitelisted name), by column name."""
         import tempfile
 
+        cols = ", ".join(f"`{c}`" for c in data.column_names if c.replace("_", "").isalnum())
+        tail = (" SETTINGS " + ", ".join(f"{k} = {int(v)}" for k, v in settings.items())) if settings else ""
         with tempfile.NamedTemporaryFile(suffix=".arrow") as f:
             with pa.ipc.new_file(f.name, data.schema) as w:
                 w.write_table(data)
-            self.query(f"INSERT INTO {table} SELECT * FROM file({{path:String}}, 'Arrow')", {"path": f.name})
+            self.query(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM file({{path:String}}, 'Arrow'){tail}",
+                       {"path": f.name})
 
     def close(self) -> None:   # the process keeps its engine (a chdb limit: one per process)
         pass
@@ -181,9 +190,9 @@ class _Server:
         except Exception as exc:
             raise _error(exc, sql) from exc
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
+    def insert_arrow(self, table: str, data: pa.Table, settings: dict | None = None) -> None:
         try:
-            self.client.insert_arrow(table, data)
+            self.client.insert_arrow(table, data, settings=settings)
         except Exception as exc:
             raise _error(exc, f"INSERT INTO {table}") from exc
 
@@ -209,11 +218,12 @@ class Connection:
 
     engine = "clickhouse"
 
-    def __init__(self, target: Target, backend=None, scope=None):
+    def __init__(self, target: Target, backend=None, scope=None, ledger: bool = False):
         self.target = target
         self.database = target.database
         self._backend = backend if backend is not None else _backend(target)
         self.scope = scope          # data.scope.Scope of a limited cursor, else None
+        self.ledger = ledger        # its clue tables read the app's ledger laid over them (data/engine/ledger.py)
         self._result: Result | None = None
         self.read_only = True
         self.closed = False
@@ -221,7 +231,7 @@ class Connection:
     # --- DuckDB API --------------------------------------------------------
     def cursor(self) -> Connection:
         backend = _Server(self.target) if self.target.kind == "server" else self._backend
-        return Connection(self.target, backend, self.scope)
+        return Connection(self.target, backend, self.scope, self.ledger)
 
     def execute(self, sql: str, parameters=None) -> Connection:
         if self.closed:
@@ -300,8 +310,8 @@ class Connection:
         bound), the store and the scope; it is kept (TRANSLATED) so a page's repeated query is parsed once.
         """
         sc = self.scope
-        key = (sql, dialect.signature(params), self.database,
-               None if sc is None else (sc.districts, sc.texts))
+        key = (sql, dialect.signature(params), self.database, self.target.city,
+               None if sc is None else (sc.districts, sc.texts), self.ledger)
         hit = TRANSLATED.get(key)
         if hit is not None:
             return hit
@@ -320,7 +330,10 @@ class Connection:
         for tree in dialect.parse(dialect.OWN_FORMS.get(sql, sql)):
             dialect.check(tree)
             qualify(tree, self.database)
-            extra = scoped.limit(tree, self.scope, self) if self.scope is not None else {}
+            limited = self.scope is not None or self.ledger
+            extra = scoped.limit(tree, self.scope, self, ledger=self.ledger) if limited else {}
+            if self.target.city:
+                extra = {**extra, **only_city(tree, self.database, self.target.city)}
             engine_sql, bound = dialect.to_clickhouse(tree, params, extra)
             yield engine_sql, bound, extra
 
@@ -347,7 +360,8 @@ CATALOG = {
     "tables": "SELECT table_catalog, 'main' AS table_schema, table_name, table_type "
               "FROM information_schema.tables WHERE table_schema = {db}",
     "columns": "SELECT table_catalog, 'main' AS table_schema, table_name, column_name, ordinal_position, "
-               "data_type, is_nullable FROM information_schema.columns WHERE table_schema = {db}",
+               "data_type, is_nullable FROM information_schema.columns WHERE table_schema = {db} "
+               "AND column_name != 'city'",   # layout.CITY: the engine's own (hidden from SELECT *)
 }
 
 
@@ -371,6 +385,24 @@ def qualify(tree: exp.Expression, database: str) -> None:
         if db in ("", "main", "store", "temp") and name not in ctes:
             table.set("db", exp.to_identifier(database))
             table.set("catalog", None)
+
+
+CITY_PARAM = "__city"
+
+
+def only_city(tree: exp.Expression, database: str, city: str) -> dict:
+    """Every table of the store in `tree` (qualified; the ledger overlay's own rows excepted) becomes its rows of
+    `city` (a national database, data/engine/layout.py); the parameter it binds."""
+    from data.engine import layout
+    from data.ledger import overlay_sql
+
+    for table in list(tree.find_all(exp.Table)):
+        if table.text("db") != database or table.name.startswith(overlay_sql.PREFIX):
+            continue
+        inner = exp.select("*").from_(exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database)))
+        inner = inner.where(exp.EQ(this=exp.column(layout.CITY), expression=exp.Placeholder(this=CITY_PARAM)))
+        table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
+    return {CITY_PARAM: city}
 
 
 def connect(url: str) -> Connection:

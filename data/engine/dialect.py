@@ -15,6 +15,7 @@ Where DuckDB and ClickHouse differ in meaning, not only in spelling, the rewrite
 - `mode(x)` is the most frequent value, ties to the smallest (`topK` would be approximate);
 - bit shifts are functions (`bitShiftRight`);
 - several `unnest(list)` in one SELECT are zipped, as in DuckDB (`arrayJoin(arrayZip(...))`), not multiplied;
+- `UNION ALL BY NAME` (the ledger overlay) matches by position: the overlay tables repeat the store's column order;
 - `string_agg(x, sep ORDER BY k)` (and DISTINCT) joins the ordered list (`arrayStringConcat`);
 - `max_by(x, key, n)` / `min_by(x, key, n)` (a list of the top n) sort the pairs (ClickHouse's argMax has no n);
 - `current_setting('access_mode')` answers 'read_only' (the dashboard's engine connection never writes).
@@ -263,6 +264,12 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
         return node
     if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is not None:
         return _top_by(node)
+    if isinstance(node, exp.Union) and node.args.get("by_name"):
+        # `UNION ALL BY NAME` (the ledger overlay's union, data/ledger/overlay_sql.py): ClickHouse matches by
+        # position; the engine's overlay tables have the store tables' columns in the same order
+        # (data/engine/ledger.create makes them from the same column list)
+        node.set("by_name", None)
+        return node
     if isinstance(node, exp.Select):
         _order_by_outputs(node)
         _name_projections(node)

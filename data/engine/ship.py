@@ -66,15 +66,22 @@ def _select_month(table: str, tcol: str | None, month: int | None, cols: list[Co
             f"AND {_dq(tcol)} < make_date({month // 100}, {month % 100}, 1) + INTERVAL 1 MONTH")
 
 
-def _send(duck, con, target_table: str, select_sql: str, work: Path) -> int:
-    """Rows of `select_sql` (on the embedded store) into `target_table` (qualified) on the engine."""
+# the city column is MATERIALIZED (hidden from SELECT *): an insert names it explicitly
+WITH_CITY = {"insert_allow_materialized_columns": 1}
+
+
+def _send(duck, con, target_table: str, select_sql: str, cols: list[Column], work: Path, city: str) -> int:
+    """Rows of `select_sql` (on the embedded store; columns `cols`) into `target_table` (qualified) on the
+    engine, with `city` in the city column."""
     backend = con._backend
+    names = ", ".join(q(c.name) for c in cols)
     if con.target.kind == "chdb":
         f = work / f"{uuid.uuid4().hex}.parquet"
         duck.execute(f"COPY ({select_sql}) TO '{f}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
         try:
-            backend.command(f"INSERT INTO {target_table} SELECT * FROM file({{path:String}}, 'Parquet')",
-                            {"path": str(f)})
+            backend.command(f"INSERT INTO {target_table} ({names}, {q(layout.CITY)}) "
+                            f"SELECT {names}, {{city:String}} FROM file({{path:String}}, 'Parquet') "
+                            "SETTINGS insert_allow_materialized_columns = 1", {"path": str(f), "city": city})
         finally:
             f.unlink(missing_ok=True)
         return -1
@@ -83,17 +90,34 @@ def _send(duck, con, target_table: str, select_sql: str, work: Path) -> int:
     import pyarrow as pa
 
     for batch in reader:
-        backend.insert_arrow(target_table, pa.Table.from_batches([batch]))
+        data = pa.Table.from_batches([batch])
+        data = data.append_column(layout.CITY, pa.array([city] * data.num_rows, pa.string()))
+        backend.insert_arrow(target_table, data, settings=WITH_CITY)
         n += batch.num_rows
     return n
 
 
+def _keep_other_cities(con, table: str, new: str, cols: list[Column], city: str, where: str = "") -> None:
+    """Copy the rows of other cities (a national database) from `table` into `new`, so that replacing the table
+    (or a month of it) by `new` replaces only `city`'s rows. `where`: a further condition (our own SQL)."""
+    db, backend = con.database, con._backend
+    names = ", ".join(q(c.name) for c in [*cols, Column(layout.CITY, "VARCHAR")])
+    backend.command(f"INSERT INTO {q(db)}.{q(new)} ({names}) SELECT {names} FROM {q(db)}.{q(table)} "
+                    f"WHERE {q(layout.CITY)} != {{city:String}}{where} SETTINGS insert_allow_materialized_columns = 1",
+                    {"city": city})
+
+
 def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = None,
-         tables: Iterable[str] | None = None, progress: Progress | None = None) -> dict:
+         tables: Iterable[str] | None = None, progress: Progress | None = None, city: str | None = None) -> dict:
     """Load the embedded store at `store_path` into the engine store of `con` (see the module docstring).
 
-    Returns {"tables": n, "rows": {table: rows now on the engine}, "seconds": s, "generation": id}.
+    `city`: the value of the rows' city column (default: the store's region, geo/regions.py); the rows of other
+    cities in the engine's tables (a national database) are kept.
+    Returns {"tables": n, "rows": {table: rows now on the engine}, "seconds": s, "generation": id, "city": city,
+    "ledger_version": the app's ledger version laid over the clue tables (None: no records store)}.
     """
+    from geo import regions
+
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     db = con.database
@@ -102,6 +126,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
     duck = duckdb.connect(str(store_path), read_only=True)
     want_months = None if months is None else sorted({_month_key(m) for m in months})
     rows: dict[str, int] = {}
+    city = city or regions.of_store(duck)
     try:
         spec = store_tables(duck)
         names = [t for t in spec if tables is None or t in set(tables)]
@@ -113,24 +138,28 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
                 tcol = layout.time_column(cols)
                 partitioned = layout.keys(table, cols)[0] is not None
                 if want_months is not None and partitioned and table in existing:
-                    _replace_months(duck, con, table, cols, tcol, want_months, work)
+                    _replace_months(duck, con, table, cols, tcol, want_months, work, city)
                 else:
-                    _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing)
+                    _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing, city)
                 say(f"{table}")
             if tables is None:
                 _overlay_tables(con, spec)
             gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
             backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
-                            "SETTINGS mutations_sync = 2")
-            backend.command(f"INSERT INTO {q(db)}.`meta` (key, value) VALUES ('engine_generation', {{g:String}})",
-                            {"g": gen})
+                            f"AND {q(layout.CITY)} = {{city:String}} SETTINGS mutations_sync = 2", {"city": city})
+            backend.command(f"INSERT INTO {q(db)}.`meta` (key, value, {q(layout.CITY)}) SETTINGS "
+                            "insert_allow_materialized_columns = 1 VALUES ('engine_generation', {g:String}, "
+                            "{city:String})", {"g": gen, "city": city})
             for table in names:
-                res = backend.query(f"SELECT count() FROM {q(db)}.{q(table)}", {})
+                res = backend.query(f"SELECT count() FROM {q(db)}.{q(table)} WHERE {q(layout.CITY)} = {{city:String}}",
+                                    {"city": city})
                 rows[table] = int(res.column(0)[0].as_py())
     finally:
         duck.close()
     _forget_catalog(con)
-    return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen}
+    laid = lay_ledger(store_path, con)
+    return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen,
+            "city": city, "ledger_version": laid}
 
 
 def _month_key(m) -> int:
@@ -144,21 +173,23 @@ def _engine_tables(con) -> set[str]:
     return set(res.column(0).to_pylist()) if res.num_columns else set()
 
 
-def _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing) -> None:
+def _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing, city) -> None:
     db, backend = con.database, con._backend
     new = f"{table}__new"
     backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(new)}")
     backend.command(layout.table_ddl(db, new, cols))
     target = f"{q(db)}.{q(new)}"
+    if table in existing and _has_city(con, table):
+        _keep_other_cities(con, table, new, cols, city)
     if partitioned:
         for month in _months_of(duck, table, tcol):
-            _send(duck, con, target, _select_month(table, tcol, month, cols), work)
+            _send(duck, con, target, _select_month(table, tcol, month, cols), cols, work, city)
         # rows without a time (none in the product's tables; kept all the same)
         names = ", ".join(_dq(c.name) for c in cols)
         if duck.execute(f"SELECT count(*) FROM {_dq(table)} WHERE {_dq(tcol)} IS NULL").fetchone()[0]:
-            _send(duck, con, target, f"SELECT {names} FROM {_dq(table)} WHERE {_dq(tcol)} IS NULL", work)
+            _send(duck, con, target, f"SELECT {names} FROM {_dq(table)} WHERE {_dq(tcol)} IS NULL", cols, work, city)
     else:
-        _send(duck, con, target, _select_month(table, None, None, cols), work)
+        _send(duck, con, target, _select_month(table, None, None, cols), cols, work, city)
     if table in existing:
         backend.command(f"EXCHANGE TABLES {q(db)}.{q(new)} AND {q(db)}.{q(table)}")
         backend.command(f"DROP TABLE {q(db)}.{q(new)}")
@@ -166,21 +197,36 @@ def _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing) ->
         backend.command(f"RENAME TABLE {q(db)}.{q(new)} TO {q(db)}.{q(table)}")
 
 
-def _replace_months(duck, con, table, cols, tcol, months, work) -> None:
+def _replace_months(duck, con, table, cols, tcol, months, work, city) -> None:
     db, backend = con.database, con._backend
     new = f"{table}__new"
     backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(new)}")
     backend.command(layout.table_ddl(db, new, cols))
+    others = _has_city(con, table)
     for month in months:
         month = int(month)   # a number we computed: the partition id (YYYYMM)
+        in_month = f" AND toYYYYMM({q(tcol)}) = {month}"
+        if others:   # a national database: the month of the other cities stays as it is
+            _keep_other_cities(con, table, new, cols, city, in_month)
         sql = _select_month(table, tcol, month, cols)
-        if duck.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] == 0:
+        if duck.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]:
+            _send(duck, con, f"{q(db)}.{q(new)}", sql, cols, work, city)
+        res = backend.query(f"SELECT count() FROM {q(db)}.{q(new)} WHERE 1{in_month}", {})
+        if int(res.column(0)[0].as_py()) == 0:
             backend.command(f"ALTER TABLE {q(db)}.{q(table)} DROP PARTITION {month}")
             continue
-        _send(duck, con, f"{q(db)}.{q(new)}", sql, work)
         # the month's partition of the new table takes the place of the old one, atomically
         backend.command(f"ALTER TABLE {q(db)}.{q(table)} REPLACE PARTITION {month} FROM {q(db)}.{q(new)}")
     backend.command(f"DROP TABLE {q(db)}.{q(new)}")
+
+
+def _has_city(con, table: str) -> bool:
+    """The engine's `table` has the city column (a table shipped before it existed has not: shipped whole once,
+    it gets it)."""
+    res = con._backend.query("SELECT count() FROM system.columns WHERE database = {db:String} AND "
+                             "table = {t:String} AND name = {c:String}",
+                             {"db": con.database, "t": table, "c": layout.CITY})
+    return bool(int(res.column(0)[0].as_py()))
 
 
 def _forget_catalog(con) -> None:
@@ -192,16 +238,23 @@ def _forget_catalog(con) -> None:
 
 
 def _overlay_tables(con, spec: dict[str, list[Column]]) -> None:
-    """The clue ledger overlay's tables (data/ledger/overlay_sql.py), empty, shaped as on a DuckDB cursor: the
-    product's SQL names them; the app's own ledger (records store) is not laid over the engine yet."""
-    from data.ledger import overlay_sql as overlay
+    """The clue ledger overlay's tables (data/engine/ledger.py), empty until the ledger is laid over them."""
+    from data.engine import ledger
 
-    db, backend = con.database, con._backend
-    shapes = {f"{overlay.PREFIX}{n}": spec[n] for n in overlay.TABLES if n in spec}
-    shapes[f"{overlay.PREFIX}replaced"] = [Column("clue_id", "VARCHAR")]
-    shapes[f"{overlay.PREFIX}replaced_cases"] = [Column("case_id", "VARCHAR")]
-    shapes[f"{overlay.PREFIX}extra"] = [Column(c, t) for c, t in overlay.EXTRA_COLUMNS.items()]
-    for name, cols in shapes.items():
-        backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(name)}")
-        backend.command(f"CREATE TABLE {q(db)}.{q(name)} ({layout.columns_sql(cols)}) ENGINE = MergeTree "
-                        "ORDER BY tuple()")
+    ledger.create(con, spec)
+
+
+def lay_ledger(store_path: str | Path, con) -> int | None:
+    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables, built
+    from the embedded store; returns the ledger version laid, or None when there is no records store."""
+    from data import engine, records
+    from data.engine import ledger
+
+    if not records.path_for(store_path).exists():
+        return None
+    duck = duckdb.connect(str(store_path), read_only=True)
+    try:
+        with records.session(store_path) as rc:
+            return ledger.lay_over(con, rc, "engine:" + engine.generation(con), store=duck)
+    finally:
+        duck.close()
