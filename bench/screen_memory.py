@@ -97,7 +97,7 @@ def run(db: Path, refreshes: int, every: int, import_every: int, warmup: int, re
         with duckdb.connect(str(store), read_only=True) as con:
             (last,) = con.execute("SELECT max(CAST(received_at AS DATE)) FROM tickets").fetchone()
         env = {"HOTLINE_SCREEN_REFRESH_SECONDS": str(refresh_s), "HOTLINE_SCREEN_ROTATE_SECONDS": str(refresh_s)}
-        samples, imports, errors = [], [], 0
+        samples, imports, errors, error_texts = [], [], 0, []
         with serve_app(store, work / "streamlit.log", how="launch", extra_env=env, timeout=120) as (url, proc), \
                 sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -119,6 +119,10 @@ def run(db: Path, refreshes: int, every: int, import_every: int, warmup: int, re
                 text = page.evaluate(FRESH_JS)
                 if page.locator(ERRORS).count():
                     errors += 1
+                    what = page.locator(ERRORS).first.inner_text()[:300]
+                    if what not in error_texts and len(error_texts) < 5:   # say what it was, once each
+                        error_texts.append(what)
+                        print(f"error box after refresh {seen}: {what}", flush=True)
                 if text is None or text == last_text:
                     if time.monotonic() - changed > stall_s:   # no refresh for a long time: say what is shown
                         stalls.append({"after_refresh": seen, "text": text,
@@ -148,7 +152,7 @@ def run(db: Path, refreshes: int, every: int, import_every: int, warmup: int, re
         xs = [s["refresh"] for s in after]
         summary = {
             "store": str(db), "refreshes": refreshes, "refresh_seconds": refresh_s, "imports": imports,
-            "error_boxes_seen": errors, "external_requests": external, "stalls": stalls,
+            "error_boxes_seen": errors, "error_texts": error_texts, "external_requests": external, "stalls": stalls,
             "baseline_at": base["refresh"],
             "server_rss_mb": [base["server_rss_mb"], end["server_rss_mb"]],
             "server_rss_slope_mb_per_100": round(100 * _slope(xs, [s["server_rss_mb"] for s in after]), 2),
