@@ -1,7 +1,9 @@
 """Screening speed on a large store (issue 18's targets; a benchmark, never a test).
 
 1. One rule with repeat conditions over a year of tickets: `find` of a starter rule (keywords + "at least N
-   tickets within R m in D days") over the last 365 days of the store, warm, p50/p95 over --repeats.
+   tickets within R m in D days") over the last 365 days of the store, warm, p50 over --repeats (the hits as a
+   DataFrame, as the CLI and the queue get them); 1b. the same rule's `count` (the rule form's live count and
+   the back-test's shape: counted in SQL, no rows handed to Python).
 2. The daily screening: the whole starter library over one day of new tickets (the store's last day; a Beijing
    day is about 65k tickets), recorded in a scratch records store as after an import (`run.screen`): hits
    found, grouped into items and written.
@@ -88,6 +90,15 @@ def _measure(con, args, rules, rule, year, day, *, use_copy: bool) -> None:
     print(f"[{label}] 1. rule {rule.key} over {year.describe()}: {hits:,} hits; wall p50 {statistics.median(times):.3f} s, "
           f"max {max(times):.3f} s; CPU p50 {statistics.median(cpu):.3f} s, max {max(cpu):.3f} s ({len(times)} warm runs; "
           f"load {os.getloadavg()[0]:.1f})", flush=True)
+    times, cpu, counted = [], [], (0, 0)
+    for _ in range(args.repeats + 1):           # the rule form's live count: the same query, counted in SQL
+        t0, c0 = time.perf_counter(), time.process_time()
+        counted = run.count(con, rule, year, use_copy=use_copy)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    times, cpu = times[1:], cpu[1:]
+    print(f"[{label}] 1b. its live count (run.count): {counted[0]:,} hits at {counted[1]:,} places; wall p50 "
+          f"{statistics.median(times):.3f} s; CPU p50 {statistics.median(cpu):.3f} s, max {max(cpu):.3f} s", flush=True)
 
     (day_n,) = con.execute("SELECT count(*) FROM tickets WHERE received_at >= $d::TIMESTAMP",
                            {"d": day.date_from}).fetchone()

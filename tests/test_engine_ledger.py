@@ -121,3 +121,18 @@ def test_the_pages_show_the_apps_clues_on_the_engine(app_store, page, monkeypatc
     assert any(duck.values())
     assert on_engine == duck
     assert not any("未能把本系统登记的线索台账" in t for t in on_engine["text"])
+
+
+def test_an_engine_store_without_the_ledger_state_gets_one(app_store):
+    """An engine store shipped before the overlay had its state table (session 2): the first lay-over makes it."""
+    from data import engine as engines
+
+    p, engine = app_store
+    engine._backend.command(f"DROP TABLE `{engine.database}`.`{engine_ledger.STATE}`")
+    engine_ledger._LAID.clear()
+    assert engine_ledger.state(engine) is None
+    gen = "engine:" + engines.generation(engine)
+    with records.session(p) as rc:
+        v = engine_ledger.lay_over(engine, rc, gen)
+    assert engine_ledger.state(engine) == (gen, v)
+    assert _same_everywhere(p, engine, scope.CITY, MARCH) == {}

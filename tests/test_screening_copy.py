@@ -181,3 +181,24 @@ def test_item_labels_are_the_most_frequent_values_of_each_place():
         assert got.loc[item, "label"] == label
         assert got.loc[item, "n"] == len(rows)
     assert got.loc["cell:7:1", "district"] == ""
+
+
+def test_a_busy_place_says_how_many_ids_its_excel_cell_lists(tmp_path):
+    import io
+
+    import pandas as pd
+
+    from data.screening import report
+
+    ids = " ".join(f"BJ2026113000{k:04d}-3" for k in range(5000))      # 5,000 ids: 95,000 characters
+    rows = pd.DataFrame([{"rule": "r1", "rule_name": "井盖", "version": 1, "place": "建国门", "district": "东城区",
+                          "street": "建国门街道", "n": 5000, "first": "2026-11-01", "last": "2026-11-30",
+                          "ticket_ids": ids, "lon": 116.42, "lat": 39.9}])
+    back = pd.read_excel(io.BytesIO(report.to_bytes(rows, "xlsx")))
+    cell = back.loc[0, "工单编号"]
+    shown = cell.split(" …")[0].split(" ")
+    assert len(cell) <= report.XLSX_CELL_MAX
+    assert cell.endswith(f"（共 5,000 件，此格列出前 {len(shown):,} 件；CSV 导出列出全部）")
+    assert shown == ids.split(" ")[:len(shown)] and len(shown) > 1000
+    csv = pd.read_csv(io.BytesIO(report.to_bytes(rows, "csv")), encoding="utf-8-sig")
+    assert csv.loc[0, "工单编号"] == ids

@@ -97,7 +97,8 @@ def test_the_server_config_skips_the_forced_collection_after_every_run():
 def test_without_the_forced_collection_the_old_generation_closes_once_the_sessions_moved(app_db, tmp_path,
                                                                                          monkeypatch):
     """With Streamlit's collection after every run off (as the server runs), nothing in this test collects
-    garbage: app.py's `db.release_retired()` closes the replaced generation once both sessions left it."""
+    garbage: `db.release_retired()` (from `cursor()` and the end of app.py) closes the replaced generation once
+    both sessions left it."""
     from streamlit import config
 
     monkeypatch.setattr(db, "COLLECT_EVERY_S", 0.0)   # the two sessions move within the interval here

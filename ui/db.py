@@ -206,10 +206,14 @@ def cursor():
     if slot is None:
         slot = st.session_state[SESSION_KEY] = _Slot()
     if slot.key != key:
-        if slot.key is not None and not slot.key.startswith(f"{handle.key}|"):
-            _moved.set()   # its old cursor is garbage once this run's previous namespace is: release_retired()
+        moved = slot.key is not None and not slot.key.startswith(f"{handle.key}|")
         slot.key, slot.cursor = key, handle.new_cursor(lambda con: scope.scoped_cursor(con, who.scope, ledger=True))
         slot.ledger, slot.generation, slot.scope = None, handle.key, who.scope
+        if moved:
+            _moved.set()   # its old cursor is garbage once this run's previous namespace is: release_retired()
+    if _moved.is_set():
+        # Here too, not only at the end of app.py: a fragment's own reruns (the wall screen's) never reach it.
+        release_retired()
     slot.ledger = _ledger(handle, slot.cursor)
     return slot.cursor
 
@@ -217,7 +221,8 @@ def cursor():
 def release_retired() -> bool:
     """Close replaced generations that only garbage still holds: one full garbage collection, and only when a
     session moved off a replaced generation since the last one and such a generation is still open (app.py
-    calls it at the end of every run; Streamlit's own collection after every run is off). True if it collected.
+    calls it at the end of every run, and `cursor()` whenever a move is pending, so a fragment's reruns count
+    too; Streamlit's own collection after every run is off). True if it collected.
 
     At most one collection per COLLECT_EVERY_S: right after an import every session moves within seconds, and
     a collection each (0.1-0.2 s holding the GIL) was a tenth of the server's busy time then, just when every

@@ -54,10 +54,14 @@ def create(con, spec: dict[str, list[Column]]) -> None:
         backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(name)}")
         backend.command(_ddl(db, name, cols))
     backend.command(f"DROP TABLE IF EXISTS {q(db)}.{q(STATE)}")
-    backend.command(f"CREATE TABLE {q(db)}.{q(STATE)} (`generation` String, `version` Int64, `laid_at` String) "
-                    "ENGINE = MergeTree ORDER BY tuple()")
+    backend.command(_state_ddl(db))
     with _lock:
         _LAID.pop(_key(con), None)
+
+
+def _state_ddl(db: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {q(db)}.{q(STATE)} (`generation` String, `version` Int64, "
+            "`laid_at` String) ENGINE = MergeTree ORDER BY tuple()")
 
 
 def _ddl(db: str, name: str, cols: list[Column]) -> str:
@@ -120,6 +124,7 @@ def push(con, fr, generation: str) -> None:
                 shaper.unregister("frame")
             backend.command(f"EXCHANGE TABLES {q(db)}.{q(new)} AND {q(db)}.{q(name)}")
             backend.command(f"DROP TABLE {q(db)}.{q(new)}")
+        backend.command(_state_ddl(db))    # a store shipped before the state existed (session 2) has none
         backend.command(f"TRUNCATE TABLE {q(db)}.{q(STATE)}")
         backend.command(f"INSERT INTO {q(db)}.{q(STATE)} (generation, version, laid_at) VALUES "
                         "({g:String}, {v:Int64}, {at:String})",

@@ -185,50 +185,70 @@ def _repeat_ctes(r, trigger_from: str, p) -> list[str]:
     """≥ N located tickets of `base` at the same place as a trigger ticket in the D days up to it (itself
     included). "The same place" is a square cell of side 2R in one of four grids shifted by half a cell (the
     construction of data/after_close.py): tickets less than R apart east-west and north-south always share a
-    cell of one grid, tickets 2R or more apart never do. Counting is a window over each cell's tickets in time
-    order (no pairs of tickets: a busy crossing has 10^5 pairs a month), and the tickets that make a trigger's
-    count are found by a second window (the next trigger of the cell within D days).
+    cell of one grid, tickets 2R or more apart never do. No pairs of tickets are formed (a busy crossing has
+    10^5 pairs a month): each cell's tickets are put in time order once, and
 
-    What keeps it cheap at 25 M tickets a year (docs/performance.md): the windows sort only cells that can
-    hold a trigger (at least N tickets, one of them screened: a day's run leaves out nearly every cell of the
-    look-back), and carry a row number instead of the ticket id."""
+    - a ticket has N in its D days when the ticket N - 1 places before it came at most D days earlier (`lag`:
+      a count over a time frame costs three times as much at 25 M); tickets received at the same second in one
+      cell (`tied`) all take the answer of the last of them, as a count over their time frame would;
+    - the tickets that make a trigger's count are those with a trigger at most D days later (the next one in
+      the cell's order, `first_value … IGNORE NULLS`), or a trigger received at the same second.
+
+    Only cells that can hold a trigger (at least N tickets, one of them screened) are put in order: a day's
+    run leaves out nearly every cell of its look-back. Rows carry a number (`rid`, the ticket's place in time
+    and id order) instead of the ticket id."""
     side = 2.0 * float(r.radius_m)
     dlat, dlon = side / M_PER_DEG_LAT, side / (M_PER_DEG_LAT * math.cos(math.radians(REF_LAT)))
     pl, po = p(dlat), p(dlon)
-    days, n = int(r.days), p(int(r.min_tickets))
+    n = p(int(r.min_tickets))
     grids = "\n    UNION ALL\n    ".join(
         f"SELECT {g} AS grid, CAST(floor(lat / {pl} + {a}) AS BIGINT) AS ci, CAST(floor(lon / {po} + {b}) AS BIGINT) AS cj, "
         f"rid, received_at, screened FROM cells"
         for g, (a, b) in enumerate(SHIFTS))
-    # The window's length is the rule's checked integer (1-730 days, rule.py): a frame bound must be a constant.
-    span = f"INTERVAL '{days} days'"
+    # The window's length and the lag's offset are the rule's checked integers (1-730 days, 2-10,000 tickets:
+    # rule.py): window arguments must be constants.
+    span = f"INTERVAL '{int(r.days)} days'"
+    back = int(r.min_tickets) - 1
     cols = ", ".join("c." + x.strip() for x in COLUMNS.split(","))
+    same = "t.grid = o.grid AND t.ci = o.ci AND t.cj = o.cj AND t.received_at = o.received_at"
     return [
         f"trig AS (SELECT ticket_id FROM {trigger_from} WHERE {LOCATED_SQL})",
         f"""cells AS MATERIALIZED (
-    SELECT row_number() OVER () AS rid, {COLUMNS}, ticket_id IN (SELECT ticket_id FROM trig) AS screened
+    SELECT row_number() OVER (ORDER BY received_at, ticket_id) AS rid, {COLUMNS},
+           ticket_id IN (SELECT ticket_id FROM trig) AS screened
     FROM base WHERE {LOCATED_SQL})""",
         f"""placed AS MATERIALIZED (
     {grids})""",
         f"""live AS (SELECT grid, ci, cj FROM placed GROUP BY grid, ci, cj
     HAVING count(*) >= {n} AND bool_or(screened))""",
+        f"""ordered AS MATERIALIZED (
+    SELECT grid, ci, cj, rid, received_at, screened,
+           coalesce(lag(received_at, {back}) OVER w >= received_at - {span}, FALSE) AS enough,
+           coalesce(lead(received_at) OVER w = received_at, FALSE)
+               OR coalesce(lag(received_at) OVER w = received_at, FALSE) AS tied
+    FROM placed SEMI JOIN live USING (grid, ci, cj)
+    WINDOW w AS (PARTITION BY grid, ci, cj ORDER BY rid))""",
+        # tickets of one second: the last of them counts them all (`enough` only grows along the second's tickets)
+        "tied_enough AS (SELECT DISTINCT grid, ci, cj, received_at FROM ordered WHERE tied AND enough)",
         f"""counted AS MATERIALIZED (
-    SELECT grid, ci, cj, rid, received_at,
-           screened AND count(*) OVER (PARTITION BY grid, ci, cj ORDER BY received_at
-                                       RANGE BETWEEN {span} PRECEDING AND CURRENT ROW) >= {n} AS is_trigger
-    FROM placed SEMI JOIN live USING (grid, ci, cj))""",
+    SELECT o.grid, o.ci, o.cj, o.rid, o.received_at, o.tied,
+           o.screened AND (o.enough OR (o.tied AND EXISTS (SELECT 1 FROM tied_enough t WHERE {same}))) AS is_trigger
+    FROM ordered o)""",
         """windowed AS (
-    SELECT rid, received_at,
-           min(CASE WHEN is_trigger THEN received_at END) OVER (
-               PARTITION BY grid, ci, cj ORDER BY received_at
+    SELECT grid, ci, cj, rid, received_at, tied, is_trigger,
+           first_value(CASE WHEN is_trigger THEN received_at END IGNORE NULLS) OVER (
+               PARTITION BY grid, ci, cj ORDER BY rid
                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_trigger
     FROM counted)""",
-        "triggers AS (SELECT DISTINCT rid FROM counted WHERE is_trigger)",
-        f"""members AS (SELECT DISTINCT rid FROM windowed
-    WHERE next_trigger IS NOT NULL AND next_trigger < received_at + {span})""",
+        "tied_triggers AS (SELECT DISTINCT grid, ci, cj, received_at FROM counted WHERE tied AND is_trigger)",
+        # a member in any grid is a hit; a trigger (in any grid) is a member of its own count
+        f"""members AS (SELECT rid, bool_or(is_trigger) AS trigger FROM windowed o
+    WHERE (next_trigger IS NOT NULL AND next_trigger < received_at + {span})
+       OR (tied AND EXISTS (SELECT 1 FROM tied_triggers t WHERE {same}))
+    GROUP BY rid)""",
         f"""hits AS (
-    SELECT {cols}, c.rid IN (SELECT rid FROM triggers) AS trigger
-    FROM cells c WHERE c.rid IN (SELECT rid FROM members))""",
+    SELECT {cols}, m.trigger
+    FROM cells c JOIN members m ON m.rid = c.rid)""",
     ]
 
 

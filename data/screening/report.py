@@ -26,12 +26,34 @@ def grouped(rule: Rule, version: int | str, hits: pd.DataFrame) -> pd.DataFrame:
         "lon": g["lon"].round(6), "lat": g["lat"].round(6)}, columns=list(HEADERS))
 
 
+XLSX_CELL_MAX = 32_767   # Excel's limit of characters in one cell
+
+
+def fit_ids(ids: str, limit: int = XLSX_CELL_MAX) -> str:
+    """A cell of space-separated ticket ids that fits in `limit` characters: whole ids, then what was cut
+    ("…（共 N 件，此格列出前 M 件；CSV 导出列出全部）"). A busy place at Beijing's density has thousands."""
+    if len(ids) <= limit:
+        return ids
+    parts = ids.split(" ")
+    note = f" …（共 {len(parts):,} 件，此格列出前 {{m:,}} 件；CSV 导出列出全部）"
+    room = limit - len(note.format(m=len(parts)))
+    kept, used = [], 0
+    for x in parts:
+        if used + len(x) + (1 if kept else 0) > room:
+            break
+        used += len(x) + (1 if kept else 0)
+        kept.append(x)
+    return " ".join(kept) + note.format(m=len(kept))
+
+
 def to_bytes(rows: pd.DataFrame, fmt: str, sheet: str = "筛查结果") -> bytes:
     shown = rows.rename(columns=HEADERS)
     if fmt == "csv":
         return shown.to_csv(index=False).encode("utf-8-sig")
     if fmt != "xlsx":
         raise ValueError(f"unknown format {fmt!r}")
+    if HEADERS["ticket_ids"] in shown.columns:   # Excel would cut the cell silently
+        shown = shown.assign(**{HEADERS["ticket_ids"]: shown[HEADERS["ticket_ids"]].map(fit_ids)})
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="xlsxwriter") as xw:
         shown.to_excel(xw, index=False, sheet_name=sheet)

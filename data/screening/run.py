@@ -69,12 +69,12 @@ def find(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
 
 
 def count(cur: duckdb.DuckDBPyConnection, rule: Rule, target: Target, *,
-          resolve: Callable[[str], Rule | None] = lambda _k: None) -> tuple[int, int]:
-    """(hits, places) of `rule` over `target`, counted in SQL (the form's live count)."""
+          resolve: Callable[[str], Rule | None] = lambda _k: None, use_copy: bool | None = None) -> tuple[int, int]:
+    """(hits, places) of `rule` over `target`, counted in SQL (the form's live count); `use_copy` as `find`'s."""
     span = target_span(cur, target)
     if target.import_ids and span is None:
         return 0, 0
-    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur))
+    c = compiled(rule, target, span, resolve, located_copy=located_copy(cur) if use_copy is None else use_copy)
     dlat, dlon = places.cell_degrees()
     row = cur.execute(f"""SELECT count(*), count(DISTINCT CASE WHEN lat IS NULL OR lon IS NULL
                                  THEN coalesce(district, '') || '|' || coalesce(street, '') || '|' || coalesce(address, '')
