@@ -80,7 +80,7 @@ def test_the_display_account_lands_on_the_wall_screen(screen_env):
     assert (k[("month", "response")], k[("day", "resolution")]) == ("91.7%", "—")
     assert k[("month", "clues")] == "5" and k[("month", "rectified")] == "2"
     # map, trend, ranking, each in two slots: the frame on show and the next one, drawn out of sight
-    assert sorted(_charts(at)) == sorted(f"scr_{c}_{i}" for c in CHARTS for i in (0, 1))
+    assert sorted(_charts(at)) == sorted(f"scr_{c}_0" for c in CHARTS)   # HOTLINE_SCREEN_PRELOAD off
     assert _shown(at) == 0
     css = next(e.value for e in at.get("html") if e.value.startswith("<style>"))
     # our own stylesheet: it styles our classes and our keyed containers, never Streamlit's inner elements
@@ -159,6 +159,7 @@ def test_a_rotation_step_shows_charts_drawn_one_run_earlier(screen_env, monkeypa
     run earlier into the hidden slot, and the step shows them unchanged (Streamlit keeps an element whose
     figure did not change) while the other slot takes the project after, out of sight."""
     monkeypatch.setenv("HOTLINE_SCREEN_PROJECTS", "井盖,污水")
+    monkeypatch.setenv("HOTLINE_SCREEN_PRELOAD", "1")
     at = app_test(APP, role="display").run()
     _clean(at)
     first = _charts(at)
@@ -184,6 +185,7 @@ def test_a_new_import_is_drawn_out_of_sight_then_shown(screen_env, monkeypatch, 
     from data.ingest import ingest_files
 
     monkeypatch.setenv("HOTLINE_SCREEN_ROTATE_SECONDS", "0")
+    monkeypatch.setenv("HOTLINE_SCREEN_PRELOAD", "1")
     at = app_test(APP, role="display").run()
     _clean(at)
     first = _charts(at)

@@ -62,6 +62,7 @@ MODE = "light" if str(settings.get("HOTLINE_SCREEN_THEME")).strip().lower() == "
 SCALE = _scale()
 REFRESH = max(1, int(settings.get("HOTLINE_SCREEN_REFRESH_SECONDS")))
 ROTATE = max(0, int(settings.get("HOTLINE_SCREEN_ROTATE_SECONDS")))
+PRELOAD = str(settings.get("HOTLINE_SCREEN_PRELOAD")).strip() == "1"   # draw the next frame out of sight
 CONFIGURED = tuple(p.strip() for p in str(settings.get("HOTLINE_SCREEN_PROJECTS")).split(",") if p.strip())
 
 
@@ -317,16 +318,21 @@ def _plan(state: dict, now: float) -> None:
         current = slots[shown]
         due = ROTATE and len(cycle) > 1 and now - state["stepped"] >= ROTATE * 0.9
         upcoming = cycle[(state["step"] + 1) % len(cycle)]
-        if due and hidden is not None and hidden.topic == upcoming:
+        if due and not PRELOAD:
+            state["step"], state["stepped"] = state["step"] + 1, now
+        elif due and hidden is not None and hidden.topic == upcoming:
             state["shown"], state["step"], state["stepped"] = 1 - shown, state["step"] + 1, now
         elif (hidden is not None and hidden.version == version != current.version
               and hidden.topic == current.topic):
             state["shown"] = 1 - shown                           # the same frame, read from the new generation
     shown = state["shown"]
-    rotating = ROTATE and len(cycle) > 1
+    rotating = PRELOAD and ROTATE and len(cycle) > 1
     target = cycle[(state["step"] + (1 if rotating else 0)) % len(cycle)]
     if (slots[shown].version, slots[shown].topic) == (version, target):
         return                                                   # nothing new to draw
+    if not PRELOAD:                                              # one slot: drawn in front of the viewer
+        slots[shown] = _prepare(cur, version, target)
+        return
     hidden = slots[1 - shown]
     if hidden is None or (hidden.version, hidden.topic) != (version, target):
         slots[1 - shown] = _prepare(cur, version, target)

@@ -45,7 +45,8 @@ def wall(tmp_path_factory):
     for role in ("display", "leader"):
         account(role, db_path=db)
     env = {"HOTLINE_MIN_COMPARE_BASE": "1", "HOTLINE_SCREEN_REFRESH_SECONDS": str(REFRESH),
-           "HOTLINE_SCREEN_ROTATE_SECONDS": str(ROTATE), "HOTLINE_SCREEN_PROJECTS": ",".join(PROJECTS)}
+           "HOTLINE_SCREEN_ROTATE_SECONDS": str(ROTATE), "HOTLINE_SCREEN_PROJECTS": ",".join(PROJECTS),
+           "HOTLINE_SCREEN_PRELOAD": "1"}
     with serve_app(db, d / "streamlit.log", extra_env=env) as (url, _proc):
         yield url, db
 
