@@ -54,8 +54,8 @@ def sso_app(tmp_path_factory):
             yield url, db, issuer
 
 
-def _app_requests_outside(page, issuer: str) -> list[str]:
-    """Requests outside 127.0.0.1 that the app's pages attempted (the provider's page excluded)."""
+def _app_requests_outside(page) -> list[str]:
+    """Requests outside 127.0.0.1 that the app's pages attempted (the provider's stylesheet excluded)."""
     return [u for u in page.external_requests if not u.startswith("https://cdn.jsdelivr.net/")]
 
 
@@ -94,7 +94,7 @@ def test_a_mapped_identity_signs_in_as_its_account(browser, sso_app):
         assert "工单" in links and "导入" not in links and "用户" not in links, links
         main = page.locator("[data-testid='stMain']").inner_text()
         assert "东城区" in main and "朝阳区" not in main, main[:500]     # its district's scope only
-        assert not _app_requests_outside(page, issuer), page.external_requests
+        assert not _app_requests_outside(page), page.external_requests
         signed = [r for r in _audit_rows(db, "sign_in") if r["details"].get("via") == "sso"]
         assert [r["actor"] for r in signed] == ["zhangsan"], signed
         assert urllib.parse.urlparse(page.url).path in ("/tickets", "/"), page.url
@@ -122,6 +122,6 @@ def test_an_unmapped_identity_is_refused(browser, sso_app):
         page.get_by_role("button", name="End session").click()
         page.wait_for_url(f"{url}/**")
         page.get_by_role("button", name="使用单位统一身份认证登录").wait_for()   # a fresh start, nobody signed in
-        assert not _app_requests_outside(page, issuer), page.external_requests
+        assert not _app_requests_outside(page), page.external_requests
     finally:
         context.close()
