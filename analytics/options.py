@@ -121,12 +121,19 @@ HAVING count(DISTINCT v) <= $most ORDER BY k
 """
 # The same on ClickHouse (HOTLINE_ENGINE=clickhouse), which has no json_each: each (key, raw JSON value) pair of
 # the object, a JSON string unquoted and a JSON null as NULL, as `->> '$'` gives them (tests/test_engine_golden.py).
+# On Spark: the object read as a map of texts (Spark writes a number or a boolean as its JSON text, a null as NULL).
 dialect.own_form(EXTRA_VALUES_SQL, """
 WITH pairs AS (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(assumeNotNull(t.extra))) AS pair FROM tickets t WHERE t.extra IS NOT NULL),
 kv AS (SELECT tupleElement(pair, 1) AS k,
               multiIf(JSONType(tupleElement(pair, 2)) = 'String', JSONExtractString(tupleElement(pair, 2)),
                       JSONType(tupleElement(pair, 2)) = 'Null', NULL, tupleElement(pair, 2)) AS v
        FROM pairs)
+SELECT k, list(DISTINCT v ORDER BY v) AS vs FROM kv WHERE v IS NOT NULL AND v <> '' GROUP BY k
+HAVING count(DISTINCT v) <= $most ORDER BY k
+""", spark="""
+WITH pairs AS (SELECT explode(map_entries(from_json(t.extra, 'map<string,string>'))) AS pair FROM tickets t
+               WHERE t.extra IS NOT NULL),
+kv AS (SELECT pair.key AS k, pair.value AS v FROM pairs)
 SELECT k, list(DISTINCT v ORDER BY v) AS vs FROM kv WHERE v IS NOT NULL AND v <> '' GROUP BY k
 HAVING count(DISTINCT v) <= $most ORDER BY k
 """)

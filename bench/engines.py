@@ -1,8 +1,11 @@
-"""DuckDB beside ClickHouse (chdb, in process) on the dashboard's own queries, in one run (issue 21).
+"""DuckDB beside ClickHouse (chdb, in process) and Spark (a cluster) on the dashboard's own queries, in one run (issue 21).
 
-`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json]`
+`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json] [--engines duckdb,clickhouse,spark]
+[--spark spark://HOST:PORT]`
 
-1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed);
+1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed), and for `spark`
+   into a Parquet warehouse under --work that the cluster at --spark reads (data/engine/spark_ship.py; timed;
+   without --spark a local cluster of two one-core workers is started under --work and stopped at the end);
 2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
    answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
    process and the same states, warm (one pass first), N timed passes each;
@@ -68,14 +71,51 @@ def _scan(con, d0) -> dict:
             "answer": con.execute(SCAN_SQL, params).fetchall()}
 
 
-def run(db: str, repeats: int, work: Path) -> dict:
+ENGINES = ("duckdb", "clickhouse", "spark")
+
+
+def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None, d0) -> dict:
+    """The Spark side: ship to a warehouse under `work`, replay on the cluster at `master` (or a local one)."""
+    from data import engine
+    from data.engine import spark, spark_cluster
+
+    cluster = None
+    if not master:
+        cluster = spark_cluster.start(work / "spark-cluster", workers=2, cores=1, memory="1g")
+        master = cluster.master_url
+    out: dict = {"master": master}
+    try:
+        t0 = time.perf_counter()
+        con = engine.connect(f"{master}?warehouse={work / 'spark-warehouse'}&database=bench")
+        con.execute("SELECT 1").fetchall()
+        out["session_start_s"] = round(time.perf_counter() - t0, 1)
+        _say(f"spark: shipping {db} (load {_load()})")
+        shipped = engine.ship_store(db, con)
+        out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
+                       "tables": shipped["tables"]}
+        out["load_before"] = _load()
+        _say(f"spark: replaying (shipped in {shipped['seconds']} s; load {out['load_before']})")
+        out.update(_replay(con, pages, states, repeats))
+        out["scan"] = _scan(con, d0)
+        out["load_after"] = _load()
+        out["floor_ms"] = harness.summarise([harness.timed(lambda: con.execute("SELECT 1").fetchall())
+                                             for _ in range(10)])
+    finally:
+        spark.stop_session()
+        if cluster is not None:
+            cluster.stop()
+    return out
+
+
+def run(db: str, repeats: int, work: Path, engines=ENGINES[:2], spark_master: str | None = None,
+        n_states: int | None = None) -> dict:
     from bench.duck_side import PAGES
     from data import store
     from data.engine import clickhouse, ship
 
     pages = {p: fn for p, fn in PAGES.items() if p != "hotspots"}
     duck = store.connect(db, read_only=True)
-    states = filter_states(duck)
+    states = filter_states(duck)[:n_states]
     out: dict = {"db": db, "repeats": repeats, "states": [n for n, _ in states], "pages": list(pages),
                  "cores": os.cpu_count()}
     d0 = states[0][1].date_from
@@ -87,6 +127,12 @@ def run(db: str, repeats: int, work: Path) -> dict:
     out["load_after_duckdb"] = _load()
 
     work.mkdir(parents=True, exist_ok=True)
+    if "spark" in engines:
+        out["spark"] = _spark(db, pages, states, repeats, work, spark_master, d0)
+        out["same_scan_answer_spark"] = out["duckdb"]["scan"]["answer"] == out["spark"]["scan"]["answer"]
+    if "clickhouse" not in engines:
+        out["peak_rss_mb"] = harness.peak_rss_mb()
+        return out
     engine = clickhouse.connect(f"chdb:{work}?database=bench")
     _say(f"engine: shipping {db} (load {_load()})")
     shipped = ship.ship(db, engine)
@@ -108,9 +154,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("var/bench-engine"))
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--engines", default="duckdb,clickhouse",
+                    help="engines beside DuckDB, comma-separated: clickhouse, spark (DuckDB always runs)")
+    ap.add_argument("--states", type=int, default=None,
+                    help="replay only the first N filter states of bench/states.py (Spark's seconds per query)")
+    ap.add_argument("--spark", default=None, help="the Spark master URL (default: a local cluster under --work)")
     a = ap.parse_args(argv)
+    engines = tuple(e.strip() for e in a.engines.split(",") if e.strip())
+    if set(engines) - set(ENGINES):
+        ap.error(f"--engines: one of {', '.join(ENGINES)}")
     warnings.filterwarnings("ignore")
-    res = run(a.db, a.repeats, a.work.resolve())
+    res = run(a.db, a.repeats, a.work.resolve(), engines, a.spark, a.states)
     text = json.dumps(res, ensure_ascii=False, default=str, indent=1)
     if a.out:
         a.out.write_text(text, encoding="utf-8")

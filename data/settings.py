@@ -142,13 +142,15 @@ SETTINGS: dict[str, Setting] = {
                 "An export's other column (mapping `extra`) becomes a sidebar filter when it has at most this many "
                 "distinct values.", int),
         Setting("HOTLINE_ENGINE", "duckdb",
-                "Engine that answers the dashboard's queries: duckdb (the embedded store, default) or clickhouse "
-                "(a ClickHouse server or cluster, or chdb in process; the store is loaded into it with "
-                "`python manage.py engine ship`). See docs/scale-out.md."),
+                "Engine that answers the dashboard's queries: duckdb (the embedded store, default), clickhouse "
+                "(a ClickHouse server or cluster, or chdb in process) or spark (an Apache Spark cluster reading "
+                "the store as Parquet); the store is loaded into it with `python manage.py engine ship`. "
+                "See docs/scale-out.md."),
         Setting("HOTLINE_ENGINE_URL", "",
-                "Where the clickhouse engine is: clickhouse://USER:PASSWORD@HOST:8123/DATABASE (clickhouses:// for "
-                "TLS), or chdb:PATH?database=NAME for the in-process engine; empty means chdb beside HOTLINE_DB. "
-                "Add city=NAME (a store's region) to the query to read one city of a national database."),
+                "Where the engine is: clickhouse://USER:PASSWORD@HOST:8123/DATABASE (clickhouses:// for "
+                "TLS), or chdb:PATH?database=NAME for the in-process engine (empty means chdb beside HOTLINE_DB); "
+                "for spark: spark://HOST:PORT?warehouse=PATH&database=NAME (the Parquet warehouse the cluster "
+                "reads). Add city=NAME (a store's region) to the query to read one city of a national database."),
         Setting("HOTLINE_MIN_COMPARE_BASE", "30",
                 "Fewest tickets a comparison period (previous period, a year earlier) must hold for a change in % "
                 "to be shown; below it the pages show — and say why.", int),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the product and its tests need: Chromium (chart export via
 # kaleido, briefing PDF, browser tests), a CJK font (Chinese in charts and
-# exports) and poppler-utils (pdftotext in tests). Installs only what is missing.
+# exports), poppler-utils (pdftotext in tests) and a Java runtime (Spark). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -10,6 +10,9 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromi
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
+# Java for Apache Spark (HOTLINE_ENGINE=spark; the pyspark wheel carries Spark's jars, not a JVM): the tests run a
+# standalone cluster on loopback (tests/test_engine_spark.py). Spark 4 needs Java 17 or 21.
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -150,3 +150,32 @@ def demo_engine(demo, engine_dir):
     con = clickhouse.connect(f"chdb:{engine_dir}?database=demo")
     ship.ship(demo[1], con)
     return con
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A Spark standalone cluster on loopback for the whole test session: one master, two workers of one core
+    each (data/engine/spark_cluster.py), stopped at the end with the session's Spark driver."""
+    from data.engine import spark, spark_cluster
+
+    c = spark_cluster.start(tmp_path_factory.mktemp("spark") / "cluster", workers=2, cores=1, memory="768m")
+    yield c
+    spark.stop_session()
+    c.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("spark") / "warehouse"
+
+
+@pytest.fixture(scope="session")
+def tiny_spark(tiny_db_path, spark_cluster, spark_warehouse):
+    """The tiny store shipped to the Spark warehouse (Parquet by city and month) and read on the cluster."""
+    from data import engine
+
+    # the driver's web UI on (loopback only): its monitoring API says which executors ran the tasks
+    con = engine.connect(f"{spark_cluster.master_url}?warehouse={spark_warehouse}&database=tiny"
+                         "&spark.ui.enabled=true&spark.ui.port=0")
+    engine.ship_store(tiny_db_path, con)
+    return con

@@ -300,7 +300,9 @@ def engine_note() -> None:
         return
     why = _ENGINE_LEDGER_ERRORS.get(str(settings.db_path()))
     if why:
-        st.warning("未能把本系统登记的线索台账叠加到查询引擎（HOTLINE_ENGINE=clickhouse）："
+        from data import engine
+
+        st.warning(f"未能把本系统登记的线索台账叠加到查询引擎（HOTLINE_ENGINE={engine.name()}）："
                    f"线索、立案、整改数只含导入的台账。原因：{why}")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from data import settings
 
-ENGINES = ("duckdb", "clickhouse")
+ENGINES = ("duckdb", "clickhouse", "spark")
 
 
 def name() -> str:
@@ -35,15 +35,39 @@ def url() -> str:
     value = str(settings.get("HOTLINE_ENGINE_URL")).strip()
     if value:
         return value
+    if name() == "spark":
+        raise ValueError("HOTLINE_ENGINE=spark needs HOTLINE_ENGINE_URL=spark://HOST:PORT?warehouse=PATH&database=NAME")
     db = settings.db_path()
     return f"chdb:{db.with_suffix('.clickhouse')}"
 
 
 def connect(engine_url: str | None = None):
-    """A read connection to the store on the engine (data/engine/clickhouse.Connection)."""
+    """A read connection to the store on the engine: data/engine/clickhouse.Connection, or
+    data/engine/spark.Connection for a `spark://` (or `local[N]`) URL."""
+    target = engine_url or url()
+    if is_spark_url(target):
+        from data.engine import spark
+
+        return spark.connect(target)
     from data.engine import clickhouse
 
-    return clickhouse.connect(engine_url or url())
+    return clickhouse.connect(target)
+
+
+def is_spark_url(engine_url: str) -> bool:
+    return engine_url.startswith(("spark://", "local[", "local?"))
+
+
+def ship_store(store_path, con, **kw) -> dict:
+    """Load the embedded store at `store_path` into the engine of `con` (data/engine/ship.py for ClickHouse,
+    data/engine/spark_ship.py for Spark's warehouse); keywords as theirs (months, tables, progress, city)."""
+    if getattr(con, "engine", None) == "spark":
+        from data.engine import spark_ship
+
+        return spark_ship.ship(store_path, con.target, **kw)
+    from data.engine import ship as clickhouse_ship
+
+    return clickhouse_ship.ship(store_path, con, **kw)
 
 
 def is_engine(con) -> bool:

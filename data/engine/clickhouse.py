@@ -26,10 +26,17 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from sqlglot import exp
 
 from data.engine import dialect
-from data.engine.results import Result
+from data.engine.cursor import (  # noqa: F401 (the engine's names, kept here too)
+    CITY_PARAM,
+    CatalogError,
+    EngineCursor,
+    EngineError,
+    forget_translations,
+    only_city,
+    qualify,
+)
 
 # Session settings that give ClickHouse the SQL meaning the product's queries were written for.
 SETTINGS = {
@@ -47,14 +54,6 @@ SETTINGS = {
 ARROW = "Arrow"
 
 UNKNOWN_TABLE_CODES = ("Code: 60.", "Code: 81.", "UNKNOWN_TABLE", "UNKNOWN_DATABASE")
-
-
-class EngineError(duckdb.Error):
-    """A statement failed on the engine (the message keeps the engine's own words)."""
-
-
-class CatalogError(duckdb.CatalogException):
-    """A table the statement names is not in the store (as DuckDB's CatalogException)."""
 
 
 @dataclass(frozen=True)
@@ -213,8 +212,9 @@ def _backend(t: Target):
 
 
 # ------------------------------------------------------------------ the connection
-class Connection:
-    """A DuckDB-like connection to one store (one database) on ClickHouse. Cursors share its backend."""
+class Connection(EngineCursor):
+    """A DuckDB-like connection to one store (one database) on ClickHouse. Cursors share its backend.
+    The DuckDB API itself is data/engine/cursor.EngineCursor's."""
 
     engine = "clickhouse"
 
@@ -224,134 +224,38 @@ class Connection:
         self._backend = backend if backend is not None else _backend(target)
         self.scope = scope          # data.scope.Scope of a limited cursor, else None
         self.ledger = ledger        # its clue tables read the app's ledger laid over them (data/engine/ledger.py)
-        self._result: Result | None = None
-        self.read_only = True
+        self._result = None
         self.closed = False
 
-    # --- DuckDB API --------------------------------------------------------
     def cursor(self) -> Connection:
         backend = _Server(self.target) if self.target.kind == "server" else self._backend
         return Connection(self.target, backend, self.scope, self.ledger)
 
-    def execute(self, sql: str, parameters=None) -> Connection:
-        if self.closed:
-            raise duckdb.ConnectionException("Connection already closed!")
-        statements = self._translate(sql, parameters)
-        if not statements:
-            raise EngineError("empty statement")
-        values = dialect.named_values(parameters)
-        for engine_sql, names, extra in statements:
-            given = {**values, **extra}
-            bound = {n: dialect.clickhouse_value(given[n]) for n in names}
-            self._result = Result(self._backend.query(engine_sql, bound))
-        return self
-
-    def executemany(self, sql: str, rows) -> Connection:
-        for row in rows:
-            self.execute(sql, row)
-        return self
-
-    def sql(self, sql: str, params=None) -> Connection:
-        return self.execute(sql, params)
-
-    def _need(self) -> Result:
-        if self._result is None:
-            raise duckdb.InvalidInputException("No open result set")
-        return self._result
-
-    def fetchone(self):
-        return self._need().fetchone()
-
-    def fetchall(self):
-        return self._need().fetchall()
-
-    def fetchmany(self, size: int = 1):
-        return self._need().fetchmany(size)
-
-    def df(self, **_kw):
-        return self._need().df()
-
-    fetchdf = df
-    fetch_df = df
-
-    def to_arrow_table(self) -> pa.Table:
-        return self._need().arrow()
-
-    def fetch_arrow_table(self) -> pa.Table:
-        return self._need().arrow()
-
-    @property
-    def description(self):
-        return self._result.description if self._result is not None else None
-
-    def register(self, name: str, frame) -> Connection:
-        raise NotImplementedError(
-            "registering a local frame is not available on the engine: load it as a table (data/engine/ship.py)")
-
-    def complete(self) -> None:
-        pass
+    def _run(self, engine_sql: str, values: dict) -> pa.Table:
+        return self._backend.query(engine_sql, {n: dialect.clickhouse_value(v) for n, v in values.items()})
 
     def close(self) -> None:
         if not self.closed and self.target.kind == "server":
             self._backend.close()
         self.closed = True
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    # --- translation -------------------------------------------------------
-    def _translate(self, sql: str, params) -> list[tuple[str, tuple[str, ...], dict]]:
-        """The engine statements of `sql`: (engine SQL, names of its bound parameters, the scope's own).
-
-        The translation depends on the text, the parameters' names and types (not their values: they are
-        bound), the store and the scope; it is kept (TRANSLATED) so a page's repeated query is parsed once.
-        """
-        sc = self.scope
-        key = (sql, dialect.signature(params), self.database, self.target.city,
-               None if sc is None else (sc.districts, sc.texts), self.ledger)
-        hit = TRANSLATED.get(key)
-        if hit is not None:
-            return hit
-        out = []
-        for engine_sql, bound, extra in self._statements(sql, params):
-            out.append((engine_sql, tuple(bound), extra))
-        with _translated_lock:
-            if len(TRANSLATED) >= TRANSLATED_MAX:
-                TRANSLATED.clear()
-            TRANSLATED[key] = out
+    def table_columns(self) -> dict[str, set[str]]:
+        """The store's tables and their columns (the district scope's views need them: data/engine/scoped.py)."""
+        rows = self._backend.query(
+            "SELECT table, name FROM system.columns WHERE database = {db:String}", {"db": self.database})
+        out: dict[str, set[str]] = {}
+        for t, c in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
+            out.setdefault(t, set()).add(c)
         return out
 
     def _statements(self, sql: str, params):
-        from data.engine import scoped
-
-        for tree in dialect.parse(dialect.OWN_FORMS.get(sql, sql)):
-            dialect.check(tree)
-            qualify(tree, self.database)
-            limited = self.scope is not None or self.ledger
-            extra = scoped.limit(tree, self.scope, self, ledger=self.ledger) if limited else {}
-            if self.target.city:
-                extra = {**extra, **only_city(tree, self.database, self.target.city)}
+        for tree, extra in self._prepared(sql, CATALOG):
             engine_sql, bound = dialect.to_clickhouse(tree, params, extra)
             yield engine_sql, bound, extra
 
     def engine_sql(self, sql: str, params=None) -> list[tuple[str, dict]]:
         """The statements `execute(sql, params)` would send (for tests and `EXPLAIN`-style reading)."""
         return [(engine_sql, bound) for engine_sql, bound, _extra in self._statements(sql, params)]
-
-
-# Translations kept for the process: (sql, parameter types, database, scope) -> statements (see _translate).
-TRANSLATED: dict = {}
-TRANSLATED_MAX = 4096
-_translated_lock = threading.Lock()
-
-
-def forget_translations() -> None:
-    """Drop the kept translations (after the store's tables changed: data/engine/ship.py)."""
-    with _translated_lock:
-        TRANSLATED.clear()
 
 
 # ------------------------------------------------------------------ names
@@ -363,46 +267,6 @@ CATALOG = {
                "data_type, is_nullable FROM information_schema.columns WHERE table_schema = {db} "
                "AND column_name != 'city'",   # layout.CITY: the engine's own (hidden from SELECT *)
 }
-
-
-def _ctes(tree: exp.Expression) -> set[str]:
-    return {c.alias_or_name for c in tree.find_all(exp.CTE)}
-
-
-def qualify(tree: exp.Expression, database: str) -> None:
-    """Name every table of the statement with the store's database; the catalog becomes the store's own."""
-    ctes = _ctes(tree)
-    for table in list(tree.find_all(exp.Table)):
-        if not isinstance(table.this, exp.Identifier):
-            continue   # a table function
-        name = table.name
-        db = table.text("db").lower()
-        if db == "information_schema" and name.lower() in CATALOG:
-            inner = dialect.parse(CATALOG[name.lower()].format(db=f"'{database}'"))[0]
-            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
-                this=exp.to_identifier(table.alias_or_name))))
-            continue
-        if db in ("", "main", "store", "temp") and name not in ctes:
-            table.set("db", exp.to_identifier(database))
-            table.set("catalog", None)
-
-
-CITY_PARAM = "__city"
-
-
-def only_city(tree: exp.Expression, database: str, city: str) -> dict:
-    """Every table of the store in `tree` (qualified; the ledger overlay's own rows excepted) becomes its rows of
-    `city` (a national database, data/engine/layout.py); the parameter it binds."""
-    from data.engine import layout
-    from data.ledger import overlay_sql
-
-    for table in list(tree.find_all(exp.Table)):
-        if table.text("db") != database or table.name.startswith(overlay_sql.PREFIX):
-            continue
-        inner = exp.select("*").from_(exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database)))
-        inner = inner.where(exp.EQ(this=exp.column(layout.CITY), expression=exp.Placeholder(this=CITY_PARAM)))
-        table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
-    return {CITY_PARAM: city}
 
 
 def connect(url: str) -> Connection:

@@ -45,14 +45,27 @@ class ReadOnly(NotImplementedError):
 
 # A statement that needs its own form on ClickHouse (not only another spelling): DuckDB text -> the engine's
 # form, kept beside the DuckDB form in the module that runs it (`own_form`), and compared by the golden tests.
-OWN_FORMS: dict[str, str] = {}
+OWN_FORMS: dict[tuple[str, str], str] = {}   # (engine, DuckDB text) -> the engine's form
 
 
-def own_form(duckdb_sql: str, clickhouse_sql: str) -> str:
-    """Register the ClickHouse form of a statement (written in DuckDB's syntax, with ClickHouse's functions:
-    it goes through the same table naming, scope and rewrites); returns the DuckDB form."""
-    OWN_FORMS[duckdb_sql] = clickhouse_sql
+def own_form(duckdb_sql: str, clickhouse_sql: str | None = None, *, spark: str | None = None) -> str:
+    """Register the ClickHouse (and/or Spark) form of a statement (written in DuckDB's syntax, with the engine's
+    functions: it goes through the same table naming, scope and rewrites); returns the DuckDB form."""
+    if clickhouse_sql is not None:
+        OWN_FORMS[("clickhouse", duckdb_sql)] = clickhouse_sql
+    if spark is not None:
+        OWN_FORMS[("spark", duckdb_sql)] = spark
     return duckdb_sql
+
+
+def read_only_setting(node: exp.Expression) -> exp.Expression | None:
+    """`current_setting('access_mode')` (data/links.py asks whether it may write): an engine connection only
+    reads, so it answers 'read_only' on every engine (neither ClickHouse nor Spark has DuckDB's settings)."""
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "current_setting":
+        arg = node.expressions[0] if node.expressions else None
+        if isinstance(arg, exp.Literal) and arg.this == "access_mode":
+            return exp.Literal.string("read_only")
+    return None
 
 
 # The clue ledger overlay's tables (data/ledger/overlay_sql.py): on the engine, tables of the store of the same
@@ -284,11 +297,8 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
         return node
     if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
         return _as_text(node.this)
-    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "current_setting":
-        arg = node.expressions[0] if node.expressions else None
-        if isinstance(arg, exp.Literal) and arg.this == "access_mode":
-            return exp.Literal.string("read_only")
-    return node
+    fixed = read_only_setting(node)
+    return node if fixed is None else fixed
 
 
 # ------------------------------------------------------------------ rules with a form of their own

@@ -21,15 +21,11 @@ _MARK = "_hotline_scoped"
 
 
 def _columns(con) -> dict[str, set[str]]:
-    """The store's tables and their columns (asked once per connection and its cursors)."""
+    """The store's tables and their columns (asked once per connection and its cursors: the engine's
+    `table_columns()`)."""
     cache = getattr(con, "_catalog", None)
     if cache is None:
-        rows = con._backend.query(
-            "SELECT table, name FROM system.columns WHERE database = {db:String}", {"db": con.database})
-        cache = {}
-        for t, c in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
-            cache.setdefault(t, set()).add(c)
-        con._catalog = cache
+        cache = con._catalog = con.table_columns()
     return cache
 
 
