@@ -74,6 +74,10 @@ def _scan(con, d0) -> dict:
 ENGINES = ("duckdb", "clickhouse", "spark")
 
 
+def _shipped(res: dict) -> dict:
+    return {"seconds": res["seconds"], "tickets": res["rows"].get("tickets"), "tables": res["tables"]}
+
+
 def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None, d0) -> dict:
     """The Spark side: ship to a warehouse under `work`, replay on the cluster at `master` (or a local one)."""
     from data import engine
@@ -91,8 +95,7 @@ def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None,
         out["session_start_s"] = round(time.perf_counter() - t0, 1)
         _say(f"spark: shipping {db} (load {_load()})")
         shipped = engine.ship_store(db, con)
-        out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
-                       "tables": shipped["tables"]}
+        out["ship"] = _shipped(shipped)
         out["load_before"] = _load()
         _say(f"spark: replaying (shipped in {shipped['seconds']} s; load {out['load_before']})")
         out.update(_replay(con, pages, states, repeats))
@@ -136,8 +139,7 @@ def run(db: str, repeats: int, work: Path, engines=ENGINES[:2], spark_master: st
     engine = clickhouse.connect(f"chdb:{work}?database=bench")
     _say(f"engine: shipping {db} (load {_load()})")
     shipped = ship.ship(db, engine)
-    out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
-                   "tables": shipped["tables"]}
+    out["ship"] = _shipped(shipped)
     out["load_before_engine"] = _load()
     _say(f"engine: replaying (shipped in {shipped['seconds']} s; load {out['load_before_engine']})")
     out["clickhouse"] = _replay(engine, pages, states, repeats)

@@ -58,11 +58,15 @@ def _page(page: str, monkeypatch, engine: str, url: str) -> dict:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_switching_engines_changes_nothing_a_user_reads(page, app_db, tiny_engine, monkeypatch):
-    url = tiny_engine.target.describe()
+    assert_same_page(page, monkeypatch, "clickhouse", tiny_engine.target.describe())
+
+
+def assert_same_page(page: str, monkeypatch, engine: str, url: str) -> None:
+    """The page on DuckDB and on `engine` (at `url`): everything a user reads equal."""
     duck = _page(page, monkeypatch, "duckdb", url)
-    engine = _page(page, monkeypatch, "clickhouse", url)
+    other = _page(page, monkeypatch, engine, url)
     assert any(duck.values()), "the page showed nothing at all"
     for part in ("metrics", "text", "tables", "charts"):
-        if engine[part] != duck[part]:
-            pairs = [(a, b) for a, b in zip(duck[part], engine[part], strict=False) if a != b]
+        if other[part] != duck[part]:
+            pairs = [(a, b) for a, b in zip(duck[part], other[part], strict=False) if a != b]
             raise AssertionError(f"{part} differ: {str(pairs[:1])[:3000]}")

@@ -182,15 +182,14 @@ def parse(sql: str) -> list[exp.Expression]:
     return [t.copy() for t in _parse(sql)]
 
 
-def to_clickhouse(tree: exp.Expression, params=None, extra: Mapping | None = None) -> tuple[str, dict]:
-    """One parsed statement (changed in place) as ClickHouse SQL, and its parameters by name.
-
-    `extra`: named parameters the connection itself bound (the scope's districts), besides `params`.
-    """
+def bind(tree: exp.Expression, params, extra: Mapping | None, place) -> None:
+    """Give every placeholder of `tree` its name (positional `?` ones: p0, p1, ... in order) and hand it with its
+    value to `place(placeholder, name, value)`, which writes the engine's form; a NULL value becomes the literal
+    NULL (NULL is no value to hide, and an engine cannot type a NULL parameter). `extra`: the parameters the
+    connection itself binds (the scope's districts, the city)."""
     placeholders = list(tree.find_all(exp.Placeholder))
     values = _named(params, [p for p in placeholders if not (extra and p.this in extra)])
     values.update(extra or {})
-    bound: dict = {}
     n_unnamed = 0
     for ph in placeholders:
         name = ph.this
@@ -199,11 +198,24 @@ def to_clickhouse(tree: exp.Expression, params=None, extra: Mapping | None = Non
         if name not in values:
             raise KeyError(f"no value for parameter ${name}")
         v = values[name]
-        if v is None:   # NULL is no value to hide; ClickHouse cannot type a NULL parameter
+        if v is None:
             ph.replace(exp.Null())
             continue
+        place(ph, name, v)
+
+
+def to_clickhouse(tree: exp.Expression, params=None, extra: Mapping | None = None) -> tuple[str, dict]:
+    """One parsed statement (changed in place) as ClickHouse SQL, and its parameters by name.
+
+    `extra`: named parameters the connection itself bound (the scope's districts), besides `params`.
+    """
+    bound: dict = {}
+
+    def place(ph: exp.Placeholder, name: str, v) -> None:
         ph.replace(exp.Placeholder(this=name, kind=exp.DataType.build(clickhouse_type(v), dialect="clickhouse")))
         bound[name] = clickhouse_value(v)
+
+    bind(tree, params, extra, place)
     tree = tree.transform(_clickhouse_node, copy=False)
     return tree.sql(dialect="clickhouse"), bound
 

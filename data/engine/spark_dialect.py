@@ -38,27 +38,17 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
     """One prepared statement (changed in place) as Spark SQL, and the names of the parameters it binds."""
     from data.engine import spark
 
-    placeholders = list(tree.find_all(exp.Placeholder))
-    values = dialect._named(params, [p for p in placeholders if not (extra and p.this in extra)])
-    values.update(extra or {})
     bound: list[str] = []
-    n_unnamed = 0
-    for ph in placeholders:
-        name = ph.this
-        if not name:
-            name, n_unnamed = f"p{n_unnamed}", n_unnamed + 1
-        if name not in values:
-            raise KeyError(f"no value for parameter ${name}")
-        v = values[name]
-        if v is None:
-            ph.replace(exp.Null())     # a NULL parameter has no type in Spark: the literal NULL is typed by use
-            continue
+
+    def place(ph: exp.Placeholder, name: str, v) -> None:
         if isinstance(v, list | tuple) and not v:
             ph.replace(_empty_array(v))
-            continue
+            return
         ph.replace(exp.Placeholder(this=name))
         if name not in bound:
             bound.append(name)
+
+    dialect.bind(tree, params, extra, place)
     for table in list(tree.find_all(exp.Table)):
         if database and table.text("db") == database:
             alias = table.args.get("alias")
