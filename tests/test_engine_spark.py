@@ -148,3 +148,33 @@ def test_switching_to_spark_changes_nothing_a_user_reads(page, app_db, tiny_spar
     from tests.test_engine_pages import assert_same_page
 
     assert_same_page(page, monkeypatch, "spark", tiny_spark.target.describe())
+
+
+def test_a_generated_file_imported_shipped_and_answered_on_the_cluster(spark_cluster, spark_warehouse,
+                                                                      tmp_path_factory):
+    """The issue's run: generate a file (the demo generator's CSV), import it with the product's own import into an
+    embedded store (cleaning, derived tables), ship it to the warehouse, and answer every page's analytics on the
+    cluster: every analytics function equal to DuckDB's on the last three months of the file."""
+    from data.synth.build import build_database
+
+    d = tmp_path_factory.mktemp("spark_generated")
+    res = build_database(d / "gen.duckdb", tickets=GENERATED_TICKETS, years=1, seed=20261208, end=date(2026, 10, 31),
+                         fmt="csv", out_dir=d / "files", keep_files=True, parallel=False)
+    assert res.ticket_files and all(p.suffix == ".csv" for p in res.ticket_files)
+    con = engine.connect(f"{spark_cluster.master_url}?warehouse={spark_warehouse}&database=generated")
+    shipped = engine.ship_store(d / "gen.duckdb", con)
+    duck = duckdb.connect(str(d / "gen.duckdb"), read_only=True)
+    try:
+        (n,) = duck.execute("SELECT count(*) FROM tickets").fetchone()
+        assert shipped["rows"]["tickets"] == n > 0.9 * res.n_tickets    # (the generator writes some bad rows)
+        assert con.execute("SELECT count(*) FROM tickets").fetchone() == (n,)
+        ids = [t for (t,) in duck.execute("SELECT ticket_id FROM tickets ORDER BY ticket_id LIMIT 20").fetchall()]
+        f = Filters(date_from=date(2026, 8, 1), date_to=date(2026, 10, 31))
+        diffs, failed, same = _compare(duck, con, _functions(ids), f)
+        assert diffs == {} and {k: v for k, v in failed.items() if k not in KNOWN_GAPS} == {}
+        assert same >= 60
+    finally:
+        duck.close()
+
+
+GENERATED_TICKETS = 3_000
