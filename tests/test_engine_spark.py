@@ -80,7 +80,7 @@ def test_every_analytics_function_gives_the_same_answer_on_spark(tiny_con, tiny_
 
 
 def _json(url: str):
-    with urllib.request.urlopen(url, timeout=10) as r:   # loopback: the cluster's and the driver's web UIs
+    with urllib.request.urlopen(url, timeout=120) as r:   # loopback: the cluster's and the driver's web UIs
         return json.loads(r.read().decode("utf-8"))
 
 

@@ -58,6 +58,16 @@ def own_form(duckdb_sql: str, clickhouse_sql: str | None = None, *, spark: str |
     return duckdb_sql
 
 
+def union_by_position(node: exp.Expression) -> bool:
+    """`UNION ALL BY NAME` (the ledger overlay's union, data/ledger/overlay_sql.py): neither ClickHouse nor Spark
+    SQL has it; both match by position, and the engine's overlay tables have the store tables' columns in the same
+    order (data/engine/ledger.shapes, made from the same column list): drop BY NAME. True when it did."""
+    if isinstance(node, exp.Union) and node.args.get("by_name"):
+        node.set("by_name", None)
+        return True
+    return False
+
+
 def read_only_setting(node: exp.Expression) -> exp.Expression | None:
     """`current_setting('access_mode')` (data/links.py asks whether it may write): an engine connection only
     reads, so it answers 'read_only' on every engine (neither ClickHouse nor Spark has DuckDB's settings)."""
@@ -289,11 +299,7 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
         return node
     if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is not None:
         return _top_by(node)
-    if isinstance(node, exp.Union) and node.args.get("by_name"):
-        # `UNION ALL BY NAME` (the ledger overlay's union, data/ledger/overlay_sql.py): ClickHouse matches by
-        # position; the engine's overlay tables have the store tables' columns in the same order
-        # (data/engine/ledger.create makes them from the same column list)
-        node.set("by_name", None)
+    if union_by_position(node):
         return node
     if isinstance(node, exp.Select):
         _order_by_outputs(node)

@@ -77,6 +77,13 @@ def _spark_node(node: exp.Expression) -> exp.Expression:
         return fixed
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         return _series(node)
+    if dialect.union_by_position(node):
+        return node
+    if isinstance(node, exp.Unnest) and isinstance(node.args.get("alias"), exp.Identifier):
+        # `SELECT unnest(list) AS name` built as a tree (data/engine/scoped.py: the scope's districts): sqlglot
+        # writes Spark's EXPLODE(list, name); the name is the output's alias
+        name = node.args["alias"]
+        return exp.alias_(exp.Explode(this=node.expressions[0]), name.copy())
     if isinstance(node, exp.Mode) or (isinstance(node, exp.Anonymous) and str(node.this).lower() == "mode"):
         # mode(x): Spark's MODE picks any of the tied values unless asked to be deterministic (the smallest),
         # which is the rule the ClickHouse form follows too
