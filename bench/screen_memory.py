@@ -53,10 +53,10 @@ def _copy_store(db: Path, into: Path) -> Path:
     """The store and its records store (accounts, rules, ledger) copied to `into`."""
     dst = into / db.name
     shutil.copy(db, dst)
-    for suffix in (".records.sqlite", ".records.sqlite.audit-key"):
-        src = Path(str(db) + suffix)
+    for suffix in (".records.sqlite", ".records.sqlite.audit-key"):   # `<stem>.records.sqlite` (data/records)
+        src = db.with_name(db.stem + suffix)
         if src.exists():
-            shutil.copy(src, Path(str(dst) + suffix))
+            shutil.copy(src, dst.with_name(dst.stem + suffix))
     return dst
 
 
