@@ -341,7 +341,7 @@ class Connection:
             limited = self.scope is not None or self.ledger
             extra = scoped.limit(tree, self.scope, self, ledger=self.ledger) if limited else {}
             if self.target.city:
-                extra = {**extra, **only_city(tree, self.database, self.target.city)}
+                extra = {**extra, **only_city(tree, self.database, self.target.city, scoped.catalog(self))}
             engine_sql, bound = dialect.to_clickhouse(tree, params, {**extra, **frames.params(self._frames)})
             yield engine_sql, bound, extra
 
@@ -398,14 +398,17 @@ def qualify(tree: exp.Expression, database: str) -> None:
 CITY_PARAM = "__city"
 
 
-def only_city(tree: exp.Expression, database: str, city: str) -> dict:
-    """Every table of the store in `tree` (qualified; the ledger overlay's own rows excepted) becomes its rows of
-    `city` (a national database, data/engine/layout.py); the parameter it binds."""
+def only_city(tree: exp.Expression, database: str, city: str, columns: dict[str, set[str]] | None = None) -> dict:
+    """Every table of the store in `tree` (qualified) becomes its rows of `city` (a national database,
+    data/engine/layout.py), the ledger overlay's rows too (data/engine/ledger.py keeps them per city; an overlay
+    table laid before that has no city column and is read whole); the parameter it binds."""
     from data.engine import layout
     from data.ledger import overlay_sql
 
     for table in list(tree.find_all(exp.Table)):
-        if table.text("db") != database or table.name.startswith(overlay_sql.PREFIX):
+        if table.text("db") != database:
+            continue
+        if table.name.startswith(overlay_sql.PREFIX) and layout.CITY not in (columns or {}).get(table.name, set()):
             continue
         inner = exp.select("*").from_(exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database)))
         inner = inner.where(exp.EQ(this=exp.column(layout.CITY), expression=exp.Placeholder(this=CITY_PARAM)))

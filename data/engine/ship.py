@@ -143,7 +143,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
                     _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing, city)
                 say(f"{table}")
             if tables is None:
-                _overlay_tables(con, spec)
+                _overlay_tables(con, spec, city)
             gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
             backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
                             f"AND {q(layout.CITY)} = {{city:String}} SETTINGS mutations_sync = 2", {"city": city})
@@ -157,7 +157,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
     finally:
         duck.close()
     _forget_catalog(con)
-    laid = lay_ledger(store_path, con)
+    laid = lay_ledger(store_path, con, city)
     return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen,
             "city": city, "ledger_version": laid}
 
@@ -237,24 +237,46 @@ def _forget_catalog(con) -> None:
     clickhouse.forget_translations()
 
 
-def _overlay_tables(con, spec: dict[str, list[Column]]) -> None:
-    """The clue ledger overlay's tables (data/engine/ledger.py), empty until the ledger is laid over them."""
+def _overlay_tables(con, spec: dict[str, list[Column]], city: str) -> None:
+    """The clue ledger overlay's tables (data/engine/ledger.py) without rows of `city` until its ledger is laid."""
     from data.engine import ledger
 
-    ledger.create(con, spec)
+    ledger.create(con, spec, city)
 
 
-def lay_ledger(store_path: str | Path, con) -> int | None:
-    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables, built
-    from the embedded store; returns the ledger version laid, or None when there is no records store."""
+def _city_connection(con, city: str):
+    """`con` as the dashboard of `city` reads it: itself when it reads that city already (limited to it, or a
+    database of that city alone), else limited to the city (the same backend)."""
+    from dataclasses import replace
+
+    from data.engine import clickhouse, ledger
+
+    if con.target.city == city:
+        return con
+    if not con.target.city:
+        try:
+            if ledger.city_of(con) == city:
+                return con
+        except ledger.LedgerCityUnknown:
+            pass
+    return clickhouse.Connection(replace(con.target, city=city), con._backend)
+
+
+def lay_ledger(store_path: str | Path, con, city: str | None = None) -> int | None:
+    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables as `city`'s
+    (default: the store's region), built from the embedded store; returns the ledger version laid, or None when
+    there is no records store."""
     from data import engine, records
     from data.engine import ledger
+    from geo import regions
 
     if not records.path_for(store_path).exists():
         return None
     duck = duckdb.connect(str(store_path), read_only=True)
     try:
+        city = city or regions.of_store(duck)
+        limited = _city_connection(con, city)
         with records.session(store_path) as rc:
-            return ledger.lay_over(con, rc, "engine:" + engine.generation(con), store=duck)
+            return ledger.lay_over(limited, rc, engine.load_key(limited), store=duck, city=city)
     finally:
         duck.close()
