@@ -200,6 +200,23 @@ def test_a_known_number_reads_the_same(tiny_engine):
     assert con.execute("SELECT sum(n) FROM ticket_daily WHERE district = $d", {"d": "朝阳区"}).fetchone() == (7,)
 
 
+def test_every_table_the_engine_reads_is_shipped_and_the_screening_copy_is_not(tiny_con, tiny_engine):
+    """`ship` leaves out the tables the engine never reads (ship.NOT_SHIPPED: the screening rules' located copy,
+    a second `tickets`); every other table of the store is there with all its rows."""
+    from data.engine import ship
+
+    store = ship.store_tables(tiny_con)
+    assert "screening_tickets" in store   # the tiny store has one: the test can fail
+    on_engine = ship._engine_tables(tiny_engine)
+    assert "screening_tickets" not in on_engine
+    for table in set(store) - ship.NOT_SHIPPED:
+        assert table in on_engine
+        # meta on the engine also names the load (engine_generation)
+        where = " WHERE key != 'engine_generation'" if table == "meta" else ""
+        n = tiny_con.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone()
+        assert tiny_engine.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone() == n, table
+
+
 def test_the_district_scope_holds_on_the_engine(tiny_engine):
     """tests/test_scope.py's property test, on the engine: no function reads another district."""
     f = Filters(date_from=date(2024, 1, 1), date_to=date(2025, 12, 31))
