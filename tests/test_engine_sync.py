@@ -82,3 +82,21 @@ def test_an_unreachable_engine_keeps_the_import_and_says_so(tiny_db_path, tmp_pa
         assert _count(duck, "SELECT count(*) FROM tickets WHERE ticket_id IN ('S01', 'S02')") == 2
     finally:
         duck.close()
+
+
+def test_a_chdb_directory_held_by_another_process_is_said_plainly(tiny_db_path, tiny_engine, tmp_path):
+    """chdb belongs to the process that opened its directory (here this test process, as the dashboard's would):
+    a write in another process (a command-line import) keeps its rows and says where to import instead."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    db = shutil.copy(tiny_db_path, tmp_path / "store.duckdb")
+    env = {**os.environ, "HOTLINE_ENGINE": "clickhouse", "HOTLINE_ENGINE_URL": tiny_engine.target.describe(),
+           "HOTLINE_RECORDS_DB": str(tmp_path / "records.sqlite")}
+    code = "import sys; from data.engine import sync; print(sync.after_write(sys.argv[1], 0).describe())"
+    done = subprocess.run([sys.executable, "-c", code, str(db)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert "正被另一个进程使用" in done.stdout and "“导入”页面" in done.stdout, done.stdout + done.stderr

@@ -79,7 +79,13 @@ def after_write(store_path: str | Path, since: int) -> Synced:
         finally:
             target.close()
     except Exception as exc:   # the write is done and kept; say why the engine is behind
-        out.error = f"{type(exc).__name__}：{str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        text = str(exc).strip()
+        if "Cannot lock file" in text or "Error initializing EmbeddedServer" in text:
+            # chdb is ClickHouse inside one process: its data directory belongs to the process that opened it
+            out.error = ("无法打开进程内引擎（chdb）的数据目录，通常因为它正被另一个进程使用（chdb 只属于一个进程，"
+                         "多半是仪表盘）：请在仪表盘的“导入”页面导入，或停止该进程后再同步")
+        else:
+            out.error = f"{type(exc).__name__}：{text.splitlines()[0][:300] if text else ''}"
         print(out.describe(), file=sys.stderr)
     out.seconds = time.perf_counter() - t0
     return out
