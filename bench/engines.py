@@ -1,8 +1,10 @@
 """DuckDB beside ClickHouse (chdb, in process) on the dashboard's own queries, in one run (issue 21).
 
-`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json]`
+`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json] [--engine-url chdb:PATH?database=NAME]`
 
-1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed);
+1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed), or, with
+   --engine-url, reads an engine store DB was already shipped to (a 25 M ship is run once, apart: its time is its
+   own figure, `manage.py engine ship`);
 2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
    answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
    process and the same states, warm (one pass first), N timed passes each;
@@ -68,7 +70,7 @@ def _scan(con, d0) -> dict:
             "answer": con.execute(SCAN_SQL, params).fetchall()}
 
 
-def run(db: str, repeats: int, work: Path) -> dict:
+def run(db: str, repeats: int, work: Path, engine_url: str | None = None) -> dict:
     from bench.duck_side import PAGES
     from data import store
     from data.engine import clickhouse, ship
@@ -86,14 +88,18 @@ def run(db: str, repeats: int, work: Path) -> dict:
     out["duckdb"]["scan"] = _scan(duck, d0)
     out["load_after_duckdb"] = _load()
 
-    work.mkdir(parents=True, exist_ok=True)
-    engine = clickhouse.connect(f"chdb:{work}?database=bench")
-    _say(f"engine: shipping {db} (load {_load()})")
-    shipped = ship.ship(db, engine)
-    out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
-                   "tables": shipped["tables"]}
+    if engine_url:
+        engine = clickhouse.connect(engine_url)
+        out["ship"] = {"skipped": f"already shipped: {engine_url}", "generation": _generation(engine)}
+    else:
+        work.mkdir(parents=True, exist_ok=True)
+        engine = clickhouse.connect(f"chdb:{work}?database=bench")
+        _say(f"engine: shipping {db} (load {_load()})")
+        shipped = ship.ship(db, engine)
+        out["ship"] = {"seconds": shipped["seconds"], "tickets": shipped["rows"].get("tickets"),
+                       "tables": shipped["tables"]}
     out["load_before_engine"] = _load()
-    _say(f"engine: replaying (shipped in {shipped['seconds']} s; load {out['load_before_engine']})")
+    _say(f"engine: replaying ({out['ship']}; load {out['load_before_engine']})")
     out["clickhouse"] = _replay(engine, pages, states, repeats)
     out["clickhouse"]["scan"] = _scan(engine, d0)
     out["load_after_engine"] = _load()
@@ -102,15 +108,22 @@ def run(db: str, repeats: int, work: Path) -> dict:
     return out
 
 
+def _generation(engine) -> str:
+    from data import engine as eng
+
+    return eng.generation(engine)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("var/bench-engine"))
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--engine-url", help="read this engine store (DB already shipped to it) instead of shipping DB")
     a = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    res = run(a.db, a.repeats, a.work.resolve())
+    res = run(a.db, a.repeats, a.work.resolve(), a.engine_url)
     text = json.dumps(res, ensure_ascii=False, default=str, indent=1)
     if a.out:
         a.out.write_text(text, encoding="utf-8")
