@@ -1,11 +1,13 @@
 """DuckDB beside ClickHouse (chdb, in process) and Spark (a cluster) on the dashboard's own queries, in one run (issue 21).
 
-`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json] [--engines duckdb,clickhouse,spark]
-[--spark spark://HOST:PORT]`
+`python -m bench.engines DB [--repeats N] [--work DIR] [--out FILE.json] [--engine-url chdb:PATH?database=NAME]
+[--engines duckdb,clickhouse,spark] [--spark spark://HOST:PORT] [--states N]`
 
-1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed), and for `spark`
-   into a Parquet warehouse under --work that the cluster at --spark reads (data/engine/spark_ship.py; timed;
-   without --spark a local cluster of two one-core workers is started under --work and stopped at the end);
+1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed), or, with
+   --engine-url, reads an engine store DB was already shipped to (a 25 M ship is run once, apart: its time is its
+   own figure, `manage.py engine ship`); for `spark`, into a Parquet warehouse under --work that the cluster at
+   --spark reads (data/engine/spark_ship.py; timed; without --spark a local cluster of two one-core workers is
+   started under --work and stopped at the end);
 2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
    answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
    process and the same states, warm (one pass first), N timed passes each;
@@ -110,8 +112,8 @@ def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None,
     return out
 
 
-def run(db: str, repeats: int, work: Path, engines=ENGINES[:2], spark_master: str | None = None,
-        n_states: int | None = None) -> dict:
+def run(db: str, repeats: int, work: Path, engine_url: str | None = None, engines=ENGINES[:2],
+        spark_master: str | None = None, n_states: int | None = None) -> dict:
     from bench.duck_side import PAGES
     from data import store
     from data.engine import clickhouse, ship
@@ -136,12 +138,15 @@ def run(db: str, repeats: int, work: Path, engines=ENGINES[:2], spark_master: st
     if "clickhouse" not in engines:
         out["peak_rss_mb"] = harness.peak_rss_mb()
         return out
-    engine = clickhouse.connect(f"chdb:{work}?database=bench")
-    _say(f"engine: shipping {db} (load {_load()})")
-    shipped = ship.ship(db, engine)
-    out["ship"] = _shipped(shipped)
+    if engine_url:
+        engine = clickhouse.connect(engine_url)
+        out["ship"] = {"skipped": f"already shipped: {engine_url}", "generation": _generation(engine)}
+    else:
+        engine = clickhouse.connect(f"chdb:{work}?database=bench")
+        _say(f"engine: shipping {db} (load {_load()})")
+        out["ship"] = _shipped(ship.ship(db, engine))
     out["load_before_engine"] = _load()
-    _say(f"engine: replaying (shipped in {shipped['seconds']} s; load {out['load_before_engine']})")
+    _say(f"engine: replaying ({out['ship']}; load {out['load_before_engine']})")
     out["clickhouse"] = _replay(engine, pages, states, repeats)
     out["clickhouse"]["scan"] = _scan(engine, d0)
     out["load_after_engine"] = _load()
@@ -150,12 +155,19 @@ def run(db: str, repeats: int, work: Path, engines=ENGINES[:2], spark_master: st
     return out
 
 
+def _generation(engine) -> str:
+    from data import engine as eng
+
+    return eng.generation(engine)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("var/bench-engine"))
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--engine-url", help="read this engine store (DB already shipped to it) instead of shipping DB")
     ap.add_argument("--engines", default="duckdb,clickhouse",
                     help="engines beside DuckDB, comma-separated: clickhouse, spark (DuckDB always runs)")
     ap.add_argument("--states", type=int, default=None,
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     if set(engines) - set(ENGINES):
         ap.error(f"--engines: one of {', '.join(ENGINES)}")
     warnings.filterwarnings("ignore")
-    res = run(a.db, a.repeats, a.work.resolve(), engines, a.spark, a.states)
+    res = run(a.db, a.repeats, a.work.resolve(), a.engine_url, engines, a.spark, a.states)
     text = json.dumps(res, ensure_ascii=False, default=str, indent=1)
     if a.out:
         a.out.write_text(text, encoding="utf-8")

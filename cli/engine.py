@@ -92,7 +92,7 @@ def run(args) -> int:
 
     if args.action.startswith("cluster-"):
         return _cluster(args)
-    con = engine.connect(args.url)
+    con = engine.connect(args.url or engine.url(args.db))
     if args.action == "status" and con.engine == "spark":
         return _spark_status(con)
     if args.action == "status":

@@ -48,9 +48,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HOTLINE_SCREEN_ROTATE_SECONDS", "30",
                 "Seconds each frame of the wall screen's rotation stays on (all tickets, then each special "
                 "project with its own map and figures); 0 = no rotation.", int),
-        Setting("HOTLINE_SCREEN_PRELOAD", "0",
-                "1 = the wall screen draws the next frame's charts out of sight (no blank chart at a rotation "
-                "step); off by default: in long runs at short intervals it stalled (docs/performance.md).", int),
+        Setting("HOTLINE_SCREEN_WATCHDOG_SECONDS", "180",
+                "The wall screen reloads its page by itself when no refresh has reached it for this many seconds "
+                "(at least five refresh intervals) and the server answers.", int),
         Setting("HOTLINE_SCREEN_PROJECTS", "",
                 "Special projects the wall screen rotates through, comma-separated in order (e.g. "
                 "井盖,污水,假冒伪劣); empty = the month's projects with tickets, most first, at most 8."),

@@ -200,6 +200,55 @@ def test_a_known_number_reads_the_same(tiny_engine):
     assert con.execute("SELECT sum(n) FROM ticket_daily WHERE district = $d", {"d": "朝阳区"}).fetchone() == (7,)
 
 
+def test_every_table_the_engine_reads_is_shipped_and_the_screening_copy_is_not(tiny_con, tiny_engine):
+    """`ship` leaves out the tables the engine never reads (ship.NOT_SHIPPED: the screening rules' located copy,
+    a second `tickets`); every other table of the store is there with all its rows."""
+    from data.engine import ship
+
+    store = ship.store_tables(tiny_con)
+    assert "screening_tickets" in store   # the tiny store has one: the test can fail
+    on_engine = ship._engine_tables(tiny_engine)
+    assert "screening_tickets" not in on_engine
+    for table in set(store) - ship.NOT_SHIPPED:
+        assert table in on_engine
+        # meta on the engine also names the load (engine_generation)
+        where = " WHERE key != 'engine_generation'" if table == "meta" else ""
+        n = tiny_con.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone()
+        assert tiny_engine.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone() == n, table
+
+
+def test_rows_reach_a_server_as_arrow_batches_with_their_city(tiny_con, tmp_path, monkeypatch):
+    """The server path of `ship` (clickhouse-connect; no server runs here): the selected rows leave DuckDB in
+    batches of BATCH_ROWS, each with the city column added, and the insert names the materialized column."""
+    from data.engine import ship
+    from data.engine.layout import Column
+
+    got = []
+
+    class Backend:
+        def insert_arrow(self, table, data, settings=None):
+            got.append((table, data, settings))
+
+    class Target:
+        kind = "server"
+
+    class Con:
+        _backend, target = Backend(), Target()
+
+    monkeypatch.setattr(ship, "BATCH_ROWS", 7)
+    cols = [Column("ticket_id", "VARCHAR"), Column("district", "VARCHAR")]
+    tiny_con.execute("SELECT 1").fetchone()   # a statement left open on the connection does not stand in the way
+    n = ship._send(tiny_con, Con(), "`tiny`.`tickets__new`", 'SELECT "ticket_id", "district" FROM "tickets"', cols,
+                   tmp_path, "beijing")
+    assert n == 20 and [d.num_rows for _t, d, _s in got] == [7, 7, 6]
+    assert {t for t, _d, _s in got} == {"`tiny`.`tickets__new`"}
+    assert all(s == ship.WITH_CITY for _t, _d, s in got)
+    rows = [r for _t, d, _s in got for r in d.to_pylist()]
+    assert {r["city"] for r in rows} == {"beijing"}
+    assert sorted((r["ticket_id"], r["district"]) for r in rows) == sorted(
+        tiny_con.execute("SELECT ticket_id, district FROM tickets").fetchall())
+
+
 def test_the_district_scope_holds_on_the_engine(tiny_engine):
     """tests/test_scope.py's property test, on the engine: no function reads another district."""
     f = Filters(date_from=date(2024, 1, 1), date_to=date(2025, 12, 31))

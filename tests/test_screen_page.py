@@ -80,7 +80,7 @@ def test_the_display_account_lands_on_the_wall_screen(screen_env):
     assert (k[("month", "response")], k[("day", "resolution")]) == ("91.7%", "—")
     assert k[("month", "clues")] == "5" and k[("month", "rectified")] == "2"
     # map, trend, ranking, each in two slots: the frame on show and the next one, drawn out of sight
-    assert sorted(_charts(at)) == sorted(f"scr_{c}_0" for c in CHARTS)   # HOTLINE_SCREEN_PRELOAD off
+    assert sorted(_charts(at)) == sorted(f"scr_{c}_{i}" for c in CHARTS for i in (0, 1))
     assert _shown(at) == 0
     css = next(e.value for e in at.get("html") if e.value.startswith("<style>"))
     # our own stylesheet: it styles our classes and our keyed containers, never Streamlit's inner elements
@@ -89,6 +89,58 @@ def test_the_display_account_lands_on_the_wall_screen(screen_env):
                                           sel) for sel in selectors), selectors
     assert "<script" not in html and "data-testid" not in css
     assert "尚未启用筛查规则" in html and "暂不可用" in html             # nothing screened: not a misleading 0
+
+
+def _clock(at, *, last: bool = True) -> dict:
+    """The screen's clock (ui/screen_clock.py): the fragment's last element (after a failure, followed only by
+    Streamlit's error box), and what it tells the browser."""
+    import json
+
+    frag = list(at.main.children.values())[-1]          # the fragment's container: scr_root, then the clock
+    (clock,) = [e for e in frag.children.values() if e.type == "bidi_component" and e.key == "scr_clock"]
+    if last:
+        assert list(frag.children.values())[-1] is clock
+    return json.loads(clock.proto.json)
+
+
+def test_the_clock_is_drawn_last_and_asks_for_the_next_run(screen_env, monkeypatch):
+    """No `run_every`: the browser asks for the next run once it has taken in this one (the clock comes last),
+    so the server can never get ahead of it; the same clock reloads the page when runs stop coming."""
+    monkeypatch.setenv("HOTLINE_SCREEN_ROTATE_SECONDS", "20")
+    monkeypatch.setenv("HOTLINE_SCREEN_WATCHDOG_SECONDS", "30")
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    first = _clock(at)
+    assert 250 <= first["next_ms"] <= 20_000 and first["retry_ms"] == 10_000
+    assert first["watchdog_ms"] == 100_000                  # never less than five intervals (5 × 20 s)
+    assert first["health"] == "_stcore/health"              # relative: the app's own server, nothing outside
+    at.run()
+    assert _clock(at)["run"] == first["run"] + 1            # new data at every run: the browser's cue
+    monkeypatch.setenv("HOTLINE_SCREEN_WATCHDOG_SECONDS", "600")
+    assert _clock(at.run())["watchdog_ms"] == 600_000
+
+
+def test_the_clock_keeps_going_after_an_unexpected_failure(screen_env, monkeypatch):
+    """A bug in one run shows Streamlit's error box, but the clock is still drawn: the next run tries again
+    (a wall with nobody to click "rerun" must not stop for good)."""
+    from ui import screen_parts
+
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    n = _clock(at)["run"]
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug in the title bar")
+
+    monkeypatch.setattr(screen_parts, "head", broken)
+    at.run()
+    assert at.exception                                   # Streamlit's box (details in the server log)
+    assert _clock(at, last=False)["run"] == n + 1
+    monkeypatch.undo()
+    monkeypatch.setenv("HOTLINE_DB", str(screen_env))
+    at.run()
+    _clean(at)
+    assert "热线检察监督态势" in _html(at) and _clock(at)["run"] == n + 2
 
 
 def _overview_figures(districts, date_from: str, date_to: str) -> dict[str, str]:
@@ -159,7 +211,6 @@ def test_a_rotation_step_shows_charts_drawn_one_run_earlier(screen_env, monkeypa
     run earlier into the hidden slot, and the step shows them unchanged (Streamlit keeps an element whose
     figure did not change) while the other slot takes the project after, out of sight."""
     monkeypatch.setenv("HOTLINE_SCREEN_PROJECTS", "井盖,污水")
-    monkeypatch.setenv("HOTLINE_SCREEN_PRELOAD", "1")
     at = app_test(APP, role="display").run()
     _clean(at)
     first = _charts(at)
@@ -185,7 +236,6 @@ def test_a_new_import_is_drawn_out_of_sight_then_shown(screen_env, monkeypatch, 
     from data.ingest import ingest_files
 
     monkeypatch.setenv("HOTLINE_SCREEN_ROTATE_SECONDS", "0")
-    monkeypatch.setenv("HOTLINE_SCREEN_PRELOAD", "1")
     at = app_test(APP, role="display").run()
     _clean(at)
     first = _charts(at)

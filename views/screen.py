@@ -11,6 +11,11 @@ old and a new import.
 
 On a wall nobody clicks "retry": when the store is briefly missing or cannot be opened, or a query fails, the
 screen keeps the last figures it drew and says so quietly in its title bar; it never shows an error box.
+
+The fragment has no `run_every`: its clock (ui/screen_clock.py) is drawn last in every run and asks for the next
+run only once the browser has taken this one in, so the server never gets ahead of a slow browser (with
+`run_every` it did, and Streamlit then dropped the session silently: the stall of docs/performance.md). The same
+clock reloads the page when no run has come for HOTLINE_SCREEN_WATCHDOG_SECONDS.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from data import people, records, settings, store
 from data.scope import Scope
 from ui import auth, db
 from ui import screen_parts as parts
+from ui.screen_clock import clock, watchdog_seconds
 
 STATE = "scr_state"
 # Design sizes (CSS px of a 1920×1080 window), multiplied by the scale.
@@ -62,13 +68,13 @@ MODE = "light" if str(settings.get("HOTLINE_SCREEN_THEME")).strip().lower() == "
 SCALE = _scale()
 REFRESH = max(1, int(settings.get("HOTLINE_SCREEN_REFRESH_SECONDS")))
 ROTATE = max(0, int(settings.get("HOTLINE_SCREEN_ROTATE_SECONDS")))
-PRELOAD = str(settings.get("HOTLINE_SCREEN_PRELOAD")).strip() == "1"   # draw the next frame out of sight
 CONFIGURED = tuple(p.strip() for p in str(settings.get("HOTLINE_SCREEN_PROJECTS")).split(",") if p.strip())
 
 
 # The fragment's run interval: a rotation step or a refresh at each run; without a rotation at most a minute,
 # so a new import's frame, drawn out of sight at a refresh, is shown within a minute.
 TICK = min(REFRESH, ROTATE or min(REFRESH, 60))
+WATCHDOG = watchdog_seconds(TICK, int(settings.get("HOTLINE_SCREEN_WATCHDOG_SECONDS")))
 
 
 def px(v: float) -> int:
@@ -318,31 +324,43 @@ def _plan(state: dict, now: float) -> None:
         current = slots[shown]
         due = ROTATE and len(cycle) > 1 and now - state["stepped"] >= ROTATE * 0.9
         upcoming = cycle[(state["step"] + 1) % len(cycle)]
-        if due and not PRELOAD:
-            state["step"], state["stepped"] = state["step"] + 1, now
-        elif due and hidden is not None and hidden.topic == upcoming:
+        if due and hidden is not None and hidden.topic == upcoming:
             state["shown"], state["step"], state["stepped"] = 1 - shown, state["step"] + 1, now
         elif (hidden is not None and hidden.version == version != current.version
               and hidden.topic == current.topic):
             state["shown"] = 1 - shown                           # the same frame, read from the new generation
     shown = state["shown"]
-    rotating = PRELOAD and ROTATE and len(cycle) > 1
+    rotating = ROTATE and len(cycle) > 1
     target = cycle[(state["step"] + (1 if rotating else 0)) % len(cycle)]
     if (slots[shown].version, slots[shown].topic) == (version, target):
         return                                                   # nothing new to draw
-    if not PRELOAD:                                              # one slot: drawn in front of the viewer
-        slots[shown] = _prepare(cur, version, target)
-        return
     hidden = slots[1 - shown]
     if hidden is None or (hidden.version, hidden.topic) != (version, target):
         slots[1 - shown] = _prepare(cur, version, target)
 
 
-@st.fragment(run_every=TICK)
+@st.fragment
 def wall() -> None:
+    """One run of the screen, then its clock (drawn last: see ui/screen_clock.py)."""
     state = st.session_state.setdefault(STATE, {"cur": None, "version": None, "refreshed": 0.0, "stepped": 0.0,
-                                                "step": -1, "slots": [None, None], "shown": 0, "failed": None})
+                                                "step": -1, "slots": [None, None], "shown": 0, "failed": None,
+                                                "runs": 0})
     now = time.time()
+    state["runs"] += 1
+    try:
+        _run(state, now)
+    except Exception:
+        _clock(state, now)          # the clock keeps going after a failure: the next run tries again
+        raise
+    _clock(state, now)
+
+
+def _clock(state: dict, started: float) -> None:
+    """The next run one interval after this one began (at once if this one took longer)."""
+    clock(state["runs"], TICK - (time.time() - started), WATCHDOG)
+
+
+def _run(state: dict, now: float) -> None:
     notice = None
     if state["cur"] is None or now - state["refreshed"] >= REFRESH * 0.9:
         try:

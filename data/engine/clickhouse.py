@@ -225,6 +225,7 @@ class Connection(EngineCursor):
         self.scope = scope          # data.scope.Scope of a limited cursor, else None
         self.ledger = ledger        # its clue tables read the app's ledger laid over them (data/engine/ledger.py)
         self._result = None
+        self._frames = {}
         self.closed = False
 
     def cursor(self) -> Connection:

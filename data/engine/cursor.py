@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from data.engine import dialect
+from data.engine import dialect, frames
 from data.engine.results import Result
 
 
@@ -48,6 +48,7 @@ class EngineCursor:
     scope = None
     ledger = False
     _result: Result | None = None
+    _frames: dict    # name -> data/engine/frames.Frame registered on this connection (each sets its own)
     closed = False
     read_only = True
     city_by_rewrite = True   # `city=` read by rewriting each table (ClickHouse); else the engine's own views do it
@@ -69,8 +70,9 @@ class EngineCursor:
         if not statements:
             raise EngineError("empty statement")
         values = dialect.named_values(parameters)
+        lists = frames.params(self._frames)    # the registered frames' rows now (the translation is kept)
         for engine_sql, names, extra in statements:
-            given = {**values, **extra}
+            given = {**values, **extra, **lists}
             self._result = Result(self._run(engine_sql, {n: given[n] for n in names}))
         return self
 
@@ -113,8 +115,13 @@ class EngineCursor:
         return self._result.description if self._result is not None else None
 
     def register(self, name: str, frame):
-        raise NotImplementedError(
-            "registering a local frame is not available on the engine: load it as a table (`engine ship`)")
+        """A small local frame read by this connection's statements as a table (data/engine/frames.py)."""
+        self._frames = {**self._frames, frames.check_name(name): frames.frame(frame)}
+        return self
+
+    def unregister(self, name: str):
+        self._frames = {k: v for k, v in self._frames.items() if k != name}
+        return self
 
     def complete(self) -> None:
         pass
@@ -134,7 +141,7 @@ class EngineCursor:
         types (not their values: they are bound), the store and the scope."""
         sc = self.scope
         key = (self.engine, sql, dialect.signature(params), self.database, self.target.city,
-               None if sc is None else (sc.districts, sc.texts), self.ledger)
+               None if sc is None else (sc.districts, sc.texts), self.ledger, frames.signature(self._frames))
         hit = TRANSLATED.get(key)
         if hit is not None:
             return hit
@@ -151,13 +158,14 @@ class EngineCursor:
         from data.engine import scoped
 
         for tree in dialect.parse(dialect.OWN_FORMS.get((self.engine, sql), sql)):
+            frames.substitute(tree, self._frames)
             dialect.check(tree)
             qualify(tree, self.database, catalog)
             limited = self.scope is not None or self.ledger
             extra = scoped.limit(tree, self.scope, self, ledger=self.ledger) if limited else {}
             if self.target.city and self.city_by_rewrite:
-                extra = {**extra, **only_city(tree, self.database, self.target.city)}
-            yield tree, extra
+                extra = {**extra, **only_city(tree, self.database, self.target.city, scoped.catalog(self))}
+            yield tree, {**extra, **frames.params(self._frames)}
 
 
 # ------------------------------------------------------------------ names
@@ -188,14 +196,17 @@ def qualify(tree: exp.Expression, database: str, catalog: dict[str, str]) -> Non
 CITY_PARAM = "__city"
 
 
-def only_city(tree: exp.Expression, database: str, city: str) -> dict:
-    """Every table of the store in `tree` (qualified; the ledger overlay's own rows excepted) becomes its rows of
-    `city` (a national database, data/engine/layout.py); the parameter it binds."""
+def only_city(tree: exp.Expression, database: str, city: str, columns: dict[str, set[str]] | None = None) -> dict:
+    """Every table of the store in `tree` (qualified) becomes its rows of `city` (a national database,
+    data/engine/layout.py), the ledger overlay's rows too (data/engine/ledger.py keeps them per city; an overlay
+    table laid before that has no city column and is read whole); the parameter it binds."""
     from data.engine import layout
     from data.ledger import overlay_sql
 
     for table in list(tree.find_all(exp.Table)):
-        if table.text("db") != database or table.name.startswith(overlay_sql.PREFIX):
+        if table.text("db") != database:
+            continue
+        if table.name.startswith(overlay_sql.PREFIX) and layout.CITY not in (columns or {}).get(table.name, set()):
             continue
         inner = exp.select("*").from_(exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database)))
         inner = inner.where(exp.EQ(this=exp.column(layout.CITY), expression=exp.Placeholder(this=CITY_PARAM)))

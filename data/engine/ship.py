@@ -10,8 +10,8 @@ district and one period. So a city's store builds its own partitions, and `ship`
 - `ship(store, con, months=[...])` — only the months an import touched: each month-partitioned table gets
   those partitions replaced (`REPLACE PARTITION`, atomic per partition); the small tables are reloaded whole.
 
-Rows travel as Parquet (chdb reads the file) or Arrow batches (a server), a month at a time for the large
-tables, so memory stays flat at any size. Afterwards `meta.engine_generation` names the load: dashboard
+Rows travel as Arrow batches (chdb reads them from an Arrow stream file; a server gets them over HTTP), a month
+at a time for the large tables, so memory stays flat at any size. Afterwards `meta.engine_generation` names the load: dashboard
 sessions move to it on their next run (ui/db.py).
 """
 
@@ -30,6 +30,9 @@ from data.engine import layout
 from data.engine.layout import Column, q
 
 BATCH_ROWS = 500_000
+# Tables the engine never reads, so never shipped: the screening rules' located copy of the tickets
+# (data/screen_tickets.py; the rules run on the embedded store, data/screening/) would be a second `tickets`.
+NOT_SHIPPED = frozenset({"screening_tickets"})
 Progress = Callable[[str], None]
 
 
@@ -72,23 +75,38 @@ WITH_CITY = {"insert_allow_materialized_columns": 1}
 
 def _send(duck, con, target_table: str, select_sql: str, cols: list[Column], work: Path, city: str) -> int:
     """Rows of `select_sql` (on the embedded store; columns `cols`) into `target_table` (qualified) on the
-    engine, with `city` in the city column."""
+    engine, with `city` in the city column; returns the rows sent.
+
+    The rows leave DuckDB as Arrow batches. chdb reads them from an Arrow stream file, which costs neither side
+    an encoding: the Parquet file this replaced cost ~25 % more CPU (Parquet encoding in DuckDB, decoding in
+    ClickHouse; docs/scale-out.md, "Shipping"). A server gets the batches over HTTP."""
     backend = con._backend
-    names = ", ".join(q(c.name) for c in cols)
-    if con.target.kind == "chdb":
-        f = work / f"{uuid.uuid4().hex}.parquet"
-        duck.execute(f"COPY ({select_sql}) TO '{f}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+    cur = duck.cursor()   # its own result: a reader does not wait for the connection's last statement to drain
+    try:
+        return _send_rows(cur.sql(select_sql).to_arrow_reader(BATCH_ROWS), backend, con.target.kind,
+                          target_table, cols, work, city)
+    finally:
+        cur.close()
+
+
+def _send_rows(reader, backend, kind: str, target_table: str, cols: list[Column], work: Path, city: str) -> int:
+    import pyarrow as pa
+
+    n = 0
+    if kind == "chdb":
+        names = ", ".join(q(c.name) for c in cols)
+        f = work / f"{uuid.uuid4().hex}.arrows"
         try:
+            with pa.OSFile(str(f), "wb") as sink, pa.ipc.new_stream(sink, reader.schema) as out:
+                for batch in reader:
+                    out.write_batch(batch)
+                    n += batch.num_rows
             backend.command(f"INSERT INTO {target_table} ({names}, {q(layout.CITY)}) "
-                            f"SELECT {names}, {{city:String}} FROM file({{path:String}}, 'Parquet') "
+                            f"SELECT {names}, {{city:String}} FROM file({{path:String}}, 'ArrowStream') "
                             "SETTINGS insert_allow_materialized_columns = 1", {"path": str(f), "city": city})
         finally:
             f.unlink(missing_ok=True)
-        return -1
-    n = 0
-    reader = duck.execute(select_sql).fetch_record_batch(BATCH_ROWS)
-    import pyarrow as pa
-
+        return n
     for batch in reader:
         data = pa.Table.from_batches([batch])
         data = data.append_column(layout.CITY, pa.array([city] * data.num_rows, pa.string()))
@@ -128,7 +146,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
     rows: dict[str, int] = {}
     city = city or regions.of_store(duck)
     try:
-        spec = store_tables(duck)
+        spec = {t: c for t, c in store_tables(duck).items() if t not in NOT_SHIPPED}
         names = [t for t in spec if tables is None or t in set(tables)]
         existing = _engine_tables(con)
         with tempfile.TemporaryDirectory(prefix="hotline-ship-") as tmp:
@@ -143,7 +161,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
                     _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing, city)
                 say(f"{table}")
             if tables is None:
-                _overlay_tables(con, spec)
+                _overlay_tables(con, spec, city)
             gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
             backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
                             f"AND {q(layout.CITY)} = {{city:String}} SETTINGS mutations_sync = 2", {"city": city})
@@ -157,7 +175,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
     finally:
         duck.close()
     _forget_catalog(con)
-    laid = lay_ledger(store_path, con)
+    laid = lay_ledger(store_path, con, city)
     return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen,
             "city": city, "ledger_version": laid}
 
@@ -237,24 +255,46 @@ def _forget_catalog(con) -> None:
     clickhouse.forget_translations()
 
 
-def _overlay_tables(con, spec: dict[str, list[Column]]) -> None:
-    """The clue ledger overlay's tables (data/engine/ledger.py), empty until the ledger is laid over them."""
+def _overlay_tables(con, spec: dict[str, list[Column]], city: str) -> None:
+    """The clue ledger overlay's tables (data/engine/ledger.py) without rows of `city` until its ledger is laid."""
     from data.engine import ledger
 
-    ledger.create(con, spec)
+    ledger.create(con, spec, city)
 
 
-def lay_ledger(store_path: str | Path, con) -> int | None:
-    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables, built
-    from the embedded store; returns the ledger version laid, or None when there is no records store."""
+def _city_connection(con, city: str):
+    """`con` as the dashboard of `city` reads it: itself when it reads that city already (limited to it, or a
+    database of that city alone), else limited to the city (the same backend)."""
+    from dataclasses import replace
+
+    from data.engine import clickhouse, ledger
+
+    if con.target.city == city:
+        return con
+    if not con.target.city:
+        try:
+            if ledger.city_of(con) == city:
+                return con
+        except ledger.LedgerCityUnknown:
+            pass
+    return clickhouse.Connection(replace(con.target, city=city), con._backend)
+
+
+def lay_ledger(store_path: str | Path, con, city: str | None = None) -> int | None:
+    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables as `city`'s
+    (default: the store's region), built from the embedded store; returns the ledger version laid, or None when
+    there is no records store."""
     from data import engine, records
     from data.engine import ledger
+    from geo import regions
 
     if not records.path_for(store_path).exists():
         return None
     duck = duckdb.connect(str(store_path), read_only=True)
     try:
+        city = city or regions.of_store(duck)
+        limited = _city_connection(con, city)
         with records.session(store_path) as rc:
-            return ledger.lay_over(con, rc, "engine:" + engine.generation(con), store=duck)
+            return ledger.lay_over(limited, rc, engine.load_key(limited), store=duck, city=city)
     finally:
         duck.close()

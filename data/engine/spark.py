@@ -197,6 +197,7 @@ class Connection(EngineCursor):
         self.scope = scope
         self.ledger = ledger
         self._result = None
+        self._frames = {}
         self.closed = False
 
     @property

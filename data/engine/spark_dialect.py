@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from sqlglot import exp
 
 from data.engine import dialect
+from data.engine.frames import Typed
 
 WRITE = "spark"
 
@@ -29,6 +30,8 @@ def spark_values(values: Mapping) -> dict:
     """Bound values as Spark's `args` take them (Python literals; lists become arrays)."""
     out = {}
     for k, v in values.items():
+        if isinstance(v, Typed):   # a registered frame's column (data/engine/frames.py)
+            v = v.value
         out[k] = [_plain(x) for x in v] if isinstance(v, list | tuple) else _plain(v)
     return out
 
@@ -41,8 +44,11 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
     bound: list[str] = []
 
     def place(ph: exp.Placeholder, name: str, v) -> None:
+        kind = "String"
+        if isinstance(v, Typed):
+            v, kind = v.value, v.type
         if isinstance(v, list | tuple) and not v:
-            ph.replace(_empty_array(v))
+            ph.replace(_empty_array(kind))
             return
         ph.replace(exp.Placeholder(this=name))
         if name not in bound:
@@ -61,10 +67,16 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
     return tree.sql(dialect=WRITE), bound
 
 
-def _empty_array(_v) -> exp.Expression:
-    # Spark cannot type an empty bound list (array<void>): a typed empty array of text (the product's lists of
-    # districts, ids, words are text)
-    return exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("ARRAY<STRING>", dialect=WRITE))
+# a frame column's engine type (data/engine/frames.py, ClickHouse's names) as Spark's
+_SPARK_TYPES = {"Int64": "BIGINT", "Float64": "DOUBLE", "Bool": "BOOLEAN", "DateTime64(6)": "TIMESTAMP_NTZ",
+                "Date32": "DATE", "String": "STRING"}
+
+
+def _empty_array(kind: str = "String") -> exp.Expression:
+    # Spark cannot type an empty bound list (array<void>): an empty array of the column's type (text when the
+    # list came without one: the product's lists of districts, ids, words are text)
+    inner = _SPARK_TYPES.get(kind, "STRING")
+    return exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build(f"ARRAY<{inner}>", dialect=WRITE))
 
 
 def _anon(name: str, *args) -> exp.Anonymous:

@@ -7,6 +7,8 @@
 - 3840×2160 (`?scale=2`) and a 1280×720 projector (`?scale=0.667`) fit the same way.
 - The store missing for a moment, replaced by a file a writer holds locked, or replaced by an import while the
   screen refreshes: the last figures stay with a quiet notice, never an error box, and the new figures come.
+- The server stops answering the page (its messages dropped, the websocket left open, as Streamlit does when it
+  drops a session): the screen's watchdog reloads the page by itself and the screen comes back.
 
 Runs its own Streamlit on a private copy of the tiny store with a refresh every 3 s and a rotation every 8 s;
 the last test writes to that store.
@@ -28,6 +30,7 @@ from tests.browser.screen_watch import WATCH_JS, WATCHED_JS
 from tests.conftest import ROOT, TEST_PASSWORD, account, build_tiny
 
 REFRESH, ROTATE = 3, 8
+WATCHDOG = 30   # seconds without a run before the page reloads itself (ui/screen_clock.py)
 PROJECTS = ("井盖", "污水", "假冒伪劣")
 ROOT_SEL = ".st-key-scr_root"
 PANELS = ("kpi", "projects", "work", "focus", "map", "trend", "rank", "risers")
@@ -46,7 +49,7 @@ def wall(tmp_path_factory):
         account(role, db_path=db)
     env = {"HOTLINE_MIN_COMPARE_BASE": "1", "HOTLINE_SCREEN_REFRESH_SECONDS": str(REFRESH),
            "HOTLINE_SCREEN_ROTATE_SECONDS": str(ROTATE), "HOTLINE_SCREEN_PROJECTS": ",".join(PROJECTS),
-           "HOTLINE_SCREEN_PRELOAD": "1"}
+           "HOTLINE_SCREEN_WATCHDOG_SECONDS": str(WATCHDOG)}
     with serve_app(db, d / "streamlit.log", extra_env=env) as (url, _proc):
         yield url, db
 
@@ -324,6 +327,44 @@ def test_store_trouble_keeps_the_last_figures_quietly(browser, wall, tmp_path):
         assert (after[("day", "tickets")], after[("year", "tickets")]) == ("5", "21")
         _watch_for_errors(page, REFRESH)
         _assert_fits(page)
+        assert_no_external_requests(page)
+    finally:
+        context.close()
+
+
+def test_a_screen_the_server_stopped_talking_to_reloads_itself(browser, wall):
+    """Streamlit drops a session whose browser fell 500 messages behind without closing its websocket: the page
+    keeps asking for runs and hears nothing, ever (docs/performance.md, "The stall, found"). Here the test drops
+    every message from the server on the first websocket, so the page hears nothing while its socket stays open:
+    the screen's watchdog must reload the page by itself (the server answers its health check), and the screen
+    must come back, signed in, and refresh again."""
+    url, _db = wall
+    context, page = _context(browser, 1920, 1080)
+    sockets, deaf = [], {"on": False}
+
+    def route(ws):
+        sockets.append(ws)
+        server = ws.connect_to_server()
+        first = len(sockets) == 1
+        server.on_message(lambda m: None if (first and deaf["on"]) else ws.send(m))
+
+    page.route_web_socket(re.compile(r".*/_stcore/stream$"), route)
+    try:
+        _sign_in(page, url, "t_display", "/screen")
+        _wall_drawn(page)
+        page.evaluate("() => { window.__beforeReload = true; }")
+        deaf["on"] = True
+        heard = page.locator(".scr-fresh").inner_text()
+        # the page hears nothing now: no refresh comes, and after the watchdog's time the page reloads itself
+        page.wait_for_function("() => window.__beforeReload === undefined", timeout=(WATCHDOG + 120) * 1000)
+        _wall_drawn(page)
+        assert len(sockets) >= 2, sockets                      # a new connection, a new session
+        first = page.locator(".scr-fresh").inner_text()
+        assert first != heard
+        page.wait_for_function("(t) => document.querySelector('.scr-fresh').innerText !== t", arg=first,
+                               timeout=120_000)               # and it refreshes by itself again
+        assert page.locator(ERRORS).count() == 0
+        assert page.locator(ROOT_SEL).count() == 1 and page.locator("[data-testid='stSidebar'] a").count() == 0
         assert_no_external_requests(page)
     finally:
         context.close()
