@@ -212,13 +212,17 @@ class Connection(EngineCursor):
         return Connection(self.target, self.scope, self.ledger)
 
     def table_columns(self) -> dict[str, set[str]]:
+        """The store's tables and their columns ({} before the first ship)."""
+        if not _generation(self.target.root):
+            return {}
         return {t: set(c) for t, c in self._columns.items()}
 
     def _statements(self, sql: str, params):
         view = view_name(self.database, CATALOG_TABLE, self.target.city)
         catalog = {k: v.replace("{view}", view) for k, v in CATALOG.items()}
         for tree, extra in self._prepared(sql, catalog):
-            engine_sql, bound = spark_dialect.to_spark(tree, params, extra, self.database, self.target.city)
+            engine_sql, bound = spark_dialect.to_spark(tree, params, extra, self.database, self.target.city,
+                                                       self._columns)
             yield engine_sql, bound, extra
 
     def _run(self, engine_sql: str, values: dict) -> pa.Table:

@@ -37,8 +37,9 @@ def spark_values(values: Mapping) -> dict:
 
 
 def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, database: str = "",
-             city: str = "") -> tuple[str, list[str]]:
-    """One prepared statement (changed in place) as Spark SQL, and the names of the parameters it binds."""
+             city: str = "", columns: Mapping[str, list[str]] | None = None) -> tuple[str, list[str]]:
+    """One prepared statement (changed in place) as Spark SQL, and the names of the parameters it binds.
+    `columns`: the store's tables and their columns in order (for the rules that spell out a `*`)."""
     from data.engine import spark
 
     bound: list[str] = []
@@ -55,6 +56,8 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
             bound.append(name)
 
     dialect.bind(tree, params, extra, place)
+    for select in list(tree.find_all(exp.Select)):
+        _star_replace(select, database, columns or {})
     for table in list(tree.find_all(exp.Table)):
         if database and table.text("db") == database:
             alias = table.args.get("alias")
@@ -70,6 +73,22 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
 # a frame column's engine type (data/engine/frames.py, ClickHouse's names) as Spark's
 _SPARK_TYPES = {"Int64": "BIGINT", "Float64": "DOUBLE", "Bool": "BOOLEAN", "DateTime64(6)": "TIMESTAMP_NTZ",
                 "Date32": "DATE", "String": "STRING"}
+
+
+def _star_replace(select: exp.Select, database: str, columns: Mapping[str, list[str]]) -> None:
+    """`SELECT * REPLACE (NULL AS content, ...) FROM store_table` (data/scope.py: a scope that may not read ticket
+    texts): Spark has no REPLACE; spell out the table's columns in order, the replaced ones by their expressions."""
+    stars = [p for p in select.expressions if isinstance(p, exp.Star) and p.args.get("replace")]
+    if not stars:
+        return
+    source = (select.args.get("from_") or select.args.get("from"))
+    table = source.this if source is not None else None
+    if not (isinstance(table, exp.Table) and table.text("db") == database and table.name in columns
+            and not select.args.get("joins") and len(stars) == 1 and len(select.expressions) == 1):
+        raise dialect.Untranslatable("SELECT * REPLACE over anything but one store table")
+    new = {a.alias: a.this for a in stars[0].args["replace"]}
+    select.set("expressions", [exp.alias_(new[c].copy(), exp.to_identifier(c, quoted=True)) if c in new
+                               else exp.column(c, quoted=True) for c in columns[table.name]])
 
 
 def _empty_array(kind: str = "String") -> exp.Expression:

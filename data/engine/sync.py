@@ -53,7 +53,6 @@ def months_of_imports(con: duckdb.DuckDBPyConnection, import_ids: tuple[int, ...
 def after_write(store_path: str | Path, since: int) -> Synced:
     """Ship what the write after import `since` changed to the engine (see the module docstring)."""
     from data import engine, store
-    from data.engine import ship
     from data.screening import hook
 
     if engine.embedded():
@@ -69,12 +68,10 @@ def after_write(store_path: str | Path, since: int) -> Synced:
             con.close()
         target = engine.connect(engine.url(store_path))
         try:
-            fresh = not target._backend.query(
-                "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'tickets'",
-                {"db": target.database}).column(0)[0].as_py()
+            fresh = "tickets" not in target.table_columns()
             if fresh or not imports:
                 out.months = ()       # the engine's first load, or a write that rebuilt derived tables: whole
-            res = ship.ship(store_path, target, months=out.months or None)
+            res = engine.ship_store(store_path, target, months=out.months or None)
             out.rows = res["rows"]
         finally:
             target.close()
