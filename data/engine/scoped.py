@@ -18,6 +18,7 @@ from data.ledger import overlay_sql
 
 PARAM = "__scope_districts"
 _MARK = "_hotline_scoped"
+STAR_OF = "_hotline_star_of"   # on a `*` of a scoped view: the store table whose columns it stands for
 
 
 def catalog(con) -> dict[str, set[str]]:
@@ -43,6 +44,9 @@ def view(name: str, columns: dict[str, set[str]], sc, database: str, depth: int 
     over = ledger and name in overlaid(columns)
     sql = scope_rules._view_sql(name, columns.get(name, set()), "__base__", sc, overlaid=over)
     tree = dialect.parse(sql)[0]
+    for star in tree.find_all(exp.Star):
+        if star.args.get("replace"):
+            star.meta[STAR_OF] = name   # `* REPLACE` is this table's columns (for an engine that must spell them out)
     for table in list(tree.find_all(exp.Table)):
         if table.text("catalog") == "__base__":
             table.set("catalog", None)

@@ -78,17 +78,22 @@ _SPARK_TYPES = {"Int64": "BIGINT", "Float64": "DOUBLE", "Bool": "BOOLEAN", "Date
 def _star_replace(select: exp.Select, database: str, columns: Mapping[str, list[str]]) -> None:
     """`SELECT * REPLACE (NULL AS content, ...) FROM store_table` (data/scope.py: a scope that may not read ticket
     texts): Spark has no REPLACE; spell out the table's columns in order, the replaced ones by their expressions."""
+    from data.engine import scoped
+
     stars = [p for p in select.expressions if isinstance(p, exp.Star) and p.args.get("replace")]
     if not stars:
         return
-    source = (select.args.get("from_") or select.args.get("from"))
-    table = source.this if source is not None else None
-    if not (isinstance(table, exp.Table) and table.text("db") == database and table.name in columns
-            and not select.args.get("joins") and len(stars) == 1 and len(select.expressions) == 1):
+    name = stars[0].meta.get(scoped.STAR_OF)
+    if name is None:    # written by hand: the star of the one store table the SELECT reads
+        source = select.args.get("from_") or select.args.get("from")
+        table = source.this if source is not None else None
+        if isinstance(table, exp.Table) and table.text("db") == database and not select.args.get("joins"):
+            name = table.name
+    if name not in columns or len(stars) != 1 or len(select.expressions) != 1:
         raise dialect.Untranslatable("SELECT * REPLACE over anything but one store table")
     new = {a.alias: a.this for a in stars[0].args["replace"]}
     select.set("expressions", [exp.alias_(new[c].copy(), exp.to_identifier(c, quoted=True)) if c in new
-                               else exp.column(c, quoted=True) for c in columns[table.name]])
+                               else exp.column(c, quoted=True) for c in columns[name]])
 
 
 def _empty_array(kind: str = "String") -> exp.Expression:
