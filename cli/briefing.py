@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cli._common import add_db_argument, open_read_only
+from cli._common import add_db_argument, ledger_cursor, open_read_only
 
 NAME = "briefing"
 HELP = "build the briefing pack (PDF/PPTX) for a period"
@@ -58,9 +58,8 @@ def run(args) -> int:
                 print(f"未知的区：{args.district}。可选：" + "、".join(_districts(con)))
                 return 2
         f = briefing.pack_filters(d_from, d_to, district)
-        from data.ledger import overlay
 
-        b = briefing.build(overlay.ledger_cursor(con, db_path=args.db), f)   # the funnel of the whole ledger
+        b = briefing.build(ledger_cursor(con, db=args.db), f)   # the funnel of the whole ledger
         data = briefing.to_pdf(b) if fmt == "pdf" else briefing.to_pptx(b)
     except export.ExportError as exc:
         print(exc)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli._common import add_db_argument, open_read_only
+from cli._common import add_db_argument, ledger_cursor, open_read_only
 
 NAME = "clues"
 HELP = "the clue ledger: monthly report (XLSX/PDF) and export (XLSX)"
@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from analytics import export, ledger_export, ledger_render, ledger_report
     from data import audit, records
-    from data.ledger import deadlines, letters, overlay, read
+    from data.ledger import deadlines, letters, read
     from data.scope import CITY, Scope
 
     out = Path(args.out)
@@ -63,7 +63,7 @@ def run(args) -> int:
             if district not in known:
                 print(f"未知的区：{args.district}。可选：" + "、".join(known))
                 return 2
-        cur = overlay.ledger_cursor(con, Scope((district,)) if district else CITY, db_path=args.db)
+        cur = ledger_cursor(con, Scope((district,)) if district else CITY, args.db)
         with records.session(args.db) as rc:
             if args.op == "report":
                 rep = ledger_report.build(cur, args.month, district=district, today=today,

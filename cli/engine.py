@@ -50,7 +50,7 @@ def run(args) -> int:
     from data import engine
     from data.engine import ship
 
-    con = engine.connect(args.url)
+    con = engine.connect(args.url or engine.url(args.db))
     if args.action == "status":
         rows = con._backend.query(
             "SELECT name, total_rows FROM system.tables WHERE database = {db:String} ORDER BY name",

@@ -123,7 +123,8 @@ def run(args) -> int:
         for r in reports:
             print(r.summary())
             print()
-        if gen.after is not None and gen.after.describe():
-            print(gen.after.describe())
+        for done in (gen.synced, gen.after):
+            if done is not None and done.describe():
+                print(done.describe())
     # A file whose every row was quarantined "imported" nothing: exit 1 too (its report says the likely fix).
     return 0 if all(r.ok and not r.stored_nothing for r in reports) else 1

@@ -5,7 +5,7 @@ Example: python manage.py visits --topic 井盖 --district 平谷区 --from 2025
 
 from __future__ import annotations
 
-from cli._common import add_db_argument, open_read_only
+from cli._common import add_db_argument, ledger_cursor, open_read_only
 
 NAME = "visits"
 HELP = "hotspot visit list (XLSX with map image) for a problem and district"
@@ -47,9 +47,8 @@ def run(args) -> int:
     if con is None:
         return 1
     try:
-        from data.ledger import overlay
 
-        cur = overlay.ledger_cursor(con, db_path=args.db)   # linked clues from the whole ledger
+        cur = ledger_cursor(con, db=args.db)   # linked clues from the whole ledger
         data, v = visits.visit_xlsx(cur, f, top=args.top, cell_m=args.cell, with_image=not args.no_image)
     except Exception as exc:  # export errors carry a Chinese message
         from analytics.export import ExportError

@@ -59,6 +59,7 @@ class Generation:
     commit_seconds: float = 0.0
     since_import_id: int = 0   # the store's last import id before this write (imports after it are this write's)
     after: object = None       # what ran after the swap: data/screening/hook.AfterImport (screening of new tickets)
+    synced: object = None      # the distributed engine brought up to date: data/engine/sync.Synced
 
 
 def lock_path(path: Path) -> Path:
@@ -115,8 +116,12 @@ def write(path: str | Path | None = None, *, purpose: str = "写入",
                 con.close()
             _remove(tmp)
             raise
-        # After the swap, still under the import lock: the active screening rules over this write's new and
-        # changed tickets (a failure there is reported and never undoes the write).
+        # After the swap, still under the import lock: the distributed engine (when it answers the dashboard)
+        # gets what changed, then the active screening rules run over this write's new and changed tickets (a
+        # failure in either is reported and never undoes the write).
+        from data.engine import sync
+
+        gen.synced = sync.after_write(p, gen.since_import_id)
         gen.after = hook.after_write(p, gen.since_import_id)
 
 

@@ -220,4 +220,5 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables, for status output."""
     tables = ("tickets", "clues", "clue_tickets", "cases", "rectifications", "quarantine", "imports")
     sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables)  # fixed names only
-    return dict(con.execute(sql).fetchall())
+    counts = dict(con.execute(sql).fetchall())    # a UNION ALL's rows come in any order on a distributed engine
+    return {t: counts[t] for t in tables}

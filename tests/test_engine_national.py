@@ -77,3 +77,46 @@ def test_shipping_a_month_of_one_city_keeps_the_others(national, tmp_path):
     assert _city(engine, B).execute("SELECT count(*) FROM tickets").fetchone() == (15,)
     march = "SELECT count(*) FROM tickets WHERE received_at >= '2025-03-01' AND received_at < '2025-04-01'"
     assert _city(engine, B).execute(march).fetchone() == duckdb.connect(str(_b)).execute(march).fetchone()
+
+
+def test_each_city_keeps_its_own_clue_ledger(tiny_db_path, engine_dir, tmp_path):
+    """Each city's app ledger (its records store) is laid over as that city's rows: a city reads its own clues
+    only, a ship of one city keeps the other's ledger, and a connection to the whole national database must name
+    the city whose ledger it lays (the ledger belongs to one city)."""
+    from data import engine as engines
+    from data import records, scope
+    from data.engine import ledger as engine_ledger
+    from tests.test_ledger_funnel import _act
+
+    a = shutil.copy(tiny_db_path, tmp_path / "a.duckdb")
+    b = shutil.copy(tiny_db_path, tmp_path / "b.duckdb")
+    _act(a)                                   # A's app registered clues and acted on imported ones; B's app none
+    engine = clickhouse.connect(f"chdb:{engine_dir}?database=national_ledger")
+    assert ship.ship(a, engine, city=A)["ledger_version"] > 0
+    assert ship.ship(b, engine, city=B)["ledger_version"] is None    # no records store beside B
+
+    def clues(city):
+        cur = scope.scoped_cursor(_city(engine, city), scope.CITY, ledger=True)
+        return cur.execute("SELECT count(*) FROM clues").fetchone()[0]
+
+    def own(path):
+        duck = duckdb.connect(str(path), read_only=True)
+        try:
+            return duck.execute("SELECT count(*) FROM clues").fetchone()[0]
+        finally:
+            duck.close()
+
+    assert clues(B) == own(b)                 # B reads none of A's app clues
+    assert clues(A) > own(a)                  # A reads its own
+    with_a = clues(A)
+    ship.ship(b, engine, city=B)              # B shipped again: A's ledger stays
+    assert clues(A) == with_a and clues(B) == own(b)
+    # the whole database holds two cities: laying "the" ledger without naming one is refused plainly
+    with records.session(a) as rc, pytest.raises(engine_ledger.LedgerCityUnknown, match=r"\?city="):
+        engine_ledger.lay_over(engine, rc, engines.load_key(engine))
+    # a city's dashboard lays its own ledger by itself (nothing changed since the ship: nothing pushed)
+    limited = _city(engine, A)
+    with records.session(a) as rc:
+        v = engine_ledger.lay_over(limited, rc, engines.load_key(limited))
+    assert engine_ledger.state(limited) == (engines.load_key(limited), v)
+    assert clues(A) == with_a

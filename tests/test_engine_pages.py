@@ -2,9 +2,11 @@
 
 Each dashboard page runs headless (AppTest) on the tiny store twice: on the embedded DuckDB store
 (HOTLINE_ENGINE=duckdb) and on the same store shipped to ClickHouse in process (HOTLINE_ENGINE=clickhouse,
-chdb). What a user reads — every metric, text, table and chart's data — must be the same.
-The hotspot statistics and the clue ledger are not on the engine yet (docs/scale-out.md): the map page is
-compared with its default view, which does not compute hotspots.
+chdb). What a user reads — every metric, text, table and chart's data — must be the same. Every page that reads
+the ticket store is compared: the five analytics pages, the clue ledger, the screening queue, the rule library
+(its live counts), the collision page and the wall screen; the pages that read only the records store (users,
+audit, letters) or write (import) do not depend on the engine. The map page is compared with its default view;
+the hotspot statistics are compared function by function in tests/test_engine_golden.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from tests.conftest import ROOT, app_test
 from tests.test_pages_apptest import _decode
 
 APP = str(ROOT / "app.py")
-PAGES = ["views/overview.py", "views/topics.py", "views/funnel.py", "views/tickets.py", "views/map.py"]
+PAGES = ["views/overview.py", "views/topics.py", "views/funnel.py", "views/tickets.py", "views/map.py", "views/ledger.py",
+         "views/queue.py", "views/rules.py", "views/collide.py", "views/screen.py"]
 
 
 def _digits(x):

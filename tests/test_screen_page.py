@@ -91,13 +91,15 @@ def test_the_display_account_lands_on_the_wall_screen(screen_env):
     assert "尚未启用筛查规则" in html and "暂不可用" in html             # nothing screened: not a misleading 0
 
 
-def _clock(at) -> dict:
-    """The screen's clock (ui/screen_clock.py): the fragment's last element, and what it tells the browser."""
+def _clock(at, *, last: bool = True) -> dict:
+    """The screen's clock (ui/screen_clock.py): the fragment's last element (after a failure, followed only by
+    Streamlit's error box), and what it tells the browser."""
     import json
 
-    last = list(at.main.children.values())[-1]          # the fragment's container: scr_root, then the clock
-    clock = list(last.children.values())[-1]
-    assert clock.type == "bidi_component" and clock.key == "scr_clock", clock.type
+    frag = list(at.main.children.values())[-1]          # the fragment's container: scr_root, then the clock
+    (clock,) = [e for e in frag.children.values() if e.type == "bidi_component" and e.key == "scr_clock"]
+    if last:
+        assert list(frag.children.values())[-1] is clock
     return json.loads(clock.proto.json)
 
 
@@ -116,6 +118,29 @@ def test_the_clock_is_drawn_last_and_asks_for_the_next_run(screen_env, monkeypat
     assert _clock(at)["run"] == first["run"] + 1            # new data at every run: the browser's cue
     monkeypatch.setenv("HOTLINE_SCREEN_WATCHDOG_SECONDS", "600")
     assert _clock(at.run())["watchdog_ms"] == 600_000
+
+
+def test_the_clock_keeps_going_after_an_unexpected_failure(screen_env, monkeypatch):
+    """A bug in one run shows Streamlit's error box, but the clock is still drawn: the next run tries again
+    (a wall with nobody to click "rerun" must not stop for good)."""
+    from ui import screen_parts
+
+    at = app_test(APP, role="display").run()
+    _clean(at)
+    n = _clock(at)["run"]
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug in the title bar")
+
+    monkeypatch.setattr(screen_parts, "head", broken)
+    at.run()
+    assert at.exception                                   # Streamlit's box (details in the server log)
+    assert _clock(at, last=False)["run"] == n + 1
+    monkeypatch.undo()
+    monkeypatch.setenv("HOTLINE_DB", str(screen_env))
+    at.run()
+    _clean(at)
+    assert "热线检察监督态势" in _html(at) and _clock(at)["run"] == n + 2
 
 
 def _overview_figures(districts, date_from: str, date_to: str) -> dict[str, str]:

@@ -117,7 +117,7 @@ def _engine_handle(p) -> _Handle:
     from geo import regions
 
     con = engine.connect()
-    key = "engine:" + engine.generation(con)
+    key = engine.load_key(con)
     with _lock:
         current = _handles.get(str(p))
         if current is not None and current.key == key:

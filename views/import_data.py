@@ -125,8 +125,8 @@ def _preview_and_import(path: Path, mapping_path: Path | None) -> None:
         st.error(f"导入失败，数据库未作任何修改：{md(exc)}")
     bar.empty()
     st.session_state["imp_reports"] = [r.to_dict() for r in reports]
-    after = gen.after.describe() if reports and gen.after is not None else ""
-    st.session_state["imp_screening"] = after
+    done = [d for d in ((gen.synced, gen.after) if reports else ()) if d is not None and d.describe()]
+    st.session_state["imp_screening"] = [(bool(d.error), d.describe()) for d in done]
 
 
 if uploaded is not None and uploaded.size > max_mb * 2**20:
@@ -141,8 +141,8 @@ elif uploaded is not None:
 
 for rep in st.session_state.get("imp_reports", []):
     _show_report(rep)
-if st.session_state.get("imp_screening"):
-    st.info(st.session_state["imp_screening"])
+for failed, said in st.session_state.get("imp_screening") or []:
+    (st.warning if failed else st.info)(md(said))
 
 st.subheader("导入记录")
 if not settings.db_path().exists():

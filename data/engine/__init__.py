@@ -12,6 +12,8 @@ partition (district × month). See docs/scale-out.md.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from data import settings
 
 ENGINES = ("duckdb", "clickhouse")
@@ -30,12 +32,13 @@ def embedded() -> bool:
     return name() == "duckdb"
 
 
-def url() -> str:
-    """Where the engine is: `HOTLINE_ENGINE_URL`, or an embedded ClickHouse beside the DuckDB store."""
+def url(db=None) -> str:
+    """Where the engine is: `HOTLINE_ENGINE_URL`, or an embedded ClickHouse beside the DuckDB store (`db`, default
+    `HOTLINE_DB`)."""
     value = str(settings.get("HOTLINE_ENGINE_URL")).strip()
     if value:
         return value
-    db = settings.db_path()
+    db = Path(db) if db else settings.db_path()
     return f"chdb:{db.with_suffix('.clickhouse')}"
 
 
@@ -55,3 +58,9 @@ def generation(con) -> str:
     """The engine store's generation: changes with every shipped load (ui/db.py keys sessions by it)."""
     row = con.execute("SELECT max(value) FROM meta WHERE key = 'engine_generation'").fetchone()
     return f"{getattr(con, 'target', None) and con.target.describe()}#{row[0] if row else ''}"
+
+
+def load_key(con) -> str:
+    """The name of the engine store's current load as the dashboard keys its sessions and the ledger laid over
+    it (ui/db.py, data/engine/ledger.py): a command laying the ledger names the same load."""
+    return "engine:" + generation(con)

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from data.engine import dialect
+from data.engine import dialect, frames
 from data.engine.results import Result
 
 # Session settings that give ClickHouse the SQL meaning the product's queries were written for.
@@ -225,6 +225,7 @@ class Connection:
         self.scope = scope          # data.scope.Scope of a limited cursor, else None
         self.ledger = ledger        # its clue tables read the app's ledger laid over them (data/engine/ledger.py)
         self._result: Result | None = None
+        self._frames: dict = {}     # name -> data/engine/frames.Frame registered on this connection
         self.read_only = True
         self.closed = False
 
@@ -240,8 +241,9 @@ class Connection:
         if not statements:
             raise EngineError("empty statement")
         values = dialect.named_values(parameters)
+        lists = frames.params(self._frames)    # the registered frames' rows now (the translation is kept)
         for engine_sql, names, extra in statements:
-            given = {**values, **extra}
+            given = {**values, **extra, **lists}
             bound = {n: dialect.clickhouse_value(given[n]) for n in names}
             self._result = Result(self._backend.query(engine_sql, bound))
         return self
@@ -285,8 +287,13 @@ class Connection:
         return self._result.description if self._result is not None else None
 
     def register(self, name: str, frame) -> Connection:
-        raise NotImplementedError(
-            "registering a local frame is not available on the engine: load it as a table (data/engine/ship.py)")
+        """A small local frame read by this connection's statements as a table (data/engine/frames.py)."""
+        self._frames[frames.check_name(name)] = frames.frame(frame)
+        return self
+
+    def unregister(self, name: str) -> Connection:
+        self._frames.pop(name, None)
+        return self
 
     def complete(self) -> None:
         pass
@@ -311,7 +318,7 @@ class Connection:
         """
         sc = self.scope
         key = (sql, dialect.signature(params), self.database, self.target.city,
-               None if sc is None else (sc.districts, sc.texts), self.ledger)
+               None if sc is None else (sc.districts, sc.texts), self.ledger, frames.signature(self._frames))
         hit = TRANSLATED.get(key)
         if hit is not None:
             return hit
@@ -328,13 +335,14 @@ class Connection:
         from data.engine import scoped
 
         for tree in dialect.parse(dialect.OWN_FORMS.get(sql, sql)):
+            frames.substitute(tree, self._frames)
             dialect.check(tree)
             qualify(tree, self.database)
             limited = self.scope is not None or self.ledger
             extra = scoped.limit(tree, self.scope, self, ledger=self.ledger) if limited else {}
             if self.target.city:
-                extra = {**extra, **only_city(tree, self.database, self.target.city)}
-            engine_sql, bound = dialect.to_clickhouse(tree, params, extra)
+                extra = {**extra, **only_city(tree, self.database, self.target.city, scoped.catalog(self))}
+            engine_sql, bound = dialect.to_clickhouse(tree, params, {**extra, **frames.params(self._frames)})
             yield engine_sql, bound, extra
 
     def engine_sql(self, sql: str, params=None) -> list[tuple[str, dict]]:
@@ -390,14 +398,17 @@ def qualify(tree: exp.Expression, database: str) -> None:
 CITY_PARAM = "__city"
 
 
-def only_city(tree: exp.Expression, database: str, city: str) -> dict:
-    """Every table of the store in `tree` (qualified; the ledger overlay's own rows excepted) becomes its rows of
-    `city` (a national database, data/engine/layout.py); the parameter it binds."""
+def only_city(tree: exp.Expression, database: str, city: str, columns: dict[str, set[str]] | None = None) -> dict:
+    """Every table of the store in `tree` (qualified) becomes its rows of `city` (a national database,
+    data/engine/layout.py), the ledger overlay's rows too (data/engine/ledger.py keeps them per city; an overlay
+    table laid before that has no city column and is read whole); the parameter it binds."""
     from data.engine import layout
     from data.ledger import overlay_sql
 
     for table in list(tree.find_all(exp.Table)):
-        if table.text("db") != database or table.name.startswith(overlay_sql.PREFIX):
+        if table.text("db") != database:
+            continue
+        if table.name.startswith(overlay_sql.PREFIX) and layout.CITY not in (columns or {}).get(table.name, set()):
             continue
         inner = exp.select("*").from_(exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database)))
         inner = inner.where(exp.EQ(this=exp.column(layout.CITY), expression=exp.Placeholder(this=CITY_PARAM)))

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 import sqlglot
 from sqlglot import exp
 
+from data.engine.frames import Typed
+
 READ = "duckdb"
 
 
@@ -77,7 +79,9 @@ def check(tree: exp.Expression) -> None:
 
 # ------------------------------------------------------------------ parameters
 def clickhouse_type(value) -> str:
-    """The ClickHouse type of a bound parameter, from its Python value."""
+    """The ClickHouse type of a bound parameter, from its Python value (or the type it was given)."""
+    if isinstance(value, Typed):
+        return value.type
     if isinstance(value, bool):
         return "Bool"
     if isinstance(value, int):
@@ -96,6 +100,8 @@ def clickhouse_type(value) -> str:
 
 def clickhouse_value(value):
     """A parameter value as ClickHouse's query parameters take it (text for dates and arrays)."""
+    if isinstance(value, Typed):
+        return clickhouse_value(value.value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, dt.datetime):
@@ -191,7 +197,7 @@ def to_clickhouse(tree: exp.Expression, params=None, extra: Mapping | None = Non
             continue
         ph.replace(exp.Placeholder(this=name, kind=exp.DataType.build(clickhouse_type(v), dialect="clickhouse")))
         bound[name] = clickhouse_value(v)
-    tree = tree.transform(_clickhouse_node, copy=False)
+    tree = tree.transform(_translated, copy=False)
     return tree.sql(dialect="clickhouse"), bound
 
 
@@ -205,6 +211,19 @@ def _param_agg(name: str, params: list, args: list) -> exp.ParameterizedAgg:
 
 
 _DATETIME64 = None
+
+
+def _translated(node: exp.Expression) -> exp.Expression:
+    """`node` in the engine's form, its children too: sqlglot's `transform` does not visit the children of a
+    node it replaced (`lower(regexp_replace(...))` would keep DuckDB's regexp_replace), so they are done here,
+    each once."""
+    new = _clickhouse_node(node)
+    if new is not node:
+        for child in list(new.iter_expressions()):
+            done = child.transform(_translated, copy=False)
+            if done is not child:
+                child.replace(done)
+    return new
 
 
 def _clickhouse_node(node: exp.Expression) -> exp.Expression:
@@ -254,7 +273,7 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order):
         # string_agg(x, sep ORDER BY k): the ordered list joined (NULLs left out, as both engines do)
         sep = node.args.get("separator") or exp.Literal.string(",")
-        return _anon("arrayStringConcat", _ordered_list(node.this.transform(_clickhouse_node)), sep)
+        return _anon("arrayStringConcat", _ordered_list(node.this), sep)
     if isinstance(node, exp.Case) and node.this is not None:
         # `CASE x WHEN y`: ClickHouse matches a NULL x with a NULL y; in SQL (DuckDB) NULL matches nothing
         operand = node.this
@@ -270,6 +289,21 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
         # (data/engine/ledger.create makes them from the same column list)
         node.set("by_name", None)
         return node
+    if isinstance(node, exp.RegexpReplace):
+        # DuckDB replaces the first match unless told 'g' (all); ClickHouse has one function for each
+        mods = node.args.get("modifiers")
+        every = isinstance(mods, exp.Literal) and "g" in mods.name
+        return _anon("replaceRegexpAll" if every else "replaceRegexpOne", node.this, node.expression,
+                     node.args.get("replacement") or exp.Literal.string(""))
+    if isinstance(node, exp.SHA2) and node.text("length") in ("", "256"):
+        # DuckDB's sha256(x) is lower-case hex text; ClickHouse's SHA256 gives the 32 raw bytes
+        return exp.Lower(this=exp.Hex(this=_anon("SHA256", node.this)))
+    if isinstance(node, exp.TimeToUnix):
+        # DuckDB's epoch(ts): seconds since 1970 as a DOUBLE, fraction kept (DateTime64(6) in microseconds)
+        return exp.Div(this=_anon("toUnixTimestamp64Micro", node.this),
+                       expression=exp.Literal.number(1_000_000))
+    if isinstance(node, exp.Mul) and (step := _interval_step(node)) is not None:
+        return step
     if isinstance(node, exp.Select):
         _order_by_outputs(node)
         _name_projections(node)
@@ -292,6 +326,18 @@ def _clickhouse_node(node: exp.Expression) -> exp.Expression:
 
 
 # ------------------------------------------------------------------ rules with a form of their own
+def _interval_step(node: exp.Mul) -> exp.Expression | None:
+    """`n * INTERVAL 1 DAY` (a rule's window in days, data/screening/compile.py): ClickHouse multiplies no
+    interval by a number; `toIntervalDay(n * 1)` is the same span."""
+    for amount, interval in ((node.this, node.expression), (node.expression, node.this)):
+        if isinstance(interval, exp.Interval) and isinstance(interval.this, exp.Literal):
+            unit = interval.text("unit").upper()
+            if unit in ("SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "YEAR"):
+                step = exp.Mul(this=amount, expression=exp.Literal.number(interval.this.name))
+                return _anon(f"toInterval{unit.capitalize()}", step)
+    return None
+
+
 def _name_projections(select: exp.Select) -> None:
     """`SELECT t.street` is named `street` in DuckDB but `t.street` in ClickHouse: name it explicitly."""
     for i, col in enumerate(select.expressions):
@@ -317,18 +363,23 @@ def _ordered_list(order: exp.Order) -> exp.Expression:
     inner = order.this
     distinct = isinstance(inner, exp.Distinct)
     value = inner.expressions[0] if distinct else inner
-    if len(order.expressions) != 1:
-        raise Untranslatable("list(... ORDER BY) with more than one key")
-    key = order.expressions[0]
-    desc = bool(key.args.get("desc"))
-    sort = "arrayReverseSort" if desc else "arraySort"
+    keys = order.expressions
+    directions = {bool(k.args.get("desc")) for k in keys}
+    if len(directions) != 1:
+        raise Untranslatable("list(... ORDER BY) with keys sorted in different directions")
+    sort = "arrayReverseSort" if directions.pop() else "arraySort"
     if distinct:
-        if key.this != value:
+        if len(keys) != 1 or keys[0].this != value:
             raise Untranslatable("list(DISTINCT x ORDER BY another key)")
         return _anon(sort, _anon("groupUniqArray", value))
-    pairs = _anon("groupArray", exp.Tuple(expressions=[value, key.this]))
-    by_key = exp.Lambda(this=exp.Dot(this=exp.to_identifier("p"), expression=exp.Literal.number(2)),
-                        expressions=[exp.to_identifier("p")])
+    pairs = _anon("groupArray", exp.Tuple(expressions=[value, *(k.this for k in keys)]))
+
+    def item(i: int) -> exp.Expression:
+        return exp.Dot(this=exp.to_identifier("p"), expression=exp.Literal.number(i))
+
+    # several keys: the tuple of them (tuples sort by their first element, then the next, as ORDER BY does)
+    by = item(2) if len(keys) == 1 else exp.Tuple(expressions=[item(i + 2) for i in range(len(keys))])
+    by_key = exp.Lambda(this=by, expressions=[exp.to_identifier("p")])
     first = exp.Lambda(this=exp.Dot(this=exp.to_identifier("p"), expression=exp.Literal.number(1)),
                        expressions=[exp.to_identifier("p")])
     return _anon("arrayMap", first, _anon(sort, by_key, pairs))
@@ -374,13 +425,12 @@ def _top_by(node: exp.ArgMax | exp.ArgMin) -> exp.Expression:
     """DuckDB's `max_by(x, key, n)` (`min_by`): the list of the `n` values of x with the largest (smallest) keys,
     in that order. ClickHouse's argMax takes no n: sort the (x, key) pairs by key and keep the first n."""
     p = exp.to_identifier("p")
-    pairs = _anon("groupArray", exp.Tuple(expressions=[node.this.transform(_clickhouse_node),
-                                                      node.expression.transform(_clickhouse_node)]))
+    pairs = _anon("groupArray", exp.Tuple(expressions=[node.this, node.expression]))
     by_key = exp.Lambda(this=exp.Dot(this=exp.column(p), expression=exp.Literal.number(2)), expressions=[p.copy()])
     first = exp.Lambda(this=exp.Dot(this=exp.column(p), expression=exp.Literal.number(1)), expressions=[p.copy()])
     sort = "arrayReverseSort" if isinstance(node, exp.ArgMax) else "arraySort"
     return _anon("arraySlice", _anon("arrayMap", first, _anon(sort, by_key, pairs)), exp.Literal.number(1),
-                 node.args["count"].transform(_clickhouse_node))
+                 node.args["count"])
 
 
 def _mode(value: exp.Expression) -> exp.Expression:

@@ -20,7 +20,7 @@ PARAM = "__scope_districts"
 _MARK = "_hotline_scoped"
 
 
-def _columns(con) -> dict[str, set[str]]:
+def catalog(con) -> dict[str, set[str]]:
     """The store's tables and their columns (asked once per connection and its cursors)."""
     cache = getattr(con, "_catalog", None)
     if cache is None:
@@ -71,7 +71,7 @@ def limit(tree: exp.Expression, sc, con, *, ledger: bool = False) -> dict:
     """Replace every store table in `tree` (already qualified) by its scoped view (`sc` None: the whole city, only
     the clue tables are replaced, by the ledger's union); the parameters it binds."""
     database = con.database
-    columns = _columns(con)
+    columns = catalog(con)
     over = overlaid(columns) if ledger else set()
     for table in list(tree.find_all(exp.Table)):
         if table.meta.get(_MARK) or table.text("db") != database:

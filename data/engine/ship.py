@@ -30,8 +30,10 @@ from data.engine import layout
 from data.engine.layout import Column, q
 
 BATCH_ROWS = 500_000
-# Tables the engine never reads, so never shipped: the screening rules' located copy of the tickets
-# (data/screen_tickets.py; the rules run on the embedded store, data/screening/) would be a second `tickets`.
+# Tables not shipped. `screening_tickets` (data/screen_tickets.py) is the screening rules' located copy of the
+# tickets, sorted by problem so that DuckDB's zonemaps skip the other problems; on the engine every table is sorted
+# by (city, district, time, id) (layout.keys), so it would be a second `tickets` without that use: there the rules
+# read `tickets` (screen_tickets.ready is False without the table), with the same answers.
 NOT_SHIPPED = frozenset({"screening_tickets"})
 Progress = Callable[[str], None]
 
@@ -161,7 +163,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
                     _replace_whole(duck, con, table, cols, tcol, partitioned, work, existing, city)
                 say(f"{table}")
             if tables is None:
-                _overlay_tables(con, spec)
+                _overlay_tables(con, spec, city)
             gen = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
             backend.command(f"ALTER TABLE {q(db)}.`meta` DELETE WHERE key = 'engine_generation' "
                             f"AND {q(layout.CITY)} = {{city:String}} SETTINGS mutations_sync = 2", {"city": city})
@@ -175,7 +177,7 @@ def ship(store_path: str | Path, con, *, months: Iterable[date | int] | None = N
     finally:
         duck.close()
     _forget_catalog(con)
-    laid = lay_ledger(store_path, con)
+    laid = lay_ledger(store_path, con, city)
     return {"tables": len(rows), "rows": rows, "seconds": round(time.perf_counter() - t0, 1), "generation": gen,
             "city": city, "ledger_version": laid}
 
@@ -255,24 +257,46 @@ def _forget_catalog(con) -> None:
     clickhouse.forget_translations()
 
 
-def _overlay_tables(con, spec: dict[str, list[Column]]) -> None:
-    """The clue ledger overlay's tables (data/engine/ledger.py), empty until the ledger is laid over them."""
+def _overlay_tables(con, spec: dict[str, list[Column]], city: str) -> None:
+    """The clue ledger overlay's tables (data/engine/ledger.py) without rows of `city` until its ledger is laid."""
     from data.engine import ledger
 
-    ledger.create(con, spec)
+    ledger.create(con, spec, city)
 
 
-def lay_ledger(store_path: str | Path, con) -> int | None:
-    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables, built
-    from the embedded store; returns the ledger version laid, or None when there is no records store."""
+def _city_connection(con, city: str):
+    """`con` as the dashboard of `city` reads it: itself when it reads that city already (limited to it, or a
+    database of that city alone), else limited to the city (the same backend)."""
+    from dataclasses import replace
+
+    from data.engine import clickhouse, ledger
+
+    if con.target.city == city:
+        return con
+    if not con.target.city:
+        try:
+            if ledger.city_of(con) == city:
+                return con
+        except ledger.LedgerCityUnknown:
+            pass
+    return clickhouse.Connection(replace(con.target, city=city), con._backend)
+
+
+def lay_ledger(store_path: str | Path, con, city: str | None = None) -> int | None:
+    """Lay the app's ledger (the records store beside the embedded store) over the engine's clue tables as `city`'s
+    (default: the store's region), built from the embedded store; returns the ledger version laid, or None when
+    there is no records store."""
     from data import engine, records
     from data.engine import ledger
+    from geo import regions
 
     if not records.path_for(store_path).exists():
         return None
     duck = duckdb.connect(str(store_path), read_only=True)
     try:
+        city = city or regions.of_store(duck)
+        limited = _city_connection(con, city)
         with records.session(store_path) as rc:
-            return ledger.lay_over(con, rc, "engine:" + engine.generation(con), store=duck)
+            return ledger.lay_over(limited, rc, engine.load_key(limited), store=duck, city=city)
     finally:
         duck.close()
