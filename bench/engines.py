@@ -5,9 +5,9 @@
 1. ships the store DB into an in-process ClickHouse under --work (data/engine/ship.py; timed), or, with
    --engine-url, reads an engine store DB was already shipped to (a 25 M ship is run once, apart: its time is its
    own figure, `manage.py engine ship`);
-2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
-   answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
-   process and the same states, warm (one pass first), N timed passes each;
+2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, whose many per-key queries
+   are timed apart, docs/scale-out.md) over the eight filter states of bench/states.py, on DuckDB then on the
+   engine, the same process and the same states, warm (one pass first), N timed passes each;
 3. measures raw throughput on both: a full scan of `tickets` with a keyword and a grouping (rows/s, per core);
 4. prints one JSON object (and writes it to --out): per page p50/p95, per engine, the load average before
    and after each side (the machine is shared: read the figures with it).
