@@ -8,9 +8,9 @@
    own figure, `manage.py engine ship`); for `spark`, into a Parquet warehouse under --work that the cluster at
    --spark reads (data/engine/spark_ship.py; timed; without --spark a local cluster of two one-core workers is
    started under --work and stopped at the end);
-2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, which the engine does not
-   answer yet) over the eight filter states of bench/states.py, on DuckDB then on the engine, the same
-   process and the same states, warm (one pass first), N timed passes each;
+2. replays the pages' queries (bench/duck_side.py: every page but the hotspot page, whose many per-key queries
+   are timed apart, docs/scale-out.md) over the eight filter states of bench/states.py, on DuckDB then on the
+   engine, the same process and the same states, warm (one pass first), N timed passes each;
 3. measures raw throughput on both: a full scan of `tickets` with a keyword and a grouping (rows/s, per core);
 4. prints one JSON object (and writes it to --out): per page p50/p95, per engine, the load average before
    and after each side (the machine is shared: read the figures with it).

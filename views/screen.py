@@ -2,7 +2,7 @@
 
 Layout only: the numbers come from analytics/screen.py (the overview's, map page's, hotspot and topics page's
 functions), the figures from analytics/screen_figures.py, the HTML and CSS from ui/screen_parts.py. The whole
-screen is one fragment that runs again by itself (`st.fragment(run_every=...)`, public API) so nothing flashes
+screen is one fragment (`st.fragment`, public API) that runs again by itself so nothing flashes
 and the layout stays: every HOTLINE_SCREEN_ROTATE_SECONDS it moves to the next frame of the rotation (all
 tickets, then each special project, each with its own map and figures), and every
 HOTLINE_SCREEN_REFRESH_SECONDS it re-reads the store (a new import's generation, the screening queue, the

@@ -30,8 +30,10 @@ from data.engine import layout
 from data.engine.layout import Column, q
 
 BATCH_ROWS = 500_000
-# Tables the engine never reads, so never shipped: the screening rules' located copy of the tickets
-# (data/screen_tickets.py; the rules run on the embedded store, data/screening/) would be a second `tickets`.
+# Tables not shipped. `screening_tickets` (data/screen_tickets.py) is the screening rules' located copy of the
+# tickets, sorted by problem so that DuckDB's zonemaps skip the other problems; on the engine every table is sorted
+# by (city, district, time, id) (layout.keys), so it would be a second `tickets` without that use: there the rules
+# read `tickets` (screen_tickets.ready is False without the table), with the same answers.
 NOT_SHIPPED = frozenset({"screening_tickets"})
 Progress = Callable[[str], None]
 
