@@ -49,18 +49,10 @@ def _engine_type(series: pd.Series) -> str:
         return "Float64"
     if pd.api.types.is_datetime64_any_dtype(d):
         return "DateTime64(6)"
+    # an object column: text, or Python dates/booleans with gaps (numbers with gaps are float columns in pandas)
     first = next((v for v in series if v is not None and not (isinstance(v, float) and math.isnan(v))), None)
-    if isinstance(first, bool):
-        return "Bool"
-    if isinstance(first, int):
-        return "Int64"
-    if isinstance(first, float):
-        return "Float64"
-    if isinstance(first, dt.datetime | pd.Timestamp):
-        return "DateTime64(6)"
-    if isinstance(first, dt.date):
-        return "Date32"
-    return "String"
+    kinds = ((bool, "Bool"), (dt.datetime, "DateTime64(6)"), (dt.date, "Date32"))
+    return next((name for kind, name in kinds if isinstance(first, kind)), "String")
 
 
 def _value(v, kind: str):
