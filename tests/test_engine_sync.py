@@ -100,3 +100,10 @@ def test_a_chdb_directory_held_by_another_process_is_said_plainly(tiny_db_path, 
     done = subprocess.run([sys.executable, "-c", code, str(db)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert "正被另一个进程使用" in done.stdout and "“导入”页面" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_message_names_few_months_and_counts_many():
+    assert sync.Synced(ran=True, months=(202503,), rows={"t": 1}).describe().startswith("已同步到分布式引擎：2025年3月，1 个表")
+    many = sync.Synced(ran=True, months=(202401, 202402, 202403, 202404), rows={}).describe()
+    assert "2024年1月 至 2024年4月 间的 4 个月" in many
+    assert "全部数据" in sync.Synced(ran=True).describe()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+WHOLE_PAST_MONTHS = 12   # an import touching more months than this ships the whole store
+
 
 @dataclass
 class Synced:
@@ -36,7 +38,9 @@ class Synced:
         if self.error:
             return (f"导入已完成，但未能同步到分布式引擎：{self.error}（仪表盘仍显示引擎上的旧数据；请运行 "
                     "`python manage.py engine ship`）")
-        what = ("、".join(f"{m // 100}年{m % 100}月" for m in self.months) if self.months else "全部数据")
+        names = [f"{m // 100}年{m % 100}月" for m in self.months]
+        what = ("全部数据" if not names else "、".join(names) if len(names) <= 3
+                else f"{names[0]} 至 {names[-1]} 间的 {len(names)} 个月")
         return f"已同步到分布式引擎：{what}，{len(self.rows)} 个表，用时 {self.seconds:.1f} 秒。"
 
 
@@ -69,8 +73,10 @@ def after_write(store_path: str | Path, since: int) -> Synced:
         target = engine.connect(engine.url(store_path))
         try:
             fresh = "tickets" not in target.table_columns()
-            if fresh or not imports:
-                out.months = ()       # the engine's first load, or a write that rebuilt derived tables: whole
+            if fresh or not imports or len(out.months) > WHOLE_PAST_MONTHS:
+                # the engine's first load, a write that rebuilt derived tables, or an import spread over many
+                # months (one swap per table beats a swap per month and table): the whole store
+                out.months = ()
             res = engine.ship_store(store_path, target, months=out.months or None)
             out.rows = res["rows"]
         finally:
