@@ -83,7 +83,7 @@ def _shipped(res: dict) -> dict:
 def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None, d0) -> dict:
     """The Spark side: ship to a warehouse under `work`, replay on the cluster at `master` (or a local one)."""
     from data import engine
-    from data.engine import spark, spark_cluster
+    from data.engine import spark, spark_cluster, sync
 
     cluster = None
     if not master:
@@ -93,7 +93,7 @@ def _spark(db: str, pages, states, repeats: int, work: Path, master: str | None,
     try:
         con = engine.connect(f"{master}?warehouse={work / 'spark-warehouse'}&database=bench")
         _say(f"spark: shipping {db} (load {_load()})")
-        shipped = engine.ship_store(db, con)
+        shipped = sync.ship_store(db, con)
         out["ship"] = _shipped(shipped)
         t0 = time.perf_counter()
         con.execute("SELECT 1").fetchall()    # the driver starts, the executors register, the views are made

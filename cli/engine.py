@@ -89,6 +89,7 @@ def _spark_status(con) -> int:
 
 def run(args) -> int:
     from data import engine
+    from data.engine import sync
 
     if args.action.startswith("cluster-"):
         return _cluster(args)
@@ -104,7 +105,7 @@ def run(args) -> int:
         print(f"\nengine: {con.target.describe()}  generation: {engine.generation(con)}")
         return 0
     db = args.db or settings.db_path()
-    res = engine.ship_store(db, con, months=_months(args.months), city=args.city,
+    res = sync.ship_store(db, con, months=_months(args.months), city=args.city,
                             progress=lambda t: print(f"  {t}", flush=True))
     laid = ("not on Spark yet" if con.engine == "spark" else "no records store") if res["ledger_version"] is None \
         else f"version {res['ledger_version']}"

@@ -173,10 +173,11 @@ def spark_warehouse(tmp_path_factory) -> Path:
 def tiny_spark(tiny_db_path, spark_cluster, spark_warehouse):
     """The tiny store shipped to the Spark warehouse (Parquet by city and month) and read on the cluster."""
     from data import engine
+    from data.engine import sync
 
     # the driver's web UI on (loopback only): its monitoring API says which executors ran the tasks
     con = engine.connect(f"{spark_cluster.master_url}?warehouse={spark_warehouse}&database=tiny"
                          "&spark.ui.enabled=true&spark.ui.port=0")
-    engine.ship_store(tiny_db_path, con)
+    sync.ship_store(tiny_db_path, con)
     con.execute("SELECT count(*) FROM tickets").fetchall()   # the driver starts here, not inside a page's timeout
     return con

@@ -20,7 +20,7 @@ import pytest
 
 from analytics.filters import Filters
 from data import derived, engine, scope
-from data.engine import spark
+from data.engine import spark, sync
 from data.scope import Scope
 from tests.test_engine_golden import FILTERS, _compare
 from tests.test_scope import _functions, _leaks
@@ -127,14 +127,14 @@ def test_shipping_a_month_of_one_city_keeps_the_other_city(tiny_db_path, spark_c
     b = shutil.copy(tiny_db_path, tmp_path / "b.duckdb")
     base = f"{spark_cluster.master_url}?warehouse={spark_warehouse}&database=national"
     con = engine.connect(base)
-    assert engine.ship_store(a, con, city="甲市")["rows"]["tickets"] == 20
-    engine.ship_store(b, con, city="乙市")
+    assert sync.ship_store(a, con, city="甲市")["rows"]["tickets"] == 20
+    sync.ship_store(b, con, city="乙市")
     assert con.execute("SELECT count(*) FROM tickets").fetchone() == (40,)
     a2 = duckdb.connect(str(a))
     a2.execute("DELETE FROM tickets WHERE ticket_id = 'T12'")     # 2025-03-31, 朝阳区
     derived.refresh(a2)
     a2.close()
-    engine.ship_store(a, con, months=[date(2025, 3, 1)], city="甲市")
+    sync.ship_store(a, con, months=[date(2025, 3, 1)], city="甲市")
     assert engine.connect(base + "&city=甲市").execute("SELECT count(*) FROM tickets").fetchone() == (19,)
     assert engine.connect(base + "&city=乙市").execute("SELECT count(*) FROM tickets").fetchone() == (20,)
     assert con.execute("SELECT count(*) FROM tickets").fetchone() == (39,)
@@ -162,7 +162,7 @@ def test_a_generated_file_imported_shipped_and_answered_on_the_cluster(spark_clu
                          fmt="csv", out_dir=d / "files", keep_files=True, parallel=False)
     assert res.ticket_files and all(p.suffix == ".csv" for p in res.ticket_files)
     con = engine.connect(f"{spark_cluster.master_url}?warehouse={spark_warehouse}&database=generated")
-    shipped = engine.ship_store(d / "gen.duckdb", con)
+    shipped = sync.ship_store(d / "gen.duckdb", con)
     duck = duckdb.connect(str(d / "gen.duckdb"), read_only=True)
     try:
         (n,) = duck.execute("SELECT count(*) FROM tickets").fetchone()

@@ -61,18 +61,6 @@ def is_spark_url(engine_url: str) -> bool:
     return engine_url.startswith(("spark://", "local[", "local?"))
 
 
-def ship_store(store_path, con, **kw) -> dict:
-    """Load the embedded store at `store_path` into the engine of `con` (data/engine/ship.py for ClickHouse,
-    data/engine/spark_ship.py for Spark's warehouse); keywords as theirs (months, tables, progress, city)."""
-    if getattr(con, "engine", None) == "spark":
-        from data.engine import spark_ship
-
-        return spark_ship.ship(store_path, con.target, **kw)
-    from data.engine import ship as clickhouse_ship
-
-    return clickhouse_ship.ship(store_path, con, **kw)
-
-
 def is_engine(con) -> bool:
     """True for a connection or cursor of a distributed engine (not DuckDB)."""
     return getattr(con, "engine", None) not in (None, "duckdb")

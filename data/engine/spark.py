@@ -20,7 +20,6 @@ answers come back in Arrow and are made DuckDB-shaped (data/engine/results.py) b
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import pyarrow as pa
 
 from data.engine import spark_dialect
 from data.engine.cursor import CatalogError, EngineCursor, EngineError
+from data.engine.spark_dialect import view_name
 
 CATALOG_TABLE = "hotline_catalog"   # the store's catalog (DuckDB's information_schema.columns rows), one file
 GENERATION_FILE = "_generation"     # written last by a ship: a new value makes readers register the views anew
@@ -128,12 +128,6 @@ def stop_session() -> None:
             _session.stop()
         _session, _master = None, None
         _views.clear()
-
-
-def view_name(database: str, table: str, city: str = "") -> str:
-    """The temporary view of a store table (a city-limited connection has views of its own)."""
-    tag = f"c{hashlib.sha1(city.encode('utf-8')).hexdigest()[:10]}__" if city else ""
-    return f"{database}__{tag}{table}"
 
 
 def _generation(root: Path) -> str:

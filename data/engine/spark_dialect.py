@@ -9,6 +9,7 @@ The golden tests (tests/test_engine_spark.py) run every analytics function on bo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from sqlglot import exp
@@ -36,12 +37,16 @@ def spark_values(values: Mapping) -> dict:
     return out
 
 
+def view_name(database: str, table: str, city: str = "") -> str:
+    """The temporary view of a store table on Spark (a city-limited connection has views of its own)."""
+    tag = f"c{hashlib.sha1(city.encode('utf-8')).hexdigest()[:10]}__" if city else ""
+    return f"{database}__{tag}{table}"
+
+
 def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, database: str = "",
              city: str = "", columns: Mapping[str, list[str]] | None = None) -> tuple[str, list[str]]:
     """One prepared statement (changed in place) as Spark SQL, and the names of the parameters it binds.
     `columns`: the store's tables and their columns in order (for the rules that spell out a `*`)."""
-    from data.engine import spark
-
     bound: list[str] = []
 
     def place(ph: exp.Placeholder, name: str, v) -> None:
@@ -61,7 +66,7 @@ def to_spark(tree: exp.Expression, params=None, extra: Mapping | None = None, da
     for table in list(tree.find_all(exp.Table)):
         if database and table.text("db") == database:
             alias = table.args.get("alias")
-            new = exp.Table(this=exp.to_identifier(spark.view_name(database, table.name, city)))
+            new = exp.Table(this=exp.to_identifier(view_name(database, table.name, city)))
             if alias is None:
                 alias = exp.TableAlias(this=exp.to_identifier(table.name))
             new.set("alias", alias)

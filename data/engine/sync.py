@@ -44,6 +44,18 @@ class Synced:
         return f"已同步到分布式引擎：{what}，{len(self.rows)} 个表，用时 {self.seconds:.1f} 秒。"
 
 
+def ship_store(store_path, con, **kw) -> dict:
+    """Load the embedded store at `store_path` into the engine of `con` (data/engine/ship.py for ClickHouse,
+    data/engine/spark_ship.py for Spark's warehouse); keywords as theirs (months, tables, progress, city)."""
+    if getattr(con, "engine", None) == "spark":
+        from data.engine import spark_ship
+
+        return spark_ship.ship(store_path, con.target, **kw)
+    from data.engine import ship as clickhouse_ship
+
+    return clickhouse_ship.ship(store_path, con, **kw)
+
+
 def months_of_imports(con: duckdb.DuckDBPyConnection, import_ids: tuple[int, ...]) -> tuple[int, ...]:
     """The months (yyyymm) of the tickets these imports stored (new or changed)."""
     if not import_ids:
@@ -77,7 +89,7 @@ def after_write(store_path: str | Path, since: int) -> Synced:
                 # the engine's first load, a write that rebuilt derived tables, or an import spread over many
                 # months (one swap per table beats a swap per month and table): the whole store
                 out.months = ()
-            res = engine.ship_store(store_path, target, months=out.months or None)
+            res = ship_store(store_path, target, months=out.months or None)
             out.rows = res["rows"]
         finally:
             target.close()
